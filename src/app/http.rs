@@ -1,0 +1,257 @@
+//! *HTTP/1.1 messages*, the few parts the lab needs.
+//!
+//! A client opens a TCP connection and sends a request: a request line (`GET /path HTTP/1.1`),
+//! header lines (`Host: www`), and an empty line. The server answers with a status line
+//! (`HTTP/1.1 200 OK`), headers, an empty line and a body whose length `Content-Length` gives.
+//! With `Connection: close` the server closes the connection after the response.
+//!
+//! Our servers add `X-Served-By: <node name>` to every response, as many real balancer setups
+//! do, so the client (and a student reading the capture) can tell which server answered.
+//!
+//! The parsers here are incremental: bytes arrive in TCP segments of any size, and the parser
+//! is fed each piece as it comes.
+//!
+//! # Simplifications
+//! - No chunked encoding, no pipelining, no request bodies.
+//! - Header names are matched case-insensitively; values are not unfolded.
+//!
+//! # Further reading
+//! - RFC 9112 (HTTP/1.1 message syntax) §2–§6.
+
+/// The longest header block either side accepts, in bytes.
+pub const MAX_HEADER_BYTES: usize = 4096;
+
+/// Writes a GET request for `path` on `host` into `out`.
+pub fn write_request(out: &mut Vec<u8>, host: &str, path: &str) {
+    out.clear();
+    out.extend_from_slice(b"GET ");
+    out.extend_from_slice(path.as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\nHost: ");
+    out.extend_from_slice(host.as_bytes());
+    out.extend_from_slice(b"\r\nUser-Agent: netlab\r\nConnection: close\r\n\r\n");
+}
+
+/// Writes a response head (status line and headers) for a body of `body_len` bytes.
+pub fn write_response_head(out: &mut Vec<u8>, status: u16, served_by: &str, body_len: u64) {
+    use std::io::Write;
+    out.clear();
+    let reason = match status {
+        200 => "OK",
+        404 => "Not Found",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Unknown",
+    };
+    // Writing into a Vec cannot fail.
+    let _ = write!(
+        out,
+        "HTTP/1.1 {status} {reason}\r\nServer: netlab\r\nX-Served-By: {served_by}\r\n\
+         Content-Type: text/plain\r\nContent-Length: {body_len}\r\nConnection: close\r\n\r\n"
+    );
+}
+
+/// Finds the end of a header block (`\r\n\r\n`); returns the index just past it.
+fn header_end(bytes: &[u8]) -> Option<usize> {
+    bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| i + 4)
+}
+
+/// Reads a request head as it arrives.
+#[derive(Default)]
+pub struct RequestReader {
+    /// Bytes received so far.
+    buffer: Vec<u8>,
+}
+
+/// What a [`RequestReader`] has seen so far.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RequestProgress {
+    /// More bytes are needed.
+    Incomplete,
+    /// A whole GET request for this path.
+    Get(String),
+    /// Not a request we understand (answered 400 by a real server; we close).
+    Malformed,
+}
+
+impl RequestReader {
+    /// Forgets everything, keeping the buffer's memory.
+    pub fn reset(&mut self) {
+        self.buffer.clear();
+    }
+
+    /// Feeds received bytes.
+    pub fn feed(&mut self, bytes: &[u8]) -> RequestProgress {
+        self.buffer.extend_from_slice(bytes);
+        let Some(end) = header_end(&self.buffer) else {
+            if self.buffer.len() > MAX_HEADER_BYTES {
+                return RequestProgress::Malformed;
+            }
+            return RequestProgress::Incomplete;
+        };
+        let head = &self.buffer[..end];
+        let line_end = head.iter().position(|&b| b == b'\r').unwrap_or(head.len());
+        let line = std::str::from_utf8(&head[..line_end]).unwrap_or("");
+        let mut parts = line.split(' ');
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some("GET"), Some(path), Some(version)) if version.starts_with("HTTP/1.") => {
+                RequestProgress::Get(path.to_string())
+            }
+            _ => RequestProgress::Malformed,
+        }
+    }
+}
+
+/// Reads a response as it arrives: the head, then `Content-Length` bytes of body.
+#[derive(Default)]
+pub struct ResponseReader {
+    /// Head bytes received so far (the body is counted, not kept).
+    head: Vec<u8>,
+    /// The parsed head, once complete.
+    parsed: Option<ResponseHead>,
+    /// Body bytes received.
+    body_received: u64,
+}
+
+/// The parts of a response head the client records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResponseHead {
+    /// The status code.
+    pub status: u16,
+    /// `Content-Length`, if given.
+    pub content_length: Option<u64>,
+    /// The value of `X-Served-By`, if given.
+    pub served_by: Option<String>,
+}
+
+/// What a [`ResponseReader`] has seen so far.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ResponseProgress {
+    /// More bytes are needed.
+    Incomplete,
+    /// The whole response has arrived.
+    Complete,
+    /// The bytes are not an HTTP response.
+    Malformed,
+}
+
+impl ResponseReader {
+    /// Forgets everything, keeping the buffer's memory.
+    pub fn reset(&mut self) {
+        self.head.clear();
+        self.parsed = None;
+        self.body_received = 0;
+    }
+
+    /// The parsed head, once it has arrived.
+    pub fn head(&self) -> Option<&ResponseHead> {
+        self.parsed.as_ref()
+    }
+
+    /// Feeds received bytes.
+    pub fn feed(&mut self, bytes: &[u8]) -> ResponseProgress {
+        if self.parsed.is_none() {
+            self.head.extend_from_slice(bytes);
+            let Some(end) = header_end(&self.head) else {
+                if self.head.len() > MAX_HEADER_BYTES {
+                    return ResponseProgress::Malformed;
+                }
+                return ResponseProgress::Incomplete;
+            };
+            let Some(head) = parse_response_head(&self.head[..end]) else {
+                return ResponseProgress::Malformed;
+            };
+            self.body_received = (self.head.len() - end) as u64;
+            self.parsed = Some(head);
+        } else {
+            self.body_received += bytes.len() as u64;
+        }
+        match self.parsed.as_ref().and_then(|h| h.content_length) {
+            Some(length) if self.body_received >= length => ResponseProgress::Complete,
+            _ => ResponseProgress::Incomplete,
+        }
+    }
+
+    /// The peer closed the connection: without `Content-Length`, that ends the body.
+    pub fn finish_at_close(&self) -> ResponseProgress {
+        match &self.parsed {
+            Some(head) if head.content_length.is_none() => ResponseProgress::Complete,
+            _ => ResponseProgress::Incomplete,
+        }
+    }
+}
+
+/// Parses a status line and the headers we care about.
+fn parse_response_head(head: &[u8]) -> Option<ResponseHead> {
+    let text = std::str::from_utf8(head).ok()?;
+    let mut lines = text.split("\r\n");
+    let status_line = lines.next()?;
+    let mut parts = status_line.splitn(3, ' ');
+    let version = parts.next()?;
+    if !version.starts_with("HTTP/1.") {
+        return None;
+    }
+    let status: u16 = parts.next()?.parse().ok()?;
+    let mut content_length = None;
+    let mut served_by = None;
+    for line in lines {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("content-length") {
+            content_length = value.parse().ok();
+        } else if name.eq_ignore_ascii_case("x-served-by") {
+            served_by = Some(value.to_string());
+        }
+    }
+    Some(ResponseHead {
+        status,
+        content_length,
+        served_by,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_split_across_segments_is_read_whole() {
+        let mut request = Vec::new();
+        write_request(&mut request, "www", "/index.html");
+        let mut reader = RequestReader::default();
+        let (a, b) = request.split_at(10);
+        assert_eq!(reader.feed(a), RequestProgress::Incomplete);
+        assert_eq!(reader.feed(b), RequestProgress::Get("/index.html".into()));
+    }
+
+    #[test]
+    fn garbage_is_not_a_request() {
+        let mut reader = RequestReader::default();
+        assert_eq!(reader.feed(b"HELLO\r\n\r\n"), RequestProgress::Malformed);
+    }
+
+    #[test]
+    fn a_response_is_complete_when_the_body_has_arrived() {
+        let mut head = Vec::new();
+        write_response_head(&mut head, 200, "web1", 10);
+        let mut reader = ResponseReader::default();
+        head.extend_from_slice(b"01234");
+        assert_eq!(reader.feed(&head), ResponseProgress::Incomplete);
+        assert_eq!(reader.head().unwrap().status, 200);
+        assert_eq!(reader.head().unwrap().served_by.as_deref(), Some("web1"));
+        assert_eq!(reader.feed(b"56789"), ResponseProgress::Complete);
+    }
+
+    #[test]
+    fn error_statuses_are_parsed() {
+        let mut head = Vec::new();
+        write_response_head(&mut head, 404, "web2", 0);
+        let mut reader = ResponseReader::default();
+        assert_eq!(reader.feed(&head), ResponseProgress::Complete);
+        assert_eq!(reader.head().unwrap().status, 404);
+    }
+}

@@ -1,0 +1,420 @@
+//! *HTTP clients*: the users whose experience every experiment measures.
+//!
+//! A client host sends GET requests to one URL. Each request:
+//!
+//! 1. resolves the URL's host name (see `resolver.rs`);
+//! 2. takes an ephemeral port and opens a TCP connection (SYN, SYN-ACK, ACK);
+//! 3. sends the request and reads the response until `Content-Length` bytes of body arrived;
+//! 4. closes its side and records exactly one outcome (see `trace::Outcome`).
+//!
+//! When requests start is the *workload*:
+//! - **open loop**: requests arrive as a Poisson process (exponential gaps), whether or not
+//!   earlier ones finished, like independent visitors on the internet;
+//! - **closed loop**: each of `users` users sends a request, waits for its outcome, thinks, and
+//!   sends the next, like people clicking through a site. A slow server slows them down.
+//!
+//! # Simplifications
+//! - One connection per request (`Connection: close`), no keep-alive, no pipelining.
+//! - The timeout covers the whole request, from the decision to send it to the last byte.
+//!
+//! # Further reading
+//! - `book/src/reference/output.md` (outcomes); `book/src/labs/hello-web.md`.
+
+use std::net::Ipv4Addr;
+use std::rc::Rc;
+
+use smoltcp::iface::SocketHandle;
+use smoltcp::socket::tcp;
+use smoltcp::time::Duration;
+
+use super::http::{self, ResponseProgress, ResponseReader};
+use super::ports::PortAllocator;
+use super::resolver::Resolver;
+use super::web_server::Distribution;
+use crate::node::{App, AppCtx};
+use crate::sim::{SimDuration, SimTime, Stream};
+use crate::trace::{Outcome, RequestRecord};
+
+/// Receive buffer of a client socket, in bytes.
+const RX_BUFFER_BYTES: usize = 32 * 1024;
+/// Transmit buffer of a client socket, in bytes (requests are small).
+const TX_BUFFER_BYTES: usize = 1024;
+/// A closing connection that makes no progress for this long is aborted.
+const CLOSE_ABORT: Duration = Duration::from_secs(10);
+
+/// When a client host sends requests.
+#[derive(Clone, Debug)]
+pub enum Workload {
+    /// Poisson arrivals with this mean gap between requests on this host.
+    OpenLoop {
+        /// Mean time between two requests of this host.
+        mean_gap: SimDuration,
+    },
+    /// `users` users, each waiting for its request and then thinking.
+    ClosedLoop {
+        /// Users on this host.
+        users: u32,
+        /// Pause between an outcome and the user's next request.
+        think_time: Distribution,
+    },
+}
+
+/// What one client host does.
+#[derive(Clone, Debug)]
+pub struct HttpClientConfig {
+    /// Host part of the URL: a name or an address.
+    pub host: String,
+    /// TCP port of the URL.
+    pub port: u16,
+    /// Path of the URL.
+    pub path: String,
+    /// Give up on a request after this long.
+    pub timeout: SimDuration,
+    /// When requests start.
+    pub workload: Workload,
+    /// Requests this host sends at most.
+    pub max_requests: Option<u64>,
+    /// The first request may start at this time.
+    pub start: SimTime,
+    /// No request starts at or after this time.
+    pub stop: Option<SimTime>,
+    /// Names of all web servers, to turn `X-Served-By` into an index.
+    pub server_names: Rc<Vec<String>>,
+}
+
+/// A request in progress.
+struct InFlight {
+    /// This host's running number for it.
+    seq: u64,
+    /// Its socket.
+    handle: SocketHandle,
+    /// Its ephemeral port.
+    local_port: u16,
+    /// The server's address.
+    remote_ip: Ipv4Addr,
+    /// When it started.
+    start: SimTime,
+    /// When it times out.
+    deadline: SimTime,
+    /// Whether the handshake completed.
+    established: bool,
+    /// Whether the request has been written.
+    request_sent: bool,
+    /// The response so far.
+    response: ResponseReader,
+    /// Which closed-loop user sent it (`None` in open loop).
+    user: Option<usize>,
+}
+
+/// An HTTP client application.
+pub struct HttpClient {
+    /// Configuration.
+    config: HttpClientConfig,
+    /// Name resolution.
+    resolver: Box<dyn Resolver>,
+    /// Ephemeral ports.
+    ports: PortAllocator,
+    /// Arrival gaps and think times.
+    rng: Stream,
+    /// The request bytes, the same for every request.
+    request_bytes: Vec<u8>,
+    /// Requests in progress.
+    in_flight: Vec<InFlight>,
+    /// Sockets closing after their request ended: `(socket, port)`.
+    closing: Vec<(SocketHandle, u16)>,
+    /// Closed sockets ready for reuse.
+    idle_sockets: Vec<SocketHandle>,
+    /// Open loop: when the next request arrives.
+    next_arrival: Option<SimTime>,
+    /// Closed loop: for each user, when its next request starts (`None` while one is in flight).
+    users_ready_at: Vec<Option<SimTime>>,
+    /// Requests started so far.
+    issued: u64,
+}
+
+impl HttpClient {
+    /// A client that starts working at `config.start`.
+    pub fn new(config: HttpClientConfig, resolver: Box<dyn Resolver>, rng: Stream) -> HttpClient {
+        let mut request_bytes = Vec::new();
+        http::write_request(&mut request_bytes, &config.host, &config.path);
+        let mut client = HttpClient {
+            resolver,
+            ports: PortAllocator::new(),
+            rng,
+            request_bytes,
+            in_flight: Vec::new(),
+            closing: Vec::new(),
+            idle_sockets: Vec::new(),
+            next_arrival: None,
+            users_ready_at: Vec::new(),
+            issued: 0,
+            config,
+        };
+        match client.config.workload.clone() {
+            Workload::OpenLoop { mean_gap } => {
+                client.next_arrival = Some(client.config.start + client.rng.exponential(mean_gap));
+            }
+            Workload::ClosedLoop { users, .. } => {
+                client.users_ready_at = vec![Some(client.config.start); users as usize];
+            }
+        }
+        client
+    }
+
+    /// Whether a request may still start at `at`.
+    fn may_start(&self, at: SimTime) -> bool {
+        self.config.max_requests.is_none_or(|max| self.issued < max)
+            && self.config.stop.is_none_or(|stop| at < stop)
+    }
+
+    /// Starts the requests that are due (steps 1–2).
+    fn start_due_requests(&mut self, cx: &mut AppCtx<'_>) -> bool {
+        let mut acted = false;
+        while let Some(at) = self.next_arrival {
+            if at > cx.now {
+                break;
+            }
+            if !self.may_start(at) {
+                self.next_arrival = None;
+                break;
+            }
+            acted |= self.start_request(cx, at, None);
+            let Workload::OpenLoop { mean_gap } = self.config.workload else {
+                unreachable!("only open loop has arrivals");
+            };
+            self.next_arrival = Some(at + self.rng.exponential(mean_gap));
+        }
+        for user in 0..self.users_ready_at.len() {
+            let Some(at) = self.users_ready_at[user] else {
+                continue;
+            };
+            if at > cx.now {
+                continue;
+            }
+            if !self.may_start(at) {
+                continue;
+            }
+            self.users_ready_at[user] = None;
+            acted |= self.start_request(cx, at, Some(user));
+        }
+        acted
+    }
+
+    /// Steps 1–2 for one request that arrived at `at`.
+    fn start_request(&mut self, cx: &mut AppCtx<'_>, at: SimTime, user: Option<usize>) -> bool {
+        let seq = self.issued;
+        self.issued += 1;
+        let Some(remote_ip) = self.resolver.resolve(&self.config.host) else {
+            self.record(cx, seq, at, Outcome::Unreachable, None, user);
+            return false;
+        };
+        let Some(local_port) = self.ports.allocate(cx.now) else {
+            // Every ephemeral port is busy or resting: the OS would fail connect() at once.
+            self.record(cx, seq, at, Outcome::Unreachable, None, user);
+            return false;
+        };
+        let handle = self.idle_sockets.pop().unwrap_or_else(|| {
+            cx.sockets.add(tcp::Socket::new(
+                tcp::SocketBuffer::new(vec![0; RX_BUFFER_BYTES]),
+                tcp::SocketBuffer::new(vec![0; TX_BUFFER_BYTES]),
+            ))
+        });
+        let socket = cx.sockets.get_mut::<tcp::Socket>(handle);
+        socket.set_timeout(None);
+        if socket
+            .connect(
+                cx.iface.context(),
+                (remote_ip, self.config.port),
+                local_port,
+            )
+            .is_err()
+        {
+            self.idle_sockets.push(handle);
+            self.ports.release(local_port, cx.now);
+            self.record(cx, seq, at, Outcome::Unreachable, None, user);
+            return false;
+        }
+        self.in_flight.push(InFlight {
+            seq,
+            handle,
+            local_port,
+            remote_ip,
+            start: at,
+            deadline: at + self.config.timeout,
+            established: false,
+            request_sent: false,
+            response: ResponseReader::default(),
+            user,
+        });
+        true
+    }
+
+    /// Steps 3–4 for every request in flight.
+    fn progress_requests(&mut self, cx: &mut AppCtx<'_>) -> bool {
+        let mut acted = false;
+        let icmp_errors = std::mem::take(&mut cx.device.policy.icmp_errors);
+        let mut index = 0;
+        while index < self.in_flight.len() {
+            let request = &mut self.in_flight[index];
+            let socket = cx.sockets.get_mut::<tcp::Socket>(request.handle);
+            let mut ended: Option<Outcome> = None;
+
+            if socket.state() == tcp::State::Established || socket.may_send() {
+                request.established = true;
+            }
+            // 3. Send the request once connected.
+            if request.established && !request.request_sent && socket.can_send() {
+                let sent = socket.send_slice(&self.request_bytes).unwrap_or(0);
+                request.request_sent = sent == self.request_bytes.len();
+                acted = true;
+            }
+            // Read what has arrived.
+            while socket.can_recv() && ended.is_none() {
+                let reader = &mut request.response;
+                let progress = socket
+                    .recv(|bytes| (bytes.len(), reader.feed(bytes)))
+                    .unwrap_or(ResponseProgress::Malformed);
+                match progress {
+                    ResponseProgress::Complete => ended = Some(outcome_of(&request.response)),
+                    ResponseProgress::Malformed => ended = Some(Outcome::Reset),
+                    ResponseProgress::Incomplete => {}
+                }
+            }
+            // The connection ended before the response did.
+            if ended.is_none() && !socket.is_open() {
+                ended = Some(if request.established {
+                    Outcome::Reset
+                } else {
+                    Outcome::Refused
+                });
+            }
+            if ended.is_none() && request.established && !socket.may_recv() {
+                ended = Some(match request.response.finish_at_close() {
+                    ResponseProgress::Complete => outcome_of(&request.response),
+                    _ => Outcome::Reset,
+                });
+            }
+            // An ICMP error about this flow.
+            if ended.is_none()
+                && icmp_errors
+                    .iter()
+                    .any(|e| e.local_port == request.local_port && e.remote_ip == request.remote_ip)
+            {
+                socket.abort();
+                ended = Some(Outcome::Unreachable);
+            }
+            if ended.is_none() && cx.now >= request.deadline {
+                socket.abort();
+                ended = Some(Outcome::Timeout);
+            }
+            let Some(outcome) = ended else {
+                index += 1;
+                continue;
+            };
+            // 4. Close our side (a no-op if already closed) and record.
+            socket.close();
+            socket.set_timeout(Some(CLOSE_ABORT));
+            acted = true;
+            let request = self.in_flight.swap_remove(index);
+            self.closing.push((request.handle, request.local_port));
+            let server = request
+                .response
+                .head()
+                .and_then(|head| head.served_by.as_deref())
+                .and_then(|name| self.config.server_names.iter().position(|s| s == name));
+            let status = request.response.head().map(|head| head.status);
+            cx.trace.requests.push(RequestRecord {
+                client_node: cx.node_index,
+                client_seq: request.seq,
+                start: request.start,
+                end: cx.now,
+                outcome,
+                server,
+                status,
+            });
+            self.user_done(cx.now, request.user);
+        }
+        acted
+    }
+
+    /// Returns closed sockets and their ports for reuse.
+    fn recycle_closed(&mut self, cx: &mut AppCtx<'_>) {
+        let now = cx.now;
+        let (idle, ports) = (&mut self.idle_sockets, &mut self.ports);
+        self.closing.retain(|&(handle, port)| {
+            let socket = cx.sockets.get_mut::<tcp::Socket>(handle);
+            if socket.is_open() {
+                return true;
+            }
+            idle.push(handle);
+            ports.release(port, now);
+            false
+        });
+    }
+
+    /// Records a request that ended before it had a socket.
+    fn record(
+        &mut self,
+        cx: &mut AppCtx<'_>,
+        seq: u64,
+        start: SimTime,
+        outcome: Outcome,
+        status: Option<u16>,
+        user: Option<usize>,
+    ) {
+        cx.trace.requests.push(RequestRecord {
+            client_node: cx.node_index,
+            client_seq: seq,
+            start,
+            end: cx.now,
+            outcome,
+            server: None,
+            status,
+        });
+        self.user_done(cx.now, user);
+    }
+
+    /// A closed-loop user's request ended: it thinks, then goes again.
+    fn user_done(&mut self, now: SimTime, user: Option<usize>) {
+        if let (Some(user), Workload::ClosedLoop { think_time, .. }) = (user, &self.config.workload)
+        {
+            let think = think_time.sample(&mut self.rng);
+            self.users_ready_at[user] = Some(now + think);
+        }
+    }
+}
+
+/// `ok` or `http_error` by status.
+fn outcome_of(response: &ResponseReader) -> Outcome {
+    match response.head() {
+        Some(head) if head.status < 400 => Outcome::Ok,
+        Some(_) => Outcome::HttpError,
+        None => Outcome::Reset,
+    }
+}
+
+impl App for HttpClient {
+    fn poll(&mut self, cx: &mut AppCtx<'_>) -> bool {
+        self.recycle_closed(cx);
+        let started = self.start_due_requests(cx);
+        let progressed = self.progress_requests(cx);
+        started || progressed
+    }
+
+    fn next_timer(&self) -> Option<SimTime> {
+        let arrival = self.next_arrival.filter(|&at| self.may_start(at));
+        let users = self
+            .users_ready_at
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|&at| self.may_start(at))
+            .min();
+        let deadlines = self.in_flight.iter().map(|r| r.deadline).min();
+        [arrival, users, deadlines].into_iter().flatten().min()
+    }
+
+    fn has_pending_workload(&self) -> bool {
+        !self.in_flight.is_empty() || self.next_timer().is_some()
+    }
+}

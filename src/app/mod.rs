@@ -1,0 +1,18 @@
+//! *Applications*: the programs that run on hosts and make traffic.
+//!
+//! Each application implements `node::App`: the host calls it after every poll of the TCP/IP
+//! stack, and it works its sockets the way a program works the BSD socket API, without
+//! blocking. Start with `http.rs` (the messages), then `web_server.rs` and `http_client.rs`.
+
+pub mod http;
+mod http_client;
+mod ping;
+mod ports;
+mod resolver;
+mod web_server;
+
+pub use http_client::{HttpClient, HttpClientConfig, Workload};
+pub use ping::{PingConfig, Pinger};
+pub use ports::{PortAllocator, REUSE_GUARD};
+pub use resolver::{Resolver, StaticHosts};
+pub use web_server::{Distribution, WebServer, WebServerConfig};

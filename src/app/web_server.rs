@@ -1,0 +1,372 @@
+//! *A web server*: HTTP/1.1 over TCP with a fixed number of workers, like Apache's prefork.
+//!
+//! The server owns `workers + backlog` connection slots, each a smoltcp TCP socket.
+//! Every free slot listens on the port, so up to that many connections can be open at once.
+//! A connection's life:
+//!
+//! 1. **Listening**: the slot waits for a SYN; smoltcp completes the handshake by itself.
+//! 2. **Reading**: the connection is established; the request is read until its empty line.
+//! 3. **Queued**: the request waits for a free worker (this is the *backlog*).
+//! 4. **Serving**: a worker is busy with it for the service time (fixed or exponential).
+//! 5. **Sending**: the response is written as fast as the socket's buffer drains; the worker
+//!    is free once the last byte is handed to TCP.
+//! 6. **Closing**: the server closes first (`Connection: close`), so it is the side that ends
+//!    in TIME-WAIT. The 4-tuple goes into the host's TIME-WAIT table and the socket listens
+//!    again at once.
+//!
+//! When every slot is busy nothing listens, and a new SYN is answered with a RST: the client
+//! sees `refused`.
+//!
+//! # Simplifications
+//! - Linux would *drop* a SYN when its accept queue is full, so the client retries after a
+//!   second; smoltcp has no listen backlog and resets it instead.
+//! - No keep-alive: one request per connection.
+//! - Workers cost time, not CPU: many busy workers do not slow each other down.
+//!
+//! # Further reading
+//! - Apache `MaxRequestWorkers`, `ListenBacklog`; `book/src/labs/hello-web.md`.
+
+use smoltcp::iface::SocketHandle;
+use smoltcp::socket::tcp;
+use smoltcp::time::Duration;
+
+use super::http::{self, RequestProgress, RequestReader};
+use crate::node::{App, AppCtx, FourTuple};
+use crate::sim::{SimDuration, SimTime, Stream};
+
+/// Receive buffer of a server socket, in bytes (requests are small).
+const RX_BUFFER_BYTES: usize = 4096;
+/// Transmit buffer of a server socket, in bytes.
+const TX_BUFFER_BYTES: usize = 16 * 1024;
+/// A connection that makes no progress for this long is aborted, so dead clients cannot hold
+/// slots for ever.
+const IDLE_ABORT: Duration = Duration::from_secs(30);
+/// Bytes of the body that are not the real content of any file: a repeating pattern.
+const FILLER: &[u8; 64] = b"netlab netlab netlab netlab netlab netlab netlab netlab netlab\r\n";
+
+/// A duration that is either always the same or exponentially distributed.
+#[derive(Clone, Copy, Debug)]
+pub enum Distribution {
+    /// Always this long.
+    Fixed(SimDuration),
+    /// Exponential with this mean.
+    Exponential(SimDuration),
+}
+
+impl Distribution {
+    /// Draws one duration.
+    pub fn sample(&self, rng: &mut Stream) -> SimDuration {
+        match *self {
+            Distribution::Fixed(d) => d,
+            Distribution::Exponential(mean) => rng.exponential(mean),
+        }
+    }
+}
+
+/// What a web server is configured with.
+#[derive(Clone, Debug)]
+pub struct WebServerConfig {
+    /// Name sent in `X-Served-By`.
+    pub name: String,
+    /// TCP port.
+    pub port: u16,
+    /// Requests served at once.
+    pub workers: u32,
+    /// Connections that may wait for a worker.
+    pub backlog: u32,
+    /// Time a worker spends on one request.
+    pub service_time: Distribution,
+    /// Body size of a 200 response, in bytes.
+    pub response_bytes: u64,
+    /// Path prefixes answered with 200.
+    pub paths: Vec<String>,
+}
+
+/// Where a slot is in a connection's life (steps of the module doc).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Listening,
+    Reading,
+    Queued,
+    Serving { until: SimTime },
+    Sending,
+    Closing,
+}
+
+/// One connection slot.
+struct Slot {
+    /// Its socket.
+    handle: SocketHandle,
+    /// Where it is.
+    phase: Phase,
+    /// The request read so far.
+    request: RequestReader,
+    /// Status decided when the request was read.
+    status: u16,
+    /// The response head, written when serving ends.
+    head: Vec<u8>,
+    /// Bytes of `head` already sent.
+    head_sent: usize,
+    /// Body bytes still to send.
+    body_left: u64,
+}
+
+/// A web server application.
+pub struct WebServer {
+    /// Configuration.
+    config: WebServerConfig,
+    /// Connection slots, created on the first poll.
+    slots: Vec<Slot>,
+    /// Slots waiting for a worker, oldest first.
+    queue: std::collections::VecDeque<usize>,
+    /// Workers busy now.
+    busy_workers: u32,
+    /// Service-time draws.
+    rng: Stream,
+    /// Requests answered (any status).
+    pub requests_handled: u64,
+}
+
+impl WebServer {
+    /// A server with the given configuration and random stream.
+    pub fn new(config: WebServerConfig, rng: Stream) -> WebServer {
+        WebServer {
+            config,
+            slots: Vec::new(),
+            queue: std::collections::VecDeque::new(),
+            busy_workers: 0,
+            rng,
+            requests_handled: 0,
+        }
+    }
+
+    /// Creates the listening sockets.
+    fn open_slots(&mut self, cx: &mut AppCtx<'_>) {
+        let count = (self.config.workers + self.config.backlog).max(1);
+        for _ in 0..count {
+            let socket = tcp::Socket::new(
+                tcp::SocketBuffer::new(vec![0; RX_BUFFER_BYTES]),
+                tcp::SocketBuffer::new(vec![0; TX_BUFFER_BYTES]),
+            );
+            let handle = cx.sockets.add(socket);
+            self.slots.push(Slot {
+                handle,
+                phase: Phase::Closing, // re-armed below
+                request: RequestReader::default(),
+                status: 0,
+                head: Vec::with_capacity(256),
+                head_sent: 0,
+                body_left: 0,
+            });
+        }
+    }
+}
+
+impl App for WebServer {
+    fn poll(&mut self, cx: &mut AppCtx<'_>) -> bool {
+        if self.slots.is_empty() {
+            self.open_slots(cx);
+        }
+        let mut acted = false;
+        let now = cx.now;
+        for index in 0..self.slots.len() {
+            let handle = self.slots[index].handle;
+            let socket = cx.sockets.get_mut::<tcp::Socket>(handle);
+            let slot = &mut self.slots[index];
+            // 1. Listening: an established connection is our accept().
+            if slot.phase == Phase::Listening {
+                if socket.state() != tcp::State::Established {
+                    continue;
+                }
+                slot.phase = Phase::Reading;
+                slot.request.reset();
+            }
+            // 2. Reading the request.
+            if slot.phase == Phase::Reading {
+                let mut progress = RequestProgress::Incomplete;
+                while socket.can_recv() && progress == RequestProgress::Incomplete {
+                    let reader = &mut slot.request;
+                    progress = socket
+                        .recv(|bytes| (bytes.len(), reader.feed(bytes)))
+                        .unwrap_or(RequestProgress::Malformed);
+                }
+                match progress {
+                    RequestProgress::Incomplete => {
+                        if !socket.may_recv() {
+                            // The client gave up before finishing its request.
+                            socket.abort();
+                            acted = true;
+                        }
+                    }
+                    RequestProgress::Get(path) => {
+                        slot.status = status_for(&self.config.paths, &path);
+                        slot.phase = Phase::Queued;
+                        self.queue.push_back(index);
+                    }
+                    RequestProgress::Malformed => {
+                        socket.abort();
+                        acted = true;
+                    }
+                }
+            }
+            // 4. Serving: the worker finishes at `until`.
+            if let Phase::Serving { until } = slot.phase
+                && now >= until
+            {
+                {
+                    let body_len = if slot.status == 200 {
+                        self.config.response_bytes
+                    } else {
+                        0
+                    };
+                    http::write_response_head(
+                        &mut slot.head,
+                        slot.status,
+                        &self.config.name,
+                        body_len,
+                    );
+                    slot.head_sent = 0;
+                    slot.body_left = body_len;
+                    slot.phase = Phase::Sending;
+                }
+            }
+            // 5. Sending as much as the socket takes.
+            if slot.phase == Phase::Sending {
+                if slot.head_sent < slot.head.len() && socket.can_send() {
+                    let sent = socket.send_slice(&slot.head[slot.head_sent..]).unwrap_or(0);
+                    slot.head_sent += sent;
+                    acted |= sent > 0;
+                }
+                while slot.head_sent == slot.head.len() && slot.body_left > 0 && socket.can_send() {
+                    let left = slot.body_left;
+                    let sent = socket
+                        .send(|buffer| {
+                            let n = buffer.len().min(left as usize);
+                            for (i, byte) in buffer[..n].iter_mut().enumerate() {
+                                *byte = FILLER[i % FILLER.len()];
+                            }
+                            (n, n)
+                        })
+                        .unwrap_or(0);
+                    if sent == 0 {
+                        break;
+                    }
+                    slot.body_left -= sent as u64;
+                    acted = true;
+                }
+                if slot.head_sent == slot.head.len() && slot.body_left == 0 {
+                    socket.close();
+                    slot.phase = Phase::Closing;
+                    self.busy_workers -= 1;
+                    self.requests_handled += 1;
+                    acted = true;
+                } else if !socket.is_active() {
+                    // The client went away mid-response.
+                    slot.phase = Phase::Closing;
+                    self.busy_workers -= 1;
+                }
+            }
+            // 6. Closing: reuse the slot once the connection is over.
+            if slot.phase == Phase::Closing || (slot.phase != Phase::Listening && !socket.is_open())
+            {
+                match socket.state() {
+                    tcp::State::TimeWait => {
+                        if let (Some(local), Some(remote)) =
+                            (socket.local_endpoint(), socket.remote_endpoint())
+                        {
+                            let smoltcp::wire::IpAddress::Ipv4(local_ip) = local.addr;
+                            let smoltcp::wire::IpAddress::Ipv4(remote_ip) = remote.addr;
+                            cx.device.policy.time_wait.insert(
+                                now,
+                                FourTuple {
+                                    local_ip,
+                                    local_port: local.port,
+                                    remote_ip,
+                                    remote_port: remote.port,
+                                },
+                            );
+                        }
+                        rearm(socket, slot, self.config.port);
+                        acted = true;
+                    }
+                    tcp::State::Closed => {
+                        if matches!(slot.phase, Phase::Queued | Phase::Serving { .. }) {
+                            // Reset while waiting: a worker (if any) is released below.
+                            if matches!(slot.phase, Phase::Serving { .. }) {
+                                self.busy_workers -= 1;
+                            } else {
+                                self.queue.retain(|&queued| queued != index);
+                            }
+                        }
+                        rearm(socket, slot, self.config.port);
+                        acted = true;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        // 3 → 4. Free workers take queued requests, oldest first.
+        while self.busy_workers < self.config.workers {
+            let Some(index) = self.queue.pop_front() else {
+                break;
+            };
+            let service = self.config.service_time.sample(&mut self.rng);
+            self.slots[index].phase = Phase::Serving {
+                until: now + service,
+            };
+            self.busy_workers += 1;
+            if service == SimDuration::ZERO {
+                acted = true; // serve it in the next round of this same service
+            }
+        }
+        acted
+    }
+
+    fn next_timer(&self) -> Option<SimTime> {
+        self.slots
+            .iter()
+            .filter_map(|slot| match slot.phase {
+                Phase::Serving { until } => Some(until),
+                _ => None,
+            })
+            .min()
+    }
+}
+
+/// Puts a slot's socket back into LISTEN (discarding smoltcp's own TIME-WAIT: our table keeps it).
+fn rearm(socket: &mut tcp::Socket<'static>, slot: &mut Slot, port: u16) {
+    socket
+        .listen(port)
+        .expect("a closed socket can always listen on a non-zero port");
+    socket.set_timeout(Some(IDLE_ABORT));
+    slot.phase = Phase::Listening;
+}
+
+/// 200 for a path under one of the served prefixes, 404 otherwise.
+fn status_for(paths: &[String], path: &str) -> u16 {
+    if paths.iter().any(|prefix| path.starts_with(prefix.as_str())) {
+        200
+    } else {
+        404
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_paths_are_not_found() {
+        let paths = vec!["/static/".to_string(), "/index.html".to_string()];
+        assert_eq!(status_for(&paths, "/static/logo.png"), 200);
+        assert_eq!(status_for(&paths, "/index.html"), 200);
+        assert_eq!(status_for(&paths, "/admin"), 404);
+    }
+
+    #[test]
+    fn fixed_service_times_do_not_draw() {
+        let mut rng = crate::sim::Streams::new(1).stream("s");
+        let d = SimDuration::from_millis(5);
+        assert_eq!(Distribution::Fixed(d).sample(&mut rng), d);
+    }
+}

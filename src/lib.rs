@@ -1,0 +1,29 @@
+//! # netlab: a deterministic network lab for redundancy and load distribution
+//!
+//! netlab simulates small networks with real packets: every end host runs a smoltcp TCP/IP
+//! stack, routers rewrite real Ethernet/IPv4 frames, and every wire has bandwidth, delay,
+//! queues and loss. Time is virtual, so a run is exactly repeatable.
+//!
+//! The layers, from the bottom up:
+//! - [`sim`]: virtual time, the event queue and seeded random streams (no packets here);
+//! - [`net`]: wires, switches and the packet capture;
+//! - [`node`]: machines: smoltcp hosts and routers;
+//! - [`app`]: programs on hosts: web server, HTTP clients, pinger;
+//! - [`world`]: all of the above and the event loop that runs them;
+//! - [`scenario`]: RON scenario files: loading, checking, building a world;
+//! - [`trace`] and [`report`]: what a run recorded, and the files made from it;
+//! - [`run`]: one run end to end, scenario in, file contents out;
+//! - [`cli`]: the `netlab` command.
+//!
+//! Start reading at `world::World::run`, then `node::Host`.
+
+pub mod app;
+pub mod cli;
+pub mod net;
+pub mod node;
+pub mod report;
+pub mod run;
+pub mod scenario;
+pub mod sim;
+pub mod trace;
+pub mod world;

@@ -1,0 +1,165 @@
+//! *A cable and its transmit queue*: bandwidth, propagation delay, drop-tail queueing and loss.
+//!
+//! A frame of `n` bytes takes `8n / bandwidth` seconds to put on the wire (serialisation delay),
+//! then `delay` seconds to reach the far end (propagation delay).
+//! While the wire is busy, later frames wait in a first-in first-out queue.
+//! The queue holds at most `queue_limit_bytes`; a frame that does not fit is dropped
+//! (*drop-tail*, what most switch ports and NIC rings do).
+//!
+//! The queue is computed, not simulated frame by frame: it remembers when the wire becomes free
+//! and which queued frames leave when, so one enqueue costs O(1) amortised and no event.
+//!
+//! # Simplifications
+//! - No preamble, inter-frame gap or minimum frame padding; a frame costs exactly its bytes.
+//! - Loss is independent per frame (no bursts).
+//!
+//! # Further reading
+//! - `book/src/engine.md`, "Frames and wires".
+
+use std::collections::VecDeque;
+
+use crate::sim::{SimDuration, SimTime};
+
+/// A link speed in bits per second.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Bandwidth {
+    /// Bits per second; never zero.
+    bits_per_sec: u64,
+}
+
+impl Bandwidth {
+    /// A bandwidth of `bits_per_sec` bits per second (must not be zero).
+    pub const fn from_bits_per_sec(bits_per_sec: u64) -> Bandwidth {
+        Bandwidth { bits_per_sec }
+    }
+
+    /// Bits per second.
+    pub const fn bits_per_sec(self) -> u64 {
+        self.bits_per_sec
+    }
+
+    /// How long `bytes` bytes take to put on the wire, rounded up to the nanosecond.
+    ///
+    /// # Examples
+    /// ```
+    /// use netlab::net::Bandwidth;
+    /// let fast_ethernet = Bandwidth::from_bits_per_sec(100_000_000);
+    /// assert_eq!(fast_ethernet.serialisation_delay(1500).as_nanos(), 120_000);
+    /// ```
+    pub fn serialisation_delay(self, bytes: usize) -> SimDuration {
+        let bits = bytes as u128 * 8;
+        let ns = (bits * 1_000_000_000).div_ceil(self.bits_per_sec as u128);
+        SimDuration::from_nanos(ns as u64)
+    }
+}
+
+/// The physics shared by every port of a segment or link.
+#[derive(Clone, Copy, Debug)]
+pub struct LinkConfig {
+    /// Speed of each direction of each cable.
+    pub bandwidth: Bandwidth,
+    /// One-way propagation delay between two attached interfaces.
+    pub delay: SimDuration,
+    /// Drop-tail limit of each transmit queue, in bytes.
+    pub queue_limit_bytes: u64,
+    /// Probability that a frame is lost on delivery, in `[0, 1]`.
+    pub loss: f64,
+}
+
+/// One direction of one cable: a FIFO transmit queue in front of a wire.
+#[derive(Debug)]
+pub struct TxQueue {
+    /// When the wire finishes sending everything already accepted.
+    busy_until: SimTime,
+    /// Departure time (last bit on the wire) and size of each accepted frame not yet gone.
+    in_queue: VecDeque<(SimTime, u32)>,
+    /// Sum of the sizes in `in_queue`, in bytes.
+    queued_bytes: u64,
+}
+
+impl TxQueue {
+    /// An empty, idle queue.
+    pub fn new() -> TxQueue {
+        TxQueue {
+            busy_until: SimTime::ZERO,
+            in_queue: VecDeque::new(),
+            queued_bytes: 0,
+        }
+    }
+
+    /// Offers a frame of `len` bytes at `now`. Returns when its last bit has been sent, or
+    /// `None` when the queue is full and the frame is dropped.
+    pub fn enqueue(&mut self, now: SimTime, len: usize, config: &LinkConfig) -> Option<SimTime> {
+        // 1. Forget frames that have left the wire by now.
+        while let Some(&(departure, bytes)) = self.in_queue.front() {
+            if departure > now {
+                break;
+            }
+            self.queued_bytes -= bytes as u64;
+            self.in_queue.pop_front();
+        }
+        // 2. Drop-tail: refuse the frame if it does not fit.
+        if self.queued_bytes + len as u64 > config.queue_limit_bytes {
+            return None;
+        }
+        // 3. It starts when the wire is free, and takes its serialisation delay.
+        let start = self.busy_until.max(now);
+        let departure = start + config.bandwidth.serialisation_delay(len);
+        self.busy_until = departure;
+        self.in_queue.push_back((departure, len as u32));
+        self.queued_bytes += len as u64;
+        Some(departure)
+    }
+
+    /// Bytes waiting or being sent at the last enqueue.
+    pub fn queued_bytes(&self) -> u64 {
+        self.queued_bytes
+    }
+}
+
+impl Default for TxQueue {
+    fn default() -> Self {
+        TxQueue::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(limit: u64) -> LinkConfig {
+        LinkConfig {
+            bandwidth: Bandwidth::from_bits_per_sec(8_000_000), // one byte per microsecond
+            delay: SimDuration::from_micros(10),
+            queue_limit_bytes: limit,
+            loss: 0.0,
+        }
+    }
+
+    #[test]
+    fn back_to_back_frames_queue_behind_each_other() {
+        let cfg = config(10_000);
+        let mut q = TxQueue::new();
+        let t0 = SimTime::ZERO;
+        assert_eq!(q.enqueue(t0, 100, &cfg), Some(SimTime::from_nanos(100_000)));
+        assert_eq!(q.enqueue(t0, 100, &cfg), Some(SimTime::from_nanos(200_000)));
+        // After the wire went idle, a frame starts at once.
+        let later = SimTime::from_nanos(1_000_000);
+        assert_eq!(
+            q.enqueue(later, 50, &cfg),
+            Some(SimTime::from_nanos(1_050_000))
+        );
+    }
+
+    #[test]
+    fn a_full_queue_drops_the_tail() {
+        let cfg = config(250);
+        let mut q = TxQueue::new();
+        assert!(q.enqueue(SimTime::ZERO, 100, &cfg).is_some());
+        assert!(q.enqueue(SimTime::ZERO, 100, &cfg).is_some());
+        assert_eq!(q.enqueue(SimTime::ZERO, 100, &cfg), None);
+        assert_eq!(q.queued_bytes(), 200);
+        // Once the first frame has left, there is room again.
+        assert!(q.enqueue(SimTime::from_nanos(100_000), 100, &cfg).is_some());
+    }
+}

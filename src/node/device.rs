@@ -1,0 +1,455 @@
+//! *The network card of a smoltcp host*, and what the kernel does before the stack sees a frame.
+//!
+//! smoltcp talks to hardware through `phy::Device`: it asks for received frames and for buffers
+//! to transmit into. [`SimDevice`] implements that over two queues the simulator fills and
+//! drains: frames that arrived on the wire wait in `rx` until the host is polled, and frames
+//! the stack wrote wait in `tx` until the world puts them on the segment.
+//!
+//! Before smoltcp sees a frame, the [`IngressPolicy`] may act on it. This is where the
+//! behaviour that Linux has and smoltcp lacks is modelled, each piece named after the Linux
+//! feature it stands in for:
+//! - **TIME-WAIT** ([`TimeWaitTable`]): a server that closes first keeps the connection's
+//!   4-tuple reserved for a while, swallowing stray segments and re-acknowledging a repeated
+//!   FIN. smoltcp would keep a whole socket for it; we keep a small table entry and reuse the
+//!   socket at once, so the host's socket set stays small at any request rate.
+//! - **ICMP errors to sockets**: Linux reports an ICMP destination-unreachable about a TCP flow
+//!   to its socket (`EHOSTUNREACH`); smoltcp ignores it. The policy notes such errors in
+//!   `icmp_errors` for the applications to read.
+//! - **`arp_ignore`** (for direct-routing real servers, later): ARP requests for the listed
+//!   addresses are dropped unanswered.
+//!
+//! # Simplifications
+//! - The TIME-WAIT table drops a new SYN for a reserved 4-tuple (smoltcp's own behaviour);
+//!   Linux may accept it when the new sequence number is higher. Clients never reuse a port that
+//!   soon (see `app::PortAllocator`), so this does not arise in the shipped scenarios.
+//!
+//! # Further reading
+//! - `../shared/reference/smoltcp-0.14.md` §1.1, §2.1, §2.5, §3.2.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::Ipv4Addr;
+
+use smoltcp::phy::{self, ChecksumCapabilities, DeviceCapabilities, Medium};
+use smoltcp::time::Instant;
+use smoltcp::wire::{
+    ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol,
+    Icmpv4Message, Icmpv4Packet, IpProtocol, Ipv4Packet, TcpControl, TcpPacket, TcpRepr,
+};
+
+use super::frames;
+use crate::sim::{SimDuration, SimTime};
+
+/// How long a 4-tuple stays reserved after an active close (smoltcp's fixed `CLOSE_DELAY`;
+/// Linux uses 60 s).
+pub const TIME_WAIT: SimDuration = SimDuration::from_secs(10);
+
+/// Ethernet MTU including the 14-byte header, as smoltcp counts it.
+const MTU_WITH_HEADER: usize = 1514;
+
+/// A connection's endpoints as seen from this host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FourTuple {
+    /// Our address.
+    pub local_ip: Ipv4Addr,
+    /// Our port.
+    pub local_port: u16,
+    /// The peer's address.
+    pub remote_ip: Ipv4Addr,
+    /// The peer's port.
+    pub remote_port: u16,
+}
+
+/// Connections in TIME-WAIT, kept outside smoltcp so their sockets can be reused at once.
+#[derive(Default)]
+pub struct TimeWaitTable {
+    /// Reserved 4-tuples and when each reservation ends.
+    entries: BTreeMap<FourTuple, SimTime>,
+    /// The same reservations in the order they end, to expire them cheaply.
+    expiry_order: VecDeque<(SimTime, FourTuple)>,
+}
+
+impl TimeWaitTable {
+    /// Reserves `tuple` from `now` for [`TIME_WAIT`].
+    pub fn insert(&mut self, now: SimTime, tuple: FourTuple) {
+        let until = now + TIME_WAIT;
+        self.entries.insert(tuple, until);
+        self.expiry_order.push_back((until, tuple));
+    }
+
+    /// Whether `tuple` is reserved at `now`; forgets reservations that have ended.
+    pub fn contains(&mut self, now: SimTime, tuple: &FourTuple) -> bool {
+        while let Some(&(until, old)) = self.expiry_order.front() {
+            if until > now {
+                break;
+            }
+            self.expiry_order.pop_front();
+            if self.entries.get(&old) == Some(&until) {
+                self.entries.remove(&old);
+            }
+        }
+        self.entries.contains_key(tuple)
+    }
+
+    /// Number of reservations held (some may have ended but not yet been forgotten).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no reservation is held.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// An ICMP destination-unreachable that named one of our TCP flows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IcmpError {
+    /// Our port in the flow the error is about.
+    pub local_port: u16,
+    /// The destination we were trying to reach.
+    pub remote_ip: Ipv4Addr,
+}
+
+/// What the host does with a frame before smoltcp sees it.
+pub struct IngressPolicy {
+    /// Our MAC address, for frames the policy answers itself.
+    pub mac: EthernetAddress,
+    /// Addresses whose ARP requests go unanswered (Linux `arp_ignore`).
+    pub arp_ignore: Vec<Ipv4Addr>,
+    /// Connections in TIME-WAIT.
+    pub time_wait: TimeWaitTable,
+    /// ICMP errors about our TCP flows, for the applications to collect.
+    pub icmp_errors: Vec<IcmpError>,
+}
+
+/// What to do with a received frame.
+enum Verdict {
+    /// Hand it to smoltcp.
+    Pass,
+    /// Swallow it (perhaps after answering it).
+    Drop,
+}
+
+impl IngressPolicy {
+    /// A policy that passes everything.
+    pub fn new(mac: EthernetAddress) -> IngressPolicy {
+        IngressPolicy {
+            mac,
+            arp_ignore: Vec::new(),
+            time_wait: TimeWaitTable::default(),
+            icmp_errors: Vec::new(),
+        }
+    }
+
+    /// Inspects one received frame at `now`; may push an answer onto `tx`.
+    fn inspect(&mut self, now: SimTime, frame: &[u8], tx: &mut Vec<Vec<u8>>) -> Verdict {
+        let Ok(eth) = EthernetFrame::new_checked(frame) else {
+            return Verdict::Drop;
+        };
+        match eth.ethertype() {
+            EthernetProtocol::Arp if !self.arp_ignore.is_empty() => self.inspect_arp(eth.payload()),
+            EthernetProtocol::Ipv4 => {
+                let Ok(ip) = Ipv4Packet::new_checked(eth.payload()) else {
+                    return Verdict::Drop;
+                };
+                match ip.next_header() {
+                    IpProtocol::Tcp if !self.time_wait.is_empty() => {
+                        self.inspect_tcp(now, eth.src_addr(), &ip, tx)
+                    }
+                    IpProtocol::Icmp => {
+                        self.note_icmp_error(&ip);
+                        Verdict::Pass
+                    }
+                    _ => Verdict::Pass,
+                }
+            }
+            _ => Verdict::Pass,
+        }
+    }
+
+    /// `arp_ignore`: drop requests asking for an address we hold but must not announce.
+    fn inspect_arp(&self, payload: &[u8]) -> Verdict {
+        let Ok(packet) = ArpPacket::new_checked(payload) else {
+            return Verdict::Drop;
+        };
+        match ArpRepr::parse(&packet) {
+            Ok(ArpRepr::EthernetIpv4 {
+                operation: ArpOperation::Request,
+                target_protocol_addr,
+                ..
+            }) if self.arp_ignore.contains(&target_protocol_addr) => Verdict::Drop,
+            _ => Verdict::Pass,
+        }
+    }
+
+    /// TIME-WAIT: swallow segments of a reserved connection; re-acknowledge a repeated FIN.
+    fn inspect_tcp(
+        &mut self,
+        now: SimTime,
+        peer_mac: EthernetAddress,
+        ip: &Ipv4Packet<&[u8]>,
+        tx: &mut Vec<Vec<u8>>,
+    ) -> Verdict {
+        let Ok(tcp) = TcpPacket::new_checked(ip.payload()) else {
+            return Verdict::Drop;
+        };
+        let tuple = FourTuple {
+            local_ip: ip.dst_addr(),
+            local_port: tcp.dst_port(),
+            remote_ip: ip.src_addr(),
+            remote_port: tcp.src_port(),
+        };
+        if !self.time_wait.contains(now, &tuple) {
+            return Verdict::Pass;
+        }
+        if tcp.fin() && !tcp.rst() {
+            // RFC 9293 §3.10.7.4: in TIME-WAIT, a retransmitted FIN is acknowledged again.
+            let ack = TcpRepr {
+                src_port: tuple.local_port,
+                dst_port: tuple.remote_port,
+                control: TcpControl::None,
+                seq_number: tcp.ack_number(),
+                ack_number: Some(tcp.seq_number() + tcp.payload().len() + 1),
+                window_len: 0,
+                window_scale: None,
+                max_seg_size: None,
+                sack_permitted: false,
+                sack_ranges: [None; 3],
+                timestamp: None,
+                payload: &[],
+            };
+            tx.push(frames::tcp_segment(
+                self.mac,
+                peer_mac,
+                tuple.local_ip,
+                tuple.remote_ip,
+                &ack,
+            ));
+        }
+        Verdict::Drop
+    }
+
+    /// Notes a destination-unreachable about one of our TCP flows.
+    fn note_icmp_error(&mut self, ip: &Ipv4Packet<&[u8]>) {
+        let Ok(icmp) = Icmpv4Packet::new_checked(ip.payload()) else {
+            return;
+        };
+        if icmp.msg_type() != Icmpv4Message::DstUnreachable {
+            return;
+        }
+        // The message quotes the offending packet: its IPv4 header, then 8 bytes of TCP header.
+        let Ok(quoted) = Ipv4Packet::new_checked(icmp.data()) else {
+            return;
+        };
+        let ports = quoted.payload();
+        if quoted.next_header() != IpProtocol::Tcp || ports.len() < 4 {
+            return;
+        }
+        self.icmp_errors.push(IcmpError {
+            local_port: u16::from_be_bytes([ports[0], ports[1]]),
+            remote_ip: quoted.dst_addr(),
+        });
+    }
+}
+
+/// A host's network card as smoltcp sees it.
+pub struct SimDevice {
+    /// Frames that arrived and wait for the next poll.
+    pub rx: VecDeque<Vec<u8>>,
+    /// Frames the stack wrote, waiting to be put on the wire.
+    pub tx: Vec<Vec<u8>>,
+    /// Emptied frame buffers kept for reuse, so steady traffic allocates nothing.
+    spare: Vec<Vec<u8>>,
+    /// The current virtual time, set before each poll.
+    now: SimTime,
+    /// What happens to frames before smoltcp sees them.
+    pub policy: IngressPolicy,
+}
+
+impl SimDevice {
+    /// An idle card with the given MAC address.
+    pub fn new(mac: EthernetAddress) -> SimDevice {
+        SimDevice {
+            rx: VecDeque::new(),
+            tx: Vec::new(),
+            spare: Vec::new(),
+            now: SimTime::ZERO,
+            policy: IngressPolicy::new(mac),
+        }
+    }
+
+    /// Sets the time the ingress policy sees (the poll's time).
+    pub fn set_now(&mut self, now: SimTime) {
+        self.now = now;
+    }
+
+    /// Returns a frame buffer to the spare pool.
+    pub fn recycle(&mut self, mut frame: Vec<u8>) {
+        if self.spare.len() < 64 {
+            frame.clear();
+            self.spare.push(frame);
+        }
+    }
+}
+
+/// Converts virtual time to smoltcp's microsecond `Instant`: the only such conversion.
+pub fn to_instant(t: SimTime) -> Instant {
+    Instant::from_micros(t.as_micros() as i64)
+}
+
+/// A received frame handed to smoltcp.
+pub struct RxToken<'a> {
+    /// The frame bytes.
+    frame: Vec<u8>,
+    /// Where the buffer goes back after smoltcp has read it.
+    spare: &'a mut Vec<Vec<u8>>,
+}
+
+/// A transmit buffer handed to smoltcp.
+pub struct TxToken<'a> {
+    /// Where the written frame goes.
+    tx: &'a mut Vec<Vec<u8>>,
+    /// A reusable buffer, if one is spare.
+    buffer: Option<Vec<u8>>,
+}
+
+impl phy::RxToken for RxToken<'_> {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        let result = f(&self.frame);
+        let mut frame = self.frame;
+        if self.spare.len() < 64 {
+            frame.clear();
+            self.spare.push(frame);
+        }
+        result
+    }
+}
+
+impl phy::TxToken for TxToken<'_> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        let mut buffer = self.buffer.unwrap_or_default();
+        buffer.clear();
+        buffer.resize(len, 0);
+        let result = f(&mut buffer);
+        self.tx.push(buffer);
+        result
+    }
+}
+
+impl phy::Device for SimDevice {
+    type RxToken<'a>
+        = RxToken<'a>
+    where
+        Self: 'a;
+    type TxToken<'a>
+        = TxToken<'a>
+    where
+        Self: 'a;
+
+    fn receive(&mut self, _timestamp: Instant) -> Option<(RxToken<'_>, TxToken<'_>)> {
+        loop {
+            let frame = self.rx.pop_front()?;
+            match self.policy.inspect(self.now, &frame, &mut self.tx) {
+                Verdict::Pass => {
+                    // The reply buffer comes from the spare pool before the pool is lent to
+                    // the receive token; the two tokens borrow different fields.
+                    let buffer = self.spare.pop();
+                    return Some((
+                        RxToken {
+                            frame,
+                            spare: &mut self.spare,
+                        },
+                        TxToken {
+                            tx: &mut self.tx,
+                            buffer,
+                        },
+                    ));
+                }
+                Verdict::Drop => self.recycle(frame),
+            }
+        }
+    }
+
+    fn transmit(&mut self, _timestamp: Instant) -> Option<TxToken<'_>> {
+        // Always room: queues and bandwidth are modelled on the wire, not in the card.
+        let buffer = self.spare.pop();
+        Some(TxToken {
+            tx: &mut self.tx,
+            buffer,
+        })
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        let mut caps = DeviceCapabilities::default();
+        caps.medium = Medium::Ethernet;
+        caps.max_transmission_unit = MTU_WITH_HEADER;
+        caps.checksum = ChecksumCapabilities::default();
+        caps
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tuple(port: u16) -> FourTuple {
+        FourTuple {
+            local_ip: Ipv4Addr::new(10, 0, 0, 10),
+            local_port: 80,
+            remote_ip: Ipv4Addr::new(10, 0, 0, 100),
+            remote_port: port,
+        }
+    }
+
+    #[test]
+    fn time_wait_reservations_expire() {
+        let mut table = TimeWaitTable::default();
+        table.insert(SimTime::ZERO, tuple(50000));
+        assert!(table.contains(SimTime::from_nanos(1), &tuple(50000)));
+        assert!(!table.contains(SimTime::from_nanos(1), &tuple(50001)));
+        let after = SimTime::ZERO + TIME_WAIT;
+        assert!(!table.contains(after, &tuple(50000)));
+        assert!(table.is_empty());
+    }
+
+    #[test]
+    fn a_repeated_fin_in_time_wait_is_acknowledged_again() {
+        let mac = EthernetAddress([2, 0, 0, 0, 0, 10]);
+        let peer = EthernetAddress([2, 0, 0, 0, 0, 100]);
+        let mut policy = IngressPolicy::new(mac);
+        policy.time_wait.insert(SimTime::ZERO, tuple(50000));
+        let fin = TcpRepr {
+            src_port: 50000,
+            dst_port: 80,
+            control: TcpControl::Fin,
+            seq_number: smoltcp::wire::TcpSeqNumber(1000),
+            ack_number: Some(smoltcp::wire::TcpSeqNumber(5000)),
+            window_len: 1024,
+            window_scale: None,
+            max_seg_size: None,
+            sack_permitted: false,
+            sack_ranges: [None; 3],
+            timestamp: None,
+            payload: &[],
+        };
+        let frame = frames::tcp_segment(
+            peer,
+            mac,
+            Ipv4Addr::new(10, 0, 0, 100),
+            Ipv4Addr::new(10, 0, 0, 10),
+            &fin,
+        );
+        let mut tx = Vec::new();
+        assert!(matches!(
+            policy.inspect(SimTime::from_nanos(5), &frame, &mut tx),
+            Verdict::Drop
+        ));
+        assert_eq!(tx.len(), 1);
+        let eth = EthernetFrame::new_checked(&tx[0][..]).unwrap();
+        let ip = Ipv4Packet::new_checked(eth.payload()).unwrap();
+        let ack = TcpPacket::new_checked(ip.payload()).unwrap();
+        assert!(ack.verify_checksum(&ip.src_addr().into(), &ip.dst_addr().into()));
+        assert_eq!(ack.seq_number(), smoltcp::wire::TcpSeqNumber(5000));
+        assert_eq!(ack.ack_number(), smoltcp::wire::TcpSeqNumber(1001));
+    }
+}

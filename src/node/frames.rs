@@ -1,0 +1,190 @@
+//! *Building frames by hand*: the few packets that nodes other than smoltcp hosts must write.
+//!
+//! Routers answer ARP, return ICMP errors and echo replies; a host's device answers segments
+//! for connections in TIME-WAIT. Each builder here writes a complete Ethernet frame with smoltcp's
+//! `wire` types (`Repr::emit`), so every checksum is right and Wireshark decodes it.
+//!
+//! # Further reading
+//! - RFC 826 (ARP), RFC 792 (ICMP), RFC 9293 §3.1 (TCP header).
+
+use std::net::Ipv4Addr;
+
+use smoltcp::phy::ChecksumCapabilities;
+use smoltcp::wire::{
+    ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol,
+    EthernetRepr, Icmpv4Packet, Icmpv4Repr, IpProtocol, Ipv4Packet, Ipv4Repr, TcpPacket, TcpRepr,
+};
+
+/// Length of an Ethernet II header.
+pub const ETHERNET_HEADER_LEN: usize = 14;
+/// Length of an IPv4 header without options.
+pub const IPV4_HEADER_LEN: usize = 20;
+/// The TTL routers give the ICMP messages they originate (Linux's default).
+pub const DEFAULT_TTL: u8 = 64;
+
+/// An ARP request or reply in an Ethernet frame.
+pub fn arp(
+    operation: ArpOperation,
+    source_mac: EthernetAddress,
+    source_ip: Ipv4Addr,
+    target_mac: EthernetAddress,
+    target_ip: Ipv4Addr,
+) -> Vec<u8> {
+    let repr = ArpRepr::EthernetIpv4 {
+        operation,
+        source_hardware_addr: source_mac,
+        source_protocol_addr: source_ip,
+        target_hardware_addr: target_mac,
+        target_protocol_addr: target_ip,
+    };
+    // Requests are broadcast; replies go straight back to the asker.
+    let dst = match operation {
+        ArpOperation::Request => EthernetAddress::BROADCAST,
+        _ => target_mac,
+    };
+    let mut frame = vec![0u8; ETHERNET_HEADER_LEN + repr.buffer_len()];
+    let mut eth = EthernetFrame::new_unchecked(&mut frame[..]);
+    EthernetRepr {
+        src_addr: source_mac,
+        dst_addr: dst,
+        ethertype: EthernetProtocol::Arp,
+    }
+    .emit(&mut eth);
+    repr.emit(&mut ArpPacket::new_unchecked(eth.payload_mut()));
+    frame
+}
+
+/// An IPv4 packet carrying an ICMP message, in an Ethernet frame whose MACs are filled in later
+/// (zero) when the sender does not yet know the next hop.
+pub fn icmp(
+    src_mac: EthernetAddress,
+    dst_mac: EthernetAddress,
+    src_ip: Ipv4Addr,
+    dst_ip: Ipv4Addr,
+    message: &Icmpv4Repr<'_>,
+) -> Vec<u8> {
+    let ip = Ipv4Repr {
+        src_addr: src_ip,
+        dst_addr: dst_ip,
+        next_header: IpProtocol::Icmp,
+        payload_len: message.buffer_len(),
+        hop_limit: DEFAULT_TTL,
+    };
+    let mut frame = vec![0u8; ETHERNET_HEADER_LEN + IPV4_HEADER_LEN + message.buffer_len()];
+    let mut eth = EthernetFrame::new_unchecked(&mut frame[..]);
+    EthernetRepr {
+        src_addr: src_mac,
+        dst_addr: dst_mac,
+        ethertype: EthernetProtocol::Ipv4,
+    }
+    .emit(&mut eth);
+    let caps = ChecksumCapabilities::default();
+    let mut packet = Ipv4Packet::new_unchecked(eth.payload_mut());
+    ip.emit(&mut packet, &caps);
+    message.emit(
+        &mut Icmpv4Packet::new_unchecked(packet.payload_mut()),
+        &caps,
+    );
+    frame
+}
+
+/// The part of an offending packet an ICMP error quotes: its IPv4 header (as a `Repr`) and the
+/// first eight bytes of its payload (RFC 792), enough to name the flow.
+pub fn quoted(packet: &Ipv4Packet<&[u8]>) -> (Ipv4Repr, usize) {
+    let payload = packet.payload();
+    let quoted_len = payload.len().min(8);
+    let header = Ipv4Repr {
+        src_addr: packet.src_addr(),
+        dst_addr: packet.dst_addr(),
+        next_header: packet.next_header(),
+        payload_len: quoted_len,
+        hop_limit: packet.hop_limit(),
+    };
+    (header, quoted_len)
+}
+
+/// A bare TCP segment (no payload) in an Ethernet frame: used to re-acknowledge a peer's FIN
+/// from a connection in TIME-WAIT.
+pub fn tcp_segment(
+    src_mac: EthernetAddress,
+    dst_mac: EthernetAddress,
+    src_ip: Ipv4Addr,
+    dst_ip: Ipv4Addr,
+    segment: &TcpRepr<'_>,
+) -> Vec<u8> {
+    let ip = Ipv4Repr {
+        src_addr: src_ip,
+        dst_addr: dst_ip,
+        next_header: IpProtocol::Tcp,
+        payload_len: segment.buffer_len(),
+        hop_limit: DEFAULT_TTL,
+    };
+    let mut frame = vec![0u8; ETHERNET_HEADER_LEN + IPV4_HEADER_LEN + segment.buffer_len()];
+    let mut eth = EthernetFrame::new_unchecked(&mut frame[..]);
+    EthernetRepr {
+        src_addr: src_mac,
+        dst_addr: dst_mac,
+        ethertype: EthernetProtocol::Ipv4,
+    }
+    .emit(&mut eth);
+    let caps = ChecksumCapabilities::default();
+    let mut packet = Ipv4Packet::new_unchecked(eth.payload_mut());
+    ip.emit(&mut packet, &caps);
+    segment.emit(
+        &mut TcpPacket::new_unchecked(packet.payload_mut()),
+        &src_ip.into(),
+        &dst_ip.into(),
+        &caps,
+    );
+    frame
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_arp_request_round_trips() {
+        let mac = EthernetAddress([2, 0, 0, 0, 0, 1]);
+        let frame = arp(
+            ArpOperation::Request,
+            mac,
+            Ipv4Addr::new(10, 0, 0, 1),
+            EthernetAddress([0; 6]),
+            Ipv4Addr::new(10, 0, 0, 2),
+        );
+        let eth = EthernetFrame::new_checked(&frame[..]).unwrap();
+        assert_eq!(eth.dst_addr(), EthernetAddress::BROADCAST);
+        let repr = ArpRepr::parse(&ArpPacket::new_checked(eth.payload()).unwrap()).unwrap();
+        let ArpRepr::EthernetIpv4 {
+            target_protocol_addr,
+            ..
+        } = repr
+        else {
+            panic!("expected an Ethernet/IPv4 ARP packet");
+        };
+        assert_eq!(target_protocol_addr, Ipv4Addr::new(10, 0, 0, 2));
+    }
+
+    #[test]
+    fn an_icmp_echo_reply_has_valid_checksums() {
+        let data = [1u8, 2, 3, 4];
+        let frame = icmp(
+            EthernetAddress([2, 0, 0, 0, 0, 1]),
+            EthernetAddress([2, 0, 0, 0, 0, 2]),
+            Ipv4Addr::new(10, 0, 0, 1),
+            Ipv4Addr::new(10, 0, 0, 2),
+            &Icmpv4Repr::EchoReply {
+                ident: 7,
+                seq_no: 1,
+                data: &data,
+            },
+        );
+        let eth = EthernetFrame::new_checked(&frame[..]).unwrap();
+        let ip = Ipv4Packet::new_checked(eth.payload()).unwrap();
+        assert!(ip.verify_checksum());
+        let icmp = Icmpv4Packet::new_checked(ip.payload()).unwrap();
+        assert!(icmp.verify_checksum());
+        assert_eq!(icmp.echo_seq_no(), 1);
+    }
+}

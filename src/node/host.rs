@@ -1,0 +1,212 @@
+//! *An end host*: a real smoltcp TCP/IP stack with applications on top.
+//!
+//! A host has one Ethernet interface, a smoltcp `Interface` (ARP, IPv4, ICMP, TCP, UDP), a set
+//! of sockets, and one or more [`App`]s (web server, HTTP client, pinger...).
+//! Whenever something happens (a frame arrives, a timer is due) the host is *serviced*:
+//!
+//! 1. the stack is polled at the current virtual time: it takes in every waiting frame and
+//!    sends whatever its sockets have to send;
+//! 2. every application looks at its sockets and acts (accepts, reads, writes, closes);
+//! 3. if an application acted, the stack is polled again so that its data leaves now;
+//! 4. the frames the stack wrote are handed to the world, and the host asks to be woken at the
+//!    earliest of the stack's own deadline (`poll_at`: retransmission, delayed ACK...) and its
+//!    applications' timers.
+//!
+//! A host that has nothing to do is never polled, which keeps large scenarios cheap.
+//!
+//! # Simplifications
+//! - One interface per host.
+//! - Applications run in zero time unless they model a delay themselves (a web server's
+//!   service time).
+//!
+//! # Further reading
+//! - `../shared/reference/smoltcp-0.14.md` §1.2–1.3; `book/src/engine.md`.
+
+use std::net::Ipv4Addr;
+
+use smoltcp::iface::{Config, Interface, SocketSet};
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr};
+
+use super::device::{SimDevice, to_instant};
+use super::{Node, NodeCtx};
+use crate::sim::SimTime;
+use crate::trace::Trace;
+
+/// How many poll/application rounds one service may take before it stops. Each round must be
+/// caused by an application acting; far fewer are ever needed.
+const MAX_ROUNDS_PER_SERVICE: usize = 64;
+
+/// What a host is built from.
+pub struct HostConfig {
+    /// Node name.
+    pub name: String,
+    /// Index of this node in the world (recorded in the trace).
+    pub node_index: usize,
+    /// The interface's MAC address.
+    pub mac: EthernetAddress,
+    /// Address and prefix length.
+    pub ip: Ipv4Addr,
+    /// Prefix length of `ip`'s subnet.
+    pub prefix_len: u8,
+    /// Default gateway, if any.
+    pub gateway: Option<Ipv4Addr>,
+    /// Seed of the stack's own random numbers (TCP initial sequence numbers).
+    pub stack_seed: u64,
+}
+
+/// What an application may touch while it runs.
+pub struct AppCtx<'a> {
+    /// The current virtual time.
+    pub now: SimTime,
+    /// Index of the host in the world.
+    pub node_index: usize,
+    /// The host's address.
+    pub ip: Ipv4Addr,
+    /// The stack, for `connect` (`iface.context()`).
+    pub iface: &'a mut Interface,
+    /// The host's sockets.
+    pub sockets: &'a mut SocketSet<'static>,
+    /// The network card, for its ingress policy (TIME-WAIT table, ICMP errors).
+    pub device: &'a mut SimDevice,
+    /// The run's records.
+    pub trace: &'a mut Trace,
+}
+
+/// A program running on a host.
+pub trait App {
+    /// Looks at the sockets and acts. Returns `true` if it did anything the stack must send
+    /// (opened, wrote to or closed a socket), so the host polls the stack again.
+    fn poll(&mut self, cx: &mut AppCtx<'_>) -> bool;
+
+    /// The next time the application must run even if no frame arrives.
+    fn next_timer(&self) -> Option<SimTime>;
+
+    /// Whether the application still has work the run must wait for.
+    fn has_pending_workload(&self) -> bool {
+        false
+    }
+}
+
+/// An end host.
+pub struct Host {
+    /// Node name.
+    name: String,
+    /// Index of this node in the world.
+    node_index: usize,
+    /// The host's address.
+    ip: Ipv4Addr,
+    /// The smoltcp interface.
+    iface: Interface,
+    /// The network card under it.
+    device: SimDevice,
+    /// All sockets of all applications.
+    sockets: SocketSet<'static>,
+    /// The applications, run in this order.
+    apps: Vec<Box<dyn App>>,
+}
+
+impl Host {
+    /// A host with a configured interface and no applications.
+    pub fn new(config: HostConfig) -> Host {
+        let mut device = SimDevice::new(config.mac);
+        let mut iface_config = Config::new(HardwareAddress::Ethernet(config.mac));
+        iface_config.random_seed = config.stack_seed;
+        let mut iface = Interface::new(iface_config, &mut device, to_instant(SimTime::ZERO));
+        iface.update_ip_addrs(|addrs| {
+            addrs
+                .push(IpCidr::new(config.ip.into(), config.prefix_len))
+                .expect("a fresh interface has room for its first address");
+        });
+        if let Some(gateway) = config.gateway {
+            iface
+                .routes_mut()
+                .add_default_ipv4_route(gateway)
+                .expect("a fresh interface has room for a default route");
+        }
+        Host {
+            name: config.name,
+            node_index: config.node_index,
+            ip: config.ip,
+            iface,
+            device,
+            sockets: SocketSet::new(Vec::new()),
+            apps: Vec::new(),
+        }
+    }
+
+    /// Starts an application on this host.
+    pub fn add_app(&mut self, app: Box<dyn App>) {
+        self.apps.push(app);
+    }
+
+    /// The card's ingress policy, to configure `arp_ignore` and the like.
+    pub fn device_mut(&mut self) -> &mut SimDevice {
+        &mut self.device
+    }
+
+    /// Runs the stack and the applications at `ctx.now` (steps 1–4 of the module doc).
+    fn service(&mut self, ctx: &mut NodeCtx<'_>) {
+        let now = ctx.now;
+        let instant = to_instant(now);
+        self.device.set_now(now);
+        for _ in 0..MAX_ROUNDS_PER_SERVICE {
+            // 1. The stack takes in frames and sends what its sockets have queued.
+            self.iface
+                .poll(instant, &mut self.device, &mut self.sockets);
+            // 2. The applications act on their sockets.
+            let mut acted = false;
+            let mut cx = AppCtx {
+                now,
+                node_index: self.node_index,
+                ip: self.ip,
+                iface: &mut self.iface,
+                sockets: &mut self.sockets,
+                device: &mut self.device,
+                trace: ctx.trace,
+            };
+            for app in &mut self.apps {
+                acted |= app.poll(&mut cx);
+            }
+            // 3. Poll again only if an application gave the stack something to do.
+            if !acted {
+                break;
+            }
+        }
+        // 4. Hand the frames to the wire and ask to be woken when next needed.
+        for frame in self.device.tx.drain(..) {
+            ctx.send(0, frame);
+        }
+        if let Some(at) = self.iface.poll_at(instant, &self.sockets) {
+            // smoltcp counts in microseconds and reports "due now" as a time at or before now.
+            // Everything due now was just done, so a deadline that is not in the future means
+            // "as soon as possible": the next microsecond. Waking again in the same instant
+            // could never make progress.
+            let due_micros = (at.total_micros().max(0) as u64).max(now.as_micros() + 1);
+            ctx.wake_at(SimTime::from_nanos(due_micros * 1_000));
+        }
+        for app in &self.apps {
+            if let Some(at) = app.next_timer() {
+                ctx.wake_at(at);
+            }
+        }
+    }
+}
+
+impl Node for Host {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn handle_frame(&mut self, ctx: &mut NodeCtx<'_>, _iface: usize, frame: Vec<u8>) {
+        self.device.rx.push_back(frame);
+        self.service(ctx);
+    }
+
+    fn handle_wake(&mut self, ctx: &mut NodeCtx<'_>) {
+        self.service(ctx);
+    }
+
+    fn has_pending_workload(&self) -> bool {
+        self.apps.iter().any(|app| app.has_pending_workload())
+    }
+}

@@ -1,0 +1,85 @@
+//! *Nodes*: the machines plugged into the network.
+//!
+//! Every machine implements [`Node`]: the world hands it the frames that arrive on its
+//! interfaces and wakes it at the times it asked for. A node answers through [`NodeCtx`]: it
+//! sends frames out of an interface, asks to be woken later, and appends to the trace.
+//!
+//! There are two families:
+//! - [`Host`]: an end system running a real smoltcp TCP/IP stack, with applications on top
+//!   (web server, HTTP clients, pinger; later DNS, proxies, health checkers).
+//! - [`Router`]: a frame processor that forwards IPv4 between its interfaces. Routers (and,
+//!   later, L4 balancers) are not smoltcp hosts: smoltcp never forwards packets.
+//!
+//! Start with [`Node`], then `host.rs`, then `router.rs`.
+
+mod arp;
+mod device;
+mod frames;
+mod host;
+mod router;
+
+pub use arp::ArpCache;
+pub use device::{FourTuple, IcmpError, IngressPolicy, SimDevice, TIME_WAIT, TimeWaitTable};
+pub use host::{App, AppCtx, Host, HostConfig};
+pub use router::{Route, Router, RouterInterface, lookup as route_lookup, prefix_mask};
+
+use crate::sim::SimTime;
+use crate::trace::Trace;
+
+/// A machine in the simulation.
+pub trait Node {
+    /// The node's name from the scenario.
+    fn name(&self) -> &str;
+
+    /// A frame arrived on interface `iface` at `ctx.now`.
+    fn handle_frame(&mut self, ctx: &mut NodeCtx<'_>, iface: usize, frame: Vec<u8>);
+
+    /// A wake-up the node asked for with [`NodeCtx::wake_at`] is due.
+    fn handle_wake(&mut self, ctx: &mut NodeCtx<'_>);
+
+    /// Whether the node still has work it must finish before the run may end (a client with
+    /// requests left to send or in flight). Infrastructure returns `false`.
+    fn has_pending_workload(&self) -> bool {
+        false
+    }
+}
+
+/// What a node may do while it handles an event.
+pub struct NodeCtx<'a> {
+    /// The current virtual time.
+    pub now: SimTime,
+    /// Frames to send: `(interface index, frame bytes)`.
+    outbox: &'a mut Vec<(usize, Vec<u8>)>,
+    /// The earliest wake-up asked for during this call.
+    wake: Option<SimTime>,
+    /// The run's records.
+    pub trace: &'a mut Trace,
+}
+
+impl<'a> NodeCtx<'a> {
+    /// A context at `now` that collects frames into `outbox` and records into `trace`.
+    pub fn new(now: SimTime, outbox: &'a mut Vec<(usize, Vec<u8>)>, trace: &'a mut Trace) -> Self {
+        NodeCtx {
+            now,
+            outbox,
+            wake: None,
+            trace,
+        }
+    }
+
+    /// Sends `frame` out of interface `iface`.
+    pub fn send(&mut self, iface: usize, frame: Vec<u8>) {
+        self.outbox.push((iface, frame));
+    }
+
+    /// Asks to be woken at `at` (or now, if `at` is in the past). Several calls keep the earliest.
+    pub fn wake_at(&mut self, at: SimTime) {
+        let at = at.max(self.now);
+        self.wake = Some(self.wake.map_or(at, |w| w.min(at)));
+    }
+
+    /// The earliest wake-up asked for.
+    pub fn requested_wake(&self) -> Option<SimTime> {
+        self.wake
+    }
+}

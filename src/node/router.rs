@@ -1,0 +1,494 @@
+//! *A router*: forwards IPv4 packets between subnets by a table of static routes.
+//!
+//! For each frame addressed to one of its interfaces the router:
+//!
+//! 1. answers ARP requests for its own addresses (and learns the asker, see `arp.rs`);
+//! 2. checks the IPv4 header checksum and drops damaged packets;
+//! 3. answers pings to its own addresses;
+//! 4. drops a packet whose TTL would reach zero and tells the sender with ICMP time exceeded
+//!    (this is what `traceroute` relies on);
+//! 5. looks the destination up in its routing table: the matching route with the *longest
+//!    prefix* wins; with no match it answers ICMP destination unreachable (network);
+//! 6. decrements the TTL, recomputes the header checksum, and sends the packet out of the
+//!    route's interface to the next hop, asking for the next hop's MAC with ARP first if it
+//!    does not know it (packets wait meanwhile; after three unanswered requests they are
+//!    dropped and their senders get ICMP destination unreachable (host)).
+//!
+//! # Simplifications
+//! - Static routes only; no routing protocol.
+//! - ICMP errors are not rate-limited, and are sent from the address of the interface the
+//!   offending packet came in on.
+//! - TCP or UDP to the router's own addresses is dropped silently.
+//!
+//! # Further reading
+//! - RFC 1812 (requirements for IPv4 routers) §5.2.4.3 and §5.3.1; `book/src/labs/two-subnets-ping.md`.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use smoltcp::phy::ChecksumCapabilities;
+use smoltcp::wire::{
+    ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol,
+    Icmpv4DstUnreachable, Icmpv4Message, Icmpv4Packet, Icmpv4Repr, Icmpv4TimeExceeded, IpProtocol,
+    Ipv4Packet,
+};
+
+use super::arp::ArpCache;
+use super::frames::{self, ETHERNET_HEADER_LEN};
+use super::{Node, NodeCtx};
+use crate::sim::{SimDuration, SimTime};
+
+/// Time between ARP requests for a neighbour that does not answer (Linux `retrans_time_ms`).
+const ARP_RETRY: SimDuration = SimDuration::from_secs(1);
+/// ARP requests sent before giving up on a neighbour (Linux `mcast_solicit`).
+const ARP_ATTEMPTS: u32 = 3;
+/// Packets held per unresolved neighbour (the rest are dropped).
+const MAX_WAITING_PACKETS: usize = 64;
+
+/// One interface of a router.
+#[derive(Clone, Copy, Debug)]
+pub struct RouterInterface {
+    /// Its MAC address.
+    pub mac: EthernetAddress,
+    /// Its address.
+    pub ip: Ipv4Addr,
+    /// Prefix length of its subnet.
+    pub prefix_len: u8,
+}
+
+/// One entry of the routing table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Route {
+    /// Network address of the destination prefix.
+    pub network: Ipv4Addr,
+    /// Prefix length (0 for the default route).
+    pub prefix_len: u8,
+    /// Next hop, or `None` for a directly connected subnet.
+    pub via: Option<Ipv4Addr>,
+    /// Interface to send out of.
+    pub iface: usize,
+}
+
+impl Route {
+    /// Whether `dst` falls inside this route's prefix.
+    pub fn matches(&self, dst: Ipv4Addr) -> bool {
+        let mask = prefix_mask(self.prefix_len);
+        u32::from(dst) & mask == u32::from(self.network) & mask
+    }
+}
+
+/// The netmask of a prefix length: 24 → 255.255.255.0.
+pub fn prefix_mask(prefix_len: u8) -> u32 {
+    if prefix_len == 0 {
+        0
+    } else {
+        u32::MAX << (32 - prefix_len.min(32))
+    }
+}
+
+/// Longest-prefix match: the most specific route containing `dst`; the first listed wins a tie.
+pub fn lookup(routes: &[Route], dst: Ipv4Addr) -> Option<&Route> {
+    routes
+        .iter()
+        .filter(|route| route.matches(dst))
+        .fold(None, |best: Option<&Route>, route| match best {
+            Some(b) if b.prefix_len >= route.prefix_len => Some(b),
+            _ => Some(route),
+        })
+}
+
+/// Packets waiting for a neighbour's MAC address.
+struct Waiting {
+    /// The frames, ready but for their destination MAC.
+    frames: Vec<Vec<u8>>,
+    /// ARP requests sent so far.
+    attempts: u32,
+    /// When to ask again (or give up).
+    next_try: SimTime,
+}
+
+/// A router.
+pub struct Router {
+    /// Node name.
+    name: String,
+    /// Its interfaces, by index.
+    interfaces: Vec<RouterInterface>,
+    /// Connected routes first, then the scenario's static routes.
+    routes: Vec<Route>,
+    /// Learned neighbours.
+    arp: ArpCache,
+    /// Packets waiting for ARP, per `(interface, next hop)`.
+    waiting: BTreeMap<(usize, Ipv4Addr), Waiting>,
+}
+
+impl Router {
+    /// A router with the given interfaces and static routes. A connected route is added for
+    /// each interface's subnet.
+    pub fn new(
+        name: String,
+        interfaces: Vec<RouterInterface>,
+        static_routes: Vec<Route>,
+        arp_lifetime: SimDuration,
+    ) -> Router {
+        let mut routes: Vec<Route> = interfaces
+            .iter()
+            .enumerate()
+            .map(|(iface, config)| Route {
+                network: Ipv4Addr::from(u32::from(config.ip) & prefix_mask(config.prefix_len)),
+                prefix_len: config.prefix_len,
+                via: None,
+                iface,
+            })
+            .collect();
+        routes.extend(static_routes);
+        Router {
+            name,
+            interfaces,
+            routes,
+            arp: ArpCache::new(arp_lifetime),
+            waiting: BTreeMap::new(),
+        }
+    }
+
+    /// Whether `ip` is one of the router's own addresses.
+    fn owns(&self, ip: Ipv4Addr) -> bool {
+        self.interfaces.iter().any(|i| i.ip == ip)
+    }
+
+    /// Step 1: ARP.
+    fn handle_arp(&mut self, ctx: &mut NodeCtx<'_>, iface: usize, payload: &[u8]) {
+        let Ok(packet) = ArpPacket::new_checked(payload) else {
+            return;
+        };
+        let Ok(ArpRepr::EthernetIpv4 {
+            operation,
+            source_hardware_addr,
+            source_protocol_addr,
+            target_protocol_addr,
+            ..
+        }) = ArpRepr::parse(&packet)
+        else {
+            return;
+        };
+        let me = self.interfaces[iface];
+        let aimed_at_us = target_protocol_addr == me.ip;
+        self.arp.learn(
+            ctx.now,
+            iface,
+            source_protocol_addr,
+            source_hardware_addr,
+            aimed_at_us,
+        );
+        if aimed_at_us && operation == ArpOperation::Request {
+            ctx.send(
+                iface,
+                frames::arp(
+                    ArpOperation::Reply,
+                    me.mac,
+                    me.ip,
+                    source_hardware_addr,
+                    source_protocol_addr,
+                ),
+            );
+        }
+        // Packets that waited for this neighbour can go now.
+        if let Some(waiting) = self.waiting.remove(&(iface, source_protocol_addr)) {
+            for mut frame in waiting.frames {
+                set_macs(&mut frame, me.mac, source_hardware_addr);
+                ctx.send(iface, frame);
+            }
+        }
+    }
+
+    /// Steps 2–6: an IPv4 packet arrived on `iface`.
+    fn handle_ipv4(&mut self, ctx: &mut NodeCtx<'_>, iface: usize, mut frame: Vec<u8>) {
+        let (dst, ttl, is_error_message) = {
+            let Ok(packet) = Ipv4Packet::new_checked(&frame[ETHERNET_HEADER_LEN..]) else {
+                return;
+            };
+            // 2. A damaged header is dropped without a word (RFC 1812 §5.2.2).
+            if !packet.verify_checksum() {
+                return;
+            }
+            let dst = packet.dst_addr();
+            // 3. Packets for the router itself: answer pings, ignore the rest.
+            if self.owns(dst) {
+                self.answer_ping(ctx, &packet);
+                return;
+            }
+            if dst.is_broadcast() || dst.is_multicast() {
+                return;
+            }
+            (dst, packet.hop_limit(), is_icmp_error(&packet))
+        };
+        // 4. The TTL would reach zero here: drop it and tell the sender.
+        if ttl <= 1 {
+            if !is_error_message {
+                self.send_icmp_error(ctx, iface, &frame, IcmpError::TtlExceeded);
+            }
+            return;
+        }
+        // 5. Longest-prefix match.
+        let Some(route) = lookup(&self.routes, dst).copied() else {
+            if !is_error_message {
+                self.send_icmp_error(ctx, iface, &frame, IcmpError::NetUnreachable);
+            }
+            return;
+        };
+        // 6. One hop less to live; the header checksum covers the TTL, so recompute it.
+        {
+            let mut packet = Ipv4Packet::new_unchecked(&mut frame[ETHERNET_HEADER_LEN..]);
+            packet.set_hop_limit(ttl - 1);
+            packet.fill_checksum();
+        }
+        self.send_to_next_hop(ctx, route.iface, route.via.unwrap_or(dst), frame);
+    }
+
+    /// Step 3: an echo request to one of our addresses gets an echo reply.
+    fn answer_ping(&mut self, ctx: &mut NodeCtx<'_>, packet: &Ipv4Packet<&[u8]>) {
+        if packet.next_header() != IpProtocol::Icmp {
+            return;
+        }
+        let caps = ChecksumCapabilities::default();
+        let Ok(icmp) = Icmpv4Packet::new_checked(packet.payload()) else {
+            return;
+        };
+        let Ok(Icmpv4Repr::EchoRequest {
+            ident,
+            seq_no,
+            data,
+        }) = Icmpv4Repr::parse(&icmp, &caps)
+        else {
+            return;
+        };
+        let reply = Icmpv4Repr::EchoReply {
+            ident,
+            seq_no,
+            data,
+        };
+        self.originate(ctx, packet.dst_addr(), packet.src_addr(), &reply);
+    }
+
+    /// Sends an ICMP error about `offending` (a whole frame) back to its sender.
+    fn send_icmp_error(
+        &mut self,
+        ctx: &mut NodeCtx<'_>,
+        in_iface: usize,
+        offending: &[u8],
+        error: IcmpError,
+    ) {
+        let packet = Ipv4Packet::new_unchecked(&offending[ETHERNET_HEADER_LEN..]);
+        let (header, quoted_len) = frames::quoted(&packet);
+        let data = &packet.payload()[..quoted_len];
+        let message = match error {
+            IcmpError::TtlExceeded => Icmpv4Repr::TimeExceeded {
+                reason: Icmpv4TimeExceeded::TtlExpired,
+                header,
+                data,
+            },
+            IcmpError::NetUnreachable => Icmpv4Repr::DstUnreachable {
+                reason: Icmpv4DstUnreachable::NetUnreachable,
+                header,
+                data,
+            },
+            IcmpError::HostUnreachable => Icmpv4Repr::DstUnreachable {
+                reason: Icmpv4DstUnreachable::HostUnreachable,
+                header,
+                data,
+            },
+        };
+        let src = self.interfaces[in_iface].ip;
+        self.originate(ctx, src, packet.src_addr(), &message);
+    }
+
+    /// Sends an ICMP message from the router itself, routed like any other packet.
+    fn originate(
+        &mut self,
+        ctx: &mut NodeCtx<'_>,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        message: &Icmpv4Repr<'_>,
+    ) {
+        let Some(route) = lookup(&self.routes, dst).copied() else {
+            return;
+        };
+        let mac = self.interfaces[route.iface].mac;
+        let frame = frames::icmp(mac, EthernetAddress([0; 6]), src, dst, message);
+        self.send_to_next_hop(ctx, route.iface, route.via.unwrap_or(dst), frame);
+    }
+
+    /// Sends a frame (IPv4 inside) to `next_hop` on `iface`, resolving its MAC first.
+    fn send_to_next_hop(
+        &mut self,
+        ctx: &mut NodeCtx<'_>,
+        iface: usize,
+        next_hop: Ipv4Addr,
+        mut frame: Vec<u8>,
+    ) {
+        let me = self.interfaces[iface];
+        if let Some(mac) = self.arp.lookup(ctx.now, iface, next_hop) {
+            set_macs(&mut frame, me.mac, mac);
+            ctx.send(iface, frame);
+            return;
+        }
+        // Unknown neighbour: hold the packet and ask (once; retries run from `handle_wake`).
+        let now = ctx.now;
+        let waiting = self
+            .waiting
+            .entry((iface, next_hop))
+            .or_insert_with(|| Waiting {
+                frames: Vec::new(),
+                attempts: 0,
+                next_try: now,
+            });
+        if waiting.frames.len() < MAX_WAITING_PACKETS {
+            waiting.frames.push(frame);
+        }
+        if waiting.attempts == 0 {
+            waiting.attempts = 1;
+            waiting.next_try = now + ARP_RETRY;
+            ctx.send(iface, arp_request(me, next_hop));
+        }
+        ctx.wake_at(waiting.next_try);
+    }
+}
+
+/// The ICMP errors a router originates.
+#[derive(Clone, Copy)]
+enum IcmpError {
+    /// Type 11 code 0.
+    TtlExceeded,
+    /// Type 3 code 0: no route.
+    NetUnreachable,
+    /// Type 3 code 1: the next hop did not answer ARP.
+    HostUnreachable,
+}
+
+/// An ARP request from `me` for `target`.
+fn arp_request(me: RouterInterface, target: Ipv4Addr) -> Vec<u8> {
+    frames::arp(
+        ArpOperation::Request,
+        me.mac,
+        me.ip,
+        EthernetAddress([0; 6]),
+        target,
+    )
+}
+
+/// Writes the Ethernet source and destination of a frame.
+fn set_macs(frame: &mut [u8], src: EthernetAddress, dst: EthernetAddress) {
+    let mut eth = EthernetFrame::new_unchecked(frame);
+    eth.set_src_addr(src);
+    eth.set_dst_addr(dst);
+}
+
+/// Whether a packet is itself an ICMP error (RFC 1122 §3.2.2: never answer one with another).
+fn is_icmp_error(packet: &Ipv4Packet<&[u8]>) -> bool {
+    if packet.next_header() != IpProtocol::Icmp {
+        return false;
+    }
+    match Icmpv4Packet::new_checked(packet.payload()) {
+        Ok(icmp) => !matches!(
+            icmp.msg_type(),
+            Icmpv4Message::EchoRequest | Icmpv4Message::EchoReply
+        ),
+        Err(_) => true,
+    }
+}
+
+impl Node for Router {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn handle_frame(&mut self, ctx: &mut NodeCtx<'_>, iface: usize, frame: Vec<u8>) {
+        let Ok(eth) = EthernetFrame::new_checked(&frame[..]) else {
+            return;
+        };
+        let dst = eth.dst_addr();
+        if dst != self.interfaces[iface].mac && !dst.is_broadcast() {
+            return;
+        }
+        match eth.ethertype() {
+            EthernetProtocol::Arp => {
+                let payload = eth.payload().to_vec();
+                self.handle_arp(ctx, iface, &payload);
+            }
+            EthernetProtocol::Ipv4 => self.handle_ipv4(ctx, iface, frame),
+            _ => {}
+        }
+    }
+
+    fn handle_wake(&mut self, ctx: &mut NodeCtx<'_>) {
+        // Ask again for neighbours that have not answered; give up after ARP_ATTEMPTS.
+        let now = ctx.now;
+        let due: Vec<(usize, Ipv4Addr)> = self
+            .waiting
+            .iter()
+            .filter(|(_, w)| w.next_try <= now)
+            .map(|(key, _)| *key)
+            .collect();
+        for (iface, next_hop) in due {
+            let waiting = self
+                .waiting
+                .get_mut(&(iface, next_hop))
+                .expect("a due entry was just listed");
+            if waiting.attempts >= ARP_ATTEMPTS {
+                let given_up = self
+                    .waiting
+                    .remove(&(iface, next_hop))
+                    .expect("a due entry was just listed");
+                for frame in given_up.frames {
+                    self.send_icmp_error(ctx, iface, &frame, IcmpError::HostUnreachable);
+                }
+            } else {
+                waiting.attempts += 1;
+                waiting.next_try = now + ARP_RETRY;
+                ctx.send(iface, arp_request(self.interfaces[iface], next_hop));
+            }
+        }
+        if let Some(next) = self.waiting.values().map(|w| w.next_try).min() {
+            ctx.wake_at(next);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(net: [u8; 4], len: u8, iface: usize) -> Route {
+        Route {
+            network: Ipv4Addr::from(net),
+            prefix_len: len,
+            via: None,
+            iface,
+        }
+    }
+
+    #[test]
+    fn the_longest_prefix_wins() {
+        let routes = [
+            route([0, 0, 0, 0], 0, 0),
+            route([10, 0, 0, 0], 8, 1),
+            route([10, 0, 1, 0], 24, 2),
+        ];
+        let pick = |ip: [u8; 4]| lookup(&routes, Ipv4Addr::from(ip)).map(|r| r.iface);
+        assert_eq!(pick([10, 0, 1, 7]), Some(2));
+        assert_eq!(pick([10, 9, 9, 9]), Some(1));
+        assert_eq!(pick([192, 168, 0, 1]), Some(0));
+    }
+
+    #[test]
+    fn no_route_means_no_match() {
+        let routes = [route([10, 0, 0, 0], 24, 0)];
+        assert!(lookup(&routes, Ipv4Addr::new(10, 0, 1, 1)).is_none());
+    }
+
+    #[test]
+    fn masks() {
+        assert_eq!(prefix_mask(24), 0xffff_ff00);
+        assert_eq!(prefix_mask(0), 0);
+        assert_eq!(prefix_mask(32), u32::MAX);
+    }
+}

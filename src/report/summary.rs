@@ -1,0 +1,98 @@
+//! *summary.json* and *requests.csv*.
+
+use serde_json::{Map, Value, json};
+
+use super::RunReport;
+use super::metrics::{Metrics, latency_ms};
+use crate::trace::RequestRecord;
+
+/// Rounds to three decimals, so files do not carry float noise.
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// The contents of `summary.json`: keys in a fixed order, numbers rounded, a final newline.
+pub fn summary_json(run: &RunReport<'_>) -> String {
+    let m = Metrics::of(run);
+    let mut by_outcome = Map::new();
+    for (outcome, n) in &m.by_outcome {
+        by_outcome.insert(outcome.as_str().to_string(), json!(n));
+    }
+    let latency = match m.latency {
+        Some(l) => json!({
+            "p50": round3(l.p50), "p95": round3(l.p95), "p99": round3(l.p99), "mean": round3(l.mean)
+        }),
+        None => json!({ "p50": null, "p95": null, "p99": null, "mean": null }),
+    };
+    let mut servers = Map::new();
+    for (name, served) in &m.served {
+        servers.insert(name.clone(), json!({ "served": served }));
+    }
+    let pings: Vec<Value> = m
+        .pings
+        .iter()
+        .map(|p| {
+            let rtt = match p.rtt_ms {
+                Some((min, mean, max)) => {
+                    json!({ "min": round3(min), "mean": round3(mean), "max": round3(max) })
+                }
+                None => json!({ "min": null, "mean": null, "max": null }),
+            };
+            json!({
+                "host": p.host, "target": p.target, "sent": p.sent, "received": p.received,
+                "rtt_ms": rtt
+            })
+        })
+        .collect();
+    let net = run.trace.net;
+    let summary = json!({
+        "scenario": run.scenario,
+        "seed": run.seed,
+        "sim_time_s": run.end.as_micros() as f64 / 1e6,
+        "requests": {
+            "issued": m.issued,
+            "ok": m.ok(),
+            "failed": m.failed(),
+            "by_outcome": by_outcome,
+        },
+        "latency_ms": latency,
+        "servers": servers,
+        "network": {
+            "frames_sent": net.frames_sent,
+            "frames_dropped_queue": net.frames_dropped_queue,
+            "frames_lost": net.frames_lost,
+        },
+        "pings": pings,
+    });
+    let mut text = serde_json::to_string_pretty(&summary).expect("a JSON value always serialises");
+    text.push('\n');
+    text
+}
+
+/// Requests in report order: by start time, then client, then the client's own order.
+pub fn sorted_requests<'a>(run: &RunReport<'a>) -> Vec<&'a RequestRecord> {
+    let mut rows: Vec<&RequestRecord> = run.trace.requests.iter().collect();
+    rows.sort_by_key(|r| (r.start, r.client_node, r.client_seq));
+    rows
+}
+
+/// The contents of `requests.csv`.
+pub fn requests_csv(run: &RunReport<'_>) -> String {
+    use std::fmt::Write;
+    let mut out = String::from("id,client,start_s,end_s,latency_ms,outcome,server,status\n");
+    for (id, r) in sorted_requests(run).into_iter().enumerate() {
+        let server = r.server.map_or("", |s| run.server_names[s].as_str());
+        let status = r.status.map(|s| s.to_string()).unwrap_or_default();
+        // Writing into a String cannot fail.
+        let _ = writeln!(
+            out,
+            "{id},{},{:.6},{:.6},{:.3},{},{server},{status}",
+            run.node_names[r.client_node],
+            r.start.as_secs_f64(),
+            r.end.as_secs_f64(),
+            latency_ms(r),
+            r.outcome.as_str(),
+        );
+    }
+    out
+}

@@ -1,0 +1,79 @@
+//! *The terminal table* `netlab run` prints.
+
+use std::fmt::Write;
+
+use super::RunReport;
+use super::metrics::Metrics;
+
+/// A short, aligned summary of a run.
+pub fn terminal_table(run: &RunReport<'_>) -> String {
+    let m = Metrics::of(run);
+    let mut out = String::new();
+    // Writing into a String cannot fail.
+    let _ = writeln!(
+        out,
+        "scenario {}  seed {}  virtual time {:.3} s",
+        run.scenario,
+        run.seed,
+        run.end.as_secs_f64()
+    );
+    if m.issued > 0 {
+        let _ = writeln!(
+            out,
+            "requests  issued {}  ok {}  failed {}",
+            m.issued,
+            m.ok(),
+            m.failed()
+        );
+        let outcomes: Vec<String> = m
+            .by_outcome
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(o, n)| format!("{} {n}", o.as_str()))
+            .collect();
+        let _ = writeln!(out, "outcomes  {}", outcomes.join(", "));
+        match m.latency {
+            Some(l) => {
+                let _ = writeln!(
+                    out,
+                    "latency   p50 {:.3} ms  p95 {:.3} ms  p99 {:.3} ms  mean {:.3} ms",
+                    l.p50, l.p95, l.p99, l.mean
+                );
+            }
+            None => {
+                let _ = writeln!(out, "latency   (no successful request)");
+            }
+        }
+        if !m.served.is_empty() {
+            let width = m
+                .served
+                .iter()
+                .map(|(n, _)| n.len())
+                .max()
+                .unwrap_or(6)
+                .max(6);
+            let _ = writeln!(out, "{:<width$}  {:>8}  {:>6}", "server", "served", "share");
+            let total: u64 = m.served.iter().map(|(_, n)| n).sum();
+            for (name, served) in &m.served {
+                let share = if total == 0 {
+                    0.0
+                } else {
+                    100.0 * *served as f64 / total as f64
+                };
+                let _ = writeln!(out, "{name:<width$}  {served:>8}  {share:>5.1}%");
+            }
+        }
+    }
+    for p in &m.pings {
+        let rtt = match p.rtt_ms {
+            Some((min, mean, max)) => format!("rtt min/mean/max {min:.3}/{mean:.3}/{max:.3} ms"),
+            None => "no replies".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "ping {} -> {}  {} sent, {} received  {rtt}",
+            p.host, p.target, p.sent, p.received
+        );
+    }
+    out
+}

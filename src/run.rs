@@ -1,0 +1,65 @@
+//! *One run, end to end*: a checked scenario in, the output files' contents out.
+//!
+//! `netlab run`, the tests and the benchmark all go through [`execute`], so they see exactly
+//! the same bytes. Nothing here touches the file system.
+
+use crate::report::{RunReport, requests_csv, summary_json, terminal_table};
+use crate::scenario::{Scenario, build};
+use crate::sim::SimTime;
+use crate::trace::Trace;
+use crate::world::RunError;
+
+/// Everything a finished run produced.
+pub struct Artifacts {
+    /// `summary.json`.
+    pub summary_json: String,
+    /// `requests.csv`.
+    pub requests_csv: String,
+    /// The table `netlab run` prints.
+    pub table: String,
+    /// `capture.pcap`, if capture was on.
+    pub capture: Option<Vec<u8>>,
+    /// The raw trace, for tests and tools that want more than the files.
+    pub trace: Trace,
+    /// Virtual time at the end of the run.
+    pub end: SimTime,
+    /// Events processed.
+    pub events: u64,
+}
+
+impl Artifacts {
+    /// The output files as `(file name, bytes)`, in a fixed order.
+    pub fn files(&self) -> Vec<(&'static str, &[u8])> {
+        let mut files = vec![
+            ("summary.json", self.summary_json.as_bytes()),
+            ("requests.csv", self.requests_csv.as_bytes()),
+        ];
+        if let Some(capture) = &self.capture {
+            files.push(("capture.pcap", capture.as_slice()));
+        }
+        files
+    }
+}
+
+/// Builds and runs `scenario` with root seed `seed`; `capture_all` captures every segment.
+pub fn execute(scenario: &Scenario, seed: u64, capture_all: bool) -> Result<Artifacts, RunError> {
+    let built = build(scenario, seed, capture_all);
+    let output = built.world.run()?;
+    let report = RunReport {
+        scenario: &scenario.name,
+        seed,
+        end: output.end,
+        trace: &output.trace,
+        node_names: &built.node_names,
+        server_names: &built.server_names,
+    };
+    Ok(Artifacts {
+        summary_json: summary_json(&report),
+        requests_csv: requests_csv(&report),
+        table: terminal_table(&report),
+        capture: output.capture,
+        end: output.end,
+        events: output.events,
+        trace: output.trace,
+    })
+}

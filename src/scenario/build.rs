@@ -1,0 +1,250 @@
+//! *Building a world* from a checked scenario.
+//!
+//! Each wire becomes a `net::Segment`, each node a `node::Host` or `node::Router`, each client
+//! group `count` hosts running an `app::HttpClient`. Interfaces without a MAC in the file get
+//! a locally administered one derived from the node's position (`02:00:00:NN:NN:II`), so MACs
+//! are stable and readable in captures.
+//!
+//! Every random stream is named after what it serves (`"segment:lan/to:web:0"`,
+//! `"client:pc-3"`), so adding a node leaves the others' random numbers unchanged.
+
+use std::rc::Rc;
+
+use smoltcp::wire::EthernetAddress;
+
+use super::model::{InterfaceSpec, NodeSpec, Scenario, WorkloadKind};
+use crate::app::{
+    HttpClient, HttpClientConfig, PingConfig, Pinger, StaticHosts, WebServer, WebServerConfig,
+    Workload,
+};
+use crate::net::Segment;
+use crate::node::{Host, HostConfig, Route, Router, RouterInterface, prefix_mask};
+use crate::sim::{SimDuration, SimTime, Streams};
+use crate::world::{Limits, World};
+
+/// A world ready to run, and the names reports need.
+pub struct Built {
+    /// The world.
+    pub world: World,
+    /// Node names by node index (client hosts as `<group>-<n>`).
+    pub node_names: Vec<String>,
+    /// Web server names, in file order (`RequestRecord::server` indexes this).
+    pub server_names: Vec<String>,
+}
+
+/// Builds the world for `scenario` with root seed `seed`; `capture_all` turns the capture on
+/// for every segment (the `--pcap` flag).
+pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
+    let streams = Streams::new(seed);
+    let mut world = World::new(Limits {
+        max_sim_time: scenario.max_sim_time,
+        max_events: scenario.max_events,
+    });
+    for spec in &scenario.segments {
+        world.add_segment(Segment::new(spec.name.clone(), spec.kind, spec.config));
+    }
+    let server_names = Rc::new(scenario.web_server_names());
+    let mut node_names = Vec::new();
+    // Plugs a node's interface in, with its own loss stream.
+    let attach =
+        |world: &mut World, node: usize, iface: usize, spec: &InterfaceSpec, node_name: &str| {
+            let segment = &scenario.segments[spec.segment].name;
+            let loss = streams.stream(&format!("segment:{segment}/to:{node_name}:{iface}"));
+            world.attach(node, iface, spec.segment, loss);
+        };
+
+    for spec in &scenario.nodes {
+        match spec {
+            NodeSpec::Router {
+                name,
+                interfaces,
+                routes,
+                arp_timeout,
+            } => {
+                let index = world.next_node_index();
+                let router_ifaces: Vec<RouterInterface> = interfaces
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| RouterInterface {
+                        mac: mac_for(index, i, s),
+                        ip: s.ip,
+                        prefix_len: s.prefix_len,
+                    })
+                    .collect();
+                let static_routes = routes
+                    .iter()
+                    .map(|r| Route {
+                        network: r.network,
+                        prefix_len: r.prefix_len,
+                        via: Some(r.via),
+                        iface: interfaces
+                            .iter()
+                            .position(|i| {
+                                let mask = prefix_mask(i.prefix_len);
+                                u32::from(i.ip) & mask == u32::from(r.via) & mask
+                            })
+                            .expect(
+                                "validation checked that every next hop is on a connected subnet",
+                            ),
+                    })
+                    .collect();
+                let router = Router::new(name.clone(), router_ifaces, static_routes, *arp_timeout);
+                world.add_node(Box::new(router), interfaces.len());
+                for (i, s) in interfaces.iter().enumerate() {
+                    attach(&mut world, index, i, s, name);
+                }
+                node_names.push(name.clone());
+            }
+            NodeSpec::Host {
+                name,
+                interface,
+                gateway,
+                ping,
+            } => {
+                let index = world.next_node_index();
+                let mut host = new_host(&streams, name, index, interface, *gateway);
+                if let Some(p) = ping {
+                    host.add_app(Box::new(Pinger::new(PingConfig {
+                        target: p.target,
+                        count: p.count,
+                        interval: p.interval,
+                        start: SimTime::ZERO + p.start,
+                        timeout: p.timeout,
+                        ident: 0x4e00 | (index as u16 & 0xff),
+                    })));
+                }
+                world.add_node(Box::new(host), 1);
+                attach(&mut world, index, 0, interface, name);
+                node_names.push(name.clone());
+            }
+            NodeSpec::WebServer {
+                name,
+                interface,
+                gateway,
+                port,
+                workers,
+                backlog,
+                service_time,
+                response_bytes,
+                paths,
+            } => {
+                let index = world.next_node_index();
+                let mut host = new_host(&streams, name, index, interface, *gateway);
+                host.add_app(Box::new(WebServer::new(
+                    WebServerConfig {
+                        name: name.clone(),
+                        port: *port,
+                        workers: *workers,
+                        backlog: *backlog,
+                        service_time: *service_time,
+                        response_bytes: *response_bytes,
+                        paths: paths.clone(),
+                    },
+                    streams.stream(&format!("web:{name}")),
+                )));
+                world.add_node(Box::new(host), 1);
+                attach(&mut world, index, 0, interface, name);
+                node_names.push(name.clone());
+            }
+            NodeSpec::Clients {
+                name,
+                count,
+                segment,
+                first_ip,
+                prefix_len,
+                gateway,
+                url,
+                workload,
+                timeout,
+            } => {
+                let start = SimTime::ZERO + workload.start;
+                let stop = workload.duration.map(|d| start + d);
+                for k in 0..*count {
+                    let host_name = format!("{name}-{}", k + 1);
+                    let index = world.next_node_index();
+                    let interface = InterfaceSpec {
+                        segment: *segment,
+                        ip: std::net::Ipv4Addr::from(u32::from(*first_ip) + k),
+                        prefix_len: *prefix_len,
+                        mac: None,
+                    };
+                    let mut host = new_host(&streams, &host_name, index, &interface, *gateway);
+                    // The group's totals are split evenly; the first hosts take the remainder.
+                    let max_requests = workload.requests.map(|total| {
+                        total / *count as u64 + u64::from((k as u64) < total % *count as u64)
+                    });
+                    let host_workload = match &workload.kind {
+                        WorkloadKind::OpenLoop { rate } => Workload::OpenLoop {
+                            mean_gap: SimDuration::from_secs_f64(*count as f64 / rate),
+                        },
+                        WorkloadKind::ClosedLoop { users, think_time } => Workload::ClosedLoop {
+                            users: *users,
+                            think_time: *think_time,
+                        },
+                    };
+                    let config = HttpClientConfig {
+                        host: url.host.clone(),
+                        port: url.port,
+                        path: url.path.clone(),
+                        timeout: *timeout,
+                        workload: host_workload,
+                        max_requests,
+                        start,
+                        stop,
+                        server_names: Rc::clone(&server_names),
+                    };
+                    let resolver = Box::new(StaticHosts::new(scenario.hosts.clone()));
+                    let rng = streams.stream(&format!("client:{host_name}"));
+                    host.add_app(Box::new(HttpClient::new(config, resolver, rng)));
+                    world.add_node(Box::new(host), 1);
+                    attach(&mut world, index, 0, &interface, &host_name);
+                    node_names.push(host_name);
+                }
+            }
+        }
+    }
+
+    if capture_all || scenario.capture_enabled {
+        let captured: Vec<usize> = match (&scenario.capture_segments, capture_all) {
+            (Some(list), false) => list.clone(),
+            _ => (0..scenario.segments.len()).collect(),
+        };
+        world.enable_capture(&captured);
+    }
+    Built {
+        world,
+        node_names,
+        server_names: server_names.to_vec(),
+    }
+}
+
+/// A smoltcp host with its interface configured.
+fn new_host(
+    streams: &Streams,
+    name: &str,
+    index: usize,
+    interface: &InterfaceSpec,
+    gateway: Option<std::net::Ipv4Addr>,
+) -> Host {
+    Host::new(HostConfig {
+        name: name.to_string(),
+        node_index: index,
+        mac: mac_for(index, 0, interface),
+        ip: interface.ip,
+        prefix_len: interface.prefix_len,
+        gateway,
+        stack_seed: streams.derive_seed(&format!("stack:{name}")),
+    })
+}
+
+/// The file's MAC, or `02:00:00:NN:NN:II` from the node index and interface index.
+fn mac_for(node: usize, iface: usize, spec: &InterfaceSpec) -> EthernetAddress {
+    EthernetAddress(spec.mac.unwrap_or([
+        0x02,
+        0x00,
+        0x00,
+        (node >> 8) as u8,
+        node as u8,
+        iface as u8,
+    ]))
+}

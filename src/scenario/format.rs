@@ -1,0 +1,294 @@
+//! *The scenario file format*: the serde types a RON scenario file deserialises into.
+//!
+//! These types mirror the text a student writes, field for field, and nothing else: addresses
+//! and quantities stay strings here (`"10.0.0.1/24"`, `"1ms"`) so that `validate` can report a
+//! bad one with its position and a hint. `build` turns checked file types into the simulation's
+//! own types; nothing outside `scenario` sees these.
+//!
+//! Every struct rejects unknown fields, so a typo such as `bandwith:` is an error, not a silent
+//! default. Optional fields say their default in their doc comment; the book's scenario
+//! reference (`book/src/reference/scenario.md`) is written from these comments.
+//!
+//! A minimal file:
+//! ```ron
+//! Scenario(
+//!     name: "hello",
+//!     description: "one client, one server",
+//!     segments: [(name: "lan")],
+//!     nodes: [
+//!         WebServer(name: "web", interface: (attach: "lan", ip: "10.0.0.10/24")),
+//!         Clients(name: "pc", count: 1, attach: "lan", first_ip: "10.0.0.100/24",
+//!                 url: "http://10.0.0.10/", workload: OpenLoop(rate: 10.0, requests: Some(5))),
+//!     ],
+//! )
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// A whole scenario file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Scenario")]
+pub struct ScenarioFile {
+    /// Short name, shown in reports. Output goes to `output/<file stem>/`, not to this name.
+    pub name: String,
+    /// One line saying what the scenario shows (`netlab list` prints it).
+    pub description: String,
+    /// Root seed of all randomness. Default 1; `--seed` overrides it.
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// Safety limits of the run.
+    #[serde(default)]
+    pub limits: LimitsFile,
+    /// Switched Ethernet segments (broadcast domains). Default none.
+    #[serde(default)]
+    pub segments: Vec<SegmentFile>,
+    /// Point-to-point links between exactly two interfaces. Default none.
+    #[serde(default)]
+    pub links: Vec<SegmentFile>,
+    /// The machines: routers, web servers, clients.
+    pub nodes: Vec<NodeFile>,
+    /// Static name table, like `/etc/hosts`: name → IPv4 address. Default empty.
+    #[serde(default)]
+    pub hosts: BTreeMap<String, String>,
+    /// Packet capture. Default off (`--pcap` turns it on for every segment).
+    #[serde(default)]
+    pub capture: CaptureFile,
+}
+
+/// Limits that stop a run that would otherwise go on for ever.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsFile {
+    /// Virtual time after which the run stops with an error. Default `"1h"`.
+    #[serde(default)]
+    pub max_sim_time: Option<String>,
+    /// Number of events after which the run stops with an error. Default 200,000,000.
+    #[serde(default)]
+    pub max_events: Option<u64>,
+}
+
+/// A switched segment or a point-to-point link: both are wires with the same physics.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentFile {
+    /// Name that interfaces use in `attach`.
+    pub name: String,
+    /// Speed of every port. Default `"1Gbps"`.
+    #[serde(default)]
+    pub bandwidth: Option<String>,
+    /// One-way propagation delay between any two attached interfaces. Default `"10us"`.
+    #[serde(default)]
+    pub delay: Option<String>,
+    /// Drop-tail limit of each transmit queue, in bytes. Default `"256KiB"`.
+    #[serde(default)]
+    pub queue: Option<String>,
+    /// Probability in `[0, 1]` that a frame is lost on delivery. Default 0.
+    #[serde(default)]
+    pub loss: Option<f64>,
+}
+
+/// One machine (or, for `Clients`, a group of identical machines).
+#[derive(Debug, Clone, Deserialize)]
+pub enum NodeFile {
+    /// Forwards IPv4 between its interfaces by static routes.
+    Router(RouterFile),
+    /// A plain host: a TCP/IP stack that answers ARP and ping, and may run a pinger.
+    Host(HostFile),
+    /// An HTTP/1.1 server.
+    WebServer(WebServerFile),
+    /// A group of client hosts that send HTTP requests.
+    Clients(ClientsFile),
+}
+
+/// A router.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouterFile {
+    /// Node name.
+    pub name: String,
+    /// Its interfaces; each gives a connected route.
+    pub interfaces: Vec<InterfaceFile>,
+    /// Static routes, tried longest prefix first. Default none (connected routes only).
+    #[serde(default)]
+    pub routes: Vec<RouteFile>,
+    /// How long an ARP cache entry stays valid. Default `"60s"`.
+    #[serde(default)]
+    pub arp_timeout: Option<String>,
+}
+
+/// A network interface: where it plugs in and its address.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InterfaceFile {
+    /// The segment or link it is plugged into.
+    pub attach: String,
+    /// Address and prefix length, such as `"10.0.0.1/24"`.
+    pub ip: String,
+    /// MAC address such as `"02:00:00:00:01:01"`. Default: derived from the node's position.
+    #[serde(default)]
+    pub mac: Option<String>,
+}
+
+/// A static route.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteFile {
+    /// Destination prefix such as `"10.0.2.0/24"`, or `"default"` for `0.0.0.0/0`.
+    pub to: String,
+    /// Next-hop address; it must be on one of the router's connected subnets.
+    pub via: String,
+}
+
+/// A plain host.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostFile {
+    /// Node name.
+    pub name: String,
+    /// Its one interface.
+    pub interface: InterfaceFile,
+    /// Default gateway. Default none (on-link destinations only).
+    #[serde(default)]
+    pub gateway: Option<String>,
+    /// Send ICMP echo requests. Default none.
+    #[serde(default)]
+    pub ping: Option<PingFile>,
+}
+
+/// A pinger: ICMP echo requests at a fixed interval, like `ping -c COUNT -i INTERVAL TARGET`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PingFile {
+    /// Address or `hosts` name to ping.
+    pub target: String,
+    /// Number of echo requests. Default 4.
+    #[serde(default)]
+    pub count: Option<u32>,
+    /// Time between requests. Default `"1s"`.
+    #[serde(default)]
+    pub interval: Option<String>,
+    /// When the first request is sent. Default `"0s"`.
+    #[serde(default)]
+    pub start: Option<String>,
+    /// How long to wait for each reply. Default `"1s"`.
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
+
+/// An HTTP/1.1 web server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebServerFile {
+    /// Node name; it is also the value of the `X-Served-By` header in its responses.
+    pub name: String,
+    /// Its one interface.
+    pub interface: InterfaceFile,
+    /// Default gateway. Default none.
+    #[serde(default)]
+    pub gateway: Option<String>,
+    /// TCP port. Default 80.
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// Requests served at once (Apache's MaxRequestWorkers). Default 16.
+    #[serde(default)]
+    pub workers: Option<u32>,
+    /// Connections accepted beyond the busy workers, waiting for one. Default 16.
+    #[serde(default)]
+    pub backlog: Option<u32>,
+    /// Time a worker spends on one request. Default `Fixed("1ms")`.
+    #[serde(default)]
+    pub service_time: Option<DistributionFile>,
+    /// Body size of a 200 response. Default `"4KiB"`.
+    #[serde(default)]
+    pub response_size: Option<String>,
+    /// Path prefixes answered with 200; others get 404. Default `["/"]` (everything).
+    #[serde(default)]
+    pub paths: Option<Vec<String>>,
+}
+
+/// A time that is either always the same or random.
+#[derive(Debug, Clone, Deserialize)]
+pub enum DistributionFile {
+    /// Always this long, such as `Fixed("5ms")`.
+    Fixed(String),
+    /// Exponentially distributed with this mean, such as `Exponential("5ms")`.
+    Exponential(String),
+}
+
+/// A group of `count` identical client hosts with consecutive addresses.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientsFile {
+    /// Group name; the hosts are called `<name>-1`, `<name>-2`, ...
+    pub name: String,
+    /// Number of client hosts. Default 1.
+    #[serde(default)]
+    pub count: Option<u32>,
+    /// Segment the hosts plug into.
+    pub attach: String,
+    /// Address of the first host, with prefix; the others follow it (`.100`, `.101`, ...).
+    pub first_ip: String,
+    /// Default gateway. Default none.
+    #[serde(default)]
+    pub gateway: Option<String>,
+    /// What to fetch, such as `"http://www/index.html"` or `"http://10.0.1.10:8080/"`.
+    pub url: String,
+    /// When requests are sent.
+    pub workload: WorkloadFile,
+    /// Give up on a request after this long (outcome `timeout`). Default `"5s"`.
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
+
+/// How a client group sends requests. A group stops after `requests` or `duration`, whichever
+/// comes first; at least one of them must be given.
+#[derive(Debug, Clone, Deserialize)]
+pub enum WorkloadFile {
+    /// Open loop: requests arrive as a Poisson process at `rate` per second for the whole group,
+    /// whether or not earlier ones have finished (like independent visitors).
+    OpenLoop {
+        /// Requests per second, for the whole group.
+        rate: f64,
+        /// Total requests for the group. Default: no limit.
+        #[serde(default)]
+        requests: Option<u64>,
+        /// Stop sending after this long. Default: no limit.
+        #[serde(default)]
+        duration: Option<String>,
+        /// When the first request may be sent. Default `"0s"`.
+        #[serde(default)]
+        start: Option<String>,
+    },
+    /// Closed loop: each host has `users` users; each sends a request, waits for it to finish,
+    /// thinks, and sends the next (like people clicking through a site).
+    ClosedLoop {
+        /// Users on each host of the group.
+        users: u32,
+        /// Pause between a response and the next request. Default `Fixed("0s")`.
+        #[serde(default)]
+        think_time: Option<DistributionFile>,
+        /// Total requests for the group. Default: no limit.
+        #[serde(default)]
+        requests: Option<u64>,
+        /// Stop sending after this long. Default: no limit.
+        #[serde(default)]
+        duration: Option<String>,
+        /// When the first requests are sent. Default `"0s"`.
+        #[serde(default)]
+        start: Option<String>,
+    },
+}
+
+/// Which segments to capture into `capture.pcap`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaptureFile {
+    /// Write `capture.pcap`. Default false.
+    #[serde(default)]
+    pub enabled: bool,
+    /// Segment and link names to capture. Default: all of them.
+    #[serde(default)]
+    pub segments: Option<Vec<String>>,
+}

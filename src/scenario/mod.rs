@@ -1,0 +1,21 @@
+//! *Scenario files*: from a student's RON file to a world ready to run.
+//!
+//! 1. `format`: the serde types the file is read into (nothing else derives `Deserialize`);
+//! 2. `load`: reading and parsing, with positioned syntax errors;
+//! 3. `validate`: semantic checks, all collected, producing the typed `model::Scenario`;
+//! 4. `build`: the `world::World` for a scenario and seed.
+//!
+//! `units` parses `"10ms"`, `"100Mbps"` and `"64KiB"`; `diagnostic` renders errors.
+
+pub mod build;
+pub mod diagnostic;
+pub mod format;
+pub mod load;
+pub mod model;
+pub mod units;
+pub mod validate;
+
+pub use build::{Built, build};
+pub use diagnostic::Diagnostic;
+pub use load::{LoadError, load_file, load_str};
+pub use model::Scenario;

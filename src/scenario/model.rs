@@ -1,0 +1,220 @@
+//! *A checked scenario*: the file's contents as typed, validated values.
+//!
+//! `validate` produces a [`Scenario`] only when the whole file is correct, so `build` never has
+//! to handle a bad address or an unknown name. Addresses are parsed, quantities carry units,
+//! and names are replaced by indices.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use crate::app::Distribution;
+use crate::net::{LinkConfig, SegmentKind};
+use crate::sim::{SimDuration, SimTime};
+
+/// A whole checked scenario.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// Short name.
+    pub name: String,
+    /// One-line description.
+    pub description: String,
+    /// Root seed (the file's, or 1).
+    pub seed: u64,
+    /// Virtual time limit.
+    pub max_sim_time: SimTime,
+    /// Event count limit.
+    pub max_events: u64,
+    /// Segments and links, segments first, in file order.
+    pub segments: Vec<SegmentSpec>,
+    /// Nodes in file order.
+    pub nodes: Vec<NodeSpec>,
+    /// The static name table.
+    pub hosts: BTreeMap<String, Ipv4Addr>,
+    /// Whether the capture is on in the file.
+    pub capture_enabled: bool,
+    /// Segments to capture (indices), or `None` for all.
+    pub capture_segments: Option<Vec<usize>>,
+}
+
+/// A wire.
+#[derive(Clone, Debug)]
+pub struct SegmentSpec {
+    /// Name.
+    pub name: String,
+    /// Switch or point-to-point.
+    pub kind: SegmentKind,
+    /// Physics.
+    pub config: LinkConfig,
+}
+
+/// An interface.
+#[derive(Clone, Copy, Debug)]
+pub struct InterfaceSpec {
+    /// Index of the segment it plugs into.
+    pub segment: usize,
+    /// Its address.
+    pub ip: Ipv4Addr,
+    /// Its prefix length.
+    pub prefix_len: u8,
+    /// Its MAC address, if the file gave one.
+    pub mac: Option<[u8; 6]>,
+}
+
+/// A static route.
+#[derive(Clone, Copy, Debug)]
+pub struct RouteSpec {
+    /// Destination network.
+    pub network: Ipv4Addr,
+    /// Prefix length.
+    pub prefix_len: u8,
+    /// Next hop (on a connected subnet).
+    pub via: Ipv4Addr,
+}
+
+/// A pinger.
+#[derive(Clone, Copy, Debug)]
+pub struct PingSpec {
+    /// Address to ping.
+    pub target: Ipv4Addr,
+    /// Requests.
+    pub count: u32,
+    /// Gap between requests.
+    pub interval: SimDuration,
+    /// First request.
+    pub start: SimDuration,
+    /// Wait for a reply.
+    pub timeout: SimDuration,
+}
+
+/// A parsed `http://host:port/path`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Url {
+    /// Name or address.
+    pub host: String,
+    /// Port (80 when not given).
+    pub port: u16,
+    /// Path, starting with `/`.
+    pub path: String,
+}
+
+/// How a client group sends requests.
+#[derive(Clone, Debug)]
+pub enum WorkloadKind {
+    /// Poisson arrivals at `rate` per second for the whole group.
+    OpenLoop {
+        /// Requests per second.
+        rate: f64,
+    },
+    /// `users` per host, each thinking between requests.
+    ClosedLoop {
+        /// Users per host.
+        users: u32,
+        /// Think time.
+        think_time: Distribution,
+    },
+}
+
+/// A client group's workload.
+#[derive(Clone, Debug)]
+pub struct WorkloadSpec {
+    /// Open or closed loop.
+    pub kind: WorkloadKind,
+    /// Total requests for the group.
+    pub requests: Option<u64>,
+    /// Stop sending after this long (from `start`).
+    pub duration: Option<SimDuration>,
+    /// When sending starts.
+    pub start: SimDuration,
+}
+
+/// A machine.
+#[derive(Clone, Debug)]
+pub enum NodeSpec {
+    /// A router.
+    Router {
+        /// Name.
+        name: String,
+        /// Interfaces.
+        interfaces: Vec<InterfaceSpec>,
+        /// Static routes.
+        routes: Vec<RouteSpec>,
+        /// ARP entry lifetime.
+        arp_timeout: SimDuration,
+    },
+    /// A plain host, perhaps pinging.
+    Host {
+        /// Name.
+        name: String,
+        /// Interface.
+        interface: InterfaceSpec,
+        /// Default gateway.
+        gateway: Option<Ipv4Addr>,
+        /// Pinger, if any.
+        ping: Option<PingSpec>,
+    },
+    /// A web server.
+    WebServer {
+        /// Name.
+        name: String,
+        /// Interface.
+        interface: InterfaceSpec,
+        /// Default gateway.
+        gateway: Option<Ipv4Addr>,
+        /// TCP port.
+        port: u16,
+        /// Workers.
+        workers: u32,
+        /// Backlog.
+        backlog: u32,
+        /// Service time.
+        service_time: Distribution,
+        /// Body bytes of a 200 response.
+        response_bytes: u64,
+        /// Served path prefixes.
+        paths: Vec<String>,
+    },
+    /// A group of client hosts.
+    Clients {
+        /// Group name.
+        name: String,
+        /// Number of hosts.
+        count: u32,
+        /// Segment index.
+        segment: usize,
+        /// First host's address.
+        first_ip: Ipv4Addr,
+        /// Prefix length.
+        prefix_len: u8,
+        /// Default gateway.
+        gateway: Option<Ipv4Addr>,
+        /// What to fetch.
+        url: Url,
+        /// When.
+        workload: WorkloadSpec,
+        /// Per-request timeout.
+        timeout: SimDuration,
+    },
+}
+
+impl NodeSpec {
+    /// The node's (or group's) name.
+    pub fn name(&self) -> &str {
+        match self {
+            NodeSpec::Router { name, .. }
+            | NodeSpec::Host { name, .. }
+            | NodeSpec::WebServer { name, .. }
+            | NodeSpec::Clients { name, .. } => name,
+        }
+    }
+}
+
+impl Scenario {
+    /// Names of the web servers, in file order (the order of `summary.json`'s `servers`).
+    pub fn web_server_names(&self) -> Vec<String> {
+        self.nodes
+            .iter()
+            .filter(|n| matches!(n, NodeSpec::WebServer { .. }))
+            .map(|n| n.name().to_string())
+            .collect()
+    }
+}

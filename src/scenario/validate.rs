@@ -1,0 +1,880 @@
+//! *Checking a scenario*: every semantic mistake, each with a position and a hint.
+//!
+//! Parsing only proves the file has the right shape. This pass checks that it makes sense as a
+//! network: names are unique and refer to things that exist, addresses parse and sit inside
+//! their subnets, gateways and next hops are reachable, quantities have valid units, workloads
+//! end. It does not stop at the first problem: a student fixing a file wants the whole list.
+//!
+//! On success it returns the typed [`Scenario`] that `build` turns into a world.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+
+use super::diagnostic::{Diagnostic, Locator, nearest};
+use super::format::{
+    ClientsFile, DistributionFile, InterfaceFile, NodeFile, ScenarioFile, SegmentFile, WorkloadFile,
+};
+use super::model::{
+    InterfaceSpec, NodeSpec, PingSpec, RouteSpec, Scenario, SegmentSpec, Url, WorkloadKind,
+    WorkloadSpec,
+};
+use super::units::{parse_bandwidth, parse_duration, parse_size};
+use crate::app::Distribution;
+use crate::net::{LinkConfig, SegmentKind};
+use crate::sim::{SimDuration, SimTime};
+
+/// Default segment speed.
+const DEFAULT_BANDWIDTH: &str = "1Gbps";
+/// Default one-way delay.
+const DEFAULT_DELAY: &str = "10us";
+/// Default drop-tail limit.
+const DEFAULT_QUEUE: &str = "256KiB";
+/// Default run limit in virtual time.
+const DEFAULT_MAX_SIM_TIME: &str = "1h";
+/// Default run limit in events.
+const DEFAULT_MAX_EVENTS: u64 = 200_000_000;
+
+/// Collects diagnostics while checking.
+struct Checker<'a> {
+    /// Finds tokens for positions.
+    loc: &'a Locator<'a>,
+    /// Problems found so far.
+    problems: Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    /// Reports a problem with the quoted `value`, found after `anchor`.
+    fn at_value(
+        &mut self,
+        value: &str,
+        anchor: Option<&str>,
+        message: String,
+        help: Option<String>,
+    ) {
+        let mut d = self.loc.quoted(value, anchor, message);
+        d.help = help;
+        self.problems.push(d);
+    }
+
+    /// Reports a problem with a field whose value is not a string.
+    fn at_field(
+        &mut self,
+        field: &str,
+        anchor: Option<&str>,
+        message: String,
+        help: Option<String>,
+    ) {
+        let mut d = self.loc.field(field, anchor, message);
+        d.help = help;
+        self.problems.push(d);
+    }
+
+    /// Parses a duration, or reports it.
+    fn duration(&mut self, text: Option<&str>, default: &str, anchor: Option<&str>) -> SimDuration {
+        let text = text.unwrap_or(default);
+        parse_duration(text).unwrap_or_else(|e| {
+            self.at_value(
+                text,
+                anchor,
+                e,
+                Some("write a number and a unit, such as \"10ms\"".into()),
+            );
+            SimDuration::ZERO
+        })
+    }
+
+    /// Parses an `a.b.c.d/len` address, or reports it.
+    fn cidr(&mut self, text: &str, anchor: Option<&str>) -> Option<(Ipv4Addr, u8)> {
+        let parsed = text.split_once('/').and_then(|(ip, len)| {
+            let ip: Ipv4Addr = ip.parse().ok()?;
+            let len: u8 = len.parse().ok().filter(|&l| l <= 32)?;
+            Some((ip, len))
+        });
+        if parsed.is_none() {
+            self.at_value(
+                text,
+                anchor,
+                format!("\"{text}\" is not an IPv4 address with a prefix length"),
+                Some("write it like \"10.0.0.1/24\"".into()),
+            );
+        }
+        parsed
+    }
+
+    /// Parses a plain address, or reports it.
+    fn ip(&mut self, text: &str, anchor: Option<&str>) -> Option<Ipv4Addr> {
+        let parsed = text.parse().ok();
+        if parsed.is_none() {
+            self.at_value(
+                text,
+                anchor,
+                format!("\"{text}\" is not an IPv4 address"),
+                Some("write it like \"10.0.0.1\" (no prefix length here)".into()),
+            );
+        }
+        parsed
+    }
+
+    /// Parses a time distribution, or reports it.
+    fn distribution(
+        &mut self,
+        d: Option<&DistributionFile>,
+        default: SimDuration,
+        anchor: Option<&str>,
+    ) -> Distribution {
+        match d {
+            None => Distribution::Fixed(default),
+            Some(DistributionFile::Fixed(t)) => {
+                Distribution::Fixed(self.duration(Some(t), "0s", anchor))
+            }
+            Some(DistributionFile::Exponential(t)) => {
+                Distribution::Exponential(self.duration(Some(t), "0s", anchor))
+            }
+        }
+    }
+}
+
+/// Checks a parsed file; returns the typed scenario or every problem found.
+pub fn validate(file: &ScenarioFile, loc: &Locator<'_>) -> Result<Scenario, Vec<Diagnostic>> {
+    let mut c = Checker {
+        loc,
+        problems: Vec::new(),
+    };
+
+    // 1. Segments and links: unique names, valid physics.
+    let mut segments = Vec::new();
+    let mut segment_index: BTreeMap<String, usize> = BTreeMap::new();
+    let all_wires = file
+        .segments
+        .iter()
+        .map(|s| (s, SegmentKind::Switch))
+        .chain(file.links.iter().map(|s| (s, SegmentKind::PointToPoint)));
+    for (wire, kind) in all_wires {
+        if segment_index.contains_key(&wire.name) {
+            c.at_value(
+                &wire.name,
+                None,
+                format!("segment or link name \"{}\" is used twice", wire.name),
+                Some("give every segment and link its own name".into()),
+            );
+            continue;
+        }
+        segment_index.insert(wire.name.clone(), segments.len());
+        segments.push(SegmentSpec {
+            name: wire.name.clone(),
+            kind,
+            config: check_physics(&mut c, wire),
+        });
+    }
+
+    // 2. Nodes: unique names, valid interfaces, addresses, routes, apps.
+    let mut node_names: BTreeSet<String> = BTreeSet::new();
+    let mut addresses: BTreeMap<Ipv4Addr, String> = BTreeMap::new();
+    let mut attach_counts = vec![0usize; segments.len()];
+    let mut nodes = Vec::new();
+    let hosts = check_hosts(&mut c, file);
+    for node in &file.nodes {
+        let name = node_name(node);
+        let mut names_here = vec![name.to_string()];
+        if let NodeFile::Clients(group) = node {
+            names_here = (1..=group.count.unwrap_or(1))
+                .map(|i| format!("{}-{i}", group.name))
+                .collect();
+            names_here.push(group.name.clone());
+        }
+        for n in &names_here {
+            if !node_names.insert(n.clone()) {
+                c.at_value(
+                    name,
+                    None,
+                    format!("node name \"{n}\" is used twice"),
+                    Some("give every node its own name (client groups also take <name>-1, <name>-2, ...)".into()),
+                );
+            }
+        }
+        let mut iface = |c: &mut Checker<'_>, i: &InterfaceFile| -> Option<InterfaceSpec> {
+            check_interface(
+                c,
+                i,
+                name,
+                &segment_index,
+                &mut attach_counts,
+                &mut addresses,
+            )
+        };
+        let spec = match node {
+            NodeFile::Router(r) => {
+                let interfaces: Vec<InterfaceSpec> = r
+                    .interfaces
+                    .iter()
+                    .filter_map(|i| iface(&mut c, i))
+                    .collect();
+                if r.interfaces.is_empty() {
+                    c.at_field(
+                        "interfaces",
+                        Some(name),
+                        format!("router \"{name}\" has no interfaces"),
+                        Some("a router needs at least two interfaces to route between".into()),
+                    );
+                }
+                let mut routes = Vec::new();
+                for route in &r.routes {
+                    let target = if route.to == "default" {
+                        Some((Ipv4Addr::UNSPECIFIED, 0))
+                    } else {
+                        c.cidr(&route.to, Some(name))
+                    };
+                    let via = c.ip(&route.via, Some(name));
+                    if let (Some((network, prefix_len)), Some(via)) = (target, via) {
+                        if !interfaces
+                            .iter()
+                            .any(|i| same_subnet(i.ip, via, i.prefix_len))
+                        {
+                            c.at_value(
+                                &route.via,
+                                Some(name),
+                                format!("next hop {via} is not on any subnet of router \"{name}\""),
+                                Some("a next hop must be reachable directly: put it in one of the router's interface subnets".into()),
+                            );
+                        }
+                        routes.push(RouteSpec {
+                            network,
+                            prefix_len,
+                            via,
+                        });
+                    }
+                }
+                let arp_timeout = c.duration(r.arp_timeout.as_deref(), "60s", Some(name));
+                NodeSpec::Router {
+                    name: name.to_string(),
+                    interfaces,
+                    routes,
+                    arp_timeout,
+                }
+            }
+            NodeFile::Host(h) => {
+                let interface = iface(&mut c, &h.interface);
+                let gateway = check_gateway(&mut c, h.gateway.as_deref(), interface, name);
+                let ping = h.ping.as_ref().map(|p| {
+                    let target = resolve_target(&mut c, &p.target, &hosts, name);
+                    let count = p.count.unwrap_or(4);
+                    if count == 0 {
+                        c.at_field(
+                            "count",
+                            Some(name),
+                            "a pinger must send at least one request".into(),
+                            None,
+                        );
+                    }
+                    PingSpec {
+                        target: target.unwrap_or(Ipv4Addr::UNSPECIFIED),
+                        count,
+                        interval: c.duration(p.interval.as_deref(), "1s", Some(name)),
+                        start: c.duration(p.start.as_deref(), "0s", Some(name)),
+                        timeout: c.duration(p.timeout.as_deref(), "1s", Some(name)),
+                    }
+                });
+                match interface {
+                    Some(interface) => NodeSpec::Host {
+                        name: name.to_string(),
+                        interface,
+                        gateway,
+                        ping,
+                    },
+                    None => continue,
+                }
+            }
+            NodeFile::WebServer(w) => {
+                let interface = iface(&mut c, &w.interface);
+                let gateway = check_gateway(&mut c, w.gateway.as_deref(), interface, name);
+                let workers = w.workers.unwrap_or(16);
+                if workers == 0 {
+                    c.at_field(
+                        "workers",
+                        Some(name),
+                        "a web server needs at least one worker".into(),
+                        None,
+                    );
+                }
+                let response_text = w.response_size.as_deref().unwrap_or("4KiB");
+                let response_bytes = parse_size(response_text).unwrap_or_else(|e| {
+                    c.at_value(
+                        response_text,
+                        Some(name),
+                        e,
+                        Some("write it like \"8KiB\"".into()),
+                    );
+                    0
+                });
+                let paths = w.paths.clone().unwrap_or_else(|| vec!["/".to_string()]);
+                for p in &paths {
+                    if !p.starts_with('/') {
+                        c.at_value(
+                            p,
+                            Some(name),
+                            format!("path prefix \"{p}\" does not start with /"),
+                            Some("write paths like \"/static/\"".into()),
+                        );
+                    }
+                }
+                let service_time = c.distribution(
+                    w.service_time.as_ref(),
+                    SimDuration::from_millis(1),
+                    Some(name),
+                );
+                match interface {
+                    Some(interface) => NodeSpec::WebServer {
+                        name: name.to_string(),
+                        interface,
+                        gateway,
+                        port: w.port.unwrap_or(80),
+                        workers,
+                        backlog: w.backlog.unwrap_or(16),
+                        service_time,
+                        response_bytes,
+                        paths,
+                    },
+                    None => continue,
+                }
+            }
+            NodeFile::Clients(group) => match check_clients(
+                &mut c,
+                group,
+                &segment_index,
+                &mut attach_counts,
+                &mut addresses,
+                &hosts,
+            ) {
+                Some(spec) => spec,
+                None => continue,
+            },
+        };
+        nodes.push(spec);
+    }
+
+    // 3. Links join exactly two interfaces.
+    for (index, spec) in segments.iter().enumerate() {
+        if spec.kind == SegmentKind::PointToPoint && attach_counts[index] != 2 {
+            c.at_value(
+                &spec.name,
+                None,
+                format!(
+                    "link \"{}\" has {} interface(s) attached; a point-to-point link needs exactly 2",
+                    spec.name, attach_counts[index]
+                ),
+                Some("use a segment for more than two interfaces".into()),
+            );
+        }
+    }
+
+    // 4. Capture, limits, workloads present.
+    let capture_segments = file.capture.segments.as_ref().map(|names| {
+        names
+            .iter()
+            .filter_map(|n| {
+                let found = segment_index.get(n).copied();
+                if found.is_none() {
+                    unknown_segment(&mut c, n, None, &segment_index);
+                }
+                found
+            })
+            .collect()
+    });
+    let max_sim_time = SimTime::ZERO
+        + c.duration(
+            file.limits.max_sim_time.as_deref(),
+            DEFAULT_MAX_SIM_TIME,
+            None,
+        );
+    if nodes.is_empty() && c.problems.is_empty() {
+        c.at_field(
+            "nodes",
+            None,
+            "the scenario has no nodes".into(),
+            Some("add at least a web server and a client group".into()),
+        );
+    }
+
+    if !c.problems.is_empty() {
+        return Err(c.problems);
+    }
+    Ok(Scenario {
+        name: file.name.clone(),
+        description: file.description.clone(),
+        seed: file.seed.unwrap_or(1),
+        max_sim_time,
+        max_events: file.limits.max_events.unwrap_or(DEFAULT_MAX_EVENTS),
+        segments,
+        nodes,
+        hosts,
+        capture_enabled: file.capture.enabled,
+        capture_segments,
+    })
+}
+
+/// The name of any node kind.
+fn node_name(node: &NodeFile) -> &str {
+    match node {
+        NodeFile::Router(r) => &r.name,
+        NodeFile::Host(h) => &h.name,
+        NodeFile::WebServer(w) => &w.name,
+        NodeFile::Clients(g) => &g.name,
+    }
+}
+
+/// Bandwidth, delay, queue and loss of one wire.
+fn check_physics(c: &mut Checker<'_>, wire: &SegmentFile) -> LinkConfig {
+    let anchor = Some(wire.name.as_str());
+    let bandwidth_text = wire.bandwidth.as_deref().unwrap_or(DEFAULT_BANDWIDTH);
+    let bandwidth = parse_bandwidth(bandwidth_text).unwrap_or_else(|e| {
+        c.at_value(
+            bandwidth_text,
+            anchor,
+            e,
+            Some("write it like \"100Mbps\"".into()),
+        );
+        crate::net::Bandwidth::from_bits_per_sec(1)
+    });
+    let delay = c.duration(wire.delay.as_deref(), DEFAULT_DELAY, anchor);
+    let queue_text = wire.queue.as_deref().unwrap_or(DEFAULT_QUEUE);
+    let queue_limit_bytes = parse_size(queue_text).unwrap_or_else(|e| {
+        c.at_value(
+            queue_text,
+            anchor,
+            e,
+            Some("write it like \"64KiB\"".into()),
+        );
+        0
+    });
+    if queue_limit_bytes < 1514 && c.problems.iter().all(|d| !d.message.contains(queue_text)) {
+        c.at_value(
+            queue_text,
+            anchor,
+            format!("queue \"{queue_text}\" cannot hold even one full-size frame (1514 bytes)"),
+            Some(
+                "use at least \"2KiB\"; switch ports typically have tens to hundreds of KiB".into(),
+            ),
+        );
+    }
+    let loss = wire.loss.unwrap_or(0.0);
+    if !(0.0..=1.0).contains(&loss) {
+        c.at_field(
+            "loss",
+            anchor,
+            format!("loss {loss} is not a probability"),
+            Some("write a number between 0 (no loss) and 1 (everything lost), such as 0.01".into()),
+        );
+    }
+    LinkConfig {
+        bandwidth,
+        delay,
+        queue_limit_bytes,
+        loss,
+    }
+}
+
+/// The `hosts` table.
+fn check_hosts(c: &mut Checker<'_>, file: &ScenarioFile) -> BTreeMap<String, Ipv4Addr> {
+    let mut hosts = BTreeMap::new();
+    for (name, ip) in &file.hosts {
+        if let Some(ip) = c.ip(ip, None) {
+            hosts.insert(name.clone(), ip);
+        }
+    }
+    hosts
+}
+
+/// Reports an unknown segment name with the nearest known one.
+fn unknown_segment(
+    c: &mut Checker<'_>,
+    name: &str,
+    anchor: Option<&str>,
+    known: &BTreeMap<String, usize>,
+) {
+    let list: Vec<String> = known.keys().map(|k| format!("\"{k}\"")).collect();
+    let mut help = if list.is_empty() {
+        "the scenario defines no segments or links yet".to_string()
+    } else {
+        format!("segments and links are: {}", list.join(", "))
+    };
+    if let Some(near) = nearest(name, known.keys().map(String::as_str)) {
+        help.push_str(&format!("; did you mean \"{near}\"?"));
+    }
+    c.at_value(
+        name,
+        anchor,
+        format!("unknown segment or link \"{name}\""),
+        Some(help),
+    );
+}
+
+/// One interface: its segment exists, its address parses and is unique.
+fn check_interface(
+    c: &mut Checker<'_>,
+    i: &InterfaceFile,
+    node: &str,
+    segments: &BTreeMap<String, usize>,
+    attach_counts: &mut [usize],
+    addresses: &mut BTreeMap<Ipv4Addr, String>,
+) -> Option<InterfaceSpec> {
+    let segment = segments.get(&i.attach).copied();
+    if segment.is_none() {
+        unknown_segment(c, &i.attach, Some(node), segments);
+    }
+    let cidr = c.cidr(&i.ip, Some(node));
+    if let Some((ip, _)) = cidr {
+        claim_address(c, ip, &i.ip, node, addresses);
+    }
+    let mac = i.mac.as_deref().and_then(|text| {
+        let mac = parse_mac(text);
+        if mac.is_none() {
+            c.at_value(
+                text,
+                Some(node),
+                format!("\"{text}\" is not a MAC address"),
+                Some("write six hex bytes like \"02:00:00:00:00:01\"".into()),
+            );
+        }
+        mac
+    });
+    let (segment, (ip, prefix_len)) = (segment?, cidr?);
+    attach_counts[segment] += 1;
+    Some(InterfaceSpec {
+        segment,
+        ip,
+        prefix_len,
+        mac,
+    })
+}
+
+/// Records that `node` uses `ip`, reporting a duplicate.
+fn claim_address(
+    c: &mut Checker<'_>,
+    ip: Ipv4Addr,
+    text: &str,
+    node: &str,
+    addresses: &mut BTreeMap<Ipv4Addr, String>,
+) {
+    if let Some(owner) = addresses.get(&ip) {
+        c.at_value(
+            text,
+            Some(node),
+            format!("address {ip} of \"{node}\" is already used by \"{owner}\""),
+            Some("every interface needs its own address".into()),
+        );
+    } else {
+        addresses.insert(ip, node.to_string());
+    }
+}
+
+/// A gateway must parse and be on the interface's subnet.
+fn check_gateway(
+    c: &mut Checker<'_>,
+    text: Option<&str>,
+    interface: Option<InterfaceSpec>,
+    node: &str,
+) -> Option<Ipv4Addr> {
+    let text = text?;
+    let gateway = c.ip(text, Some(node))?;
+    if let Some(i) = interface
+        && !same_subnet(i.ip, gateway, i.prefix_len)
+    {
+        c.at_value(
+            text,
+            Some(node),
+            format!("gateway {gateway} is not on {}/{} of \"{node}\"", i.ip, i.prefix_len),
+            Some("a gateway must be reachable without a router: use an address in the interface's subnet".into()),
+        );
+    }
+    Some(gateway)
+}
+
+/// A target given as an address or a `hosts` name.
+fn resolve_target(
+    c: &mut Checker<'_>,
+    text: &str,
+    hosts: &BTreeMap<String, Ipv4Addr>,
+    node: &str,
+) -> Option<Ipv4Addr> {
+    if let Ok(ip) = text.parse() {
+        return Some(ip);
+    }
+    if let Some(&ip) = hosts.get(text) {
+        return Some(ip);
+    }
+    let mut help =
+        "use an IPv4 address, or add the name to the scenario's `hosts` table".to_string();
+    if let Some(near) = nearest(text, hosts.keys().map(String::as_str)) {
+        help.push_str(&format!("; did you mean \"{near}\"?"));
+    }
+    c.at_value(
+        text,
+        Some(node),
+        format!("cannot resolve \"{text}\""),
+        Some(help),
+    );
+    None
+}
+
+/// Parses `http://host[:port][/path]`.
+pub fn parse_url(text: &str) -> Result<Url, String> {
+    let rest = text
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("\"{text}\" does not start with http://"))?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let (host, port) = match authority.split_once(':') {
+        Some((host, port)) => (
+            host,
+            port.parse::<u16>()
+                .ok()
+                .filter(|&p| p != 0)
+                .ok_or_else(|| format!("\"{port}\" in \"{text}\" is not a port number"))?,
+        ),
+        None => (authority, 80),
+    };
+    if host.is_empty() {
+        return Err(format!("\"{text}\" has no host name"));
+    }
+    Ok(Url {
+        host: host.to_string(),
+        port,
+        path: path.to_string(),
+    })
+}
+
+/// A client group: count, addresses, URL, workload.
+fn check_clients(
+    c: &mut Checker<'_>,
+    group: &ClientsFile,
+    segments: &BTreeMap<String, usize>,
+    attach_counts: &mut [usize],
+    addresses: &mut BTreeMap<Ipv4Addr, String>,
+    hosts: &BTreeMap<String, Ipv4Addr>,
+) -> Option<NodeSpec> {
+    let name = group.name.as_str();
+    let anchor = Some(name);
+    let count = group.count.unwrap_or(1);
+    if count == 0 {
+        c.at_field(
+            "count",
+            anchor,
+            "a client group needs at least one host".into(),
+            None,
+        );
+    }
+    let segment = segments.get(&group.attach).copied();
+    if segment.is_none() {
+        unknown_segment(c, &group.attach, anchor, segments);
+    }
+    let cidr = c.cidr(&group.first_ip, anchor);
+    if let Some((first, prefix_len)) = cidr {
+        let mask = crate::node::prefix_mask(prefix_len);
+        let last = u32::from(first).saturating_add(count.saturating_sub(1));
+        if last & mask != u32::from(first) & mask || (last | mask) == u32::MAX {
+            c.at_value(
+                &group.first_ip,
+                anchor,
+                format!("{count} hosts starting at {first} do not fit in {first}/{prefix_len}"),
+                Some("start lower in the subnet, use a shorter prefix, or fewer hosts".into()),
+            );
+        }
+        for k in 0..count {
+            let ip = Ipv4Addr::from(u32::from(first).wrapping_add(k));
+            claim_address(
+                c,
+                ip,
+                &group.first_ip,
+                &format!("{name}-{}", k + 1),
+                addresses,
+            );
+        }
+    }
+    let gateway = group.gateway.as_deref().and_then(|g| {
+        let iface = cidr.map(|(ip, prefix_len)| InterfaceSpec {
+            segment: 0,
+            ip,
+            prefix_len,
+            mac: None,
+        });
+        check_gateway(c, Some(g), iface, name)
+    });
+    let url = match parse_url(&group.url) {
+        Ok(url) => {
+            if url.host.parse::<Ipv4Addr>().is_err() && !hosts.contains_key(&url.host) {
+                let mut help =
+                    "use an IPv4 address, or add the name to the scenario's `hosts` table"
+                        .to_string();
+                if let Some(near) = nearest(&url.host, hosts.keys().map(String::as_str)) {
+                    help.push_str(&format!("; did you mean \"{near}\"?"));
+                }
+                c.at_value(
+                    &group.url,
+                    anchor,
+                    format!("cannot resolve host \"{}\" of the URL", url.host),
+                    Some(help),
+                );
+            }
+            Some(url)
+        }
+        Err(e) => {
+            c.at_value(
+                &group.url,
+                anchor,
+                e,
+                Some(
+                    "write it like \"http://www/index.html\" or \"http://10.0.1.10:8080/\"".into(),
+                ),
+            );
+            None
+        }
+    };
+    let timeout = c.duration(group.timeout.as_deref(), "5s", anchor);
+    let workload = check_workload(c, &group.workload, count, anchor);
+    let (segment, (first_ip, prefix_len), url) = (segment?, cidr?, url?);
+    attach_counts[segment] += count as usize;
+    Some(NodeSpec::Clients {
+        name: name.to_string(),
+        count,
+        segment,
+        first_ip,
+        prefix_len,
+        gateway,
+        url,
+        workload,
+        timeout,
+    })
+}
+
+/// A workload must have a positive rate or user count, and must end.
+fn check_workload(
+    c: &mut Checker<'_>,
+    w: &WorkloadFile,
+    _count: u32,
+    anchor: Option<&str>,
+) -> WorkloadSpec {
+    let (kind, requests, duration, start) = match w {
+        WorkloadFile::OpenLoop {
+            rate,
+            requests,
+            duration,
+            start,
+        } => {
+            if !(rate.is_finite() && *rate > 0.0) {
+                c.at_field(
+                    "rate",
+                    anchor,
+                    format!("rate {rate} must be a positive number of requests per second"),
+                    None,
+                );
+            }
+            (
+                WorkloadKind::OpenLoop { rate: *rate },
+                *requests,
+                duration,
+                start,
+            )
+        }
+        WorkloadFile::ClosedLoop {
+            users,
+            think_time,
+            requests,
+            duration,
+            start,
+        } => {
+            if *users == 0 {
+                c.at_field(
+                    "users",
+                    anchor,
+                    "a closed-loop workload needs at least one user".into(),
+                    None,
+                );
+            }
+            let think_time = c.distribution(think_time.as_ref(), SimDuration::ZERO, anchor);
+            (
+                WorkloadKind::ClosedLoop {
+                    users: *users,
+                    think_time,
+                },
+                *requests,
+                duration,
+                start,
+            )
+        }
+    };
+    if requests.is_none() && duration.is_none() {
+        c.at_field(
+            "workload",
+            anchor,
+            "this workload never ends".into(),
+            Some("give `requests: N`, `duration: \"10s\"`, or both".into()),
+        );
+    }
+    WorkloadSpec {
+        kind,
+        requests,
+        duration: duration
+            .as_deref()
+            .map(|d| c.duration(Some(d), "0s", anchor)),
+        start: c.duration(start.as_deref(), "0s", anchor),
+    }
+}
+
+/// Whether two addresses share a subnet of the given prefix length.
+fn same_subnet(a: Ipv4Addr, b: Ipv4Addr, prefix_len: u8) -> bool {
+    let mask = crate::node::prefix_mask(prefix_len);
+    u32::from(a) & mask == u32::from(b) & mask
+}
+
+/// Parses `02:00:00:00:00:01`.
+fn parse_mac(text: &str) -> Option<[u8; 6]> {
+    let mut mac = [0u8; 6];
+    let mut parts = text.split(':');
+    for byte in &mut mac {
+        *byte = u8::from_str_radix(parts.next()?, 16).ok()?;
+    }
+    parts.next().is_none().then_some(mac)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            parse_url("http://www/index.html").unwrap(),
+            Url {
+                host: "www".into(),
+                port: 80,
+                path: "/index.html".into()
+            }
+        );
+        assert_eq!(parse_url("http://10.0.0.1:8080").unwrap().port, 8080);
+        assert!(parse_url("ftp://x/").is_err());
+        assert!(parse_url("http://x:0/").is_err());
+    }
+
+    #[test]
+    fn macs() {
+        assert_eq!(parse_mac("02:00:00:00:00:0a"), Some([2, 0, 0, 0, 0, 10]));
+        assert_eq!(parse_mac("02:00"), None);
+        assert_eq!(parse_mac("02:00:00:00:00:00:01"), None);
+    }
+
+    #[test]
+    fn subnets() {
+        assert!(same_subnet(
+            Ipv4Addr::new(10, 0, 0, 1),
+            Ipv4Addr::new(10, 0, 0, 200),
+            24
+        ));
+        assert!(!same_subnet(
+            Ipv4Addr::new(10, 0, 0, 1),
+            Ipv4Addr::new(10, 0, 1, 1),
+            24
+        ));
+    }
+}

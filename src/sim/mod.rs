@@ -1,0 +1,12 @@
+//! *The engine*: virtual time, the event queue and seeded randomness.
+//!
+//! This module knows nothing about packets or nodes; `world` builds the simulation on top of it.
+//! Start with [`SimTime`], then [`EventQueue`], then [`Streams`].
+
+mod queue;
+mod rng;
+mod time;
+
+pub use queue::EventQueue;
+pub use rng::{Stream, Streams};
+pub use time::{SimDuration, SimTime};

@@ -1,0 +1,109 @@
+//! *The trace*: what happened in a run, as plain records.
+//!
+//! Nodes append records while the simulation runs: one [`RequestRecord`] per HTTP request a
+//! client finished, one [`PingRecord`] per echo request, and counters of frames.
+//! After the run, `report` turns the trace into `summary.json`, `requests.csv` and the terminal
+//! table. Nothing in the trace points back into the simulation, so reports can be computed
+//! from it alone.
+//!
+//! # Further reading
+//! - `book/src/reference/output.md`.
+
+use crate::sim::SimTime;
+
+/// How a request ended. Every request ends in exactly one outcome.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Outcome {
+    /// A complete response with status below 400.
+    Ok,
+    /// A complete response with status 400 or above.
+    HttpError,
+    /// The SYN was answered with a RST: nothing listening, or no free connection slot.
+    Refused,
+    /// The connection was reset or closed after it was established, before the whole response.
+    Reset,
+    /// The request's timeout passed first.
+    Timeout,
+    /// An ICMP destination-unreachable came back, or the name could not be resolved.
+    Unreachable,
+}
+
+impl Outcome {
+    /// Every outcome, in report order.
+    pub const ALL: [Outcome; 6] = [
+        Outcome::Ok,
+        Outcome::HttpError,
+        Outcome::Refused,
+        Outcome::Reset,
+        Outcome::Timeout,
+        Outcome::Unreachable,
+    ];
+
+    /// The name used in `summary.json` and `requests.csv`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::HttpError => "http_error",
+            Outcome::Refused => "refused",
+            Outcome::Reset => "reset",
+            Outcome::Timeout => "timeout",
+            Outcome::Unreachable => "unreachable",
+        }
+    }
+}
+
+/// One finished HTTP request, as its client saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestRecord {
+    /// Index of the client host in the world's node list.
+    pub client_node: usize,
+    /// The client's own running number for this request (ties in `start` sort by it).
+    pub client_seq: u64,
+    /// When the client decided to send the request.
+    pub start: SimTime,
+    /// When the outcome was known.
+    pub end: SimTime,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Index into the world's web-server list of the server named in `X-Served-By`, if any.
+    pub server: Option<usize>,
+    /// The HTTP status code, when a status line arrived.
+    pub status: Option<u16>,
+}
+
+/// One ICMP echo request and its reply, if any.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PingRecord {
+    /// Index of the pinging host in the world's node list.
+    pub host_node: usize,
+    /// The address pinged, as text.
+    pub target: String,
+    /// Echo sequence number.
+    pub seq: u16,
+    /// When the request was sent.
+    pub sent: SimTime,
+    /// When the reply arrived, if it did before the timeout.
+    pub replied: Option<SimTime>,
+}
+
+/// Frame counters for the whole network.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NetCounters {
+    /// Frames nodes put onto segments and links.
+    pub frames_sent: u64,
+    /// Frames refused by a full drop-tail queue.
+    pub frames_dropped_queue: u64,
+    /// Frames lost on the wire or at a port that was down.
+    pub frames_lost: u64,
+}
+
+/// Everything recorded during one run.
+#[derive(Clone, Debug, Default)]
+pub struct Trace {
+    /// Finished requests, in the order they finished.
+    pub requests: Vec<RequestRecord>,
+    /// Echo requests, in the order they were resolved.
+    pub pings: Vec<PingRecord>,
+    /// Frame counters.
+    pub net: NetCounters,
+}

@@ -1,0 +1,386 @@
+//! *The world*: every node, every wire, and the one loop that moves time forward.
+//!
+//! [`World::run`] repeats one step until the workload is done:
+//!
+//! 1. take the earliest [`Event`] from the queue and set the clock to its time;
+//! 2. hand it to its target: a frame to a node's interface, a frame to a switch, or a wake-up
+//!    to a node;
+//! 3. a node answers with frames to send and, perhaps, a time to be woken again; each frame is
+//!    offered to the segment its interface is plugged into, which says when and where it
+//!    arrives (a new event), or that it was dropped.
+//!
+//! The run ends when every node with a workload (clients, pingers) says it is finished, plus
+//! a short [`DRAIN`] so that the last connections close. It
+//! stops with a [`RunError`] if virtual time passes `max_sim_time` or the number of events
+//! passes `max_events` first, so a scenario that never finishes cannot hang a student's
+//! machine.
+//!
+//! # Invariant
+//! - Nothing here reads the wall clock or iterates a hash map: the same world, built from the
+//!   same scenario and seed, produces the same trace and capture, byte for byte.
+//!
+//! # Further reading
+//! - `book/src/engine.md`, "The event loop".
+
+use std::collections::BTreeSet;
+
+use thiserror::Error;
+
+use crate::net::{Capture, Fate, Hop, PortId, Segment, SegmentKind};
+use crate::node::{Node, NodeCtx};
+use crate::sim::{EventQueue, SimDuration, SimTime, Stream};
+use crate::trace::Trace;
+
+/// After the workload is done, events keep running this long so that connections finish
+/// closing (in the capture too); nothing after it is simulated.
+pub const DRAIN: SimDuration = SimDuration::from_secs(1);
+
+/// Something that will happen at a given virtual time. This closed list is every kind of
+/// happening in a run.
+pub enum Event {
+    /// A frame's last bit reaches interface `iface` of `node`, over segment `via`.
+    Deliver {
+        /// The receiving node.
+        node: usize,
+        /// Its interface.
+        iface: usize,
+        /// The segment or link the frame crossed.
+        via: usize,
+        /// The frame.
+        frame: Vec<u8>,
+    },
+    /// A frame reaches the switch of `segment` through `port`.
+    AtSwitch {
+        /// The switched segment.
+        segment: usize,
+        /// The port it came in on.
+        port: PortId,
+        /// The frame.
+        frame: Vec<u8>,
+    },
+    /// A node asked to be woken now.
+    Wake {
+        /// The node.
+        node: usize,
+    },
+}
+
+/// Limits that stop a runaway run.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Virtual time at which the run gives up.
+    pub max_sim_time: SimTime,
+    /// Number of events after which the run gives up.
+    pub max_events: u64,
+}
+
+/// Why a run stopped before its workload was done.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum RunError {
+    /// Virtual time passed the scenario's `max_sim_time`.
+    #[error(
+        "the run reached max_sim_time ({limit}) with {busy} node(s) still busy; \
+         raise limits.max_sim_time or shorten the workload"
+    )]
+    MaxSimTime {
+        /// The limit.
+        limit: SimTime,
+        /// Nodes whose workload was not finished.
+        busy: usize,
+    },
+    /// The number of events passed the scenario's `max_events`.
+    #[error(
+        "the run processed max_events ({limit}) events by virtual time {at} with {busy} \
+         node(s) still busy; raise limits.max_events or shorten the workload"
+    )]
+    MaxEvents {
+        /// The limit.
+        limit: u64,
+        /// Virtual time when it was reached.
+        at: SimTime,
+        /// Nodes whose workload was not finished.
+        busy: usize,
+    },
+}
+
+/// What a finished run leaves behind.
+pub struct RunOutput {
+    /// Everything recorded.
+    pub trace: Trace,
+    /// Virtual time when the last workload finished (the drain period is not counted).
+    pub end: SimTime,
+    /// Events processed.
+    pub events: u64,
+    /// The pcap file, if capture was on.
+    pub capture: Option<Vec<u8>>,
+}
+
+/// All simulated state.
+pub struct World {
+    /// The current virtual time.
+    now: SimTime,
+    /// Everything scheduled.
+    queue: EventQueue<Event>,
+    /// The machines, indexed by node number.
+    nodes: Vec<Box<dyn Node>>,
+    /// For each node and interface: the segment and port it is plugged into.
+    attachments: Vec<Vec<Option<(usize, PortId)>>>,
+    /// The wires.
+    segments: Vec<Segment>,
+    /// For each node, the earliest wake-up already in the queue (later ones are stale).
+    pending_wake: Vec<Option<SimTime>>,
+    /// Nodes whose workload is not finished yet.
+    busy_nodes: BTreeSet<usize>,
+    /// The capture, if on.
+    capture: Option<Capture>,
+    /// Everything recorded so far.
+    trace: Trace,
+    /// Safety limits.
+    limits: Limits,
+    /// Events processed so far.
+    events_processed: u64,
+    /// Scratch space for a node's outgoing frames, reused for every event.
+    outbox: Vec<(usize, Vec<u8>)>,
+    /// Scratch space for a switch's deliveries, reused for every event.
+    hops: Vec<Hop>,
+}
+
+impl World {
+    /// An empty world.
+    pub fn new(limits: Limits) -> World {
+        World {
+            now: SimTime::ZERO,
+            queue: EventQueue::new(),
+            nodes: Vec::new(),
+            attachments: Vec::new(),
+            segments: Vec::new(),
+            pending_wake: Vec::new(),
+            busy_nodes: BTreeSet::new(),
+            capture: None,
+            trace: Trace::default(),
+            limits,
+            events_processed: 0,
+            outbox: Vec::new(),
+            hops: Vec::new(),
+        }
+    }
+
+    /// Adds a wire and returns its index.
+    pub fn add_segment(&mut self, segment: Segment) -> usize {
+        self.segments.push(segment);
+        self.segments.len() - 1
+    }
+
+    /// The index the next added node will get.
+    pub fn next_node_index(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Adds a node with `iface_count` interfaces; it is woken at time zero.
+    pub fn add_node(&mut self, node: Box<dyn Node>, iface_count: usize) -> usize {
+        let index = self.nodes.len();
+        self.nodes.push(node);
+        self.attachments.push(vec![None; iface_count]);
+        self.pending_wake.push(None);
+        self.schedule_wake(index, SimTime::ZERO);
+        index
+    }
+
+    /// Plugs interface `iface` of `node` into `segment`; `loss` decides losses towards it.
+    pub fn attach(&mut self, node: usize, iface: usize, segment: usize, loss: Stream) {
+        let port = self.segments[segment].attach(node, iface, loss);
+        self.attachments[node][iface] = Some((segment, port));
+    }
+
+    /// Turns the packet capture on for the segments whose index is listed.
+    pub fn enable_capture(&mut self, segments: &[usize]) {
+        for &index in segments {
+            self.segments[index].captured = true;
+        }
+        self.capture = Some(Capture::new());
+    }
+
+    /// Runs until every workload is finished, or a limit is hit.
+    pub fn run(mut self) -> Result<RunOutput, RunError> {
+        // Nodes with a workload must finish; the others only serve them.
+        for (index, node) in self.nodes.iter().enumerate() {
+            if node.has_pending_workload() {
+                self.busy_nodes.insert(index);
+            }
+        }
+        let mut finished_at: Option<SimTime> = None;
+        while let Some((time, event)) = self.queue.pop() {
+            // Once the workload is done, let the last packets (FINs, final ACKs) land, then stop.
+            if finished_at.is_none() && self.busy_nodes.is_empty() {
+                finished_at = Some(self.now);
+            }
+            if finished_at.is_some_and(|done| time > done + DRAIN) {
+                break;
+            }
+            if time > self.limits.max_sim_time {
+                return Err(RunError::MaxSimTime {
+                    limit: self.limits.max_sim_time,
+                    busy: self.busy_nodes.len(),
+                });
+            }
+            if self.events_processed >= self.limits.max_events {
+                return Err(RunError::MaxEvents {
+                    limit: self.limits.max_events,
+                    at: self.now,
+                    busy: self.busy_nodes.len(),
+                });
+            }
+            self.now = time;
+            self.events_processed += 1;
+            self.handle(event);
+        }
+        Ok(RunOutput {
+            trace: self.trace,
+            end: finished_at.unwrap_or(self.now),
+            events: self.events_processed,
+            capture: self.capture.map(Capture::into_bytes),
+        })
+    }
+
+    /// Step 2 of the loop: gives one event to its target.
+    fn handle(&mut self, event: Event) {
+        match event {
+            Event::Deliver {
+                node,
+                iface,
+                via,
+                frame,
+            } => {
+                if self.segments[via].kind == SegmentKind::PointToPoint
+                    && self.segments[via].captured
+                    && let Some(capture) = &mut self.capture
+                {
+                    capture.record(self.now, &frame);
+                }
+                self.with_node(node, |node, ctx| node.handle_frame(ctx, iface, frame));
+            }
+            Event::AtSwitch {
+                segment,
+                port,
+                frame,
+            } => self.switch(segment, port, frame),
+            Event::Wake { node } => {
+                // A wake-up that is not the one the node is waiting for is stale.
+                if self.pending_wake[node] != Some(self.now) {
+                    return;
+                }
+                self.pending_wake[node] = None;
+                self.with_node(node, |node, ctx| node.handle_wake(ctx));
+            }
+        }
+    }
+
+    /// Runs `action` on node `index`, then sends its frames and schedules its wake-up (step 3).
+    fn with_node(&mut self, index: usize, action: impl FnOnce(&mut dyn Node, &mut NodeCtx<'_>)) {
+        let mut outbox = std::mem::take(&mut self.outbox);
+        let wake = {
+            let mut ctx = NodeCtx::new(self.now, &mut outbox, &mut self.trace);
+            action(self.nodes[index].as_mut(), &mut ctx);
+            ctx.requested_wake()
+        };
+        if let Some(at) = wake {
+            self.schedule_wake(index, at);
+        }
+        for (iface, frame) in outbox.drain(..) {
+            self.transmit(index, iface, frame);
+        }
+        self.outbox = outbox;
+        if self.busy_nodes.contains(&index) && !self.nodes[index].has_pending_workload() {
+            self.busy_nodes.remove(&index);
+        }
+    }
+
+    /// Queues a wake-up unless an earlier one is already queued.
+    fn schedule_wake(&mut self, node: usize, at: SimTime) {
+        if self.pending_wake[node].is_none_or(|queued| at < queued) {
+            self.pending_wake[node] = Some(at);
+            self.queue.push(at, Event::Wake { node });
+        }
+    }
+
+    /// A node puts a frame on the wire of interface `iface`.
+    fn transmit(&mut self, node: usize, iface: usize, frame: Vec<u8>) {
+        let Some((segment, port)) = self.attachments[node].get(iface).copied().flatten() else {
+            // An unplugged interface: the frame goes nowhere.
+            self.trace.net.frames_lost += 1;
+            return;
+        };
+        self.trace.net.frames_sent += 1;
+        let mut fate = Fate::default();
+        let hop = self.segments[segment].transmit(self.now, port, frame.len(), &mut fate);
+        self.count(fate);
+        match hop {
+            Some(Hop::ToSwitch { port, at }) => {
+                self.queue.push(
+                    at,
+                    Event::AtSwitch {
+                        segment,
+                        port,
+                        frame,
+                    },
+                );
+            }
+            Some(Hop::ToNode { node, iface, at }) => {
+                self.queue.push(
+                    at,
+                    Event::Deliver {
+                        node,
+                        iface,
+                        via: segment,
+                        frame,
+                    },
+                );
+            }
+            None => {}
+        }
+    }
+
+    /// A frame reaches a switch: capture it, then forward or flood it.
+    fn switch(&mut self, segment: usize, port: PortId, frame: Vec<u8>) {
+        if self.segments[segment].captured
+            && let Some(capture) = &mut self.capture
+        {
+            capture.record(self.now, &frame);
+        }
+        let mut hops = std::mem::take(&mut self.hops);
+        let mut fate = Fate::default();
+        self.segments[segment].switch_forward(self.now, port, &frame, &mut hops, &mut fate);
+        self.count(fate);
+        // The last delivery takes the frame itself; earlier ones (a flood) get copies.
+        let n_hops = hops.len();
+        let mut frame = Some(frame);
+        for (i, hop) in hops.drain(..).enumerate() {
+            let Hop::ToNode { node, iface, at } = hop else {
+                unreachable!("a switch delivers only to nodes");
+            };
+            let copy = if i + 1 == n_hops {
+                frame
+                    .take()
+                    .expect("the frame is taken only by the last delivery")
+            } else {
+                frame.as_ref().expect("the frame is still here").clone()
+            };
+            self.queue.push(
+                at,
+                Event::Deliver {
+                    node,
+                    iface,
+                    via: segment,
+                    frame: copy,
+                },
+            );
+        }
+        self.hops = hops;
+    }
+
+    /// Adds a segment's drop and loss counts to the trace.
+    fn count(&mut self, fate: Fate) {
+        self.trace.net.frames_dropped_queue += fate.dropped_queue as u64;
+        self.trace.net.frames_lost += fate.lost as u64;
+    }
+}

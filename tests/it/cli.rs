@@ -1,0 +1,72 @@
+//! The binary: exit codes, files written, nothing written on failure.
+
+use std::process::Command;
+
+fn netlab() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_netlab"))
+}
+
+#[test]
+fn run_writes_the_three_files() {
+    let out = std::env::temp_dir().join(format!("netlab-cli-run-{}", std::process::id()));
+    let status = netlab()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["run", "scenarios/00-hello-web.ron", "--quiet", "--out"])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for file in ["summary.json", "requests.csv", "capture.pcap"] {
+        assert!(out.join(file).is_file(), "{file} missing");
+    }
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+#[test]
+fn check_reports_bad_files_with_exit_code_2() {
+    let output = netlab()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["check", "tests/it/bad/unknown-segment.ron"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("tests/it/bad/unknown-segment.ron:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("did you mean"), "{stderr}");
+}
+
+#[test]
+fn a_failed_run_writes_nothing() {
+    let out = std::env::temp_dir().join(format!("netlab-cli-fail-{}", std::process::id()));
+    let output = netlab()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["run", "tests/it/runaway.ron", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("max_sim_time"));
+    assert!(!out.exists(), "no output folder after a failed run");
+}
+
+#[test]
+fn list_shows_every_scenario() {
+    let output = netlab()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("list")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("00-hello-web.ron"), "{stdout}");
+    assert!(stdout.contains("01-two-subnets-ping.ron"), "{stdout}");
+}
+
+#[test]
+fn usage_errors_exit_with_2() {
+    let output = netlab().args(["run"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+}

@@ -1,0 +1,13 @@
+//! Integration tests, one binary. Where things go:
+//! - `scenarios`: every file in `scenarios/` runs, and its summary and table are snapshotted;
+//! - `diagnostics`: every broken file in `tests/it/bad/` gets the snapshotted error output;
+//! - `determinism`: same seed, same bytes; other seed, other bytes;
+//! - `pcap`: the capture holds real, well-formed packets (handshake, HTTP, ARP, ICMP);
+//! - `cli`: the `netlab` binary's exit codes and files.
+
+mod cli;
+mod determinism;
+mod diagnostics;
+mod pcap;
+mod scenarios;
+mod support;

@@ -1,0 +1,48 @@
+//! Every scenario in `scenarios/` runs to completion; its summary and table are locked by
+//! snapshots, so any change in behaviour shows up in review.
+
+use super::support::run_path;
+
+#[test]
+fn every_scenario_runs_and_matches_its_snapshot() {
+    insta::glob!("../../scenarios", "*.ron", |path| {
+        let artifacts = run_path(path, None, false);
+        let summary: serde_json::Value = serde_json::from_str(&artifacts.summary_json).unwrap();
+        let issued = summary["requests"]["issued"].as_u64().unwrap();
+        let pings = summary["pings"].as_array().unwrap().len();
+        assert!(
+            issued > 0 || pings > 0,
+            "{} produced no traffic",
+            path.display()
+        );
+        insta::assert_snapshot!(format!("{}\n{}", artifacts.table, artifacts.summary_json));
+    });
+}
+
+#[test]
+fn hello_web_serves_every_request() {
+    let artifacts = super::support::run("00-hello-web.ron", None, false);
+    let summary: serde_json::Value = serde_json::from_str(&artifacts.summary_json).unwrap();
+    assert_eq!(summary["requests"]["issued"], 200);
+    assert_eq!(summary["requests"]["ok"], 200);
+    assert_eq!(summary["servers"]["web"]["served"], 200);
+    // Latency across a router on 100 Mbps with a 2 ms mean service time is a few ms.
+    let p50 = summary["latency_ms"]["p50"].as_f64().unwrap();
+    assert!((1.0..20.0).contains(&p50), "p50 {p50} ms");
+    // One row per request, plus the header.
+    assert_eq!(artifacts.requests_csv.lines().count(), 201);
+}
+
+#[test]
+fn ping_across_a_router_and_into_nowhere() {
+    let artifacts = super::support::run("01-two-subnets-ping.ron", None, false);
+    let summary: serde_json::Value = serde_json::from_str(&artifacts.summary_json).unwrap();
+    let pings = summary["pings"].as_array().unwrap();
+    let alice = pings.iter().find(|p| p["host"] == "alice").unwrap();
+    assert_eq!(alice["sent"], 5);
+    assert_eq!(alice["received"], 5);
+    // The first ping waits for two ARP exchanges, so it is the slowest.
+    assert!(alice["rtt_ms"]["max"].as_f64() > alice["rtt_ms"]["min"].as_f64());
+    let carol = pings.iter().find(|p| p["host"] == "carol").unwrap();
+    assert_eq!(carol["received"], 0);
+}
