@@ -9,6 +9,7 @@
 //! - [`net`]: wires, switches and the packet capture;
 //! - [`node`]: machines: smoltcp hosts and routers;
 //! - [`app`]: programs on hosts: web server, HTTP clients, pinger;
+//! - [`ipvs`]: Linux IPVS load-balancing logic: the ten schedulers;
 //! - [`world`]: all of the above and the event loop that runs them;
 //! - [`scenario`]: RON scenario files: loading, checking, building a world;
 //! - [`trace`] and [`report`]: what a run recorded, and the files made from it;
@@ -19,6 +20,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod ipvs;
 pub mod net;
 pub mod node;
 pub mod report;
