@@ -16,6 +16,7 @@ use clap::{Parser, Subcommand};
 
 use crate::run::execute;
 use crate::scenario::{self, LoadError};
+use crate::{compare, ipvs};
 
 /// A deterministic network lab for redundancy and load distribution.
 ///
@@ -55,6 +56,26 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Run a scenario once per IPVS scheduler (and seed) and compare the load spread.
+    ///
+    /// Every virtual service of every L4 balancer gets the scheduler of the variant.
+    /// Writes compare.csv to output/<file stem>/compare/.
+    Compare {
+        /// The scenario file.
+        file: PathBuf,
+        /// Schedulers to compare, comma-separated, or `all`.
+        #[arg(long, default_value = "all", value_delimiter = ',')]
+        schedulers: Vec<String>,
+        /// Number of seeds per scheduler (consecutive, from the scenario's seed or --seed).
+        #[arg(long, default_value_t = 1)]
+        seeds: u64,
+        /// First seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Output folder (default: output/<file stem>/compare/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// List the scenarios in a folder with their descriptions.
     List {
         /// The folder (default: scenarios).
@@ -74,6 +95,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             quiet,
         } => run_scenario(&file, seed, out, pcap, quiet),
         Command::Check { files } => check(&files),
+        Command::Compare {
+            file,
+            schedulers,
+            seeds,
+            seed,
+            out,
+        } => compare(&file, &schedulers, seeds, seed, out),
         Command::List { dir } => list(&dir),
     }
 }
@@ -147,6 +175,61 @@ fn write_atomically(dir: &Path, files: &[(&str, &[u8])]) -> Result<()> {
 fn report_load_error(e: &LoadError) -> ExitCode {
     eprintln!("{e}");
     ExitCode::from(2)
+}
+
+/// `netlab compare`.
+fn compare(
+    file: &Path,
+    schedulers: &[String],
+    seeds: u64,
+    seed: Option<u64>,
+    out: Option<PathBuf>,
+) -> Result<ExitCode> {
+    let scenario = match scenario::load_file(file) {
+        Ok(s) => s,
+        Err(e) => return Ok(report_load_error(&e)),
+    };
+    let names: Vec<String> = if schedulers.iter().any(|s| s == "all") {
+        ipvs::scheduler::ALL.iter().map(|s| s.to_string()).collect()
+    } else {
+        schedulers.to_vec()
+    };
+    if let Some(bad) = names
+        .iter()
+        .find(|n| !ipvs::scheduler::ALL.contains(&n.as_str()))
+    {
+        eprintln!(
+            "error: unknown scheduler \"{bad}\"\n  = help: the schedulers are: {} (or all)",
+            ipvs::scheduler::ALL.join(",")
+        );
+        return Ok(ExitCode::from(2));
+    }
+    if !scenario
+        .nodes
+        .iter()
+        .any(|n| matches!(n, scenario::model::NodeSpec::L4Balancer { .. }))
+    {
+        eprintln!(
+            "error: {} has no L4Balancer, so there is no scheduler to vary",
+            file.display()
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let first_seed = seed.unwrap_or(scenario.seed);
+    let variants = match compare::run_schedulers(&scenario, &names, first_seed, seeds) {
+        Ok(v) => v,
+        Err((scheduler, e)) => {
+            eprintln!("error: {} with {scheduler}: {e}", file.display());
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let csv = compare::compare_csv(&scenario, &variants);
+    let out_dir = out.unwrap_or_else(|| default_output_dir(file).join("compare"));
+    write_atomically(&out_dir, &[("compare.csv", csv.as_bytes())])
+        .with_context(|| format!("cannot write results to {}", out_dir.display()))?;
+    print!("{}", compare::compare_table(&scenario, &variants));
+    println!("results in {}/", out_dir.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `netlab check`.

@@ -14,12 +14,14 @@
 //! - [`scenario`]: RON scenario files: loading, checking, building a world;
 //! - [`trace`] and [`report`]: what a run recorded, and the files made from it;
 //! - [`run`]: one run end to end, scenario in, file contents out;
+//! - [`compare`]: the same scenario under several schedulers and seeds;
 //! - [`cli`]: the `netlab` command.
 //!
 //! Start reading at `world::World::run`, then `node::Host`.
 
 pub mod app;
 pub mod cli;
+pub mod compare;
 pub mod ipvs;
 pub mod net;
 pub mod node;

@@ -3,7 +3,7 @@
 //! `netlab run`, the tests and the benchmark all go through [`execute`], so they see exactly
 //! the same bytes. Nothing here touches the file system.
 
-use crate::report::{RunReport, requests_csv, summary_json, terminal_table};
+use crate::report::{RunReport, ipvsadm_txt, requests_csv, summary_json, terminal_table};
 use crate::scenario::{Scenario, build};
 use crate::sim::SimTime;
 use crate::trace::Trace;
@@ -19,12 +19,18 @@ pub struct Artifacts {
     pub table: String,
     /// `capture.pcap`, if capture was on.
     pub capture: Option<Vec<u8>>,
+    /// `ipvsadm.txt`, if the scenario has an L4 balancer.
+    pub ipvsadm_txt: Option<String>,
     /// The raw trace, for tests and tools that want more than the files.
     pub trace: Trace,
     /// Virtual time at the end of the run.
     pub end: SimTime,
     /// Events processed.
     pub events: u64,
+    /// Node names by node index.
+    pub node_names: Vec<String>,
+    /// Web server names by server index.
+    pub server_names: Vec<String>,
 }
 
 impl Artifacts {
@@ -34,6 +40,9 @@ impl Artifacts {
             ("summary.json", self.summary_json.as_bytes()),
             ("requests.csv", self.requests_csv.as_bytes()),
         ];
+        if let Some(text) = &self.ipvsadm_txt {
+            files.push(("ipvsadm.txt", text.as_bytes()));
+        }
         if let Some(capture) = &self.capture {
             files.push(("capture.pcap", capture.as_slice()));
         }
@@ -57,9 +66,12 @@ pub fn execute(scenario: &Scenario, seed: u64, capture_all: bool) -> Result<Arti
         summary_json: summary_json(&report),
         requests_csv: requests_csv(&report),
         table: terminal_table(&report),
+        ipvsadm_txt: ipvsadm_txt(&report),
         capture: output.capture,
         end: output.end,
         events: output.events,
         trace: output.trace,
+        node_names: built.node_names,
+        server_names: built.server_names,
     })
 }

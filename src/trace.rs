@@ -97,6 +97,54 @@ pub struct NetCounters {
     pub frames_lost: u64,
 }
 
+/// The state of an L4 balancer at one moment, as `ipvsadm` would print it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IpvsSnapshot {
+    /// When it was taken.
+    pub at: SimTime,
+    /// Index of the balancer in the world's node list.
+    pub node: usize,
+    /// `ipvsadm -Ln`.
+    pub list: String,
+    /// `ipvsadm -Ln --stats`.
+    pub stats: String,
+}
+
+/// One real server of a virtual service at the end of a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RealServerRecord {
+    /// `address:port`.
+    pub addr: String,
+    /// Forwarding method as ipvsadm names it (`Masq`, `Route`).
+    pub forward: String,
+    /// Weight at the end of the run.
+    pub weight: u32,
+    /// Connections scheduled to it over the whole run.
+    pub connections: u64,
+}
+
+/// One virtual service at the end of a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceRecord {
+    /// `VIP:port`.
+    pub addr: String,
+    /// Scheduler name.
+    pub scheduler: String,
+    /// Real servers, in ipvsadm's order.
+    pub real_servers: Vec<RealServerRecord>,
+    /// New connections refused because no real server was available.
+    pub no_destination: u64,
+}
+
+/// One L4 balancer at the end of a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BalancerRecord {
+    /// Index of the balancer in the world's node list.
+    pub node: usize,
+    /// Its virtual services, in ipvsadm's order.
+    pub services: Vec<ServiceRecord>,
+}
+
 /// Everything recorded during one run.
 #[derive(Clone, Debug, Default)]
 pub struct Trace {
@@ -106,4 +154,8 @@ pub struct Trace {
     pub pings: Vec<PingRecord>,
     /// Frame counters.
     pub net: NetCounters,
+    /// `ipvsadm` snapshots, in time order (each balancer's last one is taken at the end).
+    pub ipvsadm: Vec<IpvsSnapshot>,
+    /// Balancers' final state.
+    pub balancers: Vec<BalancerRecord>,
 }

@@ -294,14 +294,19 @@ impl HttpClient {
                     _ => Outcome::Reset,
                 });
             }
-            // An ICMP error about this flow.
+            // An ICMP error about this flow: port unreachable is "connection refused" (what
+            // an IPVS director with no available server sends), the others "unreachable".
             if ended.is_none()
-                && icmp_errors
-                    .iter()
-                    .any(|e| e.local_port == request.local_port && e.remote_ip == request.remote_ip)
+                && let Some(error) = icmp_errors.iter().find(|e| {
+                    e.local_port == request.local_port && e.remote_ip == request.remote_ip
+                })
             {
                 socket.abort();
-                ended = Some(Outcome::Unreachable);
+                ended = Some(if error.port_unreachable {
+                    Outcome::Refused
+                } else {
+                    Outcome::Unreachable
+                });
             }
             if ended.is_none() && cx.now >= request.deadline {
                 socket.abort();

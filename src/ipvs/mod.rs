@@ -19,4 +19,7 @@
 //!
 //! Start reading at [`scheduler`].
 
+pub mod conn;
+pub mod ipvsadm;
 pub mod scheduler;
+pub mod service;

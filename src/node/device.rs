@@ -108,6 +108,9 @@ pub struct IcmpError {
     pub local_port: u16,
     /// The destination we were trying to reach.
     pub remote_ip: Ipv4Addr,
+    /// Code 3, port unreachable: Linux reports it to a connecting socket as
+    /// `ECONNREFUSED`; the other codes as `EHOSTUNREACH`/`ENETUNREACH`.
+    pub port_unreachable: bool,
 }
 
 /// What the host does with a frame before smoltcp sees it.
@@ -248,6 +251,7 @@ impl IngressPolicy {
         self.icmp_errors.push(IcmpError {
             local_port: u16::from_be_bytes([ports[0], ports[1]]),
             remote_ip: quoted.dst_addr(),
+            port_unreachable: icmp.msg_code() == 3,
         });
     }
 }

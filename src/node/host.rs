@@ -139,6 +139,21 @@ impl Host {
         self.apps.push(app);
     }
 
+    /// Adds `ip` on a loopback interface, as a direct-routing real server holds a VIP
+    /// (`ip addr add VIP/32 dev lo`). With `arp_ignore` (Linux `arp_ignore=1`), the host does
+    /// not answer ARP requests for it; Linux `arp_announce=2` comes for free, because smoltcp
+    /// picks the source of its own ARP requests from the subnet of the address it asks for.
+    pub fn add_loopback_address(&mut self, ip: Ipv4Addr, arp_ignore: bool) {
+        self.iface.update_ip_addrs(|addrs| {
+            addrs
+                .push(IpCidr::new(ip.into(), 32))
+                .expect("SMOLTCP_IFACE_MAX_ADDR_COUNT leaves room for loopback addresses");
+        });
+        if arp_ignore {
+            self.device.policy.arp_ignore.push(ip);
+        }
+    }
+
     /// The card's ingress policy, to configure `arp_ignore` and the like.
     pub fn device_mut(&mut self) -> &mut SimDevice {
         &mut self.device

@@ -16,12 +16,17 @@ mod arp;
 mod device;
 mod frames;
 mod host;
+mod l4_balancer;
 mod router;
 
 pub use arp::ArpCache;
 pub use device::{FourTuple, IcmpError, IngressPolicy, SimDevice, TIME_WAIT, TimeWaitTable};
 pub use host::{App, AppCtx, Host, HostConfig};
-pub use router::{Route, Router, RouterInterface, lookup as route_lookup, prefix_mask};
+pub use l4_balancer::L4Balancer;
+pub use router::{
+    IcmpError as RouterIcmpError, Route, Router, RouterInterface, lookup as route_lookup,
+    prefix_mask,
+};
 
 use crate::sim::SimTime;
 use crate::trace::Trace;
@@ -42,6 +47,9 @@ pub trait Node {
     fn has_pending_workload(&self) -> bool {
         false
     }
+
+    /// The run is over: record any final state into `ctx.trace` (frames sent now are dropped).
+    fn finish(&mut self, _ctx: &mut NodeCtx<'_>) {}
 }
 
 /// What a node may do while it handles an event.

@@ -46,7 +46,7 @@ const ARP_ATTEMPTS: u32 = 3;
 const MAX_WAITING_PACKETS: usize = 64;
 
 /// One interface of a router.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct RouterInterface {
     /// Its MAC address.
     pub mac: EthernetAddress,
@@ -54,6 +54,15 @@ pub struct RouterInterface {
     pub ip: Ipv4Addr,
     /// Prefix length of its subnet.
     pub prefix_len: u8,
+    /// Further addresses it answers ARP and ping for (a balancer's virtual IPs).
+    pub extra_ips: Vec<Ipv4Addr>,
+}
+
+impl RouterInterface {
+    /// Whether `ip` is one of this interface's addresses.
+    pub fn has_ip(&self, ip: Ipv4Addr) -> bool {
+        self.ip == ip || self.extra_ips.contains(&ip)
+    }
 }
 
 /// One entry of the routing table.
@@ -151,8 +160,8 @@ impl Router {
     }
 
     /// Whether `ip` is one of the router's own addresses.
-    fn owns(&self, ip: Ipv4Addr) -> bool {
-        self.interfaces.iter().any(|i| i.ip == ip)
+    pub fn owns(&self, ip: Ipv4Addr) -> bool {
+        self.interfaces.iter().any(|i| i.has_ip(ip))
     }
 
     /// Step 1: ARP.
@@ -170,8 +179,9 @@ impl Router {
         else {
             return;
         };
-        let me = self.interfaces[iface];
-        let aimed_at_us = target_protocol_addr == me.ip;
+        let me = &self.interfaces[iface];
+        let me_mac = me.mac;
+        let aimed_at_us = me.has_ip(target_protocol_addr);
         self.arp.learn(
             ctx.now,
             iface,
@@ -184,8 +194,8 @@ impl Router {
                 iface,
                 frames::arp(
                     ArpOperation::Reply,
-                    me.mac,
-                    me.ip,
+                    me_mac,
+                    target_protocol_addr,
                     source_hardware_addr,
                     source_protocol_addr,
                 ),
@@ -194,14 +204,14 @@ impl Router {
         // Packets that waited for this neighbour can go now.
         if let Some(waiting) = self.waiting.remove(&(iface, source_protocol_addr)) {
             for mut frame in waiting.frames {
-                set_macs(&mut frame, me.mac, source_hardware_addr);
+                set_macs(&mut frame, me_mac, source_hardware_addr);
                 ctx.send(iface, frame);
             }
         }
     }
 
-    /// Steps 2–6: an IPv4 packet arrived on `iface`.
-    fn handle_ipv4(&mut self, ctx: &mut NodeCtx<'_>, iface: usize, mut frame: Vec<u8>) {
+    /// Steps 2–6: an IPv4 packet arrived on `iface` (a frame addressed to us).
+    pub fn handle_ipv4(&mut self, ctx: &mut NodeCtx<'_>, iface: usize, mut frame: Vec<u8>) {
         let (dst, ttl, is_error_message) = {
             let Ok(packet) = Ipv4Packet::new_checked(&frame[ETHERNET_HEADER_LEN..]) else {
                 return;
@@ -269,11 +279,24 @@ impl Router {
         self.originate(ctx, packet.dst_addr(), packet.src_addr(), &reply);
     }
 
-    /// Sends an ICMP error about `offending` (a whole frame) back to its sender.
-    fn send_icmp_error(
+    /// Sends an ICMP error about `offending` (a whole frame) back to its sender, from the
+    /// address of the interface it came in on.
+    pub fn send_icmp_error(
         &mut self,
         ctx: &mut NodeCtx<'_>,
         in_iface: usize,
+        offending: &[u8],
+        error: IcmpError,
+    ) {
+        let src = self.interfaces[in_iface].ip;
+        self.send_icmp_error_from(ctx, src, offending, error);
+    }
+
+    /// Sends an ICMP error about `offending` back to its sender, from address `src`.
+    pub fn send_icmp_error_from(
+        &mut self,
+        ctx: &mut NodeCtx<'_>,
+        src: Ipv4Addr,
         offending: &[u8],
         error: IcmpError,
     ) {
@@ -296,8 +319,12 @@ impl Router {
                 header,
                 data,
             },
+            IcmpError::PortUnreachable => Icmpv4Repr::DstUnreachable {
+                reason: Icmpv4DstUnreachable::PortUnreachable,
+                header,
+                data,
+            },
         };
-        let src = self.interfaces[in_iface].ip;
         self.originate(ctx, src, packet.src_addr(), &message);
     }
 
@@ -317,6 +344,21 @@ impl Router {
         self.send_to_next_hop(ctx, route.iface, route.via.unwrap_or(dst), frame);
     }
 
+    /// Sends a frame towards `target` as routed from this node, without touching the packet:
+    /// looks `target` up, then hands the frame to the next hop. Returns `false` with no route.
+    pub fn send_towards(
+        &mut self,
+        ctx: &mut NodeCtx<'_>,
+        target: Ipv4Addr,
+        frame: Vec<u8>,
+    ) -> bool {
+        let Some(route) = lookup(&self.routes, target).copied() else {
+            return false;
+        };
+        self.send_to_next_hop(ctx, route.iface, route.via.unwrap_or(target), frame);
+        true
+    }
+
     /// Sends a frame (IPv4 inside) to `next_hop` on `iface`, resolving its MAC first.
     fn send_to_next_hop(
         &mut self,
@@ -325,12 +367,14 @@ impl Router {
         next_hop: Ipv4Addr,
         mut frame: Vec<u8>,
     ) {
-        let me = self.interfaces[iface];
+        let me = &self.interfaces[iface];
+        let me_mac = me.mac;
         if let Some(mac) = self.arp.lookup(ctx.now, iface, next_hop) {
-            set_macs(&mut frame, me.mac, mac);
+            set_macs(&mut frame, me_mac, mac);
             ctx.send(iface, frame);
             return;
         }
+        let request = arp_request(me, next_hop);
         // Unknown neighbour: hold the packet and ask (once; retries run from `handle_wake`).
         let now = ctx.now;
         let waiting = self
@@ -347,25 +391,27 @@ impl Router {
         if waiting.attempts == 0 {
             waiting.attempts = 1;
             waiting.next_try = now + ARP_RETRY;
-            ctx.send(iface, arp_request(me, next_hop));
+            ctx.send(iface, request);
         }
         ctx.wake_at(waiting.next_try);
     }
 }
 
 /// The ICMP errors a router originates.
-#[derive(Clone, Copy)]
-enum IcmpError {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IcmpError {
     /// Type 11 code 0.
     TtlExceeded,
     /// Type 3 code 0: no route.
     NetUnreachable,
     /// Type 3 code 1: the next hop did not answer ARP.
     HostUnreachable,
+    /// Type 3 code 3: nothing serves that port (what IPVS sends when no server is available).
+    PortUnreachable,
 }
 
 /// An ARP request from `me` for `target`.
-fn arp_request(me: RouterInterface, target: Ipv4Addr) -> Vec<u8> {
+fn arp_request(me: &RouterInterface, target: Ipv4Addr) -> Vec<u8> {
     frames::arp(
         ArpOperation::Request,
         me.mac,
@@ -402,6 +448,18 @@ impl Node for Router {
     }
 
     fn handle_frame(&mut self, ctx: &mut NodeCtx<'_>, iface: usize, frame: Vec<u8>) {
+        self.handle(ctx, iface, frame);
+    }
+
+    fn handle_wake(&mut self, ctx: &mut NodeCtx<'_>) {
+        self.retry_arp(ctx);
+    }
+}
+
+impl Router {
+    /// Everything a router does with a frame (the `Node` entry point, also used by nodes that
+    /// embed a router, such as the L4 balancer).
+    pub fn handle(&mut self, ctx: &mut NodeCtx<'_>, iface: usize, frame: Vec<u8>) {
         let Ok(eth) = EthernetFrame::new_checked(&frame[..]) else {
             return;
         };
@@ -419,8 +477,8 @@ impl Node for Router {
         }
     }
 
-    fn handle_wake(&mut self, ctx: &mut NodeCtx<'_>) {
-        // Ask again for neighbours that have not answered; give up after ARP_ATTEMPTS.
+    /// Asks again for neighbours that have not answered; gives up after `ARP_ATTEMPTS`.
+    pub fn retry_arp(&mut self, ctx: &mut NodeCtx<'_>) {
         let now = ctx.now;
         let due: Vec<(usize, Ipv4Addr)> = self
             .waiting
@@ -444,7 +502,7 @@ impl Node for Router {
             } else {
                 waiting.attempts += 1;
                 waiting.next_try = now + ARP_RETRY;
-                ctx.send(iface, arp_request(self.interfaces[iface], next_hop));
+                ctx.send(iface, arp_request(&self.interfaces[iface], next_hop));
             }
         }
         if let Some(next) = self.waiting.values().map(|w| w.next_try).min() {

@@ -16,7 +16,7 @@ mod summary;
 mod table;
 
 pub use metrics::{LatencyStats, Metrics, PingStats, percentile};
-pub use summary::{requests_csv, summary_json};
+pub use summary::{ipvsadm_txt, requests_csv, summary_json};
 pub use table::terminal_table;
 
 use crate::sim::SimTime;

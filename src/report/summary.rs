@@ -44,6 +44,31 @@ pub fn summary_json(run: &RunReport<'_>) -> String {
             })
         })
         .collect();
+    let mut balancers = Map::new();
+    for balancer in &run.trace.balancers {
+        let mut services = Map::new();
+        for svc in &balancer.services {
+            let mut servers = Map::new();
+            for rs in &svc.real_servers {
+                servers.insert(
+                    rs.addr.clone(),
+                    json!({ "forward": rs.forward, "weight": rs.weight, "connections": rs.connections }),
+                );
+            }
+            services.insert(
+                format!("TCP {}", svc.addr),
+                json!({
+                    "scheduler": svc.scheduler,
+                    "no_destination": svc.no_destination,
+                    "real_servers": servers,
+                }),
+            );
+        }
+        balancers.insert(
+            run.node_names[balancer.node].clone(),
+            json!({ "services": services }),
+        );
+    }
     let net = run.trace.net;
     let summary = json!({
         "scenario": run.scenario,
@@ -63,10 +88,33 @@ pub fn summary_json(run: &RunReport<'_>) -> String {
             "frames_lost": net.frames_lost,
         },
         "pings": pings,
+        "balancers": balancers,
     });
     let mut text = serde_json::to_string_pretty(&summary).expect("a JSON value always serialises");
     text.push('\n');
     text
+}
+
+/// The contents of `ipvsadm.txt`: every snapshot of every balancer, in time order, or `None`
+/// when the scenario has no balancer.
+pub fn ipvsadm_txt(run: &RunReport<'_>) -> Option<String> {
+    use std::fmt::Write;
+    if run.trace.ipvsadm.is_empty() {
+        return None;
+    }
+    let mut out = String::new();
+    for snap in &run.trace.ipvsadm {
+        // Writing into a String cannot fail.
+        let _ = writeln!(
+            out,
+            "# {} at t={:.6}s\n$ ipvsadm -Ln\n{}\n$ ipvsadm -Ln --stats\n{}",
+            run.node_names[snap.node],
+            snap.at.as_secs_f64(),
+            snap.list,
+            snap.stats
+        );
+    }
+    Some(out)
 }
 
 /// Requests in report order: by start time, then client, then the client's own order.

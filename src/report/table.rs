@@ -64,6 +64,19 @@ pub fn terminal_table(run: &RunReport<'_>) -> String {
             }
         }
     }
+    // Each balancer's final state, as `ipvsadm -Ln` prints it.
+    let mut seen = Vec::new();
+    for snap in run.trace.ipvsadm.iter().rev() {
+        if !seen.contains(&snap.node) {
+            seen.push(snap.node);
+        }
+    }
+    for node in seen.into_iter().rev() {
+        if let Some(last) = run.trace.ipvsadm.iter().rev().find(|s| s.node == node) {
+            let _ = writeln!(out, "{} $ ipvsadm -Ln", run.node_names[node]);
+            out.push_str(&last.list);
+        }
+    }
     for p in &m.pings {
         let rtt = match p.rtt_ms {
             Some((min, mean, max)) => format!("rtt min/mean/max {min:.3}/{mean:.3}/{max:.3} ms"),

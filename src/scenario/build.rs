@@ -12,13 +12,17 @@ use std::rc::Rc;
 
 use smoltcp::wire::EthernetAddress;
 
-use super::model::{InterfaceSpec, NodeSpec, Scenario, WorkloadKind};
+use std::net::Ipv4Addr;
+
+use super::model::{InterfaceSpec, NodeSpec, RouteSpec, Scenario, WorkloadKind};
 use crate::app::{
     HttpClient, HttpClientConfig, PingConfig, Pinger, StaticHosts, WebServer, WebServerConfig,
     Workload,
 };
+use crate::ipvs::scheduler;
+use crate::ipvs::service::VirtualService;
 use crate::net::Segment;
-use crate::node::{Host, HostConfig, Route, Router, RouterInterface, prefix_mask};
+use crate::node::{Host, HostConfig, L4Balancer, Route, Router, RouterInterface, prefix_mask};
 use crate::sim::{SimDuration, SimTime, Streams};
 use crate::world::{Limits, World};
 
@@ -62,34 +66,40 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                 arp_timeout,
             } => {
                 let index = world.next_node_index();
-                let router_ifaces: Vec<RouterInterface> = interfaces
-                    .iter()
-                    .enumerate()
-                    .map(|(i, s)| RouterInterface {
-                        mac: mac_for(index, i, s),
-                        ip: s.ip,
-                        prefix_len: s.prefix_len,
-                    })
-                    .collect();
-                let static_routes = routes
-                    .iter()
-                    .map(|r| Route {
-                        network: r.network,
-                        prefix_len: r.prefix_len,
-                        via: Some(r.via),
-                        iface: interfaces
-                            .iter()
-                            .position(|i| {
-                                let mask = prefix_mask(i.prefix_len);
-                                u32::from(i.ip) & mask == u32::from(r.via) & mask
-                            })
-                            .expect(
-                                "validation checked that every next hop is on a connected subnet",
-                            ),
-                    })
-                    .collect();
-                let router = Router::new(name.clone(), router_ifaces, static_routes, *arp_timeout);
+                let router = new_router(index, name, interfaces, routes, *arp_timeout, &[]);
                 world.add_node(Box::new(router), interfaces.len());
+                for (i, s) in interfaces.iter().enumerate() {
+                    attach(&mut world, index, i, s, name);
+                }
+                node_names.push(name.clone());
+            }
+            NodeSpec::L4Balancer {
+                name,
+                interfaces,
+                routes,
+                arp_timeout,
+                services,
+                ipvsadm_at,
+            } => {
+                let index = world.next_node_index();
+                let vips: Vec<Ipv4Addr> = services.iter().map(|s| s.vip).collect();
+                let router = new_router(index, name, interfaces, routes, *arp_timeout, &vips);
+                let services = services
+                    .iter()
+                    .map(|s| {
+                        VirtualService::new(
+                            s.vip,
+                            s.port,
+                            scheduler::by_name(&s.scheduler)
+                                .expect("validation checked the scheduler name"),
+                            &s.real_servers,
+                            s.persistence,
+                        )
+                    })
+                    .collect();
+                let snapshots = ipvsadm_at.iter().map(|&d| SimTime::ZERO + d).collect();
+                let balancer = L4Balancer::new(router, index, services, snapshots);
+                world.add_node(Box::new(balancer), interfaces.len());
                 for (i, s) in interfaces.iter().enumerate() {
                     attach(&mut world, index, i, s, name);
                 }
@@ -127,9 +137,14 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                 service_time,
                 response_bytes,
                 paths,
+                loopback,
+                arp_ignore,
             } => {
                 let index = world.next_node_index();
                 let mut host = new_host(&streams, name, index, interface, *gateway);
+                for &ip in loopback {
+                    host.add_loopback_address(ip, *arp_ignore);
+                }
                 host.add_app(Box::new(WebServer::new(
                     WebServerConfig {
                         name: name.clone(),
@@ -164,7 +179,7 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                     let index = world.next_node_index();
                     let interface = InterfaceSpec {
                         segment: *segment,
-                        ip: std::net::Ipv4Addr::from(u32::from(*first_ip) + k),
+                        ip: Ipv4Addr::from(u32::from(*first_ip) + k),
                         prefix_len: *prefix_len,
                         mac: None,
                     };
@@ -218,13 +233,58 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
     }
 }
 
+/// A router (or a director's router half); `vips` are answered for on the interface whose
+/// subnet holds them.
+fn new_router(
+    index: usize,
+    name: &str,
+    interfaces: &[InterfaceSpec],
+    routes: &[RouteSpec],
+    arp_timeout: SimDuration,
+    vips: &[Ipv4Addr],
+) -> Router {
+    let router_ifaces: Vec<RouterInterface> = interfaces
+        .iter()
+        .enumerate()
+        .map(|(i, s)| RouterInterface {
+            mac: mac_for(index, i, s),
+            ip: s.ip,
+            prefix_len: s.prefix_len,
+            extra_ips: vips
+                .iter()
+                .copied()
+                .filter(|&vip| in_subnet(vip, s.ip, s.prefix_len))
+                .collect(),
+        })
+        .collect();
+    let static_routes = routes
+        .iter()
+        .map(|r| Route {
+            network: r.network,
+            prefix_len: r.prefix_len,
+            via: Some(r.via),
+            iface: interfaces
+                .iter()
+                .position(|i| in_subnet(r.via, i.ip, i.prefix_len))
+                .expect("validation checked that every next hop is on a connected subnet"),
+        })
+        .collect();
+    Router::new(name.to_string(), router_ifaces, static_routes, arp_timeout)
+}
+
+/// Whether `ip` is in the subnet `net/prefix_len`.
+fn in_subnet(ip: Ipv4Addr, net: Ipv4Addr, prefix_len: u8) -> bool {
+    let mask = prefix_mask(prefix_len);
+    u32::from(ip) & mask == u32::from(net) & mask
+}
+
 /// A smoltcp host with its interface configured.
 fn new_host(
     streams: &Streams,
     name: &str,
     index: usize,
     interface: &InterfaceSpec,
-    gateway: Option<std::net::Ipv4Addr>,
+    gateway: Option<Ipv4Addr>,
 ) -> Host {
     Host::new(HostConfig {
         name: name.to_string(),

@@ -100,6 +100,86 @@ pub enum NodeFile {
     WebServer(WebServerFile),
     /// A group of client hosts that send HTTP requests.
     Clients(ClientsFile),
+    /// An L4 load balancer (a Linux IPVS director): a router with virtual services.
+    L4Balancer(L4BalancerFile),
+}
+
+/// An IPVS director. Its VIPs are answered for (ARP, ping) on the interface whose subnet
+/// holds them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct L4BalancerFile {
+    /// Node name.
+    pub name: String,
+    /// Its interfaces; each gives a connected route.
+    pub interfaces: Vec<InterfaceFile>,
+    /// Static routes. Default none.
+    #[serde(default)]
+    pub routes: Vec<RouteFile>,
+    /// How long an ARP cache entry stays valid. Default `"60s"`.
+    #[serde(default)]
+    pub arp_timeout: Option<String>,
+    /// The virtual services (`ipvsadm -A`).
+    pub services: Vec<VirtualServiceFile>,
+    /// Times at which to record `ipvsadm -Ln` into `ipvsadm.txt`, such as `["5s"]`. The state
+    /// at the end of the run is always recorded. Default none.
+    #[serde(default)]
+    pub ipvsadm_at: Vec<String>,
+}
+
+/// A virtual service: `ipvsadm -A -t VIP:port -s SCHEDULER [-p TIMEOUT]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VirtualServiceFile {
+    /// The virtual IP address, such as `"10.0.1.100"`.
+    pub vip: String,
+    /// TCP port. Default 80.
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// One of `rr wrr lc wlc sed nq sh dh lblc lblcr`. Default `"wlc"` (as ipvsadm and
+    /// keepalived).
+    #[serde(default)]
+    pub scheduler: Option<String>,
+    /// Persistence (`-p`): a client returns to the same real server for this long after its
+    /// last connection, such as `"300s"`. Default off.
+    #[serde(default)]
+    pub persistence_timeout: Option<String>,
+    /// The real servers (`ipvsadm -a`), added in this order: the last one is first in the
+    /// kernel's list.
+    pub real_servers: Vec<RealServerFile>,
+}
+
+/// A real server: `ipvsadm -a -t VIP:port -r IP:port -m|-g -w WEIGHT [-x U] [-y L]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RealServerFile {
+    /// Its address.
+    pub ip: String,
+    /// Its port. Default: the service's port.
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// Weight, 0 (no new connections) to 65535. Default 1.
+    #[serde(default)]
+    pub weight: Option<u32>,
+    /// `Nat` (masquerading) or `Dr` (direct routing). Default `Nat` (keepalived's default).
+    #[serde(default)]
+    pub forward: Option<ForwardFile>,
+    /// Upper connection threshold (`-x`): no new connections at this many. Default 0 (none).
+    #[serde(default)]
+    pub upper_threshold: Option<u32>,
+    /// Lower connection threshold (`-y`): accept again below this many. Default 0 (75% of
+    /// the upper one).
+    #[serde(default)]
+    pub lower_threshold: Option<u32>,
+}
+
+/// How the director reaches a real server.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+pub enum ForwardFile {
+    /// Masquerading: rewrite the destination; replies must come back through the director.
+    Nat,
+    /// Direct routing: rewrite the destination MAC; replies go straight to the client.
+    Dr,
 }
 
 /// A router.
@@ -206,6 +286,13 @@ pub struct WebServerFile {
     /// Path prefixes answered with 200; others get 404. Default `["/"]` (everything).
     #[serde(default)]
     pub paths: Option<Vec<String>>,
+    /// Addresses on the loopback interface, such as a VIP for direct routing. Default none.
+    #[serde(default)]
+    pub loopback: Vec<String>,
+    /// Linux `arp_ignore=1`: do not answer ARP for the loopback addresses. Default true.
+    /// Set it to false to see what happens when a real server answers ARP for the VIP.
+    #[serde(default)]
+    pub arp_ignore: Option<bool>,
 }
 
 /// A time that is either always the same or random.

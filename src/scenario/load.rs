@@ -116,7 +116,7 @@ fn syntax_hint(message: &str) -> String {
     } else if message.contains("missing field") || message.contains("Missing field") {
         "this field has no default and must be given".to_string()
     } else if message.contains("variant") {
-        "node kinds are Router, Host, WebServer and Clients; workloads are OpenLoop and ClosedLoop"
+        "node kinds are Router, Host, WebServer, Clients and L4Balancer; workloads are OpenLoop and ClosedLoop; forwarding is Nat or Dr"
             .to_string()
     } else {
         "compare with a scenario in scenarios/ (`netlab list` shows them)".to_string()

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use crate::app::Distribution;
+use crate::ipvs::service::RealServerConfig;
 use crate::net::{LinkConfig, SegmentKind};
 use crate::sim::{SimDuration, SimTime};
 
@@ -127,6 +128,21 @@ pub struct WorkloadSpec {
     pub start: SimDuration,
 }
 
+/// A virtual service.
+#[derive(Clone, Debug)]
+pub struct ServiceSpec {
+    /// Virtual IP.
+    pub vip: Ipv4Addr,
+    /// Port.
+    pub port: u16,
+    /// Scheduler name (one of `ipvs::scheduler::ALL`).
+    pub scheduler: String,
+    /// Persistence timeout.
+    pub persistence: Option<SimDuration>,
+    /// Real servers in the order they are added.
+    pub real_servers: Vec<RealServerConfig>,
+}
+
 /// A machine.
 #[derive(Clone, Debug)]
 pub enum NodeSpec {
@@ -172,6 +188,25 @@ pub enum NodeSpec {
         response_bytes: u64,
         /// Served path prefixes.
         paths: Vec<String>,
+        /// Loopback addresses (VIPs for direct routing).
+        loopback: Vec<Ipv4Addr>,
+        /// Whether ARP requests for the loopback addresses go unanswered.
+        arp_ignore: bool,
+    },
+    /// An IPVS director.
+    L4Balancer {
+        /// Name.
+        name: String,
+        /// Interfaces.
+        interfaces: Vec<InterfaceSpec>,
+        /// Static routes.
+        routes: Vec<RouteSpec>,
+        /// ARP entry lifetime.
+        arp_timeout: SimDuration,
+        /// Virtual services.
+        services: Vec<ServiceSpec>,
+        /// Times of `ipvsadm` snapshots.
+        ipvsadm_at: Vec<SimDuration>,
     },
     /// A group of client hosts.
     Clients {
@@ -203,7 +238,8 @@ impl NodeSpec {
             NodeSpec::Router { name, .. }
             | NodeSpec::Host { name, .. }
             | NodeSpec::WebServer { name, .. }
-            | NodeSpec::Clients { name, .. } => name,
+            | NodeSpec::Clients { name, .. }
+            | NodeSpec::L4Balancer { name, .. } => name,
         }
     }
 }

@@ -12,14 +12,17 @@ use std::net::Ipv4Addr;
 
 use super::diagnostic::{Diagnostic, Locator, nearest};
 use super::format::{
-    ClientsFile, DistributionFile, InterfaceFile, NodeFile, ScenarioFile, SegmentFile, WorkloadFile,
+    ClientsFile, DistributionFile, ForwardFile, InterfaceFile, NodeFile, RouteFile, ScenarioFile,
+    SegmentFile, VirtualServiceFile, WorkloadFile,
 };
 use super::model::{
-    InterfaceSpec, NodeSpec, PingSpec, RouteSpec, Scenario, SegmentSpec, Url, WorkloadKind,
-    WorkloadSpec,
+    InterfaceSpec, NodeSpec, PingSpec, RouteSpec, Scenario, SegmentSpec, ServiceSpec, Url,
+    WorkloadKind, WorkloadSpec,
 };
 use super::units::{parse_bandwidth, parse_duration, parse_size};
 use crate::app::Distribution;
+use crate::ipvs::scheduler;
+use crate::ipvs::service::{Forward, RealServerConfig};
 use crate::net::{LinkConfig, SegmentKind};
 use crate::sim::{SimDuration, SimTime};
 
@@ -217,33 +220,7 @@ pub fn validate(file: &ScenarioFile, loc: &Locator<'_>) -> Result<Scenario, Vec<
                         Some("a router needs at least two interfaces to route between".into()),
                     );
                 }
-                let mut routes = Vec::new();
-                for route in &r.routes {
-                    let target = if route.to == "default" {
-                        Some((Ipv4Addr::UNSPECIFIED, 0))
-                    } else {
-                        c.cidr(&route.to, Some(name))
-                    };
-                    let via = c.ip(&route.via, Some(name));
-                    if let (Some((network, prefix_len)), Some(via)) = (target, via) {
-                        if !interfaces
-                            .iter()
-                            .any(|i| same_subnet(i.ip, via, i.prefix_len))
-                        {
-                            c.at_value(
-                                &route.via,
-                                Some(name),
-                                format!("next hop {via} is not on any subnet of router \"{name}\""),
-                                Some("a next hop must be reachable directly: put it in one of the router's interface subnets".into()),
-                            );
-                        }
-                        routes.push(RouteSpec {
-                            network,
-                            prefix_len,
-                            via,
-                        });
-                    }
-                }
+                let routes = check_routes(&mut c, &r.routes, &interfaces, name);
                 let arp_timeout = c.duration(r.arp_timeout.as_deref(), "60s", Some(name));
                 NodeSpec::Router {
                     name: name.to_string(),
@@ -317,6 +294,11 @@ pub fn validate(file: &ScenarioFile, loc: &Locator<'_>) -> Result<Scenario, Vec<
                         );
                     }
                 }
+                let loopback = w
+                    .loopback
+                    .iter()
+                    .filter_map(|ip| c.ip(ip, Some(name)))
+                    .collect();
                 let service_time = c.distribution(
                     w.service_time.as_ref(),
                     SimDuration::from_millis(1),
@@ -333,8 +315,37 @@ pub fn validate(file: &ScenarioFile, loc: &Locator<'_>) -> Result<Scenario, Vec<
                         service_time,
                         response_bytes,
                         paths,
+                        loopback,
+                        arp_ignore: w.arp_ignore.unwrap_or(true),
                     },
                     None => continue,
+                }
+            }
+            NodeFile::L4Balancer(b) => {
+                let interfaces: Vec<InterfaceSpec> = b
+                    .interfaces
+                    .iter()
+                    .filter_map(|i| iface(&mut c, i))
+                    .collect();
+                let routes = check_routes(&mut c, &b.routes, &interfaces, name);
+                let arp_timeout = c.duration(b.arp_timeout.as_deref(), "60s", Some(name));
+                let services = b
+                    .services
+                    .iter()
+                    .map(|s| check_service(&mut c, s, &interfaces, name))
+                    .collect();
+                let ipvsadm_at = b
+                    .ipvsadm_at
+                    .iter()
+                    .map(|t| c.duration(Some(t), "0s", Some(name)))
+                    .collect();
+                NodeSpec::L4Balancer {
+                    name: name.to_string(),
+                    interfaces,
+                    routes,
+                    arp_timeout,
+                    services,
+                    ipvsadm_at,
                 }
             }
             NodeFile::Clients(group) => match check_clients(
@@ -419,6 +430,131 @@ fn node_name(node: &NodeFile) -> &str {
         NodeFile::Host(h) => &h.name,
         NodeFile::WebServer(w) => &w.name,
         NodeFile::Clients(g) => &g.name,
+        NodeFile::L4Balancer(b) => &b.name,
+    }
+}
+
+/// Static routes: each destination parses and each next hop is on a connected subnet.
+fn check_routes(
+    c: &mut Checker<'_>,
+    routes: &[RouteFile],
+    interfaces: &[InterfaceSpec],
+    name: &str,
+) -> Vec<RouteSpec> {
+    let mut checked = Vec::new();
+    for route in routes {
+        let target = if route.to == "default" {
+            Some((Ipv4Addr::UNSPECIFIED, 0))
+        } else {
+            c.cidr(&route.to, Some(name))
+        };
+        let via = c.ip(&route.via, Some(name));
+        if let (Some((network, prefix_len)), Some(via)) = (target, via) {
+            if !interfaces
+                .iter()
+                .any(|i| same_subnet(i.ip, via, i.prefix_len))
+            {
+                c.at_value(
+                    &route.via,
+                    Some(name),
+                    format!("next hop {via} is not on any subnet of \"{name}\""),
+                    Some("a next hop must be reachable directly: put it in one of the node's interface subnets".into()),
+                );
+            }
+            checked.push(RouteSpec {
+                network,
+                prefix_len,
+                via,
+            });
+        }
+    }
+    checked
+}
+
+/// A virtual service: address, scheduler, real servers.
+fn check_service(
+    c: &mut Checker<'_>,
+    s: &VirtualServiceFile,
+    interfaces: &[InterfaceSpec],
+    name: &str,
+) -> ServiceSpec {
+    let anchor = Some(name);
+    let vip = c.ip(&s.vip, anchor).unwrap_or(Ipv4Addr::UNSPECIFIED);
+    let port = s.port.unwrap_or(80);
+    let scheduler = s.scheduler.clone().unwrap_or_else(|| "wlc".to_string());
+    if !scheduler::ALL.contains(&scheduler.as_str()) {
+        let mut help = format!("the schedulers are: {}", scheduler::ALL.join(" "));
+        if let Some(near) = nearest(&scheduler, scheduler::ALL) {
+            help.push_str(&format!("; did you mean \"{near}\"?"));
+        }
+        c.at_value(
+            &scheduler,
+            anchor,
+            format!("unknown scheduler \"{scheduler}\""),
+            Some(help),
+        );
+    }
+    let persistence = s
+        .persistence_timeout
+        .as_deref()
+        .map(|t| c.duration(Some(t), "0s", anchor));
+    let mut real_servers: Vec<RealServerConfig> = Vec::new();
+    for rs in &s.real_servers {
+        let Some(addr) = c.ip(&rs.ip, anchor) else {
+            continue;
+        };
+        let forward = match rs.forward.unwrap_or(ForwardFile::Nat) {
+            ForwardFile::Nat => Forward::Masq,
+            ForwardFile::Dr => Forward::Route,
+        };
+        if forward == Forward::Route
+            && !interfaces
+                .iter()
+                .any(|i| same_subnet(i.ip, addr, i.prefix_len))
+        {
+            c.at_value(
+                &rs.ip,
+                anchor,
+                format!("real server {addr} is not on a segment of \"{name}\"; direct routing only rewrites the MAC address"),
+                Some("put the real server on one of the director's subnets, or use forward: Nat".into()),
+            );
+        }
+        let rs_port = rs.port.unwrap_or(port);
+        if real_servers
+            .iter()
+            .any(|r| r.addr == addr && r.port == rs_port)
+        {
+            c.at_value(
+                &rs.ip,
+                anchor,
+                format!("real server {addr}:{rs_port} is listed twice"),
+                Some("each real server appears once per service".into()),
+            );
+        }
+        let weight = rs.weight.unwrap_or(1);
+        if weight > 65535 {
+            c.at_field(
+                "weight",
+                anchor,
+                format!("weight {weight} is above ipvsadm's maximum"),
+                Some("use 0 to 65535".into()),
+            );
+        }
+        real_servers.push(RealServerConfig {
+            addr,
+            port: rs_port,
+            weight,
+            forward,
+            upper_threshold: rs.upper_threshold.unwrap_or(0),
+            lower_threshold: rs.lower_threshold.unwrap_or(0),
+        });
+    }
+    ServiceSpec {
+        vip,
+        port,
+        scheduler,
+        persistence,
+        real_servers,
     }
 }
 

@@ -234,9 +234,15 @@ impl World {
             self.events_processed += 1;
             self.handle(event);
         }
+        let end = finished_at.unwrap_or(self.now);
+        let mut ignored = Vec::new();
+        for node in &mut self.nodes {
+            let mut ctx = NodeCtx::new(end, &mut ignored, &mut self.trace);
+            node.finish(&mut ctx);
+        }
         Ok(RunOutput {
             trace: self.trace,
-            end: finished_at.unwrap_or(self.now),
+            end,
             events: self.events_processed,
             capture: self.capture.map(Capture::into_bytes),
         })

@@ -70,3 +70,48 @@ fn usage_errors_exit_with_2() {
     let output = netlab().args(["run"]).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
 }
+
+#[test]
+fn compare_writes_a_csv_per_scheduler() {
+    let out = std::env::temp_dir().join(format!("netlab-cli-compare-{}", std::process::id()));
+    let output = netlab()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "compare",
+            "scenarios/l4-schedulers.ron",
+            "--schedulers",
+            "rr,wrr",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let csv = std::fs::read_to_string(out.join("compare.csv")).unwrap();
+    assert!(csv.starts_with("scheduler,seed,server,served,share,"));
+    assert_eq!(
+        csv.lines().count(),
+        1 + 2 * 3,
+        "two schedulers, three servers"
+    );
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+#[test]
+fn compare_rejects_an_unknown_scheduler() {
+    let output = netlab()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "compare",
+            "scenarios/l4-schedulers.ron",
+            "--schedulers",
+            "fastest",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+}

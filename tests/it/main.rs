@@ -2,12 +2,14 @@
 //! - `scenarios`: every file in `scenarios/` runs, and its summary and table are snapshotted;
 //! - `diagnostics`: every broken file in `tests/it/bad/` gets the snapshotted error output;
 //! - `determinism`: same seed, same bytes; other seed, other bytes;
+//! - `l4`: the IPVS director: weights, NAT/DR paths, the same-subnet pitfall, no server;
 //! - `pcap`: the capture holds real, well-formed packets (handshake, HTTP, ARP, ICMP);
 //! - `cli`: the `netlab` binary's exit codes and files.
 
 mod cli;
 mod determinism;
 mod diagnostics;
+mod l4;
 mod pcap;
 mod scenarios;
 mod support;

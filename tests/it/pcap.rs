@@ -9,7 +9,7 @@ use smoltcp::wire::{
 use super::support::run;
 
 /// The frames of a classic pcap file, with their timestamps in microseconds.
-fn frames(pcap: &[u8]) -> Vec<(u64, Vec<u8>)> {
+pub fn frames(pcap: &[u8]) -> Vec<(u64, Vec<u8>)> {
     assert_eq!(&pcap[0..4], &0xa1b2_c3d4u32.to_le_bytes(), "pcap magic");
     assert_eq!(
         u32::from_le_bytes(pcap[20..24].try_into().unwrap()),

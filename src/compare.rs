@@ -1,0 +1,139 @@
+//! *Comparison runs*: the same scenario under several schedulers (and seeds), side by side.
+//!
+//! An experiment changes one thing and keeps everything else equal. `netlab compare` runs a
+//! scenario once per IPVS scheduler, replacing the scheduler of every virtual service, and
+//! once per seed when asked for several; then it tabulates how each variant spread the load
+//! and what the users saw.
+//!
+//! # Simplifications
+//! - Runs one after the other, on one thread.
+
+use std::fmt::Write;
+
+use crate::report::{Metrics, RunReport};
+use crate::run::{Artifacts, execute};
+use crate::scenario::Scenario;
+use crate::scenario::model::NodeSpec;
+use crate::world::RunError;
+
+/// One run of a comparison.
+pub struct Variant {
+    /// The scheduler every service used.
+    pub scheduler: String,
+    /// The root seed.
+    pub seed: u64,
+    /// What the run produced.
+    pub artifacts: Artifacts,
+}
+
+/// `scenario` with every virtual service's scheduler replaced by `scheduler`.
+pub fn with_scheduler(scenario: &Scenario, scheduler: &str) -> Scenario {
+    let mut changed = scenario.clone();
+    for node in &mut changed.nodes {
+        if let NodeSpec::L4Balancer { services, .. } = node {
+            for service in services {
+                service.scheduler = scheduler.to_string();
+            }
+        }
+    }
+    changed
+}
+
+/// Runs `scenario` once per scheduler and seed (`seeds` consecutive seeds from `first_seed`).
+pub fn run_schedulers(
+    scenario: &Scenario,
+    schedulers: &[String],
+    first_seed: u64,
+    seeds: u64,
+) -> Result<Vec<Variant>, (String, RunError)> {
+    let mut variants = Vec::new();
+    for scheduler in schedulers {
+        let changed = with_scheduler(scenario, scheduler);
+        for seed in first_seed..first_seed + seeds.max(1) {
+            let artifacts = execute(&changed, seed, false).map_err(|e| (scheduler.clone(), e))?;
+            variants.push(Variant {
+                scheduler: scheduler.clone(),
+                seed,
+                artifacts,
+            });
+        }
+    }
+    Ok(variants)
+}
+
+/// The metrics of one variant.
+fn metrics(scenario: &Scenario, variant: &Variant) -> Metrics {
+    Metrics::of(&RunReport {
+        scenario: &scenario.name,
+        seed: variant.seed,
+        end: variant.artifacts.end,
+        trace: &variant.artifacts.trace,
+        node_names: &variant.artifacts.node_names,
+        server_names: &variant.artifacts.server_names,
+    })
+}
+
+/// `compare.csv`: one row per variant and server.
+pub fn compare_csv(scenario: &Scenario, variants: &[Variant]) -> String {
+    let mut out = String::from("scheduler,seed,server,served,share,p50_ms,p95_ms,p99_ms,failed\n");
+    for variant in variants {
+        let m = metrics(scenario, variant);
+        let total: u64 = m.served.iter().map(|(_, n)| n).sum();
+        let latency = m.latency.unwrap_or_default();
+        for (server, served) in &m.served {
+            let share = if total == 0 {
+                0.0
+            } else {
+                *served as f64 / total as f64
+            };
+            // Writing into a String cannot fail.
+            let _ = writeln!(
+                out,
+                "{},{},{server},{served},{share:.4},{:.3},{:.3},{:.3},{}",
+                variant.scheduler,
+                variant.seed,
+                latency.p50,
+                latency.p95,
+                latency.p99,
+                m.failed()
+            );
+        }
+    }
+    out
+}
+
+/// The terminal table: one row per variant, each server's share, latency and failures.
+pub fn compare_table(scenario: &Scenario, variants: &[Variant]) -> String {
+    let mut out = String::new();
+    let Some(first) = variants.first() else {
+        return out;
+    };
+    let servers: Vec<String> = first.artifacts.server_names.clone();
+    let _ = write!(out, "{:<10} {:>5}", "scheduler", "seed");
+    for server in &servers {
+        let _ = write!(out, " {server:>7}");
+    }
+    let _ = writeln!(out, " {:>8} {:>8} {:>7}", "p50 ms", "p95 ms", "failed");
+    for variant in variants {
+        let m = metrics(scenario, variant);
+        let total: u64 = m.served.iter().map(|(_, n)| n).sum();
+        let _ = write!(out, "{:<10} {:>5}", variant.scheduler, variant.seed);
+        for (_, served) in &m.served {
+            let share = if total == 0 {
+                0.0
+            } else {
+                100.0 * *served as f64 / total as f64
+            };
+            let _ = write!(out, " {share:>6.1}%");
+        }
+        let latency = m.latency.unwrap_or_default();
+        let _ = writeln!(
+            out,
+            " {:>8.3} {:>8.3} {:>7}",
+            latency.p50,
+            latency.p95,
+            m.failed()
+        );
+    }
+    out
+}

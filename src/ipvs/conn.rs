@@ -1,0 +1,421 @@
+//! *The connection table*: IPVS's memory of which real server each connection went to.
+//!
+//! IPVS schedules only the first packet of a connection (a TCP SYN). It writes the choice into
+//! a connection entry keyed by the client's address and port and the virtual service's address
+//! and port; every later packet of that connection finds the entry and follows it.
+//!
+//! Each entry also tracks a TCP state, driven only by the flags of the packets the director
+//! sees (it does not run TCP itself). Each state has a timeout; an entry that sees no packet
+//! for its state's timeout expires. Those timeouts are long (15 minutes when established,
+//! 2 minutes in TIME_WAIT), which is why `ipvsadm -Ln` shows many *inactive* connections
+//! on a busy director.
+//!
+//! A connection counts as **active** on its real server while its state is ESTABLISHED and as
+//! **inactive** in every other state; `lc`, `wlc`, `sed` and `nq` read those counters.
+//!
+//! In NAT mode the director sees both directions (the `INPUT` and `OUTPUT` tables below). In
+//! direct-routing mode replies bypass it, so it sees only the client's packets and uses the
+//! `INPUT_ONLY` table: a FIN from the client takes the entry to FIN_WAIT, for instance.
+//!
+//! # Simplifications
+//! - TCP only; no `sloppy_tcp`, no secure_tcp (`tcp_states_dos`).
+//! - A SYN for an entry in TIME_WAIT or CLOSE makes a new connection at once (the kernel's
+//!   default `conn_reuse_mode=1`).
+//!
+//! # Further reading
+//! - Linux `net/netfilter/ipvs/ip_vs_proto_tcp.c`: `tcp_timeouts`, `tcp_states`,
+//!   `set_tcp_state`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+
+use crate::sim::{SimDuration, SimTime};
+
+/// IPVS's TCP connection states (`IP_VS_TCP_S_*`), in the kernel's order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TcpState {
+    /// No packet seen yet.
+    None,
+    /// The handshake completed.
+    Established,
+    /// The server sent a SYN (seen only in the output direction).
+    SynSent,
+    /// The client's SYN was seen.
+    SynRecv,
+    /// A FIN was seen.
+    FinWait,
+    /// Both FINs were seen.
+    TimeWait,
+    /// Reset or closed.
+    Close,
+    /// The client closed first and the server has not.
+    CloseWait,
+    /// The last ACK is awaited.
+    LastAck,
+    /// Listening (unused by a director).
+    Listen,
+    /// A SYN-ACK was seen.
+    SynAck,
+}
+
+use TcpState::{
+    Close as CL, CloseWait as CW, Established as ES, FinWait as FW, LastAck as LA, Listen as LI,
+    None as NO, SynAck as SA, SynRecv as SR, SynSent as SS, TimeWait as TW,
+};
+
+impl TcpState {
+    /// The name `ipvsadm -Lnc` prints.
+    pub fn name(self) -> &'static str {
+        match self {
+            NO => "NONE",
+            ES => "ESTABLISHED",
+            SS => "SYN_SENT",
+            SR => "SYN_RECV",
+            FW => "FIN_WAIT",
+            TW => "TIME_WAIT",
+            CL => "CLOSE",
+            CW => "CLOSE_WAIT",
+            LA => "LAST_ACK",
+            LI => "LISTEN",
+            SA => "SYNACK",
+        }
+    }
+
+    /// The kernel's default timeout for this state (`tcp_timeouts`).
+    pub fn timeout(self) -> SimDuration {
+        match self {
+            NO => SimDuration::from_secs(2),
+            ES => SimDuration::from_secs(15 * 60),
+            SS => SimDuration::from_secs(2 * 60),
+            SR => SimDuration::from_secs(60),
+            FW => SimDuration::from_secs(2 * 60),
+            TW => SimDuration::from_secs(2 * 60),
+            CL => SimDuration::from_secs(10),
+            CW => SimDuration::from_secs(60),
+            LA => SimDuration::from_secs(30),
+            LI => SimDuration::from_secs(2 * 60),
+            SA => SimDuration::from_secs(2 * 60),
+        }
+    }
+
+    /// Index of the state in the transition tables.
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Which packets of a connection the director sees, and which table drives its state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// Client to server, when replies also pass the director (NAT).
+    Input,
+    /// Server to client (NAT replies).
+    Output,
+    /// Client to server, when replies bypass the director (direct routing).
+    InputOnly,
+}
+
+/// The flags of a TCP segment that drive the state machine.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TcpFlags {
+    /// SYN.
+    pub syn: bool,
+    /// FIN.
+    pub fin: bool,
+    /// ACK.
+    pub ack: bool,
+    /// RST.
+    pub rst: bool,
+}
+
+/// The kernel's `tcp_states` table: `[direction][event][old state] → new state`, where the
+/// event is RST, else SYN, else FIN, else ACK (`tcp_state_idx`).
+const TRANSITIONS: [[[TcpState; 11]; 4]; 3] = [
+    // INPUT
+    [
+        /* syn */ [SR, ES, ES, SR, SR, SR, SR, SR, SR, SR, SR],
+        /* fin */ [CL, CW, SS, TW, TW, TW, CL, CW, LA, LI, TW],
+        /* ack */ [ES, ES, SS, ES, FW, TW, CL, CW, CL, LI, ES],
+        /* rst */ [CL, CL, CL, SR, CL, CL, CL, CL, LA, LI, SR],
+    ],
+    // OUTPUT
+    [
+        /* syn */ [SS, ES, SS, SR, SS, SS, SS, SS, SS, LI, SR],
+        /* fin */ [TW, FW, SS, TW, FW, TW, CL, TW, LA, LI, TW],
+        /* ack */ [ES, ES, SS, ES, FW, TW, CL, CW, LA, ES, ES],
+        /* rst */ [CL, CL, SS, CL, CL, TW, CL, CL, CL, CL, CL],
+    ],
+    // INPUT_ONLY
+    [
+        /* syn */ [SR, ES, ES, SR, SR, SR, SR, SR, SR, SR, SR],
+        /* fin */ [CL, FW, SS, TW, FW, TW, CL, CW, LA, LI, TW],
+        /* ack */ [ES, ES, SS, ES, FW, TW, CL, CW, CL, LI, ES],
+        /* rst */ [CL, CL, CL, SR, CL, CL, CL, CL, LA, LI, CL],
+    ],
+];
+
+/// The state after a segment with `flags` travelling in `direction`; `None` for a segment
+/// with none of the four flags (the state does not change).
+pub fn next_state(state: TcpState, direction: Direction, flags: TcpFlags) -> Option<TcpState> {
+    let event = if flags.rst {
+        3
+    } else if flags.syn {
+        0
+    } else if flags.fin {
+        1
+    } else if flags.ack {
+        2
+    } else {
+        return None;
+    };
+    let table = match direction {
+        Direction::Input => 0,
+        Direction::Output => 1,
+        Direction::InputOnly => 2,
+    };
+    Some(TRANSITIONS[table][event][state.index()])
+}
+
+/// What names a connection: the client's side and the virtual service's side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ConnKey {
+    /// Client address.
+    pub client_ip: Ipv4Addr,
+    /// Client port.
+    pub client_port: u16,
+    /// Virtual address.
+    pub vip: Ipv4Addr,
+    /// Virtual port.
+    pub vport: u16,
+}
+
+/// One connection entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conn {
+    /// Index of the virtual service.
+    pub service: usize,
+    /// The real server's address.
+    pub dest_ip: Ipv4Addr,
+    /// The real server's port.
+    pub dest_port: u16,
+    /// TCP state as the director sees it.
+    pub state: TcpState,
+    /// When the entry expires unless another packet comes.
+    pub expires: SimTime,
+}
+
+impl Conn {
+    /// Whether the connection counts as active (ESTABLISHED) on its server.
+    pub fn is_active(&self) -> bool {
+        self.state == TcpState::Established
+    }
+}
+
+/// All connection entries, with an expiry index.
+#[derive(Default)]
+pub struct ConnTable {
+    /// Entries by client-side key.
+    entries: BTreeMap<ConnKey, Conn>,
+    /// The reverse index for NAT replies: (real server, client) → key.
+    by_reply: BTreeMap<(Ipv4Addr, u16, Ipv4Addr, u16), ConnKey>,
+    /// Entries in order of expiry.
+    expiry: BTreeSet<(SimTime, ConnKey)>,
+}
+
+impl ConnTable {
+    /// The entry for `key`, if any.
+    pub fn get(&self, key: &ConnKey) -> Option<&Conn> {
+        self.entries.get(key)
+    }
+
+    /// The key of the connection a reply from `dest_ip:dest_port` to `client_ip:client_port`
+    /// belongs to.
+    pub fn find_reply(
+        &self,
+        dest_ip: Ipv4Addr,
+        dest_port: u16,
+        client_ip: Ipv4Addr,
+        client_port: u16,
+    ) -> Option<ConnKey> {
+        self.by_reply
+            .get(&(dest_ip, dest_port, client_ip, client_port))
+            .copied()
+    }
+
+    /// Adds an entry (in state NONE until its first packet moves it).
+    pub fn insert(&mut self, key: ConnKey, conn: Conn) {
+        self.by_reply.insert(
+            (conn.dest_ip, conn.dest_port, key.client_ip, key.client_port),
+            key,
+        );
+        self.expiry.insert((conn.expires, key));
+        self.entries.insert(key, conn);
+    }
+
+    /// Removes an entry and returns it.
+    pub fn remove(&mut self, key: &ConnKey) -> Option<Conn> {
+        let conn = self.entries.remove(key)?;
+        self.expiry.remove(&(conn.expires, *key));
+        self.by_reply
+            .remove(&(conn.dest_ip, conn.dest_port, key.client_ip, key.client_port));
+        Some(conn)
+    }
+
+    /// Moves an entry to `state` at `now` and restarts its timer; returns the old state.
+    pub fn update(&mut self, key: &ConnKey, state: TcpState, now: SimTime) -> Option<TcpState> {
+        let conn = self.entries.get_mut(key)?;
+        let old = conn.state;
+        self.expiry.remove(&(conn.expires, *key));
+        conn.state = state;
+        conn.expires = now + state.timeout();
+        self.expiry.insert((conn.expires, *key));
+        Some(old)
+    }
+
+    /// Removes and returns every entry that has expired by `now`.
+    pub fn expire(&mut self, now: SimTime) -> Vec<(ConnKey, Conn)> {
+        let mut gone = Vec::new();
+        while let Some(&(at, key)) = self.expiry.first() {
+            if at > now {
+                break;
+            }
+            if let Some(conn) = self.remove(&key) {
+                gone.push((key, conn));
+            }
+        }
+        gone
+    }
+
+    /// When the next entry expires.
+    pub fn next_expiry(&self) -> Option<SimTime> {
+        self.expiry.first().map(|&(at, _)| at)
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SYN: TcpFlags = TcpFlags {
+        syn: true,
+        fin: false,
+        ack: false,
+        rst: false,
+    };
+    const ACK: TcpFlags = TcpFlags {
+        syn: false,
+        fin: false,
+        ack: true,
+        rst: false,
+    };
+    const SYN_ACK: TcpFlags = TcpFlags {
+        syn: true,
+        fin: false,
+        ack: true,
+        rst: false,
+    };
+    const FIN_ACK: TcpFlags = TcpFlags {
+        syn: false,
+        fin: true,
+        ack: true,
+        rst: false,
+    };
+    const RST: TcpFlags = TcpFlags {
+        syn: false,
+        fin: false,
+        ack: false,
+        rst: true,
+    };
+
+    /// Replays a list of (direction, flags) from NONE.
+    fn walk(steps: &[(Direction, TcpFlags)]) -> Vec<TcpState> {
+        let mut state = TcpState::None;
+        steps
+            .iter()
+            .map(|&(d, f)| {
+                state = next_state(state, d, f).unwrap();
+                state
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_nat_connection_that_the_server_closes() {
+        use Direction::{Input, Output};
+        let states = walk(&[
+            (Input, SYN),
+            (Output, SYN_ACK),
+            (Input, ACK),
+            (Output, FIN_ACK),
+            (Input, FIN_ACK),
+            (Output, ACK),
+        ]);
+        assert_eq!(states, vec![SR, SR, ES, FW, TW, TW]);
+    }
+
+    #[test]
+    fn a_direct_routing_connection_seen_from_the_client_side_only() {
+        use Direction::InputOnly;
+        let states = walk(&[
+            (InputOnly, SYN),
+            (InputOnly, ACK),
+            (InputOnly, FIN_ACK),
+            (InputOnly, ACK),
+        ]);
+        assert_eq!(states, vec![SR, ES, FW, FW]);
+    }
+
+    #[test]
+    fn a_reset_closes() {
+        let states = walk(&[(Direction::Input, SYN), (Direction::Output, RST)]);
+        assert_eq!(states, vec![SR, CL]);
+        assert_eq!(CL.timeout(), SimDuration::from_secs(10));
+    }
+
+    #[test]
+    fn entries_expire_in_order() {
+        let mut table = ConnTable::default();
+        let key = |port| ConnKey {
+            client_ip: Ipv4Addr::new(10, 0, 0, 1),
+            client_port: port,
+            vip: Ipv4Addr::new(10, 0, 1, 100),
+            vport: 80,
+        };
+        let conn = |at: u64| Conn {
+            service: 0,
+            dest_ip: Ipv4Addr::new(10, 0, 2, 11),
+            dest_port: 80,
+            state: TcpState::None,
+            expires: SimTime::from_nanos(at),
+        };
+        table.insert(key(1), conn(30));
+        table.insert(key(2), conn(10));
+        assert_eq!(table.next_expiry(), Some(SimTime::from_nanos(10)));
+        assert_eq!(
+            table.find_reply(
+                Ipv4Addr::new(10, 0, 2, 11),
+                80,
+                Ipv4Addr::new(10, 0, 0, 1),
+                1
+            ),
+            Some(key(1))
+        );
+        let gone = table.expire(SimTime::from_nanos(20));
+        assert_eq!(gone.len(), 1);
+        assert_eq!(gone[0].0, key(2));
+        table.update(&key(1), TcpState::Established, SimTime::from_nanos(20));
+        assert_eq!(table.get(&key(1)).unwrap().state, ES);
+        assert!(table.expire(SimTime::from_nanos(1000)).is_empty());
+        assert_eq!(table.len(), 1);
+    }
+}

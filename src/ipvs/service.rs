@@ -1,0 +1,328 @@
+//! *Virtual services*: a VIP and port, its real servers, and their counters.
+//!
+//! `ipvsadm -A -t VIP:port -s wrr` creates a virtual service with a scheduler;
+//! `ipvsadm -a -t VIP:port -r RS:port -m -w 3` adds a real server with a forwarding method
+//! (`-m` masquerading/NAT, `-g` gatewaying/direct routing) and a weight.
+//! This module keeps what the kernel keeps per service: the destinations in kernel list order
+//! (newest first), each destination's active and inactive connection counters and its
+//! threshold flag, persistence templates, and the statistics `ipvsadm -Ln --stats` prints.
+//!
+//! # Simplifications
+//! - Persistence templates are keyed by the client address alone (netmask /32); a template
+//!   lives `persistence_timeout` after its last use and is honoured while its server is in
+//!   the service, whatever the server's weight (as the kernel does).
+//! - Rates (`--rate`) are not estimated.
+//!
+//! # Further reading
+//! - `ipvsadm(8)`; Linux `ip_vs_ctl.c` (`__ip_vs_update_dest`), `ip_vs_conn.c`
+//!   (`ip_vs_bind_dest`, `ip_vs_unbind_dest`); `shared/reference/ipvs-schedulers.md` §1.6.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use super::scheduler::{Connection, Destination, Scheduler, add_destination};
+use crate::sim::{SimDuration, SimTime};
+
+/// How packets reach a real server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Forward {
+    /// NAT (`-m`, "Masq"): the director rewrites the destination address on the way in and the
+    /// source address on the way out; replies must pass the director.
+    Masq,
+    /// Direct routing (`-g`, "Route"): the director rewrites only the destination MAC; the
+    /// real server owns the VIP and answers the client directly.
+    Route,
+}
+
+impl Forward {
+    /// The name `ipvsadm -Ln` prints in the Forward column.
+    pub fn name(self) -> &'static str {
+        match self {
+            Forward::Masq => "Masq",
+            Forward::Route => "Route",
+        }
+    }
+}
+
+/// Packet and byte counters (`ipvsadm -Ln --stats`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Connections scheduled.
+    pub conns: u64,
+    /// Packets from clients.
+    pub in_pkts: u64,
+    /// Packets to clients (only when replies pass the director).
+    pub out_pkts: u64,
+    /// Bytes from clients (IP packet length).
+    pub in_bytes: u64,
+    /// Bytes to clients.
+    pub out_bytes: u64,
+}
+
+/// What `ipvsadm -a` sets besides address, port and weight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RealServerConfig {
+    /// Address of the real server.
+    pub addr: Ipv4Addr,
+    /// Port of the real server.
+    pub port: u16,
+    /// Weight (0 = quiesced).
+    pub weight: u32,
+    /// Forwarding method.
+    pub forward: Forward,
+    /// `-x`: set the overload flag at this many connections (0 = no limit).
+    pub upper_threshold: u32,
+    /// `-y`: clear it below this many (0 = the kernel's default rule).
+    pub lower_threshold: u32,
+}
+
+/// One virtual service.
+pub struct VirtualService {
+    /// Virtual address.
+    pub vip: Ipv4Addr,
+    /// Virtual port.
+    pub port: u16,
+    /// The scheduler.
+    pub scheduler: Box<dyn Scheduler>,
+    /// Destinations as the scheduler sees them, kernel order (newest first).
+    pub dests: Vec<Destination>,
+    /// For each destination, same order: its configuration.
+    pub configs: Vec<RealServerConfig>,
+    /// For each destination, same order: its statistics.
+    pub dest_stats: Vec<Stats>,
+    /// Service statistics.
+    pub stats: Stats,
+    /// New connections refused because no destination was available.
+    pub no_destination: u64,
+    /// `persistence_timeout`, if the service is persistent.
+    pub persistence: Option<SimDuration>,
+    /// Persistence templates: client address → (destination address and port, expiry).
+    templates: BTreeMap<Ipv4Addr, (Ipv4Addr, u16, SimTime)>,
+}
+
+impl VirtualService {
+    /// `ipvsadm -A`, then one `ipvsadm -a` per real server in the given order (so the last one
+    /// given is first in kernel order).
+    pub fn new(
+        vip: Ipv4Addr,
+        port: u16,
+        scheduler: Box<dyn Scheduler>,
+        real_servers: &[RealServerConfig],
+        persistence: Option<SimDuration>,
+    ) -> VirtualService {
+        let mut service = VirtualService {
+            vip,
+            port,
+            scheduler,
+            dests: Vec::new(),
+            configs: Vec::new(),
+            dest_stats: Vec::new(),
+            stats: Stats::default(),
+            no_destination: 0,
+            persistence,
+            templates: BTreeMap::new(),
+        };
+        service.scheduler.on_dests_changed(&service.dests);
+        for config in real_servers {
+            add_destination(
+                &mut service.dests,
+                Destination::new(config.addr, config.port, config.weight),
+            );
+            service.configs.insert(0, *config);
+            service.dest_stats.insert(0, Stats::default());
+            service.scheduler.on_dests_changed(&service.dests);
+        }
+        service
+    }
+
+    /// The index of the destination `addr:port`.
+    pub fn dest_index(&self, addr: Ipv4Addr, port: u16) -> Option<usize> {
+        self.dests
+            .iter()
+            .position(|d| d.addr == addr && d.port == port)
+    }
+
+    /// Picks a destination for a new connection (persistence first, then the scheduler) and
+    /// binds the connection to it. Returns the destination's index, or `None` if none is
+    /// available (the caller answers as IPVS does).
+    pub fn schedule(&mut self, conn: &Connection, now: SimTime) -> Option<usize> {
+        let pinned = self.persistence.and_then(|_| {
+            let &(addr, port, expires) = self.templates.get(&conn.client_addr)?;
+            (expires > now)
+                .then(|| self.dest_index(addr, port))
+                .flatten()
+        });
+        let chosen = match pinned {
+            Some(index) => Some(index),
+            None => self.scheduler.schedule(&self.dests, conn, now.as_nanos()),
+        };
+        let Some(index) = chosen else {
+            self.no_destination += 1;
+            return None;
+        };
+        if let Some(timeout) = self.persistence {
+            let dest = &self.dests[index];
+            self.templates
+                .insert(conn.client_addr, (dest.addr, dest.port, now + timeout));
+        }
+        self.bind(index);
+        Some(index)
+    }
+
+    /// `ip_vs_bind_dest`: a new connection starts inactive; the threshold may trip.
+    fn bind(&mut self, index: usize) {
+        let config = self.configs[index];
+        let dest = &mut self.dests[index];
+        dest.inactive_conns += 1;
+        let total = dest.active_conns + dest.inactive_conns;
+        if config.upper_threshold != 0 && total >= config.upper_threshold {
+            dest.overloaded = true;
+        }
+        self.dest_stats[index].conns += 1;
+        self.stats.conns += 1;
+    }
+
+    /// `ip_vs_unbind_dest`: a connection entry went away; the threshold flag may clear.
+    pub fn unbind(&mut self, index: usize, was_active: bool) {
+        let config = self.configs[index];
+        let dest = &mut self.dests[index];
+        if was_active {
+            dest.active_conns = dest.active_conns.saturating_sub(1);
+        } else {
+            dest.inactive_conns = dest.inactive_conns.saturating_sub(1);
+        }
+        let total = dest.active_conns + dest.inactive_conns;
+        let clear = if config.lower_threshold != 0 {
+            total < config.lower_threshold
+        } else if config.upper_threshold != 0 {
+            total * 4 < config.upper_threshold * 3
+        } else {
+            true
+        };
+        if clear {
+            dest.overloaded = false;
+        }
+    }
+
+    /// `set_tcp_state`: a connection moved between active (ESTABLISHED) and inactive.
+    pub fn activity_changed(&mut self, index: usize, now_active: bool) {
+        let dest = &mut self.dests[index];
+        if now_active {
+            dest.inactive_conns = dest.inactive_conns.saturating_sub(1);
+            dest.active_conns += 1;
+        } else {
+            dest.active_conns = dest.active_conns.saturating_sub(1);
+            dest.inactive_conns += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ipvs::scheduler::by_name;
+
+    fn rs(last: u8, weight: u32, upper: u32) -> RealServerConfig {
+        RealServerConfig {
+            addr: Ipv4Addr::new(10, 0, 2, last),
+            port: 80,
+            weight,
+            forward: Forward::Masq,
+            upper_threshold: upper,
+            lower_threshold: 0,
+        }
+    }
+
+    fn client(port: u16) -> Connection {
+        Connection::new(
+            Ipv4Addr::new(10, 0, 0, 1),
+            port,
+            Ipv4Addr::new(10, 0, 1, 100),
+            80,
+        )
+    }
+
+    #[test]
+    fn servers_are_kept_newest_first() {
+        let svc = VirtualService::new(
+            Ipv4Addr::new(10, 0, 1, 100),
+            80,
+            by_name("rr").unwrap(),
+            &[rs(11, 1, 0), rs(12, 1, 0), rs(13, 1, 0)],
+            None,
+        );
+        let order: Vec<u8> = svc.dests.iter().map(|d| d.addr.octets()[3]).collect();
+        assert_eq!(order, vec![13, 12, 11]);
+    }
+
+    #[test]
+    fn a_new_connection_starts_inactive_and_becomes_active() {
+        let mut svc = VirtualService::new(
+            Ipv4Addr::new(10, 0, 1, 100),
+            80,
+            by_name("wlc").unwrap(),
+            &[rs(11, 1, 0)],
+            None,
+        );
+        let index = svc.schedule(&client(1), SimTime::ZERO).unwrap();
+        assert_eq!(
+            (
+                svc.dests[index].active_conns,
+                svc.dests[index].inactive_conns
+            ),
+            (0, 1)
+        );
+        svc.activity_changed(index, true);
+        assert_eq!(
+            (
+                svc.dests[index].active_conns,
+                svc.dests[index].inactive_conns
+            ),
+            (1, 0)
+        );
+        svc.unbind(index, true);
+        assert_eq!(svc.dests[index].active_conns, 0);
+        assert_eq!(svc.stats.conns, 1);
+    }
+
+    #[test]
+    fn the_upper_threshold_stops_new_connections() {
+        let mut svc = VirtualService::new(
+            Ipv4Addr::new(10, 0, 1, 100),
+            80,
+            by_name("rr").unwrap(),
+            &[rs(11, 1, 2)],
+            None,
+        );
+        assert!(svc.schedule(&client(1), SimTime::ZERO).is_some());
+        assert!(svc.schedule(&client(2), SimTime::ZERO).is_some());
+        assert!(svc.dests[0].overloaded);
+        assert!(svc.schedule(&client(3), SimTime::ZERO).is_none());
+        assert_eq!(svc.no_destination, 1);
+        // With no lower threshold the flag clears below 75% of the upper one: 1 * 4 < 2 * 3.
+        svc.unbind(0, false);
+        assert!(!svc.dests[0].overloaded);
+        assert!(svc.schedule(&client(3), SimTime::ZERO).is_some());
+    }
+
+    #[test]
+    fn persistence_pins_a_client_to_its_server() {
+        let mut svc = VirtualService::new(
+            Ipv4Addr::new(10, 0, 1, 100),
+            80,
+            by_name("rr").unwrap(),
+            &[rs(11, 1, 0), rs(12, 1, 0)],
+            Some(SimDuration::from_secs(300)),
+        );
+        let first = svc.schedule(&client(1), SimTime::ZERO).unwrap();
+        let second = svc.schedule(&client(2), SimTime::from_nanos(5)).unwrap();
+        assert_eq!(first, second, "same client, same server");
+        let other = Connection::new(
+            Ipv4Addr::new(10, 0, 0, 2),
+            1,
+            Ipv4Addr::new(10, 0, 1, 100),
+            80,
+        );
+        assert_ne!(svc.schedule(&other, SimTime::from_nanos(6)).unwrap(), first);
+    }
+}

@@ -1,0 +1,382 @@
+//! *An L4 load balancer* (a "director"), modelled on Linux IPVS.
+//!
+//! Clients connect to a *virtual IP* (VIP) and port. The director owns the VIP: it answers ARP
+//! for it, so the router sends it every packet for the VIP. For each packet to a virtual
+//! service it:
+//!
+//! 1. looks the connection up in its table (client address and port, VIP and port);
+//! 2. for a SYN with no entry, asks the service's scheduler for a real server and creates an
+//!    entry; if no server is available it answers ICMP port unreachable, as IPVS does;
+//! 3. advances the entry's TCP state from the packet's flags (see `ipvs::conn`), which moves
+//!    the server's connection between the active and inactive counters;
+//! 4. forwards the packet to the entry's real server:
+//!    - **NAT** (`Masq`): rewrites the destination address and port to the real server's and
+//!      fixes the IPv4 and TCP checksums. The real server answers the client's address, so its
+//!      reply must come back through the director (it is the server's gateway), which rewrites
+//!      the source back to the VIP (step 5).
+//!    - **Direct routing** (`Route`): rewrites only the destination MAC address. The packet
+//!      still says "to VIP"; the real server holds the VIP on its loopback (without answering
+//!      ARP for it) and answers the client directly, from the VIP, bypassing the director.
+//! 5. NAT replies: a packet from a real server that matches an entry gets its source rewritten
+//!    to the VIP and port, and is routed to the client like any forwarded packet.
+//!
+//! Everything else (ARP, pings, packets for other destinations) is handled by the embedded
+//! [`Router`]: a director is a router with IPVS inside.
+//!
+//! # Simplifications
+//! - TCP only. No tunnelling (`-i`), no full-NAT, no connection synchronisation.
+//! - The director rewrites packets in zero time.
+//! - Packets to the VIP that are not for a service port are dropped.
+//!
+//! # Further reading
+//! - Linux `net/netfilter/ipvs/ip_vs_core.c` (`ip_vs_in`, `ip_vs_out`), `ip_vs_xmit.c`
+//!   (`ip_vs_nat_xmit`, `ip_vs_dr_xmit`); the LVS-HOWTO; `book/src/labs/l4-balancing.md`.
+
+use std::net::Ipv4Addr;
+
+use smoltcp::wire::{EthernetFrame, EthernetProtocol, IpProtocol, Ipv4Packet, TcpPacket};
+
+use super::frames::ETHERNET_HEADER_LEN;
+use super::router::{IcmpError, Router};
+use super::{Node, NodeCtx};
+use crate::ipvs::conn::{Conn, ConnKey, ConnTable, Direction, TcpFlags, TcpState, next_state};
+use crate::ipvs::ipvsadm;
+use crate::ipvs::scheduler::Connection;
+use crate::ipvs::service::{Forward, VirtualService};
+use crate::sim::SimTime;
+use crate::trace::{BalancerRecord, IpvsSnapshot, RealServerRecord, ServiceRecord};
+
+/// An IPVS director.
+pub struct L4Balancer {
+    /// The routing half: interfaces (with the VIPs as extra addresses), routes, ARP.
+    router: Router,
+    /// Node index in the world (for the trace).
+    node_index: usize,
+    /// The virtual services.
+    services: Vec<VirtualService>,
+    /// The connection table.
+    conns: ConnTable,
+    /// Times at which to record an `ipvsadm` snapshot, in order.
+    snapshot_times: Vec<SimTime>,
+    /// How many of `snapshot_times` have been taken.
+    snapshots_taken: usize,
+}
+
+/// What the TCP header of a packet tells the director.
+struct Segment {
+    /// Source address.
+    src: Ipv4Addr,
+    /// Destination address.
+    dst: Ipv4Addr,
+    /// Source port.
+    src_port: u16,
+    /// Destination port.
+    dst_port: u16,
+    /// Flags.
+    flags: TcpFlags,
+    /// IP packet length in bytes (for the statistics).
+    ip_len: u64,
+}
+
+/// Reads the addresses, ports and flags of a TCP/IPv4 frame, if it is one.
+fn parse_tcp(frame: &[u8]) -> Option<Segment> {
+    let eth = EthernetFrame::new_checked(frame).ok()?;
+    if eth.ethertype() != EthernetProtocol::Ipv4 {
+        return None;
+    }
+    let ip = Ipv4Packet::new_checked(eth.payload()).ok()?;
+    if ip.next_header() != IpProtocol::Tcp || !ip.verify_checksum() {
+        return None;
+    }
+    let tcp = TcpPacket::new_checked(ip.payload()).ok()?;
+    Some(Segment {
+        src: ip.src_addr(),
+        dst: ip.dst_addr(),
+        src_port: tcp.src_port(),
+        dst_port: tcp.dst_port(),
+        flags: TcpFlags {
+            syn: tcp.syn(),
+            fin: tcp.fin(),
+            ack: tcp.ack(),
+            rst: tcp.rst(),
+        },
+        ip_len: ip.total_len() as u64,
+    })
+}
+
+/// Rewrites the destination (`to_dst`) or source address and port of a TCP/IPv4 frame and
+/// recomputes both checksums (the TCP checksum covers the addresses through the pseudo-header).
+fn rewrite(frame: &mut [u8], address: Ipv4Addr, port: u16, to_dst: bool) {
+    let mut ip = Ipv4Packet::new_unchecked(&mut frame[ETHERNET_HEADER_LEN..]);
+    if to_dst {
+        ip.set_dst_addr(address);
+    } else {
+        ip.set_src_addr(address);
+    }
+    ip.fill_checksum();
+    let (src, dst) = (ip.src_addr(), ip.dst_addr());
+    let mut tcp = TcpPacket::new_unchecked(ip.payload_mut());
+    if to_dst {
+        tcp.set_dst_port(port);
+    } else {
+        tcp.set_src_port(port);
+    }
+    tcp.fill_checksum(&src.into(), &dst.into());
+}
+
+impl L4Balancer {
+    /// A director with its router half, services, and snapshot times.
+    pub fn new(
+        router: Router,
+        node_index: usize,
+        services: Vec<VirtualService>,
+        mut snapshot_times: Vec<SimTime>,
+    ) -> L4Balancer {
+        snapshot_times.sort();
+        L4Balancer {
+            router,
+            node_index,
+            services,
+            conns: ConnTable::default(),
+            snapshot_times,
+            snapshots_taken: 0,
+        }
+    }
+
+    /// The service for `vip:port`.
+    fn service_index(&self, vip: Ipv4Addr, port: u16) -> Option<usize> {
+        self.services
+            .iter()
+            .position(|s| s.vip == vip && s.port == port)
+    }
+
+    /// Steps 1–4: a packet from a client to a virtual service.
+    fn inbound(&mut self, ctx: &mut NodeCtx<'_>, mut frame: Vec<u8>, seg: Segment, service: usize) {
+        let key = ConnKey {
+            client_ip: seg.src,
+            client_port: seg.src_port,
+            vip: seg.dst,
+            vport: seg.dst_port,
+        };
+        // A new SYN reusing a finished connection's 4-tuple starts afresh (conn_reuse_mode=1).
+        let is_new_syn = seg.flags.syn && !seg.flags.ack;
+        if is_new_syn
+            && self
+                .conns
+                .get(&key)
+                .is_some_and(|c| matches!(c.state, TcpState::TimeWait | TcpState::Close))
+        {
+            self.drop_conn(&key);
+        }
+        // 1–2. Find the connection, or schedule a new one.
+        let conn = match self.conns.get(&key).copied() {
+            Some(conn) => conn,
+            None => {
+                if !is_new_syn {
+                    return; // Not part of any connection we know: IPVS drops it.
+                }
+                let svc = &mut self.services[service];
+                let request = Connection::new(seg.src, seg.src_port, seg.dst, seg.dst_port);
+                let Some(dest) = svc.schedule(&request, ctx.now) else {
+                    // ip_vs_leave(): no destination available → ICMP port unreachable, from
+                    // the VIP (the packet's local destination).
+                    self.router.send_icmp_error_from(
+                        ctx,
+                        seg.dst,
+                        &frame,
+                        IcmpError::PortUnreachable,
+                    );
+                    return;
+                };
+                let conn = Conn {
+                    service,
+                    dest_ip: svc.dests[dest].addr,
+                    dest_port: svc.dests[dest].port,
+                    state: TcpState::None,
+                    expires: ctx.now + TcpState::None.timeout(),
+                };
+                self.conns.insert(key, conn);
+                conn
+            }
+        };
+        let svc = &mut self.services[conn.service];
+        let Some(dest) = svc.dest_index(conn.dest_ip, conn.dest_port) else {
+            return;
+        };
+        let forward = svc.configs[dest].forward;
+        // 3. The TCP state machine, from the client's side.
+        let direction = match forward {
+            Forward::Masq => Direction::Input,
+            Forward::Route => Direction::InputOnly,
+        };
+        self.advance(ctx.now, &key, conn, direction, seg.flags);
+        let svc = &mut self.services[conn.service];
+        svc.stats.in_pkts += 1;
+        svc.stats.in_bytes += seg.ip_len;
+        svc.dest_stats[dest].in_pkts += 1;
+        svc.dest_stats[dest].in_bytes += seg.ip_len;
+        // 4. Forward.
+        if forward == Forward::Masq {
+            rewrite(&mut frame, conn.dest_ip, conn.dest_port, true);
+        }
+        self.router.send_towards(ctx, conn.dest_ip, frame);
+    }
+
+    /// Step 5: a NAT reply from a real server.
+    fn outbound(
+        &mut self,
+        ctx: &mut NodeCtx<'_>,
+        iface: usize,
+        mut frame: Vec<u8>,
+        seg: Segment,
+        key: ConnKey,
+    ) {
+        let Some(conn) = self.conns.get(&key).copied() else {
+            return;
+        };
+        self.advance(ctx.now, &key, conn, Direction::Output, seg.flags);
+        let svc = &mut self.services[conn.service];
+        if let Some(dest) = svc.dest_index(conn.dest_ip, conn.dest_port) {
+            svc.dest_stats[dest].out_pkts += 1;
+            svc.dest_stats[dest].out_bytes += seg.ip_len;
+        }
+        svc.stats.out_pkts += 1;
+        svc.stats.out_bytes += seg.ip_len;
+        rewrite(&mut frame, key.vip, key.vport, false);
+        // Routed like any forwarded packet: TTL decremented, next hop resolved.
+        self.router.handle_ipv4(ctx, iface, frame);
+    }
+
+    /// Step 3: applies a segment's flags to an entry and keeps the server's counters right.
+    fn advance(
+        &mut self,
+        now: SimTime,
+        key: &ConnKey,
+        conn: Conn,
+        direction: Direction,
+        flags: TcpFlags,
+    ) {
+        let new_state = next_state(conn.state, direction, flags).unwrap_or(conn.state);
+        self.conns.update(key, new_state, now);
+        let was_active = conn.state == TcpState::Established;
+        let is_active = new_state == TcpState::Established;
+        if was_active != is_active {
+            let svc = &mut self.services[conn.service];
+            if let Some(dest) = svc.dest_index(conn.dest_ip, conn.dest_port) {
+                svc.activity_changed(dest, is_active);
+            }
+        }
+    }
+
+    /// Removes an entry and releases it from its server's counters.
+    fn drop_conn(&mut self, key: &ConnKey) {
+        if let Some(conn) = self.conns.remove(key) {
+            self.release(&conn);
+        }
+    }
+
+    /// `ip_vs_unbind_dest` for an entry that is gone.
+    fn release(&mut self, conn: &Conn) {
+        let svc = &mut self.services[conn.service];
+        if let Some(dest) = svc.dest_index(conn.dest_ip, conn.dest_port) {
+            svc.unbind(dest, conn.is_active());
+        }
+    }
+
+    /// Expires entries, takes due snapshots, and asks to be woken for the next of either.
+    fn housekeeping(&mut self, ctx: &mut NodeCtx<'_>) {
+        for (_, conn) in self.conns.expire(ctx.now) {
+            self.release(&conn);
+        }
+        while self
+            .snapshot_times
+            .get(self.snapshots_taken)
+            .is_some_and(|&at| at <= ctx.now)
+        {
+            self.snapshot(ctx);
+            self.snapshots_taken += 1;
+        }
+        if let Some(at) = self.conns.next_expiry() {
+            ctx.wake_at(at);
+        }
+        if let Some(&at) = self.snapshot_times.get(self.snapshots_taken) {
+            ctx.wake_at(at);
+        }
+    }
+
+    /// Records `ipvsadm -Ln` and `--stats` now.
+    fn snapshot(&self, ctx: &mut NodeCtx<'_>) {
+        ctx.trace.ipvsadm.push(IpvsSnapshot {
+            at: ctx.now,
+            node: self.node_index,
+            list: ipvsadm::list(&self.services),
+            stats: ipvsadm::stats(&self.services),
+        });
+    }
+}
+
+impl Node for L4Balancer {
+    fn name(&self) -> &str {
+        self.router_name()
+    }
+
+    fn handle_frame(&mut self, ctx: &mut NodeCtx<'_>, iface: usize, frame: Vec<u8>) {
+        self.housekeeping(ctx);
+        if let Some(seg) = parse_tcp(&frame) {
+            if let Some(service) = self.service_index(seg.dst, seg.dst_port) {
+                self.inbound(ctx, frame, seg, service);
+                return;
+            }
+            if let Some(key) = self
+                .conns
+                .find_reply(seg.src, seg.src_port, seg.dst, seg.dst_port)
+            {
+                self.outbound(ctx, iface, frame, seg, key);
+                return;
+            }
+        }
+        self.router.handle(ctx, iface, frame);
+    }
+
+    fn handle_wake(&mut self, ctx: &mut NodeCtx<'_>) {
+        self.router.retry_arp(ctx);
+        self.housekeeping(ctx);
+    }
+
+    fn finish(&mut self, ctx: &mut NodeCtx<'_>) {
+        self.snapshot(ctx);
+        let services = self
+            .services
+            .iter()
+            .map(|svc| {
+                let mut order: Vec<usize> = (0..svc.dests.len()).collect();
+                order.sort_by_key(|&i| (svc.dests[i].addr, svc.dests[i].port));
+                ServiceRecord {
+                    addr: format!("{}:{}", svc.vip, svc.port),
+                    scheduler: svc.scheduler.name().to_string(),
+                    real_servers: order
+                        .into_iter()
+                        .map(|i| RealServerRecord {
+                            addr: format!("{}:{}", svc.dests[i].addr, svc.dests[i].port),
+                            forward: svc.configs[i].forward.name().to_string(),
+                            weight: svc.dests[i].weight,
+                            connections: svc.dest_stats[i].conns,
+                        })
+                        .collect(),
+                    no_destination: svc.no_destination,
+                }
+            })
+            .collect();
+        ctx.trace.balancers.push(BalancerRecord {
+            node: self.node_index,
+            services,
+        });
+    }
+}
+
+impl L4Balancer {
+    /// The node's name (the router half's).
+    fn router_name(&self) -> &str {
+        self.router.name()
+    }
+}

@@ -1,0 +1,177 @@
+//! The IPVS director: scheduling by weight, NAT and DR packet paths, the same-subnet pitfall,
+//! and what a client sees when no real server is available (issue 3).
+
+use netlab::compare::{compare_table, run_schedulers};
+use netlab::run::execute;
+use netlab::scenario::load_str;
+use smoltcp::wire::{EthernetFrame, EthernetProtocol, IpProtocol, Ipv4Packet, TcpPacket};
+
+use super::pcap::frames;
+use super::support::{root, run};
+
+fn summary(json: &str) -> serde_json::Value {
+    serde_json::from_str(json).unwrap()
+}
+
+/// What a TCP/IPv4 frame of a capture shows: (src MAC, src IP, dst IP, src port, dst port,
+/// (SYN, ACK, RST)).
+type Seen = ([u8; 6], String, String, u16, u16, (bool, bool, bool));
+
+/// Every TCP/IPv4 frame of a capture, with both checksums verified.
+fn tcp_frames(pcap: &[u8]) -> Vec<Seen> {
+    let mut out = Vec::new();
+    for (_, frame) in frames(pcap) {
+        let eth = EthernetFrame::new_checked(&frame[..]).unwrap();
+        if eth.ethertype() != EthernetProtocol::Ipv4 {
+            continue;
+        }
+        let ip = Ipv4Packet::new_checked(eth.payload()).unwrap();
+        assert!(ip.verify_checksum(), "IPv4 checksum after rewriting");
+        if ip.next_header() != IpProtocol::Tcp {
+            continue;
+        }
+        let tcp = TcpPacket::new_checked(ip.payload()).unwrap();
+        assert!(
+            tcp.verify_checksum(&ip.src_addr().into(), &ip.dst_addr().into()),
+            "TCP checksum after rewriting"
+        );
+        out.push((
+            eth.src_addr().0,
+            ip.src_addr().to_string(),
+            ip.dst_addr().to_string(),
+            tcp.src_port(),
+            tcp.dst_port(),
+            (tcp.syn(), tcp.ack(), tcp.rst()),
+        ));
+    }
+    out
+}
+
+#[test]
+fn wrr_spreads_by_weight_through_nat() {
+    let a = run("l4-nat.ron", None, false);
+    let s = summary(&a.summary_json);
+    assert_eq!(s["requests"]["ok"], 1200);
+    // Weights 3:2:1 under wrr: exactly 600, 400 and 200 connections.
+    assert_eq!(s["servers"]["web1"]["served"], 600);
+    assert_eq!(s["servers"]["web2"]["served"], 400);
+    assert_eq!(s["servers"]["web3"]["served"], 200);
+    let svc = &s["balancers"]["lb"]["services"]["TCP 10.0.1.100:80"];
+    assert_eq!(svc["scheduler"], "wrr");
+    assert_eq!(svc["real_servers"]["10.0.2.11:80"]["connections"], 600);
+    assert_eq!(svc["real_servers"]["10.0.2.11:80"]["forward"], "Masq");
+    let ipvsadm = a.ipvsadm_txt.as_deref().unwrap();
+    assert!(ipvsadm.contains("# lb at t=5.000000s"), "{ipvsadm}");
+    assert!(ipvsadm.contains("TCP  10.0.1.100:80 wrr"), "{ipvsadm}");
+}
+
+#[test]
+fn nat_rewrites_addresses_both_ways() {
+    let a = run("l4-nat.ron", None, false);
+    let tcp = tcp_frames(a.capture.as_deref().unwrap());
+    // On the front segment clients talk to the VIP; on the back, to the real servers.
+    assert!(tcp.iter().any(|f| f.2 == "10.0.1.100" && f.4 == 80));
+    assert!(tcp.iter().any(|f| f.2 == "10.0.2.11" && f.4 == 80));
+    // Replies leave the director from the VIP; the clients never see a real server address.
+    assert!(
+        tcp.iter()
+            .any(|f| f.1 == "10.0.1.100" && f.2.starts_with("192.0.2."))
+    );
+    assert!(
+        !tcp.iter()
+            .any(|f| f.1.starts_with("10.0.2.") && f.2.starts_with("192.0.2.") && f.0[4] == 0x01)
+    );
+}
+
+#[test]
+fn direct_routing_replies_bypass_the_director() {
+    let a = run("l4-dsr.ron", None, false);
+    let s = summary(&a.summary_json);
+    assert_eq!(s["requests"]["ok"], 1200);
+    let tcp = tcp_frames(a.capture.as_deref().unwrap());
+    // The director is node 1 (after r1): MAC 02:00:00:00:01:00.
+    let director = [2, 0, 0, 0, 1, 0];
+    let replies: Vec<_> = tcp.iter().filter(|f| f.1 == "10.0.1.100").collect();
+    assert!(!replies.is_empty());
+    // Replies come from the VIP but from the real servers' MACs, never from the director.
+    assert!(replies.iter().all(|f| f.0 != director));
+    // Requests reach the real servers still addressed to the VIP, sent by the director.
+    assert!(tcp.iter().any(|f| f.0 == director && f.2 == "10.0.1.100"));
+}
+
+#[test]
+fn nat_in_one_subnet_breaks_and_dr_works() {
+    let a = run("l4-nat-same-subnet.ron", None, false);
+    let rows: Vec<&str> = a.requests_csv.lines().skip(1).collect();
+    let via_nat: Vec<_> = rows.iter().filter(|r| r.contains(",via-nat-1,")).collect();
+    let via_dr: Vec<_> = rows.iter().filter(|r| r.contains(",via-dr-1,")).collect();
+    assert_eq!(via_nat.len(), 6);
+    assert!(
+        via_nat.iter().all(|r| r.contains(",timeout,")),
+        "{via_nat:?}"
+    );
+    assert_eq!(via_dr.len(), 6);
+    assert!(via_dr.iter().all(|r| r.contains(",ok,")), "{via_dr:?}");
+    // The pcap shows the client answering the real server's SYN-ACK with a RST.
+    let tcp = tcp_frames(a.capture.as_deref().unwrap());
+    assert!(
+        tcp.iter()
+            .any(|f| f.1 == "10.0.0.11" && f.2 == "10.0.0.50" && f.5.0 && f.5.1)
+    );
+    assert!(
+        tcp.iter()
+            .any(|f| f.1 == "10.0.0.50" && f.2.starts_with("10.0.0.1") && f.5.2)
+    );
+}
+
+/// A director whose only real server has weight 0: every new connection is refused with ICMP
+/// port unreachable, and the service counts it.
+const NO_SERVER: &str = r#"
+Scenario(
+    name: "no-server",
+    description: "weight 0 everywhere",
+    segments: [(name: "lan")],
+    nodes: [
+        L4Balancer(name: "lb", interfaces: [(attach: "lan", ip: "10.0.0.2/24")],
+            services: [(vip: "10.0.0.100", scheduler: "wlc", real_servers: [(ip: "10.0.0.11", weight: 0)])]),
+        WebServer(name: "web", interface: (attach: "lan", ip: "10.0.0.11/24"), gateway: "10.0.0.2"),
+        Clients(name: "pc", attach: "lan", first_ip: "10.0.0.50/24", url: "http://10.0.0.100/",
+                workload: OpenLoop(rate: 10.0, requests: 5)),
+    ],
+)
+"#;
+
+#[test]
+fn no_available_server_means_icmp_port_unreachable() {
+    let scenario = load_str("no-server.ron", NO_SERVER).unwrap();
+    let a = execute(&scenario, 1, false).unwrap();
+    let s = summary(&a.summary_json);
+    assert_eq!(s["requests"]["by_outcome"]["refused"], 5);
+    let svc = &s["balancers"]["lb"]["services"]["TCP 10.0.0.100:80"];
+    assert_eq!(svc["no_destination"], 5);
+    assert_eq!(svc["real_servers"]["10.0.0.11:80"]["connections"], 0);
+}
+
+#[test]
+fn every_scheduler_runs_and_the_comparison_is_stable() {
+    let path = root().join("scenarios/l4-schedulers.ron");
+    let scenario = netlab::scenario::load_file(&path).unwrap();
+    let names: Vec<String> = netlab::ipvs::scheduler::ALL
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let variants = run_schedulers(&scenario, &names, 1, 1).unwrap();
+    assert_eq!(variants.len(), 10);
+    let table = compare_table(&scenario, &variants);
+    // rr ignores weights: equal thirds. dh hashes the one VIP: everything on one server.
+    let row = |name: &str| {
+        table
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap()
+            .to_string()
+    };
+    assert!(row("rr").contains("33.3%   33.3%   33.3%"), "{table}");
+    assert!(row("dh").contains("100.0%"), "{table}");
+    insta::assert_snapshot!(table);
+}
