@@ -70,6 +70,7 @@ fn metrics(scenario: &Scenario, variant: &Variant) -> Metrics {
         trace: &variant.artifacts.trace,
         node_names: &variant.artifacts.node_names,
         server_names: &variant.artifacts.server_names,
+        server_addrs: &variant.artifacts.server_addrs,
     })
 }
 

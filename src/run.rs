@@ -3,7 +3,10 @@
 //! `netlab run`, the tests and the benchmark all go through [`execute`], so they see exactly
 //! the same bytes. Nothing here touches the file system.
 
-use crate::report::{RunReport, ipvsadm_txt, requests_csv, summary_json, terminal_table};
+use crate::report::{
+    LoadBar, RunReport, ipvsadm_txt, load_bars, load_svg, requests_csv, summary_json,
+    terminal_table,
+};
 use crate::scenario::{Scenario, build};
 use crate::sim::SimTime;
 use crate::trace::Trace;
@@ -21,6 +24,10 @@ pub struct Artifacts {
     pub capture: Option<Vec<u8>>,
     /// `ipvsadm.txt`, if the scenario has an L4 balancer.
     pub ipvsadm_txt: Option<String>,
+    /// `load.svg`, if the scenario has web servers.
+    pub load_svg: Option<String>,
+    /// The data behind `load.svg`.
+    pub load_bars: Vec<LoadBar>,
     /// The raw trace, for tests and tools that want more than the files.
     pub trace: Trace,
     /// Virtual time at the end of the run.
@@ -31,6 +38,8 @@ pub struct Artifacts {
     pub node_names: Vec<String>,
     /// Web server names by server index.
     pub server_names: Vec<String>,
+    /// Web server addresses by server index.
+    pub server_addrs: Vec<std::net::Ipv4Addr>,
 }
 
 impl Artifacts {
@@ -42,6 +51,9 @@ impl Artifacts {
         ];
         if let Some(text) = &self.ipvsadm_txt {
             files.push(("ipvsadm.txt", text.as_bytes()));
+        }
+        if let Some(svg) = &self.load_svg {
+            files.push(("load.svg", svg.as_bytes()));
         }
         if let Some(capture) = &self.capture {
             files.push(("capture.pcap", capture.as_slice()));
@@ -61,17 +73,33 @@ pub fn execute(scenario: &Scenario, seed: u64, capture_all: bool) -> Result<Arti
         trace: &output.trace,
         node_names: &built.node_names,
         server_names: &built.server_names,
+        server_addrs: &built.server_addrs,
+    };
+    let load_bars = load_bars(&report);
+    let load_svg = if load_bars.is_empty() {
+        None
+    } else {
+        // A chart that cannot be drawn is not worth failing the run for; the data is in
+        // summary.json either way.
+        load_svg(
+            &format!("{}: requests served per server", scenario.name),
+            &load_bars,
+        )
+        .ok()
     };
     Ok(Artifacts {
         summary_json: summary_json(&report),
         requests_csv: requests_csv(&report),
         table: terminal_table(&report),
         ipvsadm_txt: ipvsadm_txt(&report),
+        load_svg,
+        load_bars,
         capture: output.capture,
         end: output.end,
         events: output.events,
         trace: output.trace,
         node_names: built.node_names,
         server_names: built.server_names,
+        server_addrs: built.server_addrs,
     })
 }

@@ -11,9 +11,12 @@
 //! # Further reading
 //! - `book/src/reference/output.md`.
 
+mod chart;
 mod metrics;
 mod summary;
 mod table;
+
+pub use chart::{LoadBar, PALETTE, load_svg};
 
 pub use metrics::{LatencyStats, Metrics, PingStats, percentile};
 pub use summary::{ipvsadm_txt, requests_csv, summary_json};
@@ -36,4 +39,47 @@ pub struct RunReport<'a> {
     pub node_names: &'a [String],
     /// Web server names by server index.
     pub server_names: &'a [String],
+    /// Web server addresses by server index.
+    pub server_addrs: &'a [std::net::Ipv4Addr],
+}
+
+/// The bars of `load.svg`: each server's served count and share, and its ideal share: its
+/// weight over the sum of weights when balancers list it, an equal share otherwise.
+pub fn load_bars(run: &RunReport<'_>) -> Vec<LoadBar> {
+    let m = Metrics::of(run);
+    let total: u64 = m.served.iter().map(|(_, n)| n).sum();
+    let weight_of = |index: usize| -> Option<u32> {
+        let prefix = format!("{}:", run.server_addrs.get(index)?);
+        let weights: Vec<u32> = run
+            .trace
+            .balancers
+            .iter()
+            .flat_map(|b| &b.services)
+            .flat_map(|s| &s.real_servers)
+            .filter(|rs| rs.addr.starts_with(&prefix))
+            .map(|rs| rs.weight)
+            .collect();
+        (!weights.is_empty()).then(|| weights.iter().sum())
+    };
+    let weights: Vec<Option<u32>> = (0..m.served.len()).map(weight_of).collect();
+    let balanced = weights.iter().any(Option::is_some);
+    let weight_sum: u32 = weights.iter().flatten().sum();
+    m.served
+        .iter()
+        .enumerate()
+        .map(|(i, (server, served))| LoadBar {
+            server: server.clone(),
+            served: *served,
+            share: if total == 0 {
+                0.0
+            } else {
+                *served as f64 / total as f64
+            },
+            ideal: match (balanced, weights[i]) {
+                (true, Some(w)) if weight_sum > 0 => w as f64 / weight_sum as f64,
+                (true, _) => 0.0,
+                (false, _) => 1.0 / m.served.len() as f64,
+            },
+        })
+        .collect()
 }

@@ -34,6 +34,8 @@ pub struct Built {
     pub node_names: Vec<String>,
     /// Web server names, in file order (`RequestRecord::server` indexes this).
     pub server_names: Vec<String>,
+    /// Web server addresses, same order.
+    pub server_addrs: Vec<Ipv4Addr>,
 }
 
 /// Builds the world for `scenario` with root seed `seed`; `capture_all` turns the capture on
@@ -230,6 +232,7 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
         world,
         node_names,
         server_names: server_names.to_vec(),
+        server_addrs: scenario.web_server_addrs(),
     }
 }
 

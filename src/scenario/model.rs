@@ -245,6 +245,17 @@ impl NodeSpec {
 }
 
 impl Scenario {
+    /// Addresses of the web servers, in file order.
+    pub fn web_server_addrs(&self) -> Vec<Ipv4Addr> {
+        self.nodes
+            .iter()
+            .filter_map(|n| match n {
+                NodeSpec::WebServer { interface, .. } => Some(interface.ip),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Names of the web servers, in file order (the order of `summary.json`'s `servers`).
     pub fn web_server_names(&self) -> Vec<String> {
         self.nodes

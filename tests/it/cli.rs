@@ -16,7 +16,7 @@ fn run_writes_the_three_files() {
         .status()
         .unwrap();
     assert!(status.success());
-    for file in ["summary.json", "requests.csv", "capture.pcap"] {
+    for file in ["summary.json", "requests.csv", "capture.pcap", "load.svg"] {
         assert!(out.join(file).is_file(), "{file} missing");
     }
     std::fs::remove_dir_all(&out).unwrap();

@@ -15,7 +15,28 @@ fn every_scenario_runs_and_matches_its_snapshot() {
             "{} produced no traffic",
             path.display()
         );
-        insta::assert_snapshot!(format!("{}\n{}", artifacts.table, artifacts.summary_json));
+        // The data behind load.svg (the chart itself is checked for bytes, not pixels).
+        let bars: String = artifacts
+            .load_bars
+            .iter()
+            .map(|b| {
+                format!(
+                    "{} served {} share {:.4} ideal {:.4}\n",
+                    b.server, b.served, b.share, b.ideal
+                )
+            })
+            .collect();
+        if !artifacts.load_bars.is_empty() {
+            let svg = artifacts
+                .load_svg
+                .as_deref()
+                .expect("a scenario with servers draws load.svg");
+            assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        }
+        insta::assert_snapshot!(format!(
+            "{}\n{}\nload.svg\n{bars}",
+            artifacts.table, artifacts.summary_json
+        ));
     });
 }
 

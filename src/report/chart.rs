@@ -1,0 +1,194 @@
+//! *Charts*: the pictures students paste into their coursework.
+//!
+//! Every chart is an SVG drawn with plotters. Text uses the DejaVu Sans font bundled in
+//! `assets/`, registered once, so no system font is needed and the same data always gives the
+//! same bytes. Colours come from the Okabe–Ito palette, which stays distinguishable for the
+//! common forms of colour blindness.
+//!
+//! This is the only module that imports plotters. It draws from plain numbers the report
+//! computed; tests snapshot those numbers, not the pixels.
+
+use std::sync::Once;
+
+use plotters::coord::ranged1d::SegmentValue;
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+/// The Okabe–Ito colour-blind-safe palette (blue, orange, green, vermillion, sky blue,
+/// reddish purple, yellow, black).
+pub const PALETTE: [RGBColor; 8] = [
+    RGBColor(0x00, 0x72, 0xB2),
+    RGBColor(0xE6, 0x9F, 0x00),
+    RGBColor(0x00, 0x9E, 0x73),
+    RGBColor(0xD5, 0x5E, 0x00),
+    RGBColor(0x56, 0xB4, 0xE9),
+    RGBColor(0xCC, 0x79, 0xA7),
+    RGBColor(0xF0, 0xE4, 0x42),
+    RGBColor(0x00, 0x00, 0x00),
+];
+
+/// The bundled font.
+static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+/// Registers the bundled font once per process.
+static REGISTER: Once = Once::new();
+
+/// Makes the bundled font the `sans-serif` family.
+fn register_font() {
+    REGISTER.call_once(|| {
+        // The bytes are a valid TrueType font shipped with the crate.
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+    });
+}
+
+/// One bar of the load chart.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoadBar {
+    /// Server name.
+    pub server: String,
+    /// Requests it served.
+    pub served: u64,
+    /// Its share of all served requests, 0–1.
+    pub share: f64,
+    /// The share its weight entitles it to, 0–1 (equal shares when there is no balancer).
+    pub ideal: f64,
+}
+
+/// `load.svg`: requests served per server, with each share in % and the ideal share marked.
+pub fn load_svg(title: &str, bars: &[LoadBar]) -> Result<String, String> {
+    register_font();
+    let mut svg = String::new();
+    draw_load(&mut svg, title, bars).map_err(|e| format!("cannot draw load chart: {e}"))?;
+    Ok(svg)
+}
+
+/// Draws the load chart into `svg`.
+fn draw_load(svg: &mut String, title: &str, bars: &[LoadBar]) -> Result<(), String> {
+    draw_load_inner(svg, title, bars).map_err(|e| e.to_string())
+}
+
+/// The drawing itself; plotters' errors borrow the backend, so they are turned into text above.
+fn draw_load_inner<'a>(
+    svg: &'a mut String,
+    title: &str,
+    bars: &[LoadBar],
+) -> Result<(), Box<dyn std::error::Error + 'a>> {
+    let root = SVGBackend::with_string(svg, (800, 480)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let n = bars.len().max(1);
+    let top = bars
+        .iter()
+        .map(|b| b.share.max(b.ideal))
+        .fold(0.0, f64::max)
+        .max(0.1)
+        * 100.0
+        * 1.2;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 22))
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(64)
+        // A segmented range `0..k` has k + 1 segments, one per bar.
+        .build_cartesian_2d((0..n - 1).into_segmented(), 0.0..top)?;
+    let labels: Vec<String> = bars.iter().map(|b| b.server.clone()).collect();
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_desc("server")
+        .y_desc("share of requests served (%)")
+        .x_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => {
+                labels.get(*i).cloned().unwrap_or_default()
+            }
+            SegmentValue::Last => String::new(),
+        })
+        .label_style(("sans-serif", 14))
+        .axis_desc_style(("sans-serif", 16))
+        .draw()?;
+    chart
+        .draw_series(bars.iter().enumerate().map(|(i, b)| {
+            let mut bar = Rectangle::new(
+                [
+                    (SegmentValue::Exact(i), 0.0),
+                    (SegmentValue::Exact(i + 1), b.share * 100.0),
+                ],
+                PALETTE[0].filled(),
+            );
+            bar.set_margin(0, 0, 18, 18);
+            bar
+        }))?
+        .label("served")
+        .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 16, y + 6)], PALETTE[0].filled()));
+    chart
+        .draw_series(bars.iter().enumerate().map(|(i, b)| {
+            PathElement::new(
+                vec![
+                    (SegmentValue::Exact(i), b.ideal * 100.0),
+                    (SegmentValue::Exact(i + 1), b.ideal * 100.0),
+                ],
+                PALETTE[1].stroke_width(4),
+            )
+        }))?
+        .label("ideal share for its weight")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], PALETTE[1].stroke_width(4)));
+    chart.draw_series(bars.iter().enumerate().map(|(i, b)| {
+        Text::new(
+            format!("{} ({:.1}%)", b.served, b.share * 100.0),
+            (
+                SegmentValue::CenterOf(i),
+                b.share.max(b.ideal) * 100.0 + top * 0.02,
+            ),
+            ("sans-serif", 14)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Center, VPos::Bottom)),
+        )
+    }))?;
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 14))
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bars() -> Vec<LoadBar> {
+        vec![
+            LoadBar {
+                server: "web1".into(),
+                served: 60,
+                share: 0.6,
+                ideal: 0.5,
+            },
+            LoadBar {
+                server: "web2".into(),
+                served: 40,
+                share: 0.4,
+                ideal: 0.5,
+            },
+        ]
+    }
+
+    #[test]
+    fn the_load_chart_is_svg_with_its_labels() {
+        let svg = load_svg("load", &bars()).unwrap();
+        assert!(svg.starts_with("<svg"));
+        assert!(svg.contains("web1") && svg.contains("60 (60.0%)"));
+        assert!(svg.contains("share of requests served (%)"));
+    }
+
+    #[test]
+    fn the_same_data_gives_the_same_bytes() {
+        assert_eq!(
+            load_svg("t", &bars()).unwrap(),
+            load_svg("t", &bars()).unwrap()
+        );
+    }
+}
