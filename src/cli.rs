@@ -130,10 +130,19 @@ fn run_scenario(
     write_atomically(&out_dir, &artifacts.files())
         .with_context(|| format!("cannot write results to {}", out_dir.display()))?;
     if !quiet {
-        print!("{}", artifacts.table);
-        println!("results in {}/", out_dir.display());
+        say(&artifacts.table)?;
+        say(&format!("results in {}/\n", out_dir.display()))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes to standard output. A closed pipe (`netlab list | head`) comes back as an error,
+/// which `main` turns into a quiet exit 0, instead of the panic `print!` would cause.
+fn say(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()
 }
 
 /// `output/<file stem>/`.
@@ -227,8 +236,8 @@ fn compare(
     let out_dir = out.unwrap_or_else(|| default_output_dir(file).join("compare"));
     write_atomically(&out_dir, &[("compare.csv", csv.as_bytes())])
         .with_context(|| format!("cannot write results to {}", out_dir.display()))?;
-    print!("{}", compare::compare_table(&scenario, &variants));
-    println!("results in {}/", out_dir.display());
+    say(&compare::compare_table(&scenario, &variants))?;
+    say(&format!("results in {}/\n", out_dir.display()))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -237,7 +246,11 @@ fn check(files: &[PathBuf]) -> Result<ExitCode> {
     let mut failed = false;
     for file in files {
         match scenario::load_file(file) {
-            Ok(s) => println!("{}: ok ({} nodes)", file.display(), s.nodes.len()),
+            Ok(s) => say(&format!(
+                "{}: ok ({} nodes)\n",
+                file.display(),
+                s.nodes.len()
+            ))?,
             Err(e) => {
                 eprintln!("{e}\n");
                 failed = true;
@@ -263,11 +276,11 @@ fn list(dir: &Path) -> Result<ExitCode> {
         let name = path.file_name().unwrap_or_default().to_string_lossy();
         let text = std::fs::read_to_string(&path).unwrap_or_default();
         match scenario::load::parse(&path.display().to_string(), &text) {
-            Ok(file) => println!("{name:<32} {}", file.description),
-            Err(_) => println!(
-                "{name:<32} (invalid: run `netlab check {}`)",
+            Ok(file) => say(&format!("{name:<32} {}\n", file.description))?,
+            Err(_) => say(&format!(
+                "{name:<32} (invalid: run `netlab check {}`)\n",
                 path.display()
-            ),
+            ))?,
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -4,7 +4,7 @@
 //! the same bytes. Nothing here touches the file system.
 
 use crate::report::{
-    LoadBar, RunReport, ipvsadm_txt, load_bars, load_svg, requests_csv, summary_json,
+    LoadBar, RunReport, events_csv, ipvsadm_txt, load_bars, load_svg, requests_csv, summary_json,
     terminal_table,
 };
 use crate::scenario::{Scenario, build};
@@ -18,6 +18,8 @@ pub struct Artifacts {
     pub summary_json: String,
     /// `requests.csv`.
     pub requests_csv: String,
+    /// `events.csv`.
+    pub events_csv: String,
     /// The table `netlab run` prints.
     pub table: String,
     /// `capture.pcap`, if capture was on.
@@ -48,6 +50,7 @@ impl Artifacts {
         let mut files = vec![
             ("summary.json", self.summary_json.as_bytes()),
             ("requests.csv", self.requests_csv.as_bytes()),
+            ("events.csv", self.events_csv.as_bytes()),
         ];
         if let Some(text) = &self.ipvsadm_txt {
             files.push(("ipvsadm.txt", text.as_bytes()));
@@ -90,6 +93,7 @@ pub fn execute(scenario: &Scenario, seed: u64, capture_all: bool) -> Result<Arti
     Ok(Artifacts {
         summary_json: summary_json(&report),
         requests_csv: requests_csv(&report),
+        events_csv: events_csv(&report),
         table: terminal_table(&report),
         ipvsadm_txt: ipvsadm_txt(&report),
         load_svg,

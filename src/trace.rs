@@ -145,6 +145,20 @@ pub struct BalancerRecord {
     pub services: Vec<ServiceRecord>,
 }
 
+/// Something that happened to the system (not to a request): a fault applied or undone, a
+/// real server going down or up, quorum lost or regained. One line of `events.csv`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventRecord {
+    /// When.
+    pub at: SimTime,
+    /// What it happened to: a node, segment, or `node/service`.
+    pub target: String,
+    /// What happened, as a short word (`crash`, `restore`, `server_down`...).
+    pub event: String,
+    /// Why, or more detail (the checker that failed, the fault's parameters).
+    pub detail: String,
+}
+
 /// Everything recorded during one run.
 #[derive(Clone, Debug, Default)]
 pub struct Trace {
@@ -158,4 +172,18 @@ pub struct Trace {
     pub ipvsadm: Vec<IpvsSnapshot>,
     /// Balancers' final state.
     pub balancers: Vec<BalancerRecord>,
+    /// Faults and state changes, in time order.
+    pub events: Vec<EventRecord>,
+}
+
+impl Trace {
+    /// Appends an event record.
+    pub fn event(&mut self, at: SimTime, target: &str, event: &str, detail: String) {
+        self.events.push(EventRecord {
+            at,
+            target: target.to_string(),
+            event: event.to_string(),
+            detail,
+        });
+    }
 }

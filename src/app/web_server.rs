@@ -17,6 +17,10 @@
 //! When every slot is busy nothing listens, and a new SYN is answered with a RST: the client
 //! sees `refused`.
 //!
+//! Service faults change the behaviour: `Stopped` resets every connection and stops listening;
+//! `Hung` keeps accepting and reading but no worker ever serves; `Errors(status)` answers every
+//! request with that status; `Slow(factor)` multiplies the service time.
+//!
 //! # Simplifications
 //! - Linux would *drop* a SYN when its accept queue is full, so the client retries after a
 //!   second; smoltcp has no listen backlog and resets it instead.
@@ -31,7 +35,7 @@ use smoltcp::socket::tcp;
 use smoltcp::time::Duration;
 
 use super::http::{self, RequestProgress, RequestReader};
-use crate::node::{App, AppCtx, FourTuple};
+use crate::node::{App, AppCtx, FourTuple, ServiceMode};
 use crate::sim::{SimDuration, SimTime, Stream};
 
 /// Receive buffer of a server socket, in bytes (requests are small).
@@ -125,6 +129,10 @@ pub struct WebServer {
     rng: Stream,
     /// Requests answered (any status).
     pub requests_handled: u64,
+    /// Normal, or one of the service faults.
+    mode: ServiceMode,
+    /// Closed sockets of a stopped process, kept for its restart.
+    idle_sockets: Vec<SocketHandle>,
 }
 
 impl WebServer {
@@ -137,18 +145,37 @@ impl WebServer {
             busy_workers: 0,
             rng,
             requests_handled: 0,
+            mode: ServiceMode::Normal,
+            idle_sockets: Vec::new(),
         }
+    }
+
+    /// The process stops: every connection is reset and nothing listens any more, so new
+    /// connections are refused while the host itself still answers ping and ARP.
+    fn stop(&mut self, cx: &mut AppCtx<'_>) -> bool {
+        if self.slots.is_empty() {
+            return false;
+        }
+        for slot in self.slots.drain(..) {
+            cx.sockets.get_mut::<tcp::Socket>(slot.handle).abort();
+            self.idle_sockets.push(slot.handle);
+        }
+        self.queue.clear();
+        self.busy_workers = 0;
+        true
     }
 
     /// Creates the listening sockets.
     fn open_slots(&mut self, cx: &mut AppCtx<'_>) {
         let count = (self.config.workers + self.config.backlog).max(1);
         for _ in 0..count {
-            let socket = tcp::Socket::new(
-                tcp::SocketBuffer::new(vec![0; RX_BUFFER_BYTES]),
-                tcp::SocketBuffer::new(vec![0; TX_BUFFER_BYTES]),
-            );
-            let handle = cx.sockets.add(socket);
+            // Sockets of a stopped process are reused when it starts again.
+            let handle = self.idle_sockets.pop().unwrap_or_else(|| {
+                cx.sockets.add(tcp::Socket::new(
+                    tcp::SocketBuffer::new(vec![0; RX_BUFFER_BYTES]),
+                    tcp::SocketBuffer::new(vec![0; TX_BUFFER_BYTES]),
+                ))
+            });
             self.slots.push(Slot {
                 handle,
                 phase: Phase::Closing, // re-armed below
@@ -164,6 +191,9 @@ impl WebServer {
 
 impl App for WebServer {
     fn poll(&mut self, cx: &mut AppCtx<'_>) -> bool {
+        if self.mode == ServiceMode::Stopped {
+            return self.stop(cx);
+        }
         if self.slots.is_empty() {
             self.open_slots(cx);
         }
@@ -213,22 +243,19 @@ impl App for WebServer {
             if let Phase::Serving { until } = slot.phase
                 && now >= until
             {
-                {
-                    let body_len = if slot.status == 200 {
-                        self.config.response_bytes
-                    } else {
-                        0
-                    };
-                    http::write_response_head(
-                        &mut slot.head,
-                        slot.status,
-                        &self.config.name,
-                        body_len,
-                    );
-                    slot.head_sent = 0;
-                    slot.body_left = body_len;
-                    slot.phase = Phase::Sending;
+                // A failing application answers every request with its error status.
+                if let ServiceMode::Errors(status) = self.mode {
+                    slot.status = status;
                 }
+                let body_len = if slot.status == 200 {
+                    self.config.response_bytes
+                } else {
+                    0
+                };
+                http::write_response_head(&mut slot.head, slot.status, &self.config.name, body_len);
+                slot.head_sent = 0;
+                slot.body_left = body_len;
+                slot.phase = Phase::Sending;
             }
             // 5. Sending as much as the socket takes.
             if slot.phase == Phase::Sending {
@@ -305,12 +332,15 @@ impl App for WebServer {
                 }
             }
         }
-        // 3 → 4. Free workers take queued requests, oldest first.
-        while self.busy_workers < self.config.workers {
+        // 3 → 4. Free workers take queued requests, oldest first (a hung process never does).
+        while self.busy_workers < self.config.workers && self.mode != ServiceMode::Hung {
             let Some(index) = self.queue.pop_front() else {
                 break;
             };
-            let service = self.config.service_time.sample(&mut self.rng);
+            let mut service = self.config.service_time.sample(&mut self.rng);
+            if let ServiceMode::Slow(factor) = self.mode {
+                service = SimDuration::from_secs_f64(service.as_secs_f64() * factor);
+            }
             self.slots[index].phase = Phase::Serving {
                 until: now + service,
             };
@@ -320,6 +350,19 @@ impl App for WebServer {
             }
         }
         acted
+    }
+
+    fn crash(&mut self) {
+        // The sockets went with the host's socket set.
+        self.slots.clear();
+        self.idle_sockets.clear();
+        self.queue.clear();
+        self.busy_workers = 0;
+    }
+
+    fn set_service_mode(&mut self, mode: ServiceMode) -> bool {
+        self.mode = mode;
+        true
     }
 
     fn next_timer(&self) -> Option<SimTime> {

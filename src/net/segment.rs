@@ -126,6 +126,11 @@ impl Segment {
         PortId(self.ports.len() - 1)
     }
 
+    /// The node plugged into `port`.
+    pub fn port_node(&self, port: PortId) -> usize {
+        self.ports[port.0].node
+    }
+
     /// Number of attached interfaces.
     pub fn port_count(&self) -> usize {
         self.ports.len()

@@ -28,7 +28,7 @@ use smoltcp::iface::{Config, Interface, SocketSet};
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr};
 
 use super::device::{SimDevice, to_instant};
-use super::{Node, NodeCtx};
+use super::{Node, NodeCtx, ServiceMode};
 use crate::sim::SimTime;
 use crate::trace::Trace;
 
@@ -37,6 +37,7 @@ use crate::trace::Trace;
 const MAX_ROUNDS_PER_SERVICE: usize = 64;
 
 /// What a host is built from.
+#[derive(Clone, Debug)]
 pub struct HostConfig {
     /// Node name.
     pub name: String,
@@ -85,10 +86,22 @@ pub trait App {
     fn has_pending_workload(&self) -> bool {
         false
     }
+
+    /// The host crashed: its sockets are gone; forget everything tied to them.
+    fn crash(&mut self) {}
+
+    /// Changes how the application serves; returns `false` if it is not a service.
+    fn set_service_mode(&mut self, _mode: ServiceMode) -> bool {
+        false
+    }
 }
 
 /// An end host.
 pub struct Host {
+    /// How it was built, to build it again after a crash.
+    config: HostConfig,
+    /// Loopback addresses and whether ARP for them is ignored.
+    loopback: Vec<(Ipv4Addr, bool)>,
     /// Node name.
     name: String,
     /// Index of this node in the world.
@@ -109,24 +122,13 @@ impl Host {
     /// A host with a configured interface and no applications.
     pub fn new(config: HostConfig) -> Host {
         let mut device = SimDevice::new(config.mac);
-        let mut iface_config = Config::new(HardwareAddress::Ethernet(config.mac));
-        iface_config.random_seed = config.stack_seed;
-        let mut iface = Interface::new(iface_config, &mut device, to_instant(SimTime::ZERO));
-        iface.update_ip_addrs(|addrs| {
-            addrs
-                .push(IpCidr::new(config.ip.into(), config.prefix_len))
-                .expect("a fresh interface has room for its first address");
-        });
-        if let Some(gateway) = config.gateway {
-            iface
-                .routes_mut()
-                .add_default_ipv4_route(gateway)
-                .expect("a fresh interface has room for a default route");
-        }
+        let iface = new_interface(&config, &mut device, SimTime::ZERO);
         Host {
-            name: config.name,
+            name: config.name.clone(),
             node_index: config.node_index,
             ip: config.ip,
+            config,
+            loopback: Vec::new(),
             iface,
             device,
             sockets: SocketSet::new(Vec::new()),
@@ -144,14 +146,8 @@ impl Host {
     /// not answer ARP requests for it; Linux `arp_announce=2` comes for free, because smoltcp
     /// picks the source of its own ARP requests from the subnet of the address it asks for.
     pub fn add_loopback_address(&mut self, ip: Ipv4Addr, arp_ignore: bool) {
-        self.iface.update_ip_addrs(|addrs| {
-            addrs
-                .push(IpCidr::new(ip.into(), 32))
-                .expect("SMOLTCP_IFACE_MAX_ADDR_COUNT leaves room for loopback addresses");
-        });
-        if arp_ignore {
-            self.device.policy.arp_ignore.push(ip);
-        }
+        self.loopback.push((ip, arp_ignore));
+        add_loopback(&mut self.iface, &mut self.device, ip, arp_ignore);
     }
 
     /// The card's ingress policy, to configure `arp_ignore` and the like.
@@ -207,6 +203,37 @@ impl Host {
     }
 }
 
+/// A smoltcp interface with the host's address and default route, booted at `now`.
+fn new_interface(config: &HostConfig, device: &mut SimDevice, now: SimTime) -> Interface {
+    let mut iface_config = Config::new(HardwareAddress::Ethernet(config.mac));
+    iface_config.random_seed = config.stack_seed;
+    let mut iface = Interface::new(iface_config, device, to_instant(now));
+    iface.update_ip_addrs(|addrs| {
+        addrs
+            .push(IpCidr::new(config.ip.into(), config.prefix_len))
+            .expect("a fresh interface has room for its first address");
+    });
+    if let Some(gateway) = config.gateway {
+        iface
+            .routes_mut()
+            .add_default_ipv4_route(gateway)
+            .expect("a fresh interface has room for a default route");
+    }
+    iface
+}
+
+/// Puts `ip` on the loopback: a /32 on the interface, and `arp_ignore` in the card's policy.
+fn add_loopback(iface: &mut Interface, device: &mut SimDevice, ip: Ipv4Addr, arp_ignore: bool) {
+    iface.update_ip_addrs(|addrs| {
+        addrs
+            .push(IpCidr::new(ip.into(), 32))
+            .expect("SMOLTCP_IFACE_MAX_ADDR_COUNT leaves room for loopback addresses");
+    });
+    if arp_ignore {
+        device.policy.arp_ignore.push(ip);
+    }
+}
+
 impl Node for Host {
     fn name(&self) -> &str {
         &self.name
@@ -223,5 +250,32 @@ impl Node for Host {
 
     fn has_pending_workload(&self) -> bool {
         self.apps.iter().any(|app| app.has_pending_workload())
+    }
+
+    fn crash(&mut self) {
+        // Power is gone: every socket, queued frame and cache entry with it.
+        self.sockets = SocketSet::new(Vec::new());
+        for app in &mut self.apps {
+            app.crash();
+        }
+    }
+
+    fn restore(&mut self, ctx: &mut NodeCtx<'_>) {
+        // Boot: a fresh card and stack (empty ARP cache), the same addresses.
+        self.device = SimDevice::new(self.config.mac);
+        self.iface = new_interface(&self.config, &mut self.device, ctx.now);
+        for &(ip, arp_ignore) in &self.loopback {
+            add_loopback(&mut self.iface, &mut self.device, ip, arp_ignore);
+        }
+        self.sockets = SocketSet::new(Vec::new());
+        ctx.wake_at(ctx.now);
+    }
+
+    fn set_service_mode(&mut self, mode: ServiceMode) -> bool {
+        let mut any = false;
+        for app in &mut self.apps {
+            any |= app.set_service_mode(mode);
+        }
+        any
     }
 }

@@ -124,6 +124,18 @@ fn rewrite(frame: &mut [u8], address: Ipv4Addr, port: u16, to_dst: bool) {
     tcp.fill_checksum(&src.into(), &dst.into());
 }
 
+/// Takes one off the TTL and fixes the header checksum; `false` if the packet must die here.
+fn decrement_ttl(frame: &mut [u8]) -> bool {
+    let mut ip = Ipv4Packet::new_unchecked(&mut frame[ETHERNET_HEADER_LEN..]);
+    let ttl = ip.hop_limit();
+    if ttl <= 1 {
+        return false;
+    }
+    ip.set_hop_limit(ttl - 1);
+    ip.fill_checksum();
+    true
+}
+
 impl L4Balancer {
     /// A director with its router half, services, and snapshot times.
     pub fn new(
@@ -215,7 +227,11 @@ impl L4Balancer {
         svc.stats.in_bytes += seg.ip_len;
         svc.dest_stats[dest].in_pkts += 1;
         svc.dest_stats[dest].in_bytes += seg.ip_len;
-        // 4. Forward.
+        // 4. Forward. Like any forwarded packet it loses one TTL (Linux IPVS decrements it
+        // for NAT and DR since 4.x); one that would reach zero is dropped.
+        if !decrement_ttl(&mut frame) {
+            return;
+        }
         if forward == Forward::Masq {
             rewrite(&mut frame, conn.dest_ip, conn.dest_port, true);
         }
@@ -341,6 +357,19 @@ impl Node for L4Balancer {
     fn handle_wake(&mut self, ctx: &mut NodeCtx<'_>) {
         self.router.retry_arp(ctx);
         self.housekeeping(ctx);
+    }
+
+    fn crash(&mut self) {
+        // The kernel's tables are gone with the power: ARP, connections, counters.
+        self.router.forget_state();
+        self.conns = ConnTable::default();
+        for svc in &mut self.services {
+            for dest in &mut svc.dests {
+                dest.active_conns = 0;
+                dest.inactive_conns = 0;
+                dest.overloaded = false;
+            }
+        }
     }
 
     fn finish(&mut self, ctx: &mut NodeCtx<'_>) {

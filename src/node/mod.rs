@@ -50,6 +50,35 @@ pub trait Node {
 
     /// The run is over: record any final state into `ctx.trace` (frames sent now are dropped).
     fn finish(&mut self, _ctx: &mut NodeCtx<'_>) {}
+
+    /// The machine loses power: everything volatile (connections, caches, queues) is gone.
+    /// While it is down the world delivers it nothing and never wakes it.
+    fn crash(&mut self) {}
+
+    /// Power comes back: the machine boots with empty tables and caches.
+    fn restore(&mut self, _ctx: &mut NodeCtx<'_>) {}
+
+    /// Changes how the node's service (its web server) behaves; returns `false` if the node
+    /// runs no service.
+    fn set_service_mode(&mut self, _mode: ServiceMode) -> bool {
+        false
+    }
+}
+
+/// How a service behaves: the service faults of the failure timeline.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ServiceMode {
+    /// Working normally.
+    Normal,
+    /// The process is gone: nothing listens, so connections are refused (RST), while the host
+    /// still answers ping and ARP.
+    Stopped,
+    /// The process accepts connections and reads requests but never answers.
+    Hung,
+    /// Every request is answered with this error status (500, 503...).
+    Errors(u16),
+    /// Every request takes this many times longer.
+    Slow(f64),
 }
 
 /// What a node may do while it handles an event.

@@ -159,6 +159,12 @@ impl Router {
         }
     }
 
+    /// Forgets everything learned (a reboot): the ARP cache and packets waiting for it.
+    pub fn forget_state(&mut self) {
+        self.arp.clear();
+        self.waiting.clear();
+    }
+
     /// Whether `ip` is one of the router's own addresses.
     pub fn owns(&self, ip: Ipv4Addr) -> bool {
         self.interfaces.iter().any(|i| i.has_ip(ip))
@@ -453,6 +459,10 @@ impl Node for Router {
 
     fn handle_wake(&mut self, ctx: &mut NodeCtx<'_>) {
         self.retry_arp(ctx);
+    }
+
+    fn crash(&mut self) {
+        self.forget_state();
     }
 }
 

@@ -19,7 +19,7 @@ mod table;
 pub use chart::{LoadBar, PALETTE, load_svg};
 
 pub use metrics::{LatencyStats, Metrics, PingStats, percentile};
-pub use summary::{ipvsadm_txt, requests_csv, summary_json};
+pub use summary::{events_csv, ipvsadm_txt, requests_csv, summary_json};
 pub use table::terminal_table;
 
 use crate::sim::SimTime;

@@ -69,6 +69,19 @@ pub fn summary_json(run: &RunReport<'_>) -> String {
             json!({ "services": services }),
         );
     }
+    let events: Vec<Value> = run
+        .trace
+        .events
+        .iter()
+        .map(|e| {
+            json!({
+                "time_s": e.at.as_micros() as f64 / 1e6,
+                "target": e.target,
+                "event": e.event,
+                "detail": e.detail,
+            })
+        })
+        .collect();
     let net = run.trace.net;
     let summary = json!({
         "scenario": run.scenario,
@@ -89,6 +102,7 @@ pub fn summary_json(run: &RunReport<'_>) -> String {
         },
         "pings": pings,
         "balancers": balancers,
+        "events": events,
     });
     let mut text = serde_json::to_string_pretty(&summary).expect("a JSON value always serialises");
     text.push('\n');
@@ -115,6 +129,33 @@ pub fn ipvsadm_txt(run: &RunReport<'_>) -> Option<String> {
         );
     }
     Some(out)
+}
+
+/// The contents of `events.csv`: faults and state changes in time order.
+pub fn events_csv(run: &RunReport<'_>) -> String {
+    use std::fmt::Write;
+    let mut out = String::from("time_s,target,event,detail\n");
+    for e in &run.trace.events {
+        // Writing into a String cannot fail.
+        let _ = writeln!(
+            out,
+            "{:.6},{},{},{}",
+            e.at.as_secs_f64(),
+            csv_field(&e.target),
+            csv_field(&e.event),
+            csv_field(&e.detail)
+        );
+    }
+    out
+}
+
+/// Quotes a CSV field if it holds a comma or a quote (RFC 4180).
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
 }
 
 /// Requests in report order: by start time, then client, then the client's own order.

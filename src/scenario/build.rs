@@ -14,7 +14,9 @@ use smoltcp::wire::EthernetAddress;
 
 use std::net::Ipv4Addr;
 
-use super::model::{InterfaceSpec, NodeSpec, RouteSpec, Scenario, WorkloadKind};
+use super::model::{
+    FaultKind, FaultSpec, InterfaceSpec, NodeSpec, RouteSpec, Scenario, WorkloadKind,
+};
 use crate::app::{
     HttpClient, HttpClientConfig, PingConfig, Pinger, StaticHosts, WebServer, WebServerConfig,
     Workload,
@@ -24,7 +26,7 @@ use crate::ipvs::service::VirtualService;
 use crate::net::Segment;
 use crate::node::{Host, HostConfig, L4Balancer, Route, Router, RouterInterface, prefix_mask};
 use crate::sim::{SimDuration, SimTime, Streams};
-use crate::world::{Limits, World};
+use crate::world::{Fault, FaultAction, Limits, World};
 
 /// A world ready to run, and the names reports need.
 pub struct Built {
@@ -221,6 +223,10 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
         }
     }
 
+    for fault in &scenario.faults {
+        world.add_fault(resolve_fault(scenario, fault, &node_names));
+    }
+
     if capture_all || scenario.capture_enabled {
         let captured: Vec<usize> = match (&scenario.capture_segments, capture_all) {
             (Some(list), false) => list.clone(),
@@ -233,6 +239,57 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
         node_names,
         server_names: server_names.to_vec(),
         server_addrs: scenario.web_server_addrs(),
+    }
+}
+
+/// A checked fault with its names turned into node and segment indices.
+fn resolve_fault(scenario: &Scenario, fault: &FaultSpec, node_names: &[String]) -> Fault {
+    let node_index = |name: &str| {
+        node_names
+            .iter()
+            .position(|n| n == name)
+            .expect("validation checked that fault targets name nodes")
+    };
+    let segment_index = || {
+        scenario
+            .segments
+            .iter()
+            .position(|s| s.name == fault.target)
+            .expect("validation checked that fault targets name segments")
+    };
+    let action = match &fault.kind {
+        FaultKind::Crash => FaultAction::Crash {
+            node: node_index(&fault.target),
+        },
+        FaultKind::InterfaceDown(iface) => FaultAction::InterfaceDown {
+            node: node_index(&fault.target),
+            iface: *iface,
+        },
+        FaultKind::LinkDown => FaultAction::LinkDown {
+            segment: segment_index(),
+        },
+        FaultKind::Loss(rate) => FaultAction::Loss {
+            segment: segment_index(),
+            rate: *rate,
+        },
+        FaultKind::ExtraDelay(extra) => FaultAction::ExtraDelay {
+            segment: segment_index(),
+            extra: *extra,
+        },
+        FaultKind::Partition(a, b) => FaultAction::Partition {
+            a: a.iter().map(|n| node_index(n)).collect(),
+            b: b.iter().map(|n| node_index(n)).collect(),
+        },
+        FaultKind::Service(mode) => FaultAction::Service {
+            node: node_index(&fault.target),
+            mode: *mode,
+        },
+    };
+    Fault {
+        at: SimTime::ZERO + fault.at,
+        until: fault.until.map(|u| SimTime::ZERO + u),
+        target: fault.target.clone(),
+        action,
     }
 }
 

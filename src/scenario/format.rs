@@ -55,6 +55,58 @@ pub struct ScenarioFile {
     /// Packet capture. Default off (`--pcap` turns it on for every segment).
     #[serde(default)]
     pub capture: CaptureFile,
+    /// The failure timeline. Default none.
+    #[serde(default)]
+    pub faults: Vec<FaultFile>,
+}
+
+/// One fault: at `at`, `event` happens to `target`; at `until` (if given) it is undone.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultFile {
+    /// When, such as `"10s"`.
+    pub at: String,
+    /// A node name, or a segment/link name for `LinkDown`, `Loss` and `ExtraDelay`, or a
+    /// label of your choice for `Partition`.
+    pub target: String,
+    /// What happens.
+    pub event: FaultEventFile,
+    /// When it is undone (restore, interface up, service start...). Default: never.
+    #[serde(default)]
+    pub until: Option<String>,
+    /// Which interface of the node, for `InterfaceDown`. Default 0 (the first).
+    #[serde(default)]
+    pub iface: Option<u32>,
+}
+
+/// The kinds of fault.
+#[derive(Debug, Clone, Deserialize)]
+pub enum FaultEventFile {
+    /// The node loses power; `until` reboots it with empty tables.
+    Crash,
+    /// One interface of the node is unplugged (see `iface`).
+    InterfaceDown,
+    /// The whole segment or link fails.
+    LinkDown,
+    /// The segment's loss probability becomes this, such as `Loss(0.2)`.
+    Loss(f64),
+    /// The segment's one-way delay grows by this, such as `ExtraDelay("50ms")`.
+    ExtraDelay(String),
+    /// Frames between the two groups of nodes are dropped.
+    Partition {
+        /// One group (node or client-group names).
+        a: Vec<String>,
+        /// The other group.
+        b: Vec<String>,
+    },
+    /// The web process stops: connections are refused, the host still answers ping.
+    StopService,
+    /// The web process accepts connections but never answers.
+    HangService,
+    /// The web process answers every request with this status, such as `ServiceErrors(503)`.
+    ServiceErrors(u16),
+    /// The web process takes this many times longer, such as `SlowService(5.0)`.
+    SlowService(f64),
 }
 
 /// Limits that stop a run that would otherwise go on for ever.

@@ -10,6 +10,7 @@ use std::net::Ipv4Addr;
 use crate::app::Distribution;
 use crate::ipvs::service::RealServerConfig;
 use crate::net::{LinkConfig, SegmentKind};
+use crate::node::ServiceMode;
 use crate::sim::{SimDuration, SimTime};
 
 /// A whole checked scenario.
@@ -35,6 +36,40 @@ pub struct Scenario {
     pub capture_enabled: bool,
     /// Segments to capture (indices), or `None` for all.
     pub capture_segments: Option<Vec<usize>>,
+    /// The failure timeline.
+    pub faults: Vec<FaultSpec>,
+}
+
+/// One checked fault; names are resolved to indices when the world is built.
+#[derive(Clone, Debug)]
+pub struct FaultSpec {
+    /// When it happens.
+    pub at: SimDuration,
+    /// When it is undone.
+    pub until: Option<SimDuration>,
+    /// The node, segment, or label it names.
+    pub target: String,
+    /// What happens.
+    pub kind: FaultKind,
+}
+
+/// What a checked fault does.
+#[derive(Clone, Debug)]
+pub enum FaultKind {
+    /// Power loss of the target node.
+    Crash,
+    /// Interface `n` of the target node unplugged.
+    InterfaceDown(usize),
+    /// The target segment fails.
+    LinkDown,
+    /// The target segment's loss probability.
+    Loss(f64),
+    /// Extra delay on the target segment.
+    ExtraDelay(SimDuration),
+    /// Two groups of node names (client groups already expanded to their hosts).
+    Partition(Vec<String>, Vec<String>),
+    /// A service fault on the target node.
+    Service(ServiceMode),
 }
 
 /// A wire.

@@ -12,18 +12,19 @@ use std::net::Ipv4Addr;
 
 use super::diagnostic::{Diagnostic, Locator, nearest};
 use super::format::{
-    ClientsFile, DistributionFile, ForwardFile, InterfaceFile, NodeFile, RouteFile, ScenarioFile,
-    SegmentFile, VirtualServiceFile, WorkloadFile,
+    ClientsFile, DistributionFile, FaultEventFile, FaultFile, ForwardFile, InterfaceFile, NodeFile,
+    RouteFile, ScenarioFile, SegmentFile, VirtualServiceFile, WorkloadFile,
 };
 use super::model::{
-    InterfaceSpec, NodeSpec, PingSpec, RouteSpec, Scenario, SegmentSpec, ServiceSpec, Url,
-    WorkloadKind, WorkloadSpec,
+    FaultKind, FaultSpec, InterfaceSpec, NodeSpec, PingSpec, RouteSpec, Scenario, SegmentSpec,
+    ServiceSpec, Url, WorkloadKind, WorkloadSpec,
 };
 use super::units::{parse_bandwidth, parse_duration, parse_size};
 use crate::app::Distribution;
 use crate::ipvs::scheduler;
 use crate::ipvs::service::{Forward, RealServerConfig};
 use crate::net::{LinkConfig, SegmentKind};
+use crate::node::ServiceMode;
 use crate::sim::{SimDuration, SimTime};
 
 /// Default segment speed.
@@ -391,6 +392,11 @@ pub fn validate(file: &ScenarioFile, loc: &Locator<'_>) -> Result<Scenario, Vec<
             })
             .collect()
     });
+    let faults = file
+        .faults
+        .iter()
+        .filter_map(|f| check_fault(&mut c, f, &file.nodes, &segment_index))
+        .collect();
     let max_sim_time = SimTime::ZERO
         + c.duration(
             file.limits.max_sim_time.as_deref(),
@@ -420,6 +426,7 @@ pub fn validate(file: &ScenarioFile, loc: &Locator<'_>) -> Result<Scenario, Vec<
         hosts,
         capture_enabled: file.capture.enabled,
         capture_segments,
+        faults,
     })
 }
 
@@ -750,6 +757,179 @@ fn resolve_target(
         Some(help),
     );
     None
+}
+
+/// One fault: its times, its target's kind, its parameters.
+fn check_fault(
+    c: &mut Checker<'_>,
+    f: &FaultFile,
+    nodes: &[NodeFile],
+    segments: &BTreeMap<String, usize>,
+) -> Option<FaultSpec> {
+    let at = c.duration(Some(&f.at), "0s", None);
+    let until = f.until.as_deref().map(|u| c.duration(Some(u), "0s", None));
+    if let Some(u) = until
+        && u <= at
+    {
+        c.at_value(
+            f.until.as_deref().unwrap_or_default(),
+            None,
+            format!("fault on \"{}\" is undone before it happens", f.target),
+            Some("`until` must be later than `at`".into()),
+        );
+    }
+    let node = nodes.iter().find(|n| node_name(n) == f.target);
+    let node_names: Vec<&str> = nodes.iter().map(node_name).collect();
+    let unknown_node = |c: &mut Checker<'_>, what: &str| {
+        let mut help = format!("{what} names a node");
+        if let Some(near) = nearest(&f.target, node_names.iter().copied()) {
+            help.push_str(&format!("; did you mean \"{near}\"?"));
+        }
+        c.at_value(
+            &f.target,
+            None,
+            format!("unknown node \"{}\"", f.target),
+            Some(help),
+        );
+    };
+    let kind = match &f.event {
+        FaultEventFile::Crash => match node {
+            None => {
+                unknown_node(c, "a crash");
+                return None;
+            }
+            Some(NodeFile::Clients(_)) => {
+                c.at_value(
+                    &f.target,
+                    None,
+                    format!(
+                        "\"{}\" is a client group; only servers and network nodes can crash",
+                        f.target
+                    ),
+                    Some("crash a web server, router or balancer".into()),
+                );
+                return None;
+            }
+            Some(_) => FaultKind::Crash,
+        },
+        FaultEventFile::InterfaceDown => {
+            let Some(node) = node else {
+                unknown_node(c, "an interface fault");
+                return None;
+            };
+            let count = match node {
+                NodeFile::Router(r) => r.interfaces.len(),
+                NodeFile::L4Balancer(b) => b.interfaces.len(),
+                _ => 1,
+            };
+            let iface = f.iface.unwrap_or(0) as usize;
+            if iface >= count {
+                c.at_field(
+                    "iface",
+                    Some(&f.target),
+                    format!(
+                        "\"{}\" has {count} interface(s); there is no interface {iface}",
+                        f.target
+                    ),
+                    Some("interfaces are numbered from 0 in the order the node lists them".into()),
+                );
+            }
+            FaultKind::InterfaceDown(iface)
+        }
+        FaultEventFile::LinkDown | FaultEventFile::Loss(_) | FaultEventFile::ExtraDelay(_) => {
+            if !segments.contains_key(&f.target) {
+                unknown_segment(c, &f.target, None, segments);
+                return None;
+            }
+            match &f.event {
+                FaultEventFile::LinkDown => FaultKind::LinkDown,
+                FaultEventFile::Loss(rate) => {
+                    if !(0.0..=1.0).contains(rate) {
+                        c.at_field(
+                            "Loss",
+                            None,
+                            format!("loss {rate} is not a probability"),
+                            Some("write a number between 0 and 1".into()),
+                        );
+                    }
+                    FaultKind::Loss(*rate)
+                }
+                FaultEventFile::ExtraDelay(d) => {
+                    FaultKind::ExtraDelay(c.duration(Some(d), "0s", None))
+                }
+                _ => unreachable!("matched above"),
+            }
+        }
+        FaultEventFile::Partition { a, b } => {
+            let expand = |c: &mut Checker<'_>, names: &[String]| -> Vec<String> {
+                let mut out = Vec::new();
+                for name in names {
+                    match nodes.iter().find(|n| node_name(n) == name) {
+                        Some(NodeFile::Clients(g)) => {
+                            out.extend(
+                                (1..=g.count.unwrap_or(1)).map(|i| format!("{}-{i}", g.name)),
+                            );
+                        }
+                        Some(_) => out.push(name.clone()),
+                        None => {
+                            let mut help = "a partition lists node names".to_string();
+                            if let Some(near) = nearest(name, node_names.iter().copied()) {
+                                help.push_str(&format!("; did you mean \"{near}\"?"));
+                            }
+                            c.at_value(name, None, format!("unknown node \"{name}\""), Some(help));
+                        }
+                    }
+                }
+                out
+            };
+            let (a, b) = (expand(c, a), expand(c, b));
+            FaultKind::Partition(a, b)
+        }
+        FaultEventFile::StopService
+        | FaultEventFile::HangService
+        | FaultEventFile::ServiceErrors(_)
+        | FaultEventFile::SlowService(_) => {
+            match node {
+                Some(NodeFile::WebServer(_)) => {}
+                None => {
+                    unknown_node(c, "a service fault");
+                    return None;
+                }
+                Some(_) => {
+                    c.at_value(
+                        &f.target,
+                        None,
+                        format!("\"{}\" runs no web service", f.target),
+                        Some("service faults apply to WebServer nodes".into()),
+                    );
+                    return None;
+                }
+            }
+            FaultKind::Service(match &f.event {
+                FaultEventFile::StopService => ServiceMode::Stopped,
+                FaultEventFile::HangService => ServiceMode::Hung,
+                FaultEventFile::ServiceErrors(status) => ServiceMode::Errors(*status),
+                FaultEventFile::SlowService(factor) => {
+                    if !(factor.is_finite() && *factor > 0.0) {
+                        c.at_field(
+                            "SlowService",
+                            None,
+                            format!("slow-down factor {factor} must be positive"),
+                            None,
+                        );
+                    }
+                    ServiceMode::Slow(*factor)
+                }
+                _ => unreachable!("matched above"),
+            })
+        }
+    };
+    Some(FaultSpec {
+        at,
+        until,
+        target: f.target.clone(),
+        kind,
+    })
 }
 
 /// Parses `http://host[:port][/path]`.

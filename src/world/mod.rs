@@ -22,12 +22,16 @@
 //! # Further reading
 //! - `book/src/engine.md`, "The event loop".
 
+mod fault;
+
+pub use fault::{Fault, FaultAction};
+
 use std::collections::BTreeSet;
 
 use thiserror::Error;
 
 use crate::net::{Capture, Fate, Hop, PortId, Segment, SegmentKind};
-use crate::node::{Node, NodeCtx};
+use crate::node::{Node, NodeCtx, ServiceMode};
 use crate::sim::{EventQueue, SimDuration, SimTime, Stream};
 use crate::trace::Trace;
 
@@ -62,6 +66,13 @@ pub enum Event {
     Wake {
         /// The node.
         node: usize,
+    },
+    /// A fault of the timeline is applied (or undone).
+    Fault {
+        /// Index into the world's faults.
+        index: usize,
+        /// Whether this undoes it.
+        undo: bool,
     },
 }
 
@@ -143,6 +154,14 @@ pub struct World {
     outbox: Vec<(usize, Vec<u8>)>,
     /// Scratch space for a switch's deliveries, reused for every event.
     hops: Vec<Hop>,
+    /// Nodes that are crashed now.
+    down: Vec<bool>,
+    /// The failure timeline.
+    faults: Vec<Fault>,
+    /// For each fault, what it replaced (a loss rate), to restore on undo.
+    replaced_loss: Vec<Option<f64>>,
+    /// Partitions in force: (fault index, side a, side b).
+    partitions: Vec<(usize, Vec<usize>, Vec<usize>)>,
 }
 
 impl World {
@@ -162,7 +181,23 @@ impl World {
             events_processed: 0,
             outbox: Vec::new(),
             hops: Vec::new(),
+            down: Vec::new(),
+            faults: Vec::new(),
+            replaced_loss: Vec::new(),
+            partitions: Vec::new(),
         }
+    }
+
+    /// Adds a fault to the timeline.
+    pub fn add_fault(&mut self, fault: Fault) {
+        let index = self.faults.len();
+        self.queue
+            .push(fault.at, Event::Fault { index, undo: false });
+        if let Some(until) = fault.until {
+            self.queue.push(until, Event::Fault { index, undo: true });
+        }
+        self.faults.push(fault);
+        self.replaced_loss.push(None);
     }
 
     /// Adds a wire and returns its index.
@@ -182,6 +217,7 @@ impl World {
         self.nodes.push(node);
         self.attachments.push(vec![None; iface_count]);
         self.pending_wake.push(None);
+        self.down.push(false);
         self.schedule_wake(index, SimTime::ZERO);
         index
     }
@@ -257,6 +293,9 @@ impl World {
                 via,
                 frame,
             } => {
+                if self.down[node] {
+                    return; // A machine without power hears nothing.
+                }
                 if self.segments[via].kind == SegmentKind::PointToPoint
                     && self.segments[via].captured
                     && let Some(capture) = &mut self.capture
@@ -270,9 +309,10 @@ impl World {
                 port,
                 frame,
             } => self.switch(segment, port, frame),
+            Event::Fault { index, undo } => self.apply_fault(index, undo),
             Event::Wake { node } => {
                 // A wake-up that is not the one the node is waiting for is stale.
-                if self.pending_wake[node] != Some(self.now) {
+                if self.pending_wake[node] != Some(self.now) || self.down[node] {
                     return;
                 }
                 self.pending_wake[node] = None;
@@ -331,11 +371,19 @@ impl World {
                     },
                 );
             }
-            Some(Hop::ToNode { node, iface, at }) => {
+            Some(Hop::ToNode {
+                node: to,
+                iface,
+                at,
+            }) => {
+                if self.separated(node, to) {
+                    self.trace.net.frames_lost += 1;
+                    return;
+                }
                 self.queue.push(
                     at,
                     Event::Deliver {
-                        node,
+                        node: to,
                         iface,
                         via: segment,
                         frame,
@@ -357,6 +405,13 @@ impl World {
         let mut fate = Fate::default();
         self.segments[segment].switch_forward(self.now, port, &frame, &mut hops, &mut fate);
         self.count(fate);
+        let sender = self.segments[segment].port_node(port);
+        let before = hops.len();
+        hops.retain(|hop| match *hop {
+            Hop::ToNode { node, .. } => !self.separated(sender, node),
+            Hop::ToSwitch { .. } => true,
+        });
+        self.trace.net.frames_lost += (before - hops.len()) as u64;
         // The last delivery takes the frame itself; earlier ones (a flood) get copies.
         let n_hops = hops.len();
         let mut frame = Some(frame);
@@ -382,6 +437,78 @@ impl World {
             );
         }
         self.hops = hops;
+    }
+
+    /// Whether a partition in force keeps frames from `a` away from `b`.
+    fn separated(&self, a: usize, b: usize) -> bool {
+        self.partitions.iter().any(|(_, left, right)| {
+            (left.contains(&a) && right.contains(&b)) || (left.contains(&b) && right.contains(&a))
+        })
+    }
+
+    /// Applies (or undoes) fault `index` now, and records it.
+    fn apply_fault(&mut self, index: usize, undo: bool) {
+        let fault = self.faults[index].clone();
+        let (applied, undone) = fault.event_names();
+        let name = if undo { undone } else { applied };
+        self.trace
+            .event(self.now, &fault.target, name, fault.detail());
+        match fault.action {
+            FaultAction::Crash { node } => {
+                if undo {
+                    self.down[node] = false;
+                    self.with_node(node, |n, ctx| n.restore(ctx));
+                    self.schedule_wake(node, self.now);
+                } else {
+                    self.down[node] = true;
+                    self.pending_wake[node] = None;
+                    self.nodes[node].crash();
+                }
+            }
+            FaultAction::InterfaceDown { node, iface } => {
+                if let Some((segment, port)) = self.attachments[node].get(iface).copied().flatten()
+                {
+                    self.segments[segment].set_port_up(port, undo);
+                }
+            }
+            FaultAction::LinkDown { segment } => {
+                for port in 0..self.segments[segment].port_count() {
+                    self.segments[segment].set_port_up(PortId(port), undo);
+                }
+            }
+            FaultAction::Loss { segment, rate } => {
+                let config = &mut self.segments[segment].config;
+                if undo {
+                    config.loss = self.replaced_loss[index].take().unwrap_or(0.0);
+                } else {
+                    self.replaced_loss[index] = Some(config.loss);
+                    config.loss = rate;
+                }
+            }
+            FaultAction::ExtraDelay { segment, extra } => {
+                let config = &mut self.segments[segment].config;
+                config.delay = if undo {
+                    SimDuration::from_nanos(
+                        config.delay.as_nanos().saturating_sub(extra.as_nanos()),
+                    )
+                } else {
+                    config.delay + extra
+                };
+            }
+            FaultAction::Partition { a, b } => {
+                if undo {
+                    self.partitions.retain(|(i, _, _)| *i != index);
+                } else {
+                    self.partitions.push((index, a, b));
+                }
+            }
+            FaultAction::Service { node, mode } => {
+                let mode = if undo { ServiceMode::Normal } else { mode };
+                if self.nodes[node].set_service_mode(mode) && !self.down[node] {
+                    self.schedule_wake(node, self.now);
+                }
+            }
+        }
     }
 
     /// Adds a segment's drop and loss counts to the trace.
