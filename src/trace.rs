@@ -69,6 +69,8 @@ pub struct RequestRecord {
     pub server: Option<usize>,
     /// The HTTP status code, when a status line arrived.
     pub status: Option<u16>,
+    /// The address the client connected to (a VIP, say), once the name was resolved.
+    pub remote_ip: Option<std::net::Ipv4Addr>,
 }
 
 /// One ICMP echo request and its reply, if any.

@@ -336,6 +336,7 @@ impl HttpClient {
                 outcome,
                 server,
                 status,
+                remote_ip: Some(request.remote_ip),
             });
             self.user_done(cx.now, request.user);
         }
@@ -375,6 +376,7 @@ impl HttpClient {
             outcome,
             server: None,
             status,
+            remote_ip: None,
         });
         self.user_done(cx.now, user);
     }

@@ -4,15 +4,21 @@
 //! stack, and it works its sockets the way a program works the BSD socket API, without
 //! blocking. Start with `http.rs` (the messages), then `web_server.rs` and `http_client.rs`.
 
+mod health_check;
 pub mod http;
 mod http_client;
 mod ping;
 mod ports;
 mod resolver;
+mod smtp;
 mod web_server;
 
+pub use health_check::{
+    CheckKind, CheckTiming, CheckTransition, CheckerConfig, HealthBoard, HealthChecker,
+};
 pub use http_client::{HttpClient, HttpClientConfig, Workload};
 pub use ping::{PingConfig, Pinger};
 pub use ports::{PortAllocator, REUSE_GUARD};
 pub use resolver::{Resolver, StaticHosts};
+pub use smtp::SmtpGreeter;
 pub use web_server::{Distribution, WebServer, WebServerConfig};

@@ -29,7 +29,10 @@ fn sorted_services(services: &[VirtualService]) -> Vec<&VirtualService> {
 
 /// Destination indices of a service in ipvsadm's order.
 fn sorted_dests(service: &VirtualService) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..service.dests.len()).collect();
+    // Deleted servers (the kernel's trash) are not listed.
+    let mut order: Vec<usize> = (0..service.dests.len())
+        .filter(|&i| service.dests[i].available)
+        .collect();
     order.sort_by(|&a, &b| {
         let (da, db) = (&service.dests[a], &service.dests[b]);
         compare_addr(da.addr, db.addr).then(da.port.cmp(&db.port))

@@ -182,6 +182,55 @@ impl VirtualService {
         self.stats.conns += 1;
     }
 
+    /// `ipvsadm -d` (`available == false`) or `ipvsadm -a` again (`true`). A deleted server is
+    /// kept in the list, unavailable, like the kernel's "dest trash", so connections already
+    /// bound to it carry on; re-adding it puts it at the head of the list again.
+    pub fn set_available(&mut self, addr: Ipv4Addr, port: u16, available: bool) {
+        let Some(index) = self.dest_index(addr, port) else {
+            return;
+        };
+        if self.dests[index].available == available {
+            return;
+        }
+        if available {
+            let mut dest = self.dests.remove(index);
+            dest.available = true;
+            self.dests.insert(0, dest);
+            let config = self.configs.remove(index);
+            self.configs.insert(0, config);
+            let stats = self.dest_stats.remove(index);
+            self.dest_stats.insert(0, stats);
+        } else {
+            self.dests[index].available = false;
+        }
+        self.scheduler.on_dests_changed(&self.dests);
+    }
+
+    /// `ipvsadm -e -w weight`: changes a server's weight in place.
+    pub fn set_weight(&mut self, addr: Ipv4Addr, port: u16, weight: u32) {
+        if let Some(index) = self.dest_index(addr, port)
+            && self.dests[index].weight != weight
+        {
+            self.dests[index].weight = weight;
+            self.scheduler.on_dests_changed(&self.dests);
+        }
+    }
+
+    /// `ipvsadm -a` for a server not configured before (a sorry server), or re-adds it.
+    pub fn add_server(&mut self, config: RealServerConfig) {
+        if self.dest_index(config.addr, config.port).is_some() {
+            self.set_available(config.addr, config.port, true);
+            return;
+        }
+        add_destination(
+            &mut self.dests,
+            Destination::new(config.addr, config.port, config.weight),
+        );
+        self.configs.insert(0, config);
+        self.dest_stats.insert(0, Stats::default());
+        self.scheduler.on_dests_changed(&self.dests);
+    }
+
     /// `ip_vs_unbind_dest`: a connection entry went away; the threshold flag may clear.
     pub fn unbind(&mut self, index: usize, was_active: bool) {
         let config = self.configs[index];

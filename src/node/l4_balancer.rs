@@ -23,6 +23,19 @@
 //! Everything else (ARP, pings, packets for other destinations) is handled by the embedded
 //! [`Router`]: a director is a router with IPVS inside.
 //!
+//! **Health checks** (keepalived's half of a director) run on a small smoltcp stack per
+//! interface that shares the interface's MAC and address, so checks leave from the director's
+//! own address with real packets. Replies to them (TCP to the director's address, ICMP echo
+//! replies and errors, ARP replies) are handed to that stack. The checkers' verdicts come back
+//! on a [`HealthBoard`]; the director then:
+//! - removes a server whose checkers are not all up from the service (or, with
+//!   `inhibit_on_failure`, sets its weight to 0), and adds it back when they all pass;
+//! - tracks *quorum*: the sum of the weights of the live servers. When it falls below
+//!   `quorum - hysteresis` (or to 0), the service switches to the `sorry_server`, if one is
+//!   configured; when it reaches `quorum + hysteresis` again, the real servers come back.
+//!
+//! Every change goes into `events.csv` with its cause, and an `ipvsadm` snapshot is taken.
+//!
 //! # Simplifications
 //! - TCP only. No tunnelling (`-i`), no full-NAT, no connection synchronisation.
 //! - The director rewrites packets in zero time.
@@ -34,17 +47,83 @@
 
 use std::net::Ipv4Addr;
 
-use smoltcp::wire::{EthernetFrame, EthernetProtocol, IpProtocol, Ipv4Packet, TcpPacket};
+use smoltcp::wire::{
+    ArpOperation, ArpPacket, ArpRepr, EthernetFrame, EthernetProtocol, Icmpv4Message, Icmpv4Packet,
+    IpProtocol, Ipv4Packet, TcpPacket,
+};
 
+use super::Host;
 use super::frames::ETHERNET_HEADER_LEN;
 use super::router::{IcmpError, Router};
 use super::{Node, NodeCtx};
+use crate::app::{CheckerConfig, HealthBoard, HealthChecker};
 use crate::ipvs::conn::{Conn, ConnKey, ConnTable, Direction, TcpFlags, TcpState, next_state};
 use crate::ipvs::ipvsadm;
 use crate::ipvs::scheduler::Connection;
-use crate::ipvs::service::{Forward, VirtualService};
+use crate::ipvs::service::{Forward, RealServerConfig, VirtualService};
 use crate::sim::SimTime;
 use crate::trace::{BalancerRecord, IpvsSnapshot, RealServerRecord, ServiceRecord};
+
+/// keepalived's view of one real server.
+#[derive(Clone, Debug)]
+pub struct MemberHealth {
+    /// The server as configured.
+    pub config: RealServerConfig,
+    /// `inhibit_on_failure`: set weight 0 instead of removing it.
+    pub inhibit_on_failure: bool,
+    /// Its checkers.
+    pub checkers: Vec<CheckerConfig>,
+}
+
+/// keepalived's settings for one virtual service.
+#[derive(Clone, Debug)]
+pub struct ServiceHealth {
+    /// Quorum: live weight needed to keep the real servers in service.
+    pub quorum: u32,
+    /// Hysteresis around the quorum.
+    pub hysteresis: u32,
+    /// Where new connections go while quorum is lost.
+    pub sorry_server: Option<RealServerConfig>,
+    /// The real servers, in configured order.
+    pub members: Vec<MemberHealth>,
+}
+
+/// Runtime state of one member.
+struct MemberState {
+    /// Configuration.
+    health: MemberHealth,
+    /// Checkers currently failing.
+    failing: usize,
+}
+
+/// Runtime state of one service's health.
+struct ServiceState {
+    /// Configuration.
+    quorum: u32,
+    /// Hysteresis.
+    hysteresis: u32,
+    /// Sorry server.
+    sorry_server: Option<RealServerConfig>,
+    /// Members.
+    members: Vec<MemberState>,
+    /// Whether quorum holds.
+    quorum_up: bool,
+}
+
+/// The checkers that speak from one interface, and the (service, member) each belongs to.
+type ChecksOnInterface = (Vec<CheckerConfig>, Vec<(usize, usize)>);
+
+/// A checker stack on one interface.
+struct CheckerStack {
+    /// The interface it speaks on.
+    iface: usize,
+    /// The stack and its `HealthChecker` app.
+    host: Host,
+    /// Where its verdicts arrive.
+    board: HealthBoard,
+    /// For each of its checkers: (service, member).
+    owners: Vec<(usize, usize)>,
+}
 
 /// An IPVS director.
 pub struct L4Balancer {
@@ -60,6 +139,10 @@ pub struct L4Balancer {
     snapshot_times: Vec<SimTime>,
     /// How many of `snapshot_times` have been taken.
     snapshots_taken: usize,
+    /// keepalived's state per service (empty without health checks).
+    health: Vec<ServiceState>,
+    /// Checker stacks, at most one per interface.
+    checker_stacks: Vec<CheckerStack>,
 }
 
 /// What the TCP header of a packet tells the director.
@@ -152,6 +235,84 @@ impl L4Balancer {
             conns: ConnTable::default(),
             snapshot_times,
             snapshots_taken: 0,
+            health: Vec::new(),
+            checker_stacks: Vec::new(),
+        }
+    }
+
+    /// Adds keepalived: health settings per service (same order as the services) and the
+    /// director's checker stacks, one per interface that has checked servers. `stack` builds
+    /// a smoltcp host on an interface; `rng` draws the checkers' warm-up delays.
+    pub fn enable_health_checks(
+        &mut self,
+        health: Vec<ServiceHealth>,
+        mut stack: impl FnMut(usize) -> Host,
+        iface_of: impl Fn(std::net::Ipv4Addr) -> Option<usize>,
+        rng: &mut crate::sim::Stream,
+    ) {
+        let mut per_iface: std::collections::BTreeMap<usize, ChecksOnInterface> =
+            std::collections::BTreeMap::new();
+        for (s, svc) in health.iter().enumerate() {
+            for (m, member) in svc.members.iter().enumerate() {
+                for checker in &member.checkers {
+                    if let Some(iface) = iface_of(checker.target) {
+                        let entry = per_iface.entry(iface).or_default();
+                        entry.0.push(checker.clone());
+                        entry.1.push((s, m));
+                    }
+                }
+            }
+        }
+        for (iface, (configs, owners)) in per_iface {
+            let board = HealthBoard::default();
+            let mut host = stack(iface);
+            host.add_app(Box::new(HealthChecker::new(configs, board.clone(), rng)));
+            self.checker_stacks.push(CheckerStack {
+                iface,
+                host,
+                board,
+                owners,
+            });
+        }
+        // With `alpha`, a checker starts failed: its server starts out of the pool.
+        self.health = health
+            .into_iter()
+            .map(|svc| ServiceState {
+                quorum: svc.quorum,
+                hysteresis: svc.hysteresis,
+                sorry_server: svc.sorry_server,
+                quorum_up: true,
+                members: svc
+                    .members
+                    .into_iter()
+                    .map(|health| MemberState {
+                        failing: health.checkers.iter().filter(|c| c.alpha).count(),
+                        health,
+                    })
+                    .collect(),
+            })
+            .collect();
+        self.start_keepalived();
+    }
+
+    /// keepalived starts: every server up unless one of its checkers has `alpha`, and quorum
+    /// decided from there.
+    fn start_keepalived(&mut self) {
+        for s in 0..self.health.len() {
+            self.health[s].quorum_up = true;
+            if let Some(sorry) = self.health[s].sorry_server {
+                self.services[s].set_available(sorry.addr, sorry.port, false);
+            }
+            for m in 0..self.health[s].members.len() {
+                let member = &mut self.health[s].members[m];
+                member.failing = member.health.checkers.iter().filter(|c| c.alpha).count();
+                let alive = member.failing == 0;
+                self.apply_member(s, m, alive);
+            }
+            if self.live_weight(s) == 0 || self.live_weight(s) < self.health[s].quorum {
+                self.health[s].quorum_up = false;
+                self.enter_sorry(s);
+            }
         }
     }
 
@@ -338,6 +499,15 @@ impl Node for L4Balancer {
 
     fn handle_frame(&mut self, ctx: &mut NodeCtx<'_>, iface: usize, frame: Vec<u8>) {
         self.housekeeping(ctx);
+        if let Some(stack) = self.checker_stacks.iter().position(|s| s.iface == iface)
+            && let Some(copy_for_router) = self.for_checker(stack, &frame)
+        {
+            if copy_for_router {
+                self.router.handle(ctx, iface, frame.clone());
+            }
+            self.run_checker(ctx, stack, Some(frame));
+            return;
+        }
         if let Some(seg) = parse_tcp(&frame) {
             if let Some(service) = self.service_index(seg.dst, seg.dst_port) {
                 self.inbound(ctx, frame, seg, service);
@@ -357,10 +527,16 @@ impl Node for L4Balancer {
     fn handle_wake(&mut self, ctx: &mut NodeCtx<'_>) {
         self.router.retry_arp(ctx);
         self.housekeeping(ctx);
+        for stack in 0..self.checker_stacks.len() {
+            self.run_checker(ctx, stack, None);
+        }
     }
 
     fn crash(&mut self) {
         // The kernel's tables are gone with the power: ARP, connections, counters.
+        for stack in &mut self.checker_stacks {
+            stack.host.crash();
+        }
         self.router.forget_state();
         self.conns = ConnTable::default();
         for svc in &mut self.services {
@@ -370,6 +546,17 @@ impl Node for L4Balancer {
                 dest.overloaded = false;
             }
         }
+        // keepalived starts again from its configuration when the machine boots.
+        self.start_keepalived();
+    }
+
+    fn restore(&mut self, ctx: &mut NodeCtx<'_>) {
+        for stack in &mut self.checker_stacks {
+            let mut ignored = Vec::new();
+            let mut inner = NodeCtx::new(ctx.now, &mut ignored, &mut *ctx.trace);
+            stack.host.restore(&mut inner);
+        }
+        ctx.wake_at(ctx.now);
     }
 
     fn finish(&mut self, ctx: &mut NodeCtx<'_>) {
@@ -407,5 +594,180 @@ impl L4Balancer {
     /// The node's name (the router half's).
     fn router_name(&self) -> &str {
         self.router.name()
+    }
+
+    /// Whether a frame on a checker stack's interface belongs to that stack: `Some(true)` for
+    /// an ARP reply to the director (the router learns from it too), `Some(false)` for TCP or
+    /// ICMP replies to the director's own address, `None` for everything else.
+    fn for_checker(&self, stack: usize, frame: &[u8]) -> Option<bool> {
+        let eth = EthernetFrame::new_checked(frame).ok()?;
+        let own_ip = self.router.interface(self.checker_stacks[stack].iface).ip;
+        match eth.ethertype() {
+            EthernetProtocol::Arp => {
+                let packet = ArpPacket::new_checked(eth.payload()).ok()?;
+                let ArpRepr::EthernetIpv4 {
+                    operation: ArpOperation::Reply,
+                    target_protocol_addr,
+                    ..
+                } = ArpRepr::parse(&packet).ok()?
+                else {
+                    return None;
+                };
+                (target_protocol_addr == own_ip).then_some(true)
+            }
+            EthernetProtocol::Ipv4 => {
+                let ip = Ipv4Packet::new_checked(eth.payload()).ok()?;
+                if ip.dst_addr() != own_ip {
+                    return None;
+                }
+                match ip.next_header() {
+                    IpProtocol::Tcp => Some(false),
+                    IpProtocol::Icmp => {
+                        let icmp = Icmpv4Packet::new_checked(ip.payload()).ok()?;
+                        // Echo requests to the director are the router's to answer.
+                        (icmp.msg_type() != Icmpv4Message::EchoRequest).then_some(false)
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// Services checker stack `index` (with a frame, or for its timers), sends what it wrote
+    /// out of its interface, and applies its verdicts.
+    fn run_checker(&mut self, ctx: &mut NodeCtx<'_>, index: usize, frame: Option<Vec<u8>>) {
+        let iface = self.checker_stacks[index].iface;
+        let mut outbox = Vec::new();
+        let wake = {
+            let mut inner = NodeCtx::new(ctx.now, &mut outbox, &mut *ctx.trace);
+            let host = &mut self.checker_stacks[index].host;
+            match frame {
+                Some(frame) => host.handle_frame(&mut inner, 0, frame),
+                None => host.handle_wake(&mut inner),
+            }
+            inner.requested_wake()
+        };
+        for (_, frame) in outbox {
+            ctx.send(iface, frame);
+        }
+        if let Some(at) = wake {
+            ctx.wake_at(at);
+        }
+        let verdicts: Vec<_> = self.checker_stacks[index]
+            .board
+            .borrow_mut()
+            .drain(..)
+            .collect();
+        for verdict in verdicts {
+            let (s, m) = self.checker_stacks[index].owners[verdict.checker];
+            let member = &mut self.health[s].members[m];
+            let was_alive = member.failing == 0;
+            if verdict.up {
+                member.failing = member.failing.saturating_sub(1);
+            } else {
+                member.failing += 1;
+            }
+            let alive = member.failing == 0;
+            if alive != was_alive {
+                self.member_changed(ctx, s, m, alive, &verdict.cause);
+            }
+        }
+    }
+
+    /// A real server went down or came back: update the pool, the quorum, the records.
+    fn member_changed(
+        &mut self,
+        ctx: &mut NodeCtx<'_>,
+        s: usize,
+        m: usize,
+        alive: bool,
+        cause: &str,
+    ) {
+        let config = self.health[s].members[m].health.config;
+        let target = format!("{}/{}:{}", self.router.name(), config.addr, config.port);
+        let event = if alive { "server_up" } else { "server_down" };
+        ctx.trace.event(ctx.now, &target, event, cause.to_string());
+        if self.health[s].quorum_up {
+            self.apply_member(s, m, alive);
+        }
+        let live = self.live_weight(s);
+        let state = &self.health[s];
+        let lose_at = state.quorum.saturating_sub(state.hysteresis);
+        let gain_at = state.quorum + state.hysteresis;
+        let service_name = format!(
+            "{}/{}:{}",
+            self.router.name(),
+            self.services[s].vip,
+            self.services[s].port
+        );
+        if state.quorum_up && (live == 0 || live < lose_at) {
+            self.health[s].quorum_up = false;
+            ctx.trace.event(
+                ctx.now,
+                &service_name,
+                "quorum_lost",
+                format!("live weight {live}"),
+            );
+            self.enter_sorry(s);
+        } else if !state.quorum_up && live > 0 && live >= gain_at {
+            self.health[s].quorum_up = true;
+            ctx.trace.event(
+                ctx.now,
+                &service_name,
+                "quorum_regained",
+                format!("live weight {live}"),
+            );
+            self.leave_sorry(s);
+        }
+        self.snapshot(ctx);
+    }
+
+    /// Puts a member in or out of the IPVS service (or inhibits it to weight 0).
+    fn apply_member(&mut self, s: usize, m: usize, alive: bool) {
+        let member = &self.health[s].members[m].health;
+        let (addr, port, weight) = (member.config.addr, member.config.port, member.config.weight);
+        let svc = &mut self.services[s];
+        if member.inhibit_on_failure {
+            svc.set_weight(addr, port, if alive { weight } else { 0 });
+        } else {
+            svc.set_available(addr, port, alive);
+        }
+    }
+
+    /// Sum of the weights of the live members of service `s`.
+    fn live_weight(&self, s: usize) -> u32 {
+        self.health[s]
+            .members
+            .iter()
+            .filter(|m| m.failing == 0)
+            .map(|m| m.health.config.weight)
+            .sum()
+    }
+
+    /// Quorum lost: with a sorry server, the live members leave and the sorry server serves.
+    fn enter_sorry(&mut self, s: usize) {
+        let Some(sorry) = self.health[s].sorry_server else {
+            return;
+        };
+        for m in 0..self.health[s].members.len() {
+            if self.health[s].members[m].failing == 0 {
+                self.apply_member(s, m, false);
+            }
+        }
+        self.services[s].add_server(sorry);
+    }
+
+    /// Quorum regained: the sorry server leaves and the live members come back.
+    fn leave_sorry(&mut self, s: usize) {
+        let Some(sorry) = self.health[s].sorry_server else {
+            return;
+        };
+        self.services[s].set_available(sorry.addr, sorry.port, false);
+        for m in 0..self.health[s].members.len() {
+            if self.health[s].members[m].failing == 0 {
+                self.apply_member(s, m, true);
+            }
+        }
     }
 }

@@ -22,7 +22,7 @@ mod router;
 pub use arp::ArpCache;
 pub use device::{FourTuple, IcmpError, IngressPolicy, SimDevice, TIME_WAIT, TimeWaitTable};
 pub use host::{App, AppCtx, Host, HostConfig};
-pub use l4_balancer::L4Balancer;
+pub use l4_balancer::{L4Balancer, MemberHealth, ServiceHealth};
 pub use router::{
     IcmpError as RouterIcmpError, Route, Router, RouterInterface, lookup as route_lookup,
     prefix_mask,

@@ -165,6 +165,11 @@ impl Router {
         self.waiting.clear();
     }
 
+    /// Interface `index`.
+    pub fn interface(&self, index: usize) -> &RouterInterface {
+        &self.interfaces[index]
+    }
+
     /// Whether `ip` is one of the router's own addresses.
     pub fn owns(&self, ip: Ipv4Addr) -> bool {
         self.interfaces.iter().any(|i| i.has_ip(ip))

@@ -12,11 +12,13 @@
 //! - `book/src/reference/output.md`.
 
 mod chart;
+mod failures;
 mod metrics;
 mod summary;
 mod table;
 
 pub use chart::{LoadBar, PALETTE, load_svg};
+pub use failures::{FailureRecord, failures};
 
 pub use metrics::{LatencyStats, Metrics, PingStats, percentile};
 pub use summary::{events_csv, ipvsadm_txt, requests_csv, summary_json};

@@ -4,6 +4,7 @@ use serde_json::{Map, Value, json};
 
 use super::RunReport;
 use super::metrics::{Metrics, latency_ms};
+use crate::sim::SimTime;
 use crate::trace::RequestRecord;
 
 /// Rounds to three decimals, so files do not carry float noise.
@@ -82,6 +83,25 @@ pub fn summary_json(run: &RunReport<'_>) -> String {
             })
         })
         .collect();
+    let secs = |t: SimTime| t.as_micros() as f64 / 1e6;
+    let failures_json: Vec<Value> = super::failures(run)
+        .iter()
+        .map(|f| {
+            json!({
+                "target": f.target,
+                "event": f.event,
+                "injected_s": secs(f.injected),
+                "undone_s": f.undone.map(secs),
+                "service": f.service,
+                "server": f.server,
+                "detected_s": f.detected.map(secs),
+                "detection_s": f.detected.map(|d| secs(d) - secs(f.injected)).map(|x| (x * 1e6).round() / 1e6),
+                "cause": f.cause,
+                "readded_s": f.readded.map(secs),
+                "failed_requests": f.failed_requests,
+            })
+        })
+        .collect();
     let net = run.trace.net;
     let summary = json!({
         "scenario": run.scenario,
@@ -103,6 +123,7 @@ pub fn summary_json(run: &RunReport<'_>) -> String {
         "pings": pings,
         "balancers": balancers,
         "events": events,
+        "failures": failures_json,
     });
     let mut text = serde_json::to_string_pretty(&summary).expect("a JSON value always serialises");
     text.push('\n');

@@ -77,6 +77,31 @@ pub fn terminal_table(run: &RunReport<'_>) -> String {
             out.push_str(&last.list);
         }
     }
+    let failures = super::failures(run);
+    if !failures.is_empty() {
+        let _ = writeln!(
+            out,
+            "{:<10} {:<15} {:>9} {:<16} {:>11} {:>8}",
+            "fault", "on", "at s", "server", "detected s", "failed"
+        );
+        for f in &failures {
+            let detected = match f.detected {
+                Some(at) => format!("{:.3}", at.as_secs_f64()),
+                None if f.server.is_some() => "missed".to_string(),
+                None => "-".to_string(),
+            };
+            let _ = writeln!(
+                out,
+                "{:<10} {:<15} {:>9.3} {:<16} {:>11} {:>8}",
+                f.event.replace("service_", "svc_"),
+                f.target,
+                f.injected.as_secs_f64(),
+                f.server.as_deref().unwrap_or("-"),
+                detected,
+                f.failed_requests
+            );
+        }
+    }
     for p in &m.pings {
         let rtt = match p.rtt_ms {
             Some((min, mean, max)) => format!("rtt min/mean/max {min:.3}/{mean:.3}/{max:.3} ms"),

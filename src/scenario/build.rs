@@ -18,13 +18,16 @@ use super::model::{
     FaultKind, FaultSpec, InterfaceSpec, NodeSpec, RouteSpec, Scenario, WorkloadKind,
 };
 use crate::app::{
-    HttpClient, HttpClientConfig, PingConfig, Pinger, StaticHosts, WebServer, WebServerConfig,
-    Workload,
+    HttpClient, HttpClientConfig, PingConfig, Pinger, SmtpGreeter, StaticHosts, WebServer,
+    WebServerConfig, Workload,
 };
 use crate::ipvs::scheduler;
 use crate::ipvs::service::VirtualService;
 use crate::net::Segment;
-use crate::node::{Host, HostConfig, L4Balancer, Route, Router, RouterInterface, prefix_mask};
+use crate::node::{
+    Host, HostConfig, L4Balancer, MemberHealth, Route, Router, RouterInterface, ServiceHealth,
+    prefix_mask,
+};
 use crate::sim::{SimDuration, SimTime, Streams};
 use crate::world::{Fault, FaultAction, Limits, World};
 
@@ -88,7 +91,8 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                 let index = world.next_node_index();
                 let vips: Vec<Ipv4Addr> = services.iter().map(|s| s.vip).collect();
                 let router = new_router(index, name, interfaces, routes, *arp_timeout, &vips);
-                let services = services
+                let service_specs = services;
+                let services_built = service_specs
                     .iter()
                     .map(|s| {
                         VirtualService::new(
@@ -102,7 +106,48 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                     })
                     .collect();
                 let snapshots = ipvsadm_at.iter().map(|&d| SimTime::ZERO + d).collect();
-                let balancer = L4Balancer::new(router, index, services, snapshots);
+                let mut balancer = L4Balancer::new(router, index, services_built, snapshots);
+                if service_specs.iter().any(|s| s.has_health_checks()) {
+                    let health = service_specs
+                        .iter()
+                        .map(|s| ServiceHealth {
+                            quorum: s.quorum,
+                            hysteresis: s.hysteresis,
+                            sorry_server: s.sorry_server,
+                            members: s
+                                .real_servers
+                                .iter()
+                                .zip(&s.checks)
+                                .zip(&s.inhibit_on_failure)
+                                .map(|((config, checkers), inhibit)| MemberHealth {
+                                    config: *config,
+                                    inhibit_on_failure: *inhibit,
+                                    checkers: checkers.clone(),
+                                })
+                                .collect(),
+                        })
+                        .collect();
+                    let stack = |iface: usize| {
+                        let spec = &interfaces[iface];
+                        let stack_name = format!("{name}/keepalived");
+                        Host::new(HostConfig {
+                            name: stack_name.clone(),
+                            node_index: index,
+                            mac: mac_for(index, iface, spec),
+                            ip: spec.ip,
+                            prefix_len: spec.prefix_len,
+                            gateway: None,
+                            stack_seed: streams.derive_seed(&format!("stack:{stack_name}:{iface}")),
+                        })
+                    };
+                    let iface_of = |target: Ipv4Addr| {
+                        interfaces
+                            .iter()
+                            .position(|i| in_subnet(target, i.ip, i.prefix_len))
+                    };
+                    let mut rng = streams.stream(&format!("keepalived:{name}"));
+                    balancer.enable_health_checks(health, stack, iface_of, &mut rng);
+                }
                 world.add_node(Box::new(balancer), interfaces.len());
                 for (i, s) in interfaces.iter().enumerate() {
                     attach(&mut world, index, i, s, name);
@@ -143,6 +188,7 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                 paths,
                 loopback,
                 arp_ignore,
+                smtp_port,
             } => {
                 let index = world.next_node_index();
                 let mut host = new_host(&streams, name, index, interface, *gateway);
@@ -161,6 +207,9 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                     },
                     streams.stream(&format!("web:{name}")),
                 )));
+                if let Some(port) = smtp_port {
+                    host.add_app(Box::new(SmtpGreeter::new(name.clone(), *port)));
+                }
                 world.add_node(Box::new(host), 1);
                 attach(&mut world, index, 0, interface, name);
                 node_names.push(name.clone());
@@ -223,6 +272,28 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
         }
     }
 
+    // Each node's addresses, in node order (for partitions).
+    let mut index = 0;
+    for spec in &scenario.nodes {
+        match spec {
+            NodeSpec::Router { interfaces, .. } | NodeSpec::L4Balancer { interfaces, .. } => {
+                world.set_addresses(index, interfaces.iter().map(|i| i.ip).collect());
+                index += 1;
+            }
+            NodeSpec::Host { interface, .. } | NodeSpec::WebServer { interface, .. } => {
+                world.set_addresses(index, vec![interface.ip]);
+                index += 1;
+            }
+            NodeSpec::Clients {
+                count, first_ip, ..
+            } => {
+                for k in 0..*count {
+                    world.set_addresses(index, vec![Ipv4Addr::from(u32::from(*first_ip) + k)]);
+                    index += 1;
+                }
+            }
+        }
+    }
     for fault in &scenario.faults {
         world.add_fault(resolve_fault(scenario, fault, &node_names));
     }

@@ -199,6 +199,117 @@ pub struct VirtualServiceFile {
     /// The real servers (`ipvsadm -a`), added in this order: the last one is first in the
     /// kernel's list.
     pub real_servers: Vec<RealServerFile>,
+    /// keepalived's check timing for every checker of this service (a real server may
+    /// override it).
+    #[serde(default)]
+    pub check_timing: CheckTimingFile,
+    /// keepalived `inhibit_on_failure`: a failed server gets weight 0 instead of being
+    /// removed. Default false.
+    #[serde(default)]
+    pub inhibit_on_failure: Option<bool>,
+    /// keepalived `quorum`: live weight needed to keep the real servers in service. Default 1.
+    #[serde(default)]
+    pub quorum: Option<u32>,
+    /// keepalived `hysteresis` around the quorum. Default 0.
+    #[serde(default)]
+    pub hysteresis: Option<u32>,
+    /// keepalived `sorry_server`: where new connections go while quorum is lost. Default none.
+    #[serde(default)]
+    pub sorry_server: Option<SorryServerFile>,
+}
+
+/// keepalived's timing knobs. Every field is optional; unset ones are inherited (checker ←
+/// real server ← virtual service ← keepalived's default).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckTimingFile {
+    /// Time between checks. keepalived's default `"60s"`.
+    #[serde(default)]
+    pub delay_loop: Option<String>,
+    /// Time an attempt may take. Default `"5s"`.
+    #[serde(default)]
+    pub connect_timeout: Option<String>,
+    /// Extra attempts before a server is declared down. Default 1 (0 for `MiscCheck`).
+    #[serde(default)]
+    pub retry: Option<u32>,
+    /// Time between those attempts. Default `"1s"` (`"3s"` for `HttpGet` and `SslGet`).
+    #[serde(default)]
+    pub delay_before_retry: Option<String>,
+    /// The first check waits 1 s plus a random part of this. Default: `delay_loop`.
+    #[serde(default)]
+    pub warmup: Option<String>,
+    /// Start with the checker failed, so the server joins only after passing. Default false.
+    #[serde(default)]
+    pub alpha: Option<bool>,
+}
+
+/// A sorry server: `sorry_server IP PORT`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SorryServerFile {
+    /// Its address.
+    pub ip: String,
+    /// Its port. Default: the service's port.
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// `Nat` or `Dr`. Default `Nat`.
+    #[serde(default)]
+    pub forward: Option<ForwardFile>,
+}
+
+/// A keepalived checker on a real server.
+#[derive(Debug, Clone, Deserialize)]
+pub enum CheckFile {
+    /// `PING_CHECK`: ICMP echo (layer 3).
+    PingCheck,
+    /// `TCP_CHECK`: a TCP connection, then close (layer 4).
+    TcpCheck {
+        /// Port to connect to. Default: the real server's port.
+        #[serde(default)]
+        port: Option<u16>,
+    },
+    /// `HTTP_GET`: a GET whose status must be expected (layer 7).
+    HttpGet {
+        /// Path to request. Default `"/"`.
+        #[serde(default)]
+        path: Option<String>,
+        /// Accepted status codes. Default 200 to 299.
+        #[serde(default)]
+        status: Option<Vec<u16>>,
+        /// Port. Default: the real server's port.
+        #[serde(default)]
+        port: Option<u16>,
+    },
+    /// `SSL_GET`: as `HttpGet` after a modelled TLS handshake (no TLS bytes on the wire).
+    SslGet {
+        /// Path to request. Default `"/"`.
+        #[serde(default)]
+        path: Option<String>,
+        /// Accepted status codes. Default 200 to 299.
+        #[serde(default)]
+        status: Option<Vec<u16>>,
+        /// Port. Default: the real server's port.
+        #[serde(default)]
+        port: Option<u16>,
+        /// Time the handshake costs. Default `"2ms"`.
+        #[serde(default)]
+        handshake: Option<String>,
+    },
+    /// `SMTP_CHECK`: 220, HELO → 250, QUIT → 221.
+    SmtpCheck {
+        /// Port. Default 25.
+        #[serde(default)]
+        port: Option<u16>,
+        /// Name sent with HELO. Default `"smtpchecker.keepalived.org"`.
+        #[serde(default)]
+        helo_name: Option<String>,
+    },
+    /// `MISC_CHECK`: a script's result, scripted here as `(from, succeeds)` pairs such as
+    /// `[("0s", true), ("20s", false)]`.
+    MiscCheck {
+        /// The script's result from each time on.
+        results: Vec<(String, bool)>,
+    },
 }
 
 /// A real server: `ipvsadm -a -t VIP:port -r IP:port -m|-g -w WEIGHT [-x U] [-y L]`.
@@ -223,6 +334,15 @@ pub struct RealServerFile {
     /// the upper one).
     #[serde(default)]
     pub lower_threshold: Option<u32>,
+    /// keepalived checkers. With none, the server is always considered up.
+    #[serde(default)]
+    pub checks: Vec<CheckFile>,
+    /// Timing overrides for this server's checkers.
+    #[serde(default)]
+    pub check_timing: CheckTimingFile,
+    /// Override the service's `inhibit_on_failure`.
+    #[serde(default)]
+    pub inhibit_on_failure: Option<bool>,
 }
 
 /// How the director reaches a real server.
@@ -345,6 +465,9 @@ pub struct WebServerFile {
     /// Set it to false to see what happens when a real server answers ARP for the VIP.
     #[serde(default)]
     pub arp_ignore: Option<bool>,
+    /// Also run a minimal SMTP greeter on this port (for `SmtpCheck`). Default none.
+    #[serde(default)]
+    pub smtp_port: Option<u16>,
 }
 
 /// A time that is either always the same or random.

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-use crate::app::Distribution;
+use crate::app::{CheckerConfig, Distribution};
 use crate::ipvs::service::RealServerConfig;
 use crate::net::{LinkConfig, SegmentKind};
 use crate::node::ServiceMode;
@@ -176,6 +176,23 @@ pub struct ServiceSpec {
     pub persistence: Option<SimDuration>,
     /// Real servers in the order they are added.
     pub real_servers: Vec<RealServerConfig>,
+    /// For each real server (same order): its keepalived checkers.
+    pub checks: Vec<Vec<CheckerConfig>>,
+    /// For each real server (same order): `inhibit_on_failure`.
+    pub inhibit_on_failure: Vec<bool>,
+    /// keepalived quorum.
+    pub quorum: u32,
+    /// keepalived hysteresis.
+    pub hysteresis: u32,
+    /// keepalived sorry server.
+    pub sorry_server: Option<RealServerConfig>,
+}
+
+impl ServiceSpec {
+    /// Whether keepalived has anything to do for this service.
+    pub fn has_health_checks(&self) -> bool {
+        self.checks.iter().any(|c| !c.is_empty()) || self.sorry_server.is_some()
+    }
 }
 
 /// A machine.
@@ -227,6 +244,8 @@ pub enum NodeSpec {
         loopback: Vec<Ipv4Addr>,
         /// Whether ARP requests for the loopback addresses go unanswered.
         arp_ignore: bool,
+        /// Port of an SMTP greeter running beside the web server.
+        smtp_port: Option<u16>,
     },
     /// An IPVS director.
     L4Balancer {

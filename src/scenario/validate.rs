@@ -12,15 +12,16 @@ use std::net::Ipv4Addr;
 
 use super::diagnostic::{Diagnostic, Locator, nearest};
 use super::format::{
-    ClientsFile, DistributionFile, FaultEventFile, FaultFile, ForwardFile, InterfaceFile, NodeFile,
-    RouteFile, ScenarioFile, SegmentFile, VirtualServiceFile, WorkloadFile,
+    CheckFile, CheckTimingFile, ClientsFile, DistributionFile, FaultEventFile, FaultFile,
+    ForwardFile, InterfaceFile, NodeFile, RouteFile, ScenarioFile, SegmentFile, VirtualServiceFile,
+    WorkloadFile,
 };
 use super::model::{
     FaultKind, FaultSpec, InterfaceSpec, NodeSpec, PingSpec, RouteSpec, Scenario, SegmentSpec,
     ServiceSpec, Url, WorkloadKind, WorkloadSpec,
 };
 use super::units::{parse_bandwidth, parse_duration, parse_size};
-use crate::app::Distribution;
+use crate::app::{CheckKind, CheckTiming, CheckerConfig, Distribution};
 use crate::ipvs::scheduler;
 use crate::ipvs::service::{Forward, RealServerConfig};
 use crate::net::{LinkConfig, SegmentKind};
@@ -318,6 +319,7 @@ pub fn validate(file: &ScenarioFile, loc: &Locator<'_>) -> Result<Scenario, Vec<
                         paths,
                         loopback,
                         arp_ignore: w.arp_ignore.unwrap_or(true),
+                        smtp_port: w.smtp_port,
                     },
                     None => continue,
                 }
@@ -330,11 +332,19 @@ pub fn validate(file: &ScenarioFile, loc: &Locator<'_>) -> Result<Scenario, Vec<
                     .collect();
                 let routes = check_routes(&mut c, &b.routes, &interfaces, name);
                 let arp_timeout = c.duration(b.arp_timeout.as_deref(), "60s", Some(name));
-                let services = b
+                let services: Vec<ServiceSpec> = b
                     .services
                     .iter()
                     .map(|s| check_service(&mut c, s, &interfaces, name))
                     .collect();
+                // A VIP is an address of the director: nobody else may use it.
+                let mut vips: Vec<Ipv4Addr> = Vec::new();
+                for (file, spec) in b.services.iter().zip(&services) {
+                    if !vips.contains(&spec.vip) && spec.vip != Ipv4Addr::UNSPECIFIED {
+                        vips.push(spec.vip);
+                        claim_address(&mut c, spec.vip, &file.vip, name, &mut addresses);
+                    }
+                }
                 let ipvsadm_at = b
                     .ipvsadm_at
                     .iter()
@@ -506,10 +516,44 @@ fn check_service(
         .as_deref()
         .map(|t| c.duration(Some(t), "0s", anchor));
     let mut real_servers: Vec<RealServerConfig> = Vec::new();
+    let mut checks = Vec::new();
+    let mut inhibit_on_failure = Vec::new();
     for rs in &s.real_servers {
         let Some(addr) = c.ip(&rs.ip, anchor) else {
             continue;
         };
+        if !rs.checks.is_empty()
+            && !interfaces
+                .iter()
+                .any(|i| same_subnet(i.ip, addr, i.prefix_len))
+        {
+            c.at_value(
+                &rs.ip,
+                anchor,
+                format!("real server {addr} has health checks but is not on a segment of \"{name}\""),
+                Some("netlab's checkers speak from the director's own interface: put the server on one of its subnets".into()),
+            );
+        }
+        checks.push(
+            rs.checks
+                .iter()
+                .map(|check| {
+                    check_checker(
+                        c,
+                        check,
+                        addr,
+                        rs.port.unwrap_or(port),
+                        &[&rs.check_timing, &s.check_timing],
+                        anchor,
+                    )
+                })
+                .collect(),
+        );
+        inhibit_on_failure.push(
+            rs.inhibit_on_failure
+                .or(s.inhibit_on_failure)
+                .unwrap_or(false),
+        );
         let forward = match rs.forward.unwrap_or(ForwardFile::Nat) {
             ForwardFile::Nat => Forward::Masq,
             ForwardFile::Dr => Forward::Route,
@@ -556,12 +600,132 @@ fn check_service(
             lower_threshold: rs.lower_threshold.unwrap_or(0),
         });
     }
+    let sorry_server = s.sorry_server.as_ref().and_then(|sorry| {
+        let addr = c.ip(&sorry.ip, anchor)?;
+        Some(RealServerConfig {
+            addr,
+            port: sorry.port.unwrap_or(port),
+            weight: 1,
+            forward: match sorry.forward.unwrap_or(ForwardFile::Nat) {
+                ForwardFile::Nat => Forward::Masq,
+                ForwardFile::Dr => Forward::Route,
+            },
+            upper_threshold: 0,
+            lower_threshold: 0,
+        })
+    });
+    // keepalived lowers a quorum above the total weight to that total.
+    let total_weight: u32 = real_servers.iter().map(|r| r.weight).sum();
+    let quorum = s.quorum.unwrap_or(1).min(total_weight.max(1));
     ServiceSpec {
         vip,
         port,
         scheduler,
         persistence,
         real_servers,
+        checks,
+        inhibit_on_failure,
+        quorum,
+        hysteresis: s.hysteresis.unwrap_or(0),
+        sorry_server,
+    }
+}
+
+/// One checker, with its timing inherited from the real server, then the service, then
+/// keepalived's defaults.
+fn check_checker(
+    c: &mut Checker<'_>,
+    check: &CheckFile,
+    target: Ipv4Addr,
+    rs_port: u16,
+    timings: &[&CheckTimingFile],
+    anchor: Option<&str>,
+) -> CheckerConfig {
+    let kind = match check {
+        CheckFile::PingCheck => CheckKind::Ping,
+        CheckFile::TcpCheck { port } => CheckKind::Tcp {
+            port: port.unwrap_or(rs_port),
+        },
+        CheckFile::HttpGet { path, status, port }
+        | CheckFile::SslGet {
+            path, status, port, ..
+        } => {
+            let handshake = match check {
+                CheckFile::SslGet { handshake, .. } => {
+                    Some(c.duration(handshake.as_deref(), "2ms", anchor))
+                }
+                _ => None,
+            };
+            CheckKind::Http {
+                port: port.unwrap_or(rs_port),
+                path: path.clone().unwrap_or_else(|| "/".to_string()),
+                status: match status {
+                    Some(codes) => codes.iter().map(|&code| (code, code)).collect(),
+                    None => vec![(200, 299)],
+                },
+                handshake,
+            }
+        }
+        CheckFile::SmtpCheck { port, helo_name } => CheckKind::Smtp {
+            port: port.unwrap_or(25),
+            helo: helo_name
+                .clone()
+                .unwrap_or_else(|| "smtpchecker.keepalived.org".to_string()),
+        },
+        CheckFile::MiscCheck { results } => CheckKind::Misc {
+            timeline: results
+                .iter()
+                .map(|(at, ok)| (SimTime::ZERO + c.duration(Some(at), "0s", anchor), *ok))
+                .collect(),
+        },
+    };
+    // keepalived's per-checker defaults (check_data.c): MISC_CHECK retries 0 times, and
+    // HTTP_GET/SSL_GET wait 3 s between retries instead of 1 s.
+    let is_http = matches!(kind, CheckKind::Http { .. });
+    let first = |pick: fn(&CheckTimingFile) -> Option<String>| timings.iter().find_map(|t| pick(t));
+    let delay_loop = c.duration(first(|t| t.delay_loop.clone()).as_deref(), "60s", anchor);
+    let connect_timeout = c.duration(
+        first(|t| t.connect_timeout.clone()).as_deref(),
+        "5s",
+        anchor,
+    );
+    let delay_before_retry = c.duration(
+        first(|t| t.delay_before_retry.clone()).as_deref(),
+        if is_http { "3s" } else { "1s" },
+        anchor,
+    );
+    let warmup = match first(|t| t.warmup.clone()) {
+        Some(w) => c.duration(Some(&w), "0s", anchor),
+        None => delay_loop,
+    };
+    if delay_loop == SimDuration::ZERO {
+        c.at_field(
+            "delay_loop",
+            anchor,
+            "delay_loop must be greater than zero".into(),
+            None,
+        );
+    }
+    let retry =
+        timings
+            .iter()
+            .find_map(|t| t.retry)
+            .unwrap_or(if matches!(kind, CheckKind::Misc { .. }) {
+                0
+            } else {
+                1
+            });
+    CheckerConfig {
+        kind,
+        target,
+        timing: CheckTiming {
+            delay_loop,
+            connect_timeout,
+            retry,
+            delay_before_retry,
+            warmup,
+        },
+        alpha: timings.iter().find_map(|t| t.alpha).unwrap_or(false),
     }
 }
 

@@ -162,6 +162,8 @@ pub struct World {
     replaced_loss: Vec<Option<f64>>,
     /// Partitions in force: (fault index, side a, side b).
     partitions: Vec<(usize, Vec<usize>, Vec<usize>)>,
+    /// Each node's IPv4 addresses.
+    node_ips: Vec<Vec<std::net::Ipv4Addr>>,
 }
 
 impl World {
@@ -185,6 +187,7 @@ impl World {
             faults: Vec::new(),
             replaced_loss: Vec::new(),
             partitions: Vec::new(),
+            node_ips: Vec::new(),
         }
     }
 
@@ -218,6 +221,7 @@ impl World {
         self.attachments.push(vec![None; iface_count]);
         self.pending_wake.push(None);
         self.down.push(false);
+        self.node_ips.push(Vec::new());
         self.schedule_wake(index, SimTime::ZERO);
         index
     }
@@ -376,7 +380,7 @@ impl World {
                 iface,
                 at,
             }) => {
-                if self.separated(node, to) {
+                if self.separated(node, to, &frame) {
                     self.trace.net.frames_lost += 1;
                     return;
                 }
@@ -408,7 +412,7 @@ impl World {
         let sender = self.segments[segment].port_node(port);
         let before = hops.len();
         hops.retain(|hop| match *hop {
-            Hop::ToNode { node, .. } => !self.separated(sender, node),
+            Hop::ToNode { node, .. } => !self.separated(sender, node, &frame),
             Hop::ToSwitch { .. } => true,
         });
         self.trace.net.frames_lost += (before - hops.len()) as u64;
@@ -439,20 +443,48 @@ impl World {
         self.hops = hops;
     }
 
-    /// Whether a partition in force keeps frames from `a` away from `b`.
-    fn separated(&self, a: usize, b: usize) -> bool {
+    /// Whether a partition in force keeps `frame` from going from node `a` to node `b`: the
+    /// two nodes are on opposite sides, or the IPv4 packet inside is from an address of one
+    /// side to an address of the other (so routers in between cannot carry it across).
+    fn separated(&self, a: usize, b: usize, frame: &[u8]) -> bool {
+        if self.partitions.is_empty() {
+            return false;
+        }
+        let ips = (frame.len() >= 34 && frame[12..14] == [0x08, 0x00]).then(|| {
+            let src = std::net::Ipv4Addr::new(frame[26], frame[27], frame[28], frame[29]);
+            let dst = std::net::Ipv4Addr::new(frame[30], frame[31], frame[32], frame[33]);
+            (src, dst)
+        });
+        let opposite = |x: &[usize], y: &[usize]| x.contains(&a) && y.contains(&b);
         self.partitions.iter().any(|(_, left, right)| {
-            (left.contains(&a) && right.contains(&b)) || (left.contains(&b) && right.contains(&a))
+            if opposite(left, right) || opposite(right, left) {
+                return true;
+            }
+            let Some((src, dst)) = ips else {
+                return false;
+            };
+            let holds = |side: &[usize], ip: std::net::Ipv4Addr| {
+                side.iter().any(|&n| self.node_ips[n].contains(&ip))
+            };
+            (holds(left, src) && holds(right, dst)) || (holds(right, src) && holds(left, dst))
         })
+    }
+
+    /// Records the IPv4 addresses of `node` (for partitions).
+    pub fn set_addresses(&mut self, node: usize, addresses: Vec<std::net::Ipv4Addr>) {
+        self.node_ips[node] = addresses;
     }
 
     /// Applies (or undoes) fault `index` now, and records it.
     fn apply_fault(&mut self, index: usize, undo: bool) {
         let fault = self.faults[index].clone();
         let (applied, undone) = fault.event_names();
-        let name = if undo { undone } else { applied };
-        self.trace
-            .event(self.now, &fault.target, name, fault.detail());
+        let (name, detail) = if undo {
+            (undone, String::new())
+        } else {
+            (applied, fault.detail())
+        };
+        self.trace.event(self.now, &fault.target, name, detail);
         match fault.action {
             FaultAction::Crash { node } => {
                 if undo {

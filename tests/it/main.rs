@@ -2,6 +2,7 @@
 //! - `scenarios`: every file in `scenarios/` runs, and its summary and table are snapshotted;
 //! - `diagnostics`: every broken file in `tests/it/bad/` gets the snapshotted error output;
 //! - `determinism`: same seed, same bytes; other seed, other bytes;
+//! - `health`: failure injection and health checks: detection, timing, sorry server;
 //! - `l4`: the IPVS director: weights, NAT/DR paths, the same-subnet pitfall, no server;
 //! - `pcap`: the capture holds real, well-formed packets (handshake, HTTP, ARP, ICMP);
 //! - `cli`: the `netlab` binary's exit codes and files.
@@ -9,6 +10,7 @@
 mod cli;
 mod determinism;
 mod diagnostics;
+mod health;
 mod l4;
 mod pcap;
 mod scenarios;

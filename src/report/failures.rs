@@ -1,0 +1,160 @@
+//! *Failures as users saw them*: for each injected fault, when the balancer noticed, and how
+//! many requests failed meanwhile.
+//!
+//! For a fault on a web server, there is one record per virtual service that has the server
+//! in its pool:
+//! - `injected`: when the fault happened (from `events.csv`);
+//! - `detected`: when that service's health checks took the server out (`server_down`), or
+//!   never: a check that cannot see this kind of failure *misses* it;
+//! - `failed_requests`: requests to that service's VIP that started between injection and
+//!   detection (or the fault's end, or the run's end, if it was never detected) and failed;
+//! - `readded`: when the server came back into the pool (`server_up`) after detection.
+//!
+//! For other faults (a router crash, a link down) there is one record without a service, and
+//! `failed_requests` counts every failed request that started while the fault lasted.
+
+use std::net::Ipv4Addr;
+
+use super::RunReport;
+use crate::sim::SimTime;
+use crate::trace::{EventRecord, Outcome};
+
+/// Events that inject a fault, and the event that undoes each.
+const FAULT_EVENTS: [(&str, &str); 10] = [
+    ("crash", "restore"),
+    ("interface_down", "interface_up"),
+    ("link_down", "link_up"),
+    ("loss", "loss_cleared"),
+    ("extra_delay", "delay_cleared"),
+    ("partition", "partition_healed"),
+    ("service_stop", "service_start"),
+    ("service_hang", "service_start"),
+    ("service_errors", "service_start"),
+    ("service_slow", "service_start"),
+];
+
+/// One fault as the users and the balancer experienced it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FailureRecord {
+    /// What the fault hit.
+    pub target: String,
+    /// What it was (`crash`, `service_stop`...).
+    pub event: String,
+    /// When it happened.
+    pub injected: SimTime,
+    /// When it was undone, if it was.
+    pub undone: Option<SimTime>,
+    /// The virtual service (`VIP:port`) this record is about, for faults on a real server.
+    pub service: Option<String>,
+    /// The real server (`address:port`).
+    pub server: Option<String>,
+    /// When the balancer took the server out, if it did.
+    pub detected: Option<SimTime>,
+    /// Why it did (the checker's words).
+    pub cause: Option<String>,
+    /// When the server came back into the pool.
+    pub readded: Option<SimTime>,
+    /// Requests that failed meanwhile (see the module doc).
+    pub failed_requests: u64,
+}
+
+/// The failure records of a run, in the order the faults happened.
+pub fn failures(run: &RunReport<'_>) -> Vec<FailureRecord> {
+    let events = &run.trace.events;
+    let run_end = run.end;
+    let mut records = Vec::new();
+    for (index, event) in events.iter().enumerate() {
+        let Some(&(_, undo_name)) = FAULT_EVENTS.iter().find(|(name, _)| *name == event.event)
+        else {
+            continue;
+        };
+        let undone = events[index + 1..]
+            .iter()
+            .find(|e| e.target == event.target && e.event == undo_name)
+            .map(|e| e.at);
+        let server_ip = run
+            .server_names
+            .iter()
+            .position(|n| *n == event.target)
+            .and_then(|i| run.server_addrs.get(i).copied());
+        let services: Vec<(String, String)> = match server_ip {
+            Some(ip) => run
+                .trace
+                .balancers
+                .iter()
+                .flat_map(|b| &b.services)
+                .flat_map(|svc| {
+                    svc.real_servers
+                        .iter()
+                        .filter(move |rs| rs.addr.starts_with(&format!("{ip}:")))
+                        .map(move |rs| (svc.addr.clone(), rs.addr.clone()))
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        if services.is_empty() {
+            let until = undone.unwrap_or(run_end);
+            records.push(FailureRecord {
+                target: event.target.clone(),
+                event: event.event.clone(),
+                injected: event.at,
+                undone,
+                service: None,
+                server: None,
+                detected: None,
+                cause: None,
+                readded: None,
+                failed_requests: failed_between(run, None, event.at, until),
+            });
+            continue;
+        }
+        for (service, server) in services {
+            let down = first_after(events, event.at, "server_down", &server);
+            let detected = down.map(|e| e.at);
+            let readded =
+                detected.and_then(|at| first_after(events, at, "server_up", &server).map(|e| e.at));
+            let vip: Option<Ipv4Addr> = service.split(':').next().and_then(|ip| ip.parse().ok());
+            let until = detected.or(undone).unwrap_or(run_end);
+            records.push(FailureRecord {
+                target: event.target.clone(),
+                event: event.event.clone(),
+                injected: event.at,
+                undone,
+                service: Some(service),
+                server: Some(server),
+                detected,
+                cause: down.map(|e| e.detail.clone()),
+                readded,
+                failed_requests: failed_between(run, vip, event.at, until),
+            });
+        }
+    }
+    records
+}
+
+/// The first `event` about real server `server` at or after `from`.
+fn first_after<'a>(
+    events: &'a [EventRecord],
+    from: SimTime,
+    event: &str,
+    server: &str,
+) -> Option<&'a EventRecord> {
+    events
+        .iter()
+        .find(|e| e.at >= from && e.event == event && e.target.ends_with(&format!("/{server}")))
+}
+
+/// Failed requests (to `vip`, if given) that started in `[from, until)`.
+fn failed_between(
+    run: &RunReport<'_>,
+    vip: Option<Ipv4Addr>,
+    from: SimTime,
+    until: SimTime,
+) -> u64 {
+    run.trace
+        .requests
+        .iter()
+        .filter(|r| r.outcome != Outcome::Ok && r.start >= from && r.start < until)
+        .filter(|r| vip.is_none() || r.remote_ip == vip)
+        .count() as u64
+}
