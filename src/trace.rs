@@ -24,19 +24,22 @@ pub enum Outcome {
     Reset,
     /// The request's timeout passed first.
     Timeout,
-    /// An ICMP destination-unreachable came back, or the name could not be resolved.
+    /// An ICMP destination-unreachable came back, or the name is in no table.
     Unreachable,
+    /// DNS could not resolve the name (NXDOMAIN, SERVFAIL, or no answer after retries).
+    DnsError,
 }
 
 impl Outcome {
     /// Every outcome, in report order.
-    pub const ALL: [Outcome; 6] = [
+    pub const ALL: [Outcome; 7] = [
         Outcome::Ok,
         Outcome::HttpError,
         Outcome::Refused,
         Outcome::Reset,
         Outcome::Timeout,
         Outcome::Unreachable,
+        Outcome::DnsError,
     ];
 
     /// The name used in `summary.json` and `requests.csv`.
@@ -48,6 +51,7 @@ impl Outcome {
             Outcome::Reset => "reset",
             Outcome::Timeout => "timeout",
             Outcome::Unreachable => "unreachable",
+            Outcome::DnsError => "dns_error",
         }
     }
 }
@@ -86,6 +90,30 @@ pub struct PingRecord {
     pub sent: SimTime,
     /// When the reply arrived, if it did before the timeout.
     pub replied: Option<SimTime>,
+}
+
+/// What a DNS server did with one question.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum DnsEvent {
+    /// An authoritative server answered it.
+    Authoritative,
+    /// A caching resolver answered it from its cache.
+    CacheHit,
+    /// A caching resolver had to ask upstream (or join a question already asked).
+    CacheMiss,
+}
+
+/// One question handled by a DNS server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DnsRecord {
+    /// When.
+    pub at: SimTime,
+    /// Which server (node index).
+    pub node: usize,
+    /// The name asked about.
+    pub name: String,
+    /// What the server did.
+    pub event: DnsEvent,
 }
 
 /// Frame counters for the whole network.
@@ -176,6 +204,8 @@ pub struct Trace {
     pub balancers: Vec<BalancerRecord>,
     /// Faults and state changes, in time order.
     pub events: Vec<EventRecord>,
+    /// Questions handled by DNS servers.
+    pub dns: Vec<DnsRecord>,
 }
 
 impl Trace {

@@ -27,6 +27,7 @@ use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp;
 use smoltcp::time::Duration;
 
+use super::dns::stub::{DnsStub, Lookup};
 use super::http::{self, ResponseProgress, ResponseReader};
 use super::ports::PortAllocator;
 use super::resolver::Resolver;
@@ -80,6 +81,10 @@ pub struct HttpClientConfig {
     pub stop: Option<SimTime>,
     /// Names of all web servers, to turn `X-Served-By` into an index.
     pub server_names: Rc<Vec<String>>,
+    /// Give up on one address after this long without a connection (for `try_next`).
+    pub connect_timeout: Option<SimDuration>,
+    /// When a connection fails, try the answer's next address.
+    pub try_next: bool,
 }
 
 /// A request in progress.
@@ -104,6 +109,23 @@ struct InFlight {
     response: ResponseReader,
     /// Which closed-loop user sent it (`None` in open loop).
     user: Option<usize>,
+    /// Give up on this address if not connected by then (then try the next one, if any).
+    connect_deadline: Option<SimTime>,
+    /// The answer's other addresses, tried in order when a connection fails (`try_next`).
+    alternates: Vec<Ipv4Addr>,
+}
+
+/// A request waiting for its name to resolve.
+#[derive(Clone, Copy, Debug)]
+struct WaitingName {
+    /// The client's running number for it.
+    seq: u64,
+    /// When it started.
+    start: SimTime,
+    /// Which closed-loop user sent it.
+    user: Option<usize>,
+    /// When it times out.
+    deadline: SimTime,
 }
 
 /// An HTTP client application.
@@ -130,6 +152,10 @@ pub struct HttpClient {
     users_ready_at: Vec<Option<SimTime>>,
     /// Requests started so far.
     issued: u64,
+    /// DNS, when the host name is not in the static table.
+    dns: Option<DnsStub>,
+    /// Requests waiting for a DNS answer.
+    waiting_dns: Vec<WaitingName>,
 }
 
 impl HttpClient {
@@ -148,6 +174,8 @@ impl HttpClient {
             next_arrival: None,
             users_ready_at: Vec::new(),
             issued: 0,
+            dns: None,
+            waiting_dns: Vec::new(),
             config,
         };
         match client.config.workload.clone() {
@@ -159,6 +187,12 @@ impl HttpClient {
             }
         }
         client
+    }
+
+    /// Resolves names with DNS through `stub` when the static table does not know them.
+    pub fn with_dns(mut self, stub: DnsStub) -> HttpClient {
+        self.dns = Some(stub);
+        self
     }
 
     /// Whether a request may still start at `at`.
@@ -200,19 +234,107 @@ impl HttpClient {
         acted
     }
 
-    /// Steps 1–2 for one request that arrived at `at`.
+    /// Step 1 for one request that arrived at `at`: find the server's addresses.
     fn start_request(&mut self, cx: &mut AppCtx<'_>, at: SimTime, user: Option<usize>) -> bool {
         let seq = self.issued;
         self.issued += 1;
-        let Some(remote_ip) = self.resolver.resolve(&self.config.host) else {
-            self.record(cx, seq, at, Outcome::Unreachable, None, user);
+        let waiting = WaitingName {
+            seq,
+            start: at,
+            user,
+            deadline: at + self.config.timeout,
+        };
+        self.resolve_and_connect(cx, waiting)
+    }
+
+    /// Looks the host up (the static table first, then DNS) and connects, or parks the request
+    /// until the DNS answer comes, or records its failure. Returns whether a socket was opened.
+    fn resolve_and_connect(&mut self, cx: &mut AppCtx<'_>, waiting: WaitingName) -> bool {
+        if let Some(ip) = self.resolver.resolve(&self.config.host) {
+            return self.connect(cx, &waiting, vec![ip]);
+        }
+        let Some(dns) = &mut self.dns else {
+            self.record(
+                cx,
+                waiting.seq,
+                waiting.start,
+                Outcome::Unreachable,
+                None,
+                waiting.user,
+            );
             return false;
         };
-        let Some(local_port) = self.ports.allocate(cx.now) else {
-            // Every ephemeral port is busy or resting: the OS would fail connect() at once.
-            self.record(cx, seq, at, Outcome::Unreachable, None, user);
+        match dns.lookup(cx, &self.config.host) {
+            Lookup::Ready(addresses) => self.connect(cx, &waiting, addresses),
+            Lookup::Pending => {
+                self.waiting_dns.push(waiting);
+                false
+            }
+            Lookup::Failed => {
+                self.record(
+                    cx,
+                    waiting.seq,
+                    waiting.start,
+                    Outcome::DnsError,
+                    None,
+                    waiting.user,
+                );
+                false
+            }
+        }
+    }
+
+    /// Step 2: takes an ephemeral port and opens a connection to the first of `addresses`;
+    /// the others are kept for `try_next`.
+    fn connect(
+        &mut self,
+        cx: &mut AppCtx<'_>,
+        waiting: &WaitingName,
+        mut addresses: Vec<Ipv4Addr>,
+    ) -> bool {
+        let remote_ip = addresses.remove(0);
+        let alternates = if self.config.try_next {
+            addresses
+        } else {
+            Vec::new()
+        };
+        let Some((handle, local_port)) = self.open_socket(cx, remote_ip) else {
+            // Every ephemeral port is busy or resting, or the stack refused: the OS would
+            // fail connect() at once.
+            self.record(
+                cx,
+                waiting.seq,
+                waiting.start,
+                Outcome::Unreachable,
+                None,
+                waiting.user,
+            );
             return false;
         };
+        self.in_flight.push(InFlight {
+            seq: waiting.seq,
+            handle,
+            local_port,
+            remote_ip,
+            start: waiting.start,
+            deadline: waiting.deadline,
+            connect_deadline: self.config.connect_timeout.map(|t| cx.now + t),
+            alternates,
+            established: false,
+            request_sent: false,
+            response: ResponseReader::default(),
+            user: waiting.user,
+        });
+        true
+    }
+
+    /// A socket connecting to `remote_ip` from a fresh ephemeral port.
+    fn open_socket(
+        &mut self,
+        cx: &mut AppCtx<'_>,
+        remote_ip: Ipv4Addr,
+    ) -> Option<(SocketHandle, u16)> {
+        let local_port = self.ports.allocate(cx.now)?;
         let handle = self.idle_sockets.pop().unwrap_or_else(|| {
             cx.sockets.add(tcp::Socket::new(
                 tcp::SocketBuffer::new(vec![0; RX_BUFFER_BYTES]),
@@ -231,22 +353,35 @@ impl HttpClient {
         {
             self.idle_sockets.push(handle);
             self.ports.release(local_port, cx.now);
-            self.record(cx, seq, at, Outcome::Unreachable, None, user);
-            return false;
+            return None;
         }
-        self.in_flight.push(InFlight {
-            seq,
-            handle,
-            local_port,
-            remote_ip,
-            start: at,
-            deadline: at + self.config.timeout,
-            established: false,
-            request_sent: false,
-            response: ResponseReader::default(),
-            user,
-        });
-        true
+        Some((handle, local_port))
+    }
+
+    /// Requests waiting for DNS: connect those whose answer came, fail the others' when due.
+    fn resume_waiting(&mut self, cx: &mut AppCtx<'_>) -> bool {
+        let mut acted = false;
+        if let Some(dns) = &mut self.dns {
+            acted |= dns.poll(cx);
+        }
+        if self.waiting_dns.is_empty() {
+            return acted;
+        }
+        for waiting in std::mem::take(&mut self.waiting_dns) {
+            if cx.now >= waiting.deadline {
+                self.record(
+                    cx,
+                    waiting.seq,
+                    waiting.start,
+                    Outcome::Timeout,
+                    None,
+                    waiting.user,
+                );
+                continue;
+            }
+            acted |= self.resolve_and_connect(cx, waiting);
+        }
+        acted
     }
 
     /// Steps 3–4 for every request in flight.
@@ -308,15 +443,51 @@ impl HttpClient {
                     Outcome::Unreachable
                 });
             }
+            if ended.is_none()
+                && !request.established
+                && request.connect_deadline.is_some_and(|at| cx.now >= at)
+            {
+                socket.abort();
+                ended = Some(Outcome::Timeout);
+            }
             if ended.is_none() && cx.now >= request.deadline {
                 socket.abort();
                 ended = Some(Outcome::Timeout);
+            }
+            // A connection that failed before it was established: with `try_next`, the next
+            // address of the answer gets its chance (if the request's time allows).
+            if let Some(outcome) = ended
+                && !request.established
+                && !request.alternates.is_empty()
+                && cx.now < request.deadline
+                && matches!(
+                    outcome,
+                    Outcome::Refused | Outcome::Unreachable | Outcome::Timeout
+                )
+            {
+                socket.abort();
+                let next = request.alternates.remove(0);
+                let timeout = self.config.connect_timeout;
+                if let Some((handle, port)) = self.open_socket(cx, next) {
+                    let request = &mut self.in_flight[index];
+                    self.closing.push((request.handle, request.local_port));
+                    request.handle = handle;
+                    request.local_port = port;
+                    request.remote_ip = next;
+                    request.connect_deadline = timeout.map(|t| cx.now + t);
+                    acted = true;
+                    index += 1;
+                    continue;
+                }
             }
             let Some(outcome) = ended else {
                 index += 1;
                 continue;
             };
             // 4. Close our side (a no-op if already closed) and record.
+            let socket = cx
+                .sockets
+                .get_mut::<tcp::Socket>(self.in_flight[index].handle);
             socket.close();
             socket.set_timeout(Some(CLOSE_ABORT));
             acted = true;
@@ -403,7 +574,8 @@ fn outcome_of(response: &ResponseReader) -> Outcome {
 impl App for HttpClient {
     fn poll(&mut self, cx: &mut AppCtx<'_>) -> bool {
         self.recycle_closed(cx);
-        let started = self.start_due_requests(cx);
+        let resumed = self.resume_waiting(cx);
+        let started = self.start_due_requests(cx) || resumed;
         let progressed = self.progress_requests(cx);
         started || progressed
     }
@@ -417,11 +589,17 @@ impl App for HttpClient {
             .copied()
             .filter(|&at| self.may_start(at))
             .min();
-        let deadlines = self.in_flight.iter().map(|r| r.deadline).min();
-        [arrival, users, deadlines].into_iter().flatten().min()
+        let deadlines = self
+            .in_flight
+            .iter()
+            .map(|r| r.connect_deadline.unwrap_or(r.deadline).min(r.deadline))
+            .chain(self.waiting_dns.iter().map(|w| w.deadline))
+            .min();
+        let dns = self.dns.as_ref().and_then(|d| d.next_timer());
+        [arrival, users, deadlines, dns].into_iter().flatten().min()
     }
 
     fn has_pending_workload(&self) -> bool {
-        !self.in_flight.is_empty() || self.next_timer().is_some()
+        !self.in_flight.is_empty() || !self.waiting_dns.is_empty() || self.next_timer().is_some()
     }
 }

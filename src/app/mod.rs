@@ -4,6 +4,7 @@
 //! stack, and it works its sockets the way a program works the BSD socket API, without
 //! blocking. Start with `http.rs` (the messages), then `web_server.rs` and `http_client.rs`.
 
+pub mod dns;
 mod health_check;
 pub mod http;
 mod http_client;

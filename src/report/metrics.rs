@@ -108,6 +108,46 @@ impl Metrics {
     }
 }
 
+/// One client group's requests.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GroupStats {
+    /// Requests started.
+    pub issued: u64,
+    /// Requests that ended `ok`.
+    pub ok: u64,
+    /// Responses received per server, in server order.
+    pub served: Vec<u64>,
+}
+
+/// The client group a client host belongs to: its name without the `-<n>` suffix.
+pub fn group_of(host: &str) -> &str {
+    match host.rsplit_once('-') {
+        Some((group, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => group,
+        _ => host,
+    }
+}
+
+/// Requests per client group, in name order.
+pub fn groups(run: &RunReport<'_>) -> Vec<(String, GroupStats)> {
+    let mut groups: std::collections::BTreeMap<String, GroupStats> =
+        std::collections::BTreeMap::new();
+    for r in &run.trace.requests {
+        let group = group_of(&run.node_names[r.client_node]).to_string();
+        let stats = groups.entry(group).or_insert_with(|| GroupStats {
+            served: vec![0; run.server_names.len()],
+            ..GroupStats::default()
+        });
+        stats.issued += 1;
+        if r.outcome == Outcome::Ok {
+            stats.ok += 1;
+        }
+        if let Some(server) = r.server {
+            stats.served[server] += 1;
+        }
+    }
+    groups.into_iter().collect()
+}
+
 /// A request's latency in milliseconds.
 pub fn latency_ms(r: &RequestRecord) -> f64 {
     (r.end - r.start).as_millis_f64()
@@ -167,6 +207,14 @@ fn ping_stats(run: &RunReport<'_>) -> Vec<PingStats> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn client_hosts_belong_to_their_group() {
+        assert_eq!(group_of("pc-12"), "pc");
+        assert_eq!(group_of("users-a-3"), "users-a");
+        assert_eq!(group_of("alice"), "alice");
+        assert_eq!(group_of("web-x"), "web-x");
+    }
 
     #[test]
     fn nearest_rank_percentiles() {

@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 use super::RunReport;
 use super::metrics::{Metrics, latency_ms};
 use crate::sim::SimTime;
-use crate::trace::RequestRecord;
+use crate::trace::{DnsEvent, RequestRecord};
 
 /// Rounds to three decimals, so files do not carry float noise.
 fn round3(x: f64) -> f64 {
@@ -102,6 +102,52 @@ pub fn summary_json(run: &RunReport<'_>) -> String {
             })
         })
         .collect();
+    let mut dns = Map::new();
+    let mut dns_nodes: Vec<usize> = run.trace.dns.iter().map(|d| d.node).collect();
+    dns_nodes.sort_unstable();
+    dns_nodes.dedup();
+    for node in dns_nodes {
+        let records: Vec<_> = run.trace.dns.iter().filter(|d| d.node == node).collect();
+        let count = |event: DnsEvent| records.iter().filter(|d| d.event == event).count();
+        let mut by_name: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+        for record in &records {
+            *by_name.entry(record.name.as_str()).or_default() += 1;
+        }
+        dns.insert(
+            run.node_names[node].clone(),
+            json!({
+                "questions": records.len(),
+                "authoritative": count(DnsEvent::Authoritative),
+                "cache_hits": count(DnsEvent::CacheHit),
+                "cache_misses": count(DnsEvent::CacheMiss),
+                "by_name": by_name,
+            }),
+        );
+    }
+    let mut groups = Map::new();
+    for (group, stats) in super::metrics::groups(run) {
+        let mut served = Map::new();
+        for (server, n) in run.server_names.iter().zip(&stats.served) {
+            served.insert(server.clone(), json!(n));
+        }
+        // The busiest server's share of this group's responses (1/n would be perfectly even).
+        let total: u64 = stats.served.iter().sum();
+        let max_share = if total == 0 {
+            0.0
+        } else {
+            round3(*stats.served.iter().max().unwrap_or(&0) as f64 / total as f64)
+        };
+        groups.insert(
+            group,
+            json!({
+                "issued": stats.issued,
+                "ok": stats.ok,
+                "failed": stats.issued - stats.ok,
+                "served": served,
+                "max_share": max_share,
+            }),
+        );
+    }
     let net = run.trace.net;
     let summary = json!({
         "scenario": run.scenario,
@@ -122,6 +168,8 @@ pub fn summary_json(run: &RunReport<'_>) -> String {
         },
         "pings": pings,
         "balancers": balancers,
+        "groups": groups,
+        "dns": dns,
         "events": events,
         "failures": failures_json,
     });

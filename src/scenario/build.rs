@@ -17,6 +17,9 @@ use std::net::Ipv4Addr;
 use super::model::{
     FaultKind, FaultSpec, InterfaceSpec, NodeSpec, RouteSpec, Scenario, WorkloadKind,
 };
+use crate::app::dns::authority::DnsAuthority;
+use crate::app::dns::cache::DnsCache;
+use crate::app::dns::stub::DnsStub;
 use crate::app::{
     HttpClient, HttpClientConfig, PingConfig, Pinger, SmtpGreeter, StaticHosts, WebServer,
     WebServerConfig, Workload,
@@ -214,6 +217,35 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                 attach(&mut world, index, 0, interface, name);
                 node_names.push(name.clone());
             }
+            NodeSpec::DnsServer {
+                name,
+                interface,
+                gateway,
+                zone,
+            } => {
+                let index = world.next_node_index();
+                let mut host = new_host(&streams, name, index, interface, *gateway);
+                host.add_app(Box::new(DnsAuthority::new(
+                    zone.clone(),
+                    streams.stream(&format!("dns:{name}")),
+                )));
+                world.add_node(Box::new(host), 1);
+                attach(&mut world, index, 0, interface, name);
+                node_names.push(name.clone());
+            }
+            NodeSpec::DnsResolver {
+                name,
+                interface,
+                gateway,
+                config,
+            } => {
+                let index = world.next_node_index();
+                let mut host = new_host(&streams, name, index, interface, *gateway);
+                host.add_app(Box::new(DnsCache::new(config.clone())));
+                world.add_node(Box::new(host), 1);
+                attach(&mut world, index, 0, interface, name);
+                node_names.push(name.clone());
+            }
             NodeSpec::Clients {
                 name,
                 count,
@@ -224,6 +256,8 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                 url,
                 workload,
                 timeout,
+                connect_timeout,
+                dns,
             } => {
                 let start = SimTime::ZERO + workload.start;
                 let stop = workload.duration.map(|d| start + d);
@@ -260,10 +294,19 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                         start,
                         stop,
                         server_names: Rc::clone(&server_names),
+                        connect_timeout: *connect_timeout,
+                        try_next: dns.as_ref().is_some_and(|d| d.try_next),
                     };
                     let resolver = Box::new(StaticHosts::new(scenario.hosts.clone()));
                     let rng = streams.stream(&format!("client:{host_name}"));
-                    host.add_app(Box::new(HttpClient::new(config, resolver, rng)));
+                    let mut client = HttpClient::new(config, resolver, rng);
+                    if let Some(dns) = dns {
+                        // DNS transaction ids are random, from their own stream.
+                        let first_id =
+                            streams.stream(&format!("dns-stub:{host_name}")).next_u64() as u16;
+                        client = client.with_dns(DnsStub::new(dns.server, dns.policy, first_id));
+                    }
+                    host.add_app(Box::new(client));
                     world.add_node(Box::new(host), 1);
                     attach(&mut world, index, 0, &interface, &host_name);
                     node_names.push(host_name);
@@ -280,7 +323,10 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                 world.set_addresses(index, interfaces.iter().map(|i| i.ip).collect());
                 index += 1;
             }
-            NodeSpec::Host { interface, .. } | NodeSpec::WebServer { interface, .. } => {
+            NodeSpec::Host { interface, .. }
+            | NodeSpec::WebServer { interface, .. }
+            | NodeSpec::DnsServer { interface, .. }
+            | NodeSpec::DnsResolver { interface, .. } => {
                 world.set_addresses(index, vec![interface.ip]);
                 index += 1;
             }

@@ -154,6 +154,72 @@ pub enum NodeFile {
     Clients(ClientsFile),
     /// An L4 load balancer (a Linux IPVS director): a router with virtual services.
     L4Balancer(L4BalancerFile),
+    /// An authoritative DNS server.
+    DnsServer(DnsServerFile),
+    /// A caching DNS resolver (an ISP's or a carrier's).
+    DnsResolver(DnsResolverFile),
+}
+
+/// An authoritative DNS server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsServerFile {
+    /// Node name.
+    pub name: String,
+    /// Its one interface.
+    pub interface: InterfaceFile,
+    /// Default gateway. Default none.
+    #[serde(default)]
+    pub gateway: Option<String>,
+    /// The names it answers for.
+    pub zone: Vec<ZoneFile>,
+}
+
+/// One name of a zone with its A records.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneFile {
+    /// The name, such as `"www.example"`.
+    pub name: String,
+    /// How long answers may be cached, such as `"60s"` (whole seconds on the wire).
+    pub ttl: String,
+    /// Its addresses.
+    pub addresses: Vec<String>,
+    /// `Cyclic` (rotate each answer, BIND's default), `Fixed` or `Random`. Default `Cyclic`.
+    #[serde(default)]
+    pub order: Option<OrderFile>,
+}
+
+/// Record order in answers.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+pub enum OrderFile {
+    /// Rotate by one for each answer.
+    Cyclic,
+    /// Always the listed order.
+    Fixed,
+    /// Shuffled each time.
+    Random,
+}
+
+/// A caching DNS resolver.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsResolverFile {
+    /// Node name.
+    pub name: String,
+    /// Its one interface.
+    pub interface: InterfaceFile,
+    /// Default gateway. Default none.
+    #[serde(default)]
+    pub gateway: Option<String>,
+    /// The authoritative server it asks.
+    pub upstream: String,
+    /// Keep answers at least this long, whatever their TTL (some carriers do). Default none.
+    #[serde(default)]
+    pub min_ttl: Option<String>,
+    /// Keep answers at most this long. Default none.
+    #[serde(default)]
+    pub max_ttl: Option<String>,
 }
 
 /// An IPVS director. Its VIPs are answered for (ARP, ping) on the interface whose subnet
@@ -502,6 +568,40 @@ pub struct ClientsFile {
     /// Give up on a request after this long (outcome `timeout`). Default `"5s"`.
     #[serde(default)]
     pub timeout: Option<String>,
+    /// Give up on one address after this long without a connection (then, with DNS
+    /// `try_next`, try the next address). Default: only `timeout` applies.
+    #[serde(default)]
+    pub connect_timeout: Option<String>,
+    /// Resolve the URL's host with DNS (when the `hosts` table does not know it). Default off.
+    #[serde(default)]
+    pub dns: Option<ClientDnsFile>,
+}
+
+/// How a client group resolves names.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientDnsFile {
+    /// Address of the DNS server to ask (a resolver, or an authoritative server).
+    pub server: String,
+    /// How long each host keeps an answer. Default `HonorTtl`.
+    #[serde(default)]
+    pub cache: Option<ClientCacheFile>,
+    /// When a connection fails, try the answer's next address. Default false.
+    #[serde(default)]
+    pub try_next: Option<bool>,
+}
+
+/// A client's DNS cache policy.
+#[derive(Debug, Clone, Deserialize)]
+pub enum ClientCacheFile {
+    /// Ask for every request.
+    NoCache,
+    /// Keep answers for their TTL.
+    HonorTtl,
+    /// Keep answers this long whatever the TTL, such as `Hold("60s")` (a browser).
+    Hold(String),
+    /// Resolve once and keep the answer for ever.
+    Forever,
 }
 
 /// How a client group sends requests. A group stops after `requests` or `duration`, whichever

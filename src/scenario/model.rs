@@ -7,6 +7,9 @@
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
+use crate::app::dns::authority::ZoneEntry;
+use crate::app::dns::cache::CacheConfig;
+use crate::app::dns::stub::CachePolicy;
 use crate::app::{CheckerConfig, Distribution};
 use crate::ipvs::service::RealServerConfig;
 use crate::net::{LinkConfig, SegmentKind};
@@ -195,6 +198,17 @@ impl ServiceSpec {
     }
 }
 
+/// A client group's DNS settings.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientDnsSpec {
+    /// The DNS server to ask.
+    pub server: Ipv4Addr,
+    /// Each host's cache policy.
+    pub policy: CachePolicy,
+    /// Try the next address after a failed connection.
+    pub try_next: bool,
+}
+
 /// A machine.
 #[derive(Clone, Debug)]
 pub enum NodeSpec {
@@ -282,6 +296,32 @@ pub enum NodeSpec {
         workload: WorkloadSpec,
         /// Per-request timeout.
         timeout: SimDuration,
+        /// Per-address connection timeout.
+        connect_timeout: Option<SimDuration>,
+        /// DNS settings, if the group resolves with DNS.
+        dns: Option<ClientDnsSpec>,
+    },
+    /// An authoritative DNS server.
+    DnsServer {
+        /// Name.
+        name: String,
+        /// Interface.
+        interface: InterfaceSpec,
+        /// Default gateway.
+        gateway: Option<Ipv4Addr>,
+        /// Its zone.
+        zone: Vec<ZoneEntry>,
+    },
+    /// A caching DNS resolver.
+    DnsResolver {
+        /// Name.
+        name: String,
+        /// Interface.
+        interface: InterfaceSpec,
+        /// Default gateway.
+        gateway: Option<Ipv4Addr>,
+        /// Upstream and TTL clamps.
+        config: CacheConfig,
     },
 }
 
@@ -293,7 +333,9 @@ impl NodeSpec {
             | NodeSpec::Host { name, .. }
             | NodeSpec::WebServer { name, .. }
             | NodeSpec::Clients { name, .. }
-            | NodeSpec::L4Balancer { name, .. } => name,
+            | NodeSpec::L4Balancer { name, .. }
+            | NodeSpec::DnsServer { name, .. }
+            | NodeSpec::DnsResolver { name, .. } => name,
         }
     }
 }

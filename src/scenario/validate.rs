@@ -12,15 +12,18 @@ use std::net::Ipv4Addr;
 
 use super::diagnostic::{Diagnostic, Locator, nearest};
 use super::format::{
-    CheckFile, CheckTimingFile, ClientsFile, DistributionFile, FaultEventFile, FaultFile,
-    ForwardFile, InterfaceFile, NodeFile, RouteFile, ScenarioFile, SegmentFile, VirtualServiceFile,
-    WorkloadFile,
+    CheckFile, CheckTimingFile, ClientCacheFile, ClientsFile, DistributionFile, FaultEventFile,
+    FaultFile, ForwardFile, InterfaceFile, NodeFile, OrderFile, RouteFile, ScenarioFile,
+    SegmentFile, VirtualServiceFile, WorkloadFile,
 };
 use super::model::{
-    FaultKind, FaultSpec, InterfaceSpec, NodeSpec, PingSpec, RouteSpec, Scenario, SegmentSpec,
-    ServiceSpec, Url, WorkloadKind, WorkloadSpec,
+    ClientDnsSpec, FaultKind, FaultSpec, InterfaceSpec, NodeSpec, PingSpec, RouteSpec, Scenario,
+    SegmentSpec, ServiceSpec, Url, WorkloadKind, WorkloadSpec,
 };
 use super::units::{parse_bandwidth, parse_duration, parse_size};
+use crate::app::dns::authority::{RecordOrder, ZoneEntry};
+use crate::app::dns::cache::CacheConfig;
+use crate::app::dns::stub::CachePolicy;
 use crate::app::{CheckKind, CheckTiming, CheckerConfig, Distribution};
 use crate::ipvs::scheduler;
 use crate::ipvs::service::{Forward, RealServerConfig};
@@ -359,6 +362,68 @@ pub fn validate(file: &ScenarioFile, loc: &Locator<'_>) -> Result<Scenario, Vec<
                     ipvsadm_at,
                 }
             }
+            NodeFile::DnsServer(d) => {
+                let interface = iface(&mut c, &d.interface);
+                let gateway = check_gateway(&mut c, d.gateway.as_deref(), interface, name);
+                let zone = d
+                    .zone
+                    .iter()
+                    .map(|z| {
+                        let ttl = c.duration(Some(&z.ttl), "0s", Some(name));
+                        ZoneEntry {
+                            name: z.name.trim_end_matches('.').to_ascii_lowercase(),
+                            ttl: (ttl.as_nanos() / 1_000_000_000) as u32,
+                            addresses: z
+                                .addresses
+                                .iter()
+                                .filter_map(|a| c.ip(a, Some(name)))
+                                .collect(),
+                            order: match z.order.unwrap_or(OrderFile::Cyclic) {
+                                OrderFile::Cyclic => RecordOrder::Cyclic,
+                                OrderFile::Fixed => RecordOrder::Fixed,
+                                OrderFile::Random => RecordOrder::Random,
+                            },
+                        }
+                    })
+                    .collect();
+                match interface {
+                    Some(interface) => NodeSpec::DnsServer {
+                        name: name.to_string(),
+                        interface,
+                        gateway,
+                        zone,
+                    },
+                    None => continue,
+                }
+            }
+            NodeFile::DnsResolver(d) => {
+                let interface = iface(&mut c, &d.interface);
+                let gateway = check_gateway(&mut c, d.gateway.as_deref(), interface, name);
+                let upstream = c
+                    .ip(&d.upstream, Some(name))
+                    .unwrap_or(Ipv4Addr::UNSPECIFIED);
+                let min_ttl = d
+                    .min_ttl
+                    .as_deref()
+                    .map(|t| c.duration(Some(t), "0s", Some(name)));
+                let max_ttl = d
+                    .max_ttl
+                    .as_deref()
+                    .map(|t| c.duration(Some(t), "0s", Some(name)));
+                match interface {
+                    Some(interface) => NodeSpec::DnsResolver {
+                        name: name.to_string(),
+                        interface,
+                        gateway,
+                        config: CacheConfig {
+                            upstream,
+                            min_ttl,
+                            max_ttl,
+                        },
+                    },
+                    None => continue,
+                }
+            }
             NodeFile::Clients(group) => match check_clients(
                 &mut c,
                 group,
@@ -448,6 +513,8 @@ fn node_name(node: &NodeFile) -> &str {
         NodeFile::WebServer(w) => &w.name,
         NodeFile::Clients(g) => &g.name,
         NodeFile::L4Balancer(b) => &b.name,
+        NodeFile::DnsServer(d) => &d.name,
+        NodeFile::DnsResolver(d) => &d.name,
     }
 }
 
@@ -1183,7 +1250,10 @@ fn check_clients(
     });
     let url = match parse_url(&group.url) {
         Ok(url) => {
-            if url.host.parse::<Ipv4Addr>().is_err() && !hosts.contains_key(&url.host) {
+            if url.host.parse::<Ipv4Addr>().is_err()
+                && !hosts.contains_key(&url.host)
+                && group.dns.is_none()
+            {
                 let mut help =
                     "use an IPv4 address, or add the name to the scenario's `hosts` table"
                         .to_string();
@@ -1212,6 +1282,24 @@ fn check_clients(
         }
     };
     let timeout = c.duration(group.timeout.as_deref(), "5s", anchor);
+    let connect_timeout = group
+        .connect_timeout
+        .as_deref()
+        .map(|t| c.duration(Some(t), "0s", anchor));
+    let dns = group.dns.as_ref().and_then(|d| {
+        let server = c.ip(&d.server, anchor)?;
+        let policy = match &d.cache {
+            None | Some(ClientCacheFile::HonorTtl) => CachePolicy::HonorTtl,
+            Some(ClientCacheFile::NoCache) => CachePolicy::NoCache,
+            Some(ClientCacheFile::Forever) => CachePolicy::Forever,
+            Some(ClientCacheFile::Hold(t)) => CachePolicy::Hold(c.duration(Some(t), "0s", anchor)),
+        };
+        Some(ClientDnsSpec {
+            server,
+            policy,
+            try_next: d.try_next.unwrap_or(false),
+        })
+    });
     let workload = check_workload(c, &group.workload, count, anchor);
     let (segment, (first_ip, prefix_len), url) = (segment?, cidr?, url?);
     attach_counts[segment] += count as usize;
@@ -1225,6 +1313,8 @@ fn check_clients(
         url,
         workload,
         timeout,
+        connect_timeout,
+        dns,
     })
 }
 

@@ -2,6 +2,7 @@
 //! - `scenarios`: every file in `scenarios/` runs, and its summary and table are snapshotted;
 //! - `diagnostics`: every broken file in `tests/it/bad/` gets the snapshotted error output;
 //! - `determinism`: same seed, same bytes; other seed, other bytes;
+//! - `dns`: DNS round robin: cache skew, the TTL sweep, a dead server, real messages;
 //! - `health`: failure injection and health checks: detection, timing, sorry server;
 //! - `l4`: the IPVS director: weights, NAT/DR paths, the same-subnet pitfall, no server;
 //! - `pcap`: the capture holds real, well-formed packets (handshake, HTTP, ARP, ICMP);
@@ -10,6 +11,7 @@
 mod cli;
 mod determinism;
 mod diagnostics;
+mod dns;
 mod health;
 mod l4;
 mod pcap;

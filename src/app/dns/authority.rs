@@ -1,0 +1,203 @@
+//! *An authoritative DNS server* for round-robin names.
+//!
+//! The server owns a zone: for each name, a list of A records and a TTL. Every query gets all
+//! the records, in an order that depends on the configured policy:
+//! - **cyclic** (BIND's default `rrset-order cyclic`): each answer starts one record later
+//!   than the previous one, so successive askers start with different servers;
+//! - **fixed**: always the configured order;
+//! - **random**: a shuffled order.
+//!
+//! Clients use the first address, so the order *is* the load-balancing decision. Unknown
+//! names get NXDOMAIN. The server knows nothing about the health of the addresses it hands
+//! out: that is DNS round robin's blind spot.
+//!
+//! # Simplifications
+//! - UDP only, one socket, no zone transfers, no SOA/NS records.
+//!
+//! # Further reading
+//! - RFC 1034 §4.3.2; BIND 9 ARM, `rrset-order`; `book/src/labs/dns-round-robin.md`.
+
+use std::net::Ipv4Addr;
+
+use smoltcp::iface::SocketHandle;
+use smoltcp::socket::udp;
+
+use super::wire::{Answer, MAX_UDP_BYTES, Message, Rcode};
+use crate::node::{App, AppCtx};
+use crate::sim::{SimTime, Stream};
+use crate::trace::{DnsEvent, DnsRecord};
+
+/// The port DNS servers listen on.
+pub const DNS_PORT: u16 = 53;
+
+/// How a server orders the records of an answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordOrder {
+    /// Rotate by one for each answer.
+    Cyclic,
+    /// Always the configured order.
+    Fixed,
+    /// Shuffle each time.
+    Random,
+}
+
+/// One name of the zone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZoneEntry {
+    /// The name, lowercase.
+    pub name: String,
+    /// Its TTL in seconds.
+    pub ttl: u32,
+    /// Its addresses.
+    pub addresses: Vec<Ipv4Addr>,
+    /// How answers order them.
+    pub order: RecordOrder,
+}
+
+/// An authoritative DNS server application.
+pub struct DnsAuthority {
+    /// The zone.
+    zone: Vec<ZoneEntry>,
+    /// For each entry, the rotation of the next cyclic answer.
+    rotation: Vec<usize>,
+    /// Shuffles for `Random`.
+    rng: Stream,
+    /// The UDP socket, created on the first poll.
+    handle: Option<SocketHandle>,
+    /// Scratch buffer for answers.
+    buffer: Vec<u8>,
+}
+
+impl DnsAuthority {
+    /// A server for `zone`.
+    pub fn new(zone: Vec<ZoneEntry>, rng: Stream) -> DnsAuthority {
+        DnsAuthority {
+            rotation: vec![0; zone.len()],
+            zone,
+            rng,
+            handle: None,
+            buffer: Vec::with_capacity(MAX_UDP_BYTES),
+        }
+    }
+
+    /// The records for entry `index`, in this answer's order.
+    fn ordered(&mut self, index: usize) -> Vec<Answer> {
+        let entry = &self.zone[index];
+        let mut addresses = entry.addresses.clone();
+        match entry.order {
+            RecordOrder::Fixed => {}
+            RecordOrder::Cyclic => {
+                let n = addresses.len().max(1);
+                addresses.rotate_left(self.rotation[index] % n);
+                self.rotation[index] = (self.rotation[index] + 1) % n;
+            }
+            RecordOrder::Random => {
+                // Fisher–Yates with the server's own stream.
+                for i in (1..addresses.len()).rev() {
+                    let j = self.rng.below(i as u64 + 1) as usize;
+                    addresses.swap(i, j);
+                }
+            }
+        }
+        let ttl = entry.ttl;
+        addresses
+            .into_iter()
+            .map(|address| Answer { address, ttl })
+            .collect()
+    }
+}
+
+impl App for DnsAuthority {
+    fn poll(&mut self, cx: &mut AppCtx<'_>) -> bool {
+        let handle = *self.handle.get_or_insert_with(|| {
+            let mut socket = udp::Socket::new(
+                udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; 64], vec![0; 16 * 1024]),
+                udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; 64], vec![0; 16 * 1024]),
+            );
+            socket
+                .bind(DNS_PORT)
+                .expect("a fresh UDP socket binds to port 53");
+            cx.sockets.add(socket)
+        });
+        let mut acted = false;
+        loop {
+            let socket = cx.sockets.get_mut::<udp::Socket>(handle);
+            let Ok((bytes, meta)) = socket.recv() else {
+                break;
+            };
+            let Some(query) = Message::parse(bytes).filter(|m| !m.response) else {
+                continue;
+            };
+            let found = self.zone.iter().position(|z| z.name == query.name);
+            let response = match found {
+                Some(index) => {
+                    let answers = self.ordered(index);
+                    query.answer(Rcode::NoError, true, answers)
+                }
+                None => query.answer(Rcode::NxDomain, true, Vec::new()),
+            };
+            cx.trace.dns.push(DnsRecord {
+                at: cx.now,
+                node: cx.node_index,
+                name: query.name.clone(),
+                event: DnsEvent::Authoritative,
+            });
+            response.emit(&mut self.buffer);
+            let socket = cx.sockets.get_mut::<udp::Socket>(handle);
+            let _ = socket.send_slice(&self.buffer, meta);
+            acted = true;
+        }
+        acted
+    }
+
+    fn next_timer(&self) -> Option<SimTime> {
+        None
+    }
+
+    fn crash(&mut self) {
+        self.handle = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(order: RecordOrder) -> DnsAuthority {
+        let zone = vec![ZoneEntry {
+            name: "www.example".into(),
+            ttl: 60,
+            addresses: vec![
+                Ipv4Addr::new(10, 0, 0, 1),
+                Ipv4Addr::new(10, 0, 0, 2),
+                Ipv4Addr::new(10, 0, 0, 3),
+            ],
+            order,
+        }];
+        DnsAuthority::new(zone, crate::sim::Streams::new(1).stream("dns"))
+    }
+
+    fn firsts(server: &mut DnsAuthority) -> Vec<u8> {
+        (0..4)
+            .map(|_| server.ordered(0)[0].address.octets()[3])
+            .collect()
+    }
+
+    #[test]
+    fn cyclic_order_rotates_the_first_record() {
+        assert_eq!(firsts(&mut server(RecordOrder::Cyclic)), vec![1, 2, 3, 1]);
+    }
+
+    #[test]
+    fn fixed_order_never_changes() {
+        assert_eq!(firsts(&mut server(RecordOrder::Fixed)), vec![1, 1, 1, 1]);
+    }
+
+    #[test]
+    fn random_order_keeps_every_record() {
+        let mut s = server(RecordOrder::Random);
+        let mut answer: Vec<u8> = s.ordered(0).iter().map(|a| a.address.octets()[3]).collect();
+        answer.sort();
+        assert_eq!(answer, vec![1, 2, 3]);
+    }
+}
