@@ -72,6 +72,9 @@ pub enum Command {
         /// First seed.
         #[arg(long)]
         seed: Option<u64>,
+        /// Threads to run on (default: one per core). The results are the same for any count.
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
         /// Output folder (default: output/<file stem>/compare/).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -100,8 +103,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             schedulers,
             seeds,
             seed,
+            threads,
             out,
-        } => compare(&file, &schedulers, seeds, seed, out),
+        } => compare(&file, &schedulers, seeds, seed, threads, out),
         Command::List { dir } => list(&dir),
     }
 }
@@ -192,6 +196,7 @@ fn compare(
     schedulers: &[String],
     seeds: u64,
     seed: Option<u64>,
+    threads: usize,
     out: Option<PathBuf>,
 ) -> Result<ExitCode> {
     let scenario = match scenario::load_file(file) {
@@ -225,7 +230,7 @@ fn compare(
         return Ok(ExitCode::from(2));
     }
     let first_seed = seed.unwrap_or(scenario.seed);
-    let variants = match compare::run_schedulers(&scenario, &names, first_seed, seeds) {
+    let variants = match compare::run_schedulers(&scenario, &names, first_seed, seeds, threads) {
         Ok(v) => v,
         Err((scheduler, e)) => {
             eprintln!("error: {} with {scheduler}: {e}", file.display());

@@ -4,8 +4,9 @@
 //! the same bytes. Nothing here touches the file system.
 
 use crate::report::{
-    LoadBar, RunReport, events_csv, ipvsadm_txt, load_bars, load_svg, requests_csv, summary_json,
-    terminal_table,
+    LoadBar, RunReport, TimeSeries, events_csv, ipvsadm_txt, latency_svg, load_bars,
+    load_over_time_svg, load_svg, outcomes_over_time_svg, requests_csv, sorted_latencies_ms,
+    summary_json, terminal_table, time_series,
 };
 use crate::scenario::{Scenario, build};
 use crate::sim::SimTime;
@@ -30,6 +31,12 @@ pub struct Artifacts {
     pub load_svg: Option<String>,
     /// The data behind `load.svg`.
     pub load_bars: Vec<LoadBar>,
+    /// The other charts: `outcomes-over-time.svg`, `load-over-time.svg`, `latency.svg`.
+    pub charts: Vec<(&'static str, String)>,
+    /// The data behind the over-time charts.
+    pub series: TimeSeries,
+    /// `report.md`: the table and the charts, ready for coursework.
+    pub report_md: String,
     /// The raw trace, for tests and tools that want more than the files.
     pub trace: Trace,
     /// Virtual time at the end of the run.
@@ -58,6 +65,10 @@ impl Artifacts {
         if let Some(svg) = &self.load_svg {
             files.push(("load.svg", svg.as_bytes()));
         }
+        for (name, svg) in &self.charts {
+            files.push((name, svg.as_bytes()));
+        }
+        files.push(("report.md", self.report_md.as_bytes()));
         if let Some(capture) = &self.capture {
             files.push(("capture.pcap", capture.as_slice()));
         }
@@ -90,11 +101,46 @@ pub fn execute(scenario: &Scenario, seed: u64, capture_all: bool) -> Result<Arti
         )
         .ok()
     };
+    // Charts that cannot be drawn are left out; their data is in summary.json either way.
+    let series = time_series(&report);
+    let mut charts = Vec::new();
+    if !output.trace.requests.is_empty() {
+        if let Ok(svg) = outcomes_over_time_svg(
+            &format!("{}: requests per second by outcome", scenario.name),
+            &series,
+        ) {
+            charts.push(("outcomes-over-time.svg", svg));
+        }
+        if !built.server_names.is_empty()
+            && let Ok(svg) = load_over_time_svg(
+                &format!("{}: responses per second per server", scenario.name),
+                &series,
+                &built.server_names,
+            )
+        {
+            charts.push(("load-over-time.svg", svg));
+        }
+        let latencies = sorted_latencies_ms(&report);
+        if !latencies.is_empty()
+            && let Ok(svg) = latency_svg(&format!("{}: latency", scenario.name), &latencies)
+        {
+            charts.push(("latency.svg", svg));
+        }
+    }
+    let table = terminal_table(&report);
+    let mut chart_names: Vec<&str> = charts.iter().map(|(name, _)| *name).collect();
+    if load_svg.is_some() {
+        chart_names.insert(0, "load.svg");
+    }
+    let report_md = report_markdown(scenario, seed, &table, &chart_names);
     Ok(Artifacts {
         summary_json: summary_json(&report),
         requests_csv: requests_csv(&report),
         events_csv: events_csv(&report),
-        table: terminal_table(&report),
+        table,
+        charts,
+        series,
+        report_md,
         ipvsadm_txt: ipvsadm_txt(&report),
         load_svg,
         load_bars,
@@ -106,4 +152,25 @@ pub fn execute(scenario: &Scenario, seed: u64, capture_all: bool) -> Result<Arti
         server_names: built.server_names,
         server_addrs: built.server_addrs,
     })
+}
+
+/// `report.md`: what a student pastes into coursework: where the numbers come from, the
+/// summary table, and the charts.
+fn report_markdown(scenario: &Scenario, seed: u64, table: &str, charts: &[&str]) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    // Writing into a String cannot fail.
+    let _ = writeln!(out, "# {}\n", scenario.name);
+    let _ = writeln!(out, "{}\n", scenario.description);
+    let _ = writeln!(
+        out,
+        "Scenario file `{}`, seed {seed}, netlab {}.\n",
+        scenario.source_file,
+        env!("CARGO_PKG_VERSION")
+    );
+    let _ = writeln!(out, "```text\n{}```\n", table);
+    for chart in charts {
+        let _ = writeln!(out, "![{chart}]({chart})\n");
+    }
+    out
 }

@@ -148,9 +148,12 @@ impl VirtualService {
     pub fn schedule(&mut self, conn: &Connection, now: SimTime) -> Option<usize> {
         let pinned = self.persistence.and_then(|_| {
             let &(addr, port, expires) = self.templates.get(&conn.client_addr)?;
+            // A template whose server was removed from the service is dropped (a quiesced,
+            // weight-0 server still gets its persistent clients, as in the kernel).
             (expires > now)
                 .then(|| self.dest_index(addr, port))
                 .flatten()
+                .filter(|&index| self.dests[index].available)
         });
         let chosen = match pinned {
             Some(index) => Some(index),
@@ -352,6 +355,22 @@ mod tests {
         svc.unbind(0, false);
         assert!(!svc.dests[0].overloaded);
         assert!(svc.schedule(&client(3), SimTime::ZERO).is_some());
+    }
+
+    #[test]
+    fn persistence_does_not_pin_to_a_removed_server() {
+        let mut svc = VirtualService::new(
+            Ipv4Addr::new(10, 0, 1, 100),
+            80,
+            by_name("rr").unwrap(),
+            &[rs(11, 1, 0), rs(12, 1, 0)],
+            Some(SimDuration::from_secs(300)),
+        );
+        let first = svc.schedule(&client(1), SimTime::ZERO).unwrap();
+        let (addr, port) = (svc.dests[first].addr, svc.dests[first].port);
+        svc.set_available(addr, port, false);
+        let again = svc.schedule(&client(2), SimTime::from_nanos(5)).unwrap();
+        assert_ne!((svc.dests[again].addr, svc.dests[again].port), (addr, port));
     }
 
     #[test]

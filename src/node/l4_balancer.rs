@@ -688,7 +688,9 @@ impl L4Balancer {
         let target = format!("{}/{}:{}", self.router.name(), config.addr, config.port);
         let event = if alive { "server_up" } else { "server_down" };
         ctx.trace.event(ctx.now, &target, event, cause.to_string());
-        if self.health[s].quorum_up {
+        // While the sorry server stands in, recovered servers wait for quorum (keepalived);
+        // without one, the pool follows the checks as usual.
+        if self.health[s].quorum_up || self.health[s].sorry_server.is_none() {
             self.apply_member(s, m, alive);
         }
         let live = self.live_weight(s);

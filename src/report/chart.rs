@@ -10,9 +10,13 @@
 
 use std::sync::Once;
 
+use plotters::coord::Shift;
 use plotters::coord::ranged1d::SegmentValue;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
+
+use super::series::TimeSeries;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// The Okabe–Ito colour-blind-safe palette (blue, orange, green, vermillion, sky blue,
@@ -153,6 +157,229 @@ fn draw_load_inner<'a>(
         .draw()?;
     root.present()?;
     Ok(())
+}
+
+/// Runs a drawing into a fresh SVG string; plotters' errors borrow the backend, so they are
+/// turned into text inside.
+fn svg_of(
+    draw: impl FnOnce(DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), String>,
+) -> Result<String, String> {
+    register_font();
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (800, 480)).into_drawing_area();
+        draw(root)?;
+    }
+    Ok(svg)
+}
+
+/// Turns any displayable error into text.
+fn text<E: std::fmt::Display>(e: E) -> String {
+    e.to_string()
+}
+
+/// Draws event markers (faults, state changes) as dashed vertical lines with short labels.
+fn draw_markers<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    markers: &[(f64, String)],
+    top: f64,
+) -> Result<(), String> {
+    for (i, (at, label)) in markers.iter().enumerate() {
+        chart
+            .draw_series(DashedLineSeries::new(
+                vec![(*at, 0.0), (*at, top)],
+                6,
+                4,
+                RGBColor(0x66, 0x66, 0x66).stroke_width(1),
+            ))
+            .map_err(text)?;
+        // Labels step down the chart so that markers close in time stay readable.
+        let y = top * (0.97 - 0.05 * (i % 6) as f64);
+        chart
+            .draw_series(std::iter::once(Text::new(
+                label.clone(),
+                (*at, y),
+                ("sans-serif", 11)
+                    .into_font()
+                    .color(&RGBColor(0x33, 0x33, 0x33)),
+            )))
+            .map_err(text)?;
+    }
+    Ok(())
+}
+
+/// `outcomes-over-time.svg`: successful and failed requests per second, with event markers.
+pub fn outcomes_over_time_svg(title: &str, series: &TimeSeries) -> Result<String, String> {
+    svg_of(|root| {
+        root.fill(&WHITE).map_err(text)?;
+        let end = series.starts_s.last().copied().unwrap_or(0.0) + series.bin.as_secs_f64();
+        let top = series
+            .ok_per_s
+            .iter()
+            .zip(&series.failed_per_s)
+            .map(|(a, b)| a.max(*b))
+            .fold(1.0, f64::max)
+            * 1.25;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 22))
+            .margin(16)
+            .x_label_area_size(44)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0.0..end, 0.0..top)
+            .map_err(text)?;
+        chart
+            .configure_mesh()
+            .x_desc("time (s), by request start")
+            .y_desc("requests per second")
+            .label_style(("sans-serif", 14))
+            .axis_desc_style(("sans-serif", 16))
+            .draw()
+            .map_err(text)?;
+        for (values, colour, label) in [
+            (&series.ok_per_s, PALETTE[2], "ok"),
+            (&series.failed_per_s, PALETTE[3], "failed"),
+        ] {
+            chart
+                .draw_series(LineSeries::new(
+                    series.starts_s.iter().copied().zip(values.iter().copied()),
+                    colour.stroke_width(2),
+                ))
+                .map_err(text)?
+                .label(label)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2))
+                });
+        }
+        draw_markers(&mut chart, &series.markers, top)?;
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 14))
+            .draw()
+            .map_err(text)?;
+        root.present().map_err(text)
+    })
+}
+
+/// `load-over-time.svg`: responses per second from each server, with event markers.
+pub fn load_over_time_svg(
+    title: &str,
+    series: &TimeSeries,
+    servers: &[String],
+) -> Result<String, String> {
+    svg_of(|root| {
+        root.fill(&WHITE).map_err(text)?;
+        let end = series.starts_s.last().copied().unwrap_or(0.0) + series.bin.as_secs_f64();
+        let top = series
+            .served_per_s
+            .iter()
+            .flatten()
+            .copied()
+            .fold(1.0, f64::max)
+            * 1.25;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 22))
+            .margin(16)
+            .x_label_area_size(44)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0.0..end, 0.0..top)
+            .map_err(text)?;
+        chart
+            .configure_mesh()
+            .x_desc("time (s), by request start")
+            .y_desc("responses per second")
+            .label_style(("sans-serif", 14))
+            .axis_desc_style(("sans-serif", 16))
+            .draw()
+            .map_err(text)?;
+        for (i, (values, name)) in series.served_per_s.iter().zip(servers).enumerate() {
+            let colour = PALETTE[i % PALETTE.len()];
+            chart
+                .draw_series(LineSeries::new(
+                    series.starts_s.iter().copied().zip(values.iter().copied()),
+                    colour.stroke_width(2),
+                ))
+                .map_err(text)?
+                .label(name.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2))
+                });
+        }
+        draw_markers(&mut chart, &series.markers, top)?;
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 14))
+            .draw()
+            .map_err(text)?;
+        root.present().map_err(text)
+    })
+}
+
+/// `latency.svg`: the distribution (CDF) of successful requests' latency, with p50, p95 and
+/// p99 marked.
+pub fn latency_svg(title: &str, sorted_ms: &[f64]) -> Result<String, String> {
+    svg_of(|root| {
+        root.fill(&WHITE).map_err(text)?;
+        let n = sorted_ms.len().max(1) as f64;
+        let right = sorted_ms.last().copied().unwrap_or(1.0).max(0.001) * 1.05;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 22))
+            .margin(16)
+            .x_label_area_size(44)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0.0..right, 0.0..1.05)
+            .map_err(text)?;
+        chart
+            .configure_mesh()
+            .x_desc("latency of successful requests (ms)")
+            .y_desc("fraction of requests at most this fast")
+            .label_style(("sans-serif", 14))
+            .axis_desc_style(("sans-serif", 16))
+            .draw()
+            .map_err(text)?;
+        chart
+            .draw_series(LineSeries::new(
+                sorted_ms
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &ms)| (ms, (i + 1) as f64 / n)),
+                PALETTE[0].stroke_width(2),
+            ))
+            .map_err(text)?
+            .label("cumulative share")
+            .legend(|(x, y)| {
+                PathElement::new(vec![(x, y), (x + 16, y)], PALETTE[0].stroke_width(2))
+            });
+        for (p, colour) in [(50.0, PALETTE[2]), (95.0, PALETTE[1]), (99.0, PALETTE[3])] {
+            let value = super::percentile(sorted_ms, p);
+            chart
+                .draw_series(DashedLineSeries::new(
+                    vec![(value, 0.0), (value, 1.0)],
+                    6,
+                    4,
+                    colour.stroke_width(2),
+                ))
+                .map_err(text)?
+                .label(format!("p{p:.0} = {value:.3} ms"))
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 14))
+            .draw()
+            .map_err(text)?;
+        root.present().map_err(text)
+    })
 }
 
 #[cfg(test)]

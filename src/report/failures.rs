@@ -109,7 +109,10 @@ pub fn failures(run: &RunReport<'_>) -> Vec<FailureRecord> {
             continue;
         }
         for (service, server) in services {
-            let down = first_after(events, event.at, "server_down", &server);
+            // Only a detection while the fault lasted counts: a later `server_down` belongs to
+            // a later fault.
+            let down = first_after(events, event.at, "server_down", &server)
+                .filter(|e| undone.is_none_or(|u| e.at <= u));
             let detected = down.map(|e| e.at);
             let readded =
                 detected.and_then(|at| first_after(events, at, "server_up", &server).map(|e| e.at));

@@ -14,11 +14,15 @@
 mod chart;
 mod failures;
 mod metrics;
+mod series;
 mod summary;
 mod table;
 
-pub use chart::{LoadBar, PALETTE, load_svg};
+pub use chart::{
+    LoadBar, PALETTE, latency_svg, load_over_time_svg, load_svg, outcomes_over_time_svg,
+};
 pub use failures::{FailureRecord, failures};
+pub use series::{TimeSeries, sorted_latencies_ms, time_series};
 
 pub use metrics::{LatencyStats, Metrics, PingStats, percentile};
 pub use summary::{events_csv, ipvsadm_txt, requests_csv, summary_json};

@@ -73,6 +73,11 @@ impl<'a> Locator<'a> {
         Locator { file, source }
     }
 
+    /// The file name given to the locator.
+    pub fn file(&self) -> &str {
+        self.file
+    }
+
     /// A diagnostic at byte offset `offset` underlining `width` characters.
     pub fn at_offset(&self, offset: usize, width: usize, message: String) -> Diagnostic {
         let offset = offset.min(self.source.len());

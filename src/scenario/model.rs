@@ -19,6 +19,8 @@ use crate::sim::{SimDuration, SimTime};
 /// A whole checked scenario.
 #[derive(Clone, Debug)]
 pub struct Scenario {
+    /// The file it was read from, as the user named it.
+    pub source_file: String,
     /// Short name.
     pub name: String,
     /// One-line description.

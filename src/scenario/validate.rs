@@ -491,6 +491,7 @@ pub fn validate(file: &ScenarioFile, loc: &Locator<'_>) -> Result<Scenario, Vec<
         return Err(c.problems);
     }
     Ok(Scenario {
+        source_file: loc.file().to_string(),
         name: file.name.clone(),
         description: file.description.clone(),
         seed: file.seed.unwrap_or(1),

@@ -16,7 +16,17 @@ fn run_writes_the_three_files() {
         .status()
         .unwrap();
     assert!(status.success());
-    for file in ["summary.json", "requests.csv", "capture.pcap", "load.svg"] {
+    for file in [
+        "summary.json",
+        "requests.csv",
+        "events.csv",
+        "capture.pcap",
+        "load.svg",
+        "load-over-time.svg",
+        "outcomes-over-time.svg",
+        "latency.svg",
+        "report.md",
+    ] {
         assert!(out.join(file).is_file(), "{file} missing");
     }
     std::fs::remove_dir_all(&out).unwrap();

@@ -210,3 +210,30 @@ fn a_crashed_client_group_is_rejected() {
     let error = load_str("bad.ron", &bad).unwrap_err().to_string();
     assert!(error.contains("is a client group"), "{error}");
 }
+
+#[test]
+fn without_a_sorry_server_a_recovered_server_still_rejoins() {
+    // Regression (found while writing the book): with no sorry server, regaining quorum must
+    // still put recovered servers back into the pool.
+    let path = super::support::root().join("scenarios/sorry-server.ron");
+    let text = std::fs::read_to_string(path).unwrap();
+    let without: String = text
+        .lines()
+        .filter(|l| !l.contains("sorry_server:"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let scenario = load_str("no-sorry.ron", &without).unwrap();
+    let a = execute(&scenario, 1, false).unwrap();
+    let late: Vec<&str> = a
+        .requests_csv
+        .lines()
+        .skip(1)
+        .filter(|r| r.split(',').nth(2).unwrap().parse::<f64>().unwrap() > 27.0)
+        .collect();
+    assert!(!late.is_empty());
+    assert!(
+        late.iter().all(|r| r.contains(",ok,web1,")),
+        "{:?}",
+        &late[..3]
+    );
+}

@@ -160,7 +160,7 @@ fn every_scheduler_runs_and_the_comparison_is_stable() {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let variants = run_schedulers(&scenario, &names, 1, 1).unwrap();
+    let variants = run_schedulers(&scenario, &names, 1, 1, 0).unwrap();
     assert_eq!(variants.len(), 10);
     let table = compare_table(&scenario, &variants);
     // rr ignores weights: equal thirds. dh hashes the one VIP: everything on one server.
@@ -174,4 +174,16 @@ fn every_scheduler_runs_and_the_comparison_is_stable() {
     assert!(row("rr").contains("33.3%   33.3%   33.3%"), "{table}");
     assert!(row("dh").contains("100.0%"), "{table}");
     insta::assert_snapshot!(table);
+}
+
+#[test]
+fn a_comparison_is_the_same_on_one_thread_and_on_several() {
+    let path = root().join("scenarios/l4-schedulers.ron");
+    let scenario = netlab::scenario::load_file(&path).unwrap();
+    let names: Vec<String> = ["rr", "wlc", "sh"].iter().map(|s| s.to_string()).collect();
+    let one = run_schedulers(&scenario, &names, 1, 2, 1).unwrap();
+    let many = run_schedulers(&scenario, &names, 1, 2, 3).unwrap();
+    let csv = |v: &[netlab::compare::Variant]| netlab::compare::compare_csv(&scenario, v);
+    assert_eq!(csv(&one), csv(&many));
+    assert_eq!(one.len(), 6, "three schedulers, two seeds each");
 }

@@ -33,8 +33,24 @@ fn every_scenario_runs_and_matches_its_snapshot() {
                 .expect("a scenario with servers draws load.svg");
             assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
         }
+        // The data behind the over-time charts: the bins in which requests failed.
+        let series = &artifacts.series;
+        let failing_bins: Vec<String> = series
+            .starts_s
+            .iter()
+            .zip(&series.failed_per_s)
+            .filter(|(_, f)| **f > 0.0)
+            .map(|(s, f)| format!("{s}:{f:.1}"))
+            .collect();
+        for (name, svg) in &artifacts.charts {
+            assert!(
+                svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+                "{name}"
+            );
+        }
+        let chart_names: Vec<&str> = artifacts.charts.iter().map(|(n, _)| *n).collect();
         insta::assert_snapshot!(format!(
-            "{}\n{}\nload.svg\n{bars}",
+            "{}\n{}\nload.svg\n{bars}\ncharts {chart_names:?}\nfailed/s by bin start {failing_bins:?}\n",
             artifacts.table, artifacts.summary_json
         ));
     });
