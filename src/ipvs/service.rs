@@ -172,8 +172,9 @@ impl VirtualService {
         Some(index)
     }
 
-    /// `ip_vs_bind_dest`: a new connection starts inactive; the threshold may trip.
-    fn bind(&mut self, index: usize) {
+    /// `ip_vs_bind_dest`: a new connection starts inactive; the threshold may trip. Also
+    /// used for connections learned from the sync daemon.
+    pub fn bind(&mut self, index: usize) {
         let config = self.configs[index];
         let dest = &mut self.dests[index];
         dest.inactive_conns += 1;

@@ -58,7 +58,8 @@ impl ArpCache {
     }
 
     /// Learns from an ARP packet from `ip`/`mac` on `iface`. `aimed_at_us` is whether the
-    /// packet's target address is ours: only then may a new entry be created.
+    /// packet's target address is ours: only then may a new entry be created. Returns the MAC
+    /// the entry had before, when an existing entry changed its MAC (a VIP moved).
     pub fn learn(
         &mut self,
         now: SimTime,
@@ -66,14 +67,19 @@ impl ArpCache {
         ip: Ipv4Addr,
         mac: EthernetAddress,
         aimed_at_us: bool,
-    ) {
+    ) -> Option<EthernetAddress> {
         let expires = now + self.lifetime;
         match self.entries.get_mut(&(iface, ip)) {
-            Some(entry) => *entry = Entry { mac, expires },
+            Some(entry) => {
+                let old = entry.mac;
+                *entry = Entry { mac, expires };
+                (old != mac).then_some(old)
+            }
             None if aimed_at_us => {
                 self.entries.insert((iface, ip), Entry { mac, expires });
+                None
             }
-            None => {}
+            None => None,
         }
     }
 

@@ -13,6 +13,7 @@ use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::wire::{
     ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol,
     EthernetRepr, Icmpv4Packet, Icmpv4Repr, IpProtocol, Ipv4Packet, Ipv4Repr, TcpPacket, TcpRepr,
+    UdpPacket, UdpRepr,
 };
 
 /// Length of an Ethernet II header.
@@ -134,6 +135,49 @@ pub fn tcp_segment(
         &mut TcpPacket::new_unchecked(packet.payload_mut()),
         &src_ip.into(),
         &dst_ip.into(),
+        &caps,
+    );
+    frame
+}
+
+/// A UDP datagram in an Ethernet frame.
+pub fn udp(
+    src_mac: EthernetAddress,
+    dst_mac: EthernetAddress,
+    src: (Ipv4Addr, u16),
+    dst: (Ipv4Addr, u16),
+    ttl: u8,
+    payload: &[u8],
+) -> Vec<u8> {
+    let udp = UdpRepr {
+        src_port: src.1,
+        dst_port: dst.1,
+    };
+    let ip = Ipv4Repr {
+        src_addr: src.0,
+        dst_addr: dst.0,
+        next_header: IpProtocol::Udp,
+        payload_len: udp.header_len() + payload.len(),
+        hop_limit: ttl,
+    };
+    let mut frame =
+        vec![0u8; ETHERNET_HEADER_LEN + IPV4_HEADER_LEN + udp.header_len() + payload.len()];
+    let mut eth = EthernetFrame::new_unchecked(&mut frame[..]);
+    EthernetRepr {
+        src_addr: src_mac,
+        dst_addr: dst_mac,
+        ethertype: EthernetProtocol::Ipv4,
+    }
+    .emit(&mut eth);
+    let caps = ChecksumCapabilities::default();
+    let mut packet = Ipv4Packet::new_unchecked(eth.payload_mut());
+    ip.emit(&mut packet, &caps);
+    udp.emit(
+        &mut UdpPacket::new_unchecked(packet.payload_mut()),
+        &src.0.into(),
+        &dst.0.into(),
+        payload.len(),
+        |buf| buf.copy_from_slice(payload),
         &caps,
     );
     frame

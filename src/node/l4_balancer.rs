@@ -36,8 +36,14 @@
 //!
 //! Every change goes into `events.csv` with its cause, and an `ipvsadm` snapshot is taken.
 //!
+//! **Connection synchronisation** (optional, like `ipvsadm --start-daemon`): the director
+//! multicasts each new connection to 224.0.0.81:8848; the others learn it, so after a VRRP
+//! failover the new master carries on the old master's connections instead of resetting them.
+//!
 //! # Simplifications
-//! - TCP only. No tunnelling (`-i`), no full-NAT, no connection synchronisation.
+//! - TCP only. No tunnelling (`-i`), no full-NAT.
+//! - The sync message is netlab's own, simpler than the kernel's; only new connections are
+//!   announced (the kernel also sends state changes), and they are learned as established.
 //! - The director rewrites packets in zero time.
 //! - Packets to the VIP that are not for a service port are dropped.
 //!
@@ -48,12 +54,13 @@
 use std::net::Ipv4Addr;
 
 use smoltcp::wire::{
-    ArpOperation, ArpPacket, ArpRepr, EthernetFrame, EthernetProtocol, Icmpv4Message, Icmpv4Packet,
-    IpProtocol, Ipv4Packet, TcpPacket,
+    ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol,
+    Icmpv4Message, Icmpv4Packet, IpProtocol, Ipv4Packet, TcpControl, TcpPacket, TcpRepr,
+    TcpSeqNumber, UdpPacket,
 };
 
 use super::Host;
-use super::frames::ETHERNET_HEADER_LEN;
+use super::frames::{self, ETHERNET_HEADER_LEN};
 use super::router::{IcmpError, Router};
 use super::{Node, NodeCtx};
 use crate::app::{CheckerConfig, HealthBoard, HealthChecker};
@@ -143,7 +150,18 @@ pub struct L4Balancer {
     health: Vec<ServiceState>,
     /// Checker stacks, at most one per interface.
     checker_stacks: Vec<CheckerStack>,
+    /// Connection synchronisation with the other directors (IPVS's sync daemon).
+    sync: bool,
 }
+
+/// The IPVS sync daemon's multicast group, 224.0.0.81, and its Ethernet address.
+const SYNC_GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 81);
+/// 01:00:5e:00:00:51.
+const SYNC_GROUP_MAC: EthernetAddress = EthernetAddress([0x01, 0x00, 0x5e, 0x00, 0x00, 0x51]);
+/// The sync daemon's UDP port.
+const SYNC_PORT: u16 = 8848;
+/// Version byte of netlab's simplified sync message.
+const SYNC_VERSION: u8 = 1;
 
 /// What the TCP header of a packet tells the director.
 struct Segment {
@@ -237,7 +255,14 @@ impl L4Balancer {
             snapshots_taken: 0,
             health: Vec::new(),
             checker_stacks: Vec::new(),
+            sync: false,
         }
+    }
+
+    /// Turns connection synchronisation on: new connections are announced to, and learned
+    /// from, the other directors on the segment.
+    pub fn enable_sync(&mut self) {
+        self.sync = true;
     }
 
     /// Adds keepalived: health settings per service (same order as the services) and the
@@ -346,7 +371,11 @@ impl L4Balancer {
             Some(conn) => conn,
             None => {
                 if !is_new_syn {
-                    return; // Not part of any connection we know: IPVS drops it.
+                    // Not part of any connection IPVS knows (a director that took over without
+                    // connection sync, say): the packet goes to the local TCP stack, which owns
+                    // the VIP and answers with a reset.
+                    self.send_reset(ctx, &frame);
+                    return;
                 }
                 let svc = &mut self.services[service];
                 let request = Connection::new(seg.src, seg.src_port, seg.dst, seg.dst_port);
@@ -369,6 +398,9 @@ impl L4Balancer {
                     expires: ctx.now + TcpState::None.timeout(),
                 };
                 self.conns.insert(key, conn);
+                if self.sync {
+                    self.send_sync(ctx, &key, &conn);
+                }
                 conn
             }
         };
@@ -445,6 +477,124 @@ impl L4Balancer {
         }
     }
 
+    /// Answers a stray TCP segment with a reset, as the Linux stack does (RFC 9293 §3.10.7.1).
+    fn send_reset(&mut self, ctx: &mut NodeCtx<'_>, frame: &[u8]) {
+        let Ok(eth) = EthernetFrame::new_checked(frame) else {
+            return;
+        };
+        let Ok(ip) = Ipv4Packet::new_checked(eth.payload()) else {
+            return;
+        };
+        let Ok(tcp) = TcpPacket::new_checked(ip.payload()) else {
+            return;
+        };
+        if tcp.rst() {
+            return; // Never answer a reset with a reset.
+        }
+        let (seq, ack) = if tcp.ack() {
+            (tcp.ack_number(), None)
+        } else {
+            let len = tcp.payload().len() + usize::from(tcp.syn()) + usize::from(tcp.fin());
+            (TcpSeqNumber(0), Some(tcp.seq_number() + len))
+        };
+        let reset = TcpRepr {
+            src_port: tcp.dst_port(),
+            dst_port: tcp.src_port(),
+            control: TcpControl::Rst,
+            seq_number: seq,
+            ack_number: ack,
+            window_len: 0,
+            window_scale: None,
+            max_seg_size: None,
+            sack_permitted: false,
+            sack_ranges: [None; 3],
+            timestamp: None,
+            payload: &[],
+        };
+        let out = frames::tcp_segment(
+            eth.dst_addr(),
+            EthernetAddress([0; 6]),
+            ip.dst_addr(),
+            ip.src_addr(),
+            &reset,
+        );
+        self.router.send_towards(ctx, ip.src_addr(), out);
+    }
+
+    /// The sync daemon (`ipvsadm --start-daemon master`): tells the backup directors about a
+    /// new connection with a UDP multicast to 224.0.0.81:8848, so they can carry it on after
+    /// a failover.
+    fn send_sync(&mut self, ctx: &mut NodeCtx<'_>, key: &ConnKey, conn: &Conn) {
+        let mut message = vec![SYNC_VERSION, 1, 0, 0];
+        message.extend_from_slice(&key.client_ip.octets());
+        message.extend_from_slice(&key.client_port.to_be_bytes());
+        message.extend_from_slice(&key.vip.octets());
+        message.extend_from_slice(&key.vport.to_be_bytes());
+        message.extend_from_slice(&conn.dest_ip.octets());
+        message.extend_from_slice(&conn.dest_port.to_be_bytes());
+        let iface = self.router.iface_for_vip(key.vip).unwrap_or(0);
+        let me = self.router.interface(iface);
+        let frame = frames::udp(
+            me.mac,
+            SYNC_GROUP_MAC,
+            (me.ip, SYNC_PORT),
+            (SYNC_GROUP, SYNC_PORT),
+            1,
+            &message,
+        );
+        ctx.send(iface, frame);
+    }
+
+    /// A sync message from the master: learn its connections (backup side of the daemon).
+    fn receive_sync(&mut self, now: SimTime, frame: &[u8]) {
+        let Ok(eth) = EthernetFrame::new_checked(frame) else {
+            return;
+        };
+        let Ok(ip) = Ipv4Packet::new_checked(eth.payload()) else {
+            return;
+        };
+        let Ok(udp) = UdpPacket::new_checked(ip.payload()) else {
+            return;
+        };
+        let m = udp.payload();
+        if udp.dst_port() != SYNC_PORT || m.len() < 22 || m[0] != SYNC_VERSION {
+            return;
+        }
+        let addr = |at: usize| Ipv4Addr::new(m[at], m[at + 1], m[at + 2], m[at + 3]);
+        let port = |at: usize| u16::from_be_bytes([m[at], m[at + 1]]);
+        let key = ConnKey {
+            client_ip: addr(4),
+            client_port: port(8),
+            vip: addr(10),
+            vport: port(14),
+        };
+        let (dest_ip, dest_port) = (addr(16), port(20));
+        let Some(service) = self.service_index(key.vip, key.vport) else {
+            return;
+        };
+        if self.conns.get(&key).is_some() {
+            return;
+        }
+        let Some(dest) = self.services[service].dest_index(dest_ip, dest_port) else {
+            return;
+        };
+        self.services[service].bind(dest);
+        // The backup does not see the handshake; the entry starts as the kernel's synced
+        // entries do, established, with its timeout.
+        self.conns.insert(
+            key,
+            Conn {
+                service,
+                dest_ip,
+                dest_port,
+                state: TcpState::None,
+                expires: now + TcpState::Established.timeout(),
+            },
+        );
+        self.conns.update(&key, TcpState::Established, now);
+        self.services[service].activity_changed(dest, true);
+    }
+
     /// Removes an entry and releases it from its server's counters.
     fn drop_conn(&mut self, key: &ConnKey) {
         if let Some(conn) = self.conns.remove(key) {
@@ -499,6 +649,12 @@ impl Node for L4Balancer {
 
     fn handle_frame(&mut self, ctx: &mut NodeCtx<'_>, iface: usize, frame: Vec<u8>) {
         self.housekeeping(ctx);
+        if frame.len() >= 6 && frame[..6] == SYNC_GROUP_MAC.0 {
+            if self.sync {
+                self.receive_sync(ctx.now, &frame);
+            }
+            return;
+        }
         if let Some(stack) = self.checker_stacks.iter().position(|s| s.iface == iface)
             && let Some(copy_for_router) = self.for_checker(stack, &frame)
         {
@@ -509,7 +665,10 @@ impl Node for L4Balancer {
             return;
         }
         if let Some(seg) = parse_tcp(&frame) {
-            if let Some(service) = self.service_index(seg.dst, seg.dst_port) {
+            // A VIP held by VRRP is served only while this director is its master.
+            if let Some(service) = self.service_index(seg.dst, seg.dst_port)
+                && self.router.owns(seg.dst)
+            {
                 self.inbound(ctx, frame, seg, service);
                 return;
             }
@@ -526,6 +685,7 @@ impl Node for L4Balancer {
 
     fn handle_wake(&mut self, ctx: &mut NodeCtx<'_>) {
         self.router.retry_arp(ctx);
+        self.router.vrrp_tick(ctx);
         self.housekeeping(ctx);
         for stack in 0..self.checker_stacks.len() {
             self.run_checker(ctx, stack, None);
@@ -550,7 +710,12 @@ impl Node for L4Balancer {
         self.start_keepalived();
     }
 
+    fn set_vrrp(&mut self, ctx: &mut NodeCtx<'_>, running: bool) -> bool {
+        self.router.set_vrrp(ctx, running)
+    }
+
     fn restore(&mut self, ctx: &mut NodeCtx<'_>) {
+        self.router.vrrp_tick(ctx);
         for stack in &mut self.checker_stacks {
             let mut ignored = Vec::new();
             let mut inner = NodeCtx::new(ctx.now, &mut ignored, &mut *ctx.trace);

@@ -18,6 +18,7 @@ mod frames;
 mod host;
 mod l4_balancer;
 mod router;
+pub mod vrrp;
 
 pub use arp::ArpCache;
 pub use device::{FourTuple, IcmpError, IngressPolicy, SimDevice, TIME_WAIT, TimeWaitTable};
@@ -57,6 +58,15 @@ pub trait Node {
 
     /// Power comes back: the machine boots with empty tables and caches.
     fn restore(&mut self, _ctx: &mut NodeCtx<'_>) {}
+
+    /// A cable was plugged back into interface `iface` (the undoing of an `InterfaceDown`).
+    fn interface_up(&mut self, _ctx: &mut NodeCtx<'_>, _iface: usize) {}
+
+    /// Starts (`true`) or cleanly shuts down (`false`, priority 0) the node's VRRP instances;
+    /// returns `false` if it runs none.
+    fn set_vrrp(&mut self, _ctx: &mut NodeCtx<'_>, _running: bool) -> bool {
+        false
+    }
 
     /// Changes how the node's service (its web server) behaves; returns `false` if the node
     /// runs no service.

@@ -35,6 +35,7 @@ use smoltcp::wire::{
 
 use super::arp::ArpCache;
 use super::frames::{self, ETHERNET_HEADER_LEN};
+use super::vrrp::{Advert, VRRP_GROUP_MAC, VrrpAction, VrrpConfig, VrrpInstance, VrrpState};
 use super::{Node, NodeCtx};
 use crate::sim::{SimDuration, SimTime};
 
@@ -124,6 +125,15 @@ pub struct Router {
     interfaces: Vec<RouterInterface>,
     /// Connected routes first, then the scenario's static routes.
     routes: Vec<Route>,
+    /// VRRP instances.
+    vrrp: Vec<VrrpInstance>,
+    /// Whether the VRRP instances have been started (at the first wake).
+    vrrp_started: bool,
+    /// Whether VRRP was stopped on purpose (a clean shutdown), so it must not restart alone.
+    vrrp_halted: bool,
+    /// Ignore gratuitous ARP (Linux `arp_accept=0` still updates existing entries; this models
+    /// neighbours that do not, and must wait for their entries to expire).
+    ignore_garp: bool,
     /// Learned neighbours.
     arp: ArpCache,
     /// Packets waiting for ARP, per `(interface, next hop)`.
@@ -154,15 +164,145 @@ impl Router {
             name,
             interfaces,
             routes,
+            vrrp: Vec::new(),
+            vrrp_started: false,
+            vrrp_halted: false,
+            ignore_garp: false,
             arp: ArpCache::new(arp_lifetime),
             waiting: BTreeMap::new(),
         }
     }
 
-    /// Forgets everything learned (a reboot): the ARP cache and packets waiting for it.
+    /// Forgets everything learned (a reboot): the ARP cache, packets waiting for it, VRRP.
     pub fn forget_state(&mut self) {
         self.arp.clear();
         self.waiting.clear();
+        for instance in &mut self.vrrp {
+            instance.crash();
+        }
+        self.vrrp_started = false;
+    }
+
+    /// Adds VRRP instances (they start at the router's first wake-up).
+    pub fn add_vrrp(&mut self, configs: Vec<VrrpConfig>) {
+        for config in configs {
+            let own_ip = self.interfaces[config.iface].ip;
+            self.vrrp.push(VrrpInstance::new(config, own_ip));
+        }
+    }
+
+    /// Makes neighbours' gratuitous ARPs count for nothing.
+    pub fn set_ignore_garp(&mut self, ignore: bool) {
+        self.ignore_garp = ignore;
+    }
+
+    /// Whether interface `iface` answers for `ip`: its own addresses, and the VIPs of the VRRP
+    /// instances it is master of.
+    pub fn answers_for(&self, iface: usize, ip: Ipv4Addr) -> bool {
+        self.interfaces[iface].has_ip(ip)
+            || self.vrrp.iter().any(|v| {
+                v.config.iface == iface
+                    && v.state == VrrpState::Master
+                    && v.config.vips.contains(&ip)
+            })
+    }
+
+    /// The interface of the VRRP instance that holds `vip`, if any.
+    pub fn iface_for_vip(&self, vip: Ipv4Addr) -> Option<usize> {
+        self.vrrp
+            .iter()
+            .find(|v| v.config.vips.contains(&vip))
+            .map(|v| v.config.iface)
+    }
+
+    /// Starts (`true`) or cleanly stops (`false`) every VRRP instance.
+    pub fn run_vrrp(&mut self, ctx: &mut NodeCtx<'_>, running: bool) {
+        for index in 0..self.vrrp.len() {
+            let mut actions = Vec::new();
+            if running {
+                self.vrrp[index].start(ctx.now, &mut actions);
+            } else {
+                self.vrrp[index].stop(&mut actions);
+            }
+            self.apply_vrrp(ctx, index, actions);
+        }
+        self.vrrp_started = running;
+        self.vrrp_halted = !running;
+        self.vrrp_timers(ctx);
+    }
+
+    /// Does what instance `index` asked for.
+    fn apply_vrrp(&mut self, ctx: &mut NodeCtx<'_>, index: usize, actions: Vec<VrrpAction>) {
+        let instance = &self.vrrp[index];
+        let iface = instance.config.iface;
+        let mac = self.interfaces[iface].mac;
+        let target = format!("{}/{}", self.name, instance.config.name);
+        for action in actions {
+            match action {
+                VrrpAction::Advertise(priority) => {
+                    ctx.send(iface, self.vrrp[index].advert(priority).frame(mac));
+                }
+                VrrpAction::GratuitousArp => {
+                    let instance = &self.vrrp[index];
+                    for &vip in &instance.config.vips {
+                        for _ in 0..instance.config.garp_repeat {
+                            ctx.send(
+                                iface,
+                                frames::arp(
+                                    ArpOperation::Request,
+                                    mac,
+                                    vip,
+                                    EthernetAddress([0; 6]),
+                                    vip,
+                                ),
+                            );
+                        }
+                    }
+                    ctx.trace.event(
+                        ctx.now,
+                        &target,
+                        "garp",
+                        format!("{} per VIP", instance.config.garp_repeat),
+                    );
+                }
+                VrrpAction::Became(state, why) => {
+                    ctx.trace.event(ctx.now, &target, state.name(), why);
+                }
+            }
+        }
+    }
+
+    /// Fires VRRP timers that are due, and asks to be woken for the next one.
+    fn vrrp_timers(&mut self, ctx: &mut NodeCtx<'_>) {
+        for index in 0..self.vrrp.len() {
+            let mut actions = Vec::new();
+            self.vrrp[index].tick(ctx.now, &mut actions);
+            self.apply_vrrp(ctx, index, actions);
+            if let Some(at) = self.vrrp[index].next_timer() {
+                ctx.wake_at(at);
+            }
+        }
+    }
+
+    /// A VRRP advertisement arrived on `iface`.
+    fn handle_vrrp(&mut self, ctx: &mut NodeCtx<'_>, iface: usize, frame: &[u8]) {
+        let Ok(eth) = EthernetFrame::new_checked(frame) else {
+            return;
+        };
+        let Ok(packet) = Ipv4Packet::new_checked(eth.payload()) else {
+            return;
+        };
+        let Some(advert) = Advert::parse(&packet) else {
+            return;
+        };
+        for index in 0..self.vrrp.len() {
+            if self.vrrp[index].config.iface != iface {
+                continue;
+            }
+            let mut actions = Vec::new();
+            self.vrrp[index].on_advert(ctx.now, &advert, &mut actions);
+            self.apply_vrrp(ctx, index, actions);
+        }
     }
 
     /// Interface `index`.
@@ -170,9 +310,9 @@ impl Router {
         &self.interfaces[index]
     }
 
-    /// Whether `ip` is one of the router's own addresses.
+    /// Whether `ip` is one of the router's own addresses (VRRP VIPs only while master).
     pub fn owns(&self, ip: Ipv4Addr) -> bool {
-        self.interfaces.iter().any(|i| i.has_ip(ip))
+        (0..self.interfaces.len()).any(|i| self.answers_for(i, ip))
     }
 
     /// Step 1: ARP.
@@ -190,16 +330,27 @@ impl Router {
         else {
             return;
         };
-        let me = &self.interfaces[iface];
-        let me_mac = me.mac;
-        let aimed_at_us = me.has_ip(target_protocol_addr);
-        self.arp.learn(
-            ctx.now,
-            iface,
-            source_protocol_addr,
-            source_hardware_addr,
-            aimed_at_us,
-        );
+        let me_mac = self.interfaces[iface].mac;
+        let aimed_at_us = self.answers_for(iface, target_protocol_addr);
+        // A gratuitous ARP announces the sender's own address (sender = target).
+        let gratuitous = source_protocol_addr == target_protocol_addr;
+        if !(gratuitous && self.ignore_garp) {
+            let moved = self.arp.learn(
+                ctx.now,
+                iface,
+                source_protocol_addr,
+                source_hardware_addr,
+                aimed_at_us,
+            );
+            if let Some(old) = moved {
+                ctx.trace.event(
+                    ctx.now,
+                    &self.name,
+                    "arp_update",
+                    format!("{source_protocol_addr}: {old} -> {source_hardware_addr}"),
+                );
+            }
+        }
         if aimed_at_us && operation == ArpOperation::Request {
             ctx.send(
                 iface,
@@ -464,10 +615,41 @@ impl Node for Router {
 
     fn handle_wake(&mut self, ctx: &mut NodeCtx<'_>) {
         self.retry_arp(ctx);
+        self.vrrp_tick(ctx);
     }
 
     fn crash(&mut self) {
         self.forget_state();
+    }
+
+    fn restore(&mut self, ctx: &mut NodeCtx<'_>) {
+        self.vrrp_tick(ctx);
+    }
+
+    fn interface_up(&mut self, ctx: &mut NodeCtx<'_>, iface: usize) {
+        // Linux with `arp_notify=1` announces itself when a link comes up: switches learn the
+        // port, and neighbours update their ARP entries.
+        let me = &self.interfaces[iface];
+        ctx.send(
+            iface,
+            frames::arp(
+                ArpOperation::Request,
+                me.mac,
+                me.ip,
+                EthernetAddress([0; 6]),
+                me.ip,
+            ),
+        );
+        ctx.trace
+            .event(ctx.now, &self.name, "garp", format!("{} on link up", me.ip));
+    }
+
+    fn set_vrrp(&mut self, ctx: &mut NodeCtx<'_>, running: bool) -> bool {
+        if self.vrrp.is_empty() {
+            return false;
+        }
+        self.run_vrrp(ctx, running);
+        true
     }
 }
 
@@ -479,6 +661,13 @@ impl Router {
             return;
         };
         let dst = eth.dst_addr();
+        if dst == VRRP_GROUP_MAC {
+            if !self.vrrp.is_empty() {
+                self.handle_vrrp(ctx, iface, &frame);
+                self.vrrp_timers(ctx);
+            }
+            return;
+        }
         if dst != self.interfaces[iface].mac && !dst.is_broadcast() {
             return;
         }
@@ -489,6 +678,18 @@ impl Router {
             }
             EthernetProtocol::Ipv4 => self.handle_ipv4(ctx, iface, frame),
             _ => {}
+        }
+    }
+
+    /// Starts VRRP at the first wake-up, then fires its timers.
+    pub fn vrrp_tick(&mut self, ctx: &mut NodeCtx<'_>) {
+        if self.vrrp.is_empty() || self.vrrp_halted {
+            return;
+        }
+        if !self.vrrp_started {
+            self.run_vrrp(ctx, true);
+        } else {
+            self.vrrp_timers(ctx);
         }
     }
 

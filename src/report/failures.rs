@@ -11,7 +11,15 @@
 //! - `readded`: when the server came back into the pool (`server_up`) after detection.
 //!
 //! For other faults (a router crash, a link down) there is one record without a service, and
-//! `failed_requests` counts every failed request that started while the fault lasted.
+//! `failed_requests` counts every failed request that started while the fault lasted, or
+//! until another node became VRRP master (the VIPs' takeover: `detected`, with the taking
+//! instance in `server`).
+//!
+//! Faults applied at time zero are initial conditions (a cold spare kept unplugged) and get
+//! no record.
+//!
+//! Every record also has `first_ok`: when the first request started after detection (or
+//! after the fault) succeeded, i.e. when users had service again.
 
 use std::net::Ipv4Addr;
 
@@ -20,7 +28,8 @@ use crate::sim::SimTime;
 use crate::trace::{EventRecord, Outcome};
 
 /// Events that inject a fault, and the event that undoes each.
-const FAULT_EVENTS: [(&str, &str); 10] = [
+const FAULT_EVENTS: [(&str, &str); 11] = [
+    ("vrrp_shutdown", "vrrp_restart"),
     ("crash", "restore"),
     ("interface_down", "interface_up"),
     ("link_down", "link_up"),
@@ -56,6 +65,9 @@ pub struct FailureRecord {
     pub readded: Option<SimTime>,
     /// Requests that failed meanwhile (see the module doc).
     pub failed_requests: u64,
+    /// When the first request started after detection (or after the fault, if undetected)
+    /// completed successfully: service as users see it again.
+    pub first_ok: Option<SimTime>,
 }
 
 /// The failure records of a run, in the order the faults happened.
@@ -68,6 +80,11 @@ pub fn failures(run: &RunReport<'_>) -> Vec<FailureRecord> {
         else {
             continue;
         };
+        // A fault in force from the start is an initial condition (a spare still in its
+        // cupboard), not a failure.
+        if event.at == SimTime::ZERO {
+            continue;
+        }
         let undone = events[index + 1..]
             .iter()
             .find(|e| e.target == event.target && e.event == undo_name)
@@ -93,18 +110,28 @@ pub fn failures(run: &RunReport<'_>) -> Vec<FailureRecord> {
             None => Vec::new(),
         };
         if services.is_empty() {
-            let until = undone.unwrap_or(run_end);
+            // A VRRP master that fails is "detected" when another node takes its VIPs over.
+            let prefix = format!("{}/", event.target);
+            let takeover = events.iter().find(|e| {
+                e.at >= event.at
+                    && undone.is_none_or(|u| e.at <= u)
+                    && e.event == "vrrp_master"
+                    && !e.target.starts_with(&prefix)
+            });
+            let detected = takeover.map(|e| e.at);
+            let until = detected.or(undone).unwrap_or(run_end);
             records.push(FailureRecord {
                 target: event.target.clone(),
                 event: event.event.clone(),
                 injected: event.at,
                 undone,
                 service: None,
-                server: None,
-                detected: None,
-                cause: None,
+                server: takeover.map(|e| e.target.clone()),
+                detected,
+                cause: takeover.map(|e| e.detail.clone()),
                 readded: None,
                 failed_requests: failed_between(run, None, event.at, until),
+                first_ok: first_ok_after(run, detected.unwrap_or(event.at)),
             });
             continue;
         }
@@ -129,10 +156,21 @@ pub fn failures(run: &RunReport<'_>) -> Vec<FailureRecord> {
                 cause: down.map(|e| e.detail.clone()),
                 readded,
                 failed_requests: failed_between(run, vip, event.at, until),
+                first_ok: first_ok_after(run, detected.unwrap_or(event.at)),
             });
         }
     }
     records
+}
+
+/// The end of the first successful request that started at or after `from`.
+fn first_ok_after(run: &RunReport<'_>, from: SimTime) -> Option<SimTime> {
+    run.trace
+        .requests
+        .iter()
+        .filter(|r| r.outcome == Outcome::Ok && r.start >= from)
+        .map(|r| r.end)
+        .min()
 }
 
 /// The first `event` about real server `server` at or after `from`.

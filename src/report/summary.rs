@@ -98,6 +98,7 @@ pub fn summary_json(run: &RunReport<'_>) -> String {
                 "detection_s": f.detected.map(|d| secs(d) - secs(f.injected)).map(|x| (x * 1e6).round() / 1e6),
                 "cause": f.cause,
                 "readded_s": f.readded.map(secs),
+                "first_ok_s": f.first_ok.map(secs),
                 "failed_requests": f.failed_requests,
             })
         })

@@ -74,9 +74,13 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                 interfaces,
                 routes,
                 arp_timeout,
+                vrrp,
+                ignore_garp,
             } => {
                 let index = world.next_node_index();
-                let router = new_router(index, name, interfaces, routes, *arp_timeout, &[]);
+                let mut router = new_router(index, name, interfaces, routes, *arp_timeout, &[]);
+                router.add_vrrp(vrrp.clone());
+                router.set_ignore_garp(*ignore_garp);
                 world.add_node(Box::new(router), interfaces.len());
                 for (i, s) in interfaces.iter().enumerate() {
                     attach(&mut world, index, i, s, name);
@@ -90,10 +94,20 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                 arp_timeout,
                 services,
                 ipvsadm_at,
+                connection_sync,
+                vrrp,
+                ignore_garp,
             } => {
                 let index = world.next_node_index();
-                let vips: Vec<Ipv4Addr> = services.iter().map(|s| s.vip).collect();
-                let router = new_router(index, name, interfaces, routes, *arp_timeout, &vips);
+                // VIPs that VRRP moves are held only while master; the others always.
+                let vips: Vec<Ipv4Addr> = services
+                    .iter()
+                    .map(|s| s.vip)
+                    .filter(|vip| !vrrp.iter().any(|v| v.vips.contains(vip)))
+                    .collect();
+                let mut router = new_router(index, name, interfaces, routes, *arp_timeout, &vips);
+                router.add_vrrp(vrrp.clone());
+                router.set_ignore_garp(*ignore_garp);
                 let service_specs = services;
                 let services_built = service_specs
                     .iter()
@@ -110,6 +124,9 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                     .collect();
                 let snapshots = ipvsadm_at.iter().map(|&d| SimTime::ZERO + d).collect();
                 let mut balancer = L4Balancer::new(router, index, services_built, snapshots);
+                if *connection_sync {
+                    balancer.enable_sync();
+                }
                 if service_specs.iter().any(|s| s.has_health_checks()) {
                     let health = service_specs
                         .iter()
@@ -396,6 +413,9 @@ fn resolve_fault(scenario: &Scenario, fault: &FaultSpec, node_names: &[String]) 
         FaultKind::Partition(a, b) => FaultAction::Partition {
             a: a.iter().map(|n| node_index(n)).collect(),
             b: b.iter().map(|n| node_index(n)).collect(),
+        },
+        FaultKind::StopVrrp => FaultAction::StopVrrp {
+            node: node_index(&fault.target),
         },
         FaultKind::Service(mode) => FaultAction::Service {
             node: node_index(&fault.target),

@@ -99,6 +99,9 @@ pub enum FaultEventFile {
         /// The other group.
         b: Vec<String>,
     },
+    /// keepalived's VRRP stops cleanly on the node (a priority-0 advert hands the VIPs over
+    /// at once); `until` starts it again.
+    StopVrrp,
     /// The web process stops: connections are refused, the host still answers ping.
     StopService,
     /// The web process accepts connections but never answers.
@@ -237,12 +240,23 @@ pub struct L4BalancerFile {
     /// How long an ARP cache entry stays valid. Default `"60s"`.
     #[serde(default)]
     pub arp_timeout: Option<String>,
+    /// VRRP instances (keepalived's `vrrp_instance`). Default none.
+    #[serde(default)]
+    pub vrrp: Vec<VrrpFile>,
+    /// Ignore gratuitous ARP: keep old ARP entries until they expire. Default false (Linux
+    /// updates an existing entry from a gratuitous ARP).
+    #[serde(default)]
+    pub ignore_garp: Option<bool>,
     /// The virtual services (`ipvsadm -A`).
     pub services: Vec<VirtualServiceFile>,
     /// Times at which to record `ipvsadm -Ln` into `ipvsadm.txt`, such as `["5s"]`. The state
     /// at the end of the run is always recorded. Default none.
     #[serde(default)]
     pub ipvsadm_at: Vec<String>,
+    /// Connection synchronisation with the other directors (IPVS's sync daemon), so that a
+    /// backup taking over keeps the master's connections. Default false.
+    #[serde(default)]
+    pub connection_sync: Option<bool>,
 }
 
 /// A virtual service: `ipvsadm -A -t VIP:port -s SCHEDULER [-p TIMEOUT]`.
@@ -426,6 +440,11 @@ pub enum ForwardFile {
 pub struct RouterFile {
     /// Node name.
     pub name: String,
+    /// A cold spare: configured like the router it would replace (same addresses, and the
+    /// same MACs if given), but kept unplugged with `InterfaceDown` faults until an operator
+    /// connects it. Its addresses may repeat another node's. Default false.
+    #[serde(default)]
+    pub cold_spare: Option<bool>,
     /// Its interfaces; each gives a connected route.
     pub interfaces: Vec<InterfaceFile>,
     /// Static routes, tried longest prefix first. Default none (connected routes only).
@@ -434,6 +453,44 @@ pub struct RouterFile {
     /// How long an ARP cache entry stays valid. Default `"60s"`.
     #[serde(default)]
     pub arp_timeout: Option<String>,
+    /// VRRP instances (keepalived's `vrrp_instance`). Default none.
+    #[serde(default)]
+    pub vrrp: Vec<VrrpFile>,
+    /// Ignore gratuitous ARP: keep old ARP entries until they expire. Default false (Linux
+    /// updates an existing entry from a gratuitous ARP).
+    #[serde(default)]
+    pub ignore_garp: Option<bool>,
+}
+
+/// A VRRP instance (keepalived's `vrrp_instance`), version 2.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VrrpFile {
+    /// Name in events. Default `"VI_<virtual_router_id>"`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Index of the node's interface the instance speaks on. Default 0.
+    #[serde(default)]
+    pub interface: Option<u32>,
+    /// Virtual router ID, 1 to 255; the same on every member.
+    pub virtual_router_id: u8,
+    /// Priority, 1 to 255 (255: the address owner). Default 100.
+    #[serde(default)]
+    pub priority: Option<u8>,
+    /// Advertisement interval in whole seconds. Default 1.
+    #[serde(default)]
+    pub advert_int: Option<u8>,
+    /// Never take over from a live master. Default false (preempt).
+    #[serde(default)]
+    pub nopreempt: Option<bool>,
+    /// The virtual addresses.
+    pub virtual_ipaddress: Vec<String>,
+    /// Gratuitous ARPs per VIP on becoming master. Default 5.
+    #[serde(default)]
+    pub garp_master_repeat: Option<u32>,
+    /// Delay of the second burst of gratuitous ARPs. Default `"5s"` (`"0s"`: none).
+    #[serde(default)]
+    pub garp_master_delay: Option<String>,
 }
 
 /// A network interface: where it plugs in and its address.

@@ -14,6 +14,7 @@ use crate::app::{CheckerConfig, Distribution};
 use crate::ipvs::service::RealServerConfig;
 use crate::net::{LinkConfig, SegmentKind};
 use crate::node::ServiceMode;
+use crate::node::vrrp::VrrpConfig;
 use crate::sim::{SimDuration, SimTime};
 
 /// A whole checked scenario.
@@ -75,6 +76,8 @@ pub enum FaultKind {
     Partition(Vec<String>, Vec<String>),
     /// A service fault on the target node.
     Service(ServiceMode),
+    /// A clean VRRP shutdown on the target node.
+    StopVrrp,
 }
 
 /// A wire.
@@ -224,6 +227,10 @@ pub enum NodeSpec {
         routes: Vec<RouteSpec>,
         /// ARP entry lifetime.
         arp_timeout: SimDuration,
+        /// VRRP instances.
+        vrrp: Vec<VrrpConfig>,
+        /// Whether gratuitous ARP is ignored.
+        ignore_garp: bool,
     },
     /// A plain host, perhaps pinging.
     Host {
@@ -277,6 +284,12 @@ pub enum NodeSpec {
         services: Vec<ServiceSpec>,
         /// Times of `ipvsadm` snapshots.
         ipvsadm_at: Vec<SimDuration>,
+        /// Connection synchronisation.
+        connection_sync: bool,
+        /// VRRP instances.
+        vrrp: Vec<VrrpConfig>,
+        /// Whether gratuitous ARP is ignored.
+        ignore_garp: bool,
     },
     /// A group of client hosts.
     Clients {

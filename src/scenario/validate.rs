@@ -14,7 +14,7 @@ use super::diagnostic::{Diagnostic, Locator, nearest};
 use super::format::{
     CheckFile, CheckTimingFile, ClientCacheFile, ClientsFile, DistributionFile, FaultEventFile,
     FaultFile, ForwardFile, InterfaceFile, NodeFile, OrderFile, RouteFile, ScenarioFile,
-    SegmentFile, VirtualServiceFile, WorkloadFile,
+    SegmentFile, VirtualServiceFile, VrrpFile, WorkloadFile,
 };
 use super::model::{
     ClientDnsSpec, FaultKind, FaultSpec, InterfaceSpec, NodeSpec, PingSpec, RouteSpec, Scenario,
@@ -29,6 +29,7 @@ use crate::ipvs::scheduler;
 use crate::ipvs::service::{Forward, RealServerConfig};
 use crate::net::{LinkConfig, SegmentKind};
 use crate::node::ServiceMode;
+use crate::node::vrrp::VrrpConfig;
 use crate::sim::{SimDuration, SimTime};
 
 /// Default segment speed.
@@ -200,15 +201,16 @@ pub fn validate(file: &ScenarioFile, loc: &Locator<'_>) -> Result<Scenario, Vec<
                 );
             }
         }
+        // A cold spare repeats the addresses of the router it would replace.
+        let cold_spare = matches!(node, NodeFile::Router(r) if r.cold_spare == Some(true));
+        let mut spare_addresses = BTreeMap::new();
         let mut iface = |c: &mut Checker<'_>, i: &InterfaceFile| -> Option<InterfaceSpec> {
-            check_interface(
-                c,
-                i,
-                name,
-                &segment_index,
-                &mut attach_counts,
-                &mut addresses,
-            )
+            let claimed = if cold_spare {
+                &mut spare_addresses
+            } else {
+                &mut addresses
+            };
+            check_interface(c, i, name, &segment_index, &mut attach_counts, claimed)
         };
         let spec = match node {
             NodeFile::Router(r) => {
@@ -227,11 +229,14 @@ pub fn validate(file: &ScenarioFile, loc: &Locator<'_>) -> Result<Scenario, Vec<
                 }
                 let routes = check_routes(&mut c, &r.routes, &interfaces, name);
                 let arp_timeout = c.duration(r.arp_timeout.as_deref(), "60s", Some(name));
+                let vrrp = check_vrrp(&mut c, &r.vrrp, &interfaces, name);
                 NodeSpec::Router {
                     name: name.to_string(),
                     interfaces,
                     routes,
                     arp_timeout,
+                    vrrp,
+                    ignore_garp: r.ignore_garp.unwrap_or(false),
                 }
             }
             NodeFile::Host(h) => {
@@ -340,8 +345,10 @@ pub fn validate(file: &ScenarioFile, loc: &Locator<'_>) -> Result<Scenario, Vec<
                     .iter()
                     .map(|s| check_service(&mut c, s, &interfaces, name))
                     .collect();
-                // A VIP is an address of the director: nobody else may use it.
-                let mut vips: Vec<Ipv4Addr> = Vec::new();
+                let vrrp = check_vrrp(&mut c, &b.vrrp, &interfaces, name);
+                // A VIP is an address of the director: nobody else may use it (VIPs that VRRP
+                // moves between directors are shared on purpose).
+                let mut vips: Vec<Ipv4Addr> = vrrp.iter().flat_map(|v| v.vips.clone()).collect();
                 for (file, spec) in b.services.iter().zip(&services) {
                     if !vips.contains(&spec.vip) && spec.vip != Ipv4Addr::UNSPECIFIED {
                         vips.push(spec.vip);
@@ -360,6 +367,9 @@ pub fn validate(file: &ScenarioFile, loc: &Locator<'_>) -> Result<Scenario, Vec<
                     arp_timeout,
                     services,
                     ipvsadm_at,
+                    connection_sync: b.connection_sync.unwrap_or(false),
+                    vrrp,
+                    ignore_garp: b.ignore_garp.unwrap_or(false),
                 }
             }
             NodeFile::DnsServer(d) => {
@@ -517,6 +527,85 @@ fn node_name(node: &NodeFile) -> &str {
         NodeFile::DnsServer(d) => &d.name,
         NodeFile::DnsResolver(d) => &d.name,
     }
+}
+
+/// VRRP instances: IDs and priorities in range, VIPs on the instance's interface.
+fn check_vrrp(
+    c: &mut Checker<'_>,
+    instances: &[VrrpFile],
+    interfaces: &[InterfaceSpec],
+    name: &str,
+) -> Vec<VrrpConfig> {
+    let anchor = Some(name);
+    let mut configs = Vec::new();
+    for v in instances {
+        let iface = v.interface.unwrap_or(0) as usize;
+        let Some(spec) = interfaces.get(iface) else {
+            c.at_field(
+                "interface",
+                anchor,
+                format!("\"{name}\" has no interface {iface}"),
+                Some("interfaces are numbered from 0 in the order the node lists them".into()),
+            );
+            continue;
+        };
+        if v.virtual_router_id == 0 {
+            c.at_field(
+                "virtual_router_id",
+                anchor,
+                "virtual_router_id must be 1 to 255".into(),
+                None,
+            );
+        }
+        let priority = v.priority.unwrap_or(100);
+        if priority == 0 {
+            c.at_field(
+                "priority",
+                anchor,
+                "priority 0 is reserved for a master that resigns".into(),
+                Some("use 1 to 255".into()),
+            );
+        }
+        let advert_int = v.advert_int.unwrap_or(1);
+        if advert_int == 0 {
+            c.at_field(
+                "advert_int",
+                anchor,
+                "advert_int must be at least 1 second in VRRP version 2".into(),
+                None,
+            );
+        }
+        let vips: Vec<Ipv4Addr> = v
+            .virtual_ipaddress
+            .iter()
+            .filter_map(|t| c.ip(t, anchor))
+            .collect();
+        for (text, vip) in v.virtual_ipaddress.iter().zip(&vips) {
+            if !same_subnet(spec.ip, *vip, spec.prefix_len) {
+                c.at_value(
+                    text,
+                    anchor,
+                    format!("VIP {vip} is not on the subnet of interface {iface}"),
+                    Some("gratuitous ARP only reaches the instance's own segment".into()),
+                );
+            }
+        }
+        configs.push(VrrpConfig {
+            name: v
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("VI_{}", v.virtual_router_id)),
+            iface,
+            vrid: v.virtual_router_id,
+            priority,
+            advert_int,
+            preempt: !v.nopreempt.unwrap_or(false),
+            vips,
+            garp_repeat: v.garp_master_repeat.unwrap_or(5),
+            garp_delay: c.duration(v.garp_master_delay.as_deref(), "5s", anchor),
+        });
+    }
+    configs
 }
 
 /// Static routes: each destination parses and each next hop is on a connected subnet.
@@ -1116,6 +1205,26 @@ fn check_fault(
             };
             let (a, b) = (expand(c, a), expand(c, b));
             FaultKind::Partition(a, b)
+        }
+        FaultEventFile::StopVrrp => {
+            match node {
+                Some(NodeFile::Router(r)) if !r.vrrp.is_empty() => {}
+                Some(NodeFile::L4Balancer(b)) if !b.vrrp.is_empty() => {}
+                None => {
+                    unknown_node(c, "a VRRP shutdown");
+                    return None;
+                }
+                Some(_) => {
+                    c.at_value(
+                        &f.target,
+                        None,
+                        format!("\"{}\" runs no VRRP instance", f.target),
+                        Some("StopVrrp applies to routers and balancers with a `vrrp` list".into()),
+                    );
+                    return None;
+                }
+            }
+            FaultKind::StopVrrp
         }
         FaultEventFile::StopService
         | FaultEventFile::HangService

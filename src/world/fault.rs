@@ -12,6 +12,7 @@
 //! | `ExtraDelay` | a congested or rerouted path | the old delay |
 //! | `Partition` | two groups of nodes cannot reach each other | healed |
 //! | `Service` | the web process stops, hangs, returns errors, or slows down | back to normal |
+//! | `StopVrrp` | keepalived stopped cleanly: a priority-0 advert, the VIPs released | restarted |
 //!
 //! The world applies them (`World::apply_fault`); every application is recorded in the trace
 //! and so in `events.csv`.
@@ -63,6 +64,11 @@ pub enum FaultAction {
         /// The other side.
         b: Vec<usize>,
     },
+    /// A node's VRRP instances shut down cleanly (priority 0); undone, they start again.
+    StopVrrp {
+        /// The node.
+        node: usize,
+    },
     /// A node's service changes behaviour.
     Service {
         /// The node.
@@ -95,6 +101,7 @@ impl Fault {
             FaultAction::Loss { .. } => ("loss", "loss_cleared"),
             FaultAction::ExtraDelay { .. } => ("extra_delay", "delay_cleared"),
             FaultAction::Partition { .. } => ("partition", "partition_healed"),
+            FaultAction::StopVrrp { .. } => ("vrrp_shutdown", "vrrp_restart"),
             FaultAction::Service { mode, .. } => (
                 match mode {
                     ServiceMode::Normal => "service_normal",

@@ -502,6 +502,9 @@ impl World {
                 {
                     self.segments[segment].set_port_up(port, undo);
                 }
+                if undo && !self.down[node] {
+                    self.with_node(node, |n, ctx| n.interface_up(ctx, iface));
+                }
             }
             FaultAction::LinkDown { segment } => {
                 for port in 0..self.segments[segment].port_count() {
@@ -532,6 +535,13 @@ impl World {
                     self.partitions.retain(|(i, _, _)| *i != index);
                 } else {
                     self.partitions.push((index, a, b));
+                }
+            }
+            FaultAction::StopVrrp { node } => {
+                if !self.down[node] {
+                    self.with_node(node, |n, ctx| {
+                        n.set_vrrp(ctx, undo);
+                    });
                 }
             }
             FaultAction::Service { node, mode } => {

@@ -5,6 +5,7 @@
 //! - `dns`: DNS round robin: cache skew, the TTL sweep, a dead server, real messages;
 //! - `health`: failure injection and health checks: detection, timing, sorry server;
 //! - `l4`: the IPVS director: weights, NAT/DR paths, the same-subnet pitfall, no server;
+//! - `redundancy`: VRRP failover, clean shutdown, split brain, GARP, sync, cold vs hot standby;
 //! - `pcap`: the capture holds real, well-formed packets (handshake, HTTP, ARP, ICMP);
 //! - `cli`: the `netlab` binary's exit codes and files.
 
@@ -15,5 +16,6 @@ mod dns;
 mod health;
 mod l4;
 mod pcap;
+mod redundancy;
 mod scenarios;
 mod support;

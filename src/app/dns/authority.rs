@@ -2,7 +2,7 @@
 //!
 //! The server owns a zone: for each name, a list of A records and a TTL. Every query gets all
 //! the records, in an order that depends on the configured policy:
-//! - **cyclic** (BIND's default `rrset-order cyclic`): each answer starts one record later
+//! - **cyclic** (like BIND's `rrset-order cyclic`): each answer starts one record later
 //!   than the previous one, so successive askers start with different servers;
 //! - **fixed**: always the configured order;
 //! - **random**: a shuffled order.

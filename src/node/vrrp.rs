@@ -1,0 +1,509 @@
+//! *VRRP*: two machines share a virtual IP address; one holds it, the other waits.
+//!
+//! The Virtual Router Redundancy Protocol (RFC 3768, version 2, as keepalived uses by default)
+//! elects a **master** among routers (or balancers) that share a virtual router ID on a
+//! segment. The master owns the virtual IPs (VIPs): it answers ARP for them and takes their
+//! traffic. Every `advert_int` it multicasts an *advertisement* (IP protocol 112 to 224.0.0.18,
+//! TTL 255) carrying its priority. A **backup** that hears no advertisement for
+//!
+//! ```text
+//! Master_Down_Interval = 3 × advert_int + Skew_Time,   Skew_Time = (256 − priority) / 256 s
+//! ```
+//!
+//! declares the master dead, becomes master, and announces the VIPs with *gratuitous ARP*
+//! (an ARP request for its own address) so that neighbours update their ARP caches to its MAC.
+//! keepalived sends 5 of them per VIP at once and 5 more after 5 s.
+//!
+//! The rules that decide who is master (RFC 3768 §6.4, and keepalived's behaviour):
+//! - everyone starts as backup (only priority 255, the address owner, starts as master);
+//! - a backup hearing priority 0 (a master resigning cleanly) waits only Skew_Time;
+//! - a backup ignores adverts from a lower priority when preemption is on (the default): its
+//!   timer runs out and it takes over, so preemption takes one Master_Down_Interval;
+//!   with `nopreempt` any advert keeps it waiting;
+//! - a master hearing a higher priority (or an equal one from a higher address) steps down.
+//!
+//! This module holds the message format and one instance's state machine; the router it runs
+//! in sends the frames and applies the VIPs.
+//!
+//! # Simplifications
+//! - Version 2 only, no authentication, no virtual MAC (keepalived's default too).
+//! - A master hearing a lower priority re-advertises and sends one burst of gratuitous ARPs
+//!   (keepalived's `vrrp_garp_lower_prio_repeat`, without its delayed second burst).
+//!
+//! # Further reading
+//! - RFC 3768 §5 (format), §6 (state machine); `shared/reference/keepalived-vrrp.md` §1b;
+//!   `book/src/labs/redundancy.md`.
+
+use std::net::Ipv4Addr;
+
+use smoltcp::phy::ChecksumCapabilities;
+use smoltcp::wire::{
+    EthernetAddress, EthernetFrame, EthernetProtocol, EthernetRepr, IpProtocol, Ipv4Packet,
+    Ipv4Repr,
+};
+
+use super::frames::{ETHERNET_HEADER_LEN, IPV4_HEADER_LEN};
+use crate::sim::{SimDuration, SimTime};
+
+/// The VRRP multicast group, 224.0.0.18.
+pub const VRRP_GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
+/// Its Ethernet multicast address, 01:00:5e:00:00:12.
+pub const VRRP_GROUP_MAC: EthernetAddress = EthernetAddress([0x01, 0x00, 0x5e, 0x00, 0x00, 0x12]);
+/// IP protocol number of VRRP.
+pub const VRRP_PROTOCOL: u8 = 112;
+
+/// What an advertisement says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Advert {
+    /// Virtual router ID.
+    pub vrid: u8,
+    /// Sender's priority (0 = resigning).
+    pub priority: u8,
+    /// Advertisement interval in seconds.
+    pub advert_int: u8,
+    /// The virtual addresses.
+    pub vips: Vec<Ipv4Addr>,
+    /// The sender's primary address (the IP source).
+    pub sender: Ipv4Addr,
+}
+
+/// Internet checksum (RFC 1071) of `bytes`.
+fn checksum(bytes: &[u8]) -> u16 {
+    let mut sum: u32 = 0;
+    for chunk in bytes.chunks(2) {
+        let word = if chunk.len() == 2 {
+            u16::from_be_bytes([chunk[0], chunk[1]])
+        } else {
+            u16::from_be_bytes([chunk[0], 0])
+        };
+        sum += word as u32;
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+impl Advert {
+    /// The whole Ethernet frame of this advertisement, sent from `mac`.
+    pub fn frame(&self, mac: EthernetAddress) -> Vec<u8> {
+        // RFC 3768 §5.1: version 2 / type 1, VRID, priority, count, auth type 0, interval,
+        // checksum, the addresses, and 8 bytes of (unused) authentication data.
+        let mut vrrp = vec![
+            0x21,
+            self.vrid,
+            self.priority,
+            self.vips.len() as u8,
+            0,
+            self.advert_int,
+            0,
+            0,
+        ];
+        for vip in &self.vips {
+            vrrp.extend_from_slice(&vip.octets());
+        }
+        vrrp.extend_from_slice(&[0; 8]);
+        let sum = checksum(&vrrp);
+        vrrp[6..8].copy_from_slice(&sum.to_be_bytes());
+        let ip = Ipv4Repr {
+            src_addr: self.sender,
+            dst_addr: VRRP_GROUP,
+            next_header: IpProtocol::Unknown(VRRP_PROTOCOL),
+            payload_len: vrrp.len(),
+            hop_limit: 255, // RFC 3768 §5.2.3: receivers drop adverts with any other TTL.
+        };
+        let mut frame = vec![0u8; ETHERNET_HEADER_LEN + IPV4_HEADER_LEN + vrrp.len()];
+        let mut eth = EthernetFrame::new_unchecked(&mut frame[..]);
+        EthernetRepr {
+            src_addr: mac,
+            dst_addr: VRRP_GROUP_MAC,
+            ethertype: EthernetProtocol::Ipv4,
+        }
+        .emit(&mut eth);
+        let mut packet = Ipv4Packet::new_unchecked(eth.payload_mut());
+        ip.emit(&mut packet, &ChecksumCapabilities::default());
+        packet.payload_mut().copy_from_slice(&vrrp);
+        frame
+    }
+
+    /// Parses an advertisement from an IPv4 packet; `None` for anything else, a bad checksum,
+    /// or a TTL other than 255.
+    pub fn parse(packet: &Ipv4Packet<&[u8]>) -> Option<Advert> {
+        if packet.next_header() != IpProtocol::Unknown(VRRP_PROTOCOL) || packet.hop_limit() != 255 {
+            return None;
+        }
+        let vrrp = packet.payload();
+        if vrrp.len() < 8 || vrrp[0] != 0x21 || checksum(vrrp) != 0 {
+            return None;
+        }
+        let count = vrrp[3] as usize;
+        let vips = (0..count)
+            .map(|i| {
+                let at = 8 + 4 * i;
+                let bytes = vrrp.get(at..at + 4)?;
+                Some(Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Advert {
+            vrid: vrrp[1],
+            priority: vrrp[2],
+            advert_int: vrrp[5],
+            vips,
+            sender: packet.src_addr(),
+        })
+    }
+}
+
+/// A VRRP instance's configuration (keepalived's `vrrp_instance`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VrrpConfig {
+    /// Name, for events (`VI_1`).
+    pub name: String,
+    /// Interface the instance speaks on.
+    pub iface: usize,
+    /// Virtual router ID, 1–255.
+    pub vrid: u8,
+    /// Priority, 1–255.
+    pub priority: u8,
+    /// Advertisement interval, whole seconds.
+    pub advert_int: u8,
+    /// Preemption (keepalived's default; `nopreempt` turns it off).
+    pub preempt: bool,
+    /// The virtual addresses.
+    pub vips: Vec<Ipv4Addr>,
+    /// Gratuitous ARPs per VIP in each burst (keepalived: 5).
+    pub garp_repeat: u32,
+    /// Delay of the second burst (keepalived: 5 s; zero for none).
+    pub garp_delay: SimDuration,
+}
+
+/// Where an instance is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VrrpState {
+    /// Waiting for the master's adverts.
+    Backup,
+    /// Holding the VIPs.
+    Master,
+    /// Stopped (a clean shutdown): says nothing, holds nothing.
+    Stopped,
+}
+
+impl VrrpState {
+    /// The word used in `events.csv`.
+    pub fn name(self) -> &'static str {
+        match self {
+            VrrpState::Backup => "vrrp_backup",
+            VrrpState::Master => "vrrp_master",
+            VrrpState::Stopped => "vrrp_stopped",
+        }
+    }
+}
+
+/// What the router must do for an instance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VrrpAction {
+    /// Send this advertisement.
+    Advertise(u8),
+    /// Send a burst of gratuitous ARPs for every VIP.
+    GratuitousArp,
+    /// The state changed (to this), for this reason.
+    Became(VrrpState, String),
+}
+
+/// One running VRRP instance.
+#[derive(Clone, Debug)]
+pub struct VrrpInstance {
+    /// Configuration.
+    pub config: VrrpConfig,
+    /// The primary address adverts come from.
+    pub own_ip: Ipv4Addr,
+    /// Current state.
+    pub state: VrrpState,
+    /// Backup: when the master is declared dead.
+    master_down_at: Option<SimTime>,
+    /// Master: when the next advert goes.
+    next_advert_at: Option<SimTime>,
+    /// Master: when the second gratuitous ARP burst goes.
+    second_garp_at: Option<SimTime>,
+}
+
+impl VrrpInstance {
+    /// An instance that starts now (keepalived: as backup, unless priority 255).
+    pub fn new(config: VrrpConfig, own_ip: Ipv4Addr) -> VrrpInstance {
+        VrrpInstance {
+            config,
+            own_ip,
+            state: VrrpState::Stopped,
+            master_down_at: None,
+            next_advert_at: None,
+            second_garp_at: None,
+        }
+    }
+
+    /// Skew_Time = (256 − priority) / 256 seconds.
+    pub fn skew_time(&self) -> SimDuration {
+        SimDuration::from_nanos((256 - self.config.priority as u64) * 1_000_000_000 / 256)
+    }
+
+    /// Master_Down_Interval = 3 × advert_int + Skew_Time.
+    pub fn master_down_interval(&self) -> SimDuration {
+        SimDuration::from_secs(3 * self.config.advert_int as u64) + self.skew_time()
+    }
+
+    /// The advertisement interval.
+    fn advert_interval(&self) -> SimDuration {
+        SimDuration::from_secs(self.config.advert_int as u64)
+    }
+
+    /// Starts (or restarts) the instance at `now`.
+    pub fn start(&mut self, now: SimTime, actions: &mut Vec<VrrpAction>) {
+        if self.config.priority == 255 {
+            self.become_master(now, "address owner (priority 255)", actions);
+        } else {
+            self.become_backup(now, "start-up", actions);
+        }
+    }
+
+    /// A clean shutdown: a master resigns with priority 0.
+    pub fn stop(&mut self, actions: &mut Vec<VrrpAction>) {
+        if self.state == VrrpState::Master {
+            actions.push(VrrpAction::Advertise(0));
+        }
+        self.state = VrrpState::Stopped;
+        self.master_down_at = None;
+        self.next_advert_at = None;
+        self.second_garp_at = None;
+        actions.push(VrrpAction::Became(
+            VrrpState::Stopped,
+            "shutdown".to_string(),
+        ));
+    }
+
+    /// Forgets everything (a crash): no advert, no state.
+    pub fn crash(&mut self) {
+        self.state = VrrpState::Stopped;
+        self.master_down_at = None;
+        self.next_advert_at = None;
+        self.second_garp_at = None;
+    }
+
+    fn become_backup(&mut self, now: SimTime, why: &str, actions: &mut Vec<VrrpAction>) {
+        self.state = VrrpState::Backup;
+        self.master_down_at = Some(now + self.master_down_interval());
+        self.next_advert_at = None;
+        self.second_garp_at = None;
+        actions.push(VrrpAction::Became(VrrpState::Backup, why.to_string()));
+    }
+
+    fn become_master(&mut self, now: SimTime, why: &str, actions: &mut Vec<VrrpAction>) {
+        self.state = VrrpState::Master;
+        self.master_down_at = None;
+        actions.push(VrrpAction::Became(VrrpState::Master, why.to_string()));
+        actions.push(VrrpAction::Advertise(self.config.priority));
+        actions.push(VrrpAction::GratuitousArp);
+        self.next_advert_at = Some(now + self.advert_interval());
+        self.second_garp_at =
+            (self.config.garp_delay > SimDuration::ZERO).then(|| now + self.config.garp_delay);
+    }
+
+    /// An advertisement for this virtual router arrived (RFC 3768 §6.4.2 and §6.4.3).
+    pub fn on_advert(&mut self, now: SimTime, advert: &Advert, actions: &mut Vec<VrrpAction>) {
+        if advert.vrid != self.config.vrid || advert.sender == self.own_ip {
+            return;
+        }
+        // keepalived drops adverts whose interval or address list differ (split brain).
+        if advert.advert_int != self.config.advert_int || advert.vips != self.config.vips {
+            return;
+        }
+        match self.state {
+            VrrpState::Stopped => {}
+            VrrpState::Backup => {
+                if advert.priority == 0 {
+                    self.master_down_at = Some(now + self.skew_time());
+                } else if !self.config.preempt || advert.priority >= self.config.priority {
+                    self.master_down_at = Some(now + self.master_down_interval());
+                }
+                // Otherwise (preemption, lower priority): discard; our timer will run out.
+            }
+            VrrpState::Master => {
+                let higher = advert.priority > self.config.priority
+                    || (advert.priority == self.config.priority && advert.sender > self.own_ip);
+                if advert.priority == 0 {
+                    actions.push(VrrpAction::Advertise(self.config.priority));
+                    self.next_advert_at = Some(now + self.advert_interval());
+                } else if higher {
+                    let why = format!(
+                        "advert from {} with priority {}",
+                        advert.sender, advert.priority
+                    );
+                    self.become_backup(now, &why, actions);
+                } else {
+                    // Another master with a lower priority (after a split brain, say):
+                    // keepalived re-asserts itself with an advert and a burst of gratuitous
+                    // ARPs (`vrrp_garp_lower_prio_repeat`), so neighbours come back to it.
+                    actions.push(VrrpAction::Advertise(self.config.priority));
+                    actions.push(VrrpAction::GratuitousArp);
+                    self.next_advert_at = Some(now + self.advert_interval());
+                }
+            }
+        }
+    }
+
+    /// Fires the timers due at `now`.
+    pub fn tick(&mut self, now: SimTime, actions: &mut Vec<VrrpAction>) {
+        if self.master_down_at.is_some_and(|at| at <= now) {
+            let why = format!(
+                "no advert for Master_Down_Interval {}",
+                self.master_down_interval()
+            );
+            self.become_master(now, &why, actions);
+            return;
+        }
+        if let Some(at) = self.next_advert_at
+            && at <= now
+        {
+            actions.push(VrrpAction::Advertise(self.config.priority));
+            self.next_advert_at = Some(at + self.advert_interval());
+        }
+        if self.second_garp_at.is_some_and(|at| at <= now) {
+            actions.push(VrrpAction::GratuitousArp);
+            self.second_garp_at = None;
+        }
+    }
+
+    /// The next time `tick` has work.
+    pub fn next_timer(&self) -> Option<SimTime> {
+        [
+            self.master_down_at,
+            self.next_advert_at,
+            self.second_garp_at,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// The advert this instance sends with `priority`.
+    pub fn advert(&self, priority: u8) -> Advert {
+        Advert {
+            vrid: self.config.vrid,
+            priority,
+            advert_int: self.config.advert_int,
+            vips: self.config.vips.clone(),
+            sender: self.own_ip,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instance(priority: u8, preempt: bool) -> VrrpInstance {
+        VrrpInstance::new(
+            VrrpConfig {
+                name: "VI_1".into(),
+                iface: 0,
+                vrid: 51,
+                priority,
+                advert_int: 1,
+                preempt,
+                vips: vec![Ipv4Addr::new(10, 0, 1, 100)],
+                garp_repeat: 5,
+                garp_delay: SimDuration::from_secs(5),
+            },
+            Ipv4Addr::new(10, 0, 1, 2),
+        )
+    }
+
+    fn advert(priority: u8, sender: [u8; 4]) -> Advert {
+        Advert {
+            vrid: 51,
+            priority,
+            advert_int: 1,
+            vips: vec![Ipv4Addr::new(10, 0, 1, 100)],
+            sender: Ipv4Addr::from(sender),
+        }
+    }
+
+    #[test]
+    fn master_down_interval_follows_rfc_3768() {
+        // advert_int 1 s, priority 100: 3 + 156/256 = 3.609375 s.
+        assert_eq!(
+            instance(100, true).master_down_interval().as_nanos(),
+            3_609_375_000
+        );
+        assert_eq!(instance(200, true).skew_time().as_nanos(), 218_750_000);
+    }
+
+    #[test]
+    fn a_backup_takes_over_when_adverts_stop() {
+        let mut vi = instance(100, true);
+        let mut actions = Vec::new();
+        vi.start(SimTime::ZERO, &mut actions);
+        assert_eq!(vi.state, VrrpState::Backup);
+        vi.on_advert(
+            SimTime::from_nanos(1_000_000_000),
+            &advert(150, [10, 0, 1, 3]),
+            &mut actions,
+        );
+        vi.tick(SimTime::from_nanos(4_000_000_000), &mut actions);
+        assert_eq!(
+            vi.state,
+            VrrpState::Backup,
+            "3.609 s after the last advert is not yet"
+        );
+        actions.clear();
+        vi.tick(SimTime::from_nanos(4_609_375_000), &mut actions);
+        assert_eq!(vi.state, VrrpState::Master);
+        assert!(actions.contains(&VrrpAction::Advertise(100)));
+        assert!(actions.contains(&VrrpAction::GratuitousArp));
+    }
+
+    #[test]
+    fn priority_zero_means_take_over_after_the_skew_time() {
+        let mut vi = instance(100, true);
+        let mut actions = Vec::new();
+        vi.start(SimTime::ZERO, &mut actions);
+        vi.on_advert(SimTime::ZERO, &advert(0, [10, 0, 1, 3]), &mut actions);
+        assert_eq!(vi.next_timer(), Some(SimTime::from_nanos(609_375_000)));
+    }
+
+    #[test]
+    fn preemption_ignores_lower_priorities_and_nopreempt_does_not() {
+        let mut eager = instance(200, true);
+        let mut patient = instance(200, false);
+        let mut actions = Vec::new();
+        eager.start(SimTime::ZERO, &mut actions);
+        patient.start(SimTime::ZERO, &mut actions);
+        let later = SimTime::from_nanos(3_000_000_000);
+        eager.on_advert(later, &advert(100, [10, 0, 1, 3]), &mut actions);
+        patient.on_advert(later, &advert(100, [10, 0, 1, 3]), &mut actions);
+        assert!(eager.next_timer() < patient.next_timer());
+    }
+
+    #[test]
+    fn a_master_yields_to_a_higher_priority() {
+        let mut vi = instance(100, true);
+        let mut actions = Vec::new();
+        vi.start(SimTime::ZERO, &mut actions);
+        vi.tick(SimTime::from_nanos(3_609_375_000), &mut actions);
+        assert_eq!(vi.state, VrrpState::Master);
+        vi.on_advert(
+            SimTime::from_nanos(4_000_000_000),
+            &advert(150, [10, 0, 1, 1]),
+            &mut actions,
+        );
+        assert_eq!(vi.state, VrrpState::Backup);
+    }
+
+    #[test]
+    fn adverts_round_trip_with_a_valid_checksum() {
+        let frame = advert(100, [10, 0, 1, 2]).frame(EthernetAddress([2, 0, 0, 0, 1, 0]));
+        let eth = EthernetFrame::new_checked(&frame[..]).unwrap();
+        assert_eq!(eth.dst_addr(), VRRP_GROUP_MAC);
+        let ip = Ipv4Packet::new_checked(eth.payload()).unwrap();
+        assert!(ip.verify_checksum());
+        assert_eq!(Advert::parse(&ip), Some(advert(100, [10, 0, 1, 2])));
+    }
+}

@@ -1,0 +1,138 @@
+//! Redundancy (issue 6): VRRP failover timing, clean shutdown, split brain, gratuitous ARP,
+//! connection sync, and cold versus hot standby.
+
+use super::support::run;
+
+fn summary(json: &str) -> serde_json::Value {
+    serde_json::from_str(json).unwrap()
+}
+
+/// Time of the first `event` line whose target starts with `target` in events.csv.
+fn when(events: &str, target: &str, event: &str) -> Option<f64> {
+    events.lines().skip(1).find_map(|l| {
+        let cols: Vec<&str> = l.splitn(4, ',').collect();
+        (cols[1].starts_with(target) && cols[2] == event).then(|| cols[0].parse().unwrap())
+    })
+}
+
+#[test]
+fn the_backup_takes_over_within_the_vrrp_master_down_interval() {
+    let a = run("vrrp-failover.ron", None, false);
+    let s = summary(&a.summary_json);
+    let failure = &s["failures"][0];
+    assert_eq!(failure["target"], "lb1");
+    let detection = failure["detection_s"].as_f64().unwrap();
+    // RFC 3768: Master_Down_Interval = 3 x advert_int + (256 - priority)/256 = 3.609 s for
+    // priority 100, counted from the last advert heard, which left less than 1 s before the
+    // crash.
+    let master_down = 3.0 + (256.0 - 100.0) / 256.0;
+    assert!(
+        detection > master_down - 1.0 && detection <= master_down + 1e-3,
+        "took over {detection} s after the crash"
+    );
+    assert_eq!(failure["server"], "lb2/VI_51");
+    // The router followed the gratuitous ARP.
+    let takeover = when(&a.events_csv, "lb2", "vrrp_master").unwrap();
+    let arp = when(&a.events_csv, "r1", "arp_update").unwrap();
+    assert!(arp >= takeover && arp < takeover + 0.01);
+    // lb1 comes back at 25 s and preempts after its own Master_Down_Interval (priority 150).
+    let back = a
+        .events_csv
+        .lines()
+        .filter(|l| l.contains(",lb1/VI_51,vrrp_master,"))
+        .nth(1)
+        .map(|l| l.split(',').next().unwrap().parse::<f64>().unwrap())
+        .unwrap();
+    let preempt_after = 3.0 + (256.0 - 150.0) / 256.0;
+    assert!(
+        (back - (25.0 + preempt_after)).abs() < 1e-3,
+        "preempted at {back}"
+    );
+    // Requests failed only while nobody held the VIP.
+    assert!(failure["failed_requests"].as_u64().unwrap() > 0);
+    assert!(failure["first_ok_s"].as_f64().unwrap() < 13.2);
+}
+
+#[test]
+fn a_clean_shutdown_hands_over_in_the_skew_time() {
+    let a = run("vrrp-clean-shutdown.ron", None, false);
+    let stop = when(&a.events_csv, "lb1/VI_51", "vrrp_stopped").unwrap();
+    let takeover = when(&a.events_csv, "lb2/VI_51", "vrrp_master").unwrap();
+    let skew = (256.0 - 100.0) / 256.0;
+    assert!(
+        (takeover - stop - skew).abs() < 1e-3,
+        "{stop} -> {takeover}"
+    );
+    assert_eq!(summary(&a.summary_json)["requests"]["failed"], 0);
+}
+
+#[test]
+fn a_partition_makes_two_masters_until_it_heals() {
+    let a = run("vrrp-split-brain.ron", None, false);
+    let masters: Vec<&str> = a
+        .events_csv
+        .lines()
+        .filter(|l| l.contains(",vrrp_master,"))
+        .collect();
+    assert!(
+        masters.iter().any(|l| l.contains("lb1/")) && masters.iter().any(|l| l.contains("lb2/"))
+    );
+    // After healing, the lower priority steps down.
+    let healed = when(&a.events_csv, "vrrp-link", "partition_healed").unwrap();
+    let down = a
+        .events_csv
+        .lines()
+        .filter(|l| l.contains(",lb2/VI_51,vrrp_backup,") && !l.contains("start-up"))
+        .map(|l| l.split(',').next().unwrap().parse::<f64>().unwrap())
+        .next()
+        .unwrap();
+    assert!(down > healed && down < healed + 1.1);
+}
+
+#[test]
+fn neighbours_that_ignore_gratuitous_arp_wait_for_their_cache_to_expire() {
+    let good = summary(&run("vrrp-failover.ron", None, false).summary_json);
+    let bad = summary(&run("vrrp-garp-ignored.ron", None, false).summary_json);
+    let failed = |s: &serde_json::Value| s["requests"]["failed"].as_u64().unwrap();
+    assert!(
+        failed(&bad) > 3 * failed(&good),
+        "{} vs {}",
+        failed(&bad),
+        failed(&good)
+    );
+}
+
+#[test]
+fn connection_sync_keeps_open_downloads_alive_through_a_failover() {
+    let without = summary(&run("vrrp-no-sync.ron", None, false).summary_json);
+    let with = summary(&run("vrrp-sync.ron", None, false).summary_json);
+    let resets = |s: &serde_json::Value| s["requests"]["by_outcome"]["reset"].as_u64().unwrap();
+    assert!(
+        resets(&without) >= 10,
+        "without sync, open downloads are reset"
+    );
+    assert_eq!(resets(&with), 0);
+    assert!(with["requests"]["failed"].as_u64() < without["requests"]["failed"].as_u64());
+}
+
+#[test]
+fn cold_standby_costs_detection_plus_reaction_hot_standby_only_its_share() {
+    let cold = run("cold-standby-router.ron", None, false);
+    let hot = run("hot-standby-web.ron", None, false);
+    let cold_s = summary(&cold.summary_json);
+    let hot_s = summary(&hot.summary_json);
+    let failed = |s: &serde_json::Value| s["requests"]["failed"].as_u64().unwrap();
+    // Cold: everything fails from the crash (10 s) until the spare is plugged in (70 s).
+    let rate = 10.0;
+    assert!(
+        failed(&cold_s) as f64 > 0.8 * 60.0 * rate,
+        "{}",
+        failed(&cold_s)
+    );
+    let crash = &cold_s["failures"][0];
+    assert_eq!(crash["target"], "r1");
+    assert!(crash["first_ok_s"].as_f64().unwrap() > 70.0);
+    // Hot: only web1's share until the HTTP check removes it.
+    assert!(failed(&hot_s) < 40, "{}", failed(&hot_s));
+    assert!(failed(&cold_s) > 10 * failed(&hot_s));
+}
