@@ -116,6 +116,52 @@ pub struct DnsRecord {
     pub event: DnsEvent,
 }
 
+/// Where an L7 proxy sent one request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProxyRoute {
+    /// The pool chosen.
+    pub pool: String,
+    /// The backend (`address:port`), if one was chosen.
+    pub server: Option<String>,
+    /// A status the proxy answered itself (503, 502, 504), if it did.
+    pub status: Option<u16>,
+}
+
+/// One routing decision of an L7 proxy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProxyRecord {
+    /// The proxy (node index).
+    pub node: usize,
+    /// When.
+    pub at: SimTime,
+    /// What it decided.
+    pub route: ProxyRoute,
+}
+
+/// An L7 proxy's totals at the end of a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProxyTotals {
+    /// The proxy (node index).
+    pub node: usize,
+    /// Connections accepted from clients.
+    pub client_connections: u64,
+    /// Connections opened to backends.
+    pub server_connections: u64,
+    /// CPU time used.
+    pub busy: crate::sim::SimDuration,
+}
+
+/// Which addresses a web server saw its requests come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerRecord {
+    /// The server (node index).
+    pub node: usize,
+    /// Distinct TCP peer addresses.
+    pub peers: Vec<std::net::Ipv4Addr>,
+    /// Distinct `X-Forwarded-For` values.
+    pub forwarded_for: Vec<String>,
+}
+
 /// Frame counters for the whole network.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NetCounters {
@@ -206,6 +252,12 @@ pub struct Trace {
     pub events: Vec<EventRecord>,
     /// Questions handled by DNS servers.
     pub dns: Vec<DnsRecord>,
+    /// L7 proxies' routing decisions.
+    pub proxy: Vec<ProxyRecord>,
+    /// L7 proxies' totals.
+    pub proxy_totals: Vec<ProxyTotals>,
+    /// Web servers' peer addresses.
+    pub peers: Vec<PeerRecord>,
 }
 
 impl Trace {

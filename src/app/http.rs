@@ -77,6 +77,23 @@ pub enum RequestProgress {
 }
 
 impl RequestReader {
+    /// The request head received so far (whole once `feed` returned `Get`).
+    pub fn head(&self) -> &[u8] {
+        match header_end(&self.buffer) {
+            Some(end) => &self.buffer[..end],
+            None => &self.buffer,
+        }
+    }
+
+    /// The value of header `name` (case-insensitive) in the head, if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let head = std::str::from_utf8(self.head()).ok()?;
+        head.split("\r\n").skip(1).find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.trim().eq_ignore_ascii_case(name).then(|| value.trim())
+        })
+    }
+
     /// Forgets everything, keeping the buffer's memory.
     pub fn reset(&mut self) {
         self.buffer.clear();
@@ -226,6 +243,17 @@ mod tests {
         let (a, b) = request.split_at(10);
         assert_eq!(reader.feed(a), RequestProgress::Incomplete);
         assert_eq!(reader.feed(b), RequestProgress::Get("/index.html".into()));
+    }
+
+    #[test]
+    fn headers_can_be_read_back() {
+        let mut request = Vec::new();
+        write_request(&mut request, "www.example", "/api/x");
+        let mut reader = RequestReader::default();
+        reader.feed(&request);
+        assert_eq!(reader.header("host"), Some("www.example"));
+        assert_eq!(reader.header("X-Missing"), None);
+        assert!(reader.head().ends_with(b"\r\n\r\n"));
     }
 
     #[test]

@@ -81,6 +81,8 @@ pub struct HttpClientConfig {
     pub stop: Option<SimTime>,
     /// Names of all web servers, to turn `X-Served-By` into an index.
     pub server_names: Rc<Vec<String>>,
+    /// Paths to pick from at random for each request (empty: `path`).
+    pub paths: Vec<String>,
     /// Give up on one address after this long without a connection (for `try_next`).
     pub connect_timeout: Option<SimDuration>,
     /// When a connection fails, try the answer's next address.
@@ -113,6 +115,8 @@ struct InFlight {
     connect_deadline: Option<SimTime>,
     /// The answer's other addresses, tried in order when a connection fails (`try_next`).
     alternates: Vec<Ipv4Addr>,
+    /// Which of the request variants (paths) it sends.
+    variant: usize,
 }
 
 /// A request waiting for its name to resolve.
@@ -126,6 +130,8 @@ struct WaitingName {
     user: Option<usize>,
     /// When it times out.
     deadline: SimTime,
+    /// Which of the request variants (paths) it sends.
+    variant: usize,
 }
 
 /// An HTTP client application.
@@ -139,7 +145,7 @@ pub struct HttpClient {
     /// Arrival gaps and think times.
     rng: Stream,
     /// The request bytes, the same for every request.
-    request_bytes: Vec<u8>,
+    request_bytes: Vec<Vec<u8>>,
     /// Requests in progress.
     in_flight: Vec<InFlight>,
     /// Sockets closing after their request ended: `(socket, port)`.
@@ -161,8 +167,20 @@ pub struct HttpClient {
 impl HttpClient {
     /// A client that starts working at `config.start`.
     pub fn new(config: HttpClientConfig, resolver: Box<dyn Resolver>, rng: Stream) -> HttpClient {
-        let mut request_bytes = Vec::new();
-        http::write_request(&mut request_bytes, &config.host, &config.path);
+        // One request per path; usually just the URL's.
+        let paths: Vec<&str> = if config.paths.is_empty() {
+            vec![config.path.as_str()]
+        } else {
+            config.paths.iter().map(String::as_str).collect()
+        };
+        let request_bytes = paths
+            .iter()
+            .map(|path| {
+                let mut bytes = Vec::new();
+                http::write_request(&mut bytes, &config.host, path);
+                bytes
+            })
+            .collect();
         let mut client = HttpClient {
             resolver,
             ports: PortAllocator::new(),
@@ -238,11 +256,16 @@ impl HttpClient {
     fn start_request(&mut self, cx: &mut AppCtx<'_>, at: SimTime, user: Option<usize>) -> bool {
         let seq = self.issued;
         self.issued += 1;
+        let variant = match self.request_bytes.len() {
+            1 => 0,
+            n => self.rng.below(n as u64) as usize,
+        };
         let waiting = WaitingName {
             seq,
             start: at,
             user,
             deadline: at + self.config.timeout,
+            variant,
         };
         self.resolve_and_connect(cx, waiting)
     }
@@ -320,6 +343,7 @@ impl HttpClient {
             deadline: waiting.deadline,
             connect_deadline: self.config.connect_timeout.map(|t| cx.now + t),
             alternates,
+            variant: waiting.variant,
             established: false,
             request_sent: false,
             response: ResponseReader::default(),
@@ -399,8 +423,9 @@ impl HttpClient {
             }
             // 3. Send the request once connected.
             if request.established && !request.request_sent && socket.can_send() {
-                let sent = socket.send_slice(&self.request_bytes).unwrap_or(0);
-                request.request_sent = sent == self.request_bytes.len();
+                let bytes = &self.request_bytes[request.variant];
+                let sent = socket.send_slice(bytes).unwrap_or(0);
+                request.request_sent = sent == bytes.len();
                 acted = true;
             }
             // Read what has arrived.

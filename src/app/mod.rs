@@ -8,6 +8,7 @@ pub mod dns;
 mod health_check;
 pub mod http;
 mod http_client;
+mod l7_proxy;
 mod ping;
 mod ports;
 mod resolver;
@@ -18,6 +19,7 @@ pub use health_check::{
     CheckKind, CheckTiming, CheckTransition, CheckerConfig, HealthBoard, HealthChecker,
 };
 pub use http_client::{HttpClient, HttpClientConfig, Workload};
+pub use l7_proxy::{Algorithm, Backend, L7Proxy, Pool, ProxyConfig, RuleMatch};
 pub use ping::{PingConfig, Pinger};
 pub use ports::{PortAllocator, REUSE_GUARD};
 pub use resolver::{Resolver, StaticHosts};

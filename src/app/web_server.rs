@@ -133,6 +133,10 @@ pub struct WebServer {
     mode: ServiceMode,
     /// Closed sockets of a stopped process, kept for its restart.
     idle_sockets: Vec<SocketHandle>,
+    /// Distinct TCP peer addresses of requests.
+    peers: std::collections::BTreeSet<std::net::Ipv4Addr>,
+    /// Distinct `X-Forwarded-For` values.
+    forwarded_for: std::collections::BTreeSet<String>,
 }
 
 impl WebServer {
@@ -147,6 +151,8 @@ impl WebServer {
             requests_handled: 0,
             mode: ServiceMode::Normal,
             idle_sockets: Vec::new(),
+            peers: std::collections::BTreeSet::new(),
+            forwarded_for: std::collections::BTreeSet::new(),
         }
     }
 
@@ -229,6 +235,14 @@ impl App for WebServer {
                         }
                     }
                     RequestProgress::Get(path) => {
+                        // Who is the client? The TCP peer, and what a proxy says it forwarded.
+                        if let Some(endpoint) = socket.remote_endpoint() {
+                            let smoltcp::wire::IpAddress::Ipv4(ip) = endpoint.addr;
+                            self.peers.insert(ip);
+                        }
+                        if let Some(xff) = slot.request.header("x-forwarded-for") {
+                            self.forwarded_for.insert(xff.to_string());
+                        }
                         slot.status = status_for(&self.config.paths, &path);
                         slot.phase = Phase::Queued;
                         self.queue.push_back(index);
@@ -363,6 +377,14 @@ impl App for WebServer {
     fn set_service_mode(&mut self, mode: ServiceMode) -> bool {
         self.mode = mode;
         true
+    }
+
+    fn report(&self, trace: &mut crate::trace::Trace, node: usize) {
+        trace.peers.push(crate::trace::PeerRecord {
+            node,
+            peers: self.peers.iter().copied().collect(),
+            forwarded_for: self.forwarded_for.iter().cloned().collect(),
+        });
     }
 
     fn next_timer(&self) -> Option<SimTime> {

@@ -90,6 +90,9 @@ pub trait App {
     /// The host crashed: its sockets are gone; forget everything tied to them.
     fn crash(&mut self) {}
 
+    /// The run is over: record totals into the trace.
+    fn report(&self, _trace: &mut Trace, _node: usize) {}
+
     /// Changes how the application serves; returns `false` if it is not a service.
     fn set_service_mode(&mut self, _mode: ServiceMode) -> bool {
         false
@@ -250,6 +253,12 @@ impl Node for Host {
 
     fn has_pending_workload(&self) -> bool {
         self.apps.iter().any(|app| app.has_pending_workload())
+    }
+
+    fn finish(&mut self, ctx: &mut NodeCtx<'_>) {
+        for app in &self.apps {
+            app.report(ctx.trace, self.node_index);
+        }
     }
 
     fn crash(&mut self) {

@@ -27,7 +27,50 @@ pub fn summary_json(run: &RunReport<'_>) -> String {
     };
     let mut servers = Map::new();
     for (name, served) in &m.served {
-        servers.insert(name.clone(), json!({ "served": served }));
+        // Which addresses the server saw as its clients: the real clients behind an L4
+        // balancer, the proxy behind an L7 one (which names the client in X-Forwarded-For).
+        let node = run.node_names.iter().position(|n| n == name);
+        let peers = run.trace.peers.iter().find(|p| Some(p.node) == node);
+        servers.insert(
+            name.clone(),
+            json!({
+                "served": served,
+                "distinct_peers": peers.map_or(0, |p| p.peers.len()),
+                "peer_sample": peers.and_then(|p| p.peers.first()).map(|ip| ip.to_string()),
+                "forwarded_for": peers.map_or(0, |p| p.forwarded_for.len()),
+            }),
+        );
+    }
+    let mut proxies = Map::new();
+    for totals in &run.trace.proxy_totals {
+        let mut by_pool: std::collections::BTreeMap<
+            String,
+            std::collections::BTreeMap<String, u64>,
+        > = std::collections::BTreeMap::new();
+        for record in run.trace.proxy.iter().filter(|r| r.node == totals.node) {
+            let target = match (&record.route.server, record.route.status) {
+                (_, Some(status)) => format!("answered {status}"),
+                (Some(server), None) => server.clone(),
+                (None, None) => "none".to_string(),
+            };
+            *by_pool
+                .entry(record.route.pool.clone())
+                .or_default()
+                .entry(target)
+                .or_default() += 1;
+        }
+        let busy = totals.busy.as_secs_f64();
+        let end = run.end.as_secs_f64().max(1e-9);
+        proxies.insert(
+            run.node_names[totals.node].clone(),
+            json!({
+                "client_connections": totals.client_connections,
+                "server_connections": totals.server_connections,
+                "busy_s": round3(busy),
+                "cpu_utilisation": round3(busy / end),
+                "requests_by_pool": by_pool,
+            }),
+        );
     }
     let pings: Vec<Value> = m
         .pings
@@ -169,6 +212,7 @@ pub fn summary_json(run: &RunReport<'_>) -> String {
         },
         "pings": pings,
         "balancers": balancers,
+        "proxies": proxies,
         "groups": groups,
         "dns": dns,
         "events": events,

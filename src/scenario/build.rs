@@ -17,6 +17,7 @@ use std::net::Ipv4Addr;
 use super::model::{
     FaultKind, FaultSpec, InterfaceSpec, NodeSpec, RouteSpec, Scenario, WorkloadKind,
 };
+use crate::app::L7Proxy;
 use crate::app::dns::authority::DnsAuthority;
 use crate::app::dns::cache::DnsCache;
 use crate::app::dns::stub::DnsStub;
@@ -250,6 +251,19 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                 attach(&mut world, index, 0, interface, name);
                 node_names.push(name.clone());
             }
+            NodeSpec::L7Balancer {
+                name,
+                interface,
+                gateway,
+                config,
+            } => {
+                let index = world.next_node_index();
+                let mut host = new_host(&streams, name, index, interface, *gateway);
+                host.add_app(Box::new(L7Proxy::new(config.clone(), index)));
+                world.add_node(Box::new(host), 1);
+                attach(&mut world, index, 0, interface, name);
+                node_names.push(name.clone());
+            }
             NodeSpec::DnsResolver {
                 name,
                 interface,
@@ -275,6 +289,7 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                 timeout,
                 connect_timeout,
                 dns,
+                paths,
             } => {
                 let start = SimTime::ZERO + workload.start;
                 let stop = workload.duration.map(|d| start + d);
@@ -312,6 +327,7 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                         stop,
                         server_names: Rc::clone(&server_names),
                         connect_timeout: *connect_timeout,
+                        paths: paths.clone(),
                         try_next: dns.as_ref().is_some_and(|d| d.try_next),
                     };
                     let resolver = Box::new(StaticHosts::new(scenario.hosts.clone()));
@@ -343,6 +359,7 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
             NodeSpec::Host { interface, .. }
             | NodeSpec::WebServer { interface, .. }
             | NodeSpec::DnsServer { interface, .. }
+            | NodeSpec::L7Balancer { interface, .. }
             | NodeSpec::DnsResolver { interface, .. } => {
                 world.set_addresses(index, vec![interface.ip]);
                 index += 1;

@@ -161,6 +161,96 @@ pub enum NodeFile {
     DnsServer(DnsServerFile),
     /// A caching DNS resolver (an ISP's or a carrier's).
     DnsResolver(DnsResolverFile),
+    /// An L7 load balancer: a reverse proxy that routes by URL or host.
+    L7Balancer(L7BalancerFile),
+}
+
+/// An L7 load balancer (a reverse proxy such as HAProxy). Its address is the one clients use.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct L7BalancerFile {
+    /// Node name.
+    pub name: String,
+    /// Its one interface; clients connect to this address.
+    pub interface: InterfaceFile,
+    /// Default gateway. Default none.
+    #[serde(default)]
+    pub gateway: Option<String>,
+    /// Port it listens on. Default 80.
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// The backend pools.
+    pub pools: Vec<PoolFile>,
+    /// Routing rules, first match wins. Default none (everything to `default_pool`).
+    #[serde(default)]
+    pub rules: Vec<RuleFile>,
+    /// The pool for requests no rule matches.
+    pub default_pool: String,
+    /// Client connections served at once. Default 256.
+    #[serde(default)]
+    pub max_connections: Option<u32>,
+    /// CPU time to parse and route one request. Default `"100us"`.
+    #[serde(default)]
+    pub cost_per_request: Option<String>,
+    /// CPU time to relay one KiB of response. Default `"5us"`.
+    #[serde(default)]
+    pub cost_per_kib: Option<String>,
+}
+
+/// A pool of backend servers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolFile {
+    /// Its name, used by rules.
+    pub name: String,
+    /// Its servers.
+    pub servers: Vec<BackendFile>,
+    /// How a server is chosen. Default `RoundRobin`.
+    #[serde(default)]
+    pub algorithm: Option<AlgorithmFile>,
+}
+
+/// One backend server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackendFile {
+    /// Its address.
+    pub ip: String,
+    /// Its port. Default 80.
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// Its weight, for `WeightedRoundRobin`. Default 1.
+    #[serde(default)]
+    pub weight: Option<u32>,
+}
+
+/// HAProxy's balancing algorithms.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub enum AlgorithmFile {
+    /// `roundrobin`: in turn.
+    RoundRobin,
+    /// `static-rr`: in turn, in proportion to the weights.
+    WeightedRoundRobin,
+    /// `leastconn`: the fewest open connections.
+    LeastConn,
+    /// `source`: hash of the client's address.
+    Source,
+    /// `uri`: hash of the path.
+    Uri,
+}
+
+/// A routing rule: give `path_prefix` or `host` (not both), and the pool.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleFile {
+    /// Matches paths starting with this, such as `"/static/"`.
+    #[serde(default)]
+    pub path_prefix: Option<String>,
+    /// Matches this `Host` header, such as `"api.example"`.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// The pool to use.
+    pub pool: String,
 }
 
 /// An authoritative DNS server.
@@ -632,6 +722,9 @@ pub struct ClientsFile {
     /// Resolve the URL's host with DNS (when the `hosts` table does not know it). Default off.
     #[serde(default)]
     pub dns: Option<ClientDnsFile>,
+    /// Paths to request instead of the URL's; each request picks one at random. Default none.
+    #[serde(default)]
+    pub paths: Vec<String>,
 }
 
 /// How a client group resolves names.

@@ -116,7 +116,7 @@ fn syntax_hint(message: &str) -> String {
     } else if message.contains("missing field") || message.contains("Missing field") {
         "this field has no default and must be given".to_string()
     } else if message.contains("variant") {
-        "node kinds are Router, Host, WebServer, Clients and L4Balancer; workloads are OpenLoop and ClosedLoop; forwarding is Nat or Dr"
+        "node kinds are Router, Host, WebServer, Clients, L4Balancer, L7Balancer, DnsServer and DnsResolver; workloads are OpenLoop and ClosedLoop; forwarding is Nat or Dr; checkers with options need parentheses, as in TcpCheck()"
             .to_string()
     } else {
         "compare with a scenario in scenarios/ (`netlab list` shows them)".to_string()

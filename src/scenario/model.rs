@@ -10,7 +10,7 @@ use std::net::Ipv4Addr;
 use crate::app::dns::authority::ZoneEntry;
 use crate::app::dns::cache::CacheConfig;
 use crate::app::dns::stub::CachePolicy;
-use crate::app::{CheckerConfig, Distribution};
+use crate::app::{CheckerConfig, Distribution, ProxyConfig};
 use crate::ipvs::service::RealServerConfig;
 use crate::net::{LinkConfig, SegmentKind};
 use crate::node::ServiceMode;
@@ -315,6 +315,8 @@ pub enum NodeSpec {
         connect_timeout: Option<SimDuration>,
         /// DNS settings, if the group resolves with DNS.
         dns: Option<ClientDnsSpec>,
+        /// Paths to pick from (empty: the URL's path).
+        paths: Vec<String>,
     },
     /// An authoritative DNS server.
     DnsServer {
@@ -326,6 +328,17 @@ pub enum NodeSpec {
         gateway: Option<Ipv4Addr>,
         /// Its zone.
         zone: Vec<ZoneEntry>,
+    },
+    /// An L7 proxy.
+    L7Balancer {
+        /// Name.
+        name: String,
+        /// Interface.
+        interface: InterfaceSpec,
+        /// Default gateway.
+        gateway: Option<Ipv4Addr>,
+        /// Pools, rules and costs.
+        config: ProxyConfig,
     },
     /// A caching DNS resolver.
     DnsResolver {
@@ -350,7 +363,8 @@ impl NodeSpec {
             | NodeSpec::Clients { name, .. }
             | NodeSpec::L4Balancer { name, .. }
             | NodeSpec::DnsServer { name, .. }
-            | NodeSpec::DnsResolver { name, .. } => name,
+            | NodeSpec::DnsResolver { name, .. }
+            | NodeSpec::L7Balancer { name, .. } => name,
         }
     }
 }

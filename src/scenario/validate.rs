@@ -12,9 +12,9 @@ use std::net::Ipv4Addr;
 
 use super::diagnostic::{Diagnostic, Locator, nearest};
 use super::format::{
-    CheckFile, CheckTimingFile, ClientCacheFile, ClientsFile, DistributionFile, FaultEventFile,
-    FaultFile, ForwardFile, InterfaceFile, NodeFile, OrderFile, RouteFile, ScenarioFile,
-    SegmentFile, VirtualServiceFile, VrrpFile, WorkloadFile,
+    AlgorithmFile, CheckFile, CheckTimingFile, ClientCacheFile, ClientsFile, DistributionFile,
+    FaultEventFile, FaultFile, ForwardFile, InterfaceFile, L7BalancerFile, NodeFile, OrderFile,
+    RouteFile, ScenarioFile, SegmentFile, VirtualServiceFile, VrrpFile, WorkloadFile,
 };
 use super::model::{
     ClientDnsSpec, FaultKind, FaultSpec, InterfaceSpec, NodeSpec, PingSpec, RouteSpec, Scenario,
@@ -24,6 +24,7 @@ use super::units::{parse_bandwidth, parse_duration, parse_size};
 use crate::app::dns::authority::{RecordOrder, ZoneEntry};
 use crate::app::dns::cache::CacheConfig;
 use crate::app::dns::stub::CachePolicy;
+use crate::app::{Algorithm, Backend, Pool, ProxyConfig, RuleMatch};
 use crate::app::{CheckKind, CheckTiming, CheckerConfig, Distribution};
 use crate::ipvs::scheduler;
 use crate::ipvs::service::{Forward, RealServerConfig};
@@ -406,6 +407,20 @@ pub fn validate(file: &ScenarioFile, loc: &Locator<'_>) -> Result<Scenario, Vec<
                     None => continue,
                 }
             }
+            NodeFile::L7Balancer(l) => {
+                let interface = iface(&mut c, &l.interface);
+                let gateway = check_gateway(&mut c, l.gateway.as_deref(), interface, name);
+                let config = check_proxy(&mut c, l);
+                match interface {
+                    Some(interface) => NodeSpec::L7Balancer {
+                        name: name.to_string(),
+                        interface,
+                        gateway,
+                        config,
+                    },
+                    None => continue,
+                }
+            }
             NodeFile::DnsResolver(d) => {
                 let interface = iface(&mut c, &d.interface);
                 let gateway = check_gateway(&mut c, d.gateway.as_deref(), interface, name);
@@ -526,6 +541,78 @@ fn node_name(node: &NodeFile) -> &str {
         NodeFile::L4Balancer(b) => &b.name,
         NodeFile::DnsServer(d) => &d.name,
         NodeFile::DnsResolver(d) => &d.name,
+        NodeFile::L7Balancer(l) => &l.name,
+    }
+}
+
+/// An L7 proxy: pools, rules naming pools, costs.
+fn check_proxy(c: &mut Checker<'_>, l: &L7BalancerFile) -> ProxyConfig {
+    let anchor = Some(l.name.as_str());
+    let pools: Vec<Pool> = l
+        .pools
+        .iter()
+        .map(|p| Pool {
+            name: p.name.clone(),
+            servers: p
+                .servers
+                .iter()
+                .filter_map(|s| {
+                    Some(Backend {
+                        addr: c.ip(&s.ip, anchor)?,
+                        port: s.port.unwrap_or(80),
+                        weight: s.weight.unwrap_or(1),
+                    })
+                })
+                .collect(),
+            algorithm: match p.algorithm.unwrap_or(AlgorithmFile::RoundRobin) {
+                AlgorithmFile::RoundRobin => Algorithm::RoundRobin,
+                AlgorithmFile::WeightedRoundRobin => Algorithm::WeightedRoundRobin,
+                AlgorithmFile::LeastConn => Algorithm::LeastConn,
+                AlgorithmFile::Source => Algorithm::Source,
+                AlgorithmFile::Uri => Algorithm::Uri,
+            },
+        })
+        .collect();
+    let names: Vec<&str> = pools.iter().map(|p| p.name.as_str()).collect();
+    let pool_index = |c: &mut Checker<'_>, name: &str| -> usize {
+        names.iter().position(|n| *n == name).unwrap_or_else(|| {
+            let mut help = format!("the pools are: {}", names.join(", "));
+            if let Some(near) = nearest(name, names.iter().copied()) {
+                help.push_str(&format!("; did you mean \"{near}\"?"));
+            }
+            c.at_value(name, anchor, format!("unknown pool \"{name}\""), Some(help));
+            0
+        })
+    };
+    let rules = l
+        .rules
+        .iter()
+        .filter_map(|r| {
+            let pool = pool_index(c, &r.pool);
+            match (&r.path_prefix, &r.host) {
+                (Some(prefix), None) => Some((RuleMatch::PathPrefix(prefix.clone()), pool)),
+                (None, Some(host)) => Some((RuleMatch::Host(host.clone()), pool)),
+                _ => {
+                    c.at_value(
+                        &r.pool,
+                        anchor,
+                        "a rule needs exactly one of `path_prefix` and `host`".into(),
+                        None,
+                    );
+                    None
+                }
+            }
+        })
+        .collect();
+    let default_pool = pool_index(c, &l.default_pool);
+    ProxyConfig {
+        port: l.port.unwrap_or(80),
+        pools,
+        rules,
+        default_pool,
+        max_connections: l.max_connections.unwrap_or(256),
+        cost_per_request: c.duration(l.cost_per_request.as_deref(), "100us", anchor),
+        cost_per_kib: c.duration(l.cost_per_kib.as_deref(), "5us", anchor),
     }
 }
 
@@ -1425,6 +1512,7 @@ fn check_clients(
         timeout,
         connect_timeout,
         dns,
+        paths: group.paths.clone(),
     })
 }
 

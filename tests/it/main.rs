@@ -6,6 +6,7 @@
 //! - `health`: failure injection and health checks: detection, timing, sorry server;
 //! - `l4`: the IPVS director: weights, NAT/DR paths, the same-subnet pitfall, no server;
 //! - `redundancy`: VRRP failover, clean shutdown, split brain, GARP, sync, cold vs hot standby;
+//! - `l7`: the reverse proxy: routing by URL, two handshakes, addresses, L4 vs L7;
 //! - `pcap`: the capture holds real, well-formed packets (handshake, HTTP, ARP, ICMP);
 //! - `cli`: the `netlab` binary's exit codes and files.
 
@@ -15,6 +16,7 @@ mod diagnostics;
 mod dns;
 mod health;
 mod l4;
+mod l7;
 mod pcap;
 mod redundancy;
 mod scenarios;

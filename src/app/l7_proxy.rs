@@ -1,0 +1,613 @@
+//! *An L7 balancer*: a reverse proxy that ends the client's TCP connection and opens its own.
+//!
+//! An L4 director forwards packets: the client's TCP peer is the real server. A layer-7 proxy
+//! (HAProxy, nginx) is itself the client's peer. For each connection it:
+//!
+//! 1. completes the TCP handshake with the client and reads the whole HTTP request;
+//! 2. chooses a backend *pool* by its rules, first match wins: a path prefix (`/static/`) or
+//!    a `Host` header; otherwise the default pool;
+//! 3. chooses a server in the pool with the pool's algorithm (HAProxy's names): `roundrobin`,
+//!    `static-rr` (weighted), `leastconn`, `source` (hash of the client address) or `uri`
+//!    (hash of the path); a pool with no server answers `503`;
+//! 4. opens a second TCP connection, from its own address, to that server, and sends the
+//!    request with `X-Forwarded-For: <client address>` added, since the server now sees the
+//!    proxy as its client;
+//! 5. relays the response back and closes both connections (`Connection: close`).
+//!
+//! The proxy has a CPU: parsing and routing a request costs `cost_per_request`, and relaying
+//! costs `cost_per_kib` per KiB. Work queues on one processor (`busy_until`), so under heavy
+//! load requests wait: the proxy saturates long before an L4 director would.
+//!
+//! # Simplifications
+//! - One processor, costs charged when the work is admitted (relayed bytes delay later
+//!   requests, not the bytes themselves).
+//! - No keep-alive or connection reuse towards the servers; no health checks of the pools.
+//!
+//! # Further reading
+//! - HAProxy configuration manual, `balance`, `use_backend`, `option forwardfor`;
+//!   `book/src/labs/l7-balancing.md`.
+
+use std::net::Ipv4Addr;
+
+use smoltcp::iface::SocketHandle;
+use smoltcp::socket::tcp;
+use smoltcp::time::Duration;
+use smoltcp::wire::IpAddress;
+
+use super::http::{self, RequestProgress, RequestReader};
+use super::ports::PortAllocator;
+use crate::node::{App, AppCtx};
+use crate::sim::{SimDuration, SimTime};
+use crate::trace::{ProxyRecord, ProxyRoute};
+
+/// Buffer size of each proxy socket.
+const BUFFER_BYTES: usize = 16 * 1024;
+/// A connection that makes no progress for this long is aborted.
+const IDLE_ABORT: Duration = Duration::from_secs(30);
+/// Give up on a backend that does not accept within this long (answer 504).
+const CONNECT_TIMEOUT: SimDuration = SimDuration::from_secs(3);
+
+/// How a pool chooses its server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Algorithm {
+    /// In turn.
+    RoundRobin,
+    /// In turn, in proportion to the weights (smooth weighted round robin).
+    WeightedRoundRobin,
+    /// The server with the fewest open connections from the proxy (first wins ties).
+    LeastConn,
+    /// Hash of the client address: a client always lands on the same server.
+    Source,
+    /// Hash of the path: a URL always lands on the same server (cache friendly).
+    Uri,
+}
+
+/// One backend server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Backend {
+    /// Its address.
+    pub addr: Ipv4Addr,
+    /// Its port.
+    pub port: u16,
+    /// Its weight (for `WeightedRoundRobin`).
+    pub weight: u32,
+}
+
+/// A pool of backends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pool {
+    /// Its name.
+    pub name: String,
+    /// Its servers.
+    pub servers: Vec<Backend>,
+    /// How it chooses.
+    pub algorithm: Algorithm,
+}
+
+/// What a rule matches on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RuleMatch {
+    /// The path starts with this.
+    PathPrefix(String),
+    /// The `Host` header equals this (case-insensitive).
+    Host(String),
+}
+
+/// The proxy's configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProxyConfig {
+    /// Port it listens on.
+    pub port: u16,
+    /// The pools.
+    pub pools: Vec<Pool>,
+    /// Rules in order: (what to match, pool index).
+    pub rules: Vec<(RuleMatch, usize)>,
+    /// The pool for requests no rule matches.
+    pub default_pool: usize,
+    /// Connections from clients served at once.
+    pub max_connections: u32,
+    /// CPU time to parse and route one request.
+    pub cost_per_request: SimDuration,
+    /// CPU time to relay one KiB.
+    pub cost_per_kib: SimDuration,
+}
+
+/// Where a client connection is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Listening or reading the request.
+    Reading,
+    /// Request read; waiting for the proxy's CPU until `at`.
+    Routing { at: SimTime },
+    /// Connected (or connecting) to a backend; relaying its response.
+    Relaying,
+    /// Writing a locally generated response (503/504), then closing.
+    Answering,
+    /// Closing.
+    Closing,
+}
+
+/// One client connection and its backend connection.
+struct Session {
+    /// Socket towards the client.
+    client: SocketHandle,
+    /// Where it is.
+    phase: Phase,
+    /// The request.
+    request: RequestReader,
+    /// The client's address.
+    client_ip: Option<Ipv4Addr>,
+    /// Socket towards the backend, and its local port.
+    backend: Option<(SocketHandle, u16)>,
+    /// Pool and server index chosen.
+    route: Option<(usize, usize)>,
+    /// Bytes received from the backend, not yet written to the client.
+    pending: Vec<u8>,
+    /// Whether the backend connection was established.
+    established: bool,
+    /// Give up on the backend at this time if not connected.
+    connect_deadline: SimTime,
+    /// Bytes relayed to the client.
+    relayed: u64,
+}
+
+/// The L7 proxy application.
+pub struct L7Proxy {
+    /// Configuration.
+    config: ProxyConfig,
+    /// Client sessions, one per listening slot.
+    sessions: Vec<Session>,
+    /// Backend sockets ready for reuse.
+    idle: Vec<SocketHandle>,
+    /// Backend sockets closing: (socket, port).
+    closing: Vec<(SocketHandle, u16)>,
+    /// Ephemeral ports towards backends.
+    ports: PortAllocator,
+    /// When the proxy's CPU is free.
+    busy_until: SimTime,
+    /// Total CPU time used.
+    busy_total: SimDuration,
+    /// Round-robin cursors and smooth-wrr current weights, per pool.
+    cursors: Vec<usize>,
+    /// Smooth weighted round robin state, per pool and server.
+    current_weights: Vec<Vec<i64>>,
+    /// Open backend connections per pool and server (for `LeastConn`).
+    open: Vec<Vec<u32>>,
+    /// Index of the host in the world, for the trace.
+    node: usize,
+    /// Client connections accepted.
+    client_connections: u64,
+    /// Backend connections opened.
+    server_connections: u64,
+}
+
+impl L7Proxy {
+    /// A proxy with its pools.
+    pub fn new(config: ProxyConfig, node: usize) -> L7Proxy {
+        let cursors = vec![0; config.pools.len()];
+        let current_weights = config
+            .pools
+            .iter()
+            .map(|p| vec![0; p.servers.len()])
+            .collect();
+        let open = config
+            .pools
+            .iter()
+            .map(|p| vec![0; p.servers.len()])
+            .collect();
+        L7Proxy {
+            config,
+            sessions: Vec::new(),
+            idle: Vec::new(),
+            closing: Vec::new(),
+            ports: PortAllocator::new(),
+            busy_until: SimTime::ZERO,
+            busy_total: SimDuration::ZERO,
+            cursors,
+            current_weights,
+            open,
+            node,
+            client_connections: 0,
+            server_connections: 0,
+        }
+    }
+
+    /// Step 2: the pool for a request.
+    fn pool_for(&self, path: &str, host: Option<&str>) -> usize {
+        self.config
+            .rules
+            .iter()
+            .find(|(rule, _)| match rule {
+                RuleMatch::PathPrefix(prefix) => path.starts_with(prefix.as_str()),
+                RuleMatch::Host(name) => host
+                    .is_some_and(|h| h.split(':').next().unwrap_or(h).eq_ignore_ascii_case(name)),
+            })
+            .map_or(self.config.default_pool, |&(_, pool)| pool)
+    }
+
+    /// Step 3: the server in `pool` for this request.
+    fn pick(&mut self, pool: usize, client: Ipv4Addr, path: &str) -> Option<usize> {
+        let servers = &self.config.pools[pool].servers;
+        if servers.is_empty() {
+            return None;
+        }
+        let n = servers.len();
+        Some(match self.config.pools[pool].algorithm {
+            Algorithm::RoundRobin => {
+                let pick = self.cursors[pool] % n;
+                self.cursors[pool] = (pick + 1) % n;
+                pick
+            }
+            Algorithm::WeightedRoundRobin => {
+                // Smooth weighted round robin (nginx's): everyone gains its weight, the
+                // largest goes, and pays the total back.
+                let weights = &mut self.current_weights[pool];
+                let total: i64 = servers.iter().map(|s| s.weight as i64).sum();
+                for (w, s) in weights.iter_mut().zip(servers) {
+                    *w += s.weight as i64;
+                }
+                let best = (0..n).fold(0, |b, i| if weights[i] > weights[b] { i } else { b });
+                weights[best] -= total;
+                best
+            }
+            Algorithm::LeastConn => {
+                // HAProxy goes round robin among the servers with the fewest connections.
+                let open = &self.open[pool];
+                let start = self.cursors[pool];
+                let pick = (0..n)
+                    .map(|k| (start + k) % n)
+                    .fold(start % n, |b, i| if open[i] < open[b] { i } else { b });
+                self.cursors[pool] = (pick + 1) % n;
+                pick
+            }
+            Algorithm::Source => (fnv(&client.octets()) % n as u64) as usize,
+            Algorithm::Uri => (fnv(path.as_bytes()) % n as u64) as usize,
+        })
+    }
+
+    /// Charges CPU time; returns when the work is done.
+    fn charge(&mut self, now: SimTime, cost: SimDuration) -> SimTime {
+        let start = self.busy_until.max(now);
+        self.busy_until = start + cost;
+        self.busy_total = self.busy_total + cost;
+        self.busy_until
+    }
+
+    /// Opens the listening slots.
+    fn open_slots(&mut self, cx: &mut AppCtx<'_>) {
+        for _ in 0..self.config.max_connections.max(1) {
+            let client = cx.sockets.add(tcp::Socket::new(
+                tcp::SocketBuffer::new(vec![0; BUFFER_BYTES]),
+                tcp::SocketBuffer::new(vec![0; BUFFER_BYTES]),
+            ));
+            self.sessions.push(Session {
+                client,
+                phase: Phase::Closing,
+                request: RequestReader::default(),
+                client_ip: None,
+                backend: None,
+                route: None,
+                pending: Vec::new(),
+                established: false,
+                connect_deadline: SimTime::ZERO,
+                relayed: 0,
+            });
+        }
+    }
+
+    /// Releases a session's backend connection.
+    fn drop_backend(&mut self, index: usize, cx: &mut AppCtx<'_>, abort: bool) {
+        if let Some((handle, port)) = self.sessions[index].backend.take() {
+            let socket = cx.sockets.get_mut::<tcp::Socket>(handle);
+            if abort {
+                socket.abort();
+            } else {
+                socket.close();
+            }
+            self.closing.push((handle, port));
+            if let Some((pool, server)) = self.sessions[index].route {
+                self.open[pool][server] = self.open[pool][server].saturating_sub(1);
+            }
+        }
+    }
+
+    /// Steps 3–4: picks a server and connects to it, or answers 503.
+    fn route(&mut self, index: usize, cx: &mut AppCtx<'_>) {
+        let path = match self.sessions[index]
+            .request
+            .head()
+            .split(|&b| b == b' ')
+            .nth(1)
+        {
+            Some(p) => String::from_utf8_lossy(p).into_owned(),
+            None => "/".to_string(),
+        };
+        let host = self.sessions[index]
+            .request
+            .header("host")
+            .map(str::to_string);
+        let pool = self.pool_for(&path, host.as_deref());
+        let client_ip = self.sessions[index]
+            .client_ip
+            .unwrap_or(Ipv4Addr::UNSPECIFIED);
+        let Some(server) = self.pick(pool, client_ip, &path) else {
+            self.answer(index, cx, 503, pool, None);
+            return;
+        };
+        let backend = self.config.pools[pool].servers[server].clone();
+        let Some(local_port) = self.ports.allocate(cx.now) else {
+            self.answer(index, cx, 503, pool, None);
+            return;
+        };
+        let handle = self.idle.pop().unwrap_or_else(|| {
+            cx.sockets.add(tcp::Socket::new(
+                tcp::SocketBuffer::new(vec![0; BUFFER_BYTES]),
+                tcp::SocketBuffer::new(vec![0; BUFFER_BYTES]),
+            ))
+        });
+        let socket = cx.sockets.get_mut::<tcp::Socket>(handle);
+        socket.set_timeout(Some(IDLE_ABORT));
+        if socket
+            .connect(cx.iface.context(), (backend.addr, backend.port), local_port)
+            .is_err()
+        {
+            self.idle.push(handle);
+            self.ports.release(local_port, cx.now);
+            self.answer(index, cx, 503, pool, None);
+            return;
+        }
+        self.server_connections += 1;
+        self.open[pool][server] += 1;
+        let session = &mut self.sessions[index];
+        session.backend = Some((handle, local_port));
+        session.route = Some((pool, server));
+        session.established = false;
+        session.connect_deadline = cx.now + CONNECT_TIMEOUT;
+        session.phase = Phase::Relaying;
+        cx.trace.proxy.push(ProxyRecord {
+            node: self.node,
+            at: cx.now,
+            route: ProxyRoute {
+                pool: self.config.pools[pool].name.clone(),
+                server: Some(format!("{}:{}", backend.addr, backend.port)),
+                status: None,
+            },
+        });
+    }
+
+    /// Answers the client locally with `status` (no server available, or a backend failure).
+    fn answer(
+        &mut self,
+        index: usize,
+        cx: &mut AppCtx<'_>,
+        status: u16,
+        pool: usize,
+        server: Option<String>,
+    ) {
+        let mut head = Vec::new();
+        http::write_response_head(&mut head, status, "proxy", 0);
+        let session = &mut self.sessions[index];
+        session.pending = head;
+        session.phase = Phase::Answering;
+        cx.trace.proxy.push(ProxyRecord {
+            node: self.node,
+            at: cx.now,
+            route: ProxyRoute {
+                pool: self.config.pools[pool].name.clone(),
+                server,
+                status: Some(status),
+            },
+        });
+    }
+}
+
+/// FNV-1a, for the `source` and `uri` hashes.
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+impl App for L7Proxy {
+    fn poll(&mut self, cx: &mut AppCtx<'_>) -> bool {
+        if self.sessions.is_empty() {
+            self.open_slots(cx);
+        }
+        let now = cx.now;
+        let mut acted = false;
+        // Backend sockets that finished closing can serve again.
+        let (idle, ports) = (&mut self.idle, &mut self.ports);
+        self.closing.retain(|&(handle, port)| {
+            if cx.sockets.get_mut::<tcp::Socket>(handle).is_open() {
+                return true;
+            }
+            idle.push(handle);
+            ports.release(port, now);
+            false
+        });
+        for index in 0..self.sessions.len() {
+            let client = self.sessions[index].client;
+            // Re-arm finished slots.
+            {
+                let socket = cx.sockets.get_mut::<tcp::Socket>(client);
+                let session = &mut self.sessions[index];
+                if !socket.is_open() {
+                    if session.backend.is_some() {
+                        // The client went away: drop the backend side too (below).
+                    } else {
+                        socket
+                            .listen(self.config.port)
+                            .expect("a closed socket can always listen");
+                        socket.set_timeout(Some(IDLE_ABORT));
+                        session.phase = Phase::Reading;
+                        session.request.reset();
+                        session.client_ip = None;
+                        session.pending.clear();
+                        session.route = None;
+                        session.relayed = 0;
+                        continue;
+                    }
+                }
+            }
+            if !cx.sockets.get_mut::<tcp::Socket>(client).is_open() {
+                self.drop_backend(index, cx, true);
+                acted = true;
+                continue;
+            }
+            match self.sessions[index].phase {
+                Phase::Reading => {
+                    let socket = cx.sockets.get_mut::<tcp::Socket>(client);
+                    if socket.state() != tcp::State::Established {
+                        continue;
+                    }
+                    let session = &mut self.sessions[index];
+                    if session.client_ip.is_none() {
+                        self.client_connections += 1;
+                        session.client_ip = socket.remote_endpoint().map(|e| match e.addr {
+                            IpAddress::Ipv4(ip) => ip,
+                        });
+                    }
+                    let mut progress = RequestProgress::Incomplete;
+                    while socket.can_recv() && progress == RequestProgress::Incomplete {
+                        let reader = &mut session.request;
+                        progress = socket
+                            .recv(|bytes| (bytes.len(), reader.feed(bytes)))
+                            .unwrap_or(RequestProgress::Malformed);
+                    }
+                    match progress {
+                        RequestProgress::Get(_) => {
+                            // 1 → 2: the request waits for the proxy's CPU.
+                            let at = self.charge(now, self.config.cost_per_request);
+                            self.sessions[index].phase = Phase::Routing { at };
+                        }
+                        RequestProgress::Malformed => {
+                            socket.abort();
+                            acted = true;
+                        }
+                        RequestProgress::Incomplete => {}
+                    }
+                }
+                Phase::Routing { at } if at <= now => {
+                    self.route(index, cx);
+                    acted = true;
+                }
+                Phase::Routing { .. } => {}
+                Phase::Relaying => acted |= self.relay(index, cx),
+                Phase::Answering => {
+                    let socket = cx.sockets.get_mut::<tcp::Socket>(client);
+                    let session = &mut self.sessions[index];
+                    if socket.can_send() && !session.pending.is_empty() {
+                        let sent = socket.send_slice(&session.pending).unwrap_or(0);
+                        session.pending.drain(..sent);
+                        acted = true;
+                    }
+                    if session.pending.is_empty() {
+                        socket.close();
+                        session.phase = Phase::Closing;
+                        acted = true;
+                    }
+                }
+                Phase::Closing => {}
+            }
+        }
+        acted
+    }
+
+    fn report(&self, trace: &mut crate::trace::Trace, node: usize) {
+        trace.proxy_totals.push(crate::trace::ProxyTotals {
+            node,
+            client_connections: self.client_connections,
+            server_connections: self.server_connections,
+            busy: self.busy_total,
+        });
+    }
+
+    fn next_timer(&self) -> Option<SimTime> {
+        self.sessions
+            .iter()
+            .filter_map(|s| match s.phase {
+                Phase::Routing { at } => Some(at),
+                Phase::Relaying if !s.established => Some(s.connect_deadline),
+                _ => None,
+            })
+            .min()
+    }
+}
+
+impl L7Proxy {
+    /// Steps 4–5 for one session: send the request once connected, relay the response.
+    fn relay(&mut self, index: usize, cx: &mut AppCtx<'_>) -> bool {
+        let now = cx.now;
+        let Some((backend, _)) = self.sessions[index].backend else {
+            return false;
+        };
+        let client = self.sessions[index].client;
+        let mut acted = false;
+        let socket = cx.sockets.get_mut::<tcp::Socket>(backend);
+        let session = &mut self.sessions[index];
+        if !session.established {
+            if socket.state() == tcp::State::Established {
+                session.established = true;
+                // The request as received, with X-Forwarded-For naming the real client.
+                let head = session.request.head();
+                let mut request = head[..head.len() - 2].to_vec();
+                let client_ip = session.client_ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
+                request
+                    .extend_from_slice(format!("X-Forwarded-For: {client_ip}\r\n\r\n").as_bytes());
+                let _ = socket.send_slice(&request);
+                acted = true;
+            } else if !socket.is_open() || now >= session.connect_deadline {
+                let status = if socket.is_open() { 504 } else { 502 };
+                let (pool, server) = session.route.expect("a relaying session has a route");
+                let name = {
+                    let b = &self.config.pools[pool].servers[server];
+                    format!("{}:{}", b.addr, b.port)
+                };
+                self.drop_backend(index, cx, true);
+                self.answer(index, cx, status, pool, Some(name));
+                return true;
+            } else {
+                return false;
+            }
+        }
+        // Response bytes from the backend go to the client as fast as it takes them.
+        let mut moved = 0u64;
+        loop {
+            let socket = cx.sockets.get_mut::<tcp::Socket>(backend);
+            let session = &mut self.sessions[index];
+            if session.pending.len() < BUFFER_BYTES && socket.can_recv() {
+                let _ = socket.recv(|bytes| {
+                    session.pending.extend_from_slice(bytes);
+                    (bytes.len(), ())
+                });
+            }
+            let client_socket = cx.sockets.get_mut::<tcp::Socket>(client);
+            let session = &mut self.sessions[index];
+            if session.pending.is_empty() || !client_socket.can_send() {
+                break;
+            }
+            let sent = client_socket.send_slice(&session.pending).unwrap_or(0);
+            if sent == 0 {
+                break;
+            }
+            session.pending.drain(..sent);
+            session.relayed += sent as u64;
+            moved += sent as u64;
+        }
+        if moved > 0 {
+            // Relaying costs CPU: later requests wait for it.
+            let cost = SimDuration::from_nanos(self.config.cost_per_kib.as_nanos() * moved / 1024);
+            self.charge(now, cost);
+            acted = true;
+        }
+        // The backend finished and everything went to the client: close both.
+        let backend_done = !cx.sockets.get_mut::<tcp::Socket>(backend).may_recv();
+        if backend_done && self.sessions[index].pending.is_empty() {
+            self.drop_backend(index, cx, false);
+            cx.sockets.get_mut::<tcp::Socket>(client).close();
+            self.sessions[index].phase = Phase::Closing;
+            acted = true;
+        }
+        acted
+    }
+}

@@ -1,0 +1,96 @@
+//! The L7 balancer (issue 8): routing by URL over two TCP connections, who sees which
+//! address, and the price of terminating connections compared with L4.
+
+use super::pcap::frames;
+use super::support::run;
+
+fn summary(json: &str) -> serde_json::Value {
+    serde_json::from_str(json).unwrap()
+}
+
+#[test]
+fn the_proxy_routes_by_path_over_its_own_connections() {
+    let a = run("l7-routing.ron", None, false);
+    let s = summary(&a.summary_json);
+    assert_eq!(s["requests"]["ok"], 600);
+    let pools = &s["proxies"]["proxy"]["requests_by_pool"];
+    // Each rule's pool got requests, and each pool used both of its servers.
+    for (pool, servers) in [
+        ("static", ["10.0.2.11:80", "10.0.2.12:80"]),
+        ("api", ["10.0.2.21:80", "10.0.2.22:80"]),
+        ("web", ["10.0.2.31:80", "10.0.2.32:80"]),
+    ] {
+        for server in servers {
+            assert!(
+                pools[pool][server].as_u64().unwrap() > 50,
+                "{pool} {server}"
+            );
+        }
+    }
+    // Servers see the proxy as their client, and the real clients in X-Forwarded-For.
+    for server in ["static1", "api1", "web2"] {
+        assert_eq!(s["servers"][server]["peer_sample"], "10.0.1.100");
+        assert_eq!(s["servers"][server]["distinct_peers"], 1);
+        assert_eq!(s["servers"][server]["forwarded_for"], 10);
+    }
+    // Two handshakes per request: clients to the proxy, the proxy to a server.
+    let mut syn_from_clients = 0;
+    let mut syn_from_proxy = 0;
+    for (_, frame) in frames(a.capture.as_deref().unwrap()) {
+        if frame.len() < 54 || frame[12..14] != [0x08, 0x00] || frame[23] != 6 {
+            continue;
+        }
+        let flags = frame[47];
+        if flags & 0x12 != 0x02 {
+            continue; // SYN without ACK only
+        }
+        match frame[26..30] {
+            [192, 0, 2, _] if frame[30..34] == [10, 0, 1, 100] => syn_from_clients += 1,
+            [10, 0, 1, 100] => syn_from_proxy += 1,
+            _ => {}
+        }
+    }
+    // Each SYN is captured on every segment it crosses, and some are retransmitted, so count
+    // at least one per request on each side.
+    assert!(
+        syn_from_clients >= 600 && syn_from_proxy >= 600,
+        "{syn_from_clients} {syn_from_proxy}"
+    );
+}
+
+#[test]
+fn l7_costs_latency_and_hides_the_client_address() {
+    let a = run("l4-vs-l7.ron", None, false);
+    let s = summary(&a.summary_json);
+    assert_eq!(s["requests"]["failed"], 0);
+    assert!(
+        s["proxies"]["l7-proxy"]["cpu_utilisation"]
+            .as_f64()
+            .unwrap()
+            > 0.7
+    );
+    // L4 servers see the 20 real clients; L7 servers see the proxy, and the clients in XFF.
+    assert_eq!(s["servers"]["dr1"]["distinct_peers"], 20);
+    assert_eq!(s["servers"]["nat1"]["distinct_peers"], 20);
+    assert_eq!(s["servers"]["l7a"]["distinct_peers"], 1);
+    assert_eq!(s["servers"]["l7a"]["forwarded_for"], 20);
+    // The proxy's queue shows in latency: its median is well above the directors'.
+    let median = |group: &str| {
+        let mut latencies: Vec<f64> = a
+            .requests_csv
+            .lines()
+            .skip(1)
+            .filter(|r| r.contains(&format!(",{group}-")))
+            .map(|r| r.split(',').nth(4).unwrap().parse().unwrap())
+            .collect();
+        latencies.sort_by(f64::total_cmp);
+        latencies[latencies.len() / 2]
+    };
+    assert!(
+        median("via-l7") > median("via-l4-dr") + 3.0,
+        "{} vs {}",
+        median("via-l7"),
+        median("via-l4-dr")
+    );
+    assert!(median("via-l7") > median("via-l4-nat") + 3.0);
+}
