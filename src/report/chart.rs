@@ -208,16 +208,20 @@ fn draw_markers<DB: DrawingBackend>(
     Ok(())
 }
 
-/// `outcomes-over-time.svg`: successful and failed requests per second, with event markers.
-pub fn outcomes_over_time_svg(title: &str, series: &TimeSeries) -> Result<String, String> {
+/// A line chart over the run's time bins: one line per `(label, values, colour)`, with the
+/// event markers. Both over-time charts are this chart with different lines.
+fn time_lines_svg(
+    title: &str,
+    y_desc: &str,
+    series: &TimeSeries,
+    lines: &[(String, &[f64], RGBColor)],
+) -> Result<String, String> {
     svg_of(|root| {
         root.fill(&WHITE).map_err(text)?;
         let end = series.starts_s.last().copied().unwrap_or(0.0) + series.bin.as_secs_f64();
-        let top = series
-            .ok_per_s
+        let top = lines
             .iter()
-            .zip(&series.failed_per_s)
-            .map(|(a, b)| a.max(*b))
+            .flat_map(|(_, values, _)| values.iter().copied())
             .fold(1.0, f64::max)
             * 1.25;
         let mut chart = ChartBuilder::on(&root)
@@ -230,22 +234,20 @@ pub fn outcomes_over_time_svg(title: &str, series: &TimeSeries) -> Result<String
         chart
             .configure_mesh()
             .x_desc("time (s), by request start")
-            .y_desc("requests per second")
+            .y_desc(y_desc)
             .label_style(("sans-serif", 14))
             .axis_desc_style(("sans-serif", 16))
             .draw()
             .map_err(text)?;
-        for (values, colour, label) in [
-            (&series.ok_per_s, PALETTE[2], "ok"),
-            (&series.failed_per_s, PALETTE[3], "failed"),
-        ] {
+        for (label, values, colour) in lines {
+            let colour = *colour;
             chart
                 .draw_series(LineSeries::new(
                     series.starts_s.iter().copied().zip(values.iter().copied()),
                     colour.stroke_width(2),
                 ))
                 .map_err(text)?
-                .label(label)
+                .label(label.clone())
                 .legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2))
                 });
@@ -263,61 +265,33 @@ pub fn outcomes_over_time_svg(title: &str, series: &TimeSeries) -> Result<String
     })
 }
 
+/// `outcomes-over-time.svg`: successful and failed requests per second, with event markers.
+pub fn outcomes_over_time_svg(title: &str, series: &TimeSeries) -> Result<String, String> {
+    time_lines_svg(
+        title,
+        "requests per second",
+        series,
+        &[
+            ("ok".to_string(), &series.ok_per_s, PALETTE[2]),
+            ("failed".to_string(), &series.failed_per_s, PALETTE[3]),
+        ],
+    )
+}
+
 /// `load-over-time.svg`: responses per second from each server, with event markers.
 pub fn load_over_time_svg(
     title: &str,
     series: &TimeSeries,
     servers: &[String],
 ) -> Result<String, String> {
-    svg_of(|root| {
-        root.fill(&WHITE).map_err(text)?;
-        let end = series.starts_s.last().copied().unwrap_or(0.0) + series.bin.as_secs_f64();
-        let top = series
-            .served_per_s
-            .iter()
-            .flatten()
-            .copied()
-            .fold(1.0, f64::max)
-            * 1.25;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 22))
-            .margin(16)
-            .x_label_area_size(44)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0.0..end, 0.0..top)
-            .map_err(text)?;
-        chart
-            .configure_mesh()
-            .x_desc("time (s), by request start")
-            .y_desc("responses per second")
-            .label_style(("sans-serif", 14))
-            .axis_desc_style(("sans-serif", 16))
-            .draw()
-            .map_err(text)?;
-        for (i, (values, name)) in series.served_per_s.iter().zip(servers).enumerate() {
-            let colour = PALETTE[i % PALETTE.len()];
-            chart
-                .draw_series(LineSeries::new(
-                    series.starts_s.iter().copied().zip(values.iter().copied()),
-                    colour.stroke_width(2),
-                ))
-                .map_err(text)?
-                .label(name.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2))
-                });
-        }
-        draw_markers(&mut chart, &series.markers, top)?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 14))
-            .draw()
-            .map_err(text)?;
-        root.present().map_err(text)
-    })
+    let lines: Vec<(String, &[f64], RGBColor)> = series
+        .served_per_s
+        .iter()
+        .zip(servers)
+        .enumerate()
+        .map(|(i, (values, name))| (name.clone(), values.as_slice(), PALETTE[i % PALETTE.len()]))
+        .collect();
+    time_lines_svg(title, "responses per second", series, &lines)
 }
 
 /// `latency.svg`: the distribution (CDF) of successful requests' latency, with p50, p95 and

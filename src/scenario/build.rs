@@ -69,7 +69,8 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
         };
 
     for spec in &scenario.nodes {
-        match spec {
+        // Single-interface hosts come out of the match to be placed the same way below.
+        let placed: Option<(Host, &InterfaceSpec, &String)> = match spec {
             NodeSpec::Router {
                 name,
                 interfaces,
@@ -87,6 +88,7 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                     attach(&mut world, index, i, s, name);
                 }
                 node_names.push(name.clone());
+                None
             }
             NodeSpec::L4Balancer {
                 name,
@@ -174,6 +176,7 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                     attach(&mut world, index, i, s, name);
                 }
                 node_names.push(name.clone());
+                None
             }
             NodeSpec::Host {
                 name,
@@ -193,9 +196,7 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                         ident: 0x4e00 | (index as u16 & 0xff),
                     })));
                 }
-                world.add_node(Box::new(host), 1);
-                attach(&mut world, index, 0, interface, name);
-                node_names.push(name.clone());
+                Some((host, interface, name))
             }
             NodeSpec::WebServer {
                 name,
@@ -231,9 +232,7 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                 if let Some(port) = smtp_port {
                     host.add_app(Box::new(SmtpGreeter::new(name.clone(), *port)));
                 }
-                world.add_node(Box::new(host), 1);
-                attach(&mut world, index, 0, interface, name);
-                node_names.push(name.clone());
+                Some((host, interface, name))
             }
             NodeSpec::DnsServer {
                 name,
@@ -247,9 +246,7 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                     zone.clone(),
                     streams.stream(&format!("dns:{name}")),
                 )));
-                world.add_node(Box::new(host), 1);
-                attach(&mut world, index, 0, interface, name);
-                node_names.push(name.clone());
+                Some((host, interface, name))
             }
             NodeSpec::L7Balancer {
                 name,
@@ -260,9 +257,7 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                 let index = world.next_node_index();
                 let mut host = new_host(&streams, name, index, interface, *gateway);
                 host.add_app(Box::new(L7Proxy::new(config.clone(), index)));
-                world.add_node(Box::new(host), 1);
-                attach(&mut world, index, 0, interface, name);
-                node_names.push(name.clone());
+                Some((host, interface, name))
             }
             NodeSpec::DnsResolver {
                 name,
@@ -273,9 +268,7 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                 let index = world.next_node_index();
                 let mut host = new_host(&streams, name, index, interface, *gateway);
                 host.add_app(Box::new(DnsCache::new(config.clone())));
-                world.add_node(Box::new(host), 1);
-                attach(&mut world, index, 0, interface, name);
-                node_names.push(name.clone());
+                Some((host, interface, name))
             }
             NodeSpec::Clients {
                 name,
@@ -344,7 +337,14 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                     attach(&mut world, index, 0, &interface, &host_name);
                     node_names.push(host_name);
                 }
+                None
             }
+        };
+        if let Some((host, interface, name)) = placed {
+            let index = world.next_node_index();
+            world.add_node(Box::new(host), 1);
+            attach(&mut world, index, 0, interface, name);
+            node_names.push(name.clone());
         }
     }
 
