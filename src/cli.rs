@@ -239,7 +239,16 @@ fn compare(
     };
     let csv = compare::compare_csv(&scenario, &variants);
     let out_dir = out.unwrap_or_else(|| default_output_dir(file).join("compare"));
-    write_atomically(&out_dir, &[("compare.csv", csv.as_bytes())])
+    let charts = compare::compare_charts(&scenario, &variants);
+    let report = compare::compare_report(&scenario, &variants, &charts);
+    let mut files: Vec<(&str, &[u8])> = vec![
+        ("compare.csv", csv.as_bytes()),
+        ("report.md", report.as_bytes()),
+    ];
+    for (name, svg) in &charts {
+        files.push((name, svg.as_bytes()));
+    }
+    write_atomically(&out_dir, &files)
         .with_context(|| format!("cannot write results to {}", out_dir.display()))?;
     say(&compare::compare_table(&scenario, &variants))?;
     say(&format!("results in {}/\n", out_dir.display()))?;

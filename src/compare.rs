@@ -11,7 +11,7 @@
 
 use std::fmt::Write;
 
-use crate::report::{Metrics, RunReport};
+use crate::report::{BarSeries, Metrics, RunReport, grouped_bars_svg};
 use crate::run::{Artifacts, execute};
 use crate::scenario::Scenario;
 use crate::scenario::model::NodeSpec;
@@ -86,6 +86,108 @@ fn metrics(scenario: &Scenario, variant: &Variant) -> Metrics {
         server_names: &variant.artifacts.server_names,
         server_addrs: &variant.artifacts.server_addrs,
     })
+}
+
+/// The charts of a comparison: `load-by-scheduler.svg` (each server's share per scheduler,
+/// mean with min–max across seeds) and `latency-by-scheduler.svg` (p50 and p95).
+pub fn compare_charts(scenario: &Scenario, variants: &[Variant]) -> Vec<(&'static str, String)> {
+    let mut schedulers: Vec<String> = Vec::new();
+    for v in variants {
+        if !schedulers.contains(&v.scheduler) {
+            schedulers.push(v.scheduler.clone());
+        }
+    }
+    let Some(first) = variants.first() else {
+        return Vec::new();
+    };
+    let servers = first.artifacts.server_names.clone();
+    let metrics: Vec<(String, Metrics)> = variants
+        .iter()
+        .map(|v| (v.scheduler.clone(), metrics(scenario, v)))
+        .collect();
+    // (mean, min, max) of `value` over the seeds of each scheduler.
+    let spread = |value: &dyn Fn(&Metrics) -> f64| -> Vec<(f64, f64, f64)> {
+        schedulers
+            .iter()
+            .map(|s| {
+                let values: Vec<f64> = metrics
+                    .iter()
+                    .filter(|(n, _)| n == s)
+                    .map(|(_, m)| value(m))
+                    .collect();
+                let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
+                let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+                let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                (mean, min, max)
+            })
+            .collect()
+    };
+    let share_series: Vec<BarSeries> = servers
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let values = spread(&|m: &Metrics| {
+                let total: u64 = m.served.iter().map(|(_, n)| n).sum();
+                if total == 0 {
+                    0.0
+                } else {
+                    100.0 * m.served[i].1 as f64 / total as f64
+                }
+            });
+            (name.clone(), values)
+        })
+        .collect();
+    let latency_series: Vec<BarSeries> = vec![
+        (
+            "p50".to_string(),
+            spread(&|m: &Metrics| m.latency.map_or(0.0, |l| l.p50)),
+        ),
+        (
+            "p95".to_string(),
+            spread(&|m: &Metrics| m.latency.map_or(0.0, |l| l.p95)),
+        ),
+    ];
+    let mut charts = Vec::new();
+    if let Ok(svg) = grouped_bars_svg(
+        &format!(
+            "{}: share of requests per server, by scheduler",
+            scenario.name
+        ),
+        "share of requests served (%)",
+        &schedulers,
+        &share_series,
+    ) {
+        charts.push(("load-by-scheduler.svg", svg));
+    }
+    if let Ok(svg) = grouped_bars_svg(
+        &format!("{}: latency by scheduler", scenario.name),
+        "latency of successful requests (ms)",
+        &schedulers,
+        &latency_series,
+    ) {
+        charts.push(("latency-by-scheduler.svg", svg));
+    }
+    charts
+}
+
+/// `compare/report.md`: the table and the charts, with where they come from.
+pub fn compare_report(
+    scenario: &Scenario,
+    variants: &[Variant],
+    charts: &[(&str, String)],
+) -> String {
+    let mut out = format!(
+        "# {}: scheduler comparison\n\n{}\n\nScenario file `{}`, netlab {}.\n\n```text\n{}```\n\n",
+        scenario.name,
+        scenario.description,
+        scenario.source_file,
+        env!("CARGO_PKG_VERSION"),
+        compare_table(scenario, variants)
+    );
+    for (name, _) in charts {
+        out.push_str(&format!("![{name}]({name})\n\n"));
+    }
+    out
 }
 
 /// `compare.csv`: one row per variant and server.

@@ -221,6 +221,8 @@ pub struct VrrpInstance {
     pub state: VrrpState,
     /// Backup: when the master is declared dead.
     master_down_at: Option<SimTime>,
+    /// Backup: whether that timer was shortened by a resigning master (priority 0).
+    resigned: bool,
     /// Master: when the next advert goes.
     next_advert_at: Option<SimTime>,
     /// Master: when the second gratuitous ARP burst goes.
@@ -235,6 +237,7 @@ impl VrrpInstance {
             own_ip,
             state: VrrpState::Stopped,
             master_down_at: None,
+            resigned: false,
             next_advert_at: None,
             second_garp_at: None,
         }
@@ -290,6 +293,7 @@ impl VrrpInstance {
     fn become_backup(&mut self, now: SimTime, why: &str, actions: &mut Vec<VrrpAction>) {
         self.state = VrrpState::Backup;
         self.master_down_at = Some(now + self.master_down_interval());
+        self.resigned = false;
         self.next_advert_at = None;
         self.second_garp_at = None;
         actions.push(VrrpAction::Became(VrrpState::Backup, why.to_string()));
@@ -320,8 +324,10 @@ impl VrrpInstance {
             VrrpState::Backup => {
                 if advert.priority == 0 {
                     self.master_down_at = Some(now + self.skew_time());
+                    self.resigned = true;
                 } else if !self.config.preempt || advert.priority >= self.config.priority {
                     self.master_down_at = Some(now + self.master_down_interval());
+                    self.resigned = false;
                 }
                 // Otherwise (preemption, lower priority): discard; our timer will run out.
             }
@@ -352,10 +358,18 @@ impl VrrpInstance {
     /// Fires the timers due at `now`.
     pub fn tick(&mut self, now: SimTime, actions: &mut Vec<VrrpAction>) {
         if self.master_down_at.is_some_and(|at| at <= now) {
-            let why = format!(
-                "no advert for Master_Down_Interval {}",
-                self.master_down_interval()
-            );
+            let why = if self.resigned {
+                format!(
+                    "master resigned (priority 0); Skew_Time {}",
+                    self.skew_time()
+                )
+            } else {
+                format!(
+                    "no advert for Master_Down_Interval {}",
+                    self.master_down_interval()
+                )
+            };
+            self.resigned = false;
             self.become_master(now, &why, actions);
             return;
         }

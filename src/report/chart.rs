@@ -356,6 +356,92 @@ pub fn latency_svg(title: &str, sorted_ms: &[f64]) -> Result<String, String> {
     })
 }
 
+/// One series of a grouped bar chart: its name and, per group, (mean, min, max).
+pub type BarSeries = (String, Vec<(f64, f64, f64)>);
+
+/// A grouped bar chart: for each group (a scheduler, say), one bar per series (a server)
+/// showing the mean, with a whisker from min to max (across seeds).
+pub fn grouped_bars_svg(
+    title: &str,
+    y_desc: &str,
+    groups: &[String],
+    series: &[BarSeries],
+) -> Result<String, String> {
+    svg_of(|root| {
+        root.fill(&WHITE).map_err(text)?;
+        let n = groups.len().max(1) as f64;
+        let k = series.len().max(1) as f64;
+        let top = series
+            .iter()
+            .flat_map(|(_, values)| values.iter().map(|v| v.2))
+            .fold(0.0, f64::max)
+            .max(1e-9)
+            * 1.2;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 22))
+            .margin(16)
+            .x_label_area_size(44)
+            .y_label_area_size(64)
+            .build_cartesian_2d(0.0..n, 0.0..top)
+            .map_err(text)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .disable_x_axis()
+            .y_desc(y_desc)
+            .label_style(("sans-serif", 14))
+            .axis_desc_style(("sans-serif", 16))
+            .draw()
+            .map_err(text)?;
+        let width = 0.8 / k;
+        for (s_index, (name, values)) in series.iter().enumerate() {
+            let colour = PALETTE[s_index % PALETTE.len()];
+            let left = |g: usize| g as f64 + 0.1 + s_index as f64 * width;
+            chart
+                .draw_series(values.iter().enumerate().map(|(g, &(mean, _, _))| {
+                    Rectangle::new(
+                        [(left(g), 0.0), (left(g) + width * 0.9, mean)],
+                        colour.filled(),
+                    )
+                }))
+                .map_err(text)?
+                .label(name.clone())
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 6), (x + 16, y + 6)], colour.filled())
+                });
+            chart
+                .draw_series(values.iter().enumerate().filter(|(_, v)| v.2 > v.1).map(
+                    |(g, &(_, min, max))| {
+                        let x = left(g) + width * 0.45;
+                        PathElement::new(vec![(x, min), (x, max)], BLACK.stroke_width(1))
+                    },
+                ))
+                .map_err(text)?;
+        }
+        chart
+            .draw_series(groups.iter().enumerate().map(|(g, name)| {
+                Text::new(
+                    name.clone(),
+                    (g as f64 + 0.5, -top * 0.04),
+                    ("sans-serif", 14)
+                        .into_font()
+                        .color(&BLACK)
+                        .pos(Pos::new(HPos::Center, VPos::Top)),
+                )
+            }))
+            .map_err(text)?;
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 14))
+            .draw()
+            .map_err(text)?;
+        root.present().map_err(text)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,6 +469,21 @@ mod tests {
         assert!(svg.starts_with("<svg"));
         assert!(svg.contains("web1") && svg.contains("60 (60.0%)"));
         assert!(svg.contains("share of requests served (%)"));
+    }
+
+    #[test]
+    fn grouped_bars_label_their_groups_and_series() {
+        let svg = grouped_bars_svg(
+            "t",
+            "share (%)",
+            &["rr".to_string(), "wrr".to_string()],
+            &[(
+                "web1".to_string(),
+                vec![(50.0, 48.0, 52.0), (60.0, 60.0, 60.0)],
+            )],
+        )
+        .unwrap();
+        assert!(svg.contains("\nrr\n") && svg.contains("\nwrr\n") && svg.contains("web1"));
     }
 
     #[test]

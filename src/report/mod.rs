@@ -19,7 +19,8 @@ mod summary;
 mod table;
 
 pub use chart::{
-    LoadBar, PALETTE, latency_svg, load_over_time_svg, load_svg, outcomes_over_time_svg,
+    BarSeries, LoadBar, PALETTE, grouped_bars_svg, latency_svg, load_over_time_svg, load_svg,
+    outcomes_over_time_svg,
 };
 pub use failures::{FailureRecord, failures};
 pub use series::{TimeSeries, sorted_latencies_ms, time_series};

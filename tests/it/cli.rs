@@ -108,6 +108,19 @@ fn compare_writes_a_csv_per_scheduler() {
         1 + 2 * 3,
         "two schedulers, three servers"
     );
+    for file in [
+        "report.md",
+        "load-by-scheduler.svg",
+        "latency-by-scheduler.svg",
+    ] {
+        let text = std::fs::read_to_string(out.join(file)).unwrap();
+        assert!(!text.is_empty(), "{file}");
+    }
+    let svg = std::fs::read_to_string(out.join("load-by-scheduler.svg")).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("\nwrr\n"),
+        "the groups are labelled"
+    );
     std::fs::remove_dir_all(&out).unwrap();
 }
 
