@@ -56,16 +56,22 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Run a scenario once per IPVS scheduler (and seed) and compare the load spread.
+    /// Run a scenario once per variant (IPVS scheduler, varied fields) and seed, and compare.
     ///
-    /// Every virtual service of every L4 balancer gets the scheduler of the variant.
-    /// Writes compare.csv to output/<file stem>/compare/.
+    /// With --schedulers, every virtual service of every L4 balancer gets the variant's
+    /// scheduler. With --vary PATH=V1,V2 (repeatable: a grid), the field at PATH takes each
+    /// value, for example `--vary nodes.ns1.zone.0.ttl=1s,10s,60s`. Without either, all ten
+    /// schedulers are compared. Writes compare.csv, report.md and charts to
+    /// output/<file stem>/compare/.
     Compare {
         /// The scenario file.
         file: PathBuf,
         /// Schedulers to compare, comma-separated, or `all`.
-        #[arg(long, default_value = "all", value_delimiter = ',')]
-        schedulers: Vec<String>,
+        #[arg(long, value_delimiter = ',')]
+        schedulers: Option<Vec<String>>,
+        /// A field to vary and its values: `PATH=V1,V2,...`. Repeat for a grid.
+        #[arg(long)]
+        vary: Vec<String>,
         /// Number of seeds per scheduler (consecutive, from the scenario's seed or --seed).
         #[arg(long, default_value_t = 1)]
         seeds: u64,
@@ -101,11 +107,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Compare {
             file,
             schedulers,
+            vary,
             seeds,
             seed,
             threads,
             out,
-        } => compare(&file, &schedulers, seeds, seed, threads, out),
+        } => compare(&file, schedulers, &vary, seeds, seed, threads, out),
         Command::List { dir } => list(&dir),
     }
 }
@@ -193,23 +200,62 @@ fn report_load_error(e: &LoadError) -> ExitCode {
 /// `netlab compare`.
 fn compare(
     file: &Path,
-    schedulers: &[String],
+    schedulers: Option<Vec<String>>,
+    vary: &[String],
     seeds: u64,
     seed: Option<u64>,
     threads: usize,
     out: Option<PathBuf>,
 ) -> Result<ExitCode> {
-    let scenario = match scenario::load_file(file) {
-        Ok(s) => s,
+    let source = match std::fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(e) => {
+            return Ok(report_load_error(&LoadError::Io {
+                path: file.display().to_string(),
+                source: e,
+            }));
+        }
+    };
+    let name = file.display().to_string();
+    let parsed = match scenario::load::parse(&name, &source) {
+        Ok(parsed) => parsed,
         Err(e) => return Ok(report_load_error(&e)),
     };
-    let names: Vec<String> = if schedulers.iter().any(|s| s == "all") {
-        ipvs::scheduler::ALL.iter().map(|s| s.to_string()).collect()
-    } else {
-        schedulers.to_vec()
+    // --vary PATH=V1,V2: the grid of every combination, in the order given.
+    let mut grid: Vec<Vec<(String, String)>> = vec![Vec::new()];
+    for spec in vary {
+        let Some((path, values)) = spec.split_once('=') else {
+            eprintln!(
+                "error: --vary {spec}: expected PATH=V1,V2,...\n  = help: for example --vary nodes.ns1.zone.0.ttl=1s,60s"
+            );
+            return Ok(ExitCode::from(2));
+        };
+        grid = grid
+            .into_iter()
+            .flat_map(|done| {
+                values.split(',').map(move |v| {
+                    let mut next = done.clone();
+                    next.push((path.to_string(), v.to_string()));
+                    next
+                })
+            })
+            .collect();
+    }
+    let schedulers: Vec<Option<String>> = match schedulers {
+        Some(list) if list.iter().any(|s| s == "all") => ipvs::scheduler::ALL
+            .iter()
+            .map(|s| Some(s.to_string()))
+            .collect(),
+        Some(list) => list.into_iter().map(Some).collect(),
+        None if vary.is_empty() => ipvs::scheduler::ALL
+            .iter()
+            .map(|s| Some(s.to_string()))
+            .collect(),
+        None => vec![None],
     };
-    if let Some(bad) = names
+    if let Some(bad) = schedulers
         .iter()
+        .flatten()
         .find(|n| !ipvs::scheduler::ALL.contains(&n.as_str()))
     {
         eprintln!(
@@ -218,22 +264,60 @@ fn compare(
         );
         return Ok(ExitCode::from(2));
     }
-    if !scenario
-        .nodes
-        .iter()
-        .any(|n| matches!(n, scenario::model::NodeSpec::L4Balancer { .. }))
-    {
-        eprintln!(
-            "error: {} has no L4Balancer, so there is no scheduler to vary",
-            file.display()
-        );
-        return Ok(ExitCode::from(2));
+    let locator = scenario::diagnostic::Locator::new(&name, &source);
+    let mut jobs = Vec::new();
+    let mut reference: Option<scenario::Scenario> = None;
+    for values in &grid {
+        let mut changed = parsed.clone();
+        for (path, value) in values {
+            changed = match scenario::vary::apply(&changed, path, value) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!(
+                        "error: --vary {e}\n  = help: paths step through fields, list positions and node names, as in nodes.web1.workers"
+                    );
+                    return Ok(ExitCode::from(2));
+                }
+            };
+        }
+        let checked = match scenario::validate::validate(&changed, &locator) {
+            Ok(s) => s,
+            Err(problems) => {
+                let label = compare::variant_label("-", values);
+                eprintln!("with {label}:");
+                return Ok(report_load_error(&LoadError::Invalid(problems)));
+            }
+        };
+        if schedulers.iter().flatten().next().is_some()
+            && !checked
+                .nodes
+                .iter()
+                .any(|n| matches!(n, scenario::model::NodeSpec::L4Balancer { .. }))
+        {
+            eprintln!(
+                "error: {} has no L4Balancer, so there is no scheduler to vary\n  = help: use --vary instead",
+                file.display()
+            );
+            return Ok(ExitCode::from(2));
+        }
+        let first_seed = seed.unwrap_or(checked.seed);
+        for scheduler in &schedulers {
+            for s in first_seed..first_seed + seeds.max(1) {
+                jobs.push(compare::Job {
+                    scenario: checked.clone(),
+                    scheduler: scheduler.clone(),
+                    values: values.clone(),
+                    seed: s,
+                });
+            }
+        }
+        reference.get_or_insert(checked);
     }
-    let first_seed = seed.unwrap_or(scenario.seed);
-    let variants = match compare::run_schedulers(&scenario, &names, first_seed, seeds, threads) {
+    let scenario = reference.expect("the grid has at least one cell");
+    let variants = match compare::run_jobs(jobs, threads) {
         Ok(v) => v,
-        Err((scheduler, e)) => {
-            eprintln!("error: {} with {scheduler}: {e}", file.display());
+        Err((variant, e)) => {
+            eprintln!("error: {} with {variant}: {e}", file.display());
             return Ok(ExitCode::from(1));
         }
     };

@@ -1,9 +1,10 @@
-//! *Comparison runs*: the same scenario under several schedulers (and seeds), side by side.
+//! *Comparison runs*: the same scenario with one thing changed, side by side.
 //!
 //! An experiment changes one thing and keeps everything else equal. `netlab compare` runs a
-//! scenario once per IPVS scheduler, replacing the scheduler of every virtual service, and
-//! once per seed when asked for several; then it tabulates how each variant spread the load
-//! and what the users saw.
+//! scenario once per *variant*: per IPVS scheduler (replacing the scheduler of every virtual
+//! service), and/or per value of fields named with `--vary` (see `scenario::vary`; several
+//! `--vary` make a grid), and once per seed when asked for several; then it tabulates how
+//! each variant spread the load and what the users saw.
 //!
 //! The runs are independent, so they go in parallel over the machine's cores (rayon); the
 //! results are put back in (scheduler, seed) order, so the thread count never changes a byte
@@ -19,8 +20,10 @@ use crate::world::RunError;
 
 /// One run of a comparison.
 pub struct Variant {
-    /// The scheduler every service used.
+    /// The scheduler every service used (`-` when the scenario's own were kept).
     pub scheduler: String,
+    /// The varied fields and their values in this run.
+    pub values: Vec<(String, String)>,
     /// The root seed.
     pub seed: u64,
     /// What the run produced.
@@ -49,30 +52,81 @@ pub fn run_schedulers(
     seeds: u64,
     threads: usize,
 ) -> Result<Vec<Variant>, (String, RunError)> {
-    use rayon::prelude::*;
-    let jobs: Vec<(String, u64)> = schedulers
+    let jobs = schedulers
         .iter()
-        .flat_map(|s| (first_seed..first_seed + seeds.max(1)).map(move |seed| (s.clone(), seed)))
+        .flat_map(|name| {
+            (first_seed..first_seed + seeds.max(1)).map(move |seed| Job {
+                scenario: scenario.clone(),
+                scheduler: Some(name.clone()),
+                values: Vec::new(),
+                seed,
+            })
+        })
         .collect();
+    run_jobs(jobs, threads)
+}
+
+/// One run to make: a checked scenario, what was changed in it, and the seed.
+pub struct Job {
+    /// The scenario as changed.
+    pub scenario: Scenario,
+    /// The scheduler forced on every service, or `None` to keep the scenario's.
+    pub scheduler: Option<String>,
+    /// The varied fields and their values.
+    pub values: Vec<(String, String)>,
+    /// The root seed.
+    pub seed: u64,
+}
+
+/// Runs every job, on `threads` threads (0: one per core); results come back in job order.
+pub fn run_jobs(jobs: Vec<Job>, threads: usize) -> Result<Vec<Variant>, (String, RunError)> {
+    use rayon::prelude::*;
     let run_all = || {
         jobs.par_iter()
-            .map(|(scheduler, seed)| {
-                let changed = with_scheduler(scenario, scheduler);
-                execute(&changed, *seed, false)
+            .map(|job| {
+                let scenario = match &job.scheduler {
+                    Some(name) => with_scheduler(&job.scenario, name),
+                    None => job.scenario.clone(),
+                };
+                let label = job.scheduler.clone().unwrap_or_else(|| "-".to_string());
+                execute(&scenario, job.seed, false)
                     .map(|artifacts| Variant {
-                        scheduler: scheduler.clone(),
-                        seed: *seed,
+                        scheduler: label.clone(),
+                        values: job.values.clone(),
+                        seed: job.seed,
                         artifacts,
                     })
-                    .map_err(|e| (scheduler.clone(), e))
+                    .map_err(|e| (variant_label(&label, &job.values), e))
             })
-            // `collect` keeps the jobs' order whatever thread ran which job.
             .collect::<Result<Vec<Variant>, _>>()
     };
     match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
         Ok(pool) => pool.install(run_all),
         Err(_) => run_all(),
     }
+}
+
+/// How a variant is named in tables and charts: the scheduler (if varied), then the varied
+/// fields by their last path step (`ttl=10s`).
+pub fn variant_label(scheduler: &str, values: &[(String, String)]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if scheduler != "-" {
+        parts.push(scheduler.to_string());
+    }
+    for (path, value) in values {
+        let field = path.rsplit('.').next().unwrap_or(path);
+        parts.push(format!("{field}={value}"));
+    }
+    if parts.is_empty() {
+        "as is".to_string()
+    } else {
+        parts.join(" ")
+    }
+}
+
+/// The label of a variant.
+fn label_of(v: &Variant) -> String {
+    variant_label(&v.scheduler, &v.values)
 }
 
 /// The metrics of one variant.
@@ -93,8 +147,8 @@ fn metrics(scenario: &Scenario, variant: &Variant) -> Metrics {
 pub fn compare_charts(scenario: &Scenario, variants: &[Variant]) -> Vec<(&'static str, String)> {
     let mut schedulers: Vec<String> = Vec::new();
     for v in variants {
-        if !schedulers.contains(&v.scheduler) {
-            schedulers.push(v.scheduler.clone());
+        if !schedulers.contains(&label_of(v)) {
+            schedulers.push(label_of(v));
         }
     }
     let Some(first) = variants.first() else {
@@ -103,7 +157,7 @@ pub fn compare_charts(scenario: &Scenario, variants: &[Variant]) -> Vec<(&'stati
     let servers = first.artifacts.server_names.clone();
     let metrics: Vec<(String, Metrics)> = variants
         .iter()
-        .map(|v| (v.scheduler.clone(), metrics(scenario, v)))
+        .map(|v| (label_of(v), metrics(scenario, v)))
         .collect();
     // (mean, min, max) of `value` over the seeds of each scheduler.
     let spread = |value: &dyn Fn(&Metrics) -> f64| -> Vec<(f64, f64, f64)> {
@@ -160,7 +214,7 @@ pub fn compare_charts(scenario: &Scenario, variants: &[Variant]) -> Vec<(&'stati
         charts.push(("load-by-scheduler.svg", svg));
     }
     if let Ok(svg) = grouped_bars_svg(
-        &format!("{}: latency by scheduler", scenario.name),
+        &format!("{}: latency by variant", scenario.name),
         "latency of successful requests (ms)",
         &schedulers,
         &latency_series,
@@ -177,7 +231,7 @@ pub fn compare_report(
     charts: &[(&str, String)],
 ) -> String {
     let mut out = format!(
-        "# {}: scheduler comparison\n\n{}\n\nScenario file `{}`, netlab {}.\n\n```text\n{}```\n\n",
+        "# {}: comparison\n\n{}\n\nScenario file `{}`, netlab {}.\n\n```text\n{}```\n\n",
         scenario.name,
         scenario.description,
         scenario.source_file,
@@ -192,7 +246,8 @@ pub fn compare_report(
 
 /// `compare.csv`: one row per variant and server.
 pub fn compare_csv(scenario: &Scenario, variants: &[Variant]) -> String {
-    let mut out = String::from("scheduler,seed,server,served,share,p50_ms,p95_ms,p99_ms,failed\n");
+    let mut out =
+        String::from("scheduler,seed,server,served,share,p50_ms,p95_ms,p99_ms,failed,vary\n");
     for variant in variants {
         let m = metrics(scenario, variant);
         let total: u64 = m.served.iter().map(|(_, n)| n).sum();
@@ -206,13 +261,19 @@ pub fn compare_csv(scenario: &Scenario, variants: &[Variant]) -> String {
             // Writing into a String cannot fail.
             let _ = writeln!(
                 out,
-                "{},{},{server},{served},{share:.4},{:.3},{:.3},{:.3},{}",
+                "{},{},{server},{served},{share:.4},{:.3},{:.3},{:.3},{},{}",
                 variant.scheduler,
                 variant.seed,
                 latency.p50,
                 latency.p95,
                 latency.p99,
-                m.failed()
+                m.failed(),
+                variant
+                    .values
+                    .iter()
+                    .map(|(p, v)| format!("{p}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(";")
             );
         }
     }
@@ -226,7 +287,19 @@ pub fn compare_table(scenario: &Scenario, variants: &[Variant]) -> String {
         return out;
     };
     let servers: Vec<String> = first.artifacts.server_names.clone();
-    let _ = write!(out, "{:<10} {:>5}", "scheduler", "seed");
+    // A plain scheduler comparison keeps the column called "scheduler".
+    let heading = if variants.iter().all(|v| v.values.is_empty()) {
+        "scheduler"
+    } else {
+        "variant"
+    };
+    let width = variants
+        .iter()
+        .map(|v| label_of(v).len())
+        .max()
+        .unwrap_or(7)
+        .max(10);
+    let _ = write!(out, "{:<width$} {:>5}", heading, "seed");
     for server in &servers {
         let _ = write!(out, " {server:>7}");
     }
@@ -234,7 +307,7 @@ pub fn compare_table(scenario: &Scenario, variants: &[Variant]) -> String {
     for variant in variants {
         let m = metrics(scenario, variant);
         let total: u64 = m.served.iter().map(|(_, n)| n).sum();
-        let _ = write!(out, "{:<10} {:>5}", variant.scheduler, variant.seed);
+        let _ = write!(out, "{:<width$} {:>5}", label_of(variant), variant.seed);
         for (_, served) in &m.served {
             let share = if total == 0 {
                 0.0

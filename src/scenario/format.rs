@@ -25,10 +25,10 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// A whole scenario file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename = "Scenario")]
 pub struct ScenarioFile {
     /// Short name, shown in reports. Output goes to `output/<file stem>/`, not to this name.
@@ -61,7 +61,7 @@ pub struct ScenarioFile {
 }
 
 /// One fault: at `at`, `event` happens to `target`; at `until` (if given) it is undone.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultFile {
     /// When, such as `"10s"`.
@@ -80,7 +80,7 @@ pub struct FaultFile {
 }
 
 /// The kinds of fault.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub enum FaultEventFile {
     /// The node loses power; `until` reboots it with empty tables.
     Crash,
@@ -113,7 +113,7 @@ pub enum FaultEventFile {
 }
 
 /// Limits that stop a run that would otherwise go on for ever.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsFile {
     /// Virtual time after which the run stops with an error. Default `"1h"`.
@@ -125,7 +125,7 @@ pub struct LimitsFile {
 }
 
 /// A switched segment or a point-to-point link: both are wires with the same physics.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SegmentFile {
     /// Name that interfaces use in `attach`.
@@ -145,7 +145,7 @@ pub struct SegmentFile {
 }
 
 /// One machine (or, for `Clients`, a group of identical machines).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub enum NodeFile {
     /// Forwards IPv4 between its interfaces by static routes.
     Router(RouterFile),
@@ -166,7 +166,7 @@ pub enum NodeFile {
 }
 
 /// An L7 load balancer (a reverse proxy such as HAProxy). Its address is the one clients use.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct L7BalancerFile {
     /// Node name.
@@ -198,7 +198,7 @@ pub struct L7BalancerFile {
 }
 
 /// A pool of backend servers.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PoolFile {
     /// Its name, used by rules.
@@ -211,7 +211,7 @@ pub struct PoolFile {
 }
 
 /// One backend server.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct BackendFile {
     /// Its address.
@@ -225,7 +225,7 @@ pub struct BackendFile {
 }
 
 /// HAProxy's balancing algorithms.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
 pub enum AlgorithmFile {
     /// `roundrobin`: in turn.
     RoundRobin,
@@ -240,7 +240,7 @@ pub enum AlgorithmFile {
 }
 
 /// A routing rule: give `path_prefix` or `host` (not both), and the pool.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleFile {
     /// Matches paths starting with this, such as `"/static/"`.
@@ -254,7 +254,7 @@ pub struct RuleFile {
 }
 
 /// An authoritative DNS server.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DnsServerFile {
     /// Node name.
@@ -269,7 +269,7 @@ pub struct DnsServerFile {
 }
 
 /// One name of a zone with its A records.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ZoneFile {
     /// The name, such as `"www.example"`.
@@ -278,13 +278,13 @@ pub struct ZoneFile {
     pub ttl: String,
     /// Its addresses.
     pub addresses: Vec<String>,
-    /// `Cyclic` (rotate each answer, BIND's default), `Fixed` or `Random`. Default `Cyclic`.
+    /// `Cyclic` (rotate each answer, like BIND's `rrset-order cyclic`), `Fixed` or `Random`. Default `Cyclic`.
     #[serde(default)]
     pub order: Option<OrderFile>,
 }
 
 /// Record order in answers.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
 pub enum OrderFile {
     /// Rotate by one for each answer.
     Cyclic,
@@ -295,7 +295,7 @@ pub enum OrderFile {
 }
 
 /// A caching DNS resolver.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DnsResolverFile {
     /// Node name.
@@ -317,7 +317,7 @@ pub struct DnsResolverFile {
 
 /// An IPVS director. Its VIPs are answered for (ARP, ping) on the interface whose subnet
 /// holds them.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct L4BalancerFile {
     /// Node name.
@@ -350,7 +350,7 @@ pub struct L4BalancerFile {
 }
 
 /// A virtual service: `ipvsadm -A -t VIP:port -s SCHEDULER [-p TIMEOUT]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct VirtualServiceFile {
     /// The virtual IP address, such as `"10.0.1.100"`.
@@ -390,7 +390,7 @@ pub struct VirtualServiceFile {
 
 /// keepalived's timing knobs. Every field is optional; unset ones are inherited (checker ←
 /// real server ← virtual service ← keepalived's default).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CheckTimingFile {
     /// Time between checks. keepalived's default `"60s"`.
@@ -414,7 +414,7 @@ pub struct CheckTimingFile {
 }
 
 /// A sorry server: `sorry_server IP PORT`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SorryServerFile {
     /// Its address.
@@ -428,7 +428,7 @@ pub struct SorryServerFile {
 }
 
 /// A keepalived checker on a real server.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub enum CheckFile {
     /// `PING_CHECK`: ICMP echo (layer 3).
     PingCheck,
@@ -483,7 +483,7 @@ pub enum CheckFile {
 }
 
 /// A real server: `ipvsadm -a -t VIP:port -r IP:port -m|-g -w WEIGHT [-x U] [-y L]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RealServerFile {
     /// Its address.
@@ -516,7 +516,7 @@ pub struct RealServerFile {
 }
 
 /// How the director reaches a real server.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
 pub enum ForwardFile {
     /// Masquerading: rewrite the destination; replies must come back through the director.
     Nat,
@@ -525,7 +525,7 @@ pub enum ForwardFile {
 }
 
 /// A router.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouterFile {
     /// Node name.
@@ -553,7 +553,7 @@ pub struct RouterFile {
 }
 
 /// A VRRP instance (keepalived's `vrrp_instance`), version 2.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct VrrpFile {
     /// Name in events. Default `"VI_<virtual_router_id>"`.
@@ -584,7 +584,7 @@ pub struct VrrpFile {
 }
 
 /// A network interface: where it plugs in and its address.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct InterfaceFile {
     /// The segment or link it is plugged into.
@@ -597,7 +597,7 @@ pub struct InterfaceFile {
 }
 
 /// A static route.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteFile {
     /// Destination prefix such as `"10.0.2.0/24"`, or `"default"` for `0.0.0.0/0`.
@@ -607,7 +607,7 @@ pub struct RouteFile {
 }
 
 /// A plain host.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct HostFile {
     /// Node name.
@@ -623,7 +623,7 @@ pub struct HostFile {
 }
 
 /// A pinger: ICMP echo requests at a fixed interval, like `ping -c COUNT -i INTERVAL TARGET`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PingFile {
     /// Address or `hosts` name to ping.
@@ -643,7 +643,7 @@ pub struct PingFile {
 }
 
 /// An HTTP/1.1 web server.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebServerFile {
     /// Node name; it is also the value of the `X-Served-By` header in its responses.
@@ -684,7 +684,7 @@ pub struct WebServerFile {
 }
 
 /// A time that is either always the same or random.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub enum DistributionFile {
     /// Always this long, such as `Fixed("5ms")`.
     Fixed(String),
@@ -693,7 +693,7 @@ pub enum DistributionFile {
 }
 
 /// A group of `count` identical client hosts with consecutive addresses.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientsFile {
     /// Group name; the hosts are called `<name>-1`, `<name>-2`, ...
@@ -728,7 +728,7 @@ pub struct ClientsFile {
 }
 
 /// How a client group resolves names.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientDnsFile {
     /// Address of the DNS server to ask (a resolver, or an authoritative server).
@@ -742,7 +742,7 @@ pub struct ClientDnsFile {
 }
 
 /// A client's DNS cache policy.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub enum ClientCacheFile {
     /// Ask for every request.
     NoCache,
@@ -756,7 +756,7 @@ pub enum ClientCacheFile {
 
 /// How a client group sends requests. A group stops after `requests` or `duration`, whichever
 /// comes first; at least one of them must be given.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub enum WorkloadFile {
     /// Open loop: requests arrive as a Poisson process at `rate` per second for the whole group,
     /// whether or not earlier ones have finished (like independent visitors).
@@ -794,7 +794,7 @@ pub enum WorkloadFile {
 }
 
 /// Which segments to capture into `capture.pcap`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CaptureFile {
     /// Write `capture.pcap`. Default false.

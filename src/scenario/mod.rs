@@ -14,6 +14,7 @@ pub mod load;
 pub mod model;
 pub mod units;
 pub mod validate;
+pub mod vary;
 
 pub use build::{Built, build};
 pub use diagnostic::Diagnostic;

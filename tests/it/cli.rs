@@ -138,3 +138,50 @@ fn compare_rejects_an_unknown_scheduler() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
 }
+
+#[test]
+fn compare_varies_a_field_named_by_its_path() {
+    let out = std::env::temp_dir().join(format!("netlab-cli-vary-{}", std::process::id()));
+    let output = netlab()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "compare",
+            "scenarios/dns-rr-dead-server.ron",
+            "--vary",
+            "nodes.ns1.zone.0.ttl=1s,60s",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("ttl=1s") && stdout.contains("ttl=60s"),
+        "{stdout}"
+    );
+    let csv = std::fs::read_to_string(out.join("compare.csv")).unwrap();
+    assert!(csv.lines().next().unwrap().ends_with(",vary"));
+    assert!(csv.contains(",nodes.ns1.zone.0.ttl=1s") && csv.contains(",nodes.ns1.zone.0.ttl=60s"));
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+#[test]
+fn a_wrong_vary_path_is_a_usage_error() {
+    let output = netlab()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "compare",
+            "scenarios/l4-schedulers.ron",
+            "--vary",
+            "nodes.nobody.workers=4",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("nobody"));
+}
