@@ -8,7 +8,9 @@
 //!    a `Host` header; otherwise the default pool;
 //! 3. chooses a server in the pool with the pool's algorithm (HAProxy's names): `roundrobin`,
 //!    `static-rr` (weighted), `leastconn`, `source` (hash of the client address) or `uri`
-//!    (hash of the path); a pool with no server answers `503`;
+//!    (hash of the path), among the servers its health checks consider up (the keepalived
+//!    checkers of `health_check`, run from the proxy's own stack); `backup` servers serve only
+//!    when no other server is up; a pool with no server up answers `503`;
 //! 4. opens a second TCP connection, from its own address, to that server, and sends the
 //!    request with `X-Forwarded-For: <client address>` added, since the server now sees the
 //!    proxy as its client;
@@ -21,7 +23,9 @@
 //! # Simplifications
 //! - One processor, costs charged when the work is admitted (relayed bytes delay later
 //!   requests, not the bytes themselves).
-//! - No keep-alive or connection reuse towards the servers; no health checks of the pools.
+//! - No keep-alive or connection reuse towards the servers.
+//! - Health checks use keepalived's checkers and timing (HAProxy's `inter`, `rise` and `fall`
+//!   differ: a server comes back after one good check here).
 //!
 //! # Further reading
 //! - HAProxy configuration manual, `balance`, `use_backend`, `option forwardfor`;
@@ -34,6 +38,7 @@ use smoltcp::socket::tcp;
 use smoltcp::time::Duration;
 use smoltcp::wire::IpAddress;
 
+use super::health_check::HealthBoard;
 use super::http::{self, RequestProgress, RequestReader};
 use super::ports::PortAllocator;
 use crate::node::{App, AppCtx};
@@ -71,6 +76,8 @@ pub struct Backend {
     pub port: u16,
     /// Its weight (for `WeightedRoundRobin`).
     pub weight: u32,
+    /// A backup server (HAProxy's `backup`): used only when no other server is up.
+    pub backup: bool,
 }
 
 /// A pool of backends.
@@ -175,15 +182,21 @@ pub struct L7Proxy {
     open: Vec<Vec<u32>>,
     /// Index of the host in the world, for the trace.
     node: usize,
+    /// The proxy's name, for events.
+    name: String,
     /// Client connections accepted.
     client_connections: u64,
     /// Backend connections opened.
     server_connections: u64,
+    /// Failing health checkers per pool and server (0 = up).
+    failing: Vec<Vec<usize>>,
+    /// Health verdicts, and the (pool, server) of each checker.
+    health: Option<(HealthBoard, Vec<(usize, usize)>)>,
 }
 
 impl L7Proxy {
     /// A proxy with its pools.
-    pub fn new(config: ProxyConfig, node: usize) -> L7Proxy {
+    pub fn new(config: ProxyConfig, node: usize, name: String) -> L7Proxy {
         let cursors = vec![0; config.pools.len()];
         let current_weights = config
             .pools
@@ -191,6 +204,11 @@ impl L7Proxy {
             .map(|p| vec![0; p.servers.len()])
             .collect();
         let open = config
+            .pools
+            .iter()
+            .map(|p| vec![0; p.servers.len()])
+            .collect();
+        let failing = config
             .pools
             .iter()
             .map(|p| vec![0; p.servers.len()])
@@ -207,9 +225,77 @@ impl L7Proxy {
             current_weights,
             open,
             node,
+            name,
             client_connections: 0,
             server_connections: 0,
+            failing,
+            health: None,
         }
+    }
+
+    /// Takes health verdicts from `board`; `owners` gives each checker's (pool, server), and
+    /// `alpha` the checkers that start failed.
+    pub fn with_health(
+        mut self,
+        board: HealthBoard,
+        owners: Vec<(usize, usize)>,
+        alpha: &[bool],
+    ) -> Self {
+        for (&(pool, server), &starts_failed) in owners.iter().zip(alpha) {
+            if starts_failed {
+                self.failing[pool][server] += 1;
+            }
+        }
+        self.health = Some((board, owners));
+        self
+    }
+
+    /// Applies the checkers' verdicts, recording servers going down and up.
+    fn read_health(&mut self, cx: &mut AppCtx<'_>) {
+        let Some((board, owners)) = &self.health else {
+            return;
+        };
+        let verdicts: Vec<_> = board.borrow_mut().drain(..).collect();
+        for verdict in verdicts {
+            let (pool, server) = owners[verdict.checker];
+            let was_up = self.failing[pool][server] == 0;
+            if verdict.up {
+                self.failing[pool][server] = self.failing[pool][server].saturating_sub(1);
+            } else {
+                self.failing[pool][server] += 1;
+            }
+            let up = self.failing[pool][server] == 0;
+            if up != was_up {
+                let b = &self.config.pools[pool].servers[server];
+                cx.trace.event(
+                    cx.now,
+                    &format!(
+                        "{}/{}/{}:{}",
+                        self.name, self.config.pools[pool].name, b.addr, b.port
+                    ),
+                    if up { "server_up" } else { "server_down" },
+                    verdict.cause,
+                );
+            }
+        }
+    }
+
+    /// The servers of `pool` that may take a request: those up, or, if none is, the backups
+    /// that are up.
+    fn eligible(&self, pool: usize) -> Vec<usize> {
+        let servers = &self.config.pools[pool].servers;
+        let up = |i: &usize| self.failing[pool][*i] == 0;
+        let primaries: Vec<usize> = (0..servers.len())
+            .filter(|i| !servers[*i].backup)
+            .filter(up)
+            .collect();
+        if !primaries.is_empty() {
+            return primaries;
+        }
+        (0..servers.len())
+            .filter(|i| servers[*i].backup)
+            .filter(up)
+            .collect()
     }
 
     /// Step 2: the pool for a request.
@@ -225,28 +311,36 @@ impl L7Proxy {
             .map_or(self.config.default_pool, |&(_, pool)| pool)
     }
 
-    /// Step 3: the server in `pool` for this request.
+    /// Step 3: the server in `pool` for this request, among the eligible ones.
     fn pick(&mut self, pool: usize, client: Ipv4Addr, path: &str) -> Option<usize> {
-        let servers = &self.config.pools[pool].servers;
-        if servers.is_empty() {
+        let eligible = self.eligible(pool);
+        if eligible.is_empty() {
             return None;
         }
+        let servers = &self.config.pools[pool].servers;
         let n = servers.len();
         Some(match self.config.pools[pool].algorithm {
             Algorithm::RoundRobin => {
-                let pick = self.cursors[pool] % n;
+                // The next eligible server after the cursor.
+                let start = self.cursors[pool];
+                let pick = (0..n)
+                    .map(|k| (start + k) % n)
+                    .find(|i| eligible.contains(i))
+                    .expect("eligible is not empty");
                 self.cursors[pool] = (pick + 1) % n;
                 pick
             }
             Algorithm::WeightedRoundRobin => {
-                // Smooth weighted round robin (nginx's): everyone gains its weight, the
-                // largest goes, and pays the total back.
+                // Smooth weighted round robin (nginx's): every eligible server gains its
+                // weight, the largest goes, and pays the total back.
                 let weights = &mut self.current_weights[pool];
-                let total: i64 = servers.iter().map(|s| s.weight as i64).sum();
-                for (w, s) in weights.iter_mut().zip(servers) {
-                    *w += s.weight as i64;
+                let total: i64 = eligible.iter().map(|&i| servers[i].weight as i64).sum();
+                for &i in &eligible {
+                    weights[i] += servers[i].weight as i64;
                 }
-                let best = (0..n).fold(0, |b, i| if weights[i] > weights[b] { i } else { b });
+                let best = eligible.iter().copied().fold(eligible[0], |b, i| {
+                    if weights[i] > weights[b] { i } else { b }
+                });
                 weights[best] -= total;
                 best
             }
@@ -254,14 +348,19 @@ impl L7Proxy {
                 // HAProxy goes round robin among the servers with the fewest connections.
                 let open = &self.open[pool];
                 let start = self.cursors[pool];
-                let pick = (0..n)
+                let order: Vec<usize> = (0..n)
                     .map(|k| (start + k) % n)
-                    .fold(start % n, |b, i| if open[i] < open[b] { i } else { b });
+                    .filter(|i| eligible.contains(i))
+                    .collect();
+                let pick = order
+                    .iter()
+                    .copied()
+                    .fold(order[0], |b, i| if open[i] < open[b] { i } else { b });
                 self.cursors[pool] = (pick + 1) % n;
                 pick
             }
-            Algorithm::Source => (fnv(&client.octets()) % n as u64) as usize,
-            Algorithm::Uri => (fnv(path.as_bytes()) % n as u64) as usize,
+            Algorithm::Source => eligible[(fnv(&client.octets()) % eligible.len() as u64) as usize],
+            Algorithm::Uri => eligible[(fnv(path.as_bytes()) % eligible.len() as u64) as usize],
         })
     }
 
@@ -413,6 +512,7 @@ impl App for L7Proxy {
         if self.sessions.is_empty() {
             self.open_slots(cx);
         }
+        self.read_health(cx);
         let now = cx.now;
         let mut acted = false;
         // Backend sockets that finished closing can serve again.

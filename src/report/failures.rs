@@ -10,6 +10,9 @@
 //!   detection (or the fault's end, or the run's end, if it was never detected) and failed;
 //! - `readded`: when the server came back into the pool (`server_up`) after detection.
 //!
+//! A fault on a web server behind an L7 proxy (no L4 service) has one record, detected when
+//! the proxy's checks take the server out.
+//!
 //! For other faults (a router crash, a link down) there is one record without a service, and
 //! `failed_requests` counts every failed request that started while the fault lasted, or
 //! until another node became VRRP master (the VIPs' takeover: `detected`, with the taking
@@ -110,13 +113,17 @@ pub fn failures(run: &RunReport<'_>) -> Vec<FailureRecord> {
             None => Vec::new(),
         };
         if services.is_empty() {
-            // A VRRP master that fails is "detected" when another node takes its VIPs over.
+            // A VRRP master that fails is "detected" when another node takes its VIPs over;
+            // a web server behind an L7 proxy, when the proxy's checks take it out.
             let prefix = format!("{}/", event.target);
+            let by_address = server_ip.map(|ip| format!("/{ip}:"));
             let takeover = events.iter().find(|e| {
                 e.at >= event.at
                     && undone.is_none_or(|u| e.at <= u)
-                    && e.event == "vrrp_master"
-                    && !e.target.starts_with(&prefix)
+                    && match &by_address {
+                        Some(address) => e.event == "server_down" && e.target.contains(address),
+                        None => e.event == "vrrp_master" && !e.target.starts_with(&prefix),
+                    }
             });
             let detected = takeover.map(|e| e.at);
             let until = detected.or(undone).unwrap_or(run_end);

@@ -17,10 +17,10 @@ use std::net::Ipv4Addr;
 use super::model::{
     FaultKind, FaultSpec, InterfaceSpec, NodeSpec, RouteSpec, Scenario, WorkloadKind,
 };
-use crate::app::L7Proxy;
 use crate::app::dns::authority::DnsAuthority;
 use crate::app::dns::cache::DnsCache;
 use crate::app::dns::stub::DnsStub;
+use crate::app::{HealthBoard, HealthChecker, L7Proxy};
 use crate::app::{
     HttpClient, HttpClientConfig, PingConfig, Pinger, SmtpGreeter, StaticHosts, WebServer,
     WebServerConfig, Workload,
@@ -253,10 +253,24 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                 interface,
                 gateway,
                 config,
+                checks,
             } => {
                 let index = world.next_node_index();
                 let mut host = new_host(&streams, name, index, interface, *gateway);
-                host.add_app(Box::new(L7Proxy::new(config.clone(), index)));
+                let mut proxy = L7Proxy::new(config.clone(), index, name.clone());
+                if checks.is_empty() {
+                    host.add_app(Box::new(proxy));
+                } else {
+                    // The proxy reads the verdicts of checkers running on its own stack.
+                    let board = HealthBoard::default();
+                    let owners = checks.iter().map(|(p, s, _)| (*p, *s)).collect();
+                    let alpha: Vec<bool> = checks.iter().map(|(_, _, c)| c.alpha).collect();
+                    proxy = proxy.with_health(board.clone(), owners, &alpha);
+                    let configs = checks.iter().map(|(_, _, c)| c.clone()).collect();
+                    let mut rng = streams.stream(&format!("checks:{name}"));
+                    host.add_app(Box::new(proxy));
+                    host.add_app(Box::new(HealthChecker::new(configs, board, &mut rng)));
+                }
                 Some((host, interface, name))
             }
             NodeSpec::DnsResolver {

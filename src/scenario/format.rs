@@ -208,6 +208,13 @@ pub struct PoolFile {
     /// How a server is chosen. Default `RoundRobin`.
     #[serde(default)]
     pub algorithm: Option<AlgorithmFile>,
+    /// Health checks run against every server of the pool (keepalived's checkers). Default
+    /// none: every server is always considered up.
+    #[serde(default)]
+    pub checks: Vec<CheckFile>,
+    /// Timing of those checks.
+    #[serde(default)]
+    pub check_timing: CheckTimingFile,
 }
 
 /// One backend server.
@@ -222,6 +229,10 @@ pub struct BackendFile {
     /// Its weight, for `WeightedRoundRobin`. Default 1.
     #[serde(default)]
     pub weight: Option<u32>,
+    /// A backup (HAProxy's `backup`): used only when no other server of the pool is up.
+    /// Default false.
+    #[serde(default)]
+    pub backup: Option<bool>,
 }
 
 /// HAProxy's balancing algorithms.

@@ -339,6 +339,8 @@ pub enum NodeSpec {
         gateway: Option<Ipv4Addr>,
         /// Pools, rules and costs.
         config: ProxyConfig,
+        /// Health checks: (pool, server, checker).
+        checks: Vec<(usize, usize, CheckerConfig)>,
     },
     /// A caching DNS resolver.
     DnsResolver {

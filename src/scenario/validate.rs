@@ -411,12 +411,30 @@ pub fn validate(file: &ScenarioFile, loc: &Locator<'_>) -> Result<Scenario, Vec<
                 let interface = iface(&mut c, &l.interface);
                 let gateway = check_gateway(&mut c, l.gateway.as_deref(), interface, name);
                 let config = check_proxy(&mut c, l);
+                // Every pool's checks, against each of its servers.
+                let mut checks = Vec::new();
+                for (p, (file, pool)) in l.pools.iter().zip(&config.pools).enumerate() {
+                    for (s, server) in pool.servers.iter().enumerate() {
+                        for check in &file.checks {
+                            let checker = check_checker(
+                                &mut c,
+                                check,
+                                server.addr,
+                                server.port,
+                                &[&file.check_timing],
+                                Some(name),
+                            );
+                            checks.push((p, s, checker));
+                        }
+                    }
+                }
                 match interface {
                     Some(interface) => NodeSpec::L7Balancer {
                         name: name.to_string(),
                         interface,
                         gateway,
                         config,
+                        checks,
                     },
                     None => continue,
                 }
@@ -561,6 +579,7 @@ fn check_proxy(c: &mut Checker<'_>, l: &L7BalancerFile) -> ProxyConfig {
                         addr: c.ip(&s.ip, anchor)?,
                         port: s.port.unwrap_or(80),
                         weight: s.weight.unwrap_or(1),
+                        backup: s.backup.unwrap_or(false),
                     })
                 })
                 .collect(),

@@ -94,3 +94,37 @@ fn l7_costs_latency_and_hides_the_client_address() {
     );
     assert!(median("via-l7") > median("via-l4-nat") + 3.0);
 }
+
+#[test]
+fn the_proxy_checks_its_pool_and_falls_back_to_the_backup() {
+    let a = run("l7-backup.ron", None, false);
+    let s = summary(&a.summary_json);
+    let time_of = |target: &str, event: &str| -> f64 {
+        a.events_csv
+            .lines()
+            .find(|l| l.contains(target) && l.contains(&format!(",{event},")))
+            .map(|l| l.split(',').next().unwrap().parse().unwrap())
+            .unwrap_or_else(|| panic!("no {event} for {target}"))
+    };
+    // The stopped web process is caught by the HTTP check within a few seconds.
+    let down1 = time_of("proxy/web/10.0.1.11:80", "server_down");
+    assert!(down1 > 10.0 && down1 < 14.0, "{down1}");
+    assert!(a.events_csv.contains("HTTP_GET: connection refused"));
+    // The backup served only while no regular server was up: between web2's removal and
+    // web1's return.
+    let down2 = time_of("proxy/web/10.0.1.12:80", "server_down");
+    let up1 = time_of("proxy/web/10.0.1.11:80", "server_up");
+    for row in a
+        .requests_csv
+        .lines()
+        .skip(1)
+        .filter(|r| r.contains(",backup,"))
+    {
+        let start: f64 = row.split(',').nth(2).unwrap().parse().unwrap();
+        assert!(start >= down2 - 0.01 && start <= up1 + 0.01, "{row}");
+    }
+    assert!(s["servers"]["backup"]["served"].as_u64().unwrap() > 100);
+    // The failures table credits the proxy's checks with the detection.
+    let failures = s["failures"].as_array().unwrap();
+    assert_eq!(failures[0]["server"], "proxy/web/10.0.1.11:80");
+}
