@@ -75,6 +75,8 @@ pub struct RequestRecord {
     pub status: Option<u16>,
     /// The address the client connected to (a VIP, say), once the name was resolved.
     pub remote_ip: Option<std::net::Ipv4Addr>,
+    /// Whether it went over a kept-alive connection of an earlier request (no handshake).
+    pub reused_connection: bool,
 }
 
 /// One ICMP echo request and its reply, if any.

@@ -443,7 +443,7 @@ impl HealthChecker {
                 };
                 if !*sent && send_at.is_some_and(|at| at <= cx.now) && socket.can_send() {
                     let mut request = Vec::new();
-                    http::write_request(&mut request, &target.to_string(), path);
+                    http::write_request(&mut request, &target.to_string(), path, false);
                     let _ = socket.send_slice(&request);
                     *sent = true;
                 }

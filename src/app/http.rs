@@ -3,7 +3,9 @@
 //! A client opens a TCP connection and sends a request: a request line (`GET /path HTTP/1.1`),
 //! header lines (`Host: www`), and an empty line. The server answers with a status line
 //! (`HTTP/1.1 200 OK`), headers, an empty line and a body whose length `Content-Length` gives.
-//! With `Connection: close` the server closes the connection after the response.
+//! With `Connection: close` the server closes the connection after the response; with
+//! `Connection: keep-alive` (when both sides want it) the connection stays open for the next
+//! request, which then needs no new handshake.
 //!
 //! Our servers add `X-Served-By: <node name>` to every response, as many real balancer setups
 //! do, so the client (and a student reading the capture) can tell which server answered.
@@ -21,18 +23,28 @@
 /// The longest header block either side accepts, in bytes.
 pub const MAX_HEADER_BYTES: usize = 4096;
 
-/// Writes a GET request for `path` on `host` into `out`.
-pub fn write_request(out: &mut Vec<u8>, host: &str, path: &str) {
+/// Writes a GET request for `path` on `host` into `out`, asking to keep the connection open
+/// afterwards (`keep_alive`) or to close it.
+pub fn write_request(out: &mut Vec<u8>, host: &str, path: &str, keep_alive: bool) {
     out.clear();
     out.extend_from_slice(b"GET ");
     out.extend_from_slice(path.as_bytes());
     out.extend_from_slice(b" HTTP/1.1\r\nHost: ");
     out.extend_from_slice(host.as_bytes());
-    out.extend_from_slice(b"\r\nUser-Agent: netlab\r\nConnection: close\r\n\r\n");
+    out.extend_from_slice(b"\r\nUser-Agent: netlab\r\nConnection: ");
+    out.extend_from_slice(if keep_alive { b"keep-alive" } else { b"close" });
+    out.extend_from_slice(b"\r\n\r\n");
 }
 
-/// Writes a response head (status line and headers) for a body of `body_len` bytes.
-pub fn write_response_head(out: &mut Vec<u8>, status: u16, served_by: &str, body_len: u64) {
+/// Writes a response head (status line and headers) for a body of `body_len` bytes; the
+/// connection stays open afterwards if `keep_alive`.
+pub fn write_response_head(
+    out: &mut Vec<u8>,
+    status: u16,
+    served_by: &str,
+    body_len: u64,
+    keep_alive: bool,
+) {
     use std::io::Write;
     out.clear();
     let reason = match status {
@@ -42,11 +54,12 @@ pub fn write_response_head(out: &mut Vec<u8>, status: u16, served_by: &str, body
         503 => "Service Unavailable",
         _ => "Unknown",
     };
+    let connection = if keep_alive { "keep-alive" } else { "close" };
     // Writing into a Vec cannot fail.
     let _ = write!(
         out,
         "HTTP/1.1 {status} {reason}\r\nServer: netlab\r\nX-Served-By: {served_by}\r\n\
-         Content-Type: text/plain\r\nContent-Length: {body_len}\r\nConnection: close\r\n\r\n"
+         Content-Type: text/plain\r\nContent-Length: {body_len}\r\nConnection: {connection}\r\n\r\n"
     );
 }
 
@@ -141,6 +154,8 @@ pub struct ResponseHead {
     pub content_length: Option<u64>,
     /// The value of `X-Served-By`, if given.
     pub served_by: Option<String>,
+    /// Whether the server will keep the connection open (`Connection: keep-alive`).
+    pub keep_alive: bool,
 }
 
 /// What a [`ResponseReader`] has seen so far.
@@ -213,6 +228,7 @@ fn parse_response_head(head: &[u8]) -> Option<ResponseHead> {
     let status: u16 = parts.next()?.parse().ok()?;
     let mut content_length = None;
     let mut served_by = None;
+    let mut keep_alive = false;
     for line in lines {
         let Some((name, value)) = line.split_once(':') else {
             continue;
@@ -222,12 +238,15 @@ fn parse_response_head(head: &[u8]) -> Option<ResponseHead> {
             content_length = value.parse().ok();
         } else if name.eq_ignore_ascii_case("x-served-by") {
             served_by = Some(value.to_string());
+        } else if name.eq_ignore_ascii_case("connection") {
+            keep_alive = value.eq_ignore_ascii_case("keep-alive");
         }
     }
     Some(ResponseHead {
         status,
         content_length,
         served_by,
+        keep_alive,
     })
 }
 
@@ -238,7 +257,7 @@ mod tests {
     #[test]
     fn a_request_split_across_segments_is_read_whole() {
         let mut request = Vec::new();
-        write_request(&mut request, "www", "/index.html");
+        write_request(&mut request, "www", "/index.html", false);
         let mut reader = RequestReader::default();
         let (a, b) = request.split_at(10);
         assert_eq!(reader.feed(a), RequestProgress::Incomplete);
@@ -248,7 +267,7 @@ mod tests {
     #[test]
     fn headers_can_be_read_back() {
         let mut request = Vec::new();
-        write_request(&mut request, "www.example", "/api/x");
+        write_request(&mut request, "www.example", "/api/x", false);
         let mut reader = RequestReader::default();
         reader.feed(&request);
         assert_eq!(reader.header("host"), Some("www.example"));
@@ -265,7 +284,7 @@ mod tests {
     #[test]
     fn a_response_is_complete_when_the_body_has_arrived() {
         let mut head = Vec::new();
-        write_response_head(&mut head, 200, "web1", 10);
+        write_response_head(&mut head, 200, "web1", 10, false);
         let mut reader = ResponseReader::default();
         head.extend_from_slice(b"01234");
         assert_eq!(reader.feed(&head), ResponseProgress::Incomplete);
@@ -275,9 +294,27 @@ mod tests {
     }
 
     #[test]
+    fn keep_alive_is_asked_for_and_granted_in_the_connection_header() {
+        let mut request = Vec::new();
+        write_request(&mut request, "www", "/", true);
+        let mut reader = RequestReader::default();
+        reader.feed(&request);
+        assert_eq!(reader.header("connection"), Some("keep-alive"));
+        let mut head = Vec::new();
+        write_response_head(&mut head, 200, "web1", 0, true);
+        let mut response = ResponseReader::default();
+        assert_eq!(response.feed(&head), ResponseProgress::Complete);
+        assert!(response.head().unwrap().keep_alive);
+        write_response_head(&mut head, 200, "web1", 0, false);
+        response.reset();
+        response.feed(&head);
+        assert!(!response.head().unwrap().keep_alive);
+    }
+
+    #[test]
     fn error_statuses_are_parsed() {
         let mut head = Vec::new();
-        write_response_head(&mut head, 404, "web2", 0);
+        write_response_head(&mut head, 404, "web2", 0, false);
         let mut reader = ResponseReader::default();
         assert_eq!(reader.feed(&head), ResponseProgress::Complete);
         assert_eq!(reader.head().unwrap().status, 404);

@@ -13,8 +13,18 @@
 //! - **closed loop**: each of `users` users sends a request, waits for its outcome, thinks, and
 //!   sends the next, like people clicking through a site. A slow server slows them down.
 //!
+//! **Keep-alive.** By default every request has its own connection (`Connection: close`).
+//! A client with `keep_alive` asks the server to keep the connection open; if the server
+//! agrees, the finished connection goes into an idle pool, and the next request takes it from
+//! there instead of resolving the name and shaking hands again: one round trip saved. Like a
+//! browser, the pool is per site, not per address, so a client sticks to the server it is
+//! connected to, whatever DNS or a balancer would choose for a new connection. If the server
+//! closed the idle connection just as the request went out (a real race), the request is
+//! retried on a new connection, as browsers do for GET.
+//!
 //! # Simplifications
-//! - One connection per request (`Connection: close`), no keep-alive, no pipelining.
+//! - No pipelining, no limit on idle connections, no client-side idle timeout (the server's
+//!   timeout, always the shorter in practice, closes them).
 //! - The timeout covers the whole request, from the decision to send it to the last byte.
 //!
 //! # Further reading
@@ -87,6 +97,8 @@ pub struct HttpClientConfig {
     pub connect_timeout: Option<SimDuration>,
     /// When a connection fails, try the answer's next address.
     pub try_next: bool,
+    /// Ask for `Connection: keep-alive` and reuse idle connections.
+    pub keep_alive: bool,
 }
 
 /// A request in progress.
@@ -117,6 +129,19 @@ struct InFlight {
     alternates: Vec<Ipv4Addr>,
     /// Which of the request variants (paths) it sends.
     variant: usize,
+    /// Whether it runs on a kept-alive connection of an earlier request.
+    reused: bool,
+}
+
+/// An open connection waiting for the next request (keep-alive).
+#[derive(Clone, Copy, Debug)]
+struct KeptConnection {
+    /// Its socket.
+    handle: SocketHandle,
+    /// Its ephemeral port.
+    local_port: u16,
+    /// The server's address.
+    remote_ip: Ipv4Addr,
 }
 
 /// A request waiting for its name to resolve.
@@ -162,6 +187,8 @@ pub struct HttpClient {
     dns: Option<DnsStub>,
     /// Requests waiting for a DNS answer.
     waiting_dns: Vec<WaitingName>,
+    /// Idle keep-alive connections, the most recently used last.
+    kept: Vec<KeptConnection>,
 }
 
 impl HttpClient {
@@ -177,7 +204,7 @@ impl HttpClient {
             .iter()
             .map(|path| {
                 let mut bytes = Vec::new();
-                http::write_request(&mut bytes, &config.host, path);
+                http::write_request(&mut bytes, &config.host, path, config.keep_alive);
                 bytes
             })
             .collect();
@@ -194,6 +221,7 @@ impl HttpClient {
             issued: 0,
             dns: None,
             waiting_dns: Vec::new(),
+            kept: Vec::new(),
             config,
         };
         match client.config.workload.clone() {
@@ -273,6 +301,9 @@ impl HttpClient {
     /// Looks the host up (the static table first, then DNS) and connects, or parks the request
     /// until the DNS answer comes, or records its failure. Returns whether a socket was opened.
     fn resolve_and_connect(&mut self, cx: &mut AppCtx<'_>, waiting: WaitingName) -> bool {
+        if self.reuse_kept(cx, &waiting) {
+            return true;
+        }
         if let Some(ip) = self.resolver.resolve(&self.config.host) {
             return self.connect(cx, &waiting, vec![ip]);
         }
@@ -348,8 +379,47 @@ impl HttpClient {
             request_sent: false,
             response: ResponseReader::default(),
             user: waiting.user,
+            reused: false,
         });
         true
+    }
+
+    /// Keep-alive: sends the request on an idle kept connection, if one is still open.
+    fn reuse_kept(&mut self, cx: &mut AppCtx<'_>, waiting: &WaitingName) -> bool {
+        while let Some(kept) = self.kept.pop() {
+            let socket = cx.sockets.get_mut::<tcp::Socket>(kept.handle);
+            if !is_reusable(socket) {
+                // The server closed it while it was idle.
+                self.retire(cx, kept.handle, kept.local_port);
+                continue;
+            }
+            self.in_flight.push(InFlight {
+                seq: waiting.seq,
+                handle: kept.handle,
+                local_port: kept.local_port,
+                remote_ip: kept.remote_ip,
+                start: waiting.start,
+                deadline: waiting.deadline,
+                connect_deadline: None,
+                alternates: Vec::new(),
+                variant: waiting.variant,
+                established: true,
+                request_sent: false,
+                response: ResponseReader::default(),
+                user: waiting.user,
+                reused: true,
+            });
+            return true;
+        }
+        false
+    }
+
+    /// Closes our side of a connection we are done with; it is recycled once fully closed.
+    fn retire(&mut self, cx: &mut AppCtx<'_>, handle: SocketHandle, local_port: u16) {
+        let socket = cx.sockets.get_mut::<tcp::Socket>(handle);
+        socket.close();
+        socket.set_timeout(Some(CLOSE_ABORT));
+        self.closing.push((handle, local_port));
     }
 
     /// A socket connecting to `remote_ip` from a fresh ephemeral port.
@@ -509,15 +579,41 @@ impl HttpClient {
                 index += 1;
                 continue;
             };
-            // 4. Close our side (a no-op if already closed) and record.
-            let socket = cx
-                .sockets
-                .get_mut::<tcp::Socket>(self.in_flight[index].handle);
-            socket.close();
-            socket.set_timeout(Some(CLOSE_ABORT));
             acted = true;
             let request = self.in_flight.swap_remove(index);
-            self.closing.push((request.handle, request.local_port));
+            // Keep-alive race: the server closed the idle connection before our request
+            // reached it. Nothing was answered, so the request goes again on a new connection.
+            if request.reused
+                && outcome == Outcome::Reset
+                && request.response.head().is_none()
+                && cx.now < request.deadline
+            {
+                self.retire(cx, request.handle, request.local_port);
+                let waiting = WaitingName {
+                    seq: request.seq,
+                    start: request.start,
+                    user: request.user,
+                    deadline: request.deadline,
+                    variant: request.variant,
+                };
+                self.resolve_and_connect(cx, waiting);
+                continue;
+            }
+            // 4. Keep the connection for the next request if both sides agreed, or close our
+            // side (a no-op if already closed); then record.
+            let socket = cx.sockets.get_mut::<tcp::Socket>(request.handle);
+            let keep = self.config.keep_alive
+                && request.response.head().is_some_and(|head| head.keep_alive)
+                && is_reusable(socket);
+            if keep {
+                self.kept.push(KeptConnection {
+                    handle: request.handle,
+                    local_port: request.local_port,
+                    remote_ip: request.remote_ip,
+                });
+            } else {
+                self.retire(cx, request.handle, request.local_port);
+            }
             let server = request
                 .response
                 .head()
@@ -533,6 +629,7 @@ impl HttpClient {
                 server,
                 status,
                 remote_ip: Some(request.remote_ip),
+                reused_connection: request.reused,
             });
             self.user_done(cx.now, request.user);
         }
@@ -541,6 +638,17 @@ impl HttpClient {
 
     /// Returns closed sockets and their ports for reuse.
     fn recycle_closed(&mut self, cx: &mut AppCtx<'_>) {
+        // Idle kept connections the server has closed are closed on our side too.
+        let mut index = 0;
+        while index < self.kept.len() {
+            let kept = self.kept[index];
+            if is_reusable(cx.sockets.get_mut::<tcp::Socket>(kept.handle)) {
+                index += 1;
+            } else {
+                self.kept.remove(index);
+                self.retire(cx, kept.handle, kept.local_port);
+            }
+        }
         let now = cx.now;
         let (idle, ports) = (&mut self.idle_sockets, &mut self.ports);
         self.closing.retain(|&(handle, port)| {
@@ -573,6 +681,7 @@ impl HttpClient {
             server: None,
             status,
             remote_ip: None,
+            reused_connection: false,
         });
         self.user_done(cx.now, user);
     }
@@ -585,6 +694,11 @@ impl HttpClient {
             self.users_ready_at[user] = Some(now + think);
         }
     }
+}
+
+/// Whether an idle connection can carry another request: open both ways, nothing unread.
+fn is_reusable(socket: &tcp::Socket<'_>) -> bool {
+    socket.state() == tcp::State::Established && socket.may_recv() && !socket.can_recv()
 }
 
 /// `ok` or `http_error` by status.

@@ -484,7 +484,7 @@ impl L7Proxy {
         server: Option<String>,
     ) {
         let mut head = Vec::new();
-        http::write_response_head(&mut head, status, "proxy", 0);
+        http::write_response_head(&mut head, status, "proxy", 0, false);
         let session = &mut self.sessions[index];
         session.pending = head;
         session.phase = Phase::Answering;

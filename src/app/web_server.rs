@@ -14,6 +14,14 @@
 //!    in TIME-WAIT. The 4-tuple goes into the host's TIME-WAIT table and the socket listens
 //!    again at once.
 //!
+//! **Keep-alive.** When the server is configured with a keep-alive timeout and the request
+//! said `Connection: keep-alive`, step 6 is skipped: the response says `keep-alive` and the
+//! slot goes back to step 2 to wait for the next request on the same connection, without a
+//! new handshake. If none comes within the timeout (Apache's `KeepAliveTimeout`, 5 s by
+//! default) the server closes the connection; if the client closes first, the client is the
+//! side in TIME-WAIT. An idle kept connection holds its slot (an Apache prefork worker holds
+//! its *process*), which is why busy sites keep the timeout short.
+//!
 //! When every slot is busy nothing listens, and a new SYN is answered with a RST: the client
 //! sees `refused`.
 //!
@@ -24,7 +32,8 @@
 //! # Simplifications
 //! - Linux would *drop* a SYN when its accept queue is full, so the client retries after a
 //!   second; smoltcp has no listen backlog and resets it instead.
-//! - No keep-alive: one request per connection.
+//! - Keep-alive has no per-connection request limit (Apache's `MaxKeepAliveRequests`) and no
+//!   pipelining: the next request is read only after the response went out.
 //! - Workers cost time, not CPU: many busy workers do not slow each other down.
 //!
 //! # Further reading
@@ -84,6 +93,8 @@ pub struct WebServerConfig {
     pub response_bytes: u64,
     /// Path prefixes answered with 200.
     pub paths: Vec<String>,
+    /// Keep connections open between requests for up to this long (`None`: close after each).
+    pub keep_alive: Option<SimDuration>,
 }
 
 /// Where a slot is in a connection's life (steps of the module doc).
@@ -113,6 +124,10 @@ struct Slot {
     head_sent: usize,
     /// Body bytes still to send.
     body_left: u64,
+    /// Whether this response keeps the connection open (both sides asked for it).
+    keep_alive: bool,
+    /// A kept-alive connection waiting for its next request is closed at this time.
+    idle_until: Option<SimTime>,
 }
 
 /// A web server application.
@@ -190,6 +205,8 @@ impl WebServer {
                 head: Vec::with_capacity(256),
                 head_sent: 0,
                 body_left: 0,
+                keep_alive: false,
+                idle_until: None,
             });
         }
     }
@@ -216,6 +233,7 @@ impl App for WebServer {
                 }
                 slot.phase = Phase::Reading;
                 slot.request.reset();
+                slot.idle_until = None;
             }
             // 2. Reading the request.
             if slot.phase == Phase::Reading {
@@ -228,7 +246,16 @@ impl App for WebServer {
                 }
                 match progress {
                     RequestProgress::Incomplete => {
-                        if !socket.may_recv() {
+                        let kept = slot.idle_until.is_some();
+                        if kept && (!socket.may_recv() || slot.idle_until.is_some_and(|t| now >= t))
+                        {
+                            // A kept connection ends normally: the client closed it, or it
+                            // stayed idle for the whole keep-alive timeout.
+                            socket.close();
+                            slot.phase = Phase::Closing;
+                            slot.idle_until = None;
+                            acted = true;
+                        } else if !socket.may_recv() {
                             // The client gave up before finishing its request.
                             socket.abort();
                             acted = true;
@@ -244,6 +271,12 @@ impl App for WebServer {
                             self.forwarded_for.insert(xff.to_string());
                         }
                         slot.status = status_for(&self.config.paths, &path);
+                        slot.keep_alive = self.config.keep_alive.is_some()
+                            && slot
+                                .request
+                                .header("connection")
+                                .is_some_and(|value| value.eq_ignore_ascii_case("keep-alive"));
+                        slot.idle_until = None;
                         slot.phase = Phase::Queued;
                         self.queue.push_back(index);
                     }
@@ -266,7 +299,13 @@ impl App for WebServer {
                 } else {
                     0
                 };
-                http::write_response_head(&mut slot.head, slot.status, &self.config.name, body_len);
+                http::write_response_head(
+                    &mut slot.head,
+                    slot.status,
+                    &self.config.name,
+                    body_len,
+                    slot.keep_alive,
+                );
                 slot.head_sent = 0;
                 slot.body_left = body_len;
                 slot.phase = Phase::Sending;
@@ -296,8 +335,21 @@ impl App for WebServer {
                     acted = true;
                 }
                 if slot.head_sent == slot.head.len() && slot.body_left == 0 {
-                    socket.close();
-                    slot.phase = Phase::Closing;
+                    match (slot.keep_alive, self.config.keep_alive) {
+                        (true, Some(timeout)) => {
+                            // Keep-alive: wait on this connection for the next request.
+                            slot.request.reset();
+                            slot.idle_until = Some(now + timeout);
+                            slot.phase = Phase::Reading;
+                            // smoltcp must not abort the silent connection before we close it.
+                            let timeout = Duration::from_micros(timeout.as_nanos() / 1_000);
+                            socket.set_timeout(Some(timeout + IDLE_ABORT));
+                        }
+                        _ => {
+                            socket.close();
+                            slot.phase = Phase::Closing;
+                        }
+                    }
                     self.busy_workers -= 1;
                     self.requests_handled += 1;
                     acted = true;
@@ -392,6 +444,7 @@ impl App for WebServer {
             .iter()
             .filter_map(|slot| match slot.phase {
                 Phase::Serving { until } => Some(until),
+                Phase::Reading => slot.idle_until,
                 _ => None,
             })
             .min()
@@ -404,7 +457,12 @@ fn rearm(socket: &mut tcp::Socket<'static>, slot: &mut Slot, port: u16) {
         .listen(port)
         .expect("a closed socket can always listen on a non-zero port");
     socket.set_timeout(Some(IDLE_ABORT));
+    // TCP_NODELAY, as Apache and nginx set it: without it, Nagle's algorithm holds the short
+    // last segment of a response until the client has acknowledged the earlier ones, one round
+    // trip lost on every kept-alive response.
+    socket.set_nagle_enabled(false);
     slot.phase = Phase::Listening;
+    slot.idle_until = None;
 }
 
 /// 200 for a path under one of the served prefixes, 404 otherwise.

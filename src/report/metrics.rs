@@ -109,7 +109,7 @@ impl Metrics {
 }
 
 /// One client group's requests.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GroupStats {
     /// Requests started.
     pub issued: u64,
@@ -117,6 +117,12 @@ pub struct GroupStats {
     pub ok: u64,
     /// Responses received per server, in server order.
     pub served: Vec<u64>,
+    /// Requests sent on a kept-alive connection (no new handshake).
+    pub reused_connections: u64,
+    /// Median latency of the `ok` requests, in milliseconds.
+    pub p50_ms: Option<f64>,
+    /// Mean latency of the `ok` requests, in milliseconds.
+    pub mean_ms: Option<f64>,
 }
 
 /// The client group a client host belongs to: its name without the `-<n>` suffix.
@@ -129,23 +135,38 @@ pub fn group_of(host: &str) -> &str {
 
 /// Requests per client group, in name order.
 pub fn groups(run: &RunReport<'_>) -> Vec<(String, GroupStats)> {
-    let mut groups: std::collections::BTreeMap<String, GroupStats> =
+    let mut groups: std::collections::BTreeMap<String, (GroupStats, Vec<f64>)> =
         std::collections::BTreeMap::new();
     for r in &run.trace.requests {
         let group = group_of(&run.node_names[r.client_node]).to_string();
-        let stats = groups.entry(group).or_insert_with(|| GroupStats {
-            served: vec![0; run.server_names.len()],
-            ..GroupStats::default()
+        let (stats, latencies) = groups.entry(group).or_insert_with(|| {
+            let stats = GroupStats {
+                served: vec![0; run.server_names.len()],
+                ..GroupStats::default()
+            };
+            (stats, Vec::new())
         });
         stats.issued += 1;
         if r.outcome == Outcome::Ok {
             stats.ok += 1;
+            latencies.push(latency_ms(r));
         }
         if let Some(server) = r.server {
             stats.served[server] += 1;
         }
+        stats.reused_connections += u64::from(r.reused_connection);
     }
-    groups.into_iter().collect()
+    groups
+        .into_iter()
+        .map(|(name, (mut stats, mut latencies))| {
+            latencies.sort_by(f64::total_cmp);
+            if !latencies.is_empty() {
+                stats.p50_ms = Some(percentile(&latencies, 50.0));
+                stats.mean_ms = Some(latencies.iter().sum::<f64>() / latencies.len() as f64);
+            }
+            (name, stats)
+        })
+        .collect()
 }
 
 /// A request's latency in milliseconds.

@@ -189,6 +189,11 @@ pub fn summary_json(run: &RunReport<'_>) -> String {
                 "failed": stats.issued - stats.ok,
                 "served": served,
                 "max_share": max_share,
+                "reused_connections": stats.reused_connections,
+                "latency_ms": {
+                    "p50": stats.p50_ms.map(round3),
+                    "mean": stats.mean_ms.map(round3),
+                },
             }),
         );
     }

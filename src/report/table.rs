@@ -64,6 +64,29 @@ pub fn terminal_table(run: &RunReport<'_>) -> String {
             }
         }
     }
+    // With several client groups, how each fared (they often differ on purpose).
+    let groups = super::metrics::groups(run);
+    if groups.len() > 1 {
+        let width = groups
+            .iter()
+            .map(|(n, _)| n.len())
+            .max()
+            .unwrap_or(5)
+            .max(5);
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:>8}  {:>8}  {:>8}  {:>10}",
+            "group", "issued", "ok", "reused", "p50 ms"
+        );
+        for (name, g) in &groups {
+            let p50 = g.p50_ms.map_or("-".to_string(), |p| format!("{p:.3}"));
+            let _ = writeln!(
+                out,
+                "{name:<width$}  {:>8}  {:>8}  {:>8}  {p50:>10}",
+                g.issued, g.ok, g.reused_connections
+            );
+        }
+    }
     // Each balancer's final state, as `ipvsadm -Ln` prints it.
     let mut seen = Vec::new();
     for snap in run.trace.ipvsadm.iter().rev() {

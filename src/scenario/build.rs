@@ -211,6 +211,7 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                 loopback,
                 arp_ignore,
                 smtp_port,
+                keep_alive,
             } => {
                 let index = world.next_node_index();
                 let mut host = new_host(&streams, name, index, interface, *gateway);
@@ -226,6 +227,7 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                         service_time: *service_time,
                         response_bytes: *response_bytes,
                         paths: paths.clone(),
+                        keep_alive: *keep_alive,
                     },
                     streams.stream(&format!("web:{name}")),
                 )));
@@ -297,6 +299,7 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                 connect_timeout,
                 dns,
                 paths,
+                keep_alive,
             } => {
                 let start = SimTime::ZERO + workload.start;
                 let stop = workload.duration.map(|d| start + d);
@@ -336,6 +339,7 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                         connect_timeout: *connect_timeout,
                         paths: paths.clone(),
                         try_next: dns.as_ref().is_some_and(|d| d.try_next),
+                        keep_alive: *keep_alive,
                     };
                     let resolver = Box::new(StaticHosts::new(scenario.hosts.clone()));
                     let rng = streams.stream(&format!("client:{host_name}"));

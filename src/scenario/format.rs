@@ -692,6 +692,11 @@ pub struct WebServerFile {
     /// Also run a minimal SMTP greeter on this port (for `SmtpCheck`). Default none.
     #[serde(default)]
     pub smtp_port: Option<u16>,
+    /// Keep connections open between requests of clients that ask for it, closing one after
+    /// this long without a request (Apache's `KeepAliveTimeout`, such as `"5s"`). Default none:
+    /// every connection is closed after its response.
+    #[serde(default)]
+    pub keep_alive: Option<String>,
 }
 
 /// A time that is either always the same or random.
@@ -736,6 +741,10 @@ pub struct ClientsFile {
     /// Paths to request instead of the URL's; each request picks one at random. Default none.
     #[serde(default)]
     pub paths: Vec<String>,
+    /// Ask for `Connection: keep-alive` and send later requests on the same connection when the
+    /// server agrees, as browsers do. Default false: one connection per request.
+    #[serde(default)]
+    pub keep_alive: Option<bool>,
 }
 
 /// How a client group resolves names.

@@ -269,6 +269,8 @@ pub enum NodeSpec {
         arp_ignore: bool,
         /// Port of an SMTP greeter running beside the web server.
         smtp_port: Option<u16>,
+        /// Keep-alive idle timeout (`None`: no keep-alive).
+        keep_alive: Option<SimDuration>,
     },
     /// An IPVS director.
     L4Balancer {
@@ -317,6 +319,8 @@ pub enum NodeSpec {
         dns: Option<ClientDnsSpec>,
         /// Paths to pick from (empty: the URL's path).
         paths: Vec<String>,
+        /// Whether the hosts reuse connections (keep-alive).
+        keep_alive: bool,
     },
     /// An authoritative DNS server.
     DnsServer {

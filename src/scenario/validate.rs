@@ -315,6 +315,10 @@ pub fn validate(file: &ScenarioFile, loc: &Locator<'_>) -> Result<Scenario, Vec<
                     SimDuration::from_millis(1),
                     Some(name),
                 );
+                let keep_alive = w
+                    .keep_alive
+                    .as_deref()
+                    .map(|t| c.duration(Some(t), "5s", Some(name)));
                 match interface {
                     Some(interface) => NodeSpec::WebServer {
                         name: name.to_string(),
@@ -329,6 +333,7 @@ pub fn validate(file: &ScenarioFile, loc: &Locator<'_>) -> Result<Scenario, Vec<
                         loopback,
                         arp_ignore: w.arp_ignore.unwrap_or(true),
                         smtp_port: w.smtp_port,
+                        keep_alive,
                     },
                     None => continue,
                 }
@@ -1532,6 +1537,7 @@ fn check_clients(
         connect_timeout,
         dns,
         paths: group.paths.clone(),
+        keep_alive: group.keep_alive.unwrap_or(false),
     })
 }
 

@@ -7,6 +7,7 @@
 //! - `l4`: the IPVS director: weights, NAT/DR paths, the same-subnet pitfall, no server;
 //! - `redundancy`: VRRP failover, clean shutdown, split brain, GARP, sync, cold vs hot standby;
 //! - `l7`: the reverse proxy: routing by URL, two handshakes, addresses, L4 vs L7;
+//! - `keep_alive`: HTTP keep-alive: handshakes saved, and IPVS balancing connections;
 //! - `pcap`: the capture holds real, well-formed packets (handshake, HTTP, ARP, ICMP);
 //! - `cli`: the `netlab` binary's exit codes and files.
 
@@ -15,6 +16,7 @@ mod determinism;
 mod diagnostics;
 mod dns;
 mod health;
+mod keep_alive;
 mod l4;
 mod l7;
 mod pcap;

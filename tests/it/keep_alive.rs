@@ -1,0 +1,68 @@
+//! HTTP keep-alive: fewer handshakes, one round trip less per request, and why an L4
+//! balancer spreads kept-alive connections, not requests.
+
+use super::pcap::frames;
+use super::support::run;
+
+fn summary(json: &str) -> serde_json::Value {
+    serde_json::from_str(json).unwrap()
+}
+
+/// SYNs (without ACK) sent from `source`, counted once per capture point.
+fn syns_from(pcap: &[u8], source: [u8; 4]) -> usize {
+    frames(pcap)
+        .iter()
+        .filter(|(_, f)| {
+            f.len() >= 54
+                && f[12..14] == [0x08, 0x00]
+                && f[23] == 6
+                && f[26..30] == source
+                && f[47] & 0x12 == 0x02
+        })
+        .count()
+}
+
+#[test]
+fn kept_connections_save_a_handshake_per_request() {
+    let a = run("02-keep-alive.ron", None, false);
+    let s = summary(&a.summary_json);
+    assert_eq!(s["requests"]["failed"], 0);
+    let browser = &s["groups"]["browser"];
+    let script = &s["groups"]["script"];
+    // Nearly every browser request reuses a connection; scripts never do.
+    let issued = browser["issued"].as_u64().unwrap();
+    let reused = browser["reused_connections"].as_u64().unwrap();
+    assert!(reused * 10 > issued * 9, "{reused} of {issued}");
+    assert_eq!(script["reused_connections"], 0);
+    // The round trip is 40 ms: a reused connection skips the handshake's round trip.
+    let p50 = |g: &serde_json::Value| g["latency_ms"]["p50"].as_f64().unwrap();
+    assert!(
+        p50(browser) > 40.0 && p50(browser) < 50.0,
+        "{}",
+        p50(browser)
+    );
+    assert!(p50(script) > 80.0 && p50(script) < 90.0, "{}", p50(script));
+    // The capture agrees: a browser host opens a handful of connections, a script host one
+    // per request (each SYN is seen on both segments it crosses).
+    let pcap = a.capture.as_deref().unwrap();
+    let browser_syns = syns_from(pcap, [10, 0, 0, 100]);
+    let script_syns = syns_from(pcap, [10, 0, 0, 150]);
+    assert!(browser_syns <= 16, "{browser_syns}");
+    assert!(script_syns >= 2 * 50, "{script_syns}");
+}
+
+#[test]
+fn ipvs_balances_kept_connections_not_requests() {
+    let a = run("l4-keep-alive.ron", None, false);
+    let s = summary(&a.summary_json);
+    assert_eq!(s["requests"]["failed"], 0);
+    // Scripts (a connection per request) are spread evenly by round robin...
+    assert!(s["groups"]["script"]["max_share"].as_f64().unwrap() < 0.55);
+    // ...but three kept-alive browsers on two servers put two thirds on one server.
+    let browser_share = s["groups"]["browser"]["max_share"].as_f64().unwrap();
+    assert!(browser_share > 0.6, "{browser_share}");
+    // ipvsadm counts the three kept connections (plus scripts' in flight) as active.
+    let table = &a.table;
+    assert!(table.contains("Masq    1      1"), "{table}");
+    assert!(table.contains("Masq    1      2"), "{table}");
+}
