@@ -14,7 +14,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
-use crate::run::execute;
+use crate::report::ChartFormat;
+use crate::run::execute_as;
 use crate::scenario::{self, LoadError};
 use crate::{compare, ipvs};
 
@@ -49,6 +50,9 @@ pub enum Command {
         /// Do not print the summary table.
         #[arg(long)]
         quiet: bool,
+        /// File format of the charts.
+        #[arg(long, value_enum, default_value_t = Format::Svg)]
+        format: Format,
     },
     /// Check scenario files without running them.
     Check {
@@ -84,6 +88,9 @@ pub enum Command {
         /// Output folder (default: output/<file stem>/compare/).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// File format of the charts.
+        #[arg(long, value_enum, default_value_t = Format::Svg)]
+        format: Format,
     },
     /// List the scenarios in a folder with their descriptions.
     List {
@@ -91,6 +98,24 @@ pub enum Command {
         #[arg(default_value = "scenarios")]
         dir: PathBuf,
     },
+}
+
+/// The chart file formats, as `--format` spells them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Scalable vector graphics (the default).
+    Svg,
+    /// PNG bitmaps, 800 × 480 pixels, drawn with the bundled font.
+    Png,
+}
+
+impl From<Format> for ChartFormat {
+    fn from(format: Format) -> ChartFormat {
+        match format {
+            Format::Svg => ChartFormat::Svg,
+            Format::Png => ChartFormat::Png,
+        }
+    }
 }
 
 /// Runs the command line `cli`; returns the exit code.
@@ -102,7 +127,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             out,
             pcap,
             quiet,
-        } => run_scenario(&file, seed, out, pcap, quiet),
+            format,
+        } => run_scenario(&file, seed, out, pcap, quiet, format.into()),
         Command::Check { files } => check(&files),
         Command::Compare {
             file,
@@ -112,7 +138,19 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             seed,
             threads,
             out,
-        } => compare(&file, schedulers, &vary, seeds, seed, threads, out),
+            format,
+        } => compare(
+            &file,
+            CompareOptions {
+                schedulers,
+                vary: &vary,
+                seeds,
+                seed,
+                threads,
+                out,
+                format: format.into(),
+            },
+        ),
         Command::List { dir } => list(&dir),
     }
 }
@@ -124,13 +162,14 @@ fn run_scenario(
     out: Option<PathBuf>,
     pcap: bool,
     quiet: bool,
+    format: ChartFormat,
 ) -> Result<ExitCode> {
     let scenario = match scenario::load_file(file) {
         Ok(s) => s,
         Err(e) => return Ok(report_load_error(&e)),
     };
     let seed = seed.unwrap_or(scenario.seed);
-    let artifacts = match execute(&scenario, seed, pcap) {
+    let artifacts = match execute_as(&scenario, seed, pcap, format) {
         Ok(artifacts) => artifacts,
         Err(e) => {
             eprintln!("error: {}: {e}", file.display());
@@ -197,16 +236,28 @@ fn report_load_error(e: &LoadError) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// `netlab compare`.
-fn compare(
-    file: &Path,
+/// The flags of `netlab compare`.
+struct CompareOptions<'a> {
     schedulers: Option<Vec<String>>,
-    vary: &[String],
+    vary: &'a [String],
     seeds: u64,
     seed: Option<u64>,
     threads: usize,
     out: Option<PathBuf>,
-) -> Result<ExitCode> {
+    format: ChartFormat,
+}
+
+/// `netlab compare`.
+fn compare(file: &Path, options: CompareOptions<'_>) -> Result<ExitCode> {
+    let CompareOptions {
+        schedulers,
+        vary,
+        seeds,
+        seed,
+        threads,
+        out,
+        format,
+    } = options;
     let source = match std::fs::read_to_string(file) {
         Ok(text) => text,
         Err(e) => {
@@ -314,7 +365,14 @@ fn compare(
         reference.get_or_insert(checked);
     }
     let scenario = reference.expect("the grid has at least one cell");
-    let variants = match compare::run_jobs(jobs, threads) {
+    // A progress bar on a terminal; indicatif draws nothing when stderr is not one.
+    let progress = indicatif::ProgressBar::new(jobs.len() as u64).with_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} runs  {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let result = compare::run_jobs(jobs, threads, &|| progress.inc(1));
+    progress.finish_and_clear();
+    let variants = match result {
         Ok(v) => v,
         Err((variant, e)) => {
             eprintln!("error: {} with {variant}: {e}", file.display());
@@ -323,14 +381,14 @@ fn compare(
     };
     let csv = compare::compare_csv(&scenario, &variants);
     let out_dir = out.unwrap_or_else(|| default_output_dir(file).join("compare"));
-    let charts = compare::compare_charts(&scenario, &variants);
+    let charts = compare::compare_charts(&scenario, &variants, format);
     let report = compare::compare_report(&scenario, &variants, &charts);
     let mut files: Vec<(&str, &[u8])> = vec![
         ("compare.csv", csv.as_bytes()),
         ("report.md", report.as_bytes()),
     ];
-    for (name, svg) in &charts {
-        files.push((name, svg.as_bytes()));
+    for (name, bytes) in &charts {
+        files.push((name, bytes));
     }
     write_atomically(&out_dir, &files)
         .with_context(|| format!("cannot write results to {}", out_dir.display()))?;

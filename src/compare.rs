@@ -12,7 +12,7 @@
 
 use std::fmt::Write;
 
-use crate::report::{BarSeries, Metrics, RunReport, grouped_bars_svg};
+use crate::report::{BarSeries, ChartFormat, Metrics, RunReport, grouped_bars_chart};
 use crate::run::{Artifacts, execute};
 use crate::scenario::Scenario;
 use crate::scenario::model::NodeSpec;
@@ -63,7 +63,7 @@ pub fn run_schedulers(
             })
         })
         .collect();
-    run_jobs(jobs, threads)
+    run_jobs(jobs, threads, &|| {})
 }
 
 /// One run to make: a checked scenario, what was changed in it, and the seed.
@@ -79,7 +79,12 @@ pub struct Job {
 }
 
 /// Runs every job, on `threads` threads (0: one per core); results come back in job order.
-pub fn run_jobs(jobs: Vec<Job>, threads: usize) -> Result<Vec<Variant>, (String, RunError)> {
+/// `finished` is called once after each run (for a progress bar); it must not affect results.
+pub fn run_jobs(
+    jobs: Vec<Job>,
+    threads: usize,
+    finished: &(dyn Fn() + Sync),
+) -> Result<Vec<Variant>, (String, RunError)> {
     use rayon::prelude::*;
     let run_all = || {
         jobs.par_iter()
@@ -89,7 +94,9 @@ pub fn run_jobs(jobs: Vec<Job>, threads: usize) -> Result<Vec<Variant>, (String,
                     None => job.scenario.clone(),
                 };
                 let label = job.scheduler.clone().unwrap_or_else(|| "-".to_string());
-                execute(&scenario, job.seed, false)
+                let result = execute(&scenario, job.seed, false);
+                finished();
+                result
                     .map(|artifacts| Variant {
                         scheduler: label.clone(),
                         values: job.values.clone(),
@@ -144,7 +151,11 @@ fn metrics(scenario: &Scenario, variant: &Variant) -> Metrics {
 
 /// The charts of a comparison: `load-by-scheduler.svg` (each server's share per scheduler,
 /// mean with min–max across seeds) and `latency-by-scheduler.svg` (p50 and p95).
-pub fn compare_charts(scenario: &Scenario, variants: &[Variant]) -> Vec<(&'static str, String)> {
+pub fn compare_charts(
+    scenario: &Scenario,
+    variants: &[Variant],
+    format: ChartFormat,
+) -> Vec<(String, Vec<u8>)> {
     let mut schedulers: Vec<String> = Vec::new();
     for v in variants {
         if !schedulers.contains(&label_of(v)) {
@@ -202,7 +213,9 @@ pub fn compare_charts(scenario: &Scenario, variants: &[Variant]) -> Vec<(&'stati
         ),
     ];
     let mut charts = Vec::new();
-    if let Ok(svg) = grouped_bars_svg(
+    let extension = format.extension();
+    if let Ok(bytes) = grouped_bars_chart(
+        format,
         &format!(
             "{}: share of requests per server, by scheduler",
             scenario.name
@@ -211,15 +224,16 @@ pub fn compare_charts(scenario: &Scenario, variants: &[Variant]) -> Vec<(&'stati
         &schedulers,
         &share_series,
     ) {
-        charts.push(("load-by-scheduler.svg", svg));
+        charts.push((format!("load-by-scheduler.{extension}"), bytes));
     }
-    if let Ok(svg) = grouped_bars_svg(
+    if let Ok(bytes) = grouped_bars_chart(
+        format,
         &format!("{}: latency by variant", scenario.name),
         "latency of successful requests (ms)",
         &schedulers,
         &latency_series,
     ) {
-        charts.push(("latency-by-scheduler.svg", svg));
+        charts.push((format!("latency-by-scheduler.{extension}"), bytes));
     }
     charts
 }
@@ -228,7 +242,7 @@ pub fn compare_charts(scenario: &Scenario, variants: &[Variant]) -> Vec<(&'stati
 pub fn compare_report(
     scenario: &Scenario,
     variants: &[Variant],
-    charts: &[(&str, String)],
+    charts: &[(String, Vec<u8>)],
 ) -> String {
     let mut out = format!(
         "# {}: comparison\n\n{}\n\nScenario file `{}`, netlab {}.\n\n```text\n{}```\n\n",

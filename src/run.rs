@@ -4,8 +4,8 @@
 //! the same bytes. Nothing here touches the file system.
 
 use crate::report::{
-    LoadBar, RunReport, TimeSeries, events_csv, ipvsadm_txt, latency_svg, load_bars,
-    load_over_time_svg, load_svg, outcomes_over_time_svg, requests_csv, sorted_latencies_ms,
+    ChartFormat, LoadBar, RunReport, TimeSeries, events_csv, ipvsadm_txt, latency_chart, load_bars,
+    load_chart, load_over_time_chart, outcomes_over_time_chart, requests_csv, sorted_latencies_ms,
     summary_json, terminal_table, time_series,
 };
 use crate::scenario::{Scenario, build};
@@ -27,12 +27,11 @@ pub struct Artifacts {
     pub capture: Option<Vec<u8>>,
     /// `ipvsadm.txt`, if the scenario has an L4 balancer.
     pub ipvsadm_txt: Option<String>,
-    /// `load.svg`, if the scenario has web servers.
-    pub load_svg: Option<String>,
     /// The data behind `load.svg`.
     pub load_bars: Vec<LoadBar>,
-    /// The other charts: `outcomes-over-time.svg`, `load-over-time.svg`, `latency.svg`.
-    pub charts: Vec<(&'static str, String)>,
+    /// The charts as `(file name, bytes)`: `load`, `outcomes-over-time`, `load-over-time` and
+    /// `latency`, each `.svg` or `.png`, those the run has data for.
+    pub charts: Vec<(String, Vec<u8>)>,
     /// The data behind the over-time charts.
     pub series: TimeSeries,
     /// `report.md`: the table and the charts, ready for coursework.
@@ -53,7 +52,7 @@ pub struct Artifacts {
 
 impl Artifacts {
     /// The output files as `(file name, bytes)`, in a fixed order.
-    pub fn files(&self) -> Vec<(&'static str, &[u8])> {
+    pub fn files(&self) -> Vec<(&str, &[u8])> {
         let mut files = vec![
             ("summary.json", self.summary_json.as_bytes()),
             ("requests.csv", self.requests_csv.as_bytes()),
@@ -62,11 +61,8 @@ impl Artifacts {
         if let Some(text) = &self.ipvsadm_txt {
             files.push(("ipvsadm.txt", text.as_bytes()));
         }
-        if let Some(svg) = &self.load_svg {
-            files.push(("load.svg", svg.as_bytes()));
-        }
-        for (name, svg) in &self.charts {
-            files.push((name, svg.as_bytes()));
+        for (name, bytes) in &self.charts {
+            files.push((name.as_str(), bytes.as_slice()));
         }
         files.push(("report.md", self.report_md.as_bytes()));
         if let Some(capture) = &self.capture {
@@ -77,7 +73,18 @@ impl Artifacts {
 }
 
 /// Builds and runs `scenario` with root seed `seed`; `capture_all` captures every segment.
+/// Charts are SVG.
 pub fn execute(scenario: &Scenario, seed: u64, capture_all: bool) -> Result<Artifacts, RunError> {
+    execute_as(scenario, seed, capture_all, ChartFormat::Svg)
+}
+
+/// [`execute`], with charts in `format`.
+pub fn execute_as(
+    scenario: &Scenario,
+    seed: u64,
+    capture_all: bool,
+    format: ChartFormat,
+) -> Result<Artifacts, RunError> {
     let built = build(scenario, seed, capture_all);
     let output = built.world.run()?;
     let report = RunReport {
@@ -89,49 +96,41 @@ pub fn execute(scenario: &Scenario, seed: u64, capture_all: bool) -> Result<Arti
         server_names: &built.server_names,
         server_addrs: &built.server_addrs,
     };
-    let load_bars = load_bars(&report);
-    let load_svg = if load_bars.is_empty() {
-        None
-    } else {
-        // A chart that cannot be drawn is not worth failing the run for; the data is in
-        // summary.json either way.
-        load_svg(
-            &format!("{}: requests served per server", scenario.name),
-            &load_bars,
-        )
-        .ok()
-    };
-    // Charts that cannot be drawn are left out; their data is in summary.json either way.
-    let series = time_series(&report);
+    // A chart that cannot be drawn is not worth failing the run for: it is left out, and its
+    // data is in summary.json either way.
     let mut charts = Vec::new();
-    if !output.trace.requests.is_empty() {
-        if let Ok(svg) = outcomes_over_time_svg(
-            &format!("{}: requests per second by outcome", scenario.name),
-            &series,
-        ) {
-            charts.push(("outcomes-over-time.svg", svg));
+    let mut add = |name: &str, chart: Result<Vec<u8>, String>| {
+        if let Ok(bytes) = chart {
+            charts.push((format!("{name}.{}", format.extension()), bytes));
         }
-        if !built.server_names.is_empty()
-            && let Ok(svg) = load_over_time_svg(
-                &format!("{}: responses per second per server", scenario.name),
-                &series,
-                &built.server_names,
-            )
-        {
-            charts.push(("load-over-time.svg", svg));
+    };
+    let load_bars = load_bars(&report);
+    if !load_bars.is_empty() {
+        let title = format!("{}: requests served per server", scenario.name);
+        add("load", load_chart(format, &title, &load_bars));
+    }
+    let series = time_series(&report);
+    if !output.trace.requests.is_empty() {
+        let title = format!("{}: requests per second by outcome", scenario.name);
+        add(
+            "outcomes-over-time",
+            outcomes_over_time_chart(format, &title, &series),
+        );
+        if !built.server_names.is_empty() {
+            let title = format!("{}: responses per second per server", scenario.name);
+            add(
+                "load-over-time",
+                load_over_time_chart(format, &title, &series, &built.server_names),
+            );
         }
         let latencies = sorted_latencies_ms(&report);
-        if !latencies.is_empty()
-            && let Ok(svg) = latency_svg(&format!("{}: latency", scenario.name), &latencies)
-        {
-            charts.push(("latency.svg", svg));
+        if !latencies.is_empty() {
+            let title = format!("{}: latency", scenario.name);
+            add("latency", latency_chart(format, &title, &latencies));
         }
     }
     let table = terminal_table(&report);
-    let mut chart_names: Vec<&str> = charts.iter().map(|(name, _)| *name).collect();
-    if load_svg.is_some() {
-        chart_names.insert(0, "load.svg");
-    }
+    let chart_names: Vec<&str> = charts.iter().map(|(name, _)| name.as_str()).collect();
     let report_md = report_markdown(scenario, seed, &table, &chart_names);
     Ok(Artifacts {
         summary_json: summary_json(&report),
@@ -142,7 +141,6 @@ pub fn execute(scenario: &Scenario, seed: u64, capture_all: bool) -> Result<Arti
         series,
         report_md,
         ipvsadm_txt: ipvsadm_txt(&report),
-        load_svg,
         load_bars,
         capture: output.capture,
         end: output.end,

@@ -1,8 +1,8 @@
 //! *Charts*: the pictures students paste into their coursework.
 //!
-//! Every chart is an SVG drawn with plotters. Text uses the DejaVu Sans font bundled in
-//! `assets/`, registered once, so no system font is needed and the same data always gives the
-//! same bytes. Colours come from the Okabe–Ito palette, which stays distinguishable for the
+//! Every chart is drawn with plotters, as SVG (the default) or PNG. Text uses the DejaVu Sans
+//! font bundled in `assets/`, registered once, so no system font is needed (the PNG backend
+//! rasterises it itself) and the same data always gives the same bytes. Colours come from the Okabe–Ito palette, which stays distinguishable for the
 //! common forms of colour blindness.
 //!
 //! This is the only module that imports plotters. It draws from plain numbers the report
@@ -32,6 +32,26 @@ pub const PALETTE: [RGBColor; 8] = [
     RGBColor(0x00, 0x00, 0x00),
 ];
 
+/// The file format of the charts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ChartFormat {
+    /// Scalable vector graphics: sharp at any size, text stays text. The default.
+    #[default]
+    Svg,
+    /// A PNG bitmap, 800 × 480 pixels, for tools that do not take SVG.
+    Png,
+}
+
+impl ChartFormat {
+    /// The file name extension, without the dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            ChartFormat::Svg => "svg",
+            ChartFormat::Png => "png",
+        }
+    }
+}
+
 /// The bundled font.
 static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 /// Registers the bundled font once per process.
@@ -59,118 +79,164 @@ pub struct LoadBar {
 }
 
 /// `load.svg`: requests served per server, with each share in % and the ideal share marked.
-pub fn load_svg(title: &str, bars: &[LoadBar]) -> Result<String, String> {
+pub fn load_chart(format: ChartFormat, title: &str, bars: &[LoadBar]) -> Result<Vec<u8>, String> {
+    render(format, &LoadFigure { title, bars }).map_err(|e| format!("cannot draw load chart: {e}"))
+}
+
+/// The load chart's data.
+struct LoadFigure<'a> {
+    title: &'a str,
+    bars: &'a [LoadBar],
+}
+
+impl Figure for LoadFigure<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<(), String> {
+        let LoadFigure { title, bars } = *self;
+        root.fill(&WHITE).map_err(text)?;
+        let n = bars.len().max(1);
+        let top = bars
+            .iter()
+            .map(|b| b.share.max(b.ideal))
+            .fold(0.0, f64::max)
+            .max(0.1)
+            * 100.0
+            // Head room, so the legend never covers the tallest bar's label.
+            * 1.4;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 22))
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(64)
+            // A segmented range `0..k` has k + 1 segments, one per bar.
+            .build_cartesian_2d((0..n - 1).into_segmented(), 0.0..top)
+            .map_err(text)?;
+        let labels: Vec<String> = bars.iter().map(|b| b.server.clone()).collect();
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_desc("server")
+            .y_desc("share of requests served (%)")
+            .x_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => {
+                    labels.get(*i).cloned().unwrap_or_default()
+                }
+                SegmentValue::Last => String::new(),
+            })
+            .label_style(("sans-serif", 14))
+            .axis_desc_style(("sans-serif", 16))
+            .draw()
+            .map_err(text)?;
+        chart
+            .draw_series(bars.iter().enumerate().map(|(i, b)| {
+                let mut bar = Rectangle::new(
+                    [
+                        (SegmentValue::Exact(i), 0.0),
+                        (SegmentValue::Exact(i + 1), b.share * 100.0),
+                    ],
+                    PALETTE[0].filled(),
+                );
+                bar.set_margin(0, 0, 18, 18);
+                bar
+            }))
+            .map_err(text)?
+            .label("served")
+            .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 16, y + 6)], PALETTE[0].filled()));
+        chart
+            .draw_series(bars.iter().enumerate().map(|(i, b)| {
+                PathElement::new(
+                    vec![
+                        (SegmentValue::Exact(i), b.ideal * 100.0),
+                        (SegmentValue::Exact(i + 1), b.ideal * 100.0),
+                    ],
+                    PALETTE[1].stroke_width(4),
+                )
+            }))
+            .map_err(text)?
+            .label("ideal share for its weight")
+            .legend(|(x, y)| {
+                PathElement::new(vec![(x, y), (x + 16, y)], PALETTE[1].stroke_width(4))
+            });
+        chart
+            .draw_series(bars.iter().enumerate().map(|(i, b)| {
+                Text::new(
+                    format!("{} ({:.1}%)", b.served, b.share * 100.0),
+                    (
+                        SegmentValue::CenterOf(i),
+                        b.share.max(b.ideal) * 100.0 + top * 0.02,
+                    ),
+                    ("sans-serif", 14)
+                        .into_font()
+                        .color(&BLACK)
+                        .pos(Pos::new(HPos::Center, VPos::Bottom)),
+                )
+            }))
+            .map_err(text)?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+        Ok(())
+    }
+}
+
+/// Chart size in pixels: legible at A4 page width.
+const SIZE: (u32, u32) = (800, 480);
+
+/// A chart's picture, drawn the same way on any plotters backend.
+trait Figure {
+    /// Draws the whole chart on `root`.
+    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<(), String>;
+}
+
+/// Draws `figure` into a fresh file's bytes in `format`.
+fn render(format: ChartFormat, figure: &impl Figure) -> Result<Vec<u8>, String> {
     register_font();
-    let mut svg = String::new();
-    draw_load(&mut svg, title, bars).map_err(|e| format!("cannot draw load chart: {e}"))?;
-    Ok(svg)
-}
-
-/// Draws the load chart into `svg`.
-fn draw_load(svg: &mut String, title: &str, bars: &[LoadBar]) -> Result<(), String> {
-    draw_load_inner(svg, title, bars).map_err(|e| e.to_string())
-}
-
-/// The drawing itself; plotters' errors borrow the backend, so they are turned into text above.
-fn draw_load_inner<'a>(
-    svg: &'a mut String,
-    title: &str,
-    bars: &[LoadBar],
-) -> Result<(), Box<dyn std::error::Error + 'a>> {
-    let root = SVGBackend::with_string(svg, (800, 480)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let n = bars.len().max(1);
-    let top = bars
-        .iter()
-        .map(|b| b.share.max(b.ideal))
-        .fold(0.0, f64::max)
-        .max(0.1)
-        * 100.0
-        * 1.2;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 22))
-        .margin(16)
-        .x_label_area_size(48)
-        .y_label_area_size(64)
-        // A segmented range `0..k` has k + 1 segments, one per bar.
-        .build_cartesian_2d((0..n - 1).into_segmented(), 0.0..top)?;
-    let labels: Vec<String> = bars.iter().map(|b| b.server.clone()).collect();
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_desc("server")
-        .y_desc("share of requests served (%)")
-        .x_label_formatter(&|v| match v {
-            SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => {
-                labels.get(*i).cloned().unwrap_or_default()
+    match format {
+        ChartFormat::Svg => {
+            let mut svg = String::new();
+            {
+                let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+                figure.draw(root.clone())?;
+                root.present().map_err(text)?;
             }
-            SegmentValue::Last => String::new(),
-        })
-        .label_style(("sans-serif", 14))
-        .axis_desc_style(("sans-serif", 16))
-        .draw()?;
-    chart
-        .draw_series(bars.iter().enumerate().map(|(i, b)| {
-            let mut bar = Rectangle::new(
-                [
-                    (SegmentValue::Exact(i), 0.0),
-                    (SegmentValue::Exact(i + 1), b.share * 100.0),
-                ],
-                PALETTE[0].filled(),
-            );
-            bar.set_margin(0, 0, 18, 18);
-            bar
-        }))?
-        .label("served")
-        .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 16, y + 6)], PALETTE[0].filled()));
-    chart
-        .draw_series(bars.iter().enumerate().map(|(i, b)| {
-            PathElement::new(
-                vec![
-                    (SegmentValue::Exact(i), b.ideal * 100.0),
-                    (SegmentValue::Exact(i + 1), b.ideal * 100.0),
-                ],
-                PALETTE[1].stroke_width(4),
-            )
-        }))?
-        .label("ideal share for its weight")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], PALETTE[1].stroke_width(4)));
-    chart.draw_series(bars.iter().enumerate().map(|(i, b)| {
-        Text::new(
-            format!("{} ({:.1}%)", b.served, b.share * 100.0),
-            (
-                SegmentValue::CenterOf(i),
-                b.share.max(b.ideal) * 100.0 + top * 0.02,
-            ),
-            ("sans-serif", 14)
-                .into_font()
-                .color(&BLACK)
-                .pos(Pos::new(HPos::Center, VPos::Bottom)),
-        )
-    }))?;
+            Ok(svg.into_bytes())
+        }
+        ChartFormat::Png => {
+            let (width, height) = SIZE;
+            let mut rgb = vec![0u8; width as usize * height as usize * 3];
+            {
+                let root = BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area();
+                figure.draw(root.clone())?;
+                root.present().map_err(text)?;
+            }
+            encode_png(&rgb, width, height)
+        }
+    }
+}
+
+/// Encodes 8-bit RGB pixels as a PNG file. The encoder's settings are fixed, so the same
+/// pixels always give the same bytes.
+fn encode_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    let mut encoder = png::Encoder::new(&mut bytes, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().map_err(text)?;
+    writer.write_image_data(rgb).map_err(text)?;
+    writer.finish().map_err(text)?;
+    Ok(bytes)
+}
+
+/// Draws the legend box of `chart`'s labelled series at `position`, the same in every chart.
+fn draw_legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> Result<(), String> {
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
+        .position(position)
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
         .label_font(("sans-serif", 14))
-        .draw()?;
-    root.present()?;
-    Ok(())
-}
-
-/// Runs a drawing into a fresh SVG string; plotters' errors borrow the backend, so they are
-/// turned into text inside.
-fn svg_of(
-    draw: impl FnOnce(DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), String>,
-) -> Result<String, String> {
-    register_font();
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (800, 480)).into_drawing_area();
-        draw(root)?;
-    }
-    Ok(svg)
+        .draw()
+        .map_err(text)
 }
 
 /// Turns any displayable error into text.
@@ -210,13 +276,40 @@ fn draw_markers<DB: DrawingBackend>(
 
 /// A line chart over the run's time bins: one line per `(label, values, colour)`, with the
 /// event markers. Both over-time charts are this chart with different lines.
-fn time_lines_svg(
+fn time_lines_chart(
+    format: ChartFormat,
     title: &str,
     y_desc: &str,
     series: &TimeSeries,
     lines: &[(String, &[f64], RGBColor)],
-) -> Result<String, String> {
-    svg_of(|root| {
+) -> Result<Vec<u8>, String> {
+    render(
+        format,
+        &TimeLinesFigure {
+            title,
+            y_desc,
+            series,
+            lines,
+        },
+    )
+}
+
+/// An over-time chart's data.
+struct TimeLinesFigure<'a> {
+    title: &'a str,
+    y_desc: &'a str,
+    series: &'a TimeSeries,
+    lines: &'a [(String, &'a [f64], RGBColor)],
+}
+
+impl Figure for TimeLinesFigure<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<(), String> {
+        let TimeLinesFigure {
+            title,
+            y_desc,
+            series,
+            lines,
+        } = *self;
         root.fill(&WHITE).map_err(text)?;
         let end = series.starts_s.last().copied().unwrap_or(0.0) + series.bin.as_secs_f64();
         let top = lines
@@ -253,21 +346,19 @@ fn time_lines_svg(
                 });
         }
         draw_markers(&mut chart, &series.markers, top)?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 14))
-            .draw()
-            .map_err(text)?;
-        root.present().map_err(text)
-    })
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+        Ok(())
+    }
 }
 
 /// `outcomes-over-time.svg`: successful and failed requests per second, with event markers.
-pub fn outcomes_over_time_svg(title: &str, series: &TimeSeries) -> Result<String, String> {
-    time_lines_svg(
+pub fn outcomes_over_time_chart(
+    format: ChartFormat,
+    title: &str,
+    series: &TimeSeries,
+) -> Result<Vec<u8>, String> {
+    time_lines_chart(
+        format,
         title,
         "requests per second",
         series,
@@ -279,11 +370,12 @@ pub fn outcomes_over_time_svg(title: &str, series: &TimeSeries) -> Result<String
 }
 
 /// `load-over-time.svg`: responses per second from each server, with event markers.
-pub fn load_over_time_svg(
+pub fn load_over_time_chart(
+    format: ChartFormat,
     title: &str,
     series: &TimeSeries,
     servers: &[String],
-) -> Result<String, String> {
+) -> Result<Vec<u8>, String> {
     let lines: Vec<(String, &[f64], RGBColor)> = series
         .served_per_s
         .iter()
@@ -291,13 +383,28 @@ pub fn load_over_time_svg(
         .enumerate()
         .map(|(i, (values, name))| (name.clone(), values.as_slice(), PALETTE[i % PALETTE.len()]))
         .collect();
-    time_lines_svg(title, "responses per second", series, &lines)
+    time_lines_chart(format, title, "responses per second", series, &lines)
 }
 
 /// `latency.svg`: the distribution (CDF) of successful requests' latency, with p50, p95 and
 /// p99 marked.
-pub fn latency_svg(title: &str, sorted_ms: &[f64]) -> Result<String, String> {
-    svg_of(|root| {
+pub fn latency_chart(
+    format: ChartFormat,
+    title: &str,
+    sorted_ms: &[f64],
+) -> Result<Vec<u8>, String> {
+    render(format, &LatencyFigure { title, sorted_ms })
+}
+
+/// The latency chart's data.
+struct LatencyFigure<'a> {
+    title: &'a str,
+    sorted_ms: &'a [f64],
+}
+
+impl Figure for LatencyFigure<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<(), String> {
+        let LatencyFigure { title, sorted_ms } = *self;
         root.fill(&WHITE).map_err(text)?;
         let n = sorted_ms.len().max(1) as f64;
         let right = sorted_ms.last().copied().unwrap_or(1.0).max(0.001) * 1.05;
@@ -344,16 +451,9 @@ pub fn latency_svg(title: &str, sorted_ms: &[f64]) -> Result<String, String> {
                     PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2))
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 14))
-            .draw()
-            .map_err(text)?;
-        root.present().map_err(text)
-    })
+        draw_legend(&mut chart, SeriesLabelPosition::LowerRight)?;
+        Ok(())
+    }
 }
 
 /// One series of a grouped bar chart: its name and, per group, (mean, min, max).
@@ -361,13 +461,40 @@ pub type BarSeries = (String, Vec<(f64, f64, f64)>);
 
 /// A grouped bar chart: for each group (a scheduler, say), one bar per series (a server)
 /// showing the mean, with a whisker from min to max (across seeds).
-pub fn grouped_bars_svg(
+pub fn grouped_bars_chart(
+    format: ChartFormat,
     title: &str,
     y_desc: &str,
     groups: &[String],
     series: &[BarSeries],
-) -> Result<String, String> {
-    svg_of(|root| {
+) -> Result<Vec<u8>, String> {
+    render(
+        format,
+        &GroupedBarsFigure {
+            title,
+            y_desc,
+            groups,
+            series,
+        },
+    )
+}
+
+/// A grouped bar chart's data.
+struct GroupedBarsFigure<'a> {
+    title: &'a str,
+    y_desc: &'a str,
+    groups: &'a [String],
+    series: &'a [BarSeries],
+}
+
+impl Figure for GroupedBarsFigure<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<(), String> {
+        let GroupedBarsFigure {
+            title,
+            y_desc,
+            groups,
+            series,
+        } = *self;
         root.fill(&WHITE).map_err(text)?;
         let n = groups.len().max(1) as f64;
         let k = series.len().max(1) as f64;
@@ -430,16 +557,9 @@ pub fn grouped_bars_svg(
                 )
             }))
             .map_err(text)?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 14))
-            .draw()
-            .map_err(text)?;
-        root.present().map_err(text)
-    })
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -463,9 +583,13 @@ mod tests {
         ]
     }
 
+    fn svg(bytes: Result<Vec<u8>, String>) -> String {
+        String::from_utf8(bytes.unwrap()).unwrap()
+    }
+
     #[test]
     fn the_load_chart_is_svg_with_its_labels() {
-        let svg = load_svg("load", &bars()).unwrap();
+        let svg = svg(load_chart(ChartFormat::Svg, "load", &bars()));
         assert!(svg.starts_with("<svg"));
         assert!(svg.contains("web1") && svg.contains("60 (60.0%)"));
         assert!(svg.contains("share of requests served (%)"));
@@ -473,7 +597,8 @@ mod tests {
 
     #[test]
     fn grouped_bars_label_their_groups_and_series() {
-        let svg = grouped_bars_svg(
+        let svg = svg(grouped_bars_chart(
+            ChartFormat::Svg,
             "t",
             "share (%)",
             &["rr".to_string(), "wrr".to_string()],
@@ -481,16 +606,30 @@ mod tests {
                 "web1".to_string(),
                 vec![(50.0, 48.0, 52.0), (60.0, 60.0, 60.0)],
             )],
-        )
-        .unwrap();
+        ));
         assert!(svg.contains("\nrr\n") && svg.contains("\nwrr\n") && svg.contains("web1"));
     }
 
     #[test]
     fn the_same_data_gives_the_same_bytes() {
-        assert_eq!(
-            load_svg("t", &bars()).unwrap(),
-            load_svg("t", &bars()).unwrap()
-        );
+        for format in [ChartFormat::Svg, ChartFormat::Png] {
+            assert_eq!(
+                load_chart(format, "t", &bars()).unwrap(),
+                load_chart(format, "t", &bars()).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn png_charts_are_png_files_with_text_drawn() {
+        let png = load_chart(ChartFormat::Png, "load", &bars()).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        // The header's size is the chart's.
+        assert_eq!(u32::from_be_bytes(png[16..20].try_into().unwrap()), SIZE.0);
+        assert_eq!(u32::from_be_bytes(png[20..24].try_into().unwrap()), SIZE.1);
+        // Without the bundled font, text would be missing and the picture would differ from
+        // the same chart with another title.
+        let other = load_chart(ChartFormat::Png, "other title", &bars()).unwrap();
+        assert_ne!(png, other);
     }
 }

@@ -19,8 +19,8 @@ mod summary;
 mod table;
 
 pub use chart::{
-    BarSeries, LoadBar, PALETTE, grouped_bars_svg, latency_svg, load_over_time_svg, load_svg,
-    outcomes_over_time_svg,
+    BarSeries, ChartFormat, LoadBar, PALETTE, grouped_bars_chart, latency_chart, load_chart,
+    load_over_time_chart, outcomes_over_time_chart,
 };
 pub use failures::{FailureRecord, failures};
 pub use series::{TimeSeries, sorted_latencies_ms, time_series};

@@ -32,6 +32,56 @@ fn run_writes_the_three_files() {
     std::fs::remove_dir_all(&out).unwrap();
 }
 
+/// Whether `bytes` is a PNG file (its signature and a first IHDR chunk).
+fn is_png(bytes: &[u8]) -> bool {
+    bytes.len() > 33 && bytes[..8] == *b"\x89PNG\r\n\x1a\n" && &bytes[12..16] == b"IHDR"
+}
+
+#[test]
+fn run_writes_png_charts_when_asked() {
+    let out = std::env::temp_dir().join(format!("netlab-cli-png-{}", std::process::id()));
+    let run = |out: &std::path::Path| {
+        let status = netlab()
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args([
+                "run",
+                "scenarios/00-hello-web.ron",
+                "--quiet",
+                "--format",
+                "png",
+                "--out",
+            ])
+            .arg(out)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    run(&out);
+    let charts = ["load", "load-over-time", "outcomes-over-time", "latency"];
+    let first: Vec<Vec<u8>> = charts
+        .iter()
+        .map(|chart| std::fs::read(out.join(format!("{chart}.png"))).unwrap())
+        .collect();
+    for (chart, bytes) in charts.iter().zip(&first) {
+        assert!(is_png(bytes), "{chart}.png is not a PNG file");
+        assert!(
+            !out.join(format!("{chart}.svg")).exists(),
+            "{chart}.svg too"
+        );
+    }
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("![load.png](load.png)"), "{report}");
+    // A second run gives the same pixels, byte for byte.
+    run(&out);
+    for (chart, bytes) in charts.iter().zip(&first) {
+        assert_eq!(
+            &std::fs::read(out.join(format!("{chart}.png"))).unwrap(),
+            bytes
+        );
+    }
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
 #[test]
 fn check_reports_bad_files_with_exit_code_2() {
     let output = netlab()
@@ -121,6 +171,36 @@ fn compare_writes_a_csv_per_scheduler() {
         svg.starts_with("<svg") && svg.contains("\nwrr\n"),
         "the groups are labelled"
     );
+    // Not on a terminal, so no progress bar: stderr stays empty.
+    assert!(
+        output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+#[test]
+fn compare_draws_png_charts_when_asked() {
+    let out = std::env::temp_dir().join(format!("netlab-cli-cmp-png-{}", std::process::id()));
+    let status = netlab()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "compare",
+            "scenarios/l4-schedulers.ron",
+            "--schedulers",
+            "rr,lc",
+            "--format",
+            "png",
+            "--out",
+        ])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for chart in ["load-by-scheduler.png", "latency-by-scheduler.png"] {
+        assert!(is_png(&std::fs::read(out.join(chart)).unwrap()), "{chart}");
+    }
     std::fs::remove_dir_all(&out).unwrap();
 }
 

@@ -10,7 +10,6 @@ fn the_same_seed_gives_identical_bytes() {
     assert_eq!(a.summary_json, b.summary_json);
     assert_eq!(a.requests_csv, b.requests_csv);
     assert_eq!(a.capture, b.capture);
-    assert_eq!(a.load_svg, b.load_svg);
     assert_eq!(a.charts, b.charts);
     assert_eq!(a.report_md, b.report_md);
     assert!(a.capture.as_ref().is_some_and(|c| c.len() > 24));
