@@ -9,8 +9,10 @@
 //! - `l7`: the reverse proxy: routing by URL, two handshakes, addresses, L4 vs L7;
 //! - `keep_alive`: HTTP keep-alive: handshakes saved, and IPVS balancing connections;
 //! - `pcap`: the capture holds real, well-formed packets (handshake, HTTP, ARP, ICMP);
+//! - `book`: the book's images exist (and `scenarios` checks the stored charts are current);
 //! - `cli`: the `netlab` binary's exit codes and files.
 
+mod book;
 mod cli;
 mod determinism;
 mod diagnostics;

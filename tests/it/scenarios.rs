@@ -48,6 +48,21 @@ fn every_scenario_runs_and_matches_its_snapshot() {
                 "{name}"
             );
         }
+        // The book's stored charts of this scenario are what it draws today.
+        let stem = path.file_stem().unwrap().to_string_lossy();
+        for (name, bytes) in &artifacts.charts {
+            let stored = super::support::root()
+                .join("book/src/charts")
+                .join(stem.as_ref())
+                .join(name);
+            if let Ok(stored_bytes) = std::fs::read(&stored) {
+                assert!(
+                    &stored_bytes == bytes,
+                    "{} is stale: run `cargo run --release --example book-charts`",
+                    stored.display()
+                );
+            }
+        }
         let chart_names: Vec<&str> = artifacts.charts.iter().map(|(n, _)| n.as_str()).collect();
         insta::assert_snapshot!(format!(
             "{}\n{}\nload.svg\n{bars}\ncharts {chart_names:?}\nfailed/s by bin start {failing_bins:?}\n",
