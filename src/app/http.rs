@@ -63,8 +63,34 @@ pub fn write_response_head(
     );
 }
 
+/// Rewrites a whole head (request or response, ending in the empty line) so that it has
+/// exactly one `Connection` header, saying `keep-alive` or `close`, and appends `extra`
+/// header lines (each ending in `\r\n`) before the empty line. A proxy does this on both
+/// sides: `Connection` is a *hop-by-hop* header, about one connection, not the other.
+pub fn rewrite_head(head: &[u8], keep_alive: bool, extra: &str, out: &mut Vec<u8>) {
+    out.clear();
+    let body = head.strip_suffix(b"\r\n\r\n").unwrap_or(head);
+    for (i, line) in body.split(|&b| b == b'\n').enumerate() {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let is_connection = line
+            .iter()
+            .position(|&b| b == b':')
+            .is_some_and(|colon| line[..colon].eq_ignore_ascii_case(b"connection"));
+        if i > 0 && is_connection {
+            continue;
+        }
+        out.extend_from_slice(line);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"Connection: ");
+    out.extend_from_slice(if keep_alive { b"keep-alive" } else { b"close" });
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(extra.as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
 /// Finds the end of a header block (`\r\n\r\n`); returns the index just past it.
-fn header_end(bytes: &[u8]) -> Option<usize> {
+pub fn header_end(bytes: &[u8]) -> Option<usize> {
     bytes
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -309,6 +335,26 @@ mod tests {
         response.reset();
         response.feed(&head);
         assert!(!response.head().unwrap().keep_alive);
+    }
+
+    #[test]
+    fn a_proxy_rewrites_the_hop_by_hop_connection_header() {
+        let mut request = Vec::new();
+        write_request(&mut request, "www", "/a", true);
+        let mut rewritten = Vec::new();
+        rewrite_head(
+            &request,
+            false,
+            "X-Forwarded-For: 10.0.0.7\r\n",
+            &mut rewritten,
+        );
+        let mut reader = RequestReader::default();
+        assert_eq!(reader.feed(&rewritten), RequestProgress::Get("/a".into()));
+        assert_eq!(reader.header("connection"), Some("close"));
+        assert_eq!(reader.header("x-forwarded-for"), Some("10.0.0.7"));
+        assert_eq!(reader.header("host"), Some("www"));
+        let text = String::from_utf8(rewritten).unwrap();
+        assert_eq!(text.matches("Connection").count(), 1, "{text}");
     }
 
     #[test]

@@ -14,7 +14,16 @@
 //! 4. opens a second TCP connection, from its own address, to that server, and sends the
 //!    request with `X-Forwarded-For: <client address>` added, since the server now sees the
 //!    proxy as its client;
-//! 5. relays the response back and closes both connections (`Connection: close`).
+//! 5. relays the response back and closes both connections (`Connection: close`), or
+//!    keeps the client's for its next request (see below).
+//!
+//! `Connection` is a *hop-by-hop* header: it speaks for one connection only, so the proxy
+//! rewrites it on both sides. Towards the servers it always says `close` (HAProxy's
+//! `option http-server-close`): one server connection per request. Towards the clients, with
+//! `keep_alive` configured (HAProxy's `timeout http-keep-alive`) and a client that asks for
+//! it, the response says `keep-alive` and step 5 leaves the client connection open for the
+//! next request, closing it after that long without one. Each request on it is routed anew,
+//! so one client connection can reach several servers, which an L4 director cannot do.
 //!
 //! The proxy has a CPU: parsing and routing a request costs `cost_per_request`, and relaying
 //! costs `cost_per_kib` per KiB. Work queues on one processor (`busy_until`), so under heavy
@@ -23,7 +32,7 @@
 //! # Simplifications
 //! - One processor, costs charged when the work is admitted (relayed bytes delay later
 //!   requests, not the bytes themselves).
-//! - No keep-alive or connection reuse towards the servers.
+//! - No keep-alive or connection reuse towards the servers (a new connection per request).
 //! - Health checks use keepalived's checkers and timing (HAProxy's `inter`, `rise` and `fall`
 //!   differ: a server comes back after one good check here).
 //!
@@ -117,6 +126,8 @@ pub struct ProxyConfig {
     pub cost_per_request: SimDuration,
     /// CPU time to relay one KiB.
     pub cost_per_kib: SimDuration,
+    /// Keep client connections open between requests for up to this long (`None`: close).
+    pub keep_alive: Option<SimDuration>,
 }
 
 /// Where a client connection is.
@@ -156,6 +167,12 @@ struct Session {
     connect_deadline: SimTime,
     /// Bytes relayed to the client.
     relayed: u64,
+    /// Whether the client connection stays open after this response (keep-alive).
+    keep_client: bool,
+    /// Whether the response head has been seen (and, when keeping, rewritten).
+    head_done: bool,
+    /// A kept client connection waiting for its next request is closed at this time.
+    idle_until: Option<SimTime>,
 }
 
 /// The L7 proxy application.
@@ -390,6 +407,9 @@ impl L7Proxy {
                 established: false,
                 connect_deadline: SimTime::ZERO,
                 relayed: 0,
+                keep_client: false,
+                head_done: false,
+                idle_until: None,
             });
         }
     }
@@ -545,6 +565,9 @@ impl App for L7Proxy {
                         session.pending.clear();
                         session.route = None;
                         session.relayed = 0;
+                        session.keep_client = false;
+                        session.head_done = false;
+                        session.idle_until = None;
                         continue;
                     }
                 }
@@ -557,10 +580,21 @@ impl App for L7Proxy {
             match self.sessions[index].phase {
                 Phase::Reading => {
                     let socket = cx.sockets.get_mut::<tcp::Socket>(client);
+                    let session = &mut self.sessions[index];
+                    // A kept connection ends when the client closes it or stays idle too long.
+                    if let Some(until) = session.idle_until
+                        && !socket.can_recv()
+                        && (!socket.may_recv() || now >= until)
+                    {
+                        socket.close();
+                        session.idle_until = None;
+                        session.phase = Phase::Closing;
+                        acted = true;
+                        continue;
+                    }
                     if socket.state() != tcp::State::Established {
                         continue;
                     }
-                    let session = &mut self.sessions[index];
                     if session.client_ip.is_none() {
                         self.client_connections += 1;
                         session.client_ip = socket.remote_endpoint().map(|e| match e.addr {
@@ -576,6 +610,12 @@ impl App for L7Proxy {
                     }
                     match progress {
                         RequestProgress::Get(_) => {
+                            session.keep_client = self.config.keep_alive.is_some()
+                                && session
+                                    .request
+                                    .header("connection")
+                                    .is_some_and(|value| value.eq_ignore_ascii_case("keep-alive"));
+                            session.idle_until = None;
                             // 1 → 2: the request waits for the proxy's CPU.
                             let at = self.charge(now, self.config.cost_per_request);
                             self.sessions[index].phase = Phase::Routing { at };
@@ -627,6 +667,7 @@ impl App for L7Proxy {
             .iter()
             .filter_map(|s| match s.phase {
                 Phase::Routing { at } => Some(at),
+                Phase::Reading => s.idle_until,
                 Phase::Relaying if !s.established => Some(s.connect_deadline),
                 _ => None,
             })
@@ -648,12 +689,16 @@ impl L7Proxy {
         if !session.established {
             if socket.state() == tcp::State::Established {
                 session.established = true;
-                // The request as received, with X-Forwarded-For naming the real client.
-                let head = session.request.head();
-                let mut request = head[..head.len() - 2].to_vec();
+                // The request as received, with X-Forwarded-For naming the real client, and
+                // `Connection: close` for this server connection whatever the client asked.
                 let client_ip = session.client_ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
-                request
-                    .extend_from_slice(format!("X-Forwarded-For: {client_ip}\r\n\r\n").as_bytes());
+                let mut request = Vec::with_capacity(session.request.head().len() + 64);
+                http::rewrite_head(
+                    session.request.head(),
+                    false,
+                    &format!("X-Forwarded-For: {client_ip}\r\n"),
+                    &mut request,
+                );
                 let _ = socket.send_slice(&request);
                 acted = true;
             } else if !socket.is_open() || now >= session.connect_deadline {
@@ -681,8 +726,26 @@ impl L7Proxy {
                     (bytes.len(), ())
                 });
             }
-            let client_socket = cx.sockets.get_mut::<tcp::Socket>(client);
+            let backend_done = !socket.may_recv();
             let session = &mut self.sessions[index];
+            if !session.head_done {
+                // Keeping the client: its response must say keep-alive, not the server's close.
+                if let Some(end) = http::header_end(&session.pending) {
+                    if session.keep_client {
+                        let mut head = Vec::with_capacity(end + 16);
+                        http::rewrite_head(&session.pending[..end], true, "", &mut head);
+                        session.pending.splice(..end, head);
+                    }
+                    session.head_done = true;
+                } else if backend_done {
+                    // No whole head will come: pass on what there is, and close after it.
+                    session.keep_client = false;
+                    session.head_done = true;
+                } else {
+                    break;
+                }
+            }
+            let client_socket = cx.sockets.get_mut::<tcp::Socket>(client);
             if session.pending.is_empty() || !client_socket.can_send() {
                 break;
             }
@@ -700,12 +763,32 @@ impl L7Proxy {
             self.charge(now, cost);
             acted = true;
         }
-        // The backend finished and everything went to the client: close both.
+        // The backend finished and everything went to the client: close the backend, and the
+        // client too unless it is kept for its next request.
         let backend_done = !cx.sockets.get_mut::<tcp::Socket>(backend).may_recv();
         if backend_done && self.sessions[index].pending.is_empty() {
             self.drop_backend(index, cx, false);
-            cx.sockets.get_mut::<tcp::Socket>(client).close();
-            self.sessions[index].phase = Phase::Closing;
+            let session = &mut self.sessions[index];
+            match (session.keep_client, self.config.keep_alive) {
+                (true, Some(timeout)) => {
+                    session.request.reset();
+                    session.route = None;
+                    session.relayed = 0;
+                    session.keep_client = false;
+                    session.head_done = false;
+                    session.idle_until = Some(now + timeout);
+                    session.phase = Phase::Reading;
+                    // smoltcp must not abort the silent connection before we close it.
+                    let timeout = Duration::from_micros(timeout.as_nanos() / 1_000);
+                    cx.sockets
+                        .get_mut::<tcp::Socket>(client)
+                        .set_timeout(Some(timeout + IDLE_ABORT));
+                }
+                _ => {
+                    cx.sockets.get_mut::<tcp::Socket>(client).close();
+                    session.phase = Phase::Closing;
+                }
+            }
             acted = true;
         }
         acted

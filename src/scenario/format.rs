@@ -195,6 +195,11 @@ pub struct L7BalancerFile {
     /// CPU time to relay one KiB of response. Default `"5us"`.
     #[serde(default)]
     pub cost_per_kib: Option<String>,
+    /// Keep client connections open between requests of clients that ask for it, closing one
+    /// after this long without a request (HAProxy's `timeout http-keep-alive`). Server
+    /// connections are always one per request. Default none: close after each response.
+    #[serde(default)]
+    pub keep_alive: Option<String>,
 }
 
 /// A pool of backend servers.

@@ -637,6 +637,10 @@ fn check_proxy(c: &mut Checker<'_>, l: &L7BalancerFile) -> ProxyConfig {
         max_connections: l.max_connections.unwrap_or(256),
         cost_per_request: c.duration(l.cost_per_request.as_deref(), "100us", anchor),
         cost_per_kib: c.duration(l.cost_per_kib.as_deref(), "5us", anchor),
+        keep_alive: l
+            .keep_alive
+            .as_deref()
+            .map(|t| c.duration(Some(t), "5s", anchor)),
     }
 }
 

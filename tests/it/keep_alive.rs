@@ -66,3 +66,34 @@ fn ipvs_balances_kept_connections_not_requests() {
     assert!(table.contains("Masq    1      1"), "{table}");
     assert!(table.contains("Masq    1      2"), "{table}");
 }
+
+#[test]
+fn an_l7_proxy_keeps_clients_but_balances_each_request() {
+    let a = run("l7-keep-alive.ron", None, false);
+    let s = summary(&a.summary_json);
+    assert_eq!(s["requests"]["failed"], 0);
+    let issued = s["requests"]["issued"].as_u64().unwrap();
+    // Three browser connections, one server connection per request.
+    let proxy = &s["proxies"]["proxy"];
+    assert_eq!(proxy["client_connections"], 3);
+    assert_eq!(proxy["server_connections"].as_u64().unwrap(), issued);
+    // Routed request by request, the same three browsers spread evenly.
+    assert!(s["groups"]["browser"]["max_share"].as_f64().unwrap() < 0.52);
+    // Connection is hop-by-hop: keep-alive towards the clients, close towards the servers.
+    let pcap = a.capture.as_deref().unwrap();
+    let mut to_servers_close = 0;
+    let mut to_servers_keep = 0;
+    for (_, frame) in frames(pcap) {
+        let text = String::from_utf8_lossy(&frame);
+        if frame.len() > 54 && frame[30..33] == [10, 0, 2] && text.contains("GET /") {
+            if text.contains("Connection: close") {
+                to_servers_close += 1;
+            }
+            if text.contains("keep-alive") {
+                to_servers_keep += 1;
+            }
+        }
+    }
+    assert!(to_servers_close as u64 >= issued, "{to_servers_close}");
+    assert_eq!(to_servers_keep, 0);
+}
