@@ -221,6 +221,8 @@ pub struct BalancerRecord {
     pub node: usize,
     /// Its virtual services, in ipvsadm's order.
     pub services: Vec<ServiceRecord>,
+    /// With a modelled per-packet cost: CPU time used, and frames dropped by a full backlog.
+    pub cpu: Option<(crate::sim::SimDuration, u64)>,
 }
 
 /// Something that happened to the system (not to a request): a fault applied or undone, a

@@ -61,6 +61,7 @@ use smoltcp::wire::{
 
 use super::Host;
 use super::frames::{self, ETHERNET_HEADER_LEN};
+use super::packet_cpu::PacketCpu;
 use super::router::{IcmpError, Router};
 use super::{Node, NodeCtx};
 use crate::app::{CheckerConfig, HealthBoard, HealthChecker};
@@ -68,7 +69,7 @@ use crate::ipvs::conn::{Conn, ConnKey, ConnTable, Direction, TcpFlags, TcpState,
 use crate::ipvs::ipvsadm;
 use crate::ipvs::scheduler::Connection;
 use crate::ipvs::service::{Forward, RealServerConfig, VirtualService};
-use crate::sim::SimTime;
+use crate::sim::{SimDuration, SimTime};
 use crate::trace::{BalancerRecord, IpvsSnapshot, RealServerRecord, ServiceRecord};
 
 /// keepalived's view of one real server.
@@ -152,6 +153,8 @@ pub struct L4Balancer {
     checker_stacks: Vec<CheckerStack>,
     /// Connection synchronisation with the other directors (IPVS's sync daemon).
     sync: bool,
+    /// The kernel's per-packet work, when modelled: every frame waits for it.
+    cpu: Option<PacketCpu>,
 }
 
 /// The IPVS sync daemon's multicast group, 224.0.0.81, and its Ethernet address.
@@ -256,7 +259,14 @@ impl L4Balancer {
             health: Vec::new(),
             checker_stacks: Vec::new(),
             sync: false,
+            cpu: None,
         }
+    }
+
+    /// Makes every frame cost `cost` of one CPU, waiting in a backlog of at most `backlog`
+    /// frames (see `packet_cpu`). Without it, the director's work takes no time.
+    pub fn set_packet_cost(&mut self, cost: SimDuration, backlog: usize) {
+        self.cpu = Some(PacketCpu::new(cost, backlog));
     }
 
     /// Turns connection synchronisation on: new connections are announced to, and learned
@@ -648,42 +658,25 @@ impl Node for L4Balancer {
     }
 
     fn handle_frame(&mut self, ctx: &mut NodeCtx<'_>, iface: usize, frame: Vec<u8>) {
-        self.housekeeping(ctx);
-        if frame.len() >= 6 && frame[..6] == SYNC_GROUP_MAC.0 {
-            if self.sync {
-                self.receive_sync(ctx.now, &frame);
+        // With a modelled CPU the frame first waits its turn; `handle_wake` processes it.
+        if let Some(cpu) = &mut self.cpu {
+            cpu.admit(ctx.now, iface, frame);
+            if let Some(at) = cpu.next_done() {
+                ctx.wake_at(at);
             }
+            self.housekeeping(ctx);
             return;
         }
-        if let Some(stack) = self.checker_stacks.iter().position(|s| s.iface == iface)
-            && let Some(copy_for_router) = self.for_checker(stack, &frame)
-        {
-            if copy_for_router {
-                self.router.handle(ctx, iface, frame.clone());
-            }
-            self.run_checker(ctx, stack, Some(frame));
-            return;
-        }
-        if let Some(seg) = parse_tcp(&frame) {
-            // A VIP held by VRRP is served only while this director is its master.
-            if let Some(service) = self.service_index(seg.dst, seg.dst_port)
-                && self.router.owns(seg.dst)
-            {
-                self.inbound(ctx, frame, seg, service);
-                return;
-            }
-            if let Some(key) = self
-                .conns
-                .find_reply(seg.src, seg.src_port, seg.dst, seg.dst_port)
-            {
-                self.outbound(ctx, iface, frame, seg, key);
-                return;
-            }
-        }
-        self.router.handle(ctx, iface, frame);
+        self.process_frame(ctx, iface, frame);
     }
 
     fn handle_wake(&mut self, ctx: &mut NodeCtx<'_>) {
+        while let Some((iface, frame)) = self.cpu.as_mut().and_then(|cpu| cpu.pop_done(ctx.now)) {
+            self.process_frame(ctx, iface, frame);
+        }
+        if let Some(at) = self.cpu.as_ref().and_then(PacketCpu::next_done) {
+            ctx.wake_at(at);
+        }
         self.router.retry_arp(ctx);
         self.router.vrrp_tick(ctx);
         self.housekeeping(ctx);
@@ -693,7 +686,10 @@ impl Node for L4Balancer {
     }
 
     fn crash(&mut self) {
-        // The kernel's tables are gone with the power: ARP, connections, counters.
+        // The kernel's tables are gone with the power: ARP, connections, counters, queues.
+        if let Some(cpu) = &mut self.cpu {
+            cpu.clear();
+        }
         for stack in &mut self.checker_stacks {
             stack.host.crash();
         }
@@ -751,11 +747,50 @@ impl Node for L4Balancer {
         ctx.trace.balancers.push(BalancerRecord {
             node: self.node_index,
             services,
+            cpu: self.cpu.as_ref().map(|cpu| (cpu.busy(), cpu.dropped())),
         });
     }
 }
 
 impl L4Balancer {
+    /// What the kernel does with one frame: sync messages, checker traffic, IPVS in and out,
+    /// and plain routing for everything else.
+    fn process_frame(&mut self, ctx: &mut NodeCtx<'_>, iface: usize, frame: Vec<u8>) {
+        self.housekeeping(ctx);
+        if frame.len() >= 6 && frame[..6] == SYNC_GROUP_MAC.0 {
+            if self.sync {
+                self.receive_sync(ctx.now, &frame);
+            }
+            return;
+        }
+        if let Some(stack) = self.checker_stacks.iter().position(|s| s.iface == iface)
+            && let Some(copy_for_router) = self.for_checker(stack, &frame)
+        {
+            if copy_for_router {
+                self.router.handle(ctx, iface, frame.clone());
+            }
+            self.run_checker(ctx, stack, Some(frame));
+            return;
+        }
+        if let Some(seg) = parse_tcp(&frame) {
+            // A VIP held by VRRP is served only while this director is its master.
+            if let Some(service) = self.service_index(seg.dst, seg.dst_port)
+                && self.router.owns(seg.dst)
+            {
+                self.inbound(ctx, frame, seg, service);
+                return;
+            }
+            if let Some(key) = self
+                .conns
+                .find_reply(seg.src, seg.src_port, seg.dst, seg.dst_port)
+            {
+                self.outbound(ctx, iface, frame, seg, key);
+                return;
+            }
+        }
+        self.router.handle(ctx, iface, frame);
+    }
+
     /// The node's name (the router half's).
     fn router_name(&self) -> &str {
         self.router.name()

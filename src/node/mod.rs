@@ -17,6 +17,7 @@ mod device;
 mod frames;
 mod host;
 mod l4_balancer;
+pub mod packet_cpu;
 mod router;
 pub mod vrrp;
 

@@ -108,10 +108,14 @@ pub fn summary_json(run: &RunReport<'_>) -> String {
                 }),
             );
         }
-        balancers.insert(
-            run.node_names[balancer.node].clone(),
-            json!({ "services": services }),
-        );
+        // Only with a modelled per-packet cost: the kernel's CPU time and backlog drops.
+        let mut entry = json!({ "services": services });
+        if let Some((busy, dropped)) = balancer.cpu {
+            let run_s = run.end.as_secs_f64().max(1e-9);
+            entry["cpu_utilisation"] = json!(round3(busy.as_secs_f64() / run_s));
+            entry["frames_dropped_backlog"] = json!(dropped);
+        }
+        balancers.insert(run.node_names[balancer.node].clone(), entry);
     }
     let events: Vec<Value> = run
         .trace

@@ -100,6 +100,7 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                 connection_sync,
                 vrrp,
                 ignore_garp,
+                packet_cost,
             } => {
                 let index = world.next_node_index();
                 // VIPs that VRRP moves are held only while master; the others always.
@@ -129,6 +130,9 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                 let mut balancer = L4Balancer::new(router, index, services_built, snapshots);
                 if *connection_sync {
                     balancer.enable_sync();
+                }
+                if let Some((cost, backlog)) = packet_cost {
+                    balancer.set_packet_cost(*cost, *backlog as usize);
                 }
                 if service_specs.iter().any(|s| s.has_health_checks()) {
                     let health = service_specs

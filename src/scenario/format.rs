@@ -353,6 +353,13 @@ pub struct L4BalancerFile {
     /// updates an existing entry from a gratuitous ARP).
     #[serde(default)]
     pub ignore_garp: Option<bool>,
+    /// CPU time the director's kernel spends on each frame, such as `"5us"`. Default none: the director's
+    /// work takes no time.
+    #[serde(default)]
+    pub cost_per_packet: Option<String>,
+    /// Frames that may wait for the CPU (Linux `netdev_max_backlog`). Default 1000.
+    #[serde(default)]
+    pub packet_backlog: Option<u32>,
     /// The virtual services (`ipvsadm -A`).
     pub services: Vec<VirtualServiceFile>,
     /// Times at which to record `ipvsadm -Ln` into `ipvsadm.txt`, such as `["5s"]`. The state

@@ -292,6 +292,8 @@ pub enum NodeSpec {
         vrrp: Vec<VrrpConfig>,
         /// Whether gratuitous ARP is ignored.
         ignore_garp: bool,
+        /// CPU time per frame and backlog, when the per-packet cost is modelled.
+        packet_cost: Option<(SimDuration, u32)>,
     },
     /// A group of client hosts.
     Clients {

@@ -376,6 +376,12 @@ pub fn validate(file: &ScenarioFile, loc: &Locator<'_>) -> Result<Scenario, Vec<
                     connection_sync: b.connection_sync.unwrap_or(false),
                     vrrp,
                     ignore_garp: b.ignore_garp.unwrap_or(false),
+                    packet_cost: b.cost_per_packet.as_deref().map(|t| {
+                        (
+                            c.duration(Some(t), "0s", Some(name)),
+                            b.packet_backlog.unwrap_or(1000),
+                        )
+                    }),
                 }
             }
             NodeFile::DnsServer(d) => {

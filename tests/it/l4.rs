@@ -187,3 +187,22 @@ fn a_comparison_is_the_same_on_one_thread_and_on_several() {
     assert_eq!(csv(&one), csv(&many));
     assert_eq!(one.len(), 6, "three schedulers, two seeds each");
 }
+
+#[test]
+fn a_directors_cpu_queues_packets_as_it_fills() {
+    let a = run("l4-director-cpu.ron", None, false);
+    let s: serde_json::Value = serde_json::from_str(&a.summary_json).unwrap();
+    assert_eq!(s["requests"]["failed"], 0);
+    // 2,500 requests per second of about 15 frames at 20 us each: three quarters busy.
+    let busy = s["balancers"]["lb"]["cpu_utilisation"].as_f64().unwrap();
+    assert!((0.65..0.85).contains(&busy), "{busy}");
+    assert_eq!(s["balancers"]["lb"]["frames_dropped_backlog"], 0);
+    // Without the cost the latency is flat at about 5.2 ms; with it the tail stretches.
+    let p50 = s["latency_ms"]["p50"].as_f64().unwrap();
+    let p99 = s["latency_ms"]["p99"].as_f64().unwrap();
+    assert!(p50 > 5.3 && p99 > p50 + 1.0, "p50 {p50} p99 {p99}");
+    // Scenarios without a cost report no CPU at all.
+    let nat = run("l4-nat.ron", None, false);
+    let s: serde_json::Value = serde_json::from_str(&nat.summary_json).unwrap();
+    assert!(s["balancers"]["lb"].get("cpu_utilisation").is_none());
+}
