@@ -559,6 +559,10 @@ impl App for L7Proxy {
                             .listen(self.config.port)
                             .expect("a closed socket can always listen");
                         socket.set_timeout(Some(IDLE_ABORT));
+                        // TCP_NODELAY towards clients, as nginx sets it on kept connections:
+                        // Nagle would hold each response's short last segment for a round
+                        // trip, since the connection does not close after it.
+                        socket.set_nagle_enabled(false);
                         session.phase = Phase::Reading;
                         session.request.reset();
                         session.client_ip = None;
