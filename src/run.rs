@@ -8,6 +8,7 @@ use crate::report::{
     load_chart, load_over_time_chart, outcomes_over_time_chart, requests_csv, sorted_latencies_ms,
     summary_json, terminal_table, time_series,
 };
+use crate::scenario::keepalived::keepalived_confs;
 use crate::scenario::{Scenario, build};
 use crate::sim::SimTime;
 use crate::trace::Trace;
@@ -27,6 +28,9 @@ pub struct Artifacts {
     pub capture: Option<Vec<u8>>,
     /// `ipvsadm.txt`, if the scenario has an L4 balancer.
     pub ipvsadm_txt: Option<String>,
+    /// `keepalived-<node>.conf` for each director and VRRP router: the scenario in
+    /// keepalived's syntax.
+    pub keepalived_confs: Vec<(String, String)>,
     /// The data behind `load.svg`.
     pub load_bars: Vec<LoadBar>,
     /// The charts as `(file name, bytes)`: `load`, `outcomes-over-time`, `load-over-time` and
@@ -60,6 +64,9 @@ impl Artifacts {
         ];
         if let Some(text) = &self.ipvsadm_txt {
             files.push(("ipvsadm.txt", text.as_bytes()));
+        }
+        for (name, text) in &self.keepalived_confs {
+            files.push((name.as_str(), text.as_bytes()));
         }
         for (name, bytes) in &self.charts {
             files.push((name.as_str(), bytes.as_slice()));
@@ -141,6 +148,7 @@ pub fn execute_as(
         series,
         report_md,
         ipvsadm_txt: ipvsadm_txt(&report),
+        keepalived_confs: keepalived_confs(scenario),
         load_bars,
         capture: output.capture,
         end: output.end,

@@ -10,6 +10,7 @@
 pub mod build;
 pub mod diagnostic;
 pub mod format;
+pub mod keepalived;
 pub mod load;
 pub mod model;
 pub mod units;

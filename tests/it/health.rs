@@ -237,3 +237,37 @@ fn without_a_sorry_server_a_recovered_server_still_rejoins() {
         &late[..3]
     );
 }
+
+#[test]
+fn the_directors_configuration_is_written_as_keepalived_conf() {
+    let a = run("sorry-server.ron", None, false);
+    let (name, conf) = &a.keepalived_confs[0];
+    assert_eq!(name, "keepalived-lb.conf");
+    for line in [
+        "virtual_server 10.0.1.100 80 {",
+        "    lb_algo wlc",
+        "    lb_kind NAT",
+        "    sorry_server 10.0.2.99 80",
+        "    real_server 10.0.2.11 80 {",
+        "        HTTP_GET {",
+        "                status_code 200-299",
+        "            delay_loop 2",
+    ] {
+        assert!(conf.lines().any(|l| l == line), "{line:?} missing:\n{conf}");
+    }
+    assert_eq!(conf.matches('{').count(), conf.matches('}').count());
+    // VRRP pairs get one file per director, each with its instance.
+    let pair = run("vrrp-sync.ron", None, false);
+    let names: Vec<&str> = pair
+        .keepalived_confs
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect();
+    assert_eq!(names, ["keepalived-lb1.conf", "keepalived-lb2.conf"]);
+    assert!(
+        pair.keepalived_confs[1]
+            .1
+            .contains("    lvs_sync_daemon eth0 VI_51\n")
+    );
+    assert!(pair.keepalived_confs[1].1.contains("vrrp_instance VI_51 {"));
+}
