@@ -1,7 +1,12 @@
-//! Throughput benchmark: `00-hello-web` scaled up to 100,000 requests.
+//! Throughput benchmarks: scenarios scaled up to 100,000 requests.
 //!
-//! Run with `cargo bench`. Prints simulated requests and frames per wall-clock second.
-//! The wall clock is read here, around a run, never inside one.
+//! Run with `cargo bench`. For each scenario, prints simulated requests and frames per
+//! wall-clock second. The wall clock is read here, around a run, never inside one.
+//!
+//! - `00-hello-web`: clients, a router and one web server (host stacks and routing);
+//! - `l4-nat`: the same load through an IPVS director in NAT mode (rewrites, connection table);
+//! - `02-keep-alive`'s servers with every client keeping connections (fewer, longer
+//!   connections; the client's idle pool).
 
 #![allow(clippy::disallowed_methods)]
 
@@ -17,13 +22,45 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/00-hello-web.ron");
-    let mut scenario = load_file(&path).expect("00-hello-web loads");
+    bench("hello-web", "00-hello-web.ron", requests, false);
+    bench("l4-nat", "l4-nat.ron", requests, false);
+    bench("hello-web keep-alive", "00-hello-web.ron", requests, true);
+}
+
+/// Runs `file` with its client groups sending `requests` in all at 1,000 per second (with
+/// keep-alive on every client and server if `keep_alive`), and prints the speed.
+fn bench(label: &str, file: &str, requests: u64, keep_alive: bool) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(file);
+    let mut scenario = load_file(&path).expect("the scenario loads");
     // Scale the workload: the same topology, many more requests at 1,000 per second.
+    let groups = scenario
+        .nodes
+        .iter()
+        .filter(|n| matches!(n, NodeSpec::Clients { .. }))
+        .count() as u64;
     for node in &mut scenario.nodes {
-        if let NodeSpec::Clients { workload, .. } = node {
-            workload.requests = Some(requests);
-            workload.kind = WorkloadKind::OpenLoop { rate: 1_000.0 };
+        match node {
+            NodeSpec::Clients {
+                workload,
+                keep_alive: client_keep_alive,
+                ..
+            } => {
+                workload.requests = Some(requests / groups);
+                workload.duration = None;
+                workload.kind = WorkloadKind::OpenLoop {
+                    rate: 1_000.0 / groups as f64,
+                };
+                *client_keep_alive |= keep_alive;
+            }
+            NodeSpec::WebServer {
+                keep_alive: server_keep_alive,
+                ..
+            } if keep_alive => {
+                *server_keep_alive = Some(netlab::sim::SimDuration::from_secs(5));
+            }
+            _ => {}
         }
     }
     let started = Instant::now();
@@ -37,7 +74,7 @@ fn main() {
         .filter(|r| r.outcome == netlab::trace::Outcome::Ok)
         .count();
     println!(
-        "hello-web x{requests}: {ok} ok in {:.1} s virtual, {wall:.2} s wall",
+        "{label} x{requests}: {ok} ok in {:.1} s virtual, {wall:.2} s wall",
         artifacts.end.as_secs_f64()
     );
     println!(
