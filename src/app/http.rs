@@ -242,7 +242,8 @@ impl ResponseReader {
 }
 
 /// Parses a status line and the headers we care about.
-fn parse_response_head(head: &[u8]) -> Option<ResponseHead> {
+/// Parses a whole response head (status line and headers, ending in the empty line).
+pub fn parse_response_head(head: &[u8]) -> Option<ResponseHead> {
     let text = std::str::from_utf8(head).ok()?;
     let mut lines = text.split("\r\n");
     let status_line = lines.next()?;

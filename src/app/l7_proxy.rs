@@ -18,8 +18,11 @@
 //!    keeps the client's for its next request (see below).
 //!
 //! `Connection` is a *hop-by-hop* header: it speaks for one connection only, so the proxy
-//! rewrites it on both sides. Towards the servers it always says `close` (HAProxy's
-//! `option http-server-close`): one server connection per request. Towards the clients, with
+//! rewrites it on both sides. Towards the servers it says `close` (HAProxy's
+//! `option http-server-close`): one server connection per request; or, with
+//! `reuse_server_connections` (HAProxy's `http-keep-alive`), `keep-alive`: a finished server
+//! connection waits in an idle pool per server, the end of each response found by its
+//! `Content-Length`, and the next request routed to that server reuses it. Towards the clients, with
 //! `keep_alive` configured (HAProxy's `timeout http-keep-alive`) and a client that asks for
 //! it, the response says `keep-alive` and step 5 leaves the client connection open for the
 //! next request, closing it after that long without one. Each request on it is routed anew,
@@ -32,7 +35,8 @@
 //! # Simplifications
 //! - One processor, costs charged when the work is admitted (relayed bytes delay later
 //!   requests, not the bytes themselves).
-//! - No keep-alive or connection reuse towards the servers (a new connection per request).
+//! - Idle server connections are kept until the server closes them (no `pool-purge-delay`);
+//!   a server that crashes leaves its idle connections looking open until they time out.
 //! - Health checks use keepalived's checkers and timing (HAProxy's `inter`, `rise` and `fall`
 //!   differ: a server comes back after one good check here).
 //!
@@ -128,6 +132,9 @@ pub struct ProxyConfig {
     pub cost_per_kib: SimDuration,
     /// Keep client connections open between requests for up to this long (`None`: close).
     pub keep_alive: Option<SimDuration>,
+    /// Keep server connections open and reuse them for later requests to the same server
+    /// (HAProxy's `http-keep-alive` mode with `http-reuse`), instead of one per request.
+    pub reuse_server_connections: bool,
 }
 
 /// Where a client connection is.
@@ -173,6 +180,16 @@ struct Session {
     head_done: bool,
     /// A kept client connection waiting for its next request is closed at this time.
     idle_until: Option<SimTime>,
+    /// Bytes of this response received from the server so far.
+    backend_bytes: u64,
+    /// The response's length in bytes (head and body), once its head has arrived.
+    response_len: Option<u64>,
+    /// Whether the server agreed to keep its connection open after this response.
+    server_keeps: bool,
+    /// Whether the server connection was reused from an earlier request.
+    reused_backend: bool,
+    /// Whether this request is being routed again after its reused connection failed.
+    retrying: bool,
 }
 
 /// The L7 proxy application.
@@ -185,6 +202,8 @@ pub struct L7Proxy {
     idle: Vec<SocketHandle>,
     /// Backend sockets closing: (socket, port).
     closing: Vec<(SocketHandle, u16)>,
+    /// Open server connections waiting for a request, per pool and server: (socket, port).
+    idle_backends: Vec<Vec<Vec<(SocketHandle, u16)>>>,
     /// Ephemeral ports towards backends.
     ports: PortAllocator,
     /// When the proxy's CPU is free.
@@ -230,11 +249,17 @@ impl L7Proxy {
             .iter()
             .map(|p| vec![0; p.servers.len()])
             .collect();
+        let idle_backends = config
+            .pools
+            .iter()
+            .map(|p| vec![Vec::new(); p.servers.len()])
+            .collect();
         L7Proxy {
             config,
             sessions: Vec::new(),
             idle: Vec::new(),
             closing: Vec::new(),
+            idle_backends,
             ports: PortAllocator::new(),
             busy_until: SimTime::ZERO,
             busy_total: SimDuration::ZERO,
@@ -410,6 +435,11 @@ impl L7Proxy {
                 keep_client: false,
                 head_done: false,
                 idle_until: None,
+                backend_bytes: 0,
+                response_len: None,
+                server_keeps: false,
+                reused_backend: false,
+                retrying: false,
             });
         }
     }
@@ -427,6 +457,16 @@ impl L7Proxy {
             if let Some((pool, server)) = self.sessions[index].route {
                 self.open[pool][server] = self.open[pool][server].saturating_sub(1);
             }
+        }
+    }
+
+    /// Puts a session's server connection, its response complete, into the idle pool of its
+    /// server for a later request.
+    fn park_backend(&mut self, index: usize) {
+        let session = &mut self.sessions[index];
+        if let (Some(connection), Some((pool, server))) = (session.backend.take(), session.route) {
+            self.idle_backends[pool][server].push(connection);
+            self.open[pool][server] = self.open[pool][server].saturating_sub(1);
         }
     }
 
@@ -454,35 +494,51 @@ impl L7Proxy {
             return;
         };
         let backend = self.config.pools[pool].servers[server].clone();
-        let Some(local_port) = self.ports.allocate(cx.now) else {
-            self.answer(index, cx, 503, pool, None);
-            return;
+        let reused = self.take_idle_backend(pool, server, cx);
+        let (handle, local_port) = match reused {
+            Some(connection) => connection,
+            None => {
+                let Some(local_port) = self.ports.allocate(cx.now) else {
+                    self.answer(index, cx, 503, pool, None);
+                    return;
+                };
+                let handle = self.idle.pop().unwrap_or_else(|| {
+                    cx.sockets.add(tcp::Socket::new(
+                        tcp::SocketBuffer::new(vec![0; BUFFER_BYTES]),
+                        tcp::SocketBuffer::new(vec![0; BUFFER_BYTES]),
+                    ))
+                });
+                let socket = cx.sockets.get_mut::<tcp::Socket>(handle);
+                socket.set_timeout(Some(IDLE_ABORT));
+                if socket
+                    .connect(cx.iface.context(), (backend.addr, backend.port), local_port)
+                    .is_err()
+                {
+                    self.idle.push(handle);
+                    self.ports.release(local_port, cx.now);
+                    self.answer(index, cx, 503, pool, None);
+                    return;
+                }
+                self.server_connections += 1;
+                (handle, local_port)
+            }
         };
-        let handle = self.idle.pop().unwrap_or_else(|| {
-            cx.sockets.add(tcp::Socket::new(
-                tcp::SocketBuffer::new(vec![0; BUFFER_BYTES]),
-                tcp::SocketBuffer::new(vec![0; BUFFER_BYTES]),
-            ))
-        });
-        let socket = cx.sockets.get_mut::<tcp::Socket>(handle);
-        socket.set_timeout(Some(IDLE_ABORT));
-        if socket
-            .connect(cx.iface.context(), (backend.addr, backend.port), local_port)
-            .is_err()
-        {
-            self.idle.push(handle);
-            self.ports.release(local_port, cx.now);
-            self.answer(index, cx, 503, pool, None);
-            return;
-        }
-        self.server_connections += 1;
         self.open[pool][server] += 1;
         let session = &mut self.sessions[index];
         session.backend = Some((handle, local_port));
         session.route = Some((pool, server));
+        // A reused connection is already established: the request goes at the next poll.
         session.established = false;
+        session.reused_backend = reused.is_some();
+        session.backend_bytes = 0;
+        session.response_len = None;
+        session.server_keeps = false;
         session.connect_deadline = cx.now + CONNECT_TIMEOUT;
         session.phase = Phase::Relaying;
+        // A retried request was counted when it was first routed.
+        if std::mem::take(&mut session.retrying) {
+            return;
+        }
         cx.trace.proxy.push(ProxyRecord {
             node: self.node,
             at: cx.now,
@@ -492,6 +548,26 @@ impl L7Proxy {
                 status: None,
             },
         });
+    }
+
+    /// An open connection to `server` of `pool` left by an earlier request, if reuse is on
+    /// and one is still usable; connections the server has closed meanwhile are closed too.
+    fn take_idle_backend(
+        &mut self,
+        pool: usize,
+        server: usize,
+        cx: &mut AppCtx<'_>,
+    ) -> Option<(SocketHandle, u16)> {
+        while let Some((handle, port)) = self.idle_backends[pool][server].pop() {
+            let socket = cx.sockets.get_mut::<tcp::Socket>(handle);
+            if socket.state() == tcp::State::Established && socket.may_recv() && !socket.can_recv()
+            {
+                return Some((handle, port));
+            }
+            socket.close();
+            self.closing.push((handle, port));
+        }
+        None
     }
 
     /// Answers the client locally with `status` (no server available, or a backend failure).
@@ -657,6 +733,23 @@ impl App for L7Proxy {
         acted
     }
 
+    fn crash(&mut self) {
+        // The sockets went with the host's socket set; the proxy starts afresh on boot.
+        self.sessions.clear();
+        self.idle.clear();
+        self.closing.clear();
+        for servers in &mut self.idle_backends {
+            for idle in servers {
+                idle.clear();
+            }
+        }
+        for counts in &mut self.open {
+            counts.fill(0);
+        }
+        self.ports = PortAllocator::new();
+        self.busy_until = SimTime::ZERO;
+    }
+
     fn report(&self, trace: &mut crate::trace::Trace, node: usize) {
         trace.proxy_totals.push(crate::trace::ProxyTotals {
             node,
@@ -694,12 +787,12 @@ impl L7Proxy {
             if socket.state() == tcp::State::Established {
                 session.established = true;
                 // The request as received, with X-Forwarded-For naming the real client, and
-                // `Connection: close` for this server connection whatever the client asked.
+                // this server connection's own `Connection` header, whatever the client asked.
                 let client_ip = session.client_ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
                 let mut request = Vec::with_capacity(session.request.head().len() + 64);
                 http::rewrite_head(
                     session.request.head(),
-                    false,
+                    self.config.reuse_server_connections,
                     &format!("X-Forwarded-For: {client_ip}\r\n"),
                     &mut request,
                 );
@@ -727,20 +820,35 @@ impl L7Proxy {
             if session.pending.len() < BUFFER_BYTES && socket.can_recv() {
                 let _ = socket.recv(|bytes| {
                     session.pending.extend_from_slice(bytes);
+                    session.backend_bytes += bytes.len() as u64;
                     (bytes.len(), ())
                 });
             }
             let backend_done = !socket.may_recv();
             let session = &mut self.sessions[index];
             if !session.head_done {
-                // Keeping the client: its response must say keep-alive, not the server's close.
                 if let Some(end) = http::header_end(&session.pending) {
-                    if session.keep_client {
+                    // Where the response ends, and whether the server keeps its connection.
+                    if let Some(head) = http::parse_response_head(&session.pending[..end]) {
+                        session.response_len = head.content_length.map(|n| end as u64 + n);
+                        session.server_keeps = head.keep_alive;
+                    }
+                    // The client's hop gets its own Connection header: keep-alive if kept,
+                    // and close (not the server's keep-alive) otherwise.
+                    if session.keep_client || self.config.reuse_server_connections {
                         let mut head = Vec::with_capacity(end + 16);
-                        http::rewrite_head(&session.pending[..end], true, "", &mut head);
+                        let keep = session.keep_client;
+                        http::rewrite_head(&session.pending[..end], keep, "", &mut head);
                         session.pending.splice(..end, head);
                     }
                     session.head_done = true;
+                } else if backend_done && session.reused_backend && session.backend_bytes == 0 {
+                    // The server closed the reused connection just as the request went out:
+                    // nothing was answered, so route the request again on a new connection.
+                    self.drop_backend(index, cx, false);
+                    self.sessions[index].phase = Phase::Routing { at: now };
+                    self.sessions[index].retrying = true;
+                    return true;
                 } else if backend_done {
                     // No whole head will come: pass on what there is, and close after it.
                     session.keep_client = false;
@@ -767,11 +875,23 @@ impl L7Proxy {
             self.charge(now, cost);
             acted = true;
         }
-        // The backend finished and everything went to the client: close the backend, and the
-        // client too unless it is kept for its next request.
-        let backend_done = !cx.sockets.get_mut::<tcp::Socket>(backend).may_recv();
-        if backend_done && self.sessions[index].pending.is_empty() {
-            self.drop_backend(index, cx, false);
+        // The response is complete (all its bytes, or the server closed) and everything went to
+        // the client: keep the server connection for reuse or close it, and keep the client
+        // connection for its next request or close it.
+        let backend_socket = cx.sockets.get_mut::<tcp::Socket>(backend);
+        let backend_done = !backend_socket.may_recv();
+        let reusable = backend_socket.state() == tcp::State::Established && !backend_done;
+        let session = &self.sessions[index];
+        let complete = backend_done
+            || session
+                .response_len
+                .is_some_and(|len| session.backend_bytes >= len);
+        if complete && session.pending.is_empty() {
+            if self.config.reuse_server_connections && session.server_keeps && reusable {
+                self.park_backend(index);
+            } else {
+                self.drop_backend(index, cx, false);
+            }
             let session = &mut self.sessions[index];
             match (session.keep_client, self.config.keep_alive) {
                 (true, Some(timeout)) => {

@@ -197,9 +197,14 @@ pub struct L7BalancerFile {
     pub cost_per_kib: Option<String>,
     /// Keep client connections open between requests of clients that ask for it, closing one
     /// after this long without a request (HAProxy's `timeout http-keep-alive`). Server
-    /// connections are always one per request. Default none: close after each response.
+    /// connections are one per request unless `reuse_server_connections`. Default none: close
+    /// after each response.
     #[serde(default)]
     pub keep_alive: Option<String>,
+    /// Keep server connections open and reuse them for later requests to the same server
+    /// (HAProxy's `http-keep-alive` mode). Default false: a new server connection per request.
+    #[serde(default)]
+    pub reuse_server_connections: Option<bool>,
 }
 
 /// A pool of backend servers.

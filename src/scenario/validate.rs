@@ -647,6 +647,7 @@ fn check_proxy(c: &mut Checker<'_>, l: &L7BalancerFile) -> ProxyConfig {
             .keep_alive
             .as_deref()
             .map(|t| c.duration(Some(t), "5s", anchor)),
+        reuse_server_connections: l.reuse_server_connections.unwrap_or(false),
     }
 }
 

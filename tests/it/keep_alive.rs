@@ -97,3 +97,37 @@ fn an_l7_proxy_keeps_clients_but_balances_each_request() {
     assert!(to_servers_close as u64 >= issued, "{to_servers_close}");
     assert_eq!(to_servers_keep, 0);
 }
+
+#[test]
+fn a_proxy_can_reuse_its_server_connections() {
+    // l7-keep-alive.ron in HAProxy's http-keep-alive mode: server connections are kept too.
+    let path = super::support::root().join("scenarios/l7-keep-alive.ron");
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "keep_alive: \"5s\",\n        ),",
+        "keep_alive: \"5s\",\n            reuse_server_connections: true,\n        ),",
+    );
+    assert!(text.contains("reuse_server_connections"));
+    let scenario = netlab::scenario::load_str("l7-reuse.ron", &text).unwrap();
+    let a = netlab::run::execute(&scenario, 1, false).unwrap();
+    let s = summary(&a.summary_json);
+    assert_eq!(s["requests"]["failed"], 0);
+    let issued = s["requests"]["issued"].as_u64().unwrap();
+    let proxy = &s["proxies"]["proxy"];
+    // A handful of server connections carry every request, still spread request by request.
+    assert!(
+        proxy["server_connections"].as_u64().unwrap() <= 6,
+        "{proxy}"
+    );
+    assert!(issued > 250);
+    assert!(s["groups"]["browser"]["max_share"].as_f64().unwrap() < 0.52);
+    // Keep-alive is asked for on both hops now.
+    let mut to_servers_keep = 0;
+    for (_, frame) in frames(a.capture.as_deref().unwrap()) {
+        let text = String::from_utf8_lossy(&frame);
+        if frame.len() > 54 && frame[30..33] == [10, 0, 2] && text.contains("GET /") {
+            assert!(!text.contains("Connection: close"), "{text}");
+            to_servers_keep += usize::from(text.contains("Connection: keep-alive"));
+        }
+    }
+    assert!(to_servers_keep as u64 >= issued, "{to_servers_keep}");
+}
