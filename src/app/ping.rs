@@ -90,6 +90,12 @@ impl Pinger {
 }
 
 impl App for Pinger {
+    fn crash(&mut self) {
+        // The socket went with the host's socket set; a new one is made after the reboot.
+        // Requests still outstanding will never be answered.
+        self.handle = None;
+    }
+
     fn poll(&mut self, cx: &mut AppCtx<'_>) -> bool {
         let handle = *self.handle.get_or_insert_with(|| {
             let mut socket = icmp::Socket::new(

@@ -271,3 +271,24 @@ fn the_directors_configuration_is_written_as_keepalived_conf() {
     );
     assert!(pair.keepalived_confs[1].1.contains("vrrp_instance VI_51 {"));
 }
+
+#[test]
+fn a_pinging_host_survives_its_own_crash() {
+    let path = super::support::root().join("scenarios/01-two-subnets-ping.ron");
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "    capture: (enabled: true),",
+        "    capture: (enabled: true),\n    faults: [(at: \"1500ms\", until: \"2500ms\", target: \"alice\", event: Crash)],",
+    );
+    assert!(text.contains("faults"));
+    let scenario = load_str("ping-crash.ron", &text).unwrap();
+    let a = execute(&scenario, 1, false).unwrap();
+    // alice's pinger gets a fresh socket after the reboot and is answered again.
+    let alice = a.node_names.iter().position(|n| n == "alice").unwrap();
+    let late_replies = a
+        .trace
+        .pings
+        .iter()
+        .filter(|p| p.host_node == alice && p.sent.as_secs_f64() > 2.5 && p.replied.is_some())
+        .count();
+    assert!(late_replies >= 1, "{:?}", a.trace.pings);
+}
