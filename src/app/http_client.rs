@@ -39,6 +39,7 @@ use smoltcp::time::Duration;
 
 use super::dns::stub::{DnsStub, Lookup};
 use super::http::{self, ResponseProgress, ResponseReader};
+use super::keep_alive;
 use super::ports::PortAllocator;
 use super::resolver::Resolver;
 use super::web_server::Distribution;
@@ -388,7 +389,7 @@ impl HttpClient {
     fn reuse_kept(&mut self, cx: &mut AppCtx<'_>, waiting: &WaitingName) -> bool {
         while let Some(kept) = self.kept.pop() {
             let socket = cx.sockets.get_mut::<tcp::Socket>(kept.handle);
-            if !is_reusable(socket) {
+            if !keep_alive::is_reusable(socket) {
                 // The server closed it while it was idle.
                 self.retire(cx, kept.handle, kept.local_port);
                 continue;
@@ -604,7 +605,7 @@ impl HttpClient {
             let socket = cx.sockets.get_mut::<tcp::Socket>(request.handle);
             let keep = self.config.keep_alive
                 && request.response.head().is_some_and(|head| head.keep_alive)
-                && is_reusable(socket);
+                && keep_alive::is_reusable(socket);
             if keep {
                 self.kept.push(KeptConnection {
                     handle: request.handle,
@@ -642,7 +643,7 @@ impl HttpClient {
         let mut index = 0;
         while index < self.kept.len() {
             let kept = self.kept[index];
-            if is_reusable(cx.sockets.get_mut::<tcp::Socket>(kept.handle)) {
+            if keep_alive::is_reusable(cx.sockets.get_mut::<tcp::Socket>(kept.handle)) {
                 index += 1;
             } else {
                 self.kept.remove(index);
@@ -694,11 +695,6 @@ impl HttpClient {
             self.users_ready_at[user] = Some(now + think);
         }
     }
-}
-
-/// Whether an idle connection can carry another request: open both ways, nothing unread.
-fn is_reusable(socket: &tcp::Socket<'_>) -> bool {
-    socket.state() == tcp::State::Established && socket.may_recv() && !socket.can_recv()
 }
 
 /// `ok` or `http_error` by status.

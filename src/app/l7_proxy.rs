@@ -53,6 +53,7 @@ use smoltcp::wire::IpAddress;
 
 use super::health_check::HealthBoard;
 use super::http::{self, RequestProgress, RequestReader};
+use super::keep_alive;
 use super::ports::PortAllocator;
 use crate::node::{App, AppCtx};
 use crate::sim::{SimDuration, SimTime};
@@ -190,6 +191,20 @@ struct Session {
     reused_backend: bool,
     /// Whether this request is being routed again after its reused connection failed.
     retrying: bool,
+}
+
+impl Session {
+    /// Back to step 1: wait for a request, on a new connection (`idle_until` is `None`) or on
+    /// a kept one that is closed if no request comes by `idle_until`.
+    fn await_request(&mut self, idle_until: Option<SimTime>) {
+        self.phase = Phase::Reading;
+        self.request.reset();
+        self.route = None;
+        self.relayed = 0;
+        self.keep_client = false;
+        self.head_done = false;
+        self.idle_until = idle_until;
+    }
 }
 
 /// The L7 proxy application.
@@ -560,8 +575,7 @@ impl L7Proxy {
     ) -> Option<(SocketHandle, u16)> {
         while let Some((handle, port)) = self.idle_backends[pool][server].pop() {
             let socket = cx.sockets.get_mut::<tcp::Socket>(handle);
-            if socket.state() == tcp::State::Established && socket.may_recv() && !socket.can_recv()
-            {
+            if keep_alive::is_reusable(socket) {
                 return Some((handle, port));
             }
             socket.close();
@@ -639,15 +653,9 @@ impl App for L7Proxy {
                         // Nagle would hold each response's short last segment for a round
                         // trip, since the connection does not close after it.
                         socket.set_nagle_enabled(false);
-                        session.phase = Phase::Reading;
-                        session.request.reset();
+                        session.await_request(None);
                         session.client_ip = None;
                         session.pending.clear();
-                        session.route = None;
-                        session.relayed = 0;
-                        session.keep_client = false;
-                        session.head_done = false;
-                        session.idle_until = None;
                         continue;
                     }
                 }
@@ -880,7 +888,7 @@ impl L7Proxy {
         // connection for its next request or close it.
         let backend_socket = cx.sockets.get_mut::<tcp::Socket>(backend);
         let backend_done = !backend_socket.may_recv();
-        let reusable = backend_socket.state() == tcp::State::Established && !backend_done;
+        let reusable = keep_alive::is_reusable(backend_socket);
         let session = &self.sessions[index];
         let complete = backend_done
             || session
@@ -895,18 +903,11 @@ impl L7Proxy {
             let session = &mut self.sessions[index];
             match (session.keep_client, self.config.keep_alive) {
                 (true, Some(timeout)) => {
-                    session.request.reset();
-                    session.route = None;
-                    session.relayed = 0;
-                    session.keep_client = false;
-                    session.head_done = false;
-                    session.idle_until = Some(now + timeout);
-                    session.phase = Phase::Reading;
-                    // smoltcp must not abort the silent connection before we close it.
-                    let timeout = Duration::from_micros(timeout.as_nanos() / 1_000);
-                    cx.sockets
-                        .get_mut::<tcp::Socket>(client)
-                        .set_timeout(Some(timeout + IDLE_ABORT));
+                    session.await_request(Some(now + timeout));
+                    keep_alive::wait_for_next_request(
+                        cx.sockets.get_mut::<tcp::Socket>(client),
+                        timeout,
+                    );
                 }
                 _ => {
                     cx.sockets.get_mut::<tcp::Socket>(client).close();

@@ -8,6 +8,7 @@ pub mod dns;
 mod health_check;
 pub mod http;
 mod http_client;
+mod keep_alive;
 mod l7_proxy;
 mod ping;
 mod ports;

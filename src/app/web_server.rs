@@ -44,6 +44,7 @@ use smoltcp::socket::tcp;
 use smoltcp::time::Duration;
 
 use super::http::{self, RequestProgress, RequestReader};
+use super::keep_alive;
 use crate::node::{App, AppCtx, FourTuple, ServiceMode};
 use crate::sim::{SimDuration, SimTime, Stream};
 
@@ -341,9 +342,7 @@ impl App for WebServer {
                             slot.request.reset();
                             slot.idle_until = Some(now + timeout);
                             slot.phase = Phase::Reading;
-                            // smoltcp must not abort the silent connection before we close it.
-                            let timeout = Duration::from_micros(timeout.as_nanos() / 1_000);
-                            socket.set_timeout(Some(timeout + IDLE_ABORT));
+                            keep_alive::wait_for_next_request(socket, timeout);
                         }
                         _ => {
                             socket.close();

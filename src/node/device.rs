@@ -301,6 +301,11 @@ pub fn to_instant(t: SimTime) -> Instant {
     Instant::from_micros(t.as_micros() as i64)
 }
 
+/// Converts a virtual duration to smoltcp's microsecond `Duration`, rounding down.
+pub fn to_duration(d: SimDuration) -> smoltcp::time::Duration {
+    smoltcp::time::Duration::from_micros(d.as_nanos() / 1_000)
+}
+
 /// A received frame handed to smoltcp.
 pub struct RxToken<'a> {
     /// The frame bytes.

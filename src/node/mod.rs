@@ -22,7 +22,9 @@ mod router;
 pub mod vrrp;
 
 pub use arp::ArpCache;
-pub use device::{FourTuple, IcmpError, IngressPolicy, SimDevice, TIME_WAIT, TimeWaitTable};
+pub use device::{
+    FourTuple, IcmpError, IngressPolicy, SimDevice, TIME_WAIT, TimeWaitTable, to_duration,
+};
 pub use host::{App, AppCtx, Host, HostConfig};
 pub use l4_balancer::{L4Balancer, MemberHealth, ServiceHealth};
 pub use router::{
