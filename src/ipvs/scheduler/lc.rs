@@ -57,10 +57,6 @@ impl Scheduler for LeastConnection {
     ) -> Option<usize> {
         least_connection(dests)
     }
-
-    fn on_dests_changed(&mut self, _dests: &[Destination]) {
-        // Stateless: nothing to rebuild.
-    }
 }
 
 #[cfg(test)]

@@ -257,7 +257,9 @@ pub trait Scheduler: std::fmt::Debug {
     /// The kernel's `add_dest`/`upd_dest`/`del_dest` hooks, and `init_service` on first use.
     ///
     /// Call it once after every single add, edit or delete, with the list as it is afterwards.
-    fn on_dests_changed(&mut self, dests: &[Destination]);
+    /// Stateless schedulers (lc, wlc, sed, nq) read the list afresh on every pick and keep the
+    /// default, which does nothing.
+    fn on_dests_changed(&mut self, _dests: &[Destination]) {}
 }
 
 /// The ten schedulers this module implements, by `ipvsadm -s` name, roughly in reading order.

@@ -65,10 +65,6 @@ impl Scheduler for NeverQueue {
     ) -> Option<usize> {
         never_queue(dests)
     }
-
-    fn on_dests_changed(&mut self, _dests: &[Destination]) {
-        // Stateless: nothing to rebuild.
-    }
 }
 
 #[cfg(test)]

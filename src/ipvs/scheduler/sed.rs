@@ -53,10 +53,6 @@ impl Scheduler for ShortestExpectedDelay {
     ) -> Option<usize> {
         shortest_expected_delay(dests)
     }
-
-    fn on_dests_changed(&mut self, _dests: &[Destination]) {
-        // Stateless: nothing to rebuild.
-    }
 }
 
 #[cfg(test)]

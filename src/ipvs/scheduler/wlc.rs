@@ -84,10 +84,6 @@ impl Scheduler for WeightedLeastConnection {
     ) -> Option<usize> {
         weighted_least_connection(dests)
     }
-
-    fn on_dests_changed(&mut self, _dests: &[Destination]) {
-        // Stateless: nothing to rebuild.
-    }
 }
 
 #[cfg(test)]
