@@ -1,19 +1,24 @@
-//! *The `netlab` command*: argument parsing and the three subcommands.
+//! *The `netlab` command*: argument parsing and the subcommands.
 //!
-//! This is the only module that prints, writes files or decides exit codes:
+//! This is the only module that prints or decides exit codes, and, through [`crate::output`],
+//! the only one that writes files. The exit codes:
 //! - 0: success;
 //! - 1: a run failed (it hit `max_sim_time` or `max_events`); nothing is written;
-//! - 2: the scenario or the command line is invalid.
+//! - 2: the scenario or the command line is invalid, or the output folder is refused;
+//!   nothing is written;
+//! - 3: the results could not be written (no space, no permission); the old results, if any,
+//!   are still there.
 //!
-//! Output files are written into a temporary folder next to the target and renamed into place
-//! only when all of them are ready, so a failed run never leaves a half-written folder.
+//! The output folder is checked before a run starts, so a refusal comes at once, not after
+//! a long run. See `output` for the rules.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+use crate::output::{OutputDir, OutputError};
 use crate::report::ChartFormat;
 use crate::run::execute_as;
 use crate::scenario::{self, LoadError};
@@ -76,15 +81,17 @@ pub enum Command {
         /// A field to vary and its values: `PATH=V1,V2,...`. Repeat for a grid.
         #[arg(long)]
         vary: Vec<String>,
-        /// Number of seeds per scheduler (consecutive, from the scenario's seed or --seed).
-        #[arg(long, default_value_t = 1)]
+        /// Number of seeds per scheduler (consecutive, from the scenario's seed or --seed),
+        /// 1 to 1000.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1000))]
         seeds: u64,
         /// First seed.
         #[arg(long)]
         seed: Option<u64>,
-        /// Threads to run on (default: one per core). The results are the same for any count.
-        #[arg(long, default_value_t = 0)]
-        threads: usize,
+        /// Threads to run on, up to 256 (default, or 0: one per core). The results are the
+        /// same for any count.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=256))]
+        threads: u64,
         /// Output folder (default: output/<file stem>/compare/).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -146,7 +153,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 vary: &vary,
                 seeds,
                 seed,
-                threads,
+                threads: threads as usize,
                 out,
                 format: format.into(),
             },
@@ -154,6 +161,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::List { dir } => list(&dir),
     }
 }
+
+/// Exit code 1: a run did not finish.
+const EXIT_RUN_FAILED: u8 = 1;
+/// Exit code 2: invalid input (scenario, command line, output folder).
+pub const EXIT_INVALID: u8 = 2;
+/// Exit code 3: the results could not be written.
+pub const EXIT_IO: u8 = 3;
 
 /// `netlab run`.
 fn run_scenario(
@@ -169,16 +183,21 @@ fn run_scenario(
         Err(e) => return Ok(report_load_error(&e)),
     };
     let seed = seed.unwrap_or(scenario.seed);
+    let out_dir = out.unwrap_or_else(|| default_output_dir(file));
+    let staging = match OutputDir::prepare(&out_dir, file) {
+        Ok(staging) => staging,
+        Err(e) => return Ok(report_output_error(&e)),
+    };
     let artifacts = match execute_as(&scenario, seed, pcap, format) {
         Ok(artifacts) => artifacts,
         Err(e) => {
             eprintln!("error: {}: {e}", file.display());
-            return Ok(ExitCode::from(1));
+            return Ok(ExitCode::from(EXIT_RUN_FAILED));
         }
     };
-    let out_dir = out.unwrap_or_else(|| default_output_dir(file));
-    write_atomically(&out_dir, &artifacts.files())
-        .with_context(|| format!("cannot write results to {}", out_dir.display()))?;
+    if let Err(e) = write_all(staging, &artifacts.files()) {
+        return Ok(report_output_error(&e));
+    }
     if !quiet {
         say(&artifacts.table)?;
         say(&format!("results in {}/\n", out_dir.display()))?;
@@ -195,45 +214,45 @@ fn say(text: &str) -> std::io::Result<()> {
     stdout.flush()
 }
 
-/// `output/<file stem>/`.
-pub fn default_output_dir(file: &Path) -> PathBuf {
-    let stem = file
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "scenario".to_string());
-    Path::new("output").join(stem)
+pub use crate::output::default_output_dir;
+
+/// Writes all files into the prepared staging folder, then swaps it into place.
+fn write_all(mut staging: OutputDir, files: &[(&str, &[u8])]) -> Result<(), OutputError> {
+    for (name, bytes) in files {
+        staging.write(name, bytes)?;
+    }
+    for kept in staging.commit()? {
+        eprintln!(
+            "warning: left {} in place: it holds files netlab did not write",
+            kept.display()
+        );
+    }
+    Ok(())
 }
 
-/// Writes all files into a fresh temporary folder, then swaps it into place.
-fn write_atomically(dir: &Path, files: &[(&str, &[u8])]) -> Result<()> {
-    let parent = dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent)?;
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
-    if staging.exists() {
-        std::fs::remove_dir_all(&staging)?;
+/// Prints an output error; returns exit code 2 for a refusal (nothing was touched) or 3 for
+/// a failed write.
+fn report_output_error(e: &OutputError) -> ExitCode {
+    eprintln!("error: {e}");
+    if let Some(help) = e.help() {
+        eprintln!("  = help: {help}");
     }
-    std::fs::create_dir_all(&staging)?;
-    for (file_name, bytes) in files {
-        std::fs::write(staging.join(file_name), bytes)?;
-    }
-    if dir.exists() {
-        std::fs::remove_dir_all(dir)?;
-    }
-    std::fs::rename(&staging, dir)?;
-    Ok(())
+    ExitCode::from(match e {
+        OutputError::Refused { .. } => EXIT_INVALID,
+        OutputError::Io { .. } => EXIT_IO,
+    })
 }
 
 /// Prints a load error; returns exit code 2.
 fn report_load_error(e: &LoadError) -> ExitCode {
     eprintln!("{e}");
-    ExitCode::from(2)
+    ExitCode::from(EXIT_INVALID)
+}
+
+/// Prints a command-line mistake with its hint; returns exit code 2.
+fn usage_error(message: &str, help: &str) -> ExitCode {
+    eprintln!("error: {message}\n  = help: {help}");
+    ExitCode::from(EXIT_INVALID)
 }
 
 /// The flags of `netlab compare`.
@@ -247,6 +266,10 @@ struct CompareOptions<'a> {
     format: ChartFormat,
 }
 
+/// The most runs one `netlab compare` may ask for (variants × seeds): a class-sized sweep is
+/// a few hundred; more is almost surely a typo in `--vary` or `--seeds`.
+pub const MAX_COMPARE_RUNS: u64 = 10_000;
+
 /// `netlab compare`.
 fn compare(file: &Path, options: CompareOptions<'_>) -> Result<ExitCode> {
     let CompareOptions {
@@ -258,14 +281,9 @@ fn compare(file: &Path, options: CompareOptions<'_>) -> Result<ExitCode> {
         out,
         format,
     } = options;
-    let source = match std::fs::read_to_string(file) {
+    let source = match scenario::load::read_source(file) {
         Ok(text) => text,
-        Err(e) => {
-            return Ok(report_load_error(&LoadError::Io {
-                path: file.display().to_string(),
-                source: e,
-            }));
-        }
+        Err(e) => return Ok(report_load_error(&e)),
     };
     let name = file.display().to_string();
     let parsed = match scenario::load::parse(&name, &source) {
@@ -273,24 +291,15 @@ fn compare(file: &Path, options: CompareOptions<'_>) -> Result<ExitCode> {
         Err(e) => return Ok(report_load_error(&e)),
     };
     // --vary PATH=V1,V2: the grid of every combination, in the order given.
-    let mut grid: Vec<Vec<(String, String)>> = vec![Vec::new()];
+    let mut axes: Vec<(&str, Vec<&str>)> = Vec::new();
     for spec in vary {
         let Some((path, values)) = spec.split_once('=') else {
-            eprintln!(
-                "error: --vary {spec}: expected PATH=V1,V2,...\n  = help: for example --vary nodes.ns1.zone.0.ttl=1s,60s"
-            );
-            return Ok(ExitCode::from(2));
+            return Ok(usage_error(
+                &format!("--vary {spec}: expected PATH=V1,V2,..."),
+                "for example --vary nodes.ns1.zone.0.ttl=1s,60s",
+            ));
         };
-        grid = grid
-            .into_iter()
-            .flat_map(|done| {
-                values.split(',').map(move |v| {
-                    let mut next = done.clone();
-                    next.push((path.to_string(), v.to_string()));
-                    next
-                })
-            })
-            .collect();
+        axes.push((path, values.split(',').collect()));
     }
     let schedulers: Vec<Option<String>> = match schedulers {
         Some(list) if list.iter().any(|s| s == "all") => ipvs::scheduler::ALL
@@ -309,11 +318,39 @@ fn compare(file: &Path, options: CompareOptions<'_>) -> Result<ExitCode> {
         .flatten()
         .find(|n| !ipvs::scheduler::ALL.contains(&n.as_str()))
     {
-        eprintln!(
-            "error: unknown scheduler \"{bad}\"\n  = help: the schedulers are: {} (or all)",
-            ipvs::scheduler::ALL.join(",")
-        );
-        return Ok(ExitCode::from(2));
+        return Ok(usage_error(
+            &format!("unknown scheduler \"{bad}\""),
+            &format!(
+                "the schedulers are: {} (or all)",
+                ipvs::scheduler::ALL.join(",")
+            ),
+        ));
+    }
+    // Count the runs before making any of them.
+    let runs = axes
+        .iter()
+        .try_fold(schedulers.len() as u64, |n, (_, values)| {
+            n.checked_mul(values.len() as u64)
+        })
+        .and_then(|n| n.checked_mul(seeds));
+    if runs.is_none_or(|n| n > MAX_COMPARE_RUNS) {
+        return Ok(usage_error(
+            &format!("this comparison asks for more than {MAX_COMPARE_RUNS} runs"),
+            "use fewer --vary values, schedulers or --seeds",
+        ));
+    }
+    let mut grid: Vec<Vec<(String, String)>> = vec![Vec::new()];
+    for (path, values) in &axes {
+        grid = grid
+            .into_iter()
+            .flat_map(|done| {
+                values.iter().map(move |v| {
+                    let mut next = done.clone();
+                    next.push((path.to_string(), v.to_string()));
+                    next
+                })
+            })
+            .collect();
     }
     let locator = scenario::diagnostic::Locator::new(&name, &source);
     let mut jobs = Vec::new();
@@ -324,10 +361,10 @@ fn compare(file: &Path, options: CompareOptions<'_>) -> Result<ExitCode> {
             changed = match scenario::vary::apply(&changed, path, value) {
                 Ok(c) => c,
                 Err(e) => {
-                    eprintln!(
-                        "error: --vary {e}\n  = help: paths step through fields, list positions and node names, as in nodes.web1.workers"
-                    );
-                    return Ok(ExitCode::from(2));
+                    return Ok(usage_error(
+                        &format!("--vary {e}"),
+                        "paths step through fields, list positions and node names, as in nodes.web1.workers",
+                    ));
                 }
             };
         }
@@ -345,26 +382,40 @@ fn compare(file: &Path, options: CompareOptions<'_>) -> Result<ExitCode> {
                 .iter()
                 .any(|n| matches!(n, scenario::model::NodeSpec::L4Balancer { .. }))
         {
-            eprintln!(
-                "error: {} has no L4Balancer, so there is no scheduler to vary\n  = help: use --vary instead",
-                file.display()
-            );
-            return Ok(ExitCode::from(2));
+            return Ok(usage_error(
+                &format!(
+                    "{} has no L4Balancer, so there is no scheduler to vary",
+                    file.display()
+                ),
+                "use --vary instead",
+            ));
         }
         let first_seed = seed.unwrap_or(checked.seed);
+        // The last seed is first + seeds - 1; it must not wrap around.
+        if first_seed.checked_add(seeds - 1).is_none() {
+            return Ok(usage_error(
+                &format!("--seeds {seeds} from seed {first_seed} goes past the largest seed"),
+                &format!("start at --seed {} or lower", u64::MAX - (seeds - 1)),
+            ));
+        }
         for scheduler in &schedulers {
-            for s in first_seed..first_seed + seeds.max(1) {
+            for s in 0..seeds {
                 jobs.push(compare::Job {
                     scenario: checked.clone(),
                     scheduler: scheduler.clone(),
                     values: values.clone(),
-                    seed: s,
+                    seed: first_seed + s,
                 });
             }
         }
         reference.get_or_insert(checked);
     }
     let scenario = reference.expect("the grid has at least one cell");
+    let out_dir = out.unwrap_or_else(|| default_output_dir(file).join("compare"));
+    let staging = match OutputDir::prepare(&out_dir, file) {
+        Ok(staging) => staging,
+        Err(e) => return Ok(report_output_error(&e)),
+    };
     // A progress bar on a terminal; indicatif draws nothing when stderr is not one.
     let progress = indicatif::ProgressBar::new(jobs.len() as u64).with_style(
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} runs  {elapsed}")
@@ -376,11 +427,10 @@ fn compare(file: &Path, options: CompareOptions<'_>) -> Result<ExitCode> {
         Ok(v) => v,
         Err((variant, e)) => {
             eprintln!("error: {} with {variant}: {e}", file.display());
-            return Ok(ExitCode::from(1));
+            return Ok(ExitCode::from(EXIT_RUN_FAILED));
         }
     };
     let csv = compare::compare_csv(&scenario, &variants);
-    let out_dir = out.unwrap_or_else(|| default_output_dir(file).join("compare"));
     let charts = compare::compare_charts(&scenario, &variants, format);
     let report = compare::compare_report(&scenario, &variants, &charts);
     let mut files: Vec<(&str, &[u8])> = vec![
@@ -390,8 +440,9 @@ fn compare(file: &Path, options: CompareOptions<'_>) -> Result<ExitCode> {
     for (name, bytes) in &charts {
         files.push((name, bytes));
     }
-    write_atomically(&out_dir, &files)
-        .with_context(|| format!("cannot write results to {}", out_dir.display()))?;
+    if let Err(e) = write_all(staging, &files) {
+        return Ok(report_output_error(&e));
+    }
     say(&compare::compare_table(&scenario, &variants))?;
     say(&format!("results in {}/\n", out_dir.display()))?;
     Ok(ExitCode::SUCCESS)
@@ -414,7 +465,7 @@ fn check(files: &[PathBuf]) -> Result<ExitCode> {
         }
     }
     Ok(if failed {
-        ExitCode::from(2)
+        ExitCode::from(EXIT_INVALID)
     } else {
         ExitCode::SUCCESS
     })
@@ -422,15 +473,24 @@ fn check(files: &[PathBuf]) -> Result<ExitCode> {
 
 /// `netlab list`.
 fn list(dir: &Path) -> Result<ExitCode> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot read folder {}", dir.display()))?
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            return Ok(usage_error(
+                &format!("cannot read folder {}: {e}", dir.display()),
+                "name a folder of scenario files, such as scenarios",
+            ));
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "ron"))
         .collect();
     paths.sort();
     for path in paths {
         let name = path.file_name().unwrap_or_default().to_string_lossy();
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        // `read_source` refuses FIFOs, devices and huge files instead of blocking on them.
+        let text = scenario::load::read_source(&path).unwrap_or_default();
         match scenario::load::parse(&path.display().to_string(), &text) {
             Ok(file) => say(&format!("{name:<32} {}\n", file.description))?,
             Err(_) => say(&format!(
@@ -468,10 +528,15 @@ mod tests {
     }
 
     #[test]
-    fn output_goes_under_the_file_stem() {
-        assert_eq!(
-            default_output_dir(Path::new("scenarios/00-hello-web.ron")),
-            Path::new("output/00-hello-web")
-        );
+    fn compare_refuses_absurd_counts() {
+        let parse = |args: &[&str]| {
+            let mut line = vec!["netlab", "compare", "x.ron"];
+            line.extend_from_slice(args);
+            Cli::try_parse_from(line)
+        };
+        assert!(parse(&["--seeds", "0"]).is_err(), "--seeds 0");
+        assert!(parse(&["--seeds", "1001"]).is_err(), "--seeds 1001");
+        assert!(parse(&["--threads", "100000"]).is_err(), "--threads 100000");
+        assert!(parse(&["--seeds", "3", "--threads", "2"]).is_ok());
     }
 }

@@ -15,6 +15,7 @@
 //! - [`trace`] and [`report`]: what a run recorded, and the files made from it;
 //! - [`run`]: one run end to end, scenario in, file contents out;
 //! - [`compare`]: the same scenario under several schedulers and seeds;
+//! - [`output`]: the output folders netlab may write, replaced atomically;
 //! - [`cli`]: the `netlab` command.
 //!
 //! Start reading at `world::World::run`, then `node::Host`.
@@ -25,6 +26,7 @@ pub mod compare;
 pub mod ipvs;
 pub mod net;
 pub mod node;
+pub mod output;
 pub mod report;
 pub mod run;
 pub mod scenario;

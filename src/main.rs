@@ -18,8 +18,9 @@ fn main() -> ExitCode {
             {
                 return ExitCode::SUCCESS;
             }
+            // What is left is a failed write to standard output: an I/O failure.
             eprintln!("error: {error:#}");
-            ExitCode::from(2)
+            ExitCode::from(netlab::cli::EXIT_IO)
         }
     }
 }

@@ -67,11 +67,16 @@ fn render_all(diagnostics: &[Diagnostic]) -> String {
 
 /// Reads and checks the scenario in `path`.
 pub fn load_file(path: &Path) -> Result<Scenario, LoadError> {
-    let source = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+    let source = read_source(path)?;
+    load_str(&path.display().to_string(), &source)
+}
+
+/// Step 1: the text of the scenario file at `path`.
+pub fn read_source(path: &Path) -> Result<String, LoadError> {
+    std::fs::read_to_string(path).map_err(|source| LoadError::Io {
         path: path.display().to_string(),
         source,
-    })?;
-    load_str(&path.display().to_string(), &source)
+    })
 }
 
 /// Parses and checks a scenario's text; `file` names it in diagnostics.

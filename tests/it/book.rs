@@ -63,3 +63,26 @@ fn every_image_in_the_book_exists_and_every_stored_chart_is_shown() {
         );
     }
 }
+
+/// The `--help` texts the CLI reference quotes are the binary's own, word for word.
+#[test]
+fn the_cli_reference_quotes_the_real_help() {
+    let page = root().join("book/src/reference/cli.md");
+    let text = std::fs::read_to_string(&page).unwrap();
+    let mut checked = 0;
+    for block in text.split("```text\n$ netlab ").skip(1) {
+        let (command, rest) = block.split_once('\n').unwrap();
+        let quoted = &rest[..rest.find("```").unwrap()];
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_netlab"))
+            .args(command.split_whitespace())
+            .output()
+            .unwrap();
+        assert_eq!(
+            quoted,
+            String::from_utf8_lossy(&output.stdout),
+            "book/src/reference/cli.md quotes an old `netlab {command}`: paste the new one"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 5, "netlab, run, check, compare and list");
+}

@@ -10,7 +10,8 @@
 //! - `keep_alive`: HTTP keep-alive: handshakes saved, and IPVS balancing connections;
 //! - `pcap`: the capture holds real, well-formed packets (handshake, HTTP, ARP, ICMP);
 //! - `book`: the book's images exist (and `scenarios` checks the stored charts are current);
-//! - `cli`: the `netlab` binary's exit codes and files.
+//! - `cli`: the `netlab` binary's exit codes and files;
+//! - `output`: the output-folder rules: a student's files are never touched.
 
 mod book;
 mod cli;
@@ -21,6 +22,7 @@ mod health;
 mod keep_alive;
 mod l4;
 mod l7;
+mod output;
 mod pcap;
 mod redundancy;
 mod scenarios;
