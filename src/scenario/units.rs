@@ -37,9 +37,12 @@ pub fn parse_duration(text: &str) -> Result<SimDuration, String> {
             ));
         }
     };
-    Ok(SimDuration::from_nanos(
-        (number * ns_per_unit).round() as u64
-    ))
+    let ns = (number * ns_per_unit).round();
+    // 2^64 ns is 584 years; anything longer cannot be a time in a run.
+    if ns >= u64::MAX as f64 {
+        return Err(format!("\"{text}\" is too long to be a time in a run"));
+    }
+    Ok(SimDuration::from_nanos(ns as u64))
 }
 
 /// Parses a bandwidth such as `"100Mbps"`. Zero is rejected: a link must move bits.
@@ -56,7 +59,11 @@ pub fn parse_bandwidth(text: &str) -> Result<Bandwidth, String> {
             ));
         }
     };
-    let bits_per_sec = (number * bps_per_unit).round() as u64;
+    let bits_per_sec = (number * bps_per_unit).round();
+    if bits_per_sec >= u64::MAX as f64 {
+        return Err(format!("bandwidth \"{text}\" is too large"));
+    }
+    let bits_per_sec = bits_per_sec as u64;
     if bits_per_sec == 0 {
         return Err(format!(
             "bandwidth \"{text}\" is zero: no frame could ever leave"
@@ -80,7 +87,11 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
             ));
         }
     };
-    Ok((number * bytes_per_unit).round() as u64)
+    let bytes = (number * bytes_per_unit).round();
+    if bytes >= u64::MAX as f64 {
+        return Err(format!("size \"{text}\" is too large"));
+    }
+    Ok(bytes as u64)
 }
 
 /// Splits `"1.5ms"` into `(1.5, "ms")`, rejecting negative or missing numbers and missing units.
@@ -90,6 +101,9 @@ fn split_number<'a>(text: &'a str, example: &str) -> Result<(f64, &'a str), Stri
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(trimmed.len());
     let (digits, unit) = trimmed.split_at(unit_start);
+    if trimmed.starts_with('-') {
+        return Err(format!("\"{text}\" is negative; expected {example}"));
+    }
     if digits.is_empty() {
         return Err(format!(
             "\"{text}\" does not start with a number; expected {example}"
@@ -150,10 +164,16 @@ mod tests {
                 .unwrap_err()
                 .contains("does not start with a number")
         );
+        assert!(parse_duration("-1s").unwrap_err().contains("is negative"));
         assert!(
-            parse_duration("-1s")
+            parse_duration("5000000000h")
                 .unwrap_err()
-                .contains("does not start with a number")
+                .contains("too long")
+        );
+        assert!(
+            parse_size("99999999999999999999MiB")
+                .unwrap_err()
+                .contains("too large")
         );
         assert!(
             parse_size("3 bananas")

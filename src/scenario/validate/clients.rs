@@ -1,0 +1,298 @@
+//! *Client groups*: how many hosts, their addresses, the URL they fetch, how they resolve it,
+//! and the workload that drives them.
+
+use std::net::Ipv4Addr;
+
+use super::addresses::not_host_address;
+use super::checker::Checker;
+use super::limits;
+use crate::app::dns::stub::CachePolicy;
+use crate::scenario::diagnostic::nearest;
+use crate::scenario::format::{ClientCacheFile, ClientsFile, WorkloadFile};
+use crate::scenario::model::{
+    ClientDnsSpec, InterfaceSpec, NodeSpec, Url, WorkloadKind, WorkloadSpec,
+};
+use crate::sim::SimDuration;
+
+impl Checker<'_> {
+    /// A `Clients` group. Its size was checked against [`limits::MAX_HOSTS`] already.
+    pub fn clients(&mut self, group: &ClientsFile) -> Option<NodeSpec> {
+        let name = group.name.as_str();
+        let anchor = Some(name);
+        let count = self.count(
+            group.count.unwrap_or(1),
+            "count",
+            anchor,
+            1,
+            limits::MAX_HOSTS as u32,
+        );
+        let segment = self.segments.get(&group.attach).copied();
+        if segment.is_none() {
+            self.unknown_segment(&group.attach, anchor);
+        }
+        let cidr = self.cidr(&group.first_ip, anchor);
+        let cidr = cidr.filter(|&(first, prefix_len)| self.client_range(group, first, prefix_len));
+        let gateway = group.gateway.as_deref().and_then(|g| {
+            let iface = cidr.map(|(ip, prefix_len)| InterfaceSpec {
+                segment: 0,
+                ip,
+                prefix_len,
+                mac: None,
+            });
+            self.gateway(Some(g), iface.as_ref(), name)
+        });
+        let url = self.url(&group.url, group.dns.is_some(), anchor);
+        if self.list_len(group.paths.len(), "paths", anchor, limits::MAX_LIST) {
+            for path in &group.paths {
+                self.url_path(path, anchor);
+            }
+        }
+        let timeout = self.duration(group.timeout.as_deref(), "5s", limits::TIMEOUT, anchor);
+        let connect_timeout =
+            self.opt_duration(group.connect_timeout.as_deref(), limits::TIMEOUT, anchor);
+        let dns = group.dns.as_ref().and_then(|d| {
+            let server = self.unicast(&d.server, anchor)?;
+            let policy = match &d.cache {
+                None | Some(ClientCacheFile::HonorTtl) => CachePolicy::HonorTtl,
+                Some(ClientCacheFile::NoCache) => CachePolicy::NoCache,
+                Some(ClientCacheFile::Forever) => CachePolicy::Forever,
+                Some(ClientCacheFile::Hold(t)) => {
+                    CachePolicy::Hold(self.duration(Some(t), "0s", limits::TTL, anchor))
+                }
+            };
+            Some(ClientDnsSpec {
+                server,
+                policy,
+                try_next: d.try_next.unwrap_or(false),
+            })
+        });
+        let workload = self.workload(&group.workload, count, anchor);
+        let (segment, (first_ip, prefix_len), url) = (segment?, cidr?, url?);
+        self.attach_counts[segment] += count as usize;
+        Some(NodeSpec::Clients {
+            name: name.to_string(),
+            count,
+            segment,
+            first_ip,
+            prefix_len,
+            gateway,
+            url,
+            workload,
+            timeout,
+            connect_timeout,
+            dns,
+            paths: group.paths.clone(),
+            keep_alive: group.keep_alive.unwrap_or(false),
+        })
+    }
+
+    /// The group's hosts take `count` consecutive addresses from `first`: all inside the
+    /// subnet, all host addresses, none taken. Claims them; returns whether they are fine.
+    fn client_range(&mut self, group: &ClientsFile, first: Ipv4Addr, prefix_len: u8) -> bool {
+        let name = group.name.as_str();
+        let count = group.count.unwrap_or(1).clamp(1, limits::MAX_HOSTS as u32);
+        let mask = crate::node::prefix_mask(prefix_len);
+        let last = u32::from(first).saturating_add(count - 1);
+        if last & mask != u32::from(first) & mask {
+            self.at_value(
+                &group.first_ip,
+                Some(name),
+                format!("{count} hosts starting at {first} do not fit in {first}/{prefix_len}"),
+                "start lower in the subnet, use a shorter prefix, or fewer hosts",
+            );
+            return false;
+        }
+        for k in 0..count {
+            let ip = Ipv4Addr::from(u32::from(first) + k);
+            let host = format!("{name}-{}", k + 1);
+            if let Some(problem) = not_host_address(ip, prefix_len) {
+                self.at_value(
+                    &group.first_ip,
+                    Some(name),
+                    format!("address {ip} of client host \"{host}\" {problem}"),
+                    "start the group at a host address, and keep its last host below the broadcast address",
+                );
+                return false;
+            }
+            self.claim_address(ip, &group.first_ip, &host);
+        }
+        true
+    }
+
+    /// The URL the clients fetch: its host must be an address, a `hosts` name, or resolvable
+    /// by the group's DNS server.
+    fn url(&mut self, text: &str, has_dns: bool, anchor: Option<&str>) -> Option<Url> {
+        let url = match parse_url(text) {
+            Ok(url) => url,
+            Err(e) => {
+                self.at_value(
+                    text,
+                    anchor,
+                    e,
+                    "write it like \"http://www/index.html\" or \"http://10.0.1.10:8080/\"",
+                );
+                return None;
+            }
+        };
+        self.url_path(&url.path, anchor);
+        if url.host.parse::<Ipv4Addr>().is_ok() {
+            self.unicast(&url.host, anchor)?;
+        } else {
+            self.dns_name(&url.host, "URL host", anchor);
+            if !self.hosts.contains_key(&url.host) && !has_dns {
+                let mut help =
+                    "use an IPv4 address, or add the name to the scenario's `hosts` table"
+                        .to_string();
+                if let Some(near) = nearest(&url.host, self.hosts.keys().map(String::as_str)) {
+                    help.push_str(&format!("; did you mean \"{near}\"?"));
+                }
+                self.at_value(
+                    text,
+                    anchor,
+                    format!("cannot resolve host \"{}\" of the URL", url.host),
+                    help,
+                );
+            }
+        }
+        Some(url)
+    }
+
+    /// A workload must have a positive rate or user count, and must end.
+    fn workload(&mut self, w: &WorkloadFile, count: u32, anchor: Option<&str>) -> WorkloadSpec {
+        let (kind, requests, duration, start) = match w {
+            WorkloadFile::OpenLoop {
+                rate,
+                requests,
+                duration,
+                start,
+            } => {
+                if !(rate.is_finite() && *rate > 0.0 && *rate <= limits::MAX_RATE) {
+                    self.at_field(
+                        "rate",
+                        anchor,
+                        format!(
+                            "rate {} is not a number of requests per second netlab can run",
+                            super::checker::number(*rate)
+                        ),
+                        format!(
+                            "write a positive number up to {}, such as 50.0",
+                            limits::MAX_RATE
+                        ),
+                    );
+                }
+                (
+                    WorkloadKind::OpenLoop { rate: *rate },
+                    *requests,
+                    duration,
+                    start,
+                )
+            }
+            WorkloadFile::ClosedLoop {
+                users,
+                think_time,
+                requests,
+                duration,
+                start,
+            } => {
+                let total = u64::from(*users) * u64::from(count);
+                if *users == 0 || total > limits::MAX_USERS {
+                    self.at_field(
+                        "users",
+                        anchor,
+                        format!("{users} users on each of {count} hosts is {total} users in all"),
+                        format!(
+                            "use at least 1 user per host and at most {} in the group",
+                            limits::MAX_USERS
+                        ),
+                    );
+                }
+                let think_time = self.distribution(think_time.as_ref(), SimDuration::ZERO, anchor);
+                (
+                    WorkloadKind::ClosedLoop {
+                        users: *users,
+                        think_time,
+                    },
+                    *requests,
+                    duration,
+                    start,
+                )
+            }
+        };
+        if let Some(n) = requests {
+            self.count(n, "requests", anchor, 1, limits::MAX_REQUESTS);
+        }
+        if requests.is_none() && duration.is_none() {
+            self.at_field(
+                "workload",
+                anchor,
+                "this workload never ends".into(),
+                "give `requests: N`, `duration: \"10s\"`, or both",
+            );
+        }
+        WorkloadSpec {
+            kind,
+            requests,
+            duration: duration.as_deref().map(|d| {
+                self.duration(
+                    Some(d),
+                    "0s",
+                    limits::Bounds {
+                        min: "1ms",
+                        max: limits::TIME.max,
+                    },
+                    anchor,
+                )
+            }),
+            start: self.duration(start.as_deref(), "0s", limits::TIME, anchor),
+        }
+    }
+}
+
+/// Parses `http://host[:port][/path]`.
+pub fn parse_url(text: &str) -> Result<Url, String> {
+    let rest = text
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("\"{text}\" does not start with http://"))?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let (host, port) = match authority.split_once(':') {
+        Some((host, port)) => (
+            host,
+            port.parse::<u16>()
+                .ok()
+                .filter(|&p| p != 0)
+                .ok_or_else(|| format!("\"{port}\" in \"{text}\" is not a port number"))?,
+        ),
+        None => (authority, 80),
+    };
+    if host.is_empty() {
+        return Err(format!("\"{text}\" has no host name"));
+    }
+    Ok(Url {
+        host: host.to_string(),
+        port,
+        path: path.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            parse_url("http://www/index.html").unwrap(),
+            Url {
+                host: "www".into(),
+                port: 80,
+                path: "/index.html".into()
+            }
+        );
+        assert_eq!(parse_url("http://10.0.0.1:8080").unwrap().port, 8080);
+        assert!(parse_url("ftp://x/").is_err());
+        assert!(parse_url("http://x:0/").is_err());
+    }
+}

@@ -1,0 +1,153 @@
+//! *Health checks*: keepalived's checkers (`PING_CHECK`, `TCP_CHECK`, `HTTP_GET`, `SSL_GET`,
+//! `SMTP_CHECK`, `MISC_CHECK`) and their timing, inherited from the real server, then the
+//! virtual service, then keepalived 2.2.7's defaults.
+
+use std::net::Ipv4Addr;
+
+use super::checker::Checker;
+use super::limits;
+use crate::app::{CheckKind, CheckTiming, CheckerConfig};
+use crate::scenario::format::{CheckFile, CheckTimingFile};
+use crate::sim::SimTime;
+
+impl Checker<'_> {
+    /// One checker of `target`, whose service port is `rs_port`. `timings` are searched in
+    /// order for each timing field.
+    pub fn checker(
+        &mut self,
+        check: &CheckFile,
+        target: Ipv4Addr,
+        rs_port: u16,
+        timings: &[&CheckTimingFile],
+        anchor: Option<&str>,
+    ) -> CheckerConfig {
+        let kind = self.check_kind(check, rs_port, anchor);
+        // keepalived's per-checker defaults (check_data.c): MISC_CHECK retries 0 times, and
+        // HTTP_GET/SSL_GET wait 3 s between retries instead of 1 s.
+        let is_http = matches!(kind, CheckKind::Http { .. });
+        let first =
+            |pick: fn(&CheckTimingFile) -> Option<String>| timings.iter().find_map(|t| pick(t));
+        let delay_loop = self.duration(
+            first(|t| t.delay_loop.clone()).as_deref(),
+            "60s",
+            limits::DELAY_LOOP,
+            anchor,
+        );
+        let connect_timeout = self.duration(
+            first(|t| t.connect_timeout.clone()).as_deref(),
+            "5s",
+            limits::TIMEOUT,
+            anchor,
+        );
+        let delay_before_retry = self.duration(
+            first(|t| t.delay_before_retry.clone()).as_deref(),
+            if is_http { "3s" } else { "1s" },
+            limits::WAIT,
+            anchor,
+        );
+        let warmup = match first(|t| t.warmup.clone()) {
+            Some(w) => self.duration(Some(&w), "0s", limits::WAIT, anchor),
+            None => delay_loop,
+        };
+        let retry = timings.iter().find_map(|t| t.retry).unwrap_or(
+            if matches!(kind, CheckKind::Misc { .. }) {
+                0
+            } else {
+                1
+            },
+        );
+        let retry = self.count(retry, "retry", anchor, 0, limits::MAX_RETRY);
+        CheckerConfig {
+            kind,
+            target,
+            timing: CheckTiming {
+                delay_loop,
+                connect_timeout,
+                retry,
+                delay_before_retry,
+                warmup,
+            },
+            alpha: timings.iter().find_map(|t| t.alpha).unwrap_or(false),
+        }
+    }
+
+    /// What the checker does: its kind, port, path, expected status codes.
+    fn check_kind(&mut self, check: &CheckFile, rs_port: u16, anchor: Option<&str>) -> CheckKind {
+        match check {
+            CheckFile::PingCheck => CheckKind::Ping,
+            CheckFile::TcpCheck { port } => CheckKind::Tcp {
+                port: self.port(*port, rs_port, "port", anchor),
+            },
+            CheckFile::HttpGet { path, status, port }
+            | CheckFile::SslGet {
+                path, status, port, ..
+            } => {
+                let handshake = match check {
+                    CheckFile::SslGet { handshake, .. } => {
+                        Some(self.duration(handshake.as_deref(), "2ms", limits::WAIT, anchor))
+                    }
+                    _ => None,
+                };
+                let path = path.clone().unwrap_or_else(|| "/".to_string());
+                self.url_path(&path, anchor);
+                let status = match status {
+                    Some(codes) => {
+                        if codes.is_empty() {
+                            self.at_field(
+                                "status",
+                                anchor,
+                                "an empty `status` list accepts no answer".into(),
+                                "list the codes that mean healthy, such as [200]",
+                            );
+                        }
+                        for &code in codes {
+                            if !(100..=599).contains(&code) {
+                                self.at_field(
+                                    "status",
+                                    anchor,
+                                    format!("{code} is not an HTTP status code"),
+                                    "HTTP status codes run from 100 to 599, such as 200",
+                                );
+                            }
+                        }
+                        codes.iter().map(|&code| (code, code)).collect()
+                    }
+                    None => vec![(200, 299)],
+                };
+                CheckKind::Http {
+                    port: self.port(*port, rs_port, "port", anchor),
+                    path,
+                    status,
+                    handshake,
+                }
+            }
+            CheckFile::SmtpCheck { port, helo_name } => {
+                let helo = helo_name
+                    .clone()
+                    .unwrap_or_else(|| "smtpchecker.keepalived.org".to_string());
+                self.dns_name(&helo, "HELO", anchor);
+                CheckKind::Smtp {
+                    port: self.port(*port, 25, "port", anchor),
+                    helo,
+                }
+            }
+            CheckFile::MiscCheck { results } => {
+                let timeline = if self.list_len(results.len(), "results", anchor, limits::MAX_LIST)
+                {
+                    results
+                        .iter()
+                        .map(|(at, ok)| {
+                            (
+                                SimTime::ZERO + self.duration(Some(at), "0s", limits::TIME, anchor),
+                                *ok,
+                            )
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                CheckKind::Misc { timeline }
+            }
+        }
+    }
+}

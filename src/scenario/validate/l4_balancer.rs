@@ -1,0 +1,264 @@
+//! *L4 balancers*: an IPVS director's virtual services and real servers, keepalived's
+//! quorum and sorry server, the per-packet CPU cost, and the director's own addresses.
+
+use std::net::Ipv4Addr;
+
+use super::addresses::same_subnet;
+use super::checker::Checker;
+use super::limits;
+use crate::ipvs::scheduler;
+use crate::ipvs::service::{Forward, RealServerConfig};
+use crate::scenario::diagnostic::nearest;
+use crate::scenario::format::{ForwardFile, L4BalancerFile, VirtualServiceFile};
+use crate::scenario::model::{InterfaceSpec, NodeSpec, ServiceSpec};
+
+impl Checker<'_> {
+    /// An `L4Balancer`.
+    pub fn l4_balancer(&mut self, b: &L4BalancerFile) -> NodeSpec {
+        let name = b.name.as_str();
+        let anchor = Some(name);
+        let interfaces = self.node_interfaces(&b.interfaces, name, false);
+        let routes = self.routes(&b.routes, &interfaces, name);
+        let arp_timeout =
+            self.duration(b.arp_timeout.as_deref(), "60s", limits::ARP_TIMEOUT, anchor);
+        let services: Vec<ServiceSpec> =
+            if self.list_len(b.services.len(), "services", anchor, limits::MAX_LIST) {
+                b.services
+                    .iter()
+                    .map(|s| self.virtual_service(s, &interfaces, name))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+        let vrrp = self.vrrp(&b.vrrp, &interfaces, name);
+        // A VIP is an address of the director: nobody else may use it (VIPs that VRRP moves
+        // between directors are shared on purpose).
+        let mut vips: Vec<Ipv4Addr> = vrrp.iter().flat_map(|v| v.vips.clone()).collect();
+        for (file, spec) in b.services.iter().zip(&services) {
+            if !vips.contains(&spec.vip) && spec.vip != Ipv4Addr::UNSPECIFIED {
+                vips.push(spec.vip);
+                self.claim_address(spec.vip, &file.vip, name);
+            }
+        }
+        let ipvsadm_at =
+            if self.list_len(b.ipvsadm_at.len(), "ipvsadm_at", anchor, limits::MAX_LIST) {
+                b.ipvsadm_at
+                    .iter()
+                    .map(|t| self.duration(Some(t), "0s", limits::TIME, anchor))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+        let packet_cost = b.cost_per_packet.as_deref().map(|t| {
+            let cost = self.duration(Some(t), "0s", limits::WAIT, anchor);
+            let backlog = self.count(
+                b.packet_backlog.unwrap_or(1000),
+                "packet_backlog",
+                anchor,
+                1,
+                limits::MAX_PACKET_BACKLOG,
+            );
+            (cost, backlog)
+        });
+        NodeSpec::L4Balancer {
+            name: name.to_string(),
+            interfaces,
+            routes,
+            arp_timeout,
+            services,
+            ipvsadm_at,
+            connection_sync: b.connection_sync.unwrap_or(false),
+            vrrp,
+            ignore_garp: b.ignore_garp.unwrap_or(false),
+            packet_cost,
+        }
+    }
+
+    /// A virtual service: address, scheduler, real servers, quorum, sorry server.
+    fn virtual_service(
+        &mut self,
+        s: &VirtualServiceFile,
+        interfaces: &[InterfaceSpec],
+        name: &str,
+    ) -> ServiceSpec {
+        let anchor = Some(name);
+        let vip = self
+            .unicast(&s.vip, anchor)
+            .unwrap_or(Ipv4Addr::UNSPECIFIED);
+        let port = self.port(s.port, 80, "port", anchor);
+        let scheduler = s.scheduler.clone().unwrap_or_else(|| "wlc".to_string());
+        if !scheduler::ALL.contains(&scheduler.as_str()) {
+            let mut help = format!("the schedulers are: {}", scheduler::ALL.join(" "));
+            if let Some(near) = nearest(&scheduler, scheduler::ALL) {
+                help.push_str(&format!("; did you mean \"{near}\"?"));
+            }
+            self.at_value(
+                &scheduler,
+                anchor,
+                format!("unknown scheduler \"{scheduler}\""),
+                help,
+            );
+        }
+        let persistence = self.opt_duration(
+            s.persistence_timeout.as_deref(),
+            limits::PERSISTENCE,
+            anchor,
+        );
+        let mut real_servers: Vec<RealServerConfig> = Vec::new();
+        let mut checks = Vec::new();
+        let mut inhibit_on_failure = Vec::new();
+        if !self.list_len(
+            s.real_servers.len(),
+            "real_servers",
+            anchor,
+            limits::MAX_LIST,
+        ) {
+            return self.empty_service(vip, port, scheduler);
+        }
+        for rs in &s.real_servers {
+            let Some(addr) = self.unicast(&rs.ip, anchor) else {
+                continue;
+            };
+            let on_a_segment = interfaces
+                .iter()
+                .any(|i| same_subnet(i.ip, addr, i.prefix_len));
+            if !rs.checks.is_empty() && !on_a_segment {
+                self.at_value(
+                    &rs.ip,
+                    anchor,
+                    format!("real server {addr} has health checks but is not on a segment of \"{name}\""),
+                    "netlab's checkers speak from the director's own interface: put the server on one of its subnets",
+                );
+            }
+            let rs_port = self.port(rs.port, port, "port", anchor);
+            if self.list_len(rs.checks.len(), "checks", anchor, limits::MAX_LIST) {
+                checks.push(
+                    rs.checks
+                        .iter()
+                        .map(|check| {
+                            self.checker(
+                                check,
+                                addr,
+                                rs_port,
+                                &[&rs.check_timing, &s.check_timing],
+                                anchor,
+                            )
+                        })
+                        .collect(),
+                );
+            } else {
+                checks.push(Vec::new());
+            }
+            inhibit_on_failure.push(
+                rs.inhibit_on_failure
+                    .or(s.inhibit_on_failure)
+                    .unwrap_or(false),
+            );
+            let forward = forward(rs.forward);
+            if forward == Forward::Route && !on_a_segment {
+                self.at_value(
+                    &rs.ip,
+                    anchor,
+                    format!("real server {addr} is not on a segment of \"{name}\"; direct routing only rewrites the MAC address"),
+                    "put the real server on one of the director's subnets, or use forward: Nat",
+                );
+            }
+            if real_servers
+                .iter()
+                .any(|r| r.addr == addr && r.port == rs_port)
+            {
+                self.at_value(
+                    &rs.ip,
+                    anchor,
+                    format!("real server {addr}:{rs_port} is listed twice"),
+                    "each real server appears once per service",
+                );
+            }
+            real_servers.push(RealServerConfig {
+                addr,
+                port: rs_port,
+                weight: self.count(
+                    rs.weight.unwrap_or(1),
+                    "weight",
+                    anchor,
+                    0,
+                    limits::MAX_WEIGHT,
+                ),
+                forward,
+                upper_threshold: self.count(
+                    rs.upper_threshold.unwrap_or(0),
+                    "upper_threshold",
+                    anchor,
+                    0,
+                    limits::MAX_THRESHOLD,
+                ),
+                lower_threshold: self.count(
+                    rs.lower_threshold.unwrap_or(0),
+                    "lower_threshold",
+                    anchor,
+                    0,
+                    limits::MAX_THRESHOLD,
+                ),
+            });
+        }
+        let sorry_server = s.sorry_server.as_ref().and_then(|sorry| {
+            let addr = self.unicast(&sorry.ip, anchor)?;
+            Some(RealServerConfig {
+                addr,
+                port: self.port(sorry.port, port, "port", anchor),
+                weight: 1,
+                forward: forward(sorry.forward),
+                upper_threshold: 0,
+                lower_threshold: 0,
+            })
+        });
+        // keepalived lowers a quorum above the total weight to that total.
+        let total_weight: u64 = real_servers.iter().map(|r| u64::from(r.weight)).sum();
+        let quorum = u64::from(s.quorum.unwrap_or(1)).min(total_weight.max(1)) as u32;
+        let hysteresis = s.hysteresis.unwrap_or(0);
+        if hysteresis >= quorum && hysteresis > 0 {
+            self.at_field(
+                "hysteresis",
+                anchor,
+                format!("hysteresis {hysteresis} is not below the quorum of {quorum}"),
+                "keepalived refuses it too: the quorum would be lost at a negative weight; use a smaller hysteresis",
+            );
+        }
+        ServiceSpec {
+            vip,
+            port,
+            scheduler,
+            persistence,
+            real_servers,
+            checks,
+            inhibit_on_failure,
+            quorum,
+            hysteresis,
+            sorry_server,
+        }
+    }
+
+    /// A service left empty because its real-server list was refused.
+    fn empty_service(&self, vip: Ipv4Addr, port: u16, scheduler: String) -> ServiceSpec {
+        ServiceSpec {
+            vip,
+            port,
+            scheduler,
+            persistence: None,
+            real_servers: Vec::new(),
+            checks: Vec::new(),
+            inhibit_on_failure: Vec::new(),
+            quorum: 1,
+            hysteresis: 0,
+            sorry_server: None,
+        }
+    }
+}
+
+/// The forwarding method, as IPVS names it.
+fn forward(file: Option<ForwardFile>) -> Forward {
+    match file.unwrap_or(ForwardFile::Nat) {
+        ForwardFile::Nat => Forward::Masq,
+        ForwardFile::Dr => Forward::Route,
+    }
+}

@@ -1,0 +1,157 @@
+//! *L7 balancers*: a reverse proxy's pools, the rules that choose a pool, its costs, and the
+//! health checks of every pool's servers.
+
+use super::checker::Checker;
+use super::limits;
+use crate::app::{Algorithm, Backend, Pool, ProxyConfig, RuleMatch};
+use crate::scenario::diagnostic::nearest;
+use crate::scenario::format::{AlgorithmFile, L7BalancerFile, PoolFile};
+use crate::scenario::model::NodeSpec;
+
+impl Checker<'_> {
+    /// An `L7Balancer`.
+    pub fn l7_balancer(&mut self, l: &L7BalancerFile) -> Option<NodeSpec> {
+        let name = l.name.as_str();
+        let interface = self.interface(&l.interface, name);
+        let gateway = self.gateway(l.gateway.as_deref(), interface.as_ref(), name);
+        let config = self.proxy(l);
+        // Every pool's checks, against each of its servers.
+        let mut checks = Vec::new();
+        for (p, (file, pool)) in l.pools.iter().zip(&config.pools).enumerate() {
+            if !self.list_len(file.checks.len(), "checks", Some(name), limits::MAX_LIST) {
+                continue;
+            }
+            for (s, server) in pool.servers.iter().enumerate() {
+                for check in &file.checks {
+                    let checker = self.checker(
+                        check,
+                        server.addr,
+                        server.port,
+                        &[&file.check_timing],
+                        Some(name),
+                    );
+                    checks.push((p, s, checker));
+                }
+            }
+        }
+        Some(NodeSpec::L7Balancer {
+            name: name.to_string(),
+            interface: interface?,
+            gateway,
+            config,
+            checks,
+        })
+    }
+
+    /// The proxy itself: pools, rules naming pools, limits and costs.
+    fn proxy(&mut self, l: &L7BalancerFile) -> ProxyConfig {
+        let anchor = Some(l.name.as_str());
+        let pools: Vec<Pool> = if self.list_len(l.pools.len(), "pools", anchor, limits::MAX_LIST) {
+            l.pools.iter().map(|p| self.pool(p, anchor)).collect()
+        } else {
+            Vec::new()
+        };
+        let names: Vec<String> = pools.iter().map(|p| p.name.clone()).collect();
+        let rules = if self.list_len(l.rules.len(), "rules", anchor, limits::MAX_LIST) {
+            l.rules
+                .iter()
+                .filter_map(|r| {
+                    let pool = self.pool_index(&names, &r.pool, anchor);
+                    match (&r.path_prefix, &r.host) {
+                        (Some(prefix), None) => {
+                            self.url_path(prefix, anchor);
+                            Some((RuleMatch::PathPrefix(prefix.clone()), pool))
+                        }
+                        (None, Some(host)) => {
+                            self.dns_name(host, "Host", anchor);
+                            Some((RuleMatch::Host(host.clone()), pool))
+                        }
+                        _ => {
+                            self.at_value(
+                                &r.pool,
+                                anchor,
+                                "a rule needs exactly one of `path_prefix` and `host`".into(),
+                                "write (path_prefix: \"/static/\", pool: \"...\") or (host: \"img\", pool: \"...\")",
+                            );
+                            None
+                        }
+                    }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let default_pool = self.pool_index(&names, &l.default_pool, anchor);
+        ProxyConfig {
+            port: self.port(l.port, 80, "port", anchor),
+            pools,
+            rules,
+            default_pool,
+            max_connections: self.count(
+                l.max_connections.unwrap_or(256),
+                "max_connections",
+                anchor,
+                1,
+                limits::MAX_PROXY_CONNECTIONS,
+            ),
+            cost_per_request: self.duration(
+                l.cost_per_request.as_deref(),
+                "100us",
+                limits::WAIT,
+                anchor,
+            ),
+            cost_per_kib: self.duration(l.cost_per_kib.as_deref(), "5us", limits::WAIT, anchor),
+            keep_alive: self.opt_duration(l.keep_alive.as_deref(), limits::TIMEOUT, anchor),
+            reuse_server_connections: l.reuse_server_connections.unwrap_or(false),
+        }
+    }
+
+    /// One pool: a valid name, its servers and algorithm.
+    fn pool(&mut self, p: &PoolFile, anchor: Option<&str>) -> Pool {
+        self.name(&p.name, "pool", anchor);
+        let servers = if self.list_len(p.servers.len(), "servers", anchor, limits::MAX_LIST) {
+            p.servers
+                .iter()
+                .filter_map(|s| {
+                    Some(Backend {
+                        addr: self.unicast(&s.ip, anchor)?,
+                        port: self.port(s.port, 80, "port", anchor),
+                        weight: self.count(
+                            s.weight.unwrap_or(1),
+                            "weight",
+                            anchor,
+                            0,
+                            limits::MAX_WEIGHT,
+                        ),
+                        backup: s.backup.unwrap_or(false),
+                    })
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Pool {
+            name: p.name.clone(),
+            servers,
+            algorithm: match p.algorithm.unwrap_or(AlgorithmFile::RoundRobin) {
+                AlgorithmFile::RoundRobin => Algorithm::RoundRobin,
+                AlgorithmFile::WeightedRoundRobin => Algorithm::WeightedRoundRobin,
+                AlgorithmFile::LeastConn => Algorithm::LeastConn,
+                AlgorithmFile::Source => Algorithm::Source,
+                AlgorithmFile::Uri => Algorithm::Uri,
+            },
+        }
+    }
+
+    /// The index of pool `name`, or a report with the nearest name.
+    fn pool_index(&mut self, names: &[String], name: &str, anchor: Option<&str>) -> usize {
+        names.iter().position(|n| n == name).unwrap_or_else(|| {
+            let mut help = format!("the pools are: {}", names.join(", "));
+            if let Some(near) = nearest(name, names.iter().map(String::as_str)) {
+                help.push_str(&format!("; did you mean \"{near}\"?"));
+            }
+            self.at_value(name, anchor, format!("unknown pool \"{name}\""), help);
+            0
+        })
+    }
+}

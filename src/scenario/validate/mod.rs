@@ -1,0 +1,230 @@
+//! *Checking a scenario*: every semantic mistake, each with a position and a hint.
+//!
+//! Parsing only proves the file has the right shape. This pass checks that it makes sense as a
+//! network: names are valid, unique and refer to things that exist, addresses are ones a
+//! machine can have and sit inside their subnets, gateways and next hops are reachable,
+//! quantities have valid units and stay within netlab's [`limits`], workloads end. It does not
+//! stop at the first problem: a student fixing a file wants the whole list.
+//!
+//! The checks are grouped by what they check, so the checks of one node kind are in one file:
+//!
+//! | module | checks |
+//! | --- | --- |
+//! | `limits` | the largest and smallest value of every count, size and time |
+//! | `names` | the characters a name may use |
+//! | `checker` | `Checker`: collecting problems; durations, sizes, counts, list lengths |
+//! | `addresses` | host addresses, MAC addresses, interfaces, gateways, routes, `hosts` |
+//! | `wires` | segments, links and their physics; the capture |
+//! | `router`, `vrrp` | routers, cold spares and VRRP instances |
+//! | `host` | plain hosts and their pinger |
+//! | `web_server` | web servers, ports and URL paths |
+//! | `clients` | client groups, URLs and workloads |
+//! | `l4_balancer`, `health_check` | IPVS directors, their services and keepalived's checkers |
+//! | `l7_balancer` | reverse proxies and their pools |
+//! | `dns` | DNS servers and resolvers |
+//! | `faults` | the failure timeline |
+//!
+//! Sizes come first: a scenario asking for a billion client hosts is refused before a single
+//! name is built for them. On success `validate` returns the typed [`Scenario`] that `build`
+//! turns into a world.
+
+mod addresses;
+mod checker;
+mod clients;
+mod dns;
+mod faults;
+mod health_check;
+mod host;
+mod l4_balancer;
+mod l7_balancer;
+pub mod limits;
+mod names;
+mod router;
+mod vrrp;
+mod web_server;
+mod wires;
+
+use std::collections::BTreeSet;
+
+use checker::Checker;
+pub use clients::parse_url;
+use faults::node_name;
+
+use super::diagnostic::{Diagnostic, Locator};
+use super::format::{NodeFile, ScenarioFile};
+use super::model::{NodeSpec, Scenario};
+use crate::sim::SimTime;
+
+/// Default run limit in virtual time.
+const DEFAULT_MAX_SIM_TIME: &str = "1h";
+/// Default run limit in events.
+const DEFAULT_MAX_EVENTS: u64 = 200_000_000;
+
+/// Checks a parsed file; returns the typed scenario or every problem found.
+pub fn validate(file: &ScenarioFile, loc: &Locator<'_>) -> Result<Scenario, Vec<Diagnostic>> {
+    let mut c = Checker::new(loc);
+    c.name(&file.name, "scenario", None);
+    // 1. Sizes, before anything is built for them.
+    if !c.sizes(file) {
+        return Err(c.problems);
+    }
+    // 2. Wires, the name table, node names.
+    let segments = c.wires(file);
+    c.hosts_table(&file.hosts);
+    c.node_names(&file.nodes);
+    // 3. Nodes, each by its kind.
+    let nodes: Vec<NodeSpec> = file.nodes.iter().filter_map(|n| c.node(n)).collect();
+    c.link_ends(&segments);
+    // 4. Capture, run limits, the failure timeline.
+    let capture_segments = c.capture(&file.capture);
+    let max_sim_time = c.duration(
+        file.limits.max_sim_time.as_deref(),
+        DEFAULT_MAX_SIM_TIME,
+        limits::SIM_TIME,
+        None,
+    );
+    let max_events = c.count(
+        file.limits.max_events.unwrap_or(DEFAULT_MAX_EVENTS),
+        "max_events",
+        None,
+        1,
+        limits::MAX_EVENTS,
+    );
+    let faults = c.faults(&file.faults, &file.nodes, max_sim_time);
+    if nodes.is_empty() && c.problems.is_empty() {
+        c.at_field(
+            "nodes",
+            None,
+            "the scenario has no nodes".into(),
+            "add at least a web server and a client group",
+        );
+    }
+    if !c.problems.is_empty() {
+        return Err(c.problems);
+    }
+    Ok(Scenario {
+        source_file: loc.file().to_string(),
+        name: file.name.clone(),
+        description: file.description.clone(),
+        seed: file.seed.unwrap_or(1),
+        max_sim_time: SimTime::ZERO + max_sim_time,
+        max_events,
+        segments,
+        nodes,
+        hosts: c.hosts,
+        capture_enabled: file.capture.enabled,
+        capture_segments,
+        faults,
+    })
+}
+
+impl Checker<'_> {
+    /// The scenario's size: how many nodes, machines and wires. Returns `false` when it is
+    /// too big to check any further.
+    fn sizes(&mut self, file: &ScenarioFile) -> bool {
+        let mut fits = self.list_len(file.nodes.len(), "nodes", None, limits::MAX_NODES);
+        if file.description.len() > limits::MAX_TEXT_LEN {
+            self.at_field(
+                "description",
+                None,
+                format!(
+                    "the description has {} characters; netlab takes at most {}",
+                    file.description.len(),
+                    limits::MAX_TEXT_LEN
+                ),
+                "keep it to a line or two; explain more in comments",
+            );
+        }
+        let machines: u64 = file
+            .nodes
+            .iter()
+            .map(|n| match n {
+                NodeFile::Clients(g) => u64::from(g.count.unwrap_or(1)),
+                _ => 1,
+            })
+            .sum();
+        if fits && machines > limits::MAX_HOSTS {
+            let biggest = file
+                .nodes
+                .iter()
+                .filter_map(|n| match n {
+                    NodeFile::Clients(g) => Some(g),
+                    _ => None,
+                })
+                .max_by_key(|g| g.count.unwrap_or(1));
+            self.at_field(
+                "count",
+                biggest.map(|g| g.name.as_str()),
+                format!(
+                    "the scenario has {machines} machines, client hosts included; netlab runs at most {}",
+                    limits::MAX_HOSTS
+                ),
+                "use fewer client hosts: a few hosts with a higher rate load a server just as well",
+            );
+            fits = false;
+        }
+        self.machines = machines;
+        fits
+    }
+
+    /// Node names: valid, unique, and not the name of a client group's host (`web-1`).
+    fn node_names(&mut self, nodes: &[NodeFile]) {
+        let mut seen: BTreeSet<&str> = BTreeSet::new();
+        for node in nodes {
+            let name = node_name(node);
+            self.name(name, "node", None);
+            if !seen.insert(name) {
+                self.at_value(
+                    name,
+                    None,
+                    format!("node name \"{name}\" is used twice"),
+                    "give every node its own name",
+                );
+            }
+        }
+        // A group "web" of 3 hosts names them web-1, web-2 and web-3.
+        for node in nodes {
+            let NodeFile::Clients(group) = node else {
+                continue;
+            };
+            let count = group.count.unwrap_or(1);
+            for other in &seen {
+                let Some(number) = other
+                    .strip_prefix(group.name.as_str())
+                    .and_then(|rest| rest.strip_prefix('-'))
+                else {
+                    continue;
+                };
+                let is_host = !number.starts_with('0')
+                    && number
+                        .parse::<u32>()
+                        .is_ok_and(|k| (1..=count).contains(&k));
+                if is_host {
+                    self.at_value(
+                        other,
+                        None,
+                        format!(
+                            "node name \"{other}\" is also the name of a host of client group \"{}\"",
+                            group.name
+                        ),
+                        "client groups name their hosts <group>-1, <group>-2, ...: rename the node or the group",
+                    );
+                }
+            }
+        }
+    }
+
+    /// One node, checked by its kind's module.
+    fn node(&mut self, node: &NodeFile) -> Option<NodeSpec> {
+        match node {
+            NodeFile::Router(r) => Some(self.router(r)),
+            NodeFile::Host(h) => self.host(h),
+            NodeFile::WebServer(w) => self.web_server(w),
+            NodeFile::L4Balancer(b) => Some(self.l4_balancer(b)),
+            NodeFile::DnsServer(d) => self.dns_server(d),
+            NodeFile::L7Balancer(l) => self.l7_balancer(l),
+            NodeFile::DnsResolver(d) => self.dns_resolver(d),
+            NodeFile::Clients(group) => self.clients(group),
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! *VRRP instances* (RFC 3768, keepalived's `vrrp_instance`): IDs and priorities in range,
+//! virtual addresses on the instance's own subnet.
+
+use std::net::Ipv4Addr;
+
+use super::addresses::same_subnet;
+use super::checker::Checker;
+use super::limits;
+use crate::node::vrrp::VrrpConfig;
+use crate::scenario::format::VrrpFile;
+use crate::scenario::model::InterfaceSpec;
+
+impl Checker<'_> {
+    /// The `vrrp` list of a router or balancer.
+    pub fn vrrp(
+        &mut self,
+        instances: &[VrrpFile],
+        interfaces: &[InterfaceSpec],
+        name: &str,
+    ) -> Vec<VrrpConfig> {
+        let anchor = Some(name);
+        if !self.list_len(instances.len(), "vrrp", anchor, limits::MAX_LIST) {
+            return Vec::new();
+        }
+        let mut configs = Vec::new();
+        for v in instances {
+            if let Some(instance) = &v.name {
+                self.name(instance, "VRRP instance", anchor);
+            }
+            let iface = v.interface.unwrap_or(0) as usize;
+            let Some(spec) = interfaces.get(iface) else {
+                self.at_field(
+                    "interface",
+                    anchor,
+                    format!("\"{name}\" has no interface {iface}"),
+                    "interfaces are numbered from 0 in the order the node lists them",
+                );
+                continue;
+            };
+            if v.virtual_router_id == 0 {
+                self.at_field(
+                    "virtual_router_id",
+                    anchor,
+                    "virtual_router_id must be 1 to 255".into(),
+                    "RFC 3768, section 5.3.3: VRID 0 is not valid",
+                );
+            }
+            let priority = v.priority.unwrap_or(100);
+            if priority == 0 {
+                self.at_field(
+                    "priority",
+                    anchor,
+                    "priority 0 is reserved for a master that resigns".into(),
+                    "use 1 to 255",
+                );
+            }
+            let advert_int = v.advert_int.unwrap_or(1);
+            if advert_int == 0 {
+                self.at_field(
+                    "advert_int",
+                    anchor,
+                    "advert_int must be at least 1 second in VRRP version 2".into(),
+                    "use 1 to 255 seconds",
+                );
+            }
+            if v.virtual_ipaddress.is_empty() {
+                self.at_field(
+                    "virtual_ipaddress",
+                    anchor,
+                    "a VRRP instance needs at least one virtual address".into(),
+                    "list the address the master takes over, such as [\"10.0.0.1\"]",
+                );
+            }
+            let vips: Vec<Ipv4Addr> = if self.list_len(
+                v.virtual_ipaddress.len(),
+                "virtual_ipaddress",
+                anchor,
+                limits::MAX_VIPS,
+            ) {
+                v.virtual_ipaddress
+                    .iter()
+                    .filter_map(|t| self.unicast(t, anchor))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            for (text, vip) in v.virtual_ipaddress.iter().zip(&vips) {
+                if !same_subnet(spec.ip, *vip, spec.prefix_len) {
+                    self.at_value(
+                        text,
+                        anchor,
+                        format!("VIP {vip} is not on the subnet of interface {iface}"),
+                        "gratuitous ARP only reaches the instance's own segment",
+                    );
+                }
+            }
+            let garp_repeat = self.count(
+                v.garp_master_repeat.unwrap_or(5),
+                "garp_master_repeat",
+                anchor,
+                1,
+                limits::MAX_GARP_REPEAT,
+            );
+            configs.push(VrrpConfig {
+                name: v
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("VI_{}", v.virtual_router_id)),
+                iface,
+                vrid: v.virtual_router_id,
+                priority,
+                advert_int,
+                preempt: !v.nopreempt.unwrap_or(false),
+                vips,
+                garp_repeat,
+                garp_delay: self.duration(
+                    v.garp_master_delay.as_deref(),
+                    "5s",
+                    limits::WAIT,
+                    anchor,
+                ),
+            });
+        }
+        configs
+    }
+}

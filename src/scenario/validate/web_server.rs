@@ -1,0 +1,128 @@
+//! *Web servers*: workers and backlog, service time, response size, paths, the loopback
+//! addresses direct routing needs, keep-alive.
+
+use std::net::Ipv4Addr;
+
+use super::checker::Checker;
+use super::limits;
+use crate::scenario::format::WebServerFile;
+use crate::scenario::model::NodeSpec;
+use crate::sim::SimDuration;
+
+impl Checker<'_> {
+    /// A `WebServer`.
+    pub fn web_server(&mut self, w: &WebServerFile) -> Option<NodeSpec> {
+        let name = w.name.as_str();
+        let anchor = Some(name);
+        let interface = self.interface(&w.interface, name);
+        let gateway = self.gateway(w.gateway.as_deref(), interface.as_ref(), name);
+        let port = self.port(w.port, 80, "port", anchor);
+        let workers = self.count(
+            w.workers.unwrap_or(16),
+            "workers",
+            anchor,
+            1,
+            limits::MAX_WORKERS,
+        );
+        let backlog = self.count(
+            w.backlog.unwrap_or(16),
+            "backlog",
+            anchor,
+            0,
+            limits::MAX_BACKLOG,
+        );
+        let response_bytes = self.size(
+            w.response_size.as_deref(),
+            "4KiB",
+            limits::RESPONSE_SIZE,
+            anchor,
+        );
+        let paths = w.paths.clone().unwrap_or_else(|| vec!["/".to_string()]);
+        if self.list_len(paths.len(), "paths", anchor, limits::MAX_LIST) {
+            for p in &paths {
+                self.url_path(p, anchor);
+            }
+        }
+        let loopback: Vec<Ipv4Addr> =
+            if self.list_len(w.loopback.len(), "loopback", anchor, limits::MAX_VIPS) {
+                w.loopback
+                    .iter()
+                    .filter_map(|ip| self.unicast(ip, anchor))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+        let service_time =
+            self.distribution(w.service_time.as_ref(), SimDuration::from_millis(1), anchor);
+        let keep_alive = self.opt_duration(w.keep_alive.as_deref(), limits::TIMEOUT, anchor);
+        let smtp_port = w
+            .smtp_port
+            .map(|p| self.port(Some(p), 25, "smtp_port", anchor));
+        Some(NodeSpec::WebServer {
+            name: name.to_string(),
+            interface: interface?,
+            gateway,
+            port,
+            workers,
+            backlog,
+            service_time,
+            response_bytes,
+            paths,
+            loopback,
+            arp_ignore: w.arp_ignore.unwrap_or(true),
+            smtp_port,
+            keep_alive,
+        })
+    }
+
+    /// A TCP port: 1 to 65535 (port 0 means "any" to a socket, and nobody can connect to it).
+    pub fn port(
+        &mut self,
+        port: Option<u16>,
+        default: u16,
+        field: &str,
+        anchor: Option<&str>,
+    ) -> u16 {
+        let port = port.unwrap_or(default);
+        if port == 0 {
+            self.at_field(
+                field,
+                anchor,
+                format!("`{field}` is 0, which no client can connect to"),
+                "use a port from 1 to 65535, such as 80",
+            );
+            return default;
+        }
+        port
+    }
+
+    /// A URL path or path prefix: starts with `/`, printable ASCII without spaces or `#`.
+    pub fn url_path(&mut self, path: &str, anchor: Option<&str>) {
+        let problem = if !path.starts_with('/') {
+            Some("does not start with /".to_string())
+        } else if path.len() > limits::MAX_TEXT_LEN {
+            Some(format!(
+                "is longer than {} characters",
+                limits::MAX_TEXT_LEN
+            ))
+        } else {
+            path.chars()
+                .find(|c| !c.is_ascii_graphic() || *c == '#')
+                .map(|bad| match bad {
+                    ' ' => "contains a space (write it as %20)".to_string(),
+                    '#' => {
+                        "contains `#`, which starts a fragment a browser never sends".to_string()
+                    }
+                    c => format!("contains the character U+{:04X}", c as u32),
+                })
+        };
+        if let Some(problem) = problem {
+            self.at_value(
+                path,
+                anchor,
+                format!("path \"{}\" {problem}", super::checker::shorten(path)),
+                "write paths like \"/static/\": printable ASCII, no spaces",
+            );
+        }
+    }
+}
