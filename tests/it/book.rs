@@ -86,3 +86,55 @@ fn the_cli_reference_quotes_the_real_help() {
     }
     assert_eq!(checked, 5, "netlab, run, check, compare and list");
 }
+
+/// The scenario reference's table of limits quotes the limits `netlab check` enforces.
+#[test]
+fn the_scenario_reference_lists_the_real_limits() {
+    use netlab::scenario::validate::limits::*;
+    let page = std::fs::read_to_string(root().join("book/src/reference/scenario.md")).unwrap();
+    let bounds = |b: Bounds| format!("`\"{}\"` | `\"{}\"` |", b.min, b.max);
+    let rows = [
+        format!("| entries in `nodes` | 1 | {MAX_NODES} |"),
+        format!("| segments and links together | 0 | {MAX_WIRES} |"),
+        format!("| machines, each client host counted | 1 | {MAX_HOSTS} |"),
+        format!("(routes, real servers, pools, zone entries, faults, paths...) | 0 | {MAX_LIST} |"),
+        format!("| interfaces of a router or balancer | 1 | {MAX_INTERFACES} |"),
+        format!("| virtual addresses of a VRRP instance | 1 | {MAX_VIPS} |"),
+        format!("| name length | 1 | {MAX_NAME_LEN} |"),
+        format!("| DNS name length | 1 | {MAX_DNS_NAME_LEN} |"),
+        format!("| 0 | {MAX_TEXT_LEN} characters |"),
+        format!("| web server `workers` | 1 | {MAX_WORKERS} |"),
+        format!("| web server `backlog` | 0 | {MAX_BACKLOG} |"),
+        format!("| L7 `max_connections` | 1 | {MAX_PROXY_CONNECTIONS} |"),
+        format!("| client group `requests` | 1 | {MAX_REQUESTS} |"),
+        format!("| more than 0 | {MAX_RATE} |"),
+        format!("(`count` × `users`) | 1 | {MAX_USERS} |"),
+        format!("| ping `count` | 1 | {MAX_PINGS} |"),
+        format!("| IPVS and L7 `weight` | 0 | {MAX_WEIGHT} |"),
+        format!("| `upper_threshold`, `lower_threshold` | 0 | {MAX_THRESHOLD} |"),
+        format!("| `packet_backlog` | 1 | {MAX_PACKET_BACKLOG} |"),
+        format!("| check `retry` | 0 | {MAX_RETRY} |"),
+        format!("| `garp_master_repeat` | 1 | {MAX_GARP_REPEAT} |"),
+        format!("| `max_events` | 1 | {MAX_EVENTS} |"),
+        format!("| `SlowService` factor | more than 0 | {MAX_SLOW_FACTOR} |"),
+        format!("`ipvsadm_at`, MISC_CHECK times) | {}", bounds(TIME)),
+        format!("| `max_sim_time` | {}", bounds(SIM_TIME)),
+        format!("`garp_master_delay`, `handshake`) | {}", bounds(WAIT)),
+        format!("ping `timeout`) | {}", bounds(TIMEOUT)),
+        format!("| wire `delay`, `ExtraDelay` | {}", bounds(WIRE_DELAY)),
+        format!("| check `delay_loop` | {}", bounds(DELAY_LOOP)),
+        format!("| ping `interval` | {}", bounds(PING_INTERVAL)),
+        format!("| `arp_timeout` | {}", bounds(ARP_TIMEOUT)),
+        format!("| `persistence_timeout` | {}", bounds(PERSISTENCE)),
+        format!("a client's `Hold` | {}", bounds(TTL)),
+        format!("| `response_size` | {}", bounds(RESPONSE_SIZE)),
+        format!("| wire `queue` | {}", bounds(QUEUE)),
+        format!("| wire `bandwidth` | {}", bounds(BANDWIDTH)),
+    ];
+    for row in rows {
+        assert!(
+            page.contains(&row),
+            "book/src/reference/scenario.md, \"Size limits\", should have: {row}"
+        );
+    }
+}

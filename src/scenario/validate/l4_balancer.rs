@@ -18,6 +18,14 @@ impl Checker<'_> {
         let name = b.name.as_str();
         let anchor = Some(name);
         let interfaces = self.node_interfaces(&b.interfaces, name, false);
+        if b.interfaces.is_empty() {
+            self.at_field(
+                "interfaces",
+                anchor,
+                format!("balancer \"{name}\" has no interfaces"),
+                "a director needs an interface towards the clients and one towards the servers (or one for both)",
+            );
+        }
         let routes = self.routes(&b.routes, &interfaces, name);
         let arp_timeout =
             self.duration(b.arp_timeout.as_deref(), "60s", limits::ARP_TIMEOUT, anchor);
