@@ -178,8 +178,8 @@ fn run_scenario(
     quiet: bool,
     format: ChartFormat,
 ) -> Result<ExitCode> {
-    let scenario = match scenario::load_file(file) {
-        Ok(s) => s,
+    let scenario = match load_and_warn(file) {
+        Ok((s, _)) => s,
         Err(e) => return Ok(report_load_error(&e)),
     };
     let seed = seed.unwrap_or(scenario.seed);
@@ -241,6 +241,21 @@ fn report_output_error(e: &OutputError) -> ExitCode {
         OutputError::Refused { .. } => EXIT_INVALID,
         OutputError::Io { .. } => EXIT_IO,
     })
+}
+
+/// Loads and checks the scenario in `file`, and prints its warnings (see `scenario::lint`).
+fn load_and_warn(file: &Path) -> Result<(scenario::Scenario, usize), LoadError> {
+    let source = scenario::load::read_source(file)?;
+    let name = file.display().to_string();
+    let checked = scenario::load_str(&name, &source)?;
+    let warnings = scenario::lint::lint(
+        &checked,
+        &scenario::diagnostic::Locator::new(&name, &source),
+    );
+    for warning in &warnings {
+        eprintln!("{warning}\n");
+    }
+    Ok((checked, warnings.len()))
 }
 
 /// Prints a load error; returns exit code 2.
@@ -452,11 +467,17 @@ fn compare(file: &Path, options: CompareOptions<'_>) -> Result<ExitCode> {
 fn check(files: &[PathBuf]) -> Result<ExitCode> {
     let mut failed = false;
     for file in files {
-        match scenario::load_file(file) {
-            Ok(s) => say(&format!(
+        match load_and_warn(file) {
+            Ok((s, 0)) => say(&format!(
                 "{}: ok ({} nodes)\n",
                 file.display(),
                 s.nodes.len()
+            ))?,
+            Ok((s, warnings)) => say(&format!(
+                "{}: ok ({} nodes, {warnings} warning{})\n",
+                file.display(),
+                s.nodes.len(),
+                if warnings == 1 { "" } else { "s" }
             ))?,
             Err(e) => {
                 eprintln!("{e}\n");

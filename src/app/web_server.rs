@@ -68,6 +68,13 @@ pub enum Distribution {
 }
 
 impl Distribution {
+    /// The mean duration.
+    pub fn mean(&self) -> SimDuration {
+        match *self {
+            Distribution::Fixed(d) | Distribution::Exponential(d) => d,
+        }
+    }
+
     /// Draws one duration.
     pub fn sample(&self, rng: &mut Stream) -> SimDuration {
         match *self {

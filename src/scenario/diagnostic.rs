@@ -18,9 +18,21 @@
 
 use std::fmt;
 
+/// How bad a diagnostic is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Severity {
+    /// The scenario cannot be run.
+    #[default]
+    Error,
+    /// The scenario runs, but probably not as meant (see `lint`).
+    Warning,
+}
+
 /// One problem in a scenario file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// An error or a warning.
+    pub severity: Severity,
     /// The file, as the user named it.
     pub file: String,
     /// Line, 1-based.
@@ -35,13 +47,19 @@ pub struct Diagnostic {
     pub message: String,
     /// How to fix it, if we can say.
     pub help: Option<String>,
+    /// Where to read more, if anywhere.
+    pub note: Option<String>,
 }
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let number = self.line.to_string();
         let gutter = " ".repeat(number.len());
-        writeln!(f, "error: {}", self.message)?;
+        let label = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        writeln!(f, "{label}: {}", self.message)?;
         writeln!(f, "{gutter}--> {}:{}:{}", self.file, self.line, self.col)?;
         writeln!(f, "{gutter} |")?;
         writeln!(f, "{number} | {}", self.source_line)?;
@@ -54,6 +72,9 @@ impl fmt::Display for Diagnostic {
         write!(f, "{gutter} | {pad}{}", "^".repeat(self.width.max(1)))?;
         if let Some(help) = &self.help {
             write!(f, "\n{gutter} = help: {help}")?;
+        }
+        if let Some(note) = &self.note {
+            write!(f, "\n{gutter} = note: {note}")?;
         }
         Ok(())
     }
@@ -78,6 +99,11 @@ impl<'a> Locator<'a> {
         self.file
     }
 
+    /// The whole source text.
+    pub fn source(&self) -> &str {
+        self.source
+    }
+
     /// A diagnostic at byte offset `offset` underlining `width` characters.
     pub fn at_offset(&self, offset: usize, width: usize, message: String) -> Diagnostic {
         let offset = offset.min(self.source.len());
@@ -91,6 +117,7 @@ impl<'a> Locator<'a> {
             .unwrap_or("")
             .to_string();
         Diagnostic {
+            severity: Severity::Error,
             file: self.file.to_string(),
             line,
             col,
@@ -98,6 +125,7 @@ impl<'a> Locator<'a> {
             source_line,
             message,
             help: None,
+            note: None,
         }
     }
 
@@ -115,6 +143,7 @@ impl<'a> Locator<'a> {
             .nth(line.saturating_sub(1))
             .unwrap_or("");
         Diagnostic {
+            severity: Severity::Error,
             file: self.file.to_string(),
             line: line.max(1),
             col: col.max(1),
@@ -122,6 +151,7 @@ impl<'a> Locator<'a> {
             source_line: source_line.to_string(),
             message,
             help: None,
+            note: None,
         }
     }
 

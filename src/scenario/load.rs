@@ -33,7 +33,7 @@ pub enum LoadError {
     },
     /// The text is not a valid scenario (syntax, unknown field, wrong type).
     #[error("{0}")]
-    Syntax(Diagnostic),
+    Syntax(Box<Diagnostic>),
     /// The scenario is well-formed but wrong (unknown names, bad addresses...).
     #[error("{}", render_all(.0))]
     Invalid(Vec<Diagnostic>),
@@ -44,7 +44,7 @@ impl LoadError {
     pub fn diagnostics(&self) -> Vec<&Diagnostic> {
         match self {
             LoadError::Io { .. } => Vec::new(),
-            LoadError::Syntax(d) => vec![d],
+            LoadError::Syntax(d) => vec![d.as_ref()],
             LoadError::Invalid(ds) => ds.iter().collect(),
         }
     }
@@ -101,7 +101,7 @@ pub fn parse(file: &str, source: &str) -> Result<ScenarioFile, LoadError> {
         let mut d = locator.at_line_col(start.line, start.col, width, error.code.to_string());
         d.message = lowercase_first(&d.message);
         d.help = Some(syntax_hint(&error.code.to_string()));
-        LoadError::Syntax(d)
+        LoadError::Syntax(Box::new(d))
     })
 }
 

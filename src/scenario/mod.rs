@@ -5,12 +5,14 @@
 //! 3. `validate`: semantic checks, all collected, producing the typed `model::Scenario`;
 //! 4. `build`: the `world::World` for a scenario and seed.
 //!
+//! `lint` warns about valid scenarios that probably do not do what was meant.
 //! `units` parses `"10ms"`, `"100Mbps"` and `"64KiB"`; `diagnostic` renders errors.
 
 pub mod build;
 pub mod diagnostic;
 pub mod format;
 pub mod keepalived;
+pub mod lint;
 pub mod load;
 pub mod model;
 pub mod units;

@@ -7,6 +7,7 @@
 //! - `l4`: the IPVS director: weights, NAT/DR paths, the same-subnet pitfall, no server;
 //! - `redundancy`: VRRP failover, clean shutdown, split brain, GARP, sync, cold vs hot standby;
 //! - `l7`: the reverse proxy: routing by URL, two handshakes, addresses, L4 vs L7;
+//! - `lints`: warnings for valid scenarios that probably do not do what was meant;
 //! - `keep_alive`: HTTP keep-alive: handshakes saved, and IPVS balancing connections;
 //! - `pcap`: the capture holds real, well-formed packets (handshake, HTTP, ARP, ICMP);
 //! - `book`: the book's images exist (and `scenarios` checks the stored charts are current);
@@ -22,6 +23,7 @@ mod health;
 mod keep_alive;
 mod l4;
 mod l7;
+mod lints;
 mod output;
 mod pcap;
 mod redundancy;

@@ -1,0 +1,361 @@
+//! *Lints*: classic misconfigurations that are valid scenarios, but almost surely mistakes.
+//!
+//! `validate` refuses what cannot run. Some scenarios run fine and still cannot work: a
+//! direct-routing real server without the VIP on its loopback drops every request while every
+//! health check passes, and nothing in the output says why. Those are the mistakes students
+//! make in real labs too, so netlab warns about them before the run, and each warning names
+//! the lab page that explains it. A warning never stops `check` or `run` (exit code 0):
+//! a scenario may show a pitfall on purpose.
+//!
+//! The lints:
+//! - a direct-routing real server without the VIP on its loopback;
+//! - a NAT real server whose replies do not go back through the director;
+//! - a health check that can never pass (a port nobody listens on, a path the server does
+//!   not serve, an address no machine has);
+//! - a fault that changes nothing, because its target is already crashed or down;
+//! - a run so large it will take long (the estimate counts requests, not seconds).
+
+use std::net::Ipv4Addr;
+
+use super::diagnostic::{Diagnostic, Locator};
+use super::model::{FaultKind, FaultSpec, NodeSpec, Scenario, ServiceSpec, WorkloadKind};
+use crate::app::{CheckKind, CheckerConfig};
+use crate::ipvs::service::Forward;
+
+/// Requests above which a run is worth a warning: in a debug build, about a minute.
+const MANY_REQUESTS: f64 = 1_000_000.0;
+
+/// One warning, before it is given a position.
+struct Lint {
+    /// The quoted text to point at.
+    value: String,
+    /// The quoted name the value follows (usually its node).
+    anchor: Option<String>,
+    /// For a fault: the value is the `nth` quoted `value` after the `faults` field.
+    nth_fault: Option<usize>,
+    /// What looks wrong.
+    message: String,
+    /// How to fix it.
+    help: String,
+    /// The book page (and section) that explains it, from `book/src/`.
+    page: &'static str,
+}
+
+/// The warnings for a checked scenario, each positioned in `source` through `loc`.
+pub fn lint(scenario: &Scenario, loc: &Locator<'_>) -> Vec<Diagnostic> {
+    let mut lints = Vec::new();
+    for node in &scenario.nodes {
+        if let NodeSpec::L4Balancer {
+            name,
+            interfaces,
+            services,
+            vrrp,
+            ..
+        } = node
+        {
+            let mut director: Vec<Ipv4Addr> = interfaces.iter().map(|i| i.ip).collect();
+            director.extend(vrrp.iter().flat_map(|v| v.vips.iter().copied()));
+            for service in services {
+                real_servers(scenario, name, service, &director, &mut lints);
+                for (rs, checks) in service.real_servers.iter().zip(&service.checks) {
+                    for check in checks {
+                        health_check(scenario, name, rs.addr, check, &mut lints);
+                    }
+                }
+            }
+        }
+        if let NodeSpec::L7Balancer {
+            name,
+            config,
+            checks,
+            ..
+        } = node
+        {
+            for (pool, server, check) in checks {
+                let addr = config.pools[*pool].servers[*server].addr;
+                health_check(scenario, name, addr, check, &mut lints);
+            }
+        }
+    }
+    faults(&scenario.faults, &mut lints);
+    run_size(scenario, &mut lints);
+    lints
+        .into_iter()
+        .map(|lint| {
+            let mut d = match lint.nth_fault {
+                Some(nth) => in_faults(loc, &lint.value, nth, lint.message),
+                None => loc.quoted(&lint.value, lint.anchor.as_deref(), lint.message),
+            };
+            d.help = Some(lint.help);
+            d.note = Some(format!("the book explains it: book/src/{}", lint.page));
+            d.severity = super::diagnostic::Severity::Warning;
+            d
+        })
+        .collect()
+}
+
+/// A diagnostic on the `nth` (from 0) quoted `value` after the scenario's `faults:` field.
+fn in_faults(loc: &Locator<'_>, value: &str, nth: usize, message: String) -> Diagnostic {
+    let source = loc.source();
+    let needle = format!("\"{value}\"");
+    let start = source.find("faults:").unwrap_or(0);
+    let found = source[start..]
+        .match_indices(&needle)
+        .nth(nth)
+        .map(|(i, _)| start + i);
+    match found {
+        Some(offset) => loc.at_offset(offset, needle.chars().count(), message),
+        None => loc.quoted(value, None, message),
+    }
+}
+
+/// The web server with address `addr`, if there is one.
+fn web_server(scenario: &Scenario, addr: Ipv4Addr) -> Option<&NodeSpec> {
+    scenario
+        .nodes
+        .iter()
+        .find(|n| matches!(n, NodeSpec::WebServer { interface, .. } if interface.ip == addr))
+}
+
+/// Whether any machine of the scenario has `addr` on an interface.
+fn someone_has(scenario: &Scenario, addr: Ipv4Addr) -> bool {
+    scenario.nodes.iter().any(|n| match n {
+        NodeSpec::Router { interfaces, .. } | NodeSpec::L4Balancer { interfaces, .. } => {
+            interfaces.iter().any(|i| i.ip == addr)
+        }
+        NodeSpec::Host { interface, .. }
+        | NodeSpec::WebServer { interface, .. }
+        | NodeSpec::DnsServer { interface, .. }
+        | NodeSpec::L7Balancer { interface, .. }
+        | NodeSpec::DnsResolver { interface, .. } => interface.ip == addr,
+        NodeSpec::Clients {
+            first_ip, count, ..
+        } => (u32::from(*first_ip)..u32::from(*first_ip) + count).contains(&u32::from(addr)),
+    })
+}
+
+/// The forwarding method's demands on each real server (the same-subnet pitfall, the VIP on
+/// the loopback).
+fn real_servers(
+    scenario: &Scenario,
+    director: &str,
+    service: &ServiceSpec,
+    director_addrs: &[Ipv4Addr],
+    lints: &mut Vec<Lint>,
+) {
+    for rs in &service.real_servers {
+        let Some(NodeSpec::WebServer {
+            name,
+            interface,
+            gateway,
+            loopback,
+            ..
+        }) = web_server(scenario, rs.addr)
+        else {
+            continue;
+        };
+        let mask = crate::node::prefix_mask(interface.prefix_len);
+        let client_next_door = scenario.nodes.iter().find_map(|n| match n {
+            NodeSpec::Clients { name, first_ip, .. }
+                if u32::from(*first_ip) & mask == u32::from(interface.ip) & mask =>
+            {
+                Some(name)
+            }
+            _ => None,
+        });
+        match rs.forward {
+            Forward::Route if !loopback.contains(&service.vip) => lints.push(Lint {
+                value: rs.addr.to_string(),
+                anchor: Some(director.to_string()),
+                nth_fault: None,
+                message: format!(
+                    "real server \"{name}\" ({}) gets requests for {} by direct routing, but does not have that VIP on its loopback: it will drop every one, while its health checks pass",
+                    rs.addr, service.vip
+                ),
+                help: format!("add `loopback: [\"{}\"]` to \"{name}\"", service.vip),
+                page: "labs/l4-balancing.md#the-real-servers-hold-the-vip-quietly",
+            }),
+            Forward::Masq if client_next_door.is_some() => lints.push(Lint {
+                value: rs.addr.to_string(),
+                anchor: Some(director.to_string()),
+                nth_fault: None,
+                message: format!(
+                    "real server \"{name}\" ({}) is behind NAT on the same subnet as client group \"{}\": it answers those clients directly, from an address they never asked",
+                    rs.addr,
+                    client_next_door.unwrap_or(&String::new())
+                ),
+                help: "put the clients on another subnet, or use forward: Dr".into(),
+                page: "labs/l4-balancing.md#why-nat-fails-here",
+            }),
+            Forward::Masq if !gateway.is_some_and(|g| director_addrs.contains(&g)) => {
+                lints.push(Lint {
+                    value: rs.addr.to_string(),
+                    anchor: Some(director.to_string()),
+                    nth_fault: None,
+                    message: format!(
+                        "real server \"{name}\" ({}) is behind NAT, but its gateway is not the director \"{director}\": its replies will not be rewritten on the way back",
+                        rs.addr
+                    ),
+                    help: format!(
+                        "make \"{name}\"'s gateway an address of \"{director}\", or use forward: Dr"
+                    ),
+                    page: "labs/l4-balancing.md#why-nat-fails-here",
+                })
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A checker that can never succeed against the server at `addr`.
+fn health_check(
+    scenario: &Scenario,
+    balancer: &str,
+    addr: Ipv4Addr,
+    check: &CheckerConfig,
+    lints: &mut Vec<Lint>,
+) {
+    let mut warn = |problem: String, help: String| {
+        lints.push(Lint {
+            value: addr.to_string(),
+            anchor: Some(balancer.to_string()),
+            nth_fault: None,
+            message: format!(
+                "{} of {addr} can never pass: {problem}",
+                check.kind.keyword()
+            ),
+            help,
+            page: "labs/health-checks.md#three-layers-three-kinds-of-failure",
+        })
+    };
+    if matches!(check.kind, CheckKind::Misc { .. }) {
+        return;
+    }
+    if !someone_has(scenario, addr) {
+        warn(
+            "no machine in the scenario has that address".into(),
+            "check the real server's address".into(),
+        );
+        return;
+    }
+    let Some(NodeSpec::WebServer {
+        name,
+        port,
+        paths,
+        smtp_port,
+        ..
+    }) = web_server(scenario, addr)
+    else {
+        return;
+    };
+    match &check.kind {
+        CheckKind::Tcp { port: p } | CheckKind::Http { port: p, .. }
+            if p != port && Some(*p) != *smtp_port =>
+        {
+            warn(
+                format!("\"{name}\" listens on port {port}, not {p}"),
+                format!("check port {port}, or leave the check's port out"),
+            )
+        }
+        CheckKind::Http { path, status, .. } => {
+            let code = if paths.iter().any(|prefix| path.starts_with(prefix.as_str())) {
+                200
+            } else {
+                404
+            };
+            if !status
+                .iter()
+                .any(|&(low, high)| (low..=high).contains(&code))
+            {
+                warn(
+                    format!(
+                        "\"{name}\" answers {path} with {code}, which the check does not accept"
+                    ),
+                    format!("check a path \"{name}\" serves ({})", paths.join(", ")),
+                )
+            }
+        }
+        CheckKind::Smtp { port: p, .. } if Some(*p) != *smtp_port => warn(
+            format!("\"{name}\" has no SMTP greeter on port {p}"),
+            format!("give \"{name}\" `smtp_port: {p}`, or check another port"),
+        ),
+        _ => {}
+    }
+}
+
+/// Faults that change nothing: the target is crashed (or the same fault holds) already.
+fn faults(faults: &[FaultSpec], lints: &mut Vec<Lint>) {
+    let covers = |f: &FaultSpec, at| f.at <= at && f.until.is_none_or(|u| at < u);
+    for (i, fault) in faults.iter().enumerate() {
+        let earlier = faults[..i].iter().chain(&faults[i + 1..]);
+        for other in earlier {
+            if other.target != fault.target || !covers(other, fault.at) || other.at == fault.at {
+                continue;
+            }
+            let same = std::mem::discriminant(&other.kind) == std::mem::discriminant(&fault.kind);
+            let crashed = matches!(other.kind, FaultKind::Crash)
+                && matches!(fault.kind, FaultKind::Service(_) | FaultKind::StopVrrp);
+            if same || crashed {
+                let nth = faults[..i]
+                    .iter()
+                    .filter(|f| f.target == fault.target)
+                    .count();
+                lints.push(Lint {
+                    value: fault.target.clone(),
+                    anchor: None,
+                    nth_fault: Some(nth),
+                    message: format!(
+                        "this fault on \"{}\" at {} changes nothing: an earlier one, from {}, still holds",
+                        fault.target, fault.at, other.at
+                    ),
+                    help: "end the earlier fault first with `until`, or remove this one".into(),
+                    page: "labs/health-checks.md#breaking-things-on-purpose",
+                });
+                break;
+            }
+        }
+    }
+}
+
+/// A rough count of the requests a run will make, and a warning when it is large.
+fn run_size(scenario: &Scenario, lints: &mut Vec<Lint>) {
+    for node in &scenario.nodes {
+        let NodeSpec::Clients {
+            name,
+            count,
+            workload,
+            ..
+        } = node
+        else {
+            continue;
+        };
+        let seconds = workload
+            .duration
+            .map(|d| d.as_secs_f64())
+            .unwrap_or_else(|| scenario.max_sim_time.as_secs_f64());
+        // A closed-loop user waits for each answer (say 1 ms on a LAN) and thinks.
+        let by_time = match &workload.kind {
+            WorkloadKind::OpenLoop { rate } => rate * seconds,
+            WorkloadKind::ClosedLoop { users, think_time } => {
+                let cycle = 0.001 + think_time.mean().as_secs_f64();
+                f64::from(*users) * f64::from(*count) * seconds / cycle
+            }
+        };
+        let requests = workload
+            .requests
+            .map_or(by_time, |n| (n as f64).min(by_time));
+        if requests > MANY_REQUESTS {
+            lints.push(Lint {
+                value: name.clone(),
+                anchor: None,
+                nth_fault: None,
+                message: format!(
+                    "client group \"{name}\" may make about {} requests: the run will take minutes",
+                    requests.round() as u64
+                ),
+                help: "for a first look, give the workload a smaller `requests` or `duration`; build with --release for big runs".into(),
+                page: "reference/scenario.md#size-limits",
+            });
+        }
+    }
+}

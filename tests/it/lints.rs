@@ -1,0 +1,173 @@
+//! Warnings for valid scenarios that probably do not do what was meant: each names its lab
+//! page, points at the token, and never stops the run.
+
+use netlab::scenario::diagnostic::{Locator, Severity};
+use netlab::scenario::lint::lint;
+use netlab::scenario::load_str;
+
+use super::support::root;
+
+/// The warnings of `scenarios/<name>` after replacing `from` with `to` in its text.
+fn warnings_of(name: &str, edits: &[(&str, &str)]) -> Vec<String> {
+    let mut text = std::fs::read_to_string(root().join("scenarios").join(name)).unwrap();
+    for (from, to) in edits {
+        assert!(text.contains(from), "{name} has no {from}");
+        text = text.replacen(from, to, 1);
+    }
+    let scenario = load_str(name, &text).unwrap_or_else(|e| panic!("{e}"));
+    lint(&scenario, &Locator::new(name, &text))
+        .into_iter()
+        .map(|d| {
+            assert_eq!(d.severity, Severity::Warning);
+            d.to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn the_shipped_scenarios_warn_only_where_they_show_a_pitfall() {
+    let mut names: Vec<String> = std::fs::read_dir(root().join("scenarios"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for name in names {
+        let warnings = warnings_of(&name, &[]);
+        if name == "l4-nat-same-subnet.ron" {
+            // The lab about the same-subnet pitfall: both NAT real servers are flagged.
+            assert_eq!(warnings.len(), 2, "{warnings:#?}");
+            assert!(warnings[0].contains("same subnet as client group"));
+            assert!(warnings[0].contains("labs/l4-balancing.md#why-nat-fails-here"));
+        } else {
+            assert!(warnings.is_empty(), "{name}: {warnings:#?}");
+        }
+    }
+}
+
+#[test]
+fn a_direct_routing_server_without_the_vip_is_flagged() {
+    let warnings = warnings_of(
+        "l4-dsr.ron",
+        &[(
+            "loopback: [\"10.0.1.100\"], workers: 16, service_time: Exponential(\"2ms\")",
+            "workers: 16, service_time: Exponential(\"2ms\")",
+        )],
+    );
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    let text = &warnings[0];
+    assert!(text.starts_with("warning: real server \"web1\""), "{text}");
+    assert!(
+        text.contains("(ip: \"10.0.1.11\""),
+        "points at the real server: {text}"
+    );
+    assert!(
+        text.contains("= help: add `loopback: [\"10.0.1.100\"]`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("the-real-servers-hold-the-vip-quietly"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_nat_server_whose_gateway_is_not_the_director_is_flagged() {
+    let warnings = warnings_of(
+        "health-checks.ron",
+        &[(
+            "WebServer(name: \"ping1\", interface: (attach: \"back\", ip: \"10.0.2.11/24\"), gateway: \"10.0.2.1\")",
+            "WebServer(name: \"ping1\", interface: (attach: \"back\", ip: \"10.0.2.11/24\"), gateway: \"10.0.2.99\")",
+        )],
+    );
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    assert!(warnings[0].contains("its gateway is not the director \"lb\""));
+}
+
+#[test]
+fn checks_that_can_never_pass_are_flagged() {
+    let warnings = warnings_of(
+        "health-checks.ron",
+        &[
+            (
+                "(ip: \"10.0.2.21\", checks: [TcpCheck()])",
+                "(ip: \"10.0.2.21\", checks: [TcpCheck(port: 8080)])",
+            ),
+            (
+                "(ip: \"10.0.2.31\", checks: [HttpGet(path: \"/\")])",
+                "(ip: \"10.0.2.31\", checks: [HttpGet(path: \"/\", status: [204])])",
+            ),
+            (
+                "(ip: \"10.0.2.12\", checks: [PingCheck])",
+                "(ip: \"10.0.2.99\", checks: [PingCheck])",
+            ),
+        ],
+    );
+    assert_eq!(warnings.len(), 3, "{warnings:#?}");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("\"tcp1\" listens on port 80, not 8080"))
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("answers / with 200, which the check does not accept"))
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("no machine in the scenario has that address"))
+    );
+}
+
+#[test]
+fn a_fault_on_a_crashed_node_is_flagged() {
+    let warnings = warnings_of(
+        "health-checks.ron",
+        &[(
+            "faults: [",
+            "faults: [(at: \"1s\", until: \"5s\", target: \"http1\", event: Crash), (at: \"2s\", until: \"3s\", target: \"http1\", event: StopService),",
+        )],
+    );
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    assert!(warnings[0].contains("changes nothing: an earlier one, from 1s, still holds"));
+    assert!(
+        warnings[0].contains("--> health-checks.ron:88:"),
+        "points at the second fault, not the node: {}",
+        warnings[0]
+    );
+}
+
+#[test]
+fn a_run_of_millions_of_requests_is_announced() {
+    let warnings = warnings_of(
+        "00-hello-web.ron",
+        &[(
+            "OpenLoop(rate: 20.0, requests: 200)",
+            "OpenLoop(rate: 5000.0, duration: \"20min\")",
+        )],
+    );
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    assert!(
+        warnings[0].contains("may make about 6000000 requests"),
+        "{}",
+        warnings[0]
+    );
+}
+
+#[test]
+fn check_prints_warnings_and_still_succeeds() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_netlab"))
+        .current_dir(root())
+        .args(["check", "scenarios/l4-nat-same-subnet.ron"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("ok (5 nodes, 2 warnings)"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--> scenarios/l4-nat-same-subnet.ron:19:"),
+        "{stderr}"
+    );
+}
