@@ -179,6 +179,9 @@ impl Checker<'_> {
     /// One side of a `Partition`: node names, client groups expanded to their hosts.
     fn partition_side(&mut self, names: &[String], nodes: &[NodeFile]) -> Vec<String> {
         let mut out = Vec::new();
+        if !self.list_len(names.len(), "Partition", None, limits::MAX_NODES) {
+            return out;
+        }
         for name in names {
             match find(nodes, name) {
                 Some(NodeFile::Clients(g)) => {

@@ -116,18 +116,21 @@ impl Checker<'_> {
 
     /// The segments to capture, by index (`None`: all of them).
     pub fn capture(&mut self, capture: &CaptureFile) -> Option<Vec<usize>> {
-        capture.segments.as_ref().map(|names| {
-            names
-                .iter()
-                .filter_map(|n| {
-                    let found = self.segments.get(n).copied();
-                    if found.is_none() {
-                        self.unknown_segment(n, None);
-                    }
-                    found
-                })
-                .collect()
-        })
+        let names = capture.segments.as_ref()?;
+        if !self.list_len(names.len(), "segments", None, limits::MAX_WIRES) {
+            return None;
+        }
+        let found = names
+            .iter()
+            .filter_map(|n| {
+                let found = self.segments.get(n).copied();
+                if found.is_none() {
+                    self.unknown_segment(n, None);
+                }
+                found
+            })
+            .collect();
+        Some(found)
     }
 
     /// Reports an unknown segment name with the nearest known one.
