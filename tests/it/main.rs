@@ -9,6 +9,7 @@
 //! - `l7`: the reverse proxy: routing by URL, two handshakes, addresses, L4 vs L7;
 //! - `keep_alive`: HTTP keep-alive: handshakes saved, and IPVS balancing connections;
 //! - `pcap`: the capture holds real, well-formed packets (handshake, HTTP, ARP, ICMP);
+//! - `keepalived`: every exported keepalived.conf passes the real `keepalived -t`;
 //! - `book`: the book's images exist (and `scenarios` checks the stored charts are current);
 //! - `cli`: the `netlab` binary's exit codes and files.
 
@@ -19,6 +20,7 @@ mod diagnostics;
 mod dns;
 mod health;
 mod keep_alive;
+mod keepalived;
 mod l4;
 mod l7;
 mod pcap;
