@@ -258,40 +258,60 @@ pub fn compare_report(
     out
 }
 
-/// `compare.csv`: one row per variant and server.
+/// `compare.csv`: one row per variant and server. The `csv` crate quotes a field only when
+/// it must (a comma, a quote or a line break inside, as a `--vary` value may hold).
 pub fn compare_csv(scenario: &Scenario, variants: &[Variant]) -> String {
-    let mut out =
-        String::from("scheduler,seed,server,served,share,p50_ms,p95_ms,p99_ms,failed,vary\n");
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    let header = [
+        "scheduler",
+        "seed",
+        "server",
+        "served",
+        "share",
+        "p50_ms",
+        "p95_ms",
+        "p99_ms",
+        "failed",
+        "vary",
+    ];
+    csv.write_record(header)
+        .expect("writing a CSV row into memory cannot fail");
     for variant in variants {
         let m = metrics(scenario, variant);
         let total: u64 = m.served.iter().map(|(_, n)| n).sum();
         let latency = m.latency.unwrap_or_default();
+        let vary = variant
+            .values
+            .iter()
+            .map(|(p, v)| format!("{p}={v}"))
+            .collect::<Vec<_>>()
+            .join(";");
         for (server, served) in &m.served {
             let share = if total == 0 {
                 0.0
             } else {
                 *served as f64 / total as f64
             };
-            // Writing into a String cannot fail.
-            let _ = writeln!(
-                out,
-                "{},{},{server},{served},{share:.4},{:.3},{:.3},{:.3},{},{}",
-                variant.scheduler,
-                variant.seed,
-                latency.p50,
-                latency.p95,
-                latency.p99,
-                m.failed(),
-                variant
-                    .values
-                    .iter()
-                    .map(|(p, v)| format!("{p}={v}"))
-                    .collect::<Vec<_>>()
-                    .join(";")
-            );
+            let row = [
+                variant.scheduler.clone(),
+                variant.seed.to_string(),
+                server.clone(),
+                served.to_string(),
+                format!("{share:.4}"),
+                format!("{:.3}", latency.p50),
+                format!("{:.3}", latency.p95),
+                format!("{:.3}", latency.p99),
+                m.failed().to_string(),
+                vary.clone(),
+            ];
+            csv.write_record(&row)
+                .expect("writing a CSV row into memory cannot fail");
         }
     }
-    out
+    let bytes = csv
+        .into_inner()
+        .expect("flushing a CSV writer into memory cannot fail");
+    String::from_utf8(bytes).expect("CSV built from UTF-8 strings is UTF-8")
 }
 
 /// The terminal table: one row per variant, each server's share, latency and failures.
@@ -340,4 +360,98 @@ pub fn compare_table(scenario: &Scenario, variants: &[Variant]) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::TimeSeries;
+    use crate::sim::{SimDuration, SimTime};
+    use crate::trace::{Outcome, RequestRecord, Trace};
+
+    /// A field that would shift the columns of a hand-written CSV file.
+    const AWKWARD: &str = "web \"A\", rack 2\nsecond line";
+
+    /// A finished run in which each server answered one request.
+    fn artifacts(server_names: &[&str]) -> Artifacts {
+        let mut trace = Trace::default();
+        for (index, _) in server_names.iter().enumerate() {
+            trace.requests.push(RequestRecord {
+                client_node: 0,
+                client_seq: index as u64,
+                start: SimTime::ZERO,
+                end: SimTime::ZERO + SimDuration::from_millis(4),
+                outcome: Outcome::Ok,
+                server: Some(index),
+                status: Some(200),
+                remote_ip: None,
+                reused_connection: false,
+            });
+        }
+        Artifacts {
+            summary_json: String::new(),
+            requests_csv: String::new(),
+            events_csv: String::new(),
+            table: String::new(),
+            capture: None,
+            ipvsadm_txt: None,
+            keepalived_confs: Vec::new(),
+            load_bars: Vec::new(),
+            charts: Vec::new(),
+            series: TimeSeries {
+                bin: SimDuration::from_secs(1),
+                starts_s: Vec::new(),
+                ok_per_s: Vec::new(),
+                failed_per_s: Vec::new(),
+                served_per_s: Vec::new(),
+                markers: Vec::new(),
+            },
+            report_md: String::new(),
+            trace,
+            end: SimTime::ZERO + SimDuration::from_secs(1),
+            events: 0,
+            node_names: vec!["pc".to_string()],
+            server_names: server_names.iter().map(|s| s.to_string()).collect(),
+            server_addrs: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn awkward_names_and_values_stay_in_their_columns() {
+        let text = r#"Scenario(
+            name: "t",
+            description: "a router alone",
+            segments: [(name: "lan")],
+            nodes: [Router(name: "r1", interfaces: [(attach: "lan", ip: "10.0.0.1/24")])],
+        )"#;
+        let scenario = crate::scenario::load_str("t.ron", text).unwrap();
+        let variants = [
+            Variant {
+                scheduler: "rr".to_string(),
+                values: Vec::new(),
+                seed: 1,
+                artifacts: artifacts(&["web1", "web2"]),
+            },
+            Variant {
+                scheduler: "-".to_string(),
+                values: vec![("nodes.web.name".to_string(), AWKWARD.to_string())],
+                seed: 2,
+                artifacts: artifacts(&["web1", AWKWARD]),
+            },
+        ];
+        let text = compare_csv(&scenario, &variants);
+        let rows: Vec<Vec<String>> = csv::Reader::from_reader(text.as_bytes())
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_string).collect())
+            .collect();
+        assert_eq!(rows.len(), 4, "{text}");
+        assert!(rows.iter().all(|row| row.len() == 10), "{rows:?}");
+        assert_eq!(rows[3][2], AWKWARD);
+        assert_eq!(rows[3][9], format!("nodes.web.name={AWKWARD}"));
+        // Fields that need no quotes are written as before, byte for byte.
+        assert!(text.starts_with(
+            "scheduler,seed,server,served,share,p50_ms,p95_ms,p99_ms,failed,vary\n\
+             rr,1,web1,1,0.5000,4.000,4.000,4.000,0,\n"
+        ));
+    }
 }

@@ -1,4 +1,4 @@
-//! *summary.json* and *requests.csv*.
+//! *summary.json*, *requests.csv* and *events.csv*.
 
 use serde_json::{Map, Value, json};
 
@@ -256,29 +256,40 @@ pub fn ipvsadm_txt(run: &RunReport<'_>) -> Option<String> {
 
 /// The contents of `events.csv`: faults and state changes in time order.
 pub fn events_csv(run: &RunReport<'_>) -> String {
-    use std::fmt::Write;
-    let mut out = String::from("time_s,target,event,detail\n");
+    let mut csv = csv_writer();
+    write_row(&mut csv, ["time_s", "target", "event", "detail"]);
     for e in &run.trace.events {
-        // Writing into a String cannot fail.
-        let _ = writeln!(
-            out,
-            "{:.6},{},{},{}",
-            e.at.as_secs_f64(),
-            csv_field(&e.target),
-            csv_field(&e.event),
-            csv_field(&e.detail)
+        write_row(
+            &mut csv,
+            [
+                format!("{:.6}", e.at.as_secs_f64()).as_str(),
+                &e.target,
+                &e.event,
+                &e.detail,
+            ],
         );
     }
-    out
+    csv_text(csv)
 }
 
-/// Quotes a CSV field if it holds a comma or a quote (RFC 4180).
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
+/// A CSV writer into memory. The `csv` crate quotes a field only when it must (RFC 4180: a
+/// comma, a quote or a line break inside), so ordinary fields come out exactly as written.
+fn csv_writer() -> csv::Writer<Vec<u8>> {
+    csv::Writer::from_writer(Vec::new())
+}
+
+/// Appends one row.
+fn write_row<'a>(csv: &mut csv::Writer<Vec<u8>>, fields: impl IntoIterator<Item = &'a str>) {
+    csv.write_record(fields)
+        .expect("writing a CSV row into memory cannot fail");
+}
+
+/// The finished file.
+fn csv_text(csv: csv::Writer<Vec<u8>>) -> String {
+    let bytes = csv
+        .into_inner()
+        .expect("flushing a CSV writer into memory cannot fail");
+    String::from_utf8(bytes).expect("CSV built from UTF-8 strings is UTF-8")
 }
 
 /// Requests in report order: by start time, then client, then the client's own order.
@@ -290,21 +301,127 @@ pub fn sorted_requests<'a>(run: &RunReport<'a>) -> Vec<&'a RequestRecord> {
 
 /// The contents of `requests.csv`.
 pub fn requests_csv(run: &RunReport<'_>) -> String {
-    use std::fmt::Write;
-    let mut out = String::from("id,client,start_s,end_s,latency_ms,outcome,server,status\n");
+    let mut csv = csv_writer();
+    write_row(
+        &mut csv,
+        [
+            "id",
+            "client",
+            "start_s",
+            "end_s",
+            "latency_ms",
+            "outcome",
+            "server",
+            "status",
+        ],
+    );
     for (id, r) in sorted_requests(run).into_iter().enumerate() {
         let server = r.server.map_or("", |s| run.server_names[s].as_str());
         let status = r.status.map(|s| s.to_string()).unwrap_or_default();
-        // Writing into a String cannot fail.
-        let _ = writeln!(
-            out,
-            "{id},{},{:.6},{:.6},{:.3},{},{server},{status}",
-            run.node_names[r.client_node],
-            r.start.as_secs_f64(),
-            r.end.as_secs_f64(),
-            latency_ms(r),
-            r.outcome.as_str(),
+        write_row(
+            &mut csv,
+            [
+                id.to_string().as_str(),
+                &run.node_names[r.client_node],
+                &format!("{:.6}", r.start.as_secs_f64()),
+                &format!("{:.6}", r.end.as_secs_f64()),
+                &format!("{:.3}", latency_ms(r)),
+                r.outcome.as_str(),
+                server,
+                &status,
+            ],
         );
     }
-    out
+    csv_text(csv)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::SimDuration;
+    use crate::trace::{EventRecord, Outcome, Trace};
+
+    /// A field that would shift the columns of a hand-written CSV file.
+    const AWKWARD: &str = "web \"A\", rack 2\nsecond line";
+
+    /// Every record of `text`, header first, as `csv::Reader` reads it back.
+    fn read_back(text: &str) -> Vec<Vec<String>> {
+        csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(text.as_bytes())
+            .records()
+            .map(|record| {
+                let record = record.expect("netlab writes well-formed CSV");
+                record.iter().map(str::to_string).collect()
+            })
+            .collect()
+    }
+
+    fn report<'a>(
+        trace: &'a Trace,
+        node_names: &'a [String],
+        server_names: &'a [String],
+    ) -> RunReport<'a> {
+        RunReport {
+            scenario: "t",
+            seed: 1,
+            end: SimTime::ZERO + SimDuration::from_secs(2),
+            trace,
+            node_names,
+            server_names,
+            server_addrs: &[],
+        }
+    }
+
+    #[test]
+    fn an_awkward_event_field_stays_in_its_column() {
+        let mut trace = Trace::default();
+        for (target, detail) in [("lb", "plain"), (AWKWARD, AWKWARD), ("r1", "")] {
+            trace.events.push(EventRecord {
+                at: SimTime::ZERO + SimDuration::from_secs(1),
+                target: target.to_string(),
+                event: "crash".to_string(),
+                detail: detail.to_string(),
+            });
+        }
+        let text = events_csv(&report(&trace, &[], &[]));
+        let rows = read_back(&text);
+        assert_eq!(rows.len(), 4, "{text}");
+        assert!(rows.iter().all(|row| row.len() == 4), "{rows:?}");
+        assert_eq!(rows[2], ["1.000000", AWKWARD, "crash", AWKWARD]);
+        // Fields that need no quotes are written as before, byte for byte.
+        assert!(text.starts_with("time_s,target,event,detail\n1.000000,lb,crash,plain\n"));
+        assert!(text.ends_with("\n1.000000,r1,crash,\n"), "{text}");
+    }
+
+    #[test]
+    fn an_awkward_server_name_stays_in_its_column() {
+        let mut trace = Trace::default();
+        for (client_seq, server) in [(0, Some(0)), (1, Some(1)), (2, None)] {
+            trace.requests.push(RequestRecord {
+                client_node: 0,
+                client_seq,
+                start: SimTime::ZERO + SimDuration::from_millis(100 * client_seq),
+                end: SimTime::ZERO + SimDuration::from_millis(100 * client_seq + 5),
+                outcome: if server.is_some() {
+                    Outcome::Ok
+                } else {
+                    Outcome::Timeout
+                },
+                server,
+                status: server.map(|_| 200),
+                remote_ip: None,
+                reused_connection: false,
+            });
+        }
+        let nodes = ["client, 1".to_string()];
+        let servers = ["web1".to_string(), AWKWARD.to_string()];
+        let text = requests_csv(&report(&trace, &nodes, &servers));
+        let rows = read_back(&text);
+        assert_eq!(rows.len(), 4, "{text}");
+        assert!(rows.iter().all(|row| row.len() == 8), "{rows:?}");
+        assert_eq!(rows[2][1], "client, 1");
+        assert_eq!(rows[2][6], AWKWARD);
+        assert_eq!(rows[3][5..], ["timeout", "", ""]);
+    }
 }

@@ -6,12 +6,56 @@
 //! back in keepalived's own syntax, one file per machine, so a student can set the lab
 //! beside a real configuration, or start a real lab from it.
 //!
+//! Every file is meant to pass `keepalived -t`, keepalived's own check of a configuration
+//! (`tests/it/keepalived.rs` runs keepalived 2.2.7 on each scenario's files). Two things
+//! matter for that:
+//! - **Strings are quoted where keepalived's reader would cut them.** It reads one statement
+//!   per line and splits it into words at blanks; `#` and `!` start a comment anywhere, and a
+//!   `{` or `}` ends the statement. Inside `"..."` all of these are kept. A name or a path
+//!   with any character beyond letters, digits and `._-/:@%+=` is therefore written in
+//!   double quotes. A few characters cannot be written even there: a `"` (there is no
+//!   escape), a line break, a `\` (it would swallow the closing quote), and a `$` that starts
+//!   one of keepalived's built-in words (`$_HASH` turns into `#`, even in quotes). They are
+//!   replaced, by `_` in a name and by `%XX` in a URL path (which means the same to a web
+//!   server), and a `#` comment above the line gives netlab's original.
+//! - **Values keepalived cannot take are clamped or left out**, each with a `#` comment in the
+//!   file saying what netlab ran instead (see the list below).
+//!
 //! # Simplifications
 //! - Interfaces are named `eth0`, `eth1`, ... in the order the scenario lists them.
-//! - `MISC_CHECK` gets a placeholder `misc_path`: netlab scripts the results instead.
+//! - `MISC_CHECK` gets a placeholder `misc_path`: netlab scripts the results instead. Its
+//!   scripted results take no time, so no `misc_timeout` is written (and MISC_CHECK has no
+//!   `connect_timeout`).
 //! - `SSL_GET` in netlab is an `HTTP_GET` after a fixed handshake delay; here it is SSL_GET.
 //! - Timing is written per checker (keepalived 2.x accepts `delay_loop`, `retry` and the
-//!   others inside a checker), since netlab's checkers each have their own.
+//!   others inside a checker), since netlab's checkers each have their own. keepalived's
+//!   timers count microseconds: a finer value is rounded up, and a `connect_timeout` of 0
+//!   becomes 1 microsecond, the least keepalived takes.
+//! - The gratuitous ARP settings of a node's first VRRP instance go into `global_defs`;
+//!   another instance with different ones gets its own `garp_master_repeat` and
+//!   `garp_master_delay`. A repeat of 0 (netlab: no gratuitous ARP at all) is written as 1,
+//!   keepalived's minimum, and a delay is rounded up to whole seconds.
+//! - `nopreempt` is left out at priority 255: keepalived ignores it for an address owner.
+//! - The real servers of one service may mix NAT and DR. The first one's method is the
+//!   service's `lb_kind`; any other carries its own `lvs_method` (keepalived's per-server
+//!   keyword: `lb_kind` is accepted only at service level). A DR server's port is written as
+//!   the service's, since direct routing cannot change the port (keepalived would reset it,
+//!   with an error); the same goes for a DR sorry server.
+//! - `persistence_timeout` is rounded up to whole seconds; 0 (no persistence) is left out.
+//! - A `hysteresis` not below `quorum` becomes `quorum - 1`, as keepalived would correct it.
+//!   netlab lost quorum only at 0 and regained it at `quorum + hysteresis`; keepalived
+//!   regains it at `2 × quorum - 1`.
+//! - HTTP status codes outside 100-599 are left out: keepalived refuses them.
+//! - A service without real servers is only a comment: keepalived ignores such a
+//!   `virtual_server`, while netlab keeps the empty service in IPVS.
+//! - Not handled: a service whose real servers all weigh 0 (keepalived's quorum, at least 1,
+//!   then exceeds their total weight and `keepalived -t` says so; the file notes it), two
+//!   VRRP instances of one node with the same name or the same VRID on one interface, an
+//!   instance without VIPs, and a line longer than keepalived's 1024-byte buffer.
+//!
+//! # Further reading
+//! - keepalived.conf(5); keepalived's `lib/parser.c` (the reader), `check/check_parser.c`
+//!   and `vrrp/vrrp_parser.c` (the keywords); `shared/reference/keepalived-vrrp.md` §1a.
 
 use std::fmt::Write;
 
@@ -41,12 +85,16 @@ pub fn keepalived_confs(scenario: &Scenario) -> Vec<(String, String)> {
         // Writing into a String cannot fail.
         let _ = writeln!(
             out,
-            "# keepalived.conf for {name}, written by netlab from {}\n",
-            scenario.source_file
+            "# keepalived.conf for {}, written by netlab from {}\n",
+            name.escape_debug(),
+            scenario.source_file.escape_debug()
         );
         write_global(&mut out, name, vrrp, sync);
+        let garp = vrrp
+            .first()
+            .map(|first| (first.garp_repeat, first.garp_delay));
         for instance in vrrp {
-            write_vrrp(&mut out, instance);
+            write_vrrp(&mut out, instance, garp);
         }
         for service in services {
             write_service(&mut out, service);
@@ -59,24 +107,45 @@ pub fn keepalived_confs(scenario: &Scenario) -> Vec<(String, String)> {
 /// `global_defs`: the machine's name, the gratuitous ARP settings VRRP uses, and the IPVS
 /// connection sync daemon (which keepalived starts with the VRRP instance it follows).
 fn write_global(out: &mut String, name: &str, vrrp: &[VrrpConfig], sync: bool) {
-    let _ = writeln!(out, "global_defs {{\n    router_id {name}");
+    let _ = writeln!(out, "global_defs {{");
+    let router_id = label(name);
+    if router_id.changed {
+        note(out, "    ", &format!("netlab's node name: {name:?}"));
+    }
+    let _ = writeln!(out, "    router_id {}", router_id.text);
     if let Some(first) = vrrp.first() {
         if sync {
-            let _ = writeln!(out, "    lvs_sync_daemon eth{} {}", first.iface, first.name);
+            // The short form `lvs_sync_daemon IF INSTANCE`, unless the instance's name is
+            // one of the options keepalived looks for first (`global_parser.c`).
+            let instance = label(&first.name);
+            let inst = match first.name.as_str() {
+                "inst" | "id" | "maxlen" | "port" | "ttl" | "group" => "inst ",
+                _ => "",
+            };
+            let _ = writeln!(
+                out,
+                "    lvs_sync_daemon eth{} {inst}{}",
+                first.iface, instance.text
+            );
         }
-        let _ = writeln!(
+        write_garp(
             out,
-            "    vrrp_garp_master_repeat {}\n    vrrp_garp_master_delay {}",
+            "vrrp_garp_master_",
             first.garp_repeat,
-            seconds(first.garp_delay)
+            first.garp_delay,
         );
     }
     let _ = writeln!(out, "}}\n");
 }
 
-/// A `vrrp_instance` block.
-fn write_vrrp(out: &mut String, v: &VrrpConfig) {
-    let _ = writeln!(out, "vrrp_instance {} {{", v.name);
+/// A `vrrp_instance` block. `global_garp` is what `global_defs` already says about
+/// gratuitous ARP; an instance that differs says its own.
+fn write_vrrp(out: &mut String, v: &VrrpConfig, global_garp: Option<(u32, SimDuration)>) {
+    let name = label(&v.name);
+    if name.changed {
+        note(out, "", &format!("netlab's instance name: {:?}", v.name));
+    }
+    let _ = writeln!(out, "vrrp_instance {} {{", name.text);
     // Every instance starts as BACKUP; the election by priority decides who is master.
     let _ = writeln!(out, "    state BACKUP");
     let _ = writeln!(out, "    interface eth{}", v.iface);
@@ -84,7 +153,18 @@ fn write_vrrp(out: &mut String, v: &VrrpConfig) {
     let _ = writeln!(out, "    priority {}", v.priority);
     let _ = writeln!(out, "    advert_int {}", v.advert_int);
     if !v.preempt {
-        let _ = writeln!(out, "    nopreempt");
+        if v.priority == 255 {
+            note(
+                out,
+                "    ",
+                "netlab's nopreempt is left out: keepalived ignores it at priority 255",
+            );
+        } else {
+            let _ = writeln!(out, "    nopreempt");
+        }
+    }
+    if global_garp != Some((v.garp_repeat, v.garp_delay)) {
+        write_garp(out, "garp_master_", v.garp_repeat, v.garp_delay);
     }
     let _ = writeln!(out, "    virtual_ipaddress {{");
     for vip in &v.vips {
@@ -93,41 +173,108 @@ fn write_vrrp(out: &mut String, v: &VrrpConfig) {
     let _ = writeln!(out, "    }}\n}}\n");
 }
 
-/// A `virtual_server` block with its real servers and their checkers.
-fn write_service(out: &mut String, s: &ServiceSpec) {
-    let _ = writeln!(out, "virtual_server {} {} {{", s.vip, s.port);
-    let _ = writeln!(out, "    lb_algo {}", s.scheduler);
-    // lb_kind belongs to the virtual server; a real server may override it (keepalived 2.x).
-    let kind = |f: Forward| match f {
+/// `<prefix>repeat` and `<prefix>delay`, in `global_defs` (`vrrp_garp_master_`) or in an
+/// instance (`garp_master_`), within keepalived's ranges.
+fn write_garp(out: &mut String, prefix: &str, repeat: u32, delay: SimDuration) {
+    if repeat == 0 {
+        note(
+            out,
+            "    ",
+            &format!(
+                "netlab sends no gratuitous ARP ({prefix}repeat 0); keepalived sends 1 at least"
+            ),
+        );
+    }
+    let _ = writeln!(out, "    {prefix}repeat {}", repeat.max(1));
+    let (delay_s, rounded) = whole_seconds(delay);
+    if rounded {
+        note(
+            out,
+            "    ",
+            &format!("netlab's {prefix}delay is {delay}; keepalived counts whole seconds"),
+        );
+    }
+    let _ = writeln!(out, "    {prefix}delay {delay_s}");
+}
+
+/// keepalived's name for a forwarding method.
+fn method(forward: Forward) -> &'static str {
+    match forward {
         Forward::Masq => "NAT",
         Forward::Route => "DR",
-    };
-    let service_kind = s.real_servers.first().map_or(Forward::Masq, |r| r.forward);
-    let _ = writeln!(out, "    lb_kind {}", kind(service_kind));
+    }
+}
+
+/// The longest `persistence_timeout` keepalived takes, in seconds (31 days, `LVS_MAX_TIMEOUT`).
+const MAX_PERSISTENCE_S: u64 = 31 * 86_400;
+
+/// A `virtual_server` block with its real servers and their checkers.
+fn write_service(out: &mut String, s: &ServiceSpec) {
+    if s.real_servers.is_empty() {
+        note(
+            out,
+            "",
+            &format!(
+                "netlab's virtual service {}:{} has no real servers: keepalived would ignore its \
+                 virtual_server (\"has no real servers\"), so it is not written",
+                s.vip, s.port
+            ),
+        );
+        out.push('\n');
+        return;
+    }
+    let _ = writeln!(out, "virtual_server {} {} {{", s.vip, s.port);
+    let _ = writeln!(out, "    lb_algo {}", s.scheduler);
+    // lb_kind belongs to the virtual server; a real server may override it with lvs_method.
+    let service_kind = s.real_servers[0].forward;
+    let _ = writeln!(out, "    lb_kind {}", method(service_kind));
     let _ = writeln!(out, "    protocol TCP");
     if let Some(timeout) = s.persistence {
-        let _ = writeln!(out, "    persistence_timeout {}", seconds(timeout));
+        write_persistence(out, timeout);
     }
     let checkers: Vec<&CheckerConfig> = s.checks.iter().flatten().collect();
     if !checkers.is_empty() && checkers.iter().all(|c| c.alpha) {
         let _ = writeln!(out, "    alpha");
     }
-    if s.quorum > 1 || s.hysteresis > 0 {
-        let _ = writeln!(
+    if s.real_servers.iter().all(|rs| rs.weight == 0) {
+        note(
             out,
-            "    quorum {}\n    hysteresis {}",
-            s.quorum.max(1),
-            s.hysteresis
+            "    ",
+            "every real server weighs 0: keepalived -t reports that its quorum (1 at least) \
+             exceeds their total weight",
         );
     }
+    if s.quorum > 1 || s.hysteresis > 0 {
+        let quorum = s.quorum.max(1);
+        let hysteresis = if s.hysteresis >= quorum {
+            note(
+                out,
+                "    ",
+                &format!(
+                    "netlab's hysteresis is {}; keepalived takes less than the quorum",
+                    s.hysteresis
+                ),
+            );
+            quorum - 1
+        } else {
+            s.hysteresis
+        };
+        let _ = writeln!(out, "    quorum {quorum}\n    hysteresis {hysteresis}");
+    }
     if let Some(sorry) = &s.sorry_server {
-        let _ = writeln!(out, "    sorry_server {} {}", sorry.addr, sorry.port);
+        let port = port_for(out, sorry.forward, sorry.port, s.port);
+        let _ = writeln!(out, "    sorry_server {} {port}", sorry.addr);
+        if sorry.forward != service_kind {
+            let _ = writeln!(out, "    sorry_server_lvs_method {}", method(sorry.forward));
+        }
     }
     for (index, rs) in s.real_servers.iter().enumerate() {
-        let _ = writeln!(out, "\n    real_server {} {} {{", rs.addr, rs.port);
+        out.push('\n');
+        let port = port_for(out, rs.forward, rs.port, s.port);
+        let _ = writeln!(out, "    real_server {} {port} {{", rs.addr);
         let _ = writeln!(out, "        weight {}", rs.weight);
         if rs.forward != service_kind {
-            let _ = writeln!(out, "        lb_kind {}", kind(rs.forward));
+            let _ = writeln!(out, "        lvs_method {}", method(rs.forward));
         }
         if rs.upper_threshold > 0 {
             let _ = writeln!(out, "        uthreshold {}", rs.upper_threshold);
@@ -146,6 +293,53 @@ fn write_service(out: &mut String, s: &ServiceSpec) {
     let _ = writeln!(out, "}}\n");
 }
 
+/// `persistence_timeout`: whole seconds from 1 to 31 days in keepalived.
+fn write_persistence(out: &mut String, timeout: SimDuration) {
+    let (timeout_s, rounded) = whole_seconds(timeout);
+    if timeout_s == 0 {
+        note(
+            out,
+            "    ",
+            "netlab's persistence_timeout is 0, which pins no client: left out",
+        );
+        return;
+    }
+    if rounded || timeout_s > MAX_PERSISTENCE_S {
+        note(
+            out,
+            "    ",
+            &format!(
+                "netlab's persistence_timeout is {timeout}; keepalived takes whole seconds up to 31 days"
+            ),
+        );
+    }
+    let _ = writeln!(
+        out,
+        "    persistence_timeout {}",
+        timeout_s.min(MAX_PERSISTENCE_S)
+    );
+}
+
+/// The port to write for a real or sorry server: a DR server keeps the service's port
+/// (direct routing rewrites only the MAC address), so a different one is noted and replaced.
+fn port_for(out: &mut String, forward: Forward, port: u16, service_port: u16) -> u16 {
+    if forward == Forward::Route && port != service_port {
+        note(
+            out,
+            "    ",
+            &format!(
+                "netlab's port {port}: direct routing keeps the service's port {service_port}"
+            ),
+        );
+        service_port
+    } else {
+        port
+    }
+}
+
+/// The lowest and highest HTTP status codes keepalived's `status_code` takes.
+const STATUS_CODES: (u16, u16) = (100, 599);
+
 /// A checker block inside a `real_server`.
 fn write_checker(out: &mut String, c: &CheckerConfig) {
     let _ = writeln!(out, "        {} {{", c.kind.keyword());
@@ -157,21 +351,59 @@ fn write_checker(out: &mut String, c: &CheckerConfig) {
         CheckKind::Http {
             port, path, status, ..
         } => {
-            let _ = writeln!(out, "            url {{\n                path {path}");
+            let _ = writeln!(out, "            url {{");
+            let url = url_path(path);
+            if url.changed {
+                note(out, "                ", &format!("netlab's path: {path:?}"));
+            }
+            let _ = writeln!(out, "                path {}", url.text);
+            let (lowest, highest) = STATUS_CODES;
+            if !status.is_empty()
+                && status
+                    .iter()
+                    .all(|&(low, high)| low > highest || high < lowest)
+            {
+                note(
+                    out,
+                    "                ",
+                    "none of netlab's status codes is in 100-599: keepalived will expect 200-299",
+                );
+            }
             for &(low, high) in status {
-                if low == high {
-                    let _ = writeln!(out, "                status_code {low}");
+                let (low_kept, high_kept) = (low.max(lowest), high.min(highest));
+                if (low_kept, high_kept) != (low, high) {
+                    let codes = if low == high {
+                        low.to_string()
+                    } else {
+                        format!("{low}-{high}")
+                    };
+                    note(
+                        out,
+                        "                ",
+                        &format!("netlab also accepts {codes}; keepalived takes 100-599 only"),
+                    );
+                }
+                if low_kept > high_kept {
+                    continue;
+                } else if low_kept == high_kept {
+                    let _ = writeln!(out, "                status_code {low_kept}");
                 } else {
-                    let _ = writeln!(out, "                status_code {low}-{high}");
+                    let _ = writeln!(out, "                status_code {low_kept}-{high_kept}");
                 }
             }
             let _ = writeln!(out, "            }}\n            connect_port {port}");
         }
         CheckKind::Smtp { port, helo } => {
-            let _ = writeln!(
-                out,
-                "            connect_port {port}\n            helo_name {helo}"
-            );
+            let _ = writeln!(out, "            connect_port {port}");
+            let helo_name = label(helo);
+            if helo_name.changed {
+                note(
+                    out,
+                    "            ",
+                    &format!("netlab's HELO name: {helo:?}"),
+                );
+            }
+            let _ = writeln!(out, "            helo_name {}", helo_name.text);
         }
         CheckKind::Misc { .. } => {
             let _ = writeln!(
@@ -181,26 +413,140 @@ fn write_checker(out: &mut String, c: &CheckerConfig) {
         }
     }
     let t = &c.timing;
-    let _ = writeln!(
-        out,
-        "            delay_loop {}\n            connect_timeout {}\n            retry {}\n            delay_before_retry {}\n            warmup {}",
-        seconds(t.delay_loop),
-        seconds(t.connect_timeout),
-        t.retry,
-        seconds(t.delay_before_retry),
-        seconds(t.warmup)
-    );
+    write_timer(out, "delay_loop", t.delay_loop);
+    // MISC_CHECK has no connect_timeout (its script's limit would be misc_timeout).
+    if !matches!(c.kind, CheckKind::Misc { .. }) {
+        if t.connect_timeout == SimDuration::ZERO {
+            note(
+                out,
+                "            ",
+                "netlab's connect_timeout is 0; keepalived takes 1 microsecond at least",
+            );
+        }
+        write_timer(
+            out,
+            "connect_timeout",
+            t.connect_timeout.max(SimDuration::from_micros(1)),
+        );
+    }
+    let _ = writeln!(out, "            retry {}", t.retry);
+    write_timer(out, "delay_before_retry", t.delay_before_retry);
+    write_timer(out, "warmup", t.warmup);
     let _ = writeln!(out, "        }}");
 }
 
-/// A duration in keepalived's units: whole seconds where exact, else decimal seconds.
-fn seconds(d: SimDuration) -> String {
-    let ns = d.as_nanos();
-    if ns.is_multiple_of(1_000_000_000) {
-        (ns / 1_000_000_000).to_string()
-    } else {
-        format!("{}", d.as_secs_f64())
+/// One timer line of a checker, rounded up to keepalived's microseconds.
+fn write_timer(out: &mut String, keyword: &str, d: SimDuration) {
+    let (text, rounded) = timer(d);
+    if rounded {
+        note(
+            out,
+            "            ",
+            &format!("netlab's {keyword} is {d}; keepalived counts microseconds"),
+        );
     }
+    let _ = writeln!(out, "            {keyword} {text}");
+}
+
+/// A duration as keepalived's timers read it (`read_timer`): seconds with at most six
+/// decimals, rounded up to the microsecond; and whether it had to be rounded.
+fn timer(d: SimDuration) -> (String, bool) {
+    let ns = d.as_nanos();
+    let micros = ns.div_ceil(1_000);
+    let (whole, fraction) = (micros / 1_000_000, micros % 1_000_000);
+    let text = if fraction == 0 {
+        whole.to_string()
+    } else {
+        let digits = format!("{fraction:06}");
+        format!("{whole}.{}", digits.trim_end_matches('0'))
+    };
+    (text, micros * 1_000 != ns)
+}
+
+/// A duration in the whole seconds some keywords take (`garp_master_delay`,
+/// `persistence_timeout`), rounded up; and whether it had to be rounded.
+fn whole_seconds(d: SimDuration) -> (u64, bool) {
+    let ns = d.as_nanos();
+    (
+        ns.div_ceil(1_000_000_000),
+        !ns.is_multiple_of(1_000_000_000),
+    )
+}
+
+/// A string as it goes into the file.
+struct Word {
+    /// One word for keepalived's reader: bare, or in double quotes.
+    text: String,
+    /// Whether characters keepalived cannot read back were replaced.
+    changed: bool,
+}
+
+/// A name (node, VRRP instance, HELO name), with `_` for the characters keepalived cannot
+/// hold.
+fn label(text: &str) -> Word {
+    word(text, |_| "_".to_string())
+}
+
+/// A URL path, with `%XX` for the characters keepalived cannot hold (the same path to a web
+/// server).
+fn url_path(text: &str) -> Word {
+    word(text, |c| {
+        let mut utf8 = [0; 4];
+        c.encode_utf8(&mut utf8)
+            .bytes()
+            .map(|byte| format!("%{byte:02X}"))
+            .collect()
+    })
+}
+
+/// `text` as one word of keepalived's configuration (`lib/parser.c`): bare when it holds only
+/// characters keepalived reads as part of a word, else in double quotes, with `replacement`
+/// for the characters that not even quotes keep.
+fn word(text: &str, replacement: fn(char) -> String) -> Word {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "._-/:@%+=".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        return Word {
+            text: text.to_string(),
+            changed: false,
+        };
+    }
+    let mut quoted = String::from("\"");
+    let mut changed = false;
+    for (index, c) in text.char_indices() {
+        let unquotable =
+            c == '"' || c == '\\' || c.is_control() || (c == '$' && expands_at(text, index));
+        if unquotable {
+            quoted.push_str(&replacement(c));
+            changed = true;
+        } else {
+            quoted.push(c);
+        }
+    }
+    quoted.push('"');
+    Word {
+        text: quoted,
+        changed,
+    }
+}
+
+/// keepalived's built-in definitions, which `$NAME` or `${NAME}` expands anywhere on a line,
+/// even in quotes (`set_std_definitions` in `lib/parser.c`).
+const BUILT_IN_DEFINITIONS: [&str; 5] = ["_PWD", "_INSTANCE", "_RANDOM", "_HASH", "_BANG"];
+
+/// Whether the `$` at byte `index` of `text` starts a built-in definition.
+fn expands_at(text: &str, index: usize) -> bool {
+    let rest = &text[index + 1..];
+    let rest = rest.strip_prefix('{').unwrap_or(rest);
+    BUILT_IN_DEFINITIONS
+        .iter()
+        .any(|definition| rest.starts_with(definition))
+}
+
+/// A `# ` comment line. Any text from the scenario in it must be escaped (`{:?}`), so that it
+/// can neither break the line nor end it with a `\`, which would join the next line to the
+/// comment.
+fn note(out: &mut String, indent: &str, text: &str) {
+    let _ = writeln!(out, "{indent}# {text}");
 }
 
 #[cfg(test)]
@@ -208,37 +554,229 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations_are_written_in_seconds() {
-        assert_eq!(seconds(SimDuration::from_secs(6)), "6");
-        assert_eq!(seconds(SimDuration::from_millis(1500)), "1.5");
+    fn timers_are_written_in_seconds_to_the_microsecond() {
+        assert_eq!(timer(SimDuration::from_secs(6)), ("6".to_string(), false));
+        assert_eq!(
+            timer(SimDuration::from_millis(1500)),
+            ("1.5".to_string(), false)
+        );
+        assert_eq!(
+            timer(SimDuration::from_micros(1)),
+            ("0.000001".to_string(), false)
+        );
+        // keepalived reads at most six decimals: a finer value is rounded up, and says so.
+        assert_eq!(
+            timer(SimDuration::from_nanos(1_500)),
+            ("0.000002".to_string(), true)
+        );
+        assert_eq!(whole_seconds(SimDuration::from_millis(1500)), (2, true));
+        assert_eq!(whole_seconds(SimDuration::from_secs(5)), (5, false));
+        assert_eq!(whole_seconds(SimDuration::ZERO), (0, false));
+    }
+
+    #[test]
+    fn plain_words_stay_bare_and_others_are_quoted() {
+        for plain in [
+            "VI_51",
+            "lb-1",
+            "/health",
+            "smtpchecker.keepalived.org",
+            "a=b:c@d%e+f",
+        ] {
+            let w = label(plain);
+            assert_eq!((w.text.as_str(), w.changed), (plain, false));
+        }
+        // Comment starts, braces and blanks are kept inside quotes.
+        for (text, written) in [
+            ("lb # 1", "\"lb # 1\""),
+            ("/st!at", "\"/st!at\""),
+            ("VI {1}", "\"VI {1}\""),
+            ("", "\"\""),
+            ("$x and ${y}", "\"$x and ${y}\""),
+        ] {
+            let w = label(text);
+            assert_eq!((w.text.as_str(), w.changed), (written, false), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn characters_quotes_cannot_hold_are_replaced() {
+        for (text, written) in [
+            ("VI \"1\"", "\"VI _1_\""),
+            ("two\nlines", "\"two_lines\""),
+            ("a\\", "\"a_\""),
+            // `$_HASH` would become `#` and `${_BANG}` `!`; `$x` is no built-in word.
+            ("$_HASH ${_BANG} $x", "\"__HASH _{_BANG} $x\""),
+        ] {
+            let w = label(text);
+            assert_eq!((w.text.as_str(), w.changed), (written, true), "{text:?}");
+        }
+        // A URL path keeps its meaning: the replacements are percent-encoded.
+        let w = url_path("/a\"b$_PWD\\");
+        assert_eq!(w.text, "\"/a%22b%24_PWD%5C\"");
+        assert!(w.changed);
+    }
+
+    /// Loads a scenario with one director `lb` on `lan` (10.0.0.2/24) and `dmz`
+    /// (10.0.1.2/24), the given VRRP instances and services, and returns its file.
+    fn director(vrrp: &str, services: &str) -> String {
+        let text = format!(
+            r#"Scenario(
+                name: "t",
+                description: "one director",
+                segments: [(name: "lan"), (name: "dmz")],
+                nodes: [
+                    L4Balancer(
+                        name: "lb",
+                        interfaces: [
+                            (attach: "lan", ip: "10.0.0.2/24"),
+                            (attach: "dmz", ip: "10.0.1.2/24"),
+                        ],
+                        connection_sync: true,
+                        vrrp: [{vrrp}],
+                        services: [{services}],
+                    ),
+                ],
+            )"#
+        );
+        let scenario = crate::scenario::load_str("t.ron", &text).unwrap();
+        let mut files = keepalived_confs(&scenario);
+        assert_eq!(files.len(), 1);
+        files.remove(0).1
+    }
+
+    /// Whether `conf` has `line` exactly.
+    fn has(conf: &str, line: &str) -> bool {
+        conf.lines().any(|l| l == line)
     }
 
     #[test]
     fn a_director_becomes_a_virtual_server_block() {
-        let text = r#"Scenario(
-            name: "t",
-            description: "one director",
-            segments: [(name: "lan")],
-            nodes: [
-                L4Balancer(
-                    name: "lb",
-                    interfaces: [(attach: "lan", ip: "10.0.0.2/24")],
-                    services: [(
-                        vip: "10.0.0.100",
-                        scheduler: "wlc",
-                        real_servers: [(ip: "10.0.0.11", weight: 3, forward: Dr)],
-                    )],
-                ),
-            ],
-        )"#;
-        let scenario = crate::scenario::load_str("t.ron", text).unwrap();
-        let files = keepalived_confs(&scenario);
-        assert_eq!(files.len(), 1);
-        let (name, conf) = &files[0];
-        assert_eq!(name, "keepalived-lb.conf");
+        let conf = director(
+            "",
+            r#"(vip: "10.0.0.100", scheduler: "wlc",
+                real_servers: [(ip: "10.0.0.11", weight: 3, forward: Dr)])"#,
+        );
         assert!(conf.contains("virtual_server 10.0.0.100 80 {"), "{conf}");
         assert!(conf.contains("    lb_algo wlc\n    lb_kind DR\n"), "{conf}");
         assert!(conf.contains("    real_server 10.0.0.11 80 {\n        weight 3\n"));
         assert_eq!(conf.matches('{').count(), conf.matches('}').count());
+    }
+
+    #[test]
+    fn odd_instance_names_are_quoted_everywhere_they_appear() {
+        let conf = director(
+            r#"(name: "VI 1 {#!} \"x\"", interface: 1, virtual_router_id: 7,
+                virtual_ipaddress: ["10.0.1.100"])"#,
+            "",
+        );
+        assert!(
+            has(&conf, "# netlab's instance name: \"VI 1 {#!} \\\"x\\\"\""),
+            "{conf}"
+        );
+        assert!(has(&conf, "vrrp_instance \"VI 1 {#!} _x_\" {"), "{conf}");
+        assert!(
+            has(&conf, "    lvs_sync_daemon eth1 \"VI 1 {#!} _x_\""),
+            "{conf}"
+        );
+    }
+
+    #[test]
+    fn an_instance_named_like_a_sync_daemon_option_is_named_with_inst() {
+        let conf = director(
+            r#"(name: "port", virtual_router_id: 7, virtual_ipaddress: ["10.0.0.100"])"#,
+            "",
+        );
+        assert!(has(&conf, "    lvs_sync_daemon eth0 inst port"), "{conf}");
+        let conf = director(
+            r#"(virtual_router_id: 7, virtual_ipaddress: ["10.0.0.100"])"#,
+            "",
+        );
+        assert!(has(&conf, "    lvs_sync_daemon eth0 VI_7"), "{conf}");
+    }
+
+    #[test]
+    fn gratuitous_arp_values_keepalived_cannot_take_are_clamped_with_a_comment() {
+        let conf = director(
+            r#"(virtual_router_id: 7, virtual_ipaddress: ["10.0.0.100"],
+                garp_master_repeat: 0, garp_master_delay: "1500ms"),
+               (virtual_router_id: 8, virtual_ipaddress: ["10.0.0.101"], priority: 255,
+                nopreempt: true)"#,
+            "",
+        );
+        assert!(
+            conf.contains(
+                "    # netlab sends no gratuitous ARP (vrrp_garp_master_repeat 0); keepalived sends 1 at least\n    vrrp_garp_master_repeat 1\n"
+            ),
+            "{conf}"
+        );
+        assert!(conf.contains(
+            "    # netlab's vrrp_garp_master_delay is 1.5s; keepalived counts whole seconds\n    vrrp_garp_master_delay 2\n"
+        ));
+        // The second instance keeps keepalived's defaults, unlike global_defs: it says so.
+        assert!(
+            conf.contains("    garp_master_repeat 5\n    garp_master_delay 5\n"),
+            "{conf}"
+        );
+        assert!(!has(&conf, "    nopreempt"), "{conf}");
+        assert!(has(
+            &conf,
+            "    # netlab's nopreempt is left out: keepalived ignores it at priority 255"
+        ));
+    }
+
+    #[test]
+    fn service_values_keepalived_cannot_take_are_clamped_with_a_comment() {
+        let conf = director(
+            "",
+            r#"(vip: "10.0.0.100", scheduler: "wrr", persistence_timeout: "0s",
+                quorum: 2, hysteresis: 5,
+                sorry_server: (ip: "10.0.1.99", port: 8080, forward: Dr),
+                real_servers: [
+                    (ip: "10.0.1.11", weight: 2, checks: [
+                        HttpGet(path: "/st#at us", status: [200, 700]),
+                        MiscCheck(results: []),
+                    ], check_timing: (connect_timeout: "0s")),
+                    (ip: "10.0.1.12", port: 8080, forward: Dr),
+                ]),
+               (vip: "10.0.0.101", persistence_timeout: "2500ms", real_servers: [])"#,
+        );
+        // No persistence_timeout 0; hysteresis below the quorum.
+        assert!(!conf.contains("persistence_timeout 0"), "{conf}");
+        assert!(conf.contains("    quorum 2\n    hysteresis 1\n"), "{conf}");
+        // NAT and DR mixed: the first server's method for the service, lvs_method for the
+        // other, whose port is the service's.
+        assert!(has(&conf, "    lb_kind NAT"), "{conf}");
+        assert!(
+            conf.contains(
+                "    real_server 10.0.1.12 80 {\n        weight 1\n        lvs_method DR\n"
+            )
+        );
+        assert!(has(&conf, "    sorry_server 10.0.1.99 80"));
+        assert!(has(&conf, "    sorry_server_lvs_method DR"));
+        assert!(
+            !conf.contains("lb_kind DR"),
+            "lb_kind is a service keyword only"
+        );
+        // The path is quoted; the status code keepalived refuses is left out.
+        assert!(has(&conf, "                path \"/st#at us\""), "{conf}");
+        assert!(has(&conf, "                status_code 200"));
+        assert!(!conf.contains("status_code 700"));
+        // connect_timeout 0 becomes keepalived's least; MISC_CHECK has none at all.
+        assert!(has(&conf, "            connect_timeout 0.000001"), "{conf}");
+        let misc = &conf[conf.find("MISC_CHECK").unwrap()..];
+        let misc = &misc[..misc.find("        }").unwrap()];
+        assert!(!misc.contains("connect_timeout"), "{misc}");
+        // The empty service is a comment only.
+        assert!(!conf.contains("virtual_server 10.0.0.101"), "{conf}");
+        assert!(conf.contains("# netlab's virtual service 10.0.0.101:80 has no real servers"));
+    }
+
+    #[test]
+    fn scenario_text_in_comments_cannot_join_the_next_line() {
+        let mut out = String::new();
+        note(&mut out, "", &format!("netlab's path: {:?}", "/a\\\nb\\"));
+        assert_eq!(out, "# netlab's path: \"/a\\\\\\nb\\\\\"\n");
+        assert!(!out.trim_end_matches('\n').ends_with('\\'));
     }
 }

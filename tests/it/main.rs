@@ -10,6 +10,7 @@
 //! - `lints`: warnings for valid scenarios that probably do not do what was meant;
 //! - `keep_alive`: HTTP keep-alive: handshakes saved, and IPVS balancing connections;
 //! - `pcap`: the capture holds real, well-formed packets (handshake, HTTP, ARP, ICMP);
+//! - `keepalived`: every exported keepalived.conf passes the real `keepalived -t`;
 //! - `book`: the book's images exist (and `scenarios` checks the stored charts are current);
 //! - `cli`: the `netlab` binary's exit codes and files;
 //! - `output`: the output-folder rules: a student's files are never touched.
@@ -21,6 +22,7 @@ mod diagnostics;
 mod dns;
 mod health;
 mod keep_alive;
+mod keepalived;
 mod l4;
 mod l7;
 mod lints;
