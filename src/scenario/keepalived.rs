@@ -620,6 +620,11 @@ mod tests {
     /// Loads a scenario with one director `lb` on `lan` (10.0.0.2/24) and `dmz`
     /// (10.0.1.2/24), the given VRRP instances and services, and returns its file.
     fn director(vrrp: &str, services: &str) -> String {
+        director_with(vrrp, services, |_| {})
+    }
+
+    /// [`director`], with the checked scenario changed by `change` before it is written.
+    fn director_with(vrrp: &str, services: &str, change: impl FnOnce(&mut Scenario)) -> String {
         let text = format!(
             r#"Scenario(
                 name: "t",
@@ -639,7 +644,13 @@ mod tests {
                 ],
             )"#
         );
-        let scenario = crate::scenario::load_str("t.ron", &text).unwrap();
+        // Unchecked: these tests feed the export values `netlab check` refuses.
+        let file = crate::scenario::load::parse("t.ron", &text).unwrap();
+        let locator = crate::scenario::diagnostic::Locator::new("t.ron", &text);
+        let mut scenario = crate::scenario::validate::checked(&file, &locator)
+            .0
+            .unwrap();
+        change(&mut scenario);
         let mut files = keepalived_confs(&scenario);
         assert_eq!(files.len(), 1);
         files.remove(0).1
@@ -727,7 +738,20 @@ mod tests {
 
     #[test]
     fn service_values_keepalived_cannot_take_are_clamped_with_a_comment() {
-        let conf = director(
+        // `netlab check` refuses a connect_timeout of 0; the export must still cope.
+        let zero_timeouts = |scenario: &mut Scenario| {
+            for node in &mut scenario.nodes {
+                if let NodeSpec::L4Balancer { services, .. } = node {
+                    for check in services
+                        .iter_mut()
+                        .flat_map(|s| s.checks.iter_mut().flatten())
+                    {
+                        check.timing.connect_timeout = SimDuration::ZERO;
+                    }
+                }
+            }
+        };
+        let conf = director_with(
             "",
             r#"(vip: "10.0.0.100", scheduler: "wrr", persistence_timeout: "0s",
                 quorum: 2, hysteresis: 5,
@@ -740,6 +764,7 @@ mod tests {
                     (ip: "10.0.1.12", port: 8080, forward: Dr),
                 ]),
                (vip: "10.0.0.101", persistence_timeout: "2500ms", real_servers: [])"#,
+            zero_timeouts,
         );
         // No persistence_timeout 0; hysteresis below the quorum.
         assert!(!conf.contains("persistence_timeout 0"), "{conf}");

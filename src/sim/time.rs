@@ -66,6 +66,8 @@ impl SimTime {
 impl SimDuration {
     /// No time at all.
     pub const ZERO: SimDuration = SimDuration(0);
+    /// The longest duration there is.
+    pub const MAX: SimDuration = SimDuration(u64::MAX);
 
     /// A duration of `ns` nanoseconds.
     pub const fn from_nanos(ns: u64) -> SimDuration {

@@ -14,14 +14,14 @@
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-use super::checker::{Checker, Claims};
+use super::checker::{Checker, Claims, Role};
 use crate::scenario::format::{InterfaceFile, RouteFile};
 use crate::scenario::model::{InterfaceSpec, RouteSpec};
 
 /// What is wrong with `ip` as the address of a machine, if anything.
 pub(super) fn not_unicast(ip: Ipv4Addr) -> Option<&'static str> {
     if ip.is_unspecified() {
-        Some("is the unspecified address 0.0.0.0")
+        Some("is the unspecified address")
     } else if ip.is_broadcast() {
         Some("is the broadcast address")
     } else if ip.is_loopback() {
@@ -142,7 +142,7 @@ impl Checker<'_> {
         let cidr = self.cidr(&i.ip, Some(node));
         let cidr = cidr.filter(|&(ip, prefix_len)| self.host_address(ip, prefix_len, &i.ip, node));
         if let Some((ip, _)) = cidr {
-            self.claim_address(ip, &i.ip, node);
+            self.claim_address(ip, &i.ip, node, Role::Interface);
         }
         let mac = i.mac.as_deref().and_then(|text| self.mac(text, node));
         let (segment, (ip, prefix_len)) = (segment?, cidr?);
@@ -157,6 +157,15 @@ impl Checker<'_> {
 
     /// Reports `ip` (written `text`) unless it can be a host's address on a `/prefix_len`.
     pub fn host_address(&mut self, ip: Ipv4Addr, prefix_len: u8, text: &str, node: &str) -> bool {
+        if prefix_len == 0 {
+            self.at_value(
+                text,
+                Some(node),
+                format!("address {ip}/0 of \"{node}\" puts the whole Internet on one link"),
+                "give the subnet's real prefix length, such as /24",
+            );
+            return false;
+        }
         match not_host_address(ip, prefix_len) {
             Some(problem) => {
                 self.at_value(
@@ -230,18 +239,36 @@ impl Checker<'_> {
         checked
     }
 
-    /// Records that `node` uses `ip`, reporting a duplicate.
-    pub fn claim_address(&mut self, ip: Ipv4Addr, text: &str, node: &str) {
-        if let Some(owner) = self.claims.addresses.get(&ip) {
-            let owner = owner.clone();
-            self.at_value(
-                text,
-                Some(node),
-                format!("address {ip} of \"{node}\" is already used by \"{owner}\""),
-                "every interface needs its own address",
-            );
-        } else {
-            self.claims.addresses.insert(ip, node.to_string());
+    /// Records that `node` uses `ip` (written `text`) as `role`, reporting a clash. VRRP
+    /// virtual addresses are shared by the members of their group on purpose.
+    pub fn claim_address(&mut self, ip: Ipv4Addr, text: &str, node: &str, role: Role) {
+        match self.claims.addresses.get(&ip) {
+            None => {
+                self.claims.addresses.insert(ip, (node.to_string(), role));
+            }
+            Some((_, Role::VrrpVip)) if role == Role::VrrpVip => {}
+            Some((owner, owner_role)) => {
+                let (owner, owner_role) = (owner.clone(), *owner_role);
+                let help = match (role, owner_role) {
+                    (Role::Vip | Role::VrrpVip, _) | (_, Role::Vip | Role::VrrpVip) => {
+                        "a VIP belongs to its director (or VRRP group) alone: give the machine or the service another address"
+                    }
+                    (Role::ClientHost, _) => {
+                        "the client group's range covers that address: start the group elsewhere, or make it smaller"
+                    }
+                    _ => "every interface needs its own address",
+                };
+                self.at_value(
+                    text,
+                    Some(node),
+                    format!(
+                        "{ip} is {} of \"{node}\", and already {} of \"{owner}\"",
+                        role.words(),
+                        owner_role.words()
+                    ),
+                    help,
+                );
+            }
         }
     }
 
@@ -255,7 +282,16 @@ impl Checker<'_> {
         let text = text?;
         let gateway = self.unicast(text, Some(node))?;
         if let Some(i) = interface {
-            if !same_subnet(i.ip, gateway, i.prefix_len) {
+            if let Some(problem) = not_host_address(gateway, i.prefix_len)
+                && same_subnet(i.ip, gateway, i.prefix_len)
+            {
+                self.at_value(
+                    text,
+                    Some(node),
+                    format!("gateway {gateway} {problem}"),
+                    "the gateway is the router's own address on this subnet, such as 10.0.0.1",
+                );
+            } else if !same_subnet(i.ip, gateway, i.prefix_len) {
                 self.at_value(
                     text,
                     Some(node),
@@ -290,13 +326,28 @@ impl Checker<'_> {
                 Some((Ipv4Addr::UNSPECIFIED, 0))
             } else {
                 self.cidr(&route.to, Some(name))
+                    .filter(|&(network, len)| self.route_destination(network, len, &route.to, name))
             };
             let via = self.unicast(&route.via, Some(name));
             if let (Some((network, prefix_len)), Some(via)) = (target, via) {
-                if !interfaces
+                let on_link = interfaces
                     .iter()
-                    .any(|i| same_subnet(i.ip, via, i.prefix_len))
-                {
+                    .find(|i| same_subnet(i.ip, via, i.prefix_len));
+                if let Some(i) = on_link {
+                    let problem = if interfaces.iter().any(|i| i.ip == via) {
+                        Some(format!("is \"{name}\"'s own address"))
+                    } else {
+                        not_host_address(via, i.prefix_len)
+                    };
+                    if let Some(problem) = problem {
+                        self.at_value(
+                            &route.via,
+                            Some(name),
+                            format!("next hop {via} {problem}"),
+                            "a next hop is the address of another router on one of this node's subnets",
+                        );
+                    }
+                } else {
                     self.at_value(
                         &route.via,
                         Some(name),
@@ -312,6 +363,38 @@ impl Checker<'_> {
             }
         }
         checked
+    }
+
+    /// A route's destination must be a network: no host bits set, and not multicast.
+    fn route_destination(
+        &mut self,
+        network: Ipv4Addr,
+        prefix_len: u8,
+        text: &str,
+        node: &str,
+    ) -> bool {
+        let mask = crate::node::prefix_mask(prefix_len);
+        let problem = if u32::from(network) & !mask != 0 {
+            let base = Ipv4Addr::from(u32::from(network) & mask);
+            Some((
+                format!("route destination {text} has host bits set"),
+                format!("write the network itself, \"{base}/{prefix_len}\""),
+            ))
+        } else if network.is_multicast() || network.octets()[0] >= 240 {
+            Some((
+                format!("route destination {text} is not a unicast network"),
+                "netlab routes unicast traffic only".to_string(),
+            ))
+        } else {
+            None
+        };
+        match problem {
+            Some((message, help)) => {
+                self.at_value(text, Some(node), message, help);
+                false
+            }
+            None => true,
+        }
     }
 
     /// A target given as an address or a `hosts` name.
@@ -338,10 +421,33 @@ impl Checker<'_> {
         if !self.list_len(table.len(), "hosts", None, super::limits::MAX_LIST) {
             return;
         }
+        let mut seen = std::collections::BTreeSet::new();
         for (name, ip) in table {
+            let before = self.problems.len();
             self.dns_name(name, "host", None);
-            if let Some(ip) = self.unicast(ip, None) {
-                self.hosts.insert(name.clone(), ip);
+            if name.parse::<Ipv4Addr>().is_ok() {
+                self.at_value(
+                    name,
+                    None,
+                    format!("host name \"{name}\" is an address, so no lookup will ever use it"),
+                    "a `hosts` entry maps a name, such as \"www\", to an address",
+                );
+            }
+            if !seen.insert(name.trim_end_matches('.').to_ascii_lowercase()) {
+                self.at_value(
+                    name,
+                    None,
+                    format!("host name \"{name}\" is listed twice (names are not case-sensitive)"),
+                    "keep one entry per name",
+                );
+            }
+            match self.unicast(ip, None) {
+                Some(ip) if self.problems.len() == before => {
+                    self.hosts.insert(name.clone(), ip);
+                }
+                _ => {
+                    self.broken_hosts.insert(name.clone());
+                }
             }
         }
     }

@@ -17,11 +17,36 @@ use crate::scenario::format::DistributionFile;
 use crate::scenario::units::{parse_bandwidth, parse_duration, parse_size};
 use crate::sim::SimDuration;
 
+/// What an address is to the node that claims it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Role {
+    /// The address of one of its interfaces.
+    Interface,
+    /// A client host's address.
+    ClientHost,
+    /// A virtual service's address on a director.
+    Vip,
+    /// A virtual address VRRP moves between the members of a group.
+    VrrpVip,
+}
+
+impl Role {
+    /// How a message names it.
+    pub fn words(self) -> &'static str {
+        match self {
+            Role::Interface => "an interface address",
+            Role::ClientHost => "a client host's address",
+            Role::Vip => "a virtual service's VIP",
+            Role::VrrpVip => "a VRRP virtual address",
+        }
+    }
+}
+
 /// The addresses nodes have claimed so far, to find duplicates.
 #[derive(Default)]
 pub(super) struct Claims {
-    /// IPv4 addresses, with the node that owns each.
-    pub addresses: BTreeMap<Ipv4Addr, String>,
+    /// IPv4 addresses, with the node that owns each and what the address is to it.
+    pub addresses: BTreeMap<Ipv4Addr, (String, Role)>,
     /// MAC addresses given in the file, with the node that owns each.
     pub macs: BTreeMap<[u8; 6], String>,
 }
@@ -53,6 +78,10 @@ pub(super) struct Checker<'a> {
     pub hosts: BTreeMap<String, Ipv4Addr>,
     /// Machines counted so far, each client host on its own.
     pub machines: u64,
+    /// When the run ends (`limits.max_sim_time`): nothing may start later.
+    pub end: SimDuration,
+    /// Names in `hosts` whose entry was refused: no second error for them.
+    pub broken_hosts: std::collections::BTreeSet<String>,
 }
 
 impl<'a> Checker<'a> {
@@ -66,6 +95,8 @@ impl<'a> Checker<'a> {
             claims: Claims::default(),
             hosts: BTreeMap::new(),
             machines: 0,
+            end: SimDuration::MAX,
+            broken_hosts: std::collections::BTreeSet::new(),
         }
     }
 
@@ -111,14 +142,35 @@ impl<'a> Checker<'a> {
         self.bounded(text.unwrap_or(default), bounds, &quantity, anchor)
     }
 
-    /// [`Checker::duration`] for an optional field without a default.
+    /// [`Checker::duration`] for an optional field without a default; `None` when it is
+    /// missing or refused, so later comparisons do not pile up on a refused value.
     pub fn opt_duration(
         &mut self,
         text: Option<&str>,
         bounds: Bounds,
         anchor: Option<&str>,
     ) -> Option<SimDuration> {
-        text.map(|t| self.duration(Some(t), t, bounds, anchor))
+        let text = text?;
+        let before = self.problems.len();
+        let value = self.duration(Some(text), text, bounds, anchor);
+        (self.problems.len() == before).then_some(value)
+    }
+
+    /// A time in the run (`start`, `at`) given as `text`: within [`limits::TIME`], and before
+    /// the run ends.
+    pub fn start_time(&mut self, text: Option<&str>, anchor: Option<&str>) -> SimDuration {
+        let at = self.duration(text, "0s", limits::TIME, anchor);
+        if let Some(text) = text
+            && at >= self.end
+        {
+            self.at_value(
+                text,
+                anchor,
+                format!("\"{text}\" is not before the run ends ({})", self.end),
+                "move it earlier, or raise `max_sim_time` in `limits`",
+            );
+        }
+        at
     }
 
     /// Parses a size in bytes within `bounds`, or reports it (and returns the minimum).

@@ -4,7 +4,7 @@
 use std::net::Ipv4Addr;
 
 use super::addresses::not_host_address;
-use super::checker::Checker;
+use super::checker::{Checker, Role};
 use super::limits;
 use crate::app::dns::stub::CachePolicy;
 use crate::scenario::diagnostic::nearest;
@@ -39,7 +39,18 @@ impl Checker<'_> {
                 prefix_len,
                 mac: None,
             });
-            self.gateway(Some(g), iface.as_ref(), name)
+            let gateway = self.gateway(Some(g), iface.as_ref(), name)?;
+            if let Some((first, _)) = cidr
+                && (u32::from(first)..u32::from(first) + count).contains(&u32::from(gateway))
+            {
+                self.at_value(
+                    g,
+                    anchor,
+                    format!("gateway {gateway} is one of the group's own hosts"),
+                    "the gateway is the router's address on the clients' subnet",
+                );
+            }
+            Some(gateway)
         });
         let url = self.url(&group.url, group.dns.is_some(), anchor);
         if self.list_len(group.paths.len(), "paths", anchor, limits::MAX_LIST) {
@@ -50,6 +61,16 @@ impl Checker<'_> {
         let timeout = self.duration(group.timeout.as_deref(), "5s", limits::TIMEOUT, anchor);
         let connect_timeout =
             self.opt_duration(group.connect_timeout.as_deref(), limits::TIMEOUT, anchor);
+        if let Some(connect) = connect_timeout
+            && connect >= timeout
+        {
+            self.at_value(
+                group.connect_timeout.as_deref().unwrap_or_default(),
+                anchor,
+                format!("connect_timeout {connect} is not shorter than timeout {timeout}, so it can never fire"),
+                "connect_timeout limits the handshake alone: make it shorter than the whole request's timeout",
+            );
+        }
         let dns = group.dns.as_ref().and_then(|d| {
             let server = self.unicast(&d.server, anchor)?;
             let policy = match &d.cache {
@@ -114,7 +135,7 @@ impl Checker<'_> {
                 );
                 return false;
             }
-            self.claim_address(ip, &group.first_ip, &host);
+            self.claim_address(ip, &group.first_ip, &host, Role::ClientHost);
         }
         true
     }
@@ -138,8 +159,10 @@ impl Checker<'_> {
         if url.host.parse::<Ipv4Addr>().is_ok() {
             self.unicast(&url.host, anchor)?;
         } else {
+            let before = self.problems.len();
             self.dns_name(&url.host, "URL host", anchor);
-            if !self.hosts.contains_key(&url.host) && !has_dns {
+            let known = self.hosts.contains_key(&url.host) || self.broken_hosts.contains(&url.host);
+            if !known && !has_dns && self.problems.len() == before {
                 let mut help =
                     "use an IPv4 address, or add the name to the scenario's `hosts` table"
                         .to_string();
@@ -195,7 +218,14 @@ impl Checker<'_> {
                 start,
             } => {
                 let total = u64::from(*users) * u64::from(count);
-                if *users == 0 || total > limits::MAX_USERS {
+                if *users == 0 {
+                    self.at_field(
+                        "users",
+                        anchor,
+                        "`users` is 0: nobody would send a request".into(),
+                        "give each host at least one user, such as users: 2",
+                    );
+                } else if total > limits::MAX_USERS {
                     self.at_field(
                         "users",
                         anchor,
@@ -243,7 +273,7 @@ impl Checker<'_> {
                     anchor,
                 )
             }),
-            start: self.duration(start.as_deref(), "0s", limits::TIME, anchor),
+            start: self.start_time(start.as_deref(), anchor),
         }
     }
 }
@@ -267,6 +297,8 @@ pub fn parse_url(text: &str) -> Result<Url, String> {
         ),
         None => (authority, 80),
     };
+    // A final dot names the DNS root: "www." and "www" are the same name.
+    let host = host.strip_suffix('.').unwrap_or(host);
     if host.is_empty() {
         return Err(format!("\"{text}\" has no host name"));
     }

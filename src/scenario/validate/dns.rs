@@ -23,8 +23,20 @@ impl Checker<'_> {
         let gateway = self.gateway(d.gateway.as_deref(), interface.as_ref(), name);
         let mut zone = Vec::new();
         if self.list_len(d.zone.len(), "zone", anchor, limits::MAX_LIST) {
+            let mut seen = std::collections::BTreeSet::new();
             for z in &d.zone {
                 self.dns_name(&z.name, "zone entry", anchor);
+                if !seen.insert(z.name.trim_end_matches('.').to_ascii_lowercase()) {
+                    self.at_value(
+                        &z.name,
+                        anchor,
+                        format!(
+                            "zone entry \"{}\" is listed twice (names are not case-sensitive)",
+                            z.name
+                        ),
+                        "put all its addresses in one entry",
+                    );
+                }
                 let ttl = self.duration(Some(&z.ttl), "0s", limits::TTL, anchor);
                 let addresses =
                     if self.list_len(z.addresses.len(), "addresses", anchor, MAX_RECORDS) {
@@ -64,6 +76,14 @@ impl Checker<'_> {
         let upstream = self
             .unicast(&d.upstream, anchor)
             .unwrap_or(Ipv4Addr::UNSPECIFIED);
+        if interface.as_ref().is_some_and(|i| i.ip == upstream) {
+            self.at_value(
+                &d.upstream,
+                anchor,
+                format!("resolver \"{name}\" would ask itself: {upstream} is its own address"),
+                "the upstream is the authoritative DNS server's address",
+            );
+        }
         let min_ttl = self.opt_duration(d.min_ttl.as_deref(), limits::TTL, anchor);
         let max_ttl = self.opt_duration(d.max_ttl.as_deref(), limits::TTL, anchor);
         if let (Some(min), Some(max)) = (min_ttl, max_ttl)

@@ -10,39 +10,23 @@ use crate::scenario::model::{FaultKind, FaultSpec};
 use crate::sim::SimDuration;
 
 impl Checker<'_> {
-    /// The `faults` list; `max_sim_time` is when the run ends.
-    pub fn faults(
-        &mut self,
-        faults: &[FaultFile],
-        nodes: &[NodeFile],
-        max_sim_time: SimDuration,
-    ) -> Vec<FaultSpec> {
+    /// The `faults` list.
+    pub fn faults(&mut self, faults: &[FaultFile], nodes: &[NodeFile]) -> Vec<FaultSpec> {
         if !self.list_len(faults.len(), "faults", None, limits::MAX_LIST) {
             return Vec::new();
         }
-        faults
-            .iter()
-            .filter_map(|f| self.fault(f, nodes, max_sim_time))
-            .collect()
+        faults.iter().filter_map(|f| self.fault(f, nodes)).collect()
     }
 
     /// One fault: its times, its target's kind, its parameters.
-    fn fault(
-        &mut self,
-        f: &FaultFile,
-        nodes: &[NodeFile],
-        max_sim_time: SimDuration,
-    ) -> Option<FaultSpec> {
-        let at = self.duration(Some(&f.at), "0s", limits::TIME, None);
-        if at >= max_sim_time {
-            self.at_value(
-                &f.at,
+    fn fault(&mut self, f: &FaultFile, nodes: &[NodeFile]) -> Option<FaultSpec> {
+        let at = self.start_time(Some(&f.at), None);
+        if f.iface.is_some() && !matches!(f.event, FaultEventFile::InterfaceDown) {
+            self.at_field(
+                "iface",
                 None,
-                format!(
-                    "fault on \"{}\" at {at} comes after the run ends ({max_sim_time})",
-                    f.target
-                ),
-                "move it earlier, or raise `max_sim_time` in `limits`",
+                "`iface` means something only to InterfaceDown".into(),
+                "remove `iface`, or make the event InterfaceDown",
             );
         }
         let until = f
@@ -65,9 +49,7 @@ impl Checker<'_> {
             FaultEventFile::LinkDown | FaultEventFile::Loss(_) | FaultEventFile::ExtraDelay(_) => {
                 self.wire_fault(f)?
             }
-            FaultEventFile::Partition { a, b } => {
-                FaultKind::Partition(self.partition_side(a, nodes), self.partition_side(b, nodes))
-            }
+            FaultEventFile::Partition { a, b } => self.partition(f, a, b, nodes)?,
             FaultEventFile::StopVrrp => self.stop_vrrp(f, nodes)?,
             FaultEventFile::StopService => self.service_fault(f, nodes, ServiceMode::Stopped)?,
             FaultEventFile::HangService => self.service_fault(f, nodes, ServiceMode::Hung)?,
@@ -134,6 +116,15 @@ impl Checker<'_> {
         let count = match node {
             NodeFile::Router(r) => r.interfaces.len(),
             NodeFile::L4Balancer(b) => b.interfaces.len(),
+            NodeFile::Clients(_) => {
+                self.at_value(
+                    &f.target,
+                    None,
+                    format!("\"{}\" is a client group; its hosts' interfaces cannot be taken down one by one", f.target),
+                    "take down the segment the group is attached to (LinkDown), or a router's interface",
+                );
+                return None;
+            }
             _ => 1,
         };
         let iface = f.iface.unwrap_or(0) as usize;
@@ -170,10 +161,52 @@ impl Checker<'_> {
                 FaultKind::Loss(*rate)
             }
             FaultEventFile::ExtraDelay(d) => {
-                FaultKind::ExtraDelay(self.duration(Some(d), "0s", limits::WIRE_DELAY, None))
+                let before = self.problems.len();
+                let delay = self.duration(Some(d), "0s", limits::WIRE_DELAY, None);
+                if delay == SimDuration::ZERO && self.problems.len() == before {
+                    self.at_value(
+                        d,
+                        None,
+                        "ExtraDelay(\"0s\") adds no delay".into(),
+                        "give the extra one-way delay, such as ExtraDelay(\"200ms\")",
+                    );
+                }
+                FaultKind::ExtraDelay(delay)
             }
             _ => FaultKind::LinkDown,
         })
+    }
+
+    /// `Partition`: two sides, neither empty, no node on both.
+    fn partition(
+        &mut self,
+        f: &FaultFile,
+        a: &[String],
+        b: &[String],
+        nodes: &[NodeFile],
+    ) -> Option<FaultKind> {
+        if a.is_empty() || b.is_empty() {
+            self.at_value(
+                &f.target,
+                None,
+                "a partition needs a node on each side".into(),
+                "list the nodes cut off from each other, such as Partition(a: [\"lb1\"], b: [\"lb2\"])",
+            );
+            return None;
+        }
+        if let Some(both) = a.iter().find(|n| b.contains(n)) {
+            self.at_value(
+                both,
+                None,
+                format!("\"{both}\" is on both sides of the partition"),
+                "a node can be on one side only",
+            );
+            return None;
+        }
+        Some(FaultKind::Partition(
+            self.partition_side(a, nodes),
+            self.partition_side(b, nodes),
+        ))
     }
 
     /// One side of a `Partition`: node names, client groups expanded to their hosts.

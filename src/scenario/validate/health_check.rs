@@ -71,6 +71,17 @@ impl Checker<'_> {
         }
     }
 
+    /// A `check_timing` block on its own, checked even when no checker inherits it.
+    pub fn check_timing(&mut self, t: &CheckTimingFile, anchor: Option<&str>) {
+        self.opt_duration(t.delay_loop.as_deref(), limits::DELAY_LOOP, anchor);
+        self.opt_duration(t.connect_timeout.as_deref(), limits::TIMEOUT, anchor);
+        self.opt_duration(t.delay_before_retry.as_deref(), limits::WAIT, anchor);
+        self.opt_duration(t.warmup.as_deref(), limits::WAIT, anchor);
+        if let Some(retry) = t.retry {
+            self.count(retry, "retry", anchor, 0, limits::MAX_RETRY);
+        }
+    }
+
     /// What the checker does: its kind, port, path, expected status codes.
     fn check_kind(&mut self, check: &CheckFile, rs_port: u16, anchor: Option<&str>) -> CheckKind {
         match check {
@@ -132,6 +143,15 @@ impl Checker<'_> {
                 }
             }
             CheckFile::MiscCheck { results } => {
+                if results.is_empty() {
+                    self.at_field(
+                        "results",
+                        anchor,
+                        "a MISC_CHECK needs at least one result on its timeline".into(),
+                        "write what the script says from when, such as results: [(\"0s\", true), (\"20s\", false)]",
+                    );
+                }
+                let before = self.problems.len();
                 let timeline = if self.list_len(results.len(), "results", anchor, limits::MAX_LIST)
                 {
                     results
@@ -146,6 +166,15 @@ impl Checker<'_> {
                 } else {
                     Vec::new()
                 };
+                let parsed = self.problems.len() == before;
+                if parsed && timeline.windows(2).any(|pair| pair[0].0 >= pair[1].0) {
+                    self.at_field(
+                        "results",
+                        anchor,
+                        "a MISC_CHECK's results must be in time order, each later than the one before".into(),
+                        "sort the (time, result) pairs by time",
+                    );
+                }
                 CheckKind::Misc { timeline }
             }
         }

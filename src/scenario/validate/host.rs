@@ -21,7 +21,7 @@ impl Checker<'_> {
                 target: target.unwrap_or(Ipv4Addr::UNSPECIFIED),
                 count,
                 interval: self.duration(p.interval.as_deref(), "1s", limits::PING_INTERVAL, anchor),
-                start: self.duration(p.start.as_deref(), "0s", limits::TIME, anchor),
+                start: self.start_time(p.start.as_deref(), anchor),
                 timeout: self.duration(p.timeout.as_deref(), "1s", limits::TIMEOUT, anchor),
             }
         });

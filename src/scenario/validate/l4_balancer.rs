@@ -3,8 +3,8 @@
 
 use std::net::Ipv4Addr;
 
-use super::addresses::same_subnet;
-use super::checker::Checker;
+use super::addresses::{not_host_address, same_subnet};
+use super::checker::{Checker, Role};
 use super::limits;
 use crate::ipvs::scheduler;
 use crate::ipvs::service::{Forward, RealServerConfig};
@@ -38,21 +38,39 @@ impl Checker<'_> {
             } else {
                 Vec::new()
             };
+        for (k, (file, spec)) in b.services.iter().zip(&services).enumerate() {
+            if services[..k]
+                .iter()
+                .any(|other| other.vip == spec.vip && other.port == spec.port)
+            {
+                self.at_value(
+                    &file.vip,
+                    anchor,
+                    format!("\"{name}\" has two virtual services on {}:{}", spec.vip, spec.port),
+                    "ipvsadm refuses a second service on the same address and port: merge their real servers",
+                );
+            }
+        }
         let vrrp = self.vrrp(&b.vrrp, &interfaces, name);
         // A VIP is an address of the director: nobody else may use it (VIPs that VRRP moves
-        // between directors are shared on purpose).
-        let mut vips: Vec<Ipv4Addr> = vrrp.iter().flat_map(|v| v.vips.clone()).collect();
+        // between directors are shared on purpose). The file's VRRP addresses count even
+        // where their instance was refused, so one mistake is reported once.
+        let mut vips: Vec<Ipv4Addr> = b
+            .vrrp
+            .iter()
+            .flat_map(|v| v.virtual_ipaddress.iter().filter_map(|t| t.parse().ok()))
+            .collect();
         for (file, spec) in b.services.iter().zip(&services) {
             if !vips.contains(&spec.vip) && spec.vip != Ipv4Addr::UNSPECIFIED {
                 vips.push(spec.vip);
-                self.claim_address(spec.vip, &file.vip, name);
+                self.claim_address(spec.vip, &file.vip, name, Role::Vip);
             }
         }
         let ipvsadm_at =
             if self.list_len(b.ipvsadm_at.len(), "ipvsadm_at", anchor, limits::MAX_LIST) {
                 b.ipvsadm_at
                     .iter()
-                    .map(|t| self.duration(Some(t), "0s", limits::TIME, anchor))
+                    .map(|t| self.start_time(Some(t), anchor))
                     .collect()
             } else {
                 Vec::new()
@@ -123,13 +141,31 @@ impl Checker<'_> {
         ) {
             return self.empty_service(vip, port, scheduler);
         }
+        self.check_timing(&s.check_timing, anchor);
         for rs in &s.real_servers {
             let Some(addr) = self.unicast(&rs.ip, anchor) else {
                 continue;
             };
-            let on_a_segment = interfaces
+            self.check_timing(&rs.check_timing, anchor);
+            let segment = interfaces
                 .iter()
-                .any(|i| same_subnet(i.ip, addr, i.prefix_len));
+                .find(|i| same_subnet(i.ip, addr, i.prefix_len));
+            let on_a_segment = segment.is_some();
+            let problem = if interfaces.iter().any(|i| i.ip == addr) {
+                Some(format!("is \"{name}\"'s own address"))
+            } else if addr == vip {
+                Some("is the service's VIP".to_string())
+            } else {
+                segment.and_then(|i| not_host_address(addr, i.prefix_len))
+            };
+            if let Some(problem) = problem {
+                self.at_value(
+                    &rs.ip,
+                    anchor,
+                    format!("real server {addr} {problem}"),
+                    "a real server is a machine behind the director, such as a web server's address",
+                );
+            }
             if !rs.checks.is_empty() && !on_a_segment {
                 self.at_value(
                     &rs.ip,
@@ -163,6 +199,14 @@ impl Checker<'_> {
                     .unwrap_or(false),
             );
             let forward = forward(rs.forward);
+            if forward == Forward::Route && rs_port != port {
+                self.at_field(
+                    "port",
+                    anchor,
+                    format!("real server {addr} uses direct routing on port {rs_port}, but the service listens on {port}"),
+                    "direct routing rewrites only the MAC address, never the port: leave the real server's port out, or use forward: Nat",
+                );
+            }
             if forward == Forward::Route && !on_a_segment {
                 self.at_value(
                     &rs.ip,
@@ -180,6 +224,16 @@ impl Checker<'_> {
                     anchor,
                     format!("real server {addr}:{rs_port} is listed twice"),
                     "each real server appears once per service",
+                );
+            }
+            let upper = rs.upper_threshold.unwrap_or(0);
+            let lower = rs.lower_threshold.unwrap_or(0);
+            if upper > 0 && lower > upper {
+                self.at_field(
+                    "lower_threshold",
+                    anchor,
+                    format!("lower_threshold {lower} is above upper_threshold {upper}"),
+                    "IPVS stops sending at the upper threshold and starts again below the lower one: make lower < upper",
                 );
             }
             real_servers.push(RealServerConfig {
@@ -222,6 +276,14 @@ impl Checker<'_> {
         });
         // keepalived lowers a quorum above the total weight to that total.
         let total_weight: u64 = real_servers.iter().map(|r| u64::from(r.weight)).sum();
+        if s.quorum == Some(0) {
+            self.at_field(
+                "quorum",
+                anchor,
+                "quorum 0 would keep the service up with no server alive".into(),
+                "keepalived's quorum is at least 1 (the default)",
+            );
+        }
         let quorum = u64::from(s.quorum.unwrap_or(1)).min(total_weight.max(1)) as u32;
         let hysteresis = s.hysteresis.unwrap_or(0);
         if hysteresis >= quorum && hysteresis > 0 {

@@ -5,7 +5,7 @@ use super::checker::Checker;
 use super::limits;
 use crate::app::{Algorithm, Backend, Pool, ProxyConfig, RuleMatch};
 use crate::scenario::diagnostic::nearest;
-use crate::scenario::format::{AlgorithmFile, L7BalancerFile, PoolFile};
+use crate::scenario::format::{AlgorithmFile, L7BalancerFile, PoolFile, RuleFile};
 use crate::scenario::model::NodeSpec;
 
 impl Checker<'_> {
@@ -18,6 +18,7 @@ impl Checker<'_> {
         // Every pool's checks, against each of its servers.
         let mut checks = Vec::new();
         for (p, (file, pool)) in l.pools.iter().zip(&config.pools).enumerate() {
+            self.check_timing(&file.check_timing, Some(name));
             if !self.list_len(file.checks.len(), "checks", Some(name), limits::MAX_LIST) {
                 continue;
             }
@@ -52,6 +53,16 @@ impl Checker<'_> {
             Vec::new()
         };
         let names: Vec<String> = pools.iter().map(|p| p.name.clone()).collect();
+        for (k, pool) in pools.iter().enumerate() {
+            if names[..k].contains(&pool.name) {
+                self.at_value(
+                    &pool.name,
+                    anchor,
+                    format!("pool name \"{}\" is used twice", pool.name),
+                    "give every pool its own name: rules name the pool they send to",
+                );
+            }
+        }
         let rules = if self.list_len(l.rules.len(), "rules", anchor, limits::MAX_LIST) {
             l.rules
                 .iter()
@@ -60,10 +71,12 @@ impl Checker<'_> {
                     match (&r.path_prefix, &r.host) {
                         (Some(prefix), None) => {
                             self.url_path(prefix, anchor);
+                            self.shadowed_rule(&l.rules, r, anchor);
                             Some((RuleMatch::PathPrefix(prefix.clone()), pool))
                         }
                         (None, Some(host)) => {
                             self.dns_name(host, "Host", anchor);
+                            self.shadowed_rule(&l.rules, r, anchor);
                             Some((RuleMatch::Host(host.clone()), pool))
                         }
                         _ => {
@@ -106,9 +119,43 @@ impl Checker<'_> {
         }
     }
 
+    /// Reports rule `r` if an earlier rule matches everything it matches: rules are tried in
+    /// order, and the first that matches wins.
+    fn shadowed_rule(&mut self, rules: &[RuleFile], r: &RuleFile, anchor: Option<&str>) {
+        let earlier = rules.iter().take_while(|other| !std::ptr::eq(*other, r));
+        let shadow = earlier.into_iter().find(|e| {
+            match (&e.path_prefix, &r.path_prefix, &e.host, &r.host) {
+                (Some(before), Some(now), None, None) => now.starts_with(before.as_str()),
+                (None, None, Some(before), Some(now)) => before.eq_ignore_ascii_case(now),
+                _ => false,
+            }
+        });
+        if let Some(shadow) = shadow {
+            let text = r
+                .path_prefix
+                .as_deref()
+                .or(r.host.as_deref())
+                .unwrap_or_default();
+            self.at_value(
+                text,
+                anchor,
+                format!("this rule can never match: an earlier rule for pool \"{}\" takes all its requests", shadow.pool),
+                "rules are tried in order: put the more specific rule first",
+            );
+        }
+    }
+
     /// One pool: a valid name, its servers and algorithm.
     fn pool(&mut self, p: &PoolFile, anchor: Option<&str>) -> Pool {
         self.name(&p.name, "pool", anchor);
+        if p.servers.is_empty() {
+            self.at_value(
+                &p.name,
+                anchor,
+                format!("pool \"{}\" has no servers", p.name),
+                "list at least one server, such as servers: [(ip: \"10.0.2.11\")]",
+            );
+        }
         let servers = if self.list_len(p.servers.len(), "servers", anchor, limits::MAX_LIST) {
             p.servers
                 .iter()

@@ -62,27 +62,42 @@ const DEFAULT_MAX_EVENTS: u64 = 200_000_000;
 
 /// Checks a parsed file; returns the typed scenario or every problem found.
 pub fn validate(file: &ScenarioFile, loc: &Locator<'_>) -> Result<Scenario, Vec<Diagnostic>> {
+    match checked(file, loc) {
+        (Some(scenario), problems) if problems.is_empty() => Ok(scenario),
+        (_, problems) => Err(problems),
+    }
+}
+
+/// Checks a parsed file and builds the typed scenario even where there are problems (a
+/// refused value is replaced by its smallest allowed one); `None` when the scenario is too big
+/// to build at all. Tests use it to feed the exports values `validate` refuses.
+pub(crate) fn checked(
+    file: &ScenarioFile,
+    loc: &Locator<'_>,
+) -> (Option<Scenario>, Vec<Diagnostic>) {
     let mut c = Checker::new(loc);
     c.name(&file.name, "scenario", None);
     // 1. Sizes, before anything is built for them.
     if !c.sizes(file) {
-        return Err(c.problems);
+        return (None, c.problems);
     }
-    // 2. Wires, the name table, node names.
-    let segments = c.wires(file);
-    c.hosts_table(&file.hosts);
-    c.node_names(&file.nodes);
-    // 3. Nodes, each by its kind.
-    let nodes: Vec<NodeSpec> = file.nodes.iter().filter_map(|n| c.node(n)).collect();
-    c.link_ends(&segments);
-    // 4. Capture, run limits, the failure timeline.
-    let capture_segments = c.capture(&file.capture);
+    // 2. When the run ends: nothing may start later.
     let max_sim_time = c.duration(
         file.limits.max_sim_time.as_deref(),
         DEFAULT_MAX_SIM_TIME,
         limits::SIM_TIME,
         None,
     );
+    c.end = max_sim_time;
+    // 3. Wires, the name table, node names.
+    let segments = c.wires(file);
+    c.hosts_table(&file.hosts);
+    c.node_names(&file.nodes);
+    // 4. Nodes, each by its kind.
+    let nodes: Vec<NodeSpec> = file.nodes.iter().filter_map(|n| c.node(n)).collect();
+    c.link_ends(&segments);
+    // 5. Capture, the event limit, the failure timeline.
+    let capture_segments = c.capture(&file.capture);
     let max_events = c.count(
         file.limits.max_events.unwrap_or(DEFAULT_MAX_EVENTS),
         "max_events",
@@ -90,7 +105,7 @@ pub fn validate(file: &ScenarioFile, loc: &Locator<'_>) -> Result<Scenario, Vec<
         1,
         limits::MAX_EVENTS,
     );
-    let faults = c.faults(&file.faults, &file.nodes, max_sim_time);
+    let faults = c.faults(&file.faults, &file.nodes);
     if nodes.is_empty() && c.problems.is_empty() {
         c.at_field(
             "nodes",
@@ -99,10 +114,7 @@ pub fn validate(file: &ScenarioFile, loc: &Locator<'_>) -> Result<Scenario, Vec<
             "add at least a web server and a client group",
         );
     }
-    if !c.problems.is_empty() {
-        return Err(c.problems);
-    }
-    Ok(Scenario {
+    let scenario = Scenario {
         source_file: loc.file().to_string(),
         name: file.name.clone(),
         description: file.description.clone(),
@@ -115,7 +127,18 @@ pub fn validate(file: &ScenarioFile, loc: &Locator<'_>) -> Result<Scenario, Vec<
         capture_enabled: file.capture.enabled,
         capture_segments,
         faults,
-    })
+    };
+    (Some(scenario), without_repeats(c.problems))
+}
+
+/// The problems in order, each said once: a `check_timing` inherited by several checkers
+/// would otherwise report its one mistake once per checker.
+fn without_repeats(problems: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut seen = BTreeSet::new();
+    problems
+        .into_iter()
+        .filter(|d| seen.insert((d.line, d.col, d.message.clone())))
+        .collect()
 }
 
 impl Checker<'_> {
@@ -123,6 +146,31 @@ impl Checker<'_> {
     /// too big to check any further.
     fn sizes(&mut self, file: &ScenarioFile) -> bool {
         let mut fits = self.list_len(file.nodes.len(), "nodes", None, limits::MAX_NODES);
+        let wires = file.segments.len() + file.links.len();
+        if wires > limits::MAX_WIRES {
+            self.at_field(
+                if file.segments.len() >= file.links.len() {
+                    "segments"
+                } else {
+                    "links"
+                },
+                None,
+                format!(
+                    "the scenario has {wires} segments and links; netlab takes at most {}",
+                    limits::MAX_WIRES
+                ),
+                "use fewer segments: one switch segment can hold any number of interfaces",
+            );
+            fits = false;
+        }
+        if file.description.trim().is_empty() {
+            self.at_field(
+                "description",
+                None,
+                "the description is empty".into(),
+                "say in one line what the scenario shows: `netlab list` prints it",
+            );
+        }
         if file.description.len() > limits::MAX_TEXT_LEN {
             self.at_field(
                 "description",

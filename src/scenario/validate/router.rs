@@ -15,7 +15,7 @@ impl Checker<'_> {
                 "interfaces",
                 Some(name),
                 format!("router \"{name}\" has no interfaces"),
-                "a router needs at least two interfaces to route between",
+                "a router needs an interface on each network it routes between",
             );
         }
         let routes = self.routes(&r.routes, &interfaces, name);

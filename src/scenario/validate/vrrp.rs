@@ -3,8 +3,8 @@
 
 use std::net::Ipv4Addr;
 
-use super::addresses::same_subnet;
-use super::checker::Checker;
+use super::addresses::{not_host_address, same_subnet};
+use super::checker::{Checker, Role};
 use super::limits;
 use crate::node::vrrp::VrrpConfig;
 use crate::scenario::format::VrrpFile;
@@ -37,6 +37,20 @@ impl Checker<'_> {
                 );
                 continue;
             };
+            if configs
+                .iter()
+                .any(|c: &VrrpConfig| c.vrid == v.virtual_router_id && c.iface == iface)
+            {
+                self.at_field(
+                    "virtual_router_id",
+                    anchor,
+                    format!(
+                        "\"{name}\" has two VRRP instances with virtual_router_id {} on interface {iface}",
+                        v.virtual_router_id
+                    ),
+                    "RFC 3768: a VRID names one virtual router on a segment; give each instance its own",
+                );
+            }
             if v.virtual_router_id == 0 {
                 self.at_field(
                     "virtual_router_id",
@@ -85,6 +99,15 @@ impl Checker<'_> {
                 Vec::new()
             };
             for (text, vip) in v.virtual_ipaddress.iter().zip(&vips) {
+                if let Some(problem) = not_host_address(*vip, spec.prefix_len) {
+                    self.at_value(
+                        text,
+                        anchor,
+                        format!("VIP {vip} {problem}"),
+                        "a VIP is an address hosts connect to: pick a free host address of the subnet",
+                    );
+                }
+                self.claim_address(*vip, text, name, Role::VrrpVip);
                 if !same_subnet(spec.ip, *vip, spec.prefix_len) {
                     self.at_value(
                         text,

@@ -38,6 +38,14 @@ impl Checker<'_> {
             anchor,
         );
         let paths = w.paths.clone().unwrap_or_else(|| vec!["/".to_string()]);
+        if paths.is_empty() {
+            self.at_field(
+                "paths",
+                anchor,
+                format!("web server \"{name}\" serves no path: every request would get 404"),
+                "leave `paths` out to serve everything, or list prefixes such as [\"/\"]",
+            );
+        }
         if self.list_len(paths.len(), "paths", anchor, limits::MAX_LIST) {
             for p in &paths {
                 self.url_path(p, anchor);
@@ -89,7 +97,7 @@ impl Checker<'_> {
                 field,
                 anchor,
                 format!("`{field}` is 0, which no client can connect to"),
-                "use a port from 1 to 65535, such as 80",
+                format!("use a port from 1 to 65535, such as {default}"),
             );
             return default;
         }

@@ -18,10 +18,6 @@ const DEFAULT_QUEUE: &str = "256KiB";
 impl Checker<'_> {
     /// Segments and links: unique valid names, valid physics. Fills `self.segments`.
     pub fn wires(&mut self, file: &ScenarioFile) -> Vec<SegmentSpec> {
-        let total = file.segments.len() + file.links.len();
-        if !self.list_len(total, "segments", None, limits::MAX_WIRES) {
-            return Vec::new();
-        }
         let mut segments = Vec::new();
         let all_wires = file
             .segments
@@ -108,7 +104,11 @@ impl Checker<'_> {
                         "link \"{}\" has {} interface(s) attached; a point-to-point link needs exactly 2",
                         spec.name, self.attach_counts[index]
                     ),
-                    "use a segment for more than two interfaces",
+                    if self.attach_counts[index] < 2 {
+                        "attach a second interface, or remove the link"
+                    } else {
+                        "use a segment for more than two interfaces"
+                    },
                 );
             }
         }
