@@ -31,9 +31,10 @@ pub enum LoadError {
         /// The reason.
         source: std::io::Error,
     },
-    /// The text is not a valid scenario (syntax, unknown field, wrong type).
+    /// The text is not a valid scenario (syntax, unknown field, wrong type). (Boxed to keep
+    /// every `Result<_, LoadError>` small.)
     #[error("{0}")]
-    Syntax(Diagnostic),
+    Syntax(Box<Diagnostic>),
     /// The scenario is well-formed but wrong (unknown names, bad addresses...).
     #[error("{}", render_all(.0))]
     Invalid(Vec<Diagnostic>),
@@ -44,7 +45,7 @@ impl LoadError {
     pub fn diagnostics(&self) -> Vec<&Diagnostic> {
         match self {
             LoadError::Io { .. } => Vec::new(),
-            LoadError::Syntax(d) => vec![d],
+            LoadError::Syntax(d) => vec![d.as_ref()],
             LoadError::Invalid(ds) => ds.iter().collect(),
         }
     }
@@ -96,7 +97,7 @@ pub fn parse(file: &str, source: &str) -> Result<ScenarioFile, LoadError> {
         let mut d = locator.at_line_col(start.line, start.col, width, error.code.to_string());
         d.message = lowercase_first(&d.message);
         d.help = Some(syntax_hint(&error.code.to_string()));
-        LoadError::Syntax(d)
+        LoadError::Syntax(Box::new(d))
     })
 }
 
