@@ -35,6 +35,10 @@ use super::validate;
 /// checked from the file's metadata before reading, and again while reading.
 pub const MAX_FILE_SIZE: u64 = 1024 * 1024;
 
+/// Most semantic errors printed at once. A student fixes the first few and runs again; a
+/// generated file with thousands of mistakes should not scroll them all past.
+pub const MAX_SHOWN_ERRORS: usize = 50;
+
 /// Why a scenario could not be loaded.
 #[derive(Debug, Error)]
 pub enum LoadError {
@@ -138,18 +142,25 @@ fn file_error(path: &str, message: &str, help: &str) -> String {
     format!("error: {message}\n --> {path}\n  = help: {help}")
 }
 
-/// All diagnostics, separated by blank lines, with a count at the end.
+/// The diagnostics, separated by blank lines, at most [`MAX_SHOWN_ERRORS`] of them, with a
+/// count at the end.
 fn render_all(diagnostics: &[Diagnostic]) -> String {
     let mut text = String::new();
-    for d in diagnostics {
+    for d in diagnostics.iter().take(MAX_SHOWN_ERRORS) {
         text.push_str(&d.to_string());
         text.push_str("\n\n");
     }
-    text.push_str(&format!(
-        "{} error{} found",
-        diagnostics.len(),
-        if diagnostics.len() == 1 { "" } else { "s" }
-    ));
+    let count = diagnostics.len();
+    if count > MAX_SHOWN_ERRORS {
+        text.push_str(&format!(
+            "{count} errors found; the first {MAX_SHOWN_ERRORS} are shown"
+        ));
+    } else {
+        text.push_str(&format!(
+            "{count} error{} found",
+            if count == 1 { "" } else { "s" }
+        ));
+    }
     text
 }
 
@@ -509,5 +520,16 @@ mod tests {
             let text = result.unwrap_err().to_string();
             assert!(text.contains("= help:"), "{input:?}:\n{text}");
         }
+    }
+
+    #[test]
+    fn many_errors_are_cut_short() {
+        let d = Locator::new("t.ron", "x").at_offset(0, 1, "m".into());
+        let text = render_all(&vec![d; 500]);
+        assert_eq!(text.matches("error: m").count(), MAX_SHOWN_ERRORS);
+        assert!(
+            text.ends_with("500 errors found; the first 50 are shown"),
+            "{text}"
+        );
     }
 }
