@@ -4,7 +4,8 @@
 //!    refuse more than [`MAX_FILE_SIZE`] bytes, and decode UTF-8 (naming UTF-16, and
 //!    pointing at any other byte that is not UTF-8).
 //! 2. Parse it as RON into the file types of `format` ([`parse`]): syntax and type errors stop
-//!    here, with ron's position.
+//!    here, with ron's position, and `explain` says what went wrong in the scenario's words
+//!    ("`delay` is a duration: 10 needs a unit", not ron's "expected string").
 //! 3. Check it (`validate`): every semantic error is collected, not just the first.
 //!
 //! RON is read with two extensions on, so students can write less:
@@ -26,6 +27,8 @@ use super::diagnostic::{Diagnostic, Locator};
 use super::format::ScenarioFile;
 use super::model::Scenario;
 use super::validate;
+
+mod explain;
 
 /// The largest scenario file read, in bytes: 1 MiB.
 ///
@@ -366,18 +369,10 @@ pub fn parse(file: &str, source: &str) -> Result<ScenarioFile, LoadError> {
     ron_options()
         .from_str::<ScenarioFile>(source)
         .map_err(|error| {
-            let locator = Locator::new(file, source);
-            let start = error.span.start;
-            let end = error.span.end;
-            let width = if end.line == start.line && end.col > start.col {
-                end.col - start.col
-            } else {
-                1
-            };
-            let mut d = locator.at_line_col(start.line, start.col, width, error.code.to_string());
-            d.message = lowercase_first(&d.message);
-            d.help = Some(syntax_hint(&error.code.to_string()));
-            LoadError::Syntax(Box::new(d))
+            LoadError::Syntax(Box::new(explain::explain(
+                &Locator::new(file, source),
+                &error,
+            )))
         })
 }
 
@@ -385,29 +380,6 @@ pub fn parse(file: &str, source: &str) -> Result<ScenarioFile, LoadError> {
 fn ron_options() -> ron::Options {
     ron::Options::default()
         .with_default_extension(Extensions::IMPLICIT_SOME | Extensions::UNWRAP_VARIANT_NEWTYPES)
-}
-
-/// ron's messages start with a capital; ours do not.
-fn lowercase_first(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
-/// A hint for common syntax and type mistakes.
-fn syntax_hint(message: &str) -> String {
-    if message.contains("Unexpected field") || message.contains("unknown field") {
-        "check the spelling; the book's scenario reference lists every field".to_string()
-    } else if message.contains("missing field") || message.contains("Missing field") {
-        "this field has no default and must be given".to_string()
-    } else if message.contains("variant") {
-        "node kinds are Router, Host, WebServer, Clients, L4Balancer, L7Balancer, DnsServer and DnsResolver; workloads are OpenLoop and ClosedLoop; forwarding is Nat or Dr; checkers with options need parentheses, as in TcpCheck()"
-            .to_string()
-    } else {
-        "compare with a scenario in scenarios/ (`netlab list` shows them)".to_string()
-    }
 }
 
 #[cfg(test)]
