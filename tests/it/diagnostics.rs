@@ -1,14 +1,18 @@
 //! Broken scenario files get clear messages: `file:line:col`, the line, a caret and a hint.
 //! Each file in `tests/it/bad/` is one mistake (or several); its rendered output is snapshotted.
+//! Files are read as bytes, as `netlab check` reads them, so encoding mistakes (Latin-1,
+//! UTF-16, a byte-order mark) are snapshotted too.
 
-use netlab::scenario::load_str;
+use netlab::scenario::load::{decode, load_str};
 
 #[test]
 fn broken_files_get_positioned_messages() {
     insta::glob!("bad", "*.ron", |path| {
-        let source = std::fs::read_to_string(path).unwrap();
+        let bytes = std::fs::read(path).unwrap();
         let name = format!("bad/{}", path.file_name().unwrap().to_string_lossy());
-        let error = load_str(&name, &source).expect_err("a file in bad/ must not load");
+        let error = decode(&name, bytes)
+            .and_then(|source| load_str(&name, &source))
+            .expect_err("a file in bad/ must not load");
         let text = error.to_string();
         assert!(
             text.contains(&format!("--> {name}:")),

@@ -1,6 +1,7 @@
 //! Integration tests, one binary. Where things go:
 //! - `scenarios`: every file in `scenarios/` runs, and its summary and table are snapshotted;
 //! - `diagnostics`: every broken file in `tests/it/bad/` gets the snapshotted error output;
+//! - `loading`: files on disk: folders, FIFOs, devices, huge files and wrong encodings refused;
 //! - `determinism`: same seed, same bytes; other seed, other bytes;
 //! - `dns`: DNS round robin: cache skew, the TTL sweep, a dead server, real messages;
 //! - `health`: failure injection and health checks: detection, timing, sorry server;
@@ -26,6 +27,7 @@ mod keepalived;
 mod l4;
 mod l7;
 mod lints;
+mod loading;
 mod output;
 mod pcap;
 mod redundancy;
