@@ -81,6 +81,8 @@ pub struct FaultFile {
 
 /// The kinds of fault.
 #[derive(Debug, Clone, Deserialize, Serialize)]
+// A misspelt field inside a variant (`TcpCheck(prt: 80)`) is an error, not ignored.
+#[serde(deny_unknown_fields)]
 pub enum FaultEventFile {
     /// The node loses power; `until` reboots it with empty tables.
     Crash,
@@ -457,6 +459,8 @@ pub struct SorryServerFile {
 
 /// A keepalived checker on a real server.
 #[derive(Debug, Clone, Deserialize, Serialize)]
+// A misspelt field inside a variant (`TcpCheck(prt: 80)`) is an error, not ignored.
+#[serde(deny_unknown_fields)]
 pub enum CheckFile {
     /// `PING_CHECK`: ICMP echo (layer 3).
     PingCheck,
@@ -794,6 +798,8 @@ pub enum ClientCacheFile {
 /// How a client group sends requests. A group stops after `requests` or `duration`, whichever
 /// comes first; at least one of them must be given.
 #[derive(Debug, Clone, Deserialize, Serialize)]
+// A misspelt field inside a variant (`TcpCheck(prt: 80)`) is an error, not ignored.
+#[serde(deny_unknown_fields)]
 pub enum WorkloadFile {
     /// Open loop: requests arrive as a Poisson process at `rate` per second for the whole group,
     /// whether or not earlier ones have finished (like independent visitors).
