@@ -294,6 +294,14 @@ impl Index {
         offsets.get(offsets.partition_point(|&o| o < from)).copied()
     }
 
+    /// The width in characters of the string literal that starts at `offset`, quotes and
+    /// escapes included.
+    fn string_width(&self, source: &str, offset: usize) -> usize {
+        Lexer::new(&source[offset..])
+            .next()
+            .map_or(1, |token| token.text(&source[offset..]).chars().count())
+    }
+
     /// Number of characters in `source` before byte `offset` (a char boundary).
     fn chars_before(&self, source: &str, offset: usize) -> usize {
         let i = self
@@ -425,6 +433,43 @@ impl<'a> Locator<'a> {
         Index::first_from(index.strings.get(anchor?), 0)
     }
 
+    /// The offsets of the string literal holding `value`: as written, or with its quotes and
+    /// backslashes escaped (`"web\"1"` holds `web"1`).
+    fn string_offsets(&self, value: &str) -> Option<&Vec<usize>> {
+        let index = self.index();
+        index.strings.get(value).or_else(|| {
+            let escaped = value.replace('\\', "\\\\").replace('"', "\\\"");
+            index.strings.get(&escaped)
+        })
+    }
+
+    /// A diagnostic on the first string literal holding `value` inside the byte range
+    /// `within`, if there is one there.
+    pub fn quoted_in(
+        &self,
+        value: &str,
+        within: (usize, usize),
+        message: &str,
+    ) -> Option<Diagnostic> {
+        let at =
+            Index::first_from(self.string_offsets(value), within.0).filter(|&at| at < within.1)?;
+        let width = self.index().string_width(self.source, at);
+        Some(self.at_offset(at, width, message.to_string()))
+    }
+
+    /// A diagnostic on the first `field:` or `field(` inside the byte range `within`, if
+    /// there is one there.
+    pub fn field_in(
+        &self,
+        field: &str,
+        within: (usize, usize),
+        message: &str,
+    ) -> Option<Diagnostic> {
+        let at = Index::first_from(self.index().keys.get(field), within.0)
+            .filter(|&at| at < within.1)?;
+        Some(self.at_offset(at, field.chars().count(), message.to_string()))
+    }
+
     /// A diagnostic on the quoted string `"value"`, searching after the quoted `anchor`
     /// (usually the name of the node the value belongs to) when one is given. Falls back to
     /// the first `"value"` anywhere, then to the anchor, then to the first line of code.
@@ -432,11 +477,11 @@ impl<'a> Locator<'a> {
     pub fn quoted(&self, value: &str, anchor: Option<&str>, message: String) -> Diagnostic {
         let index = self.index();
         let anchor_at = self.anchor(anchor);
-        let offsets = index.strings.get(value);
+        let offsets = self.string_offsets(value);
         let found = Index::first_from(offsets, anchor_at.unwrap_or(0))
             .or_else(|| Index::first_from(offsets, 0));
         match (found, anchor_at) {
-            (Some(at), _) => self.at_offset(at, value.chars().count() + 2, message),
+            (Some(at), _) => self.at_offset(at, index.string_width(self.source, at), message),
             (None, Some(at)) => self.at_anchor(at, anchor, message),
             (None, None) => self.at_offset(index.first_token, 1, message),
         }

@@ -5,6 +5,7 @@
 //! 3. `validate`: semantic checks, all collected, producing the typed `model::Scenario`;
 //! 4. `build`: the `world::World` for a scenario and seed.
 //!
+//! `spans` finds where each entry of the file is, so diagnostics point at the right one.
 //! `lint` warns about valid scenarios that probably do not do what was meant.
 //! `units` parses `"10ms"`, `"100Mbps"` and `"64KiB"`; `diagnostic` renders errors.
 
@@ -15,6 +16,7 @@ pub mod keepalived;
 pub mod lint;
 pub mod load;
 pub mod model;
+pub mod spans;
 pub mod units;
 pub mod validate;
 pub mod vary;

@@ -17,6 +17,7 @@ use std::net::Ipv4Addr;
 use super::checker::{Checker, Claims, Role};
 use crate::scenario::format::{InterfaceFile, RouteFile};
 use crate::scenario::model::{InterfaceSpec, RouteSpec};
+use crate::scenario::spans::Step;
 
 /// What is wrong with `ip` as the address of a machine, if anything.
 pub(super) fn not_unicast(ip: Ipv4Addr) -> Option<&'static str> {
@@ -155,6 +156,28 @@ impl Checker<'_> {
         })
     }
 
+    /// The one `interface` of a host, web server, proxy or DNS machine.
+    pub fn single_interface(&mut self, i: &InterfaceFile, node: &str) -> Option<InterfaceSpec> {
+        self.within(&[Step::Field("interface")], |c| c.interface(i, node))
+    }
+
+    /// The `interfaces` list of a router or balancer, each checked in its own entry.
+    pub fn interface_list(
+        &mut self,
+        interfaces: &[InterfaceFile],
+        node: &str,
+    ) -> Vec<InterfaceSpec> {
+        interfaces
+            .iter()
+            .enumerate()
+            .filter_map(|(k, i)| {
+                self.within(&[Step::Field("interfaces"), Step::Item(k)], |c| {
+                    c.interface(i, node)
+                })
+            })
+            .collect()
+    }
+
     /// Reports `ip` (written `text`) unless it can be a host's address on a `/prefix_len`.
     pub fn host_address(&mut self, ip: Ipv4Addr, prefix_len: u8, text: &str, node: &str) -> bool {
         if prefix_len == 0 {
@@ -231,10 +254,7 @@ impl Checker<'_> {
     ) -> Vec<InterfaceSpec> {
         let mut own = Claims::default();
         std::mem::swap(&mut self.claims, &mut own);
-        let checked = interfaces
-            .iter()
-            .filter_map(|i| self.interface(i, node))
-            .collect();
+        let checked = self.interface_list(interfaces, node);
         std::mem::swap(&mut self.claims, &mut own);
         checked
     }
@@ -321,48 +341,63 @@ impl Checker<'_> {
             return Vec::new();
         }
         let mut checked = Vec::new();
-        for route in routes {
-            let target = if route.to == "default" {
-                Some((Ipv4Addr::UNSPECIFIED, 0))
-            } else {
-                self.cidr(&route.to, Some(name))
-                    .filter(|&(network, len)| self.route_destination(network, len, &route.to, name))
-            };
-            let via = self.unicast(&route.via, Some(name));
-            if let (Some((network, prefix_len)), Some(via)) = (target, via) {
-                let on_link = interfaces
-                    .iter()
-                    .find(|i| same_subnet(i.ip, via, i.prefix_len));
-                if let Some(i) = on_link {
-                    let problem = if interfaces.iter().any(|i| i.ip == via) {
-                        Some(format!("is \"{name}\"'s own address"))
-                    } else {
-                        not_host_address(via, i.prefix_len)
-                    };
-                    if let Some(problem) = problem {
-                        self.at_value(
-                            &route.via,
-                            Some(name),
-                            format!("next hop {via} {problem}"),
-                            "a next hop is the address of another router on one of this node's subnets",
-                        );
-                    }
-                } else {
-                    self.at_value(
-                        &route.via,
-                        Some(name),
-                        format!("next hop {via} is not on any subnet of \"{name}\""),
-                        "a next hop must be reachable directly: put it in one of the node's interface subnets",
-                    );
-                }
-                checked.push(RouteSpec {
-                    network,
-                    prefix_len,
-                    via,
-                });
+        for (k, route) in routes.iter().enumerate() {
+            if let Some(spec) = self.within(&[Step::Field("routes"), Step::Item(k)], |c| {
+                c.route(route, interfaces, name)
+            }) {
+                checked.push(spec);
             }
         }
         checked
+    }
+
+    /// One static route.
+    fn route(
+        &mut self,
+        route: &RouteFile,
+        interfaces: &[InterfaceSpec],
+        name: &str,
+    ) -> Option<RouteSpec> {
+        let target = if route.to == "default" {
+            Some((Ipv4Addr::UNSPECIFIED, 0))
+        } else {
+            self.cidr(&route.to, Some(name))
+                .filter(|&(network, len)| self.route_destination(network, len, &route.to, name))
+        };
+        let via = self.unicast(&route.via, Some(name));
+        let ((network, prefix_len), via) = (target?, via?);
+        let on_link = interfaces
+            .iter()
+            .find(|i| same_subnet(i.ip, via, i.prefix_len));
+        let problem = match on_link {
+            Some(_) if interfaces.iter().any(|i| i.ip == via) => Some((
+                format!("is \"{name}\"'s own address"),
+                "a next hop is the address of another router on one of this node's subnets",
+            )),
+            Some(i) => not_host_address(via, i.prefix_len).map(|p| {
+                (
+                    p,
+                    "a next hop is the address of another router on one of this node's subnets",
+                )
+            }),
+            None => Some((
+                format!("is not on any subnet of \"{name}\""),
+                "a next hop must be reachable directly: put it in one of the node's interface subnets",
+            )),
+        };
+        if let Some((problem, help)) = problem {
+            self.at_value(
+                &route.via,
+                Some(name),
+                format!("next hop {via} {problem}"),
+                help,
+            );
+        }
+        Some(RouteSpec {
+            network,
+            prefix_len,
+            via,
+        })
     }
 
     /// A route's destination must be a network: no host bits set, and not multicast.

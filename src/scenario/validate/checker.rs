@@ -14,6 +14,7 @@ use crate::app::Distribution;
 use crate::net::Bandwidth;
 use crate::scenario::diagnostic::{Diagnostic, Locator};
 use crate::scenario::format::DistributionFile;
+use crate::scenario::spans::{NodeId, Spans, Step};
 use crate::scenario::units::{parse_bandwidth, parse_duration, parse_size};
 use crate::sim::SimDuration;
 
@@ -82,6 +83,10 @@ pub(super) struct Checker<'a> {
     pub end: SimDuration,
     /// Names in `hosts` whose entry was refused: no second error for them.
     pub broken_hosts: std::collections::BTreeSet<String>,
+    /// Where each entry of the file is.
+    spans: Spans,
+    /// The entries being checked, innermost last: problems are searched for there first.
+    scopes: Vec<NodeId>,
 }
 
 impl<'a> Checker<'a> {
@@ -97,7 +102,46 @@ impl<'a> Checker<'a> {
             machines: 0,
             end: SimDuration::MAX,
             broken_hosts: std::collections::BTreeSet::new(),
+            spans: Spans::new(loc.source()),
+            scopes: Vec::new(),
         }
+    }
+
+    /// Runs `check` with the entry at `path` (from the current one) as the place where its
+    /// problems are searched for first: `nodes[3]`, then `services[0]`, `real_servers[2]`.
+    pub fn within<T>(&mut self, path: &[Step<'_>], check: impl FnOnce(&mut Self) -> T) -> T {
+        let base = self.scopes.last().copied().unwrap_or(self.spans.root());
+        self.scopes.push(self.spans.descend(base, path));
+        let result = check(self);
+        self.scopes.pop();
+        result
+    }
+
+    /// How many entries deep the checker is; [`Checker::enter_at`] and [`Checker::leave`]
+    /// take it, for loops whose body may `continue`.
+    pub fn depth(&self) -> usize {
+        self.scopes.len()
+    }
+
+    /// Leaves every entry entered since `depth`, then enters the one at `path` from there.
+    pub fn enter_at(&mut self, depth: usize, path: &[Step<'_>]) {
+        self.scopes.truncate(depth);
+        let base = self.scopes.last().copied().unwrap_or(self.spans.root());
+        self.scopes.push(self.spans.descend(base, path));
+    }
+
+    /// Leaves every entry entered since `depth`.
+    pub fn leave(&mut self, depth: usize) {
+        self.scopes.truncate(depth);
+    }
+
+    /// The first diagnostic `find` gives in the current entry or, failing that, in the entries
+    /// around it, innermost first.
+    fn in_scope(&self, find: impl Fn((usize, usize)) -> Option<Diagnostic>) -> Option<Diagnostic> {
+        self.scopes
+            .iter()
+            .rev()
+            .find_map(|&node| find(self.spans.range(node)))
     }
 
     /// Reports a problem with the quoted `value`, found after the quoted `anchor`.
@@ -108,7 +152,9 @@ impl<'a> Checker<'a> {
         message: String,
         help: impl Into<String>,
     ) {
-        let mut d = self.loc.quoted(value, anchor, message);
+        let mut d = self
+            .in_scope(|range| self.loc.quoted_in(value, range, &message))
+            .unwrap_or_else(|| self.loc.quoted(value, anchor, message));
         d.help = Some(help.into());
         self.problems.push(d);
     }
@@ -121,7 +167,9 @@ impl<'a> Checker<'a> {
         message: String,
         help: impl Into<String>,
     ) {
-        let mut d = self.loc.field(field, anchor, message);
+        let mut d = self
+            .in_scope(|range| self.loc.field_in(field, range, &message))
+            .unwrap_or_else(|| self.loc.field(field, anchor, message));
         d.help = Some(help.into());
         self.problems.push(d);
     }

@@ -3,9 +3,12 @@
 
 use std::net::Ipv4Addr;
 
-use super::addresses::not_host_address;
+use super::addresses::{not_host_address, not_unicast};
+use super::checker::shorten;
 use super::checker::{Checker, Role};
 use super::limits;
+use super::names::{DNS_NAME_RULE, check_dns_name};
+use super::web_server::{PATH_HELP, path_problem};
 use crate::app::dns::stub::CachePolicy;
 use crate::scenario::diagnostic::nearest;
 use crate::scenario::format::{ClientCacheFile, ClientsFile, WorkloadFile};
@@ -155,27 +158,42 @@ impl Checker<'_> {
                 return None;
             }
         };
-        self.url_path(&url.path, anchor);
-        if url.host.parse::<Ipv4Addr>().is_ok() {
-            self.unicast(&url.host, anchor)?;
-        } else {
-            let before = self.problems.len();
-            self.dns_name(&url.host, "URL host", anchor);
-            let known = self.hosts.contains_key(&url.host) || self.broken_hosts.contains(&url.host);
-            if !known && !has_dns && self.problems.len() == before {
-                let mut help =
-                    "use an IPv4 address, or add the name to the scenario's `hosts` table"
-                        .to_string();
-                if let Some(near) = nearest(&url.host, self.hosts.keys().map(String::as_str)) {
-                    help.push_str(&format!("; did you mean \"{near}\"?"));
-                }
-                self.at_value(
-                    text,
-                    anchor,
-                    format!("cannot resolve host \"{}\" of the URL", url.host),
-                    help,
-                );
+        // Every problem of the URL points at the whole URL, where the student will look.
+        let problem = if let Some(problem) = path_problem(&url.path) {
+            Some((
+                format!("the path of URL \"{}\" {problem}", shorten(text)),
+                PATH_HELP.to_string(),
+            ))
+        } else if let Ok(ip) = url.host.parse::<Ipv4Addr>() {
+            not_unicast(ip).map(|problem| {
+                (
+                    format!("the host of URL \"{}\", {ip}, {problem}", shorten(text)),
+                    "use the address of a server or a VIP, or a name from `hosts`".to_string(),
+                )
+            })
+        } else if let Err(problem) = check_dns_name(&url.host) {
+            Some((
+                format!("the host name of URL \"{}\" {problem}", shorten(text)),
+                DNS_NAME_RULE.to_string(),
+            ))
+        } else if !self.hosts.contains_key(&url.host)
+            && !self.broken_hosts.contains(&url.host)
+            && !has_dns
+        {
+            let mut help =
+                "use an IPv4 address, or add the name to the scenario's `hosts` table".to_string();
+            if let Some(near) = nearest(&url.host, self.hosts.keys().map(String::as_str)) {
+                help.push_str(&format!("; did you mean \"{near}\"?"));
             }
+            Some((
+                format!("cannot resolve host \"{}\" of the URL", url.host),
+                help,
+            ))
+        } else {
+            None
+        };
+        if let Some((message, help)) = problem {
+            self.at_value(text, anchor, message, help);
         }
         Some(url)
     }

@@ -8,6 +8,7 @@ use crate::app::dns::authority::{RecordOrder, ZoneEntry};
 use crate::app::dns::cache::CacheConfig;
 use crate::scenario::format::{DnsResolverFile, DnsServerFile, OrderFile};
 use crate::scenario::model::NodeSpec;
+use crate::scenario::spans::Step;
 
 /// The most A records in one answer. A DNS message over UDP carries at most 512 bytes
 /// (RFC 1035, section 4.2.1), and netlab does not truncate: a 12-byte header, a question of
@@ -19,12 +20,14 @@ impl Checker<'_> {
     pub fn dns_server(&mut self, d: &DnsServerFile) -> Option<NodeSpec> {
         let name = d.name.as_str();
         let anchor = Some(name);
-        let interface = self.interface(&d.interface, name);
+        let interface = self.single_interface(&d.interface, name);
         let gateway = self.gateway(d.gateway.as_deref(), interface.as_ref(), name);
         let mut zone = Vec::new();
         if self.list_len(d.zone.len(), "zone", anchor, limits::MAX_LIST) {
             let mut seen = std::collections::BTreeSet::new();
-            for z in &d.zone {
+            let depth = self.depth();
+            for (k, z) in d.zone.iter().enumerate() {
+                self.enter_at(depth, &[Step::Field("zone"), Step::Item(k)]);
                 self.dns_name(&z.name, "zone entry", anchor);
                 if !seen.insert(z.name.trim_end_matches('.').to_ascii_lowercase()) {
                     self.at_value(
@@ -47,6 +50,7 @@ impl Checker<'_> {
                     } else {
                         Vec::new()
                     };
+                self.leave(depth);
                 zone.push(ZoneEntry {
                     name: z.name.trim_end_matches('.').to_ascii_lowercase(),
                     ttl: (ttl.as_nanos() / 1_000_000_000) as u32,
@@ -71,7 +75,7 @@ impl Checker<'_> {
     pub fn dns_resolver(&mut self, d: &DnsResolverFile) -> Option<NodeSpec> {
         let name = d.name.as_str();
         let anchor = Some(name);
-        let interface = self.interface(&d.interface, name);
+        let interface = self.single_interface(&d.interface, name);
         let gateway = self.gateway(d.gateway.as_deref(), interface.as_ref(), name);
         let upstream = self
             .unicast(&d.upstream, anchor)

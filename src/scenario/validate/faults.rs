@@ -7,6 +7,7 @@ use crate::node::ServiceMode;
 use crate::scenario::diagnostic::nearest;
 use crate::scenario::format::{FaultEventFile, FaultFile, NodeFile};
 use crate::scenario::model::{FaultKind, FaultSpec};
+use crate::scenario::spans::Step;
 use crate::sim::SimDuration;
 
 impl Checker<'_> {
@@ -15,7 +16,15 @@ impl Checker<'_> {
         if !self.list_len(faults.len(), "faults", None, limits::MAX_LIST) {
             return Vec::new();
         }
-        faults.iter().filter_map(|f| self.fault(f, nodes)).collect()
+        faults
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| {
+                self.within(&[Step::Field("faults"), Step::Item(i)], |c| {
+                    c.fault(f, nodes)
+                })
+            })
+            .collect()
     }
 
     /// One fault: its times, its target's kind, its parameters.
@@ -47,7 +56,7 @@ impl Checker<'_> {
             FaultEventFile::Crash => self.crash(f, nodes)?,
             FaultEventFile::InterfaceDown => self.interface_down(f, nodes)?,
             FaultEventFile::LinkDown | FaultEventFile::Loss(_) | FaultEventFile::ExtraDelay(_) => {
-                self.wire_fault(f)?
+                self.wire_fault(f, nodes)?
             }
             FaultEventFile::Partition { a, b } => self.partition(f, a, b, nodes)?,
             FaultEventFile::StopVrrp => self.stop_vrrp(f, nodes)?,
@@ -143,9 +152,21 @@ impl Checker<'_> {
     }
 
     /// `LinkDown`, `Loss` and `ExtraDelay`: a segment or link.
-    fn wire_fault(&mut self, f: &FaultFile) -> Option<FaultKind> {
+    fn wire_fault(&mut self, f: &FaultFile, nodes: &[NodeFile]) -> Option<FaultKind> {
         if !self.segments.contains_key(&f.target) {
-            self.unknown_segment(&f.target, None);
+            if find(nodes, &f.target).is_some() {
+                self.at_value(
+                    &f.target,
+                    None,
+                    format!(
+                        "\"{}\" is a node; LinkDown, Loss and ExtraDelay target a segment or link",
+                        f.target
+                    ),
+                    "name the segment or link, or use Crash or InterfaceDown on the node",
+                );
+            } else {
+                self.unknown_segment(&f.target, None);
+            }
             return None;
         }
         Some(match &f.event {

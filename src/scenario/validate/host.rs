@@ -12,7 +12,7 @@ impl Checker<'_> {
     pub fn host(&mut self, h: &HostFile) -> Option<NodeSpec> {
         let name = h.name.as_str();
         let anchor = Some(name);
-        let interface = self.interface(&h.interface, name);
+        let interface = self.single_interface(&h.interface, name);
         let gateway = self.gateway(h.gateway.as_deref(), interface.as_ref(), name);
         let ping = h.ping.as_ref().map(|p| {
             let target = self.resolve_target(&p.target, name);

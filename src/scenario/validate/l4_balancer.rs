@@ -11,6 +11,7 @@ use crate::ipvs::service::{Forward, RealServerConfig};
 use crate::scenario::diagnostic::nearest;
 use crate::scenario::format::{ForwardFile, L4BalancerFile, VirtualServiceFile};
 use crate::scenario::model::{InterfaceSpec, NodeSpec, ServiceSpec};
+use crate::scenario::spans::Step;
 
 impl Checker<'_> {
     /// An `L4Balancer`.
@@ -33,7 +34,12 @@ impl Checker<'_> {
             if self.list_len(b.services.len(), "services", anchor, limits::MAX_LIST) {
                 b.services
                     .iter()
-                    .map(|s| self.virtual_service(s, &interfaces, name))
+                    .enumerate()
+                    .map(|(j, s)| {
+                        self.within(&[Step::Field("services"), Step::Item(j)], |c| {
+                            c.virtual_service(s, &interfaces, name)
+                        })
+                    })
                     .collect()
             } else {
                 Vec::new()
@@ -43,12 +49,15 @@ impl Checker<'_> {
                 .iter()
                 .any(|other| other.vip == spec.vip && other.port == spec.port)
             {
+                let depth = self.depth();
+                self.enter_at(depth, &[Step::Field("services"), Step::Item(k)]);
                 self.at_value(
                     &file.vip,
                     anchor,
                     format!("\"{name}\" has two virtual services on {}:{}", spec.vip, spec.port),
                     "ipvsadm refuses a second service on the same address and port: merge their real servers",
                 );
+                self.leave(depth);
             }
         }
         let vrrp = self.vrrp(&b.vrrp, &interfaces, name);
@@ -142,7 +151,9 @@ impl Checker<'_> {
             return self.empty_service(vip, port, scheduler);
         }
         self.check_timing(&s.check_timing, anchor);
-        for rs in &s.real_servers {
+        let depth = self.depth();
+        for (k, rs) in s.real_servers.iter().enumerate() {
+            self.enter_at(depth, &[Step::Field("real_servers"), Step::Item(k)]);
             let Some(addr) = self.unicast(&rs.ip, anchor) else {
                 continue;
             };
@@ -179,14 +190,19 @@ impl Checker<'_> {
                 checks.push(
                     rs.checks
                         .iter()
-                        .map(|check| {
-                            self.checker(
+                        .enumerate()
+                        .map(|(m, check)| {
+                            let at = self.depth();
+                            self.enter_at(at, &[Step::Field("checks"), Step::Item(m)]);
+                            let checker = self.checker(
                                 check,
                                 addr,
                                 rs_port,
                                 &[&rs.check_timing, &s.check_timing],
                                 anchor,
-                            )
+                            );
+                            self.leave(at);
+                            checker
                         })
                         .collect(),
                 );
@@ -263,15 +279,18 @@ impl Checker<'_> {
                 ),
             });
         }
+        self.leave(depth);
         let sorry_server = s.sorry_server.as_ref().and_then(|sorry| {
-            let addr = self.unicast(&sorry.ip, anchor)?;
-            Some(RealServerConfig {
-                addr,
-                port: self.port(sorry.port, port, "port", anchor),
-                weight: 1,
-                forward: forward(sorry.forward),
-                upper_threshold: 0,
-                lower_threshold: 0,
+            self.within(&[Step::Field("sorry_server")], |c| {
+                let addr = c.unicast(&sorry.ip, anchor)?;
+                Some(RealServerConfig {
+                    addr,
+                    port: c.port(sorry.port, port, "port", anchor),
+                    weight: 1,
+                    forward: forward(sorry.forward),
+                    upper_threshold: 0,
+                    lower_threshold: 0,
+                })
             })
         });
         // keepalived lowers a quorum above the total weight to that total.

@@ -7,12 +7,13 @@ use crate::app::{Algorithm, Backend, Pool, ProxyConfig, RuleMatch};
 use crate::scenario::diagnostic::nearest;
 use crate::scenario::format::{AlgorithmFile, L7BalancerFile, PoolFile, RuleFile};
 use crate::scenario::model::NodeSpec;
+use crate::scenario::spans::Step;
 
 impl Checker<'_> {
     /// An `L7Balancer`.
     pub fn l7_balancer(&mut self, l: &L7BalancerFile) -> Option<NodeSpec> {
         let name = l.name.as_str();
-        let interface = self.interface(&l.interface, name);
+        let interface = self.single_interface(&l.interface, name);
         let gateway = self.gateway(l.gateway.as_deref(), interface.as_ref(), name);
         let config = self.proxy(l);
         // Every pool's checks, against each of its servers.
@@ -48,7 +49,15 @@ impl Checker<'_> {
     fn proxy(&mut self, l: &L7BalancerFile) -> ProxyConfig {
         let anchor = Some(l.name.as_str());
         let pools: Vec<Pool> = if self.list_len(l.pools.len(), "pools", anchor, limits::MAX_LIST) {
-            l.pools.iter().map(|p| self.pool(p, anchor)).collect()
+            l.pools
+                .iter()
+                .enumerate()
+                .map(|(k, p)| {
+                    self.within(&[Step::Field("pools"), Step::Item(k)], |c| {
+                        c.pool(p, anchor)
+                    })
+                })
+                .collect()
         } else {
             Vec::new()
         };
@@ -66,29 +75,13 @@ impl Checker<'_> {
         let rules = if self.list_len(l.rules.len(), "rules", anchor, limits::MAX_LIST) {
             l.rules
                 .iter()
-                .filter_map(|r| {
-                    let pool = self.pool_index(&names, &r.pool, anchor);
-                    match (&r.path_prefix, &r.host) {
-                        (Some(prefix), None) => {
-                            self.url_path(prefix, anchor);
-                            self.shadowed_rule(&l.rules, r, anchor);
-                            Some((RuleMatch::PathPrefix(prefix.clone()), pool))
-                        }
-                        (None, Some(host)) => {
-                            self.dns_name(host, "Host", anchor);
-                            self.shadowed_rule(&l.rules, r, anchor);
-                            Some((RuleMatch::Host(host.clone()), pool))
-                        }
-                        _ => {
-                            self.at_value(
-                                &r.pool,
-                                anchor,
-                                "a rule needs exactly one of `path_prefix` and `host`".into(),
-                                "write (path_prefix: \"/static/\", pool: \"...\") or (host: \"img\", pool: \"...\")",
-                            );
-                            None
-                        }
-                    }
+                .enumerate()
+                .filter_map(|(k, r)| {
+                    let depth = self.depth();
+                    self.enter_at(depth, &[Step::Field("rules"), Step::Item(k)]);
+                    let rule = self.rule(l, r, &names, anchor);
+                    self.leave(depth);
+                    rule
                 })
                 .collect()
         } else {
@@ -117,6 +110,38 @@ impl Checker<'_> {
             keep_alive: self.opt_duration(l.keep_alive.as_deref(), limits::TIMEOUT, anchor),
             reuse_server_connections: l.reuse_server_connections.unwrap_or(false),
         }
+    }
+
+    /// One rule: exactly one of a path prefix and a Host, naming a pool that exists.
+    fn rule(
+        &mut self,
+        l: &L7BalancerFile,
+        r: &RuleFile,
+        names: &[String],
+        anchor: Option<&str>,
+    ) -> Option<(RuleMatch, usize)> {
+        let pool = self.pool_index(names, &r.pool, anchor);
+        let rule = match (&r.path_prefix, &r.host) {
+            (Some(prefix), None) => {
+                self.url_path(prefix, anchor);
+                RuleMatch::PathPrefix(prefix.clone())
+            }
+            (None, Some(host)) => {
+                self.dns_name(host, "Host", anchor);
+                RuleMatch::Host(host.clone())
+            }
+            _ => {
+                self.at_value(
+                    &r.pool,
+                    anchor,
+                    "a rule needs exactly one of `path_prefix` and `host`".into(),
+                    "write (path_prefix: \"/static/\", pool: \"...\") or (host: \"img\", pool: \"...\")",
+                );
+                return None;
+            }
+        };
+        self.shadowed_rule(&l.rules, r, anchor);
+        Some((rule, pool))
     }
 
     /// Reports rule `r` if an earlier rule matches everything it matches: rules are tried in
@@ -157,9 +182,13 @@ impl Checker<'_> {
             );
         }
         let servers = if self.list_len(p.servers.len(), "servers", anchor, limits::MAX_LIST) {
-            p.servers
+            let depth = self.depth();
+            let servers = p
+                .servers
                 .iter()
-                .filter_map(|s| {
+                .enumerate()
+                .filter_map(|(k, s)| {
+                    self.enter_at(depth, &[Step::Field("servers"), Step::Item(k)]);
                     Some(Backend {
                         addr: self.unicast(&s.ip, anchor)?,
                         port: self.port(s.port, 80, "port", anchor),
@@ -173,7 +202,9 @@ impl Checker<'_> {
                         backup: s.backup.unwrap_or(false),
                     })
                 })
-                .collect()
+                .collect();
+            self.leave(depth);
+            servers
         } else {
             Vec::new()
         };

@@ -53,6 +53,7 @@ use faults::node_name;
 use super::diagnostic::{Diagnostic, Locator};
 use super::format::{NodeFile, ScenarioFile};
 use super::model::{NodeSpec, Scenario};
+use super::spans::Step;
 use crate::sim::SimTime;
 
 /// Default run limit in virtual time.
@@ -91,10 +92,15 @@ pub(crate) fn checked(
     c.end = max_sim_time;
     // 3. Wires, the name table, node names.
     let segments = c.wires(file);
-    c.hosts_table(&file.hosts);
+    c.within(&[Step::Field("hosts")], |c| c.hosts_table(&file.hosts));
     c.node_names(&file.nodes);
     // 4. Nodes, each by its kind.
-    let nodes: Vec<NodeSpec> = file.nodes.iter().filter_map(|n| c.node(n)).collect();
+    let nodes: Vec<NodeSpec> = file
+        .nodes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| c.within(&[Step::Field("nodes"), Step::Item(i)], |c| c.node(n)))
+        .collect();
     c.link_ends(&segments);
     // 5. Capture, the event limit, the failure timeline.
     let capture_segments = c.capture(&file.capture);
@@ -218,17 +224,20 @@ impl Checker<'_> {
     /// Node names: valid, unique, and not the name of a client group's host (`web-1`).
     fn node_names(&mut self, nodes: &[NodeFile]) {
         let mut seen: BTreeSet<&str> = BTreeSet::new();
-        for node in nodes {
+        for (i, node) in nodes.iter().enumerate() {
             let name = node_name(node);
-            self.name(name, "node", None);
-            if !seen.insert(name) {
-                self.at_value(
-                    name,
-                    None,
-                    format!("node name \"{name}\" is used twice"),
-                    "give every node its own name",
-                );
-            }
+            let fresh = seen.insert(name);
+            self.within(&[Step::Field("nodes"), Step::Item(i)], |c| {
+                c.name(name, "node", None);
+                if !fresh {
+                    c.at_value(
+                        name,
+                        None,
+                        format!("node name \"{name}\" is used twice"),
+                        "give every node its own name",
+                    );
+                }
+            });
         }
         // A group "web" of 3 hosts names them web-1, web-2 and web-3.
         for node in nodes {
@@ -236,7 +245,7 @@ impl Checker<'_> {
                 continue;
             };
             let count = group.count.unwrap_or(1);
-            for other in &seen {
+            for (j, other) in nodes.iter().map(node_name).enumerate() {
                 let Some(number) = other
                     .strip_prefix(group.name.as_str())
                     .and_then(|rest| rest.strip_prefix('-'))
@@ -248,15 +257,17 @@ impl Checker<'_> {
                         .parse::<u32>()
                         .is_ok_and(|k| (1..=count).contains(&k));
                 if is_host {
-                    self.at_value(
-                        other,
-                        None,
-                        format!(
-                            "node name \"{other}\" is also the name of a host of client group \"{}\"",
-                            group.name
-                        ),
-                        "client groups name their hosts <group>-1, <group>-2, ...: rename the node or the group",
-                    );
+                    self.within(&[Step::Field("nodes"), Step::Item(j)], |c| {
+                        c.at_value(
+                            other,
+                            None,
+                            format!(
+                                "node name \"{other}\" is also the name of a host of client group \"{}\"",
+                                group.name
+                            ),
+                            "client groups name their hosts <group>-1, <group>-2, ...: rename the node or the group",
+                        )
+                    });
                 }
             }
         }

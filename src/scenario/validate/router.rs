@@ -55,9 +55,6 @@ impl Checker<'_> {
         if cold_spare {
             return self.spare_interfaces(interfaces, name);
         }
-        interfaces
-            .iter()
-            .filter_map(|i| self.interface(i, name))
-            .collect()
+        self.interface_list(interfaces, name)
     }
 }

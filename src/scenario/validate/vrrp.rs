@@ -9,6 +9,7 @@ use super::limits;
 use crate::node::vrrp::VrrpConfig;
 use crate::scenario::format::VrrpFile;
 use crate::scenario::model::InterfaceSpec;
+use crate::scenario::spans::Step;
 
 impl Checker<'_> {
     /// The `vrrp` list of a router or balancer.
@@ -23,7 +24,9 @@ impl Checker<'_> {
             return Vec::new();
         }
         let mut configs = Vec::new();
-        for v in instances {
+        let depth = self.depth();
+        for (k, v) in instances.iter().enumerate() {
+            self.enter_at(depth, &[Step::Field("vrrp"), Step::Item(k)]);
             if let Some(instance) = &v.name {
                 self.name(instance, "VRRP instance", anchor);
             }
@@ -144,6 +147,7 @@ impl Checker<'_> {
                 ),
             });
         }
+        self.leave(depth);
         configs
     }
 }

@@ -14,7 +14,7 @@ impl Checker<'_> {
     pub fn web_server(&mut self, w: &WebServerFile) -> Option<NodeSpec> {
         let name = w.name.as_str();
         let anchor = Some(name);
-        let interface = self.interface(&w.interface, name);
+        let interface = self.single_interface(&w.interface, name);
         let gateway = self.gateway(w.gateway.as_deref(), interface.as_ref(), name);
         let port = self.port(w.port, 80, "port", anchor);
         let workers = self.count(
@@ -106,31 +106,36 @@ impl Checker<'_> {
 
     /// A URL path or path prefix: starts with `/`, printable ASCII without spaces or `#`.
     pub fn url_path(&mut self, path: &str, anchor: Option<&str>) {
-        let problem = if !path.starts_with('/') {
-            Some("does not start with /".to_string())
-        } else if path.len() > limits::MAX_TEXT_LEN {
-            Some(format!(
-                "is longer than {} characters",
-                limits::MAX_TEXT_LEN
-            ))
-        } else {
-            path.chars()
-                .find(|c| !c.is_ascii_graphic() || *c == '#')
-                .map(|bad| match bad {
-                    ' ' => "contains a space (write it as %20)".to_string(),
-                    '#' => {
-                        "contains `#`, which starts a fragment a browser never sends".to_string()
-                    }
-                    c => format!("contains the character U+{:04X}", c as u32),
-                })
-        };
-        if let Some(problem) = problem {
+        if let Some(problem) = path_problem(path) {
             self.at_value(
                 path,
                 anchor,
                 format!("path \"{}\" {problem}", super::checker::shorten(path)),
-                "write paths like \"/static/\": printable ASCII, no spaces",
+                PATH_HELP,
             );
         }
+    }
+}
+
+/// How to write a path, as the help line says it.
+pub(super) const PATH_HELP: &str = "write paths like \"/static/\": printable ASCII, no spaces";
+
+/// What is wrong with a URL path, if anything.
+pub(super) fn path_problem(path: &str) -> Option<String> {
+    if !path.starts_with('/') {
+        Some("does not start with /".to_string())
+    } else if path.len() > limits::MAX_TEXT_LEN {
+        Some(format!(
+            "is longer than {} characters",
+            limits::MAX_TEXT_LEN
+        ))
+    } else {
+        path.chars()
+            .find(|c| !c.is_ascii_graphic() || *c == '#')
+            .map(|bad| match bad {
+                ' ' => "contains a space (write it as %20)".to_string(),
+                '#' => "contains `#`, which starts a fragment a browser never sends".to_string(),
+                c => format!("contains the character U+{:04X}", c as u32),
+            })
     }
 }

@@ -6,6 +6,7 @@ use crate::net::{LinkConfig, SegmentKind};
 use crate::scenario::diagnostic::nearest;
 use crate::scenario::format::{CaptureFile, ScenarioFile, SegmentFile};
 use crate::scenario::model::SegmentSpec;
+use crate::scenario::spans::Step;
 use crate::scenario::units::parse_size;
 
 /// Default segment speed.
@@ -22,24 +23,32 @@ impl Checker<'_> {
         let all_wires = file
             .segments
             .iter()
-            .map(|s| (s, SegmentKind::Switch))
-            .chain(file.links.iter().map(|s| (s, SegmentKind::PointToPoint)));
-        for (wire, kind) in all_wires {
-            self.name(&wire.name, "segment or link", None);
-            if self.segments.contains_key(&wire.name) {
-                self.at_value(
-                    &wire.name,
-                    None,
-                    format!("segment or link name \"{}\" is used twice", wire.name),
-                    "give every segment and link its own name",
-                );
-                continue;
-            }
-            self.segments.insert(wire.name.clone(), segments.len());
-            segments.push(SegmentSpec {
-                name: wire.name.clone(),
-                kind,
-                config: self.physics(wire),
+            .enumerate()
+            .map(|(i, s)| (s, SegmentKind::Switch, Step::Field("segments"), i))
+            .chain(
+                file.links
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| (s, SegmentKind::PointToPoint, Step::Field("links"), i)),
+            );
+        for (wire, kind, list, i) in all_wires {
+            self.within(&[list, Step::Item(i)], |c| {
+                c.name(&wire.name, "segment or link", None);
+                if c.segments.contains_key(&wire.name) {
+                    c.at_value(
+                        &wire.name,
+                        None,
+                        format!("segment or link name \"{}\" is used twice", wire.name),
+                        "give every segment and link its own name",
+                    );
+                    return;
+                }
+                c.segments.insert(wire.name.clone(), segments.len());
+                segments.push(SegmentSpec {
+                    name: wire.name.clone(),
+                    kind,
+                    config: c.physics(wire),
+                });
             });
         }
         self.attach_counts = vec![0; segments.len()];
@@ -95,21 +104,27 @@ impl Checker<'_> {
 
     /// Links join exactly two interfaces.
     pub fn link_ends(&mut self, segments: &[SegmentSpec]) {
+        let switches = segments
+            .iter()
+            .filter(|s| s.kind == SegmentKind::Switch)
+            .count();
         for (index, spec) in segments.iter().enumerate() {
             if spec.kind == SegmentKind::PointToPoint && self.attach_counts[index] != 2 {
-                self.at_value(
+                let attached = self.attach_counts[index];
+                let link = [Step::Field("links"), Step::Item(index - switches)];
+                self.within(&link, |c| c.at_value(
                     &spec.name,
                     None,
                     format!(
-                        "link \"{}\" has {} interface(s) attached; a point-to-point link needs exactly 2",
-                        spec.name, self.attach_counts[index]
+                        "link \"{}\" has {attached} interface(s) attached; a point-to-point link needs exactly 2",
+                        spec.name
                     ),
-                    if self.attach_counts[index] < 2 {
+                    if attached < 2 {
                         "attach a second interface, or remove the link"
                     } else {
                         "use a segment for more than two interfaces"
                     },
-                );
+                ));
             }
         }
     }
