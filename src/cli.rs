@@ -3,7 +3,8 @@
 //! This is the only module that prints or decides exit codes, and, through [`crate::output`],
 //! the only one that writes files. The exit codes:
 //! - 0: success;
-//! - 1: a run failed (it hit `max_sim_time` or `max_events`); nothing is written;
+//! - 1: a run failed (it hit `max_sim_time` or `max_events`; nothing is written), or
+//!   `netlab test` found a scenario whose expected outcomes did not hold;
 //! - 2: the scenario or the command line is invalid, or the output folder is refused;
 //!   nothing is written;
 //! - 3: the results could not be written (no space, no permission); the old results, if any,
@@ -99,6 +100,27 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Svg)]
         format: Format,
     },
+    /// Run scenarios and check their expected outcomes (`expect` and `<stem>.expected.json`).
+    ///
+    /// Each file (a folder is searched for .ron files) is run with its own seed; every
+    /// statement of its `expect` list is checked, and so is every metric of the
+    /// `<stem>.expected.json` beside it, within its tolerance. Prints a line per scenario and
+    /// `N passed, N failed`; exits 0 only when every scenario passes.
+    Test {
+        /// Scenario files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Write (or update) each scenario's <stem>.expected.json from this run.
+        #[arg(long)]
+        accept: bool,
+        /// Also write the results as JUnit XML to this file (for GitHub Classroom, GitLab,
+        /// Jenkins).
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Threads to run on, up to 256 (default, or 0: one per core).
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=256))]
+        threads: u64,
+    },
     /// List the scenarios in a folder with their descriptions.
     List {
         /// The folder (default: scenarios).
@@ -158,6 +180,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 format: format.into(),
             },
         ),
+        Command::Test {
+            paths,
+            accept,
+            junit,
+            threads,
+        } => test(&paths, accept, junit.as_deref(), threads as usize),
         Command::List { dir } => list(&dir),
     }
 }
@@ -489,6 +517,59 @@ fn check(files: &[PathBuf]) -> Result<ExitCode> {
         ExitCode::from(EXIT_INVALID)
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+/// `netlab test`.
+fn test(paths: &[PathBuf], accept: bool, junit: Option<&Path>, threads: usize) -> Result<ExitCode> {
+    use crate::expect::suite;
+    use rayon::prelude::*;
+    let files = match suite::find_files(paths) {
+        Ok(files) => files,
+        Err(e) => {
+            return Ok(usage_error(
+                &e,
+                "name scenario files, or folders that hold them",
+            ));
+        }
+    };
+    if let Some(junit) = junit
+        && let Err(e) = suite::junit_writable(junit)
+    {
+        return Ok(usage_error(
+            &e,
+            "netlab replaces only a JUnit file it wrote",
+        ));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()?;
+    // Results come back in file order whatever the thread count.
+    let reports: Vec<suite::FileReport> = pool.install(|| {
+        files
+            .par_iter()
+            .map(|f| suite::test_file(f, accept))
+            .collect()
+    });
+    for report in &reports {
+        say(&report.lines())?;
+    }
+    let passed = reports.iter().filter(|r| r.passed()).count();
+    say(&format!(
+        "{passed} passed, {} failed\n",
+        reports.len() - passed
+    ))?;
+    if let Some(junit) = junit
+        && let Err(e) =
+            crate::output::write_file_replacing(junit, suite::junit_xml(&reports).as_bytes())
+    {
+        eprintln!("error: cannot write {}: {e}", junit.display());
+        return Ok(ExitCode::from(EXIT_IO));
+    }
+    Ok(if passed == reports.len() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_RUN_FAILED)
     })
 }
 

@@ -15,6 +15,7 @@
 //! - [`trace`] and [`report`]: what a run recorded, and the files made from it;
 //! - [`run`]: one run end to end, scenario in, file contents out;
 //! - [`compare`]: the same scenario under several schedulers and seeds;
+//! - [`expect`]: a scenario's expected outcomes, and `netlab test`, which checks them;
 //! - [`output`]: the output folders netlab may write, replaced atomically;
 //! - [`cli`]: the `netlab` command.
 //!
@@ -23,6 +24,7 @@
 pub mod app;
 pub mod cli;
 pub mod compare;
+pub mod expect;
 pub mod ipvs;
 pub mod net;
 pub mod node;

@@ -471,6 +471,21 @@ pub fn is_plain_name(name: &str) -> bool {
     !name.is_empty() && !name.starts_with('.') && !name.contains(['/', '\\', '\0'])
 }
 
+/// Writes one file, `path`, through a temporary file beside it and a rename, so it is either
+/// the old file or the new one, never half of each. For the single files a command is asked
+/// to write (`netlab test --accept`, `--junit FILE`); the caller has checked the file is new
+/// or netlab's own. The temporary file is removed if anything fails.
+pub fn write_file_replacing(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let temporary = path.with_file_name(format!(".{name}.netlab-new"));
+    let result = fs::write(&temporary, bytes).and_then(|()| fs::rename(&temporary, path));
+    if result.is_err() {
+        // Best effort: the write already failed, and that error is the one to report.
+        let _ = fs::remove_file(&temporary);
+    }
+    result
+}
+
 /// `output/<stem>/` for a scenario file. A stem that is not a plain name (`...ron` has the
 /// stem `..`; `.ron` and `.hidden.ron` are hidden) becomes `scenario`.
 pub fn default_output_dir(file: &Path) -> PathBuf {

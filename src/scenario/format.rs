@@ -58,6 +58,9 @@ pub struct ScenarioFile {
     /// The failure timeline. Default none.
     #[serde(default)]
     pub faults: Vec<FaultFile>,
+    /// Expected outcomes, checked by `netlab test`: `"requests.failed <= 5"`. Default none.
+    #[serde(default)]
+    pub expect: Vec<String>,
 }
 
 /// One fault: at `at`, `event` happens to `target`; at `until` (if given) it is undone.

@@ -44,6 +44,8 @@ pub struct Scenario {
     pub capture_segments: Option<Vec<usize>>,
     /// The failure timeline.
     pub faults: Vec<FaultSpec>,
+    /// Expected outcomes (`expect`), checked by `netlab test`.
+    pub expect: Vec<crate::expect::Expectation>,
 }
 
 /// One checked fault; names are resolved to indices when the world is built.

@@ -2,6 +2,7 @@
 //! - `scenarios`: every file in `scenarios/` runs, and its summary and table are snapshotted;
 //! - `diagnostics`: every broken file in `tests/it/bad/` gets the snapshotted error output;
 //! - `loading`: files on disk: folders, FIFOs, devices, huge files and wrong encodings refused;
+//! - `expect`: `netlab test`: expected outcomes, `--accept`, JUnit XML, the book's exercises;
 //! - `determinism`: same seed, same bytes; other seed, other bytes;
 //! - `dns`: DNS round robin: cache skew, the TTL sweep, a dead server, real messages;
 //! - `health`: failure injection and health checks: detection, timing, sorry server;
@@ -21,6 +22,7 @@ mod cli;
 mod determinism;
 mod diagnostics;
 mod dns;
+mod expect;
 mod health;
 mod keep_alive;
 mod keepalived;

@@ -23,6 +23,7 @@
 //! | `l7_balancer` | reverse proxies and their pools |
 //! | `dns` | DNS servers and resolvers |
 //! | `faults` | the failure timeline |
+//! | `expect` | expected outcomes: statements that parse, metrics the scenario has |
 //!
 //! Sizes come first: a scenario asking for a billion client hosts is refused before a single
 //! name is built for them. On success `validate` returns the typed [`Scenario`] that `build`
@@ -32,6 +33,7 @@ mod addresses;
 mod checker;
 mod clients;
 mod dns;
+mod expect;
 mod faults;
 mod health_check;
 mod host;
@@ -112,6 +114,7 @@ pub(crate) fn checked(
         limits::MAX_EVENTS,
     );
     let faults = c.faults(&file.faults, &file.nodes);
+    let expect = c.within(&[Step::Field("expect")], |c| c.expect(&file.expect));
     if nodes.is_empty() && c.problems.is_empty() {
         c.at_field(
             "nodes",
@@ -129,11 +132,17 @@ pub(crate) fn checked(
         max_events,
         segments,
         nodes,
-        hosts: c.hosts,
+        hosts: std::mem::take(&mut c.hosts),
         capture_enabled: file.capture.enabled,
         capture_segments,
         faults,
+        expect: Vec::new(),
     };
+    // Metrics name the scenario's servers, groups and faults: checked against the model.
+    let mut scenario = scenario;
+    scenario.expect = c.within(&[Step::Field("expect")], |c| {
+        c.expect_metrics(&file.expect, expect, &scenario)
+    });
     (Some(scenario), without_repeats(c.problems))
 }
 

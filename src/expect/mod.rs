@@ -1,0 +1,439 @@
+//! *Expected outcomes*: assertions a scenario makes about its own results, which
+//! `netlab test` checks after the run.
+//!
+//! A lab states what a student should see: "no request fails", "web1 serves a third of the
+//! requests, give or take 3 points", "the backup director takes over before 14 s". A scenario
+//! writes those statements in its `expect` list, one string each, in the words of its own
+//! output files:
+//!
+//! ```text
+//! expect: [
+//!     "requests.failed <= 5",
+//!     "servers.web1.share within 0.33 +- 0.03",
+//!     "latency_ms.p95 < 50",
+//!     "failures.0.detection_s < 4",
+//!     "events contains vrrp_master(lb2/VI_51) before 14s",
+//! ]
+//! ```
+//!
+//! A *metric* is a path into `summary.json` (see `metric`), plus `servers.<name>.share`, the
+//! server's part of all the responses. `events contains EVENT(TARGET)` looks for a line of
+//! `events.csv`, optionally `before` or `after` a time. `check` refuses a statement it cannot
+//! parse or a metric the scenario cannot have, with the nearest valid name; the run then
+//! decides each one ([`evaluate`]), and a failed one names the metric, what was expected and
+//! what the run gave.
+//!
+//! `suite` runs many scenarios this way, compares chosen metrics with a stored
+//! `<stem>.expected.json`, and writes JUnit XML for autograders.
+
+pub mod metric;
+pub mod suite;
+
+use std::fmt;
+
+use serde_json::Value;
+
+use crate::scenario::units::parse_duration;
+use crate::sim::SimDuration;
+use crate::trace::EventRecord;
+pub use metric::Metric;
+
+/// The event names a run writes to `events.csv`, for `events contains ...`.
+pub const EVENTS: &[&str] = &[
+    "crash",
+    "restore",
+    "interface_down",
+    "interface_up",
+    "link_down",
+    "link_up",
+    "loss",
+    "loss_cleared",
+    "extra_delay",
+    "delay_cleared",
+    "partition",
+    "partition_healed",
+    "service_stop",
+    "service_hang",
+    "service_errors",
+    "service_slow",
+    "service_normal",
+    "service_start",
+    "vrrp_shutdown",
+    "vrrp_restart",
+    "vrrp_master",
+    "vrrp_backup",
+    "vrrp_stopped",
+    "garp",
+    "arp_update",
+    "server_down",
+    "server_up",
+    "quorum_lost",
+    "quorum_regained",
+];
+
+/// How a metric is compared.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Comparison {
+    /// `<`
+    Less,
+    /// `<=`
+    AtMost,
+    /// `>`
+    Greater,
+    /// `>=`
+    AtLeast,
+    /// `==`
+    Equal,
+    /// `!=`
+    NotEqual,
+    /// `within VALUE +- TOLERANCE`: the value lies in `[VALUE - TOLERANCE, VALUE + TOLERANCE]`.
+    Within(f64),
+}
+
+impl Comparison {
+    /// Whether `actual` compares so with `expected`.
+    fn holds(self, actual: f64, expected: f64) -> bool {
+        match self {
+            Comparison::Less => actual < expected,
+            Comparison::AtMost => actual <= expected,
+            Comparison::Greater => actual > expected,
+            Comparison::AtLeast => actual >= expected,
+            Comparison::Equal => actual == expected,
+            Comparison::NotEqual => actual != expected,
+            // A hair of slack, so that 0.3 is within 0.33 +- 0.03 despite binary fractions.
+            Comparison::Within(tolerance) => (actual - expected).abs() <= tolerance + 1e-9,
+        }
+    }
+}
+
+/// When, relative to a time, an event must have happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum When {
+    /// Any time in the run.
+    Any,
+    /// Strictly before this time.
+    Before(SimDuration),
+    /// At or after this time.
+    After(SimDuration),
+}
+
+/// One parsed statement of an `expect` list.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expectation {
+    /// `METRIC OP NUMBER`, or `METRIC within NUMBER +- NUMBER`.
+    Compare {
+        /// What is measured.
+        metric: Metric,
+        /// How.
+        comparison: Comparison,
+        /// Against what.
+        value: f64,
+    },
+    /// `events contains EVENT[(TARGET)] [before|after TIME]`, or `events lacks ...`.
+    Event {
+        /// Whether the event must be there (`contains`) or must not (`lacks`).
+        present: bool,
+        /// The event's name, as in `events.csv`.
+        event: String,
+        /// Its target, if given (`lb2/VI_51`, `web1`).
+        target: Option<String>,
+        /// When.
+        when: When,
+    },
+}
+
+/// Why a statement could not be parsed: a message and a hint, both in the scenario's words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    /// What is wrong.
+    pub message: String,
+    /// How to write it.
+    pub help: String,
+}
+
+/// The hint for a statement that does not parse.
+const FORMS: &str = "write METRIC OP NUMBER (OP is <, <=, >, >=, == or !=), METRIC within NUMBER +- NUMBER, or events contains EVENT(TARGET) before TIME";
+
+/// Parses one statement of an `expect` list.
+pub fn parse(text: &str) -> Result<Expectation, ParseError> {
+    let error = |message: String| ParseError {
+        message,
+        help: FORMS.to_string(),
+    };
+    let words: Vec<&str> = text.split_whitespace().collect();
+    match words.as_slice() {
+        ["events", verb @ ("contains" | "lacks"), event, rest @ ..] => {
+            let (event, target) = match event.split_once('(') {
+                Some((name, target)) => {
+                    let target = target
+                        .strip_suffix(')')
+                        .ok_or_else(|| error(format!("\"{event}\" has no closing parenthesis")))?;
+                    (name, Some(target.to_string()))
+                }
+                None => (*event, None),
+            };
+            if !EVENTS.contains(&event) {
+                let mut help = format!("the events are: {}", EVENTS.join(", "));
+                if let Some(near) =
+                    crate::scenario::diagnostic::nearest(event, EVENTS.iter().copied())
+                {
+                    help = format!("did you mean \"{near}\"? {help}");
+                }
+                return Err(ParseError {
+                    message: format!("unknown event \"{event}\""),
+                    help,
+                });
+            }
+            let when = match rest {
+                [] => When::Any,
+                [word @ ("before" | "after"), time] => {
+                    let at =
+                        parse_duration(time).map_err(|e| error(format!("{e} (after `{word}`)")))?;
+                    if *word == "before" {
+                        When::Before(at)
+                    } else {
+                        When::After(at)
+                    }
+                }
+                _ => {
+                    return Err(error(format!(
+                        "\"{}\" after the event: expected `before TIME` or `after TIME`",
+                        rest.join(" ")
+                    )));
+                }
+            };
+            Ok(Expectation::Event {
+                present: *verb == "contains",
+                event: event.to_string(),
+                target,
+                when,
+            })
+        }
+        [metric, "within", value, "+-" | "±", tolerance] => Ok(Expectation::Compare {
+            metric: Metric::parse(metric).map_err(error)?,
+            comparison: Comparison::Within(number(tolerance).map_err(error)?),
+            value: number(value).map_err(error)?,
+        }),
+        [metric, op, value] => {
+            let comparison = match *op {
+                "<" => Comparison::Less,
+                "<=" => Comparison::AtMost,
+                ">" => Comparison::Greater,
+                ">=" => Comparison::AtLeast,
+                "==" => Comparison::Equal,
+                "!=" => Comparison::NotEqual,
+                other => return Err(error(format!("\"{other}\" is not a comparison"))),
+            };
+            Ok(Expectation::Compare {
+                metric: Metric::parse(metric).map_err(error)?,
+                comparison,
+                value: number(value).map_err(error)?,
+            })
+        }
+        _ => Err(error(format!("cannot read \"{text}\" as an expectation"))),
+    }
+}
+
+/// A finite number, as written in a statement.
+fn number(text: &str) -> Result<f64, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite())
+        .ok_or_else(|| format!("\"{text}\" is not a number"))
+}
+
+impl fmt::Display for Expectation {
+    /// The statement in its canonical spelling.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expectation::Compare {
+                metric,
+                comparison,
+                value,
+            } => {
+                let op = match comparison {
+                    Comparison::Less => "<",
+                    Comparison::AtMost => "<=",
+                    Comparison::Greater => ">",
+                    Comparison::AtLeast => ">=",
+                    Comparison::Equal => "==",
+                    Comparison::NotEqual => "!=",
+                    Comparison::Within(t) => return write!(f, "{metric} within {value} +- {t}"),
+                };
+                write!(f, "{metric} {op} {value}")
+            }
+            Expectation::Event {
+                present,
+                event,
+                target,
+                when,
+            } => {
+                let verb = if *present { "contains" } else { "lacks" };
+                write!(f, "events {verb} {event}")?;
+                if let Some(target) = target {
+                    write!(f, "({target})")?;
+                }
+                match when {
+                    When::Any => Ok(()),
+                    When::Before(at) => write!(f, " before {at}"),
+                    When::After(at) => write!(f, " after {at}"),
+                }
+            }
+        }
+    }
+}
+
+/// What a run says about one statement.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Verdict {
+    /// The statement, in its canonical spelling.
+    pub statement: String,
+    /// Whether it held.
+    pub passed: bool,
+    /// What the run gave: the metric's value, or the matching events.
+    pub actual: String,
+}
+
+/// Decides each statement against a run's `summary.json` (parsed) and events.
+pub fn evaluate(
+    expectations: &[Expectation],
+    summary: &Value,
+    events: &[EventRecord],
+) -> Vec<Verdict> {
+    expectations
+        .iter()
+        .map(|e| {
+            let (passed, actual) = match e {
+                Expectation::Compare {
+                    metric,
+                    comparison,
+                    value,
+                } => match metric.value(summary) {
+                    Some(actual) => (comparison.holds(actual, *value), format_number(actual)),
+                    None => (false, "no such value in this run".to_string()),
+                },
+                Expectation::Event {
+                    present,
+                    event,
+                    target,
+                    when,
+                } => {
+                    let matching: Vec<&EventRecord> = events
+                        .iter()
+                        .filter(|r| r.event == *event)
+                        .filter(|r| target.as_ref().is_none_or(|t| r.target == *t))
+                        .filter(|r| {
+                            let at = r.at.saturating_since(crate::sim::SimTime::ZERO);
+                            match when {
+                                When::Any => true,
+                                When::Before(t) => at < *t,
+                                When::After(t) => at >= *t,
+                            }
+                        })
+                        .collect();
+                    let actual = match matching.first() {
+                        Some(first) => format!("{} at {}", first.event, first.at),
+                        None => "no such event".to_string(),
+                    };
+                    (matching.is_empty() != *present, actual)
+                }
+            };
+            Verdict {
+                statement: e.to_string(),
+                passed,
+                actual,
+            }
+        })
+        .collect()
+}
+
+/// A number as a verdict shows it: whole numbers without a fraction, others to 6 places.
+pub(crate) fn format_number(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{}", value as i64)
+    } else {
+        let text = format!("{value:.6}");
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::SimTime;
+    use serde_json::json;
+
+    #[test]
+    fn statements_parse_and_print_canonically() {
+        for text in [
+            "requests.failed <= 5",
+            "servers.web1.share within 0.33 +- 0.03",
+            "latency_ms.p95 < 50",
+            "events contains vrrp_master(lb2/VI_51) before 14s",
+            "events lacks quorum_lost",
+        ] {
+            assert_eq!(parse(text).unwrap().to_string(), text);
+        }
+        assert_eq!(
+            parse("servers.web1.share within 0.33 ± 0.03")
+                .unwrap()
+                .to_string(),
+            "servers.web1.share within 0.33 +- 0.03"
+        );
+    }
+
+    #[test]
+    fn mistakes_say_how_to_write_it() {
+        for (text, says) in [
+            ("requests.failed =< 5", "\"=<\" is not a comparison"),
+            ("requests.failed <= five", "\"five\" is not a number"),
+            ("requests.failed", "cannot read"),
+            ("events contains vrrp_mastr", "did you mean \"vrrp_master\""),
+            ("events contains crash(web", "no closing parenthesis"),
+            ("events contains crash soon", "expected `before TIME`"),
+        ] {
+            let e = parse(text).unwrap_err();
+            assert!(
+                e.message.contains(says) || e.help.contains(says),
+                "{text}: {e:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn verdicts_name_what_the_run_gave() {
+        let summary = json!({
+            "requests": {"failed": 7},
+            "servers": {"web1": {"served": 30}, "web2": {"served": 70}},
+        });
+        let events = vec![EventRecord {
+            at: SimTime::from_nanos(13_000_000_000),
+            target: "lb2/VI_51".into(),
+            event: "vrrp_master".into(),
+            detail: String::new(),
+        }];
+        let statements: Vec<Expectation> = [
+            "requests.failed <= 5",
+            "servers.web1.share within 0.33 +- 0.03",
+            "events contains vrrp_master(lb2/VI_51) before 14s",
+            "events contains vrrp_master(lb2/VI_51) before 12s",
+        ]
+        .iter()
+        .map(|t| parse(t).unwrap())
+        .collect();
+        let verdicts = evaluate(&statements, &summary, &events);
+        let outcome: Vec<(bool, &str)> = verdicts
+            .iter()
+            .map(|v| (v.passed, v.actual.as_str()))
+            .collect();
+        assert_eq!(
+            outcome,
+            [
+                (false, "7"),
+                (true, "0.3"),
+                (true, "vrrp_master at 13.000000000s"),
+                (false, "no such event"),
+            ]
+        );
+    }
+}
