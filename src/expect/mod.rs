@@ -106,6 +106,16 @@ impl Comparison {
     }
 }
 
+/// The comparison operators as statements write them.
+const OPERATORS: [(&str, Comparison); 6] = [
+    ("<", Comparison::Less),
+    ("<=", Comparison::AtMost),
+    (">", Comparison::Greater),
+    (">=", Comparison::AtLeast),
+    ("==", Comparison::Equal),
+    ("!=", Comparison::NotEqual),
+];
+
 /// When, relative to a time, an event must have happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum When {
@@ -215,14 +225,8 @@ pub fn parse(text: &str) -> Result<Expectation, ParseError> {
             value: number(value).map_err(error)?,
         }),
         [metric, op, value] => {
-            let comparison = match *op {
-                "<" => Comparison::Less,
-                "<=" => Comparison::AtMost,
-                ">" => Comparison::Greater,
-                ">=" => Comparison::AtLeast,
-                "==" => Comparison::Equal,
-                "!=" => Comparison::NotEqual,
-                other => return Err(error(format!("\"{other}\" is not a comparison"))),
+            let Some(&(_, comparison)) = OPERATORS.iter().find(|(word, _)| word == op) else {
+                return Err(error(format!("\"{op}\" is not a comparison")));
             };
             Ok(Expectation::Compare {
                 metric: Metric::parse(metric).map_err(error)?,
@@ -251,15 +255,13 @@ impl fmt::Display for Expectation {
                 comparison,
                 value,
             } => {
-                let op = match comparison {
-                    Comparison::Less => "<",
-                    Comparison::AtMost => "<=",
-                    Comparison::Greater => ">",
-                    Comparison::AtLeast => ">=",
-                    Comparison::Equal => "==",
-                    Comparison::NotEqual => "!=",
-                    Comparison::Within(t) => return write!(f, "{metric} within {value} +- {t}"),
-                };
+                if let Comparison::Within(t) = comparison {
+                    return write!(f, "{metric} within {value} +- {t}");
+                }
+                let op = OPERATORS
+                    .iter()
+                    .find(|(_, c)| c == comparison)
+                    .map_or("?", |(word, _)| *word);
                 write!(f, "{metric} {op} {value}")
             }
             Expectation::Event {
