@@ -123,7 +123,7 @@ pub(crate) fn checked(
             "add at least a web server and a client group",
         );
     }
-    let scenario = Scenario {
+    let mut scenario = Scenario {
         source_file: loc.file().to_string(),
         name: file.name.clone(),
         description: file.description.clone(),
@@ -139,7 +139,6 @@ pub(crate) fn checked(
         expect: Vec::new(),
     };
     // Metrics name the scenario's servers, groups and faults: checked against the model.
-    let mut scenario = scenario;
     scenario.expect = c.within(&[Step::Field("expect")], |c| {
         c.expect_metrics(&file.expect, expect, &scenario)
     });
