@@ -13,6 +13,9 @@
 //! A connection counts as **active** on its real server while its state is ESTABLISHED and as
 //! **inactive** in every other state; `lc`, `wlc`, `sed` and `nq` read those counters.
 //!
+//! A connection made through a persistence template records it (`control`); the template
+//! counts the connection until its entry leaves this table (module `ipvs::persistence`).
+//!
 //! In NAT mode the director sees both directions (the `INPUT` and `OUTPUT` tables below). In
 //! direct-routing mode replies bypass it, so it sees only the client's packets and uses the
 //! `INPUT_ONLY` table: a FIN from the client takes the entry to FIN_WAIT, for instance.
@@ -29,6 +32,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
+use super::persistence::TemplateId;
 use crate::sim::{SimDuration, SimTime};
 
 /// IPVS's TCP connection states (`IP_VS_TCP_S_*`), in the kernel's order.
@@ -202,6 +206,9 @@ pub struct Conn {
     pub state: TcpState,
     /// When the entry expires unless another packet comes.
     pub expires: SimTime,
+    /// The persistence template this connection was made through (`cp->control`), which
+    /// counts it until the entry leaves the table (see `ipvs::persistence`).
+    pub control: Option<TemplateId>,
 }
 
 impl Conn {
@@ -274,16 +281,23 @@ impl ConnTable {
 
     /// Removes and returns every entry that has expired by `now`.
     pub fn expire(&mut self, now: SimTime) -> Vec<(ConnKey, Conn)> {
-        let mut gone = Vec::new();
+        std::iter::from_fn(|| self.expire_next(now)).collect()
+    }
+
+    /// Removes and returns the entry that expires first, if it has expired by `now`. The
+    /// director uses it to run connection and template timers in time order.
+    pub fn expire_next(&mut self, now: SimTime) -> Option<(ConnKey, Conn)> {
         while let Some(&(at, key)) = self.expiry.first() {
             if at > now {
-                break;
+                return None;
             }
             if let Some(conn) = self.remove(&key) {
-                gone.push((key, conn));
+                return Some((key, conn));
             }
+            // A timer without its entry cannot happen (`remove` takes both); drop it anyway.
+            self.expiry.remove(&(at, key));
         }
-        gone
+        None
     }
 
     /// When the next entry expires.
@@ -397,6 +411,7 @@ mod tests {
             dest_port: 80,
             state: TcpState::None,
             expires: SimTime::from_nanos(at),
+            control: None,
         };
         table.insert(key(1), conn(30));
         table.insert(key(2), conn(10));

@@ -4,12 +4,14 @@
 //! A *virtual service* is an address and port (a VIP such as `10.0.0.100:80`) that clients connect to.
 //! Behind it sit *real servers*, which IPVS calls destinations.
 //! For every new connection a *scheduler* picks one destination; every later packet of that connection follows the same choice.
+//! A *persistent* service sends all of a client's connections to one destination for a while
+//! (module [`persistence`]).
 //! `ipvsadm` and keepalived configure all of this from user space.
 //!
 //! # Simplifications
 //!
-//! - Only the schedulers exist so far (module [`scheduler`]); the balancer that owns services,
-//!   connection entries and the per-destination counters calls them and comes later.
+//! - The director that owns services and the connection table, and forwards packets, is
+//!   `node::l4_balancer`; this module holds its kernel-side logic.
 //! - IPv4 only.
 //!
 //! # Further reading
@@ -21,5 +23,6 @@
 
 pub mod conn;
 pub mod ipvsadm;
+pub mod persistence;
 pub mod scheduler;
 pub mod service;

@@ -7,19 +7,22 @@
 //! (newest first), each destination's active and inactive connection counters and its
 //! threshold flag, persistence templates, and the statistics `ipvsadm -Ln --stats` prints.
 //!
+//! A persistent service consults its templates (module [`super::persistence`]) before its
+//! scheduler, as `ip_vs_sched_persist` does.
+//!
 //! # Simplifications
-//! - Persistence templates are keyed by the client address alone (netmask /32); a template
-//!   lives `persistence_timeout` after its last use and is honoured while its server is in
-//!   the service, whatever the server's weight (as the kernel does).
+//! - Persistence is simplified as [`super::persistence`] describes (client address only, no
+//!   netmask, no persistence engines).
 //! - Rates (`--rate`) are not estimated.
 //!
 //! # Further reading
 //! - `ipvsadm(8)`; Linux `ip_vs_ctl.c` (`__ip_vs_update_dest`), `ip_vs_conn.c`
-//!   (`ip_vs_bind_dest`, `ip_vs_unbind_dest`); `shared/reference/ipvs-schedulers.md` §1.6.
+//!   (`ip_vs_bind_dest`, `ip_vs_unbind_dest`), `ip_vs_core.c` (`ip_vs_sched_persist`);
+//!   `shared/reference/ipvs-schedulers.md` §1.6.
 
-use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
+use super::persistence::{Fired, TemplateId, Templates};
 use super::scheduler::{Connection, Destination, Scheduler, add_destination};
 use crate::sim::{SimDuration, SimTime};
 
@@ -96,8 +99,19 @@ pub struct VirtualService {
     pub no_destination: u64,
     /// `persistence_timeout`, if the service is persistent.
     pub persistence: Option<SimDuration>,
-    /// Persistence templates: client address → (destination address and port, expiry).
-    templates: BTreeMap<Ipv4Addr, (Ipv4Addr, u16, SimTime)>,
+    /// Persistence templates.
+    templates: Templates,
+}
+
+/// Where a new connection goes, and which template (if any) controls it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scheduled {
+    /// Index of the destination in [`VirtualService::dests`].
+    pub dest: usize,
+    /// The persistence template the connection was made through (the kernel's
+    /// `cp->control`); it must be released with [`VirtualService::control_del`] when the
+    /// connection leaves the table.
+    pub control: Option<TemplateId>,
 }
 
 impl VirtualService {
@@ -120,7 +134,7 @@ impl VirtualService {
             stats: Stats::default(),
             no_destination: 0,
             persistence,
-            templates: BTreeMap::new(),
+            templates: Templates::default(),
         };
         service.scheduler.on_dests_changed(&service.dests);
         for config in real_servers {
@@ -142,34 +156,87 @@ impl VirtualService {
             .position(|d| d.addr == addr && d.port == port)
     }
 
-    /// Picks a destination for a new connection (persistence first, then the scheduler) and
-    /// binds the connection to it. Returns the destination's index, or `None` if none is
-    /// available (the caller answers as IPVS does).
-    pub fn schedule(&mut self, conn: &Connection, now: SimTime) -> Option<usize> {
-        let pinned = self.persistence.and_then(|_| {
-            let &(addr, port, expires) = self.templates.get(&conn.client_addr)?;
-            // A template whose server was removed from the service is dropped (a quiesced,
-            // weight-0 server still gets its persistent clients, as in the kernel).
-            (expires > now)
-                .then(|| self.dest_index(addr, port))
-                .flatten()
+    /// Picks a destination for a new connection and binds the connection to it. Returns the
+    /// destination and the controlling template, or `None` if no destination is available
+    /// (the caller answers as IPVS does).
+    ///
+    /// Without persistence this is the scheduler's choice. With persistence it follows
+    /// `ip_vs_sched_persist`: a template found for the client whose server is still in the
+    /// service (`ip_vs_check_template`) decides, and the scheduler is not asked; a template
+    /// whose server is gone is invalidated. Otherwise the scheduler picks and a new template
+    /// is written. Either way the connection is added to the template's count and the
+    /// template's timer restarts.
+    pub fn schedule(&mut self, conn: &Connection, now: SimTime) -> Option<Scheduled> {
+        let Some(timeout) = self.persistence else {
+            let Some(dest) = self.scheduler.schedule(&self.dests, conn, now.as_nanos()) else {
+                self.no_destination += 1;
+                return None;
+            };
+            self.bind(dest);
+            return Some(Scheduled {
+                dest,
+                control: None,
+            });
+        };
+        let mut pinned = None;
+        if let Some((id, template)) = self.templates.find(conn.client_addr) {
+            // A quiesced, weight-0 server still gets its persistent clients, as in the kernel
+            // (expire_quiescent_template is off by default); a removed one does not.
+            match self
+                .dest_index(template.dest_addr, template.dest_port)
                 .filter(|&index| self.dests[index].available)
-        });
-        let chosen = match pinned {
-            Some(index) => Some(index),
-            None => self.scheduler.schedule(&self.dests, conn, now.as_nanos()),
-        };
-        let Some(index) = chosen else {
-            self.no_destination += 1;
-            return None;
-        };
-        if let Some(timeout) = self.persistence {
-            let dest = &self.dests[index];
-            self.templates
-                .insert(conn.client_addr, (dest.addr, dest.port, now + timeout));
+            {
+                Some(index) => pinned = Some((index, id)),
+                None => self.templates.invalidate(id),
+            }
         }
-        self.bind(index);
-        Some(index)
+        let (dest, id) = match pinned {
+            Some(found) => found,
+            None => {
+                let Some(dest) = self.scheduler.schedule(&self.dests, conn, now.as_nanos()) else {
+                    self.no_destination += 1;
+                    return None;
+                };
+                let (addr, port) = (self.dests[dest].addr, self.dests[dest].port);
+                let id = self
+                    .templates
+                    .create(conn.client_addr, addr, port, timeout, now);
+                (dest, id)
+            }
+        };
+        self.templates.control_add(id, now);
+        self.bind(dest);
+        Some(Scheduled {
+            dest,
+            control: Some(id),
+        })
+    }
+
+    /// A connection made through template `id` left the table (`ip_vs_control_del`, called
+    /// from `ip_vs_conn_expire`).
+    pub fn control_del(&mut self, id: TemplateId) {
+        self.templates.control_del(id);
+    }
+
+    /// When this service's next template timer fires.
+    pub fn next_template_timer(&self) -> Option<SimTime> {
+        self.templates.next_timer()
+    }
+
+    /// Fires the earliest template timer if it is due by `now` (see
+    /// [`super::persistence::Templates::fire_next`]).
+    pub fn fire_template_timer(&mut self, now: SimTime) -> Option<Fired> {
+        self.templates.fire_next(now)
+    }
+
+    /// The templates, for reading.
+    pub fn templates(&self) -> &Templates {
+        &self.templates
+    }
+
+    /// Forgets every template (the director crashed).
+    pub fn forget_templates(&mut self) {
+        self.templates.clear();
     }
 
     /// `ip_vs_bind_dest`: a new connection starts inactive; the threshold may trip. Also
@@ -317,7 +384,7 @@ mod tests {
             &[rs(11, 1, 0)],
             None,
         );
-        let index = svc.schedule(&client(1), SimTime::ZERO).unwrap();
+        let index = svc.schedule(&client(1), SimTime::ZERO).unwrap().dest;
         assert_eq!(
             (
                 svc.dests[index].active_conns,
@@ -367,10 +434,13 @@ mod tests {
             &[rs(11, 1, 0), rs(12, 1, 0)],
             Some(SimDuration::from_secs(300)),
         );
-        let first = svc.schedule(&client(1), SimTime::ZERO).unwrap();
+        let first = svc.schedule(&client(1), SimTime::ZERO).unwrap().dest;
         let (addr, port) = (svc.dests[first].addr, svc.dests[first].port);
         svc.set_available(addr, port, false);
-        let again = svc.schedule(&client(2), SimTime::from_nanos(5)).unwrap();
+        let again = svc
+            .schedule(&client(2), SimTime::from_nanos(5))
+            .unwrap()
+            .dest;
         assert_ne!((svc.dests[again].addr, svc.dests[again].port), (addr, port));
     }
 
@@ -383,8 +453,11 @@ mod tests {
             &[rs(11, 1, 0), rs(12, 1, 0)],
             Some(SimDuration::from_secs(300)),
         );
-        let first = svc.schedule(&client(1), SimTime::ZERO).unwrap();
-        let second = svc.schedule(&client(2), SimTime::from_nanos(5)).unwrap();
+        let first = svc.schedule(&client(1), SimTime::ZERO).unwrap().dest;
+        let second = svc
+            .schedule(&client(2), SimTime::from_nanos(5))
+            .unwrap()
+            .dest;
         assert_eq!(first, second, "same client, same server");
         let other = Connection::new(
             Ipv4Addr::new(10, 0, 0, 2),
@@ -392,6 +465,62 @@ mod tests {
             Ipv4Addr::new(10, 0, 1, 100),
             80,
         );
-        assert_ne!(svc.schedule(&other, SimTime::from_nanos(6)).unwrap(), first);
+        assert_ne!(
+            svc.schedule(&other, SimTime::from_nanos(6)).unwrap().dest,
+            first
+        );
+    }
+
+    #[test]
+    fn a_template_outlives_its_timeout_while_its_connection_is_in_the_table() {
+        let secs = |s: u64| SimTime::ZERO + SimDuration::from_secs(s);
+        let mut svc = VirtualService::new(
+            Ipv4Addr::new(10, 0, 1, 100),
+            80,
+            by_name("rr").unwrap(),
+            &[rs(11, 1, 0), rs(12, 1, 0), rs(13, 1, 0)],
+            Some(SimDuration::from_secs(1)),
+        );
+        let first = svc.schedule(&client(1), secs(0)).unwrap();
+        let template = first
+            .control
+            .expect("a persistent service controls its connections");
+        // The template's 1 s timer fires while the connection is still in the table.
+        assert!(matches!(
+            svc.fire_template_timer(secs(1)),
+            Some(Fired::Rearmed(id, _)) if id == template
+        ));
+        // Three seconds later the client is still pinned, by the same template.
+        let second = svc.schedule(&client(2), secs(3)).unwrap();
+        assert_eq!((second.dest, second.control), (first.dest, Some(template)));
+        assert_eq!(svc.templates().get(template).unwrap().n_control, 2);
+        // Once both connections have left the table the next timer removes the template,
+        // and the scheduler (rr) picks again: the next server in its turn.
+        svc.control_del(template);
+        svc.control_del(template);
+        assert!(matches!(
+            svc.fire_template_timer(secs(63)),
+            Some(Fired::Expired(id)) if id == template
+        ));
+        let third = svc.schedule(&client(3), secs(64)).unwrap();
+        assert_ne!(third.control, Some(template));
+        assert_ne!(third.dest, first.dest);
+    }
+
+    #[test]
+    fn without_persistence_no_template_controls_a_connection() {
+        let mut svc = VirtualService::new(
+            Ipv4Addr::new(10, 0, 1, 100),
+            80,
+            by_name("rr").unwrap(),
+            &[rs(11, 1, 0)],
+            None,
+        );
+        assert_eq!(
+            svc.schedule(&client(1), SimTime::ZERO).unwrap().control,
+            None
+        );
+        assert!(svc.templates().is_empty());
+        assert_eq!(svc.next_template_timer(), None);
     }
 }

@@ -5,8 +5,9 @@
 //! service it:
 //!
 //! 1. looks the connection up in its table (client address and port, VIP and port);
-//! 2. for a SYN with no entry, asks the service's scheduler for a real server and creates an
-//!    entry; if no server is available it answers ICMP port unreachable, as IPVS does;
+//! 2. for a SYN with no entry, asks the service's scheduler for a real server (a persistent
+//!    service first asks its templates, see `ipvs::persistence`) and creates an entry; if no
+//!    server is available it answers ICMP port unreachable, as IPVS does;
 //! 3. advances the entry's TCP state from the packet's flags (see `ipvs::conn`), which moves
 //!    the server's connection between the active and inactive counters;
 //! 4. forwards the packet to the entry's real server:
@@ -389,7 +390,7 @@ impl L4Balancer {
                 }
                 let svc = &mut self.services[service];
                 let request = Connection::new(seg.src, seg.src_port, seg.dst, seg.dst_port);
-                let Some(dest) = svc.schedule(&request, ctx.now) else {
+                let Some(scheduled) = svc.schedule(&request, ctx.now) else {
                     // ip_vs_leave(): no destination available → ICMP port unreachable, from
                     // the VIP (the packet's local destination).
                     self.router.send_icmp_error_from(
@@ -402,10 +403,11 @@ impl L4Balancer {
                 };
                 let conn = Conn {
                     service,
-                    dest_ip: svc.dests[dest].addr,
-                    dest_port: svc.dests[dest].port,
+                    dest_ip: svc.dests[scheduled.dest].addr,
+                    dest_port: svc.dests[scheduled.dest].port,
                     state: TcpState::None,
                     expires: ctx.now + TcpState::None.timeout(),
+                    control: scheduled.control,
                 };
                 self.conns.insert(key, conn);
                 if self.sync {
@@ -590,7 +592,8 @@ impl L4Balancer {
         };
         self.services[service].bind(dest);
         // The backup does not see the handshake; the entry starts as the kernel's synced
-        // entries do, established, with its timeout.
+        // entries do, established, with its timeout. Templates are not synchronised, so no
+        // template controls it.
         self.conns.insert(
             key,
             Conn {
@@ -599,6 +602,7 @@ impl L4Balancer {
                 dest_port,
                 state: TcpState::None,
                 expires: now + TcpState::Established.timeout(),
+                control: None,
             },
         );
         self.conns.update(&key, TcpState::Established, now);
@@ -612,19 +616,55 @@ impl L4Balancer {
         }
     }
 
-    /// `ip_vs_unbind_dest` for an entry that is gone.
+    /// What `ip_vs_conn_expire` does for an entry that is gone: `ip_vs_control_del` (its
+    /// template counts one connection fewer) and `ip_vs_unbind_dest`.
     fn release(&mut self, conn: &Conn) {
         let svc = &mut self.services[conn.service];
+        if let Some(template) = conn.control {
+            svc.control_del(template);
+        }
         if let Some(dest) = svc.dest_index(conn.dest_ip, conn.dest_port) {
             svc.unbind(dest, conn.is_active());
         }
     }
 
-    /// Expires entries, takes due snapshots, and asks to be woken for the next of either.
-    fn housekeeping(&mut self, ctx: &mut NodeCtx<'_>) {
-        for (_, conn) in self.conns.expire(ctx.now) {
+    /// Fires every connection and template timer due by `now`, earliest first, as the
+    /// kernel's timers would have fired: whether a template is kept depends on how many of its
+    /// connections are still in the table at the moment its own timer fires. At the same
+    /// instant connections go first. Cost: one step per due timer plus one look per service.
+    fn run_timers(&mut self, now: SimTime) {
+        loop {
+            let conn_due = self.conns.next_expiry().filter(|&at| at <= now);
+            let template_due = self
+                .services
+                .iter()
+                .enumerate()
+                .filter_map(|(s, svc)| svc.next_template_timer().map(|at| (at, s)))
+                .min()
+                .filter(|&(at, _)| at <= now);
+            match (conn_due, template_due) {
+                (Some(conn_at), Some((template_at, _))) if conn_at <= template_at => {
+                    self.expire_one_conn(now);
+                }
+                (Some(_), None) => self.expire_one_conn(now),
+                (_, Some((_, service))) => {
+                    self.services[service].fire_template_timer(now);
+                }
+                (None, None) => return,
+            }
+        }
+    }
+
+    /// Removes the connection entry that expires first and releases it.
+    fn expire_one_conn(&mut self, now: SimTime) {
+        if let Some((_, conn)) = self.conns.expire_next(now) {
             self.release(&conn);
         }
+    }
+
+    /// Expires entries, takes due snapshots, and asks to be woken for the next of either.
+    fn housekeeping(&mut self, ctx: &mut NodeCtx<'_>) {
+        self.run_timers(ctx.now);
         while self
             .snapshot_times
             .get(self.snapshots_taken)
@@ -696,6 +736,7 @@ impl Node for L4Balancer {
         self.router.forget_state();
         self.conns = ConnTable::default();
         for svc in &mut self.services {
+            svc.forget_templates();
             for dest in &mut svc.dests {
                 dest.active_conns = 0;
                 dest.inactive_conns = 0;

@@ -1,5 +1,6 @@
 //! The IPVS director: scheduling by weight, NAT and DR packet paths, the same-subnet pitfall,
-//! and what a client sees when no real server is available (issue 3).
+//! what a client sees when no real server is available (issue 3), and how long persistence
+//! lasts.
 
 use netlab::compare::{compare_table, run_schedulers};
 use netlab::run::execute;
@@ -205,4 +206,56 @@ fn a_directors_cpu_queues_packets_as_it_fills() {
     let nat = run("l4-nat.ron", None, false);
     let s: serde_json::Value = serde_json::from_str(&nat.summary_json).unwrap();
     assert!(s["balancers"]["lb"].get("cpu_utilisation").is_none());
+}
+
+/// The server column of `requests.csv`, in request order.
+fn servers(requests_csv: &str) -> Vec<String> {
+    let mut lines = requests_csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let column = header.iter().position(|&h| h == "server").unwrap();
+    lines
+        .map(|row| row.split(',').nth(column).unwrap().to_string())
+        .collect()
+}
+
+/// The issue's case: persistence 1 s, one client, a new connection every 3 s. Each finished
+/// connection stays in the table (TIME_WAIT, 2 min) and keeps the template alive past its
+/// 1 s timer (`ip_vs_conn_expire` re-arms a template that still controls connections), so
+/// all five go to one server, as on Linux. Before, netlab gave rr's rotation: web3 web2 web1
+/// web3 web2.
+#[test]
+fn a_persistence_template_lives_while_its_connections_are_in_the_table() {
+    let a = run("l4-persistence.ron", None, false);
+    assert_eq!(servers(&a.requests_csv), vec!["web3"; 5]);
+    let s = summary(&a.summary_json);
+    let svc = &s["balancers"]["lb"]["services"]["TCP 10.0.1.100:80"];
+    assert_eq!(svc["real_servers"]["10.0.2.13:80"]["connections"], 5);
+    // ipvsadm -Ln shows the persistence, not the template (only -Lnc lists templates).
+    let ipvsadm = a.ipvsadm_txt.as_deref().unwrap();
+    assert!(
+        ipvsadm.contains("TCP  10.0.1.100:80 rr persistent 1\n"),
+        "{ipvsadm}"
+    );
+    assert!(
+        ipvsadm
+            .contains("  -> 10.0.2.13:80                 Masq    1      0          5         \n"),
+        "{ipvsadm}"
+    );
+}
+
+/// The same client, reading each page for 150 s: by then its last connection has left the
+/// table (2 min of TIME_WAIT), the template's next timer removes it, and rr is asked again
+/// for every request.
+#[test]
+fn a_persistence_template_expires_once_its_connections_have_left() {
+    let path = root().join("scenarios/l4-persistence.ron");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let slow = text.replacen("Fixed(\"3s\")", "Fixed(\"150s\")", 1);
+    assert_ne!(slow, text, "the scenario's think time is 3 s");
+    let scenario = load_str("l4-persistence-slow.ron", &slow).unwrap();
+    let a = execute(&scenario, scenario.seed, false).unwrap();
+    assert_eq!(
+        servers(&a.requests_csv),
+        vec!["web3", "web2", "web1", "web3", "web2"]
+    );
 }
