@@ -395,8 +395,9 @@ pub struct VirtualServiceFile {
     /// keepalived).
     #[serde(default)]
     pub scheduler: Option<String>,
-    /// Persistence (`-p`): a client returns to the same real server for this long after its
-    /// last connection, such as `"300s"`. Default off.
+    /// Persistence (`-p`): a client returns to the same real server for at least this long,
+    /// and longer while its connections are still in the director's table, such as `"300s"`.
+    /// Default off.
     #[serde(default)]
     pub persistence_timeout: Option<String>,
     /// The real servers (`ipvsadm -a`), added in this order: the last one is first in the
