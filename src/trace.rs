@@ -6,8 +6,16 @@
 //! table. Nothing in the trace points back into the simulation, so reports can be computed
 //! from it alone.
 //!
+//! When asked, the trace also keeps the *decisions* nodes made about requests, with their
+//! inputs (module [`decision`]), and a short copy of every frame on a wire ([`FrameRecord`]),
+//! for `netlab explain`. Both are off in an ordinary run and change none of its files.
+//!
 //! # Further reading
 //! - `book/src/reference/output.md`.
+
+pub mod decision;
+
+pub use decision::{Decision, DecisionKind, Decisions};
 
 use crate::sim::SimTime;
 
@@ -262,6 +270,30 @@ pub struct Trace {
     pub proxy_totals: Vec<ProxyTotals>,
     /// Web servers' peer addresses.
     pub peers: Vec<PeerRecord>,
+    /// Decisions with their inputs (empty unless switched on).
+    pub decisions: Decisions,
+    /// The head of every frame seen on a wire, if switched on.
+    pub frames: Option<Vec<FrameRecord>>,
+}
+
+/// The start of one frame as a tap on a wire saw it: enough bytes for the Ethernet, IPv4 and
+/// TCP or UDP headers (and a DNS question), to print a tcpdump-like line later.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrameRecord {
+    /// When the tap saw it.
+    pub at: SimTime,
+    /// The segment (index in the world's segment list).
+    pub segment: usize,
+    /// The frame's length on the wire, in bytes.
+    pub len: usize,
+    /// Its first [`FrameRecord::HEAD_BYTES`] bytes (fewer for a shorter frame).
+    pub head: Box<[u8]>,
+}
+
+impl FrameRecord {
+    /// How many bytes of each frame are kept: Ethernet (14) + IPv4 (20, or up to 60 with
+    /// options) + TCP (20 to 60) leaves room for a short DNS question.
+    pub const HEAD_BYTES: usize = 128;
 }
 
 impl Trace {

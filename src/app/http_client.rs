@@ -45,7 +45,8 @@ use super::resolver::Resolver;
 use super::web_server::Distribution;
 use crate::node::{App, AppCtx};
 use crate::sim::{SimDuration, SimTime, Stream};
-use crate::trace::{Outcome, RequestRecord};
+use crate::trace::decision::{ConnectHow, NameSource};
+use crate::trace::{DecisionKind, Outcome, RequestRecord};
 
 /// Receive buffer of a client socket, in bytes.
 const RX_BUFFER_BYTES: usize = 32 * 1024;
@@ -158,6 +159,8 @@ struct WaitingName {
     deadline: SimTime,
     /// Which of the request variants (paths) it sends.
     variant: usize,
+    /// Whether it waited for a DNS answer (rather than finding the name in a cache).
+    asked_dns: bool,
 }
 
 /// An HTTP client application.
@@ -295,6 +298,7 @@ impl HttpClient {
             user,
             deadline: at + self.config.timeout,
             variant,
+            asked_dns: false,
         };
         self.resolve_and_connect(cx, waiting)
     }
@@ -306,6 +310,7 @@ impl HttpClient {
             return true;
         }
         if let Some(ip) = self.resolver.resolve(&self.config.host) {
+            self.record_resolved(cx, &waiting, NameSource::Static, &[ip]);
             return self.connect(cx, &waiting, vec![ip]);
         }
         let Some(dns) = &mut self.dns else {
@@ -320,9 +325,22 @@ impl HttpClient {
             return false;
         };
         match dns.lookup(cx, &self.config.host) {
-            Lookup::Ready(addresses) => self.connect(cx, &waiting, addresses),
+            Lookup::Ready(addresses) => {
+                let source = if waiting.asked_dns {
+                    NameSource::Dns
+                } else {
+                    NameSource::ClientCache {
+                        expires: dns.cached_until(&self.config.host).flatten(),
+                    }
+                };
+                self.record_resolved(cx, &waiting, source, &addresses);
+                self.connect(cx, &waiting, addresses)
+            }
             Lookup::Pending => {
-                self.waiting_dns.push(waiting);
+                self.waiting_dns.push(WaitingName {
+                    asked_dns: true,
+                    ..waiting
+                });
                 false
             }
             Lookup::Failed => {
@@ -366,6 +384,7 @@ impl HttpClient {
             );
             return false;
         };
+        self.record_connect(cx, waiting.seq, local_port, remote_ip, ConnectHow::New);
         self.in_flight.push(InFlight {
             seq: waiting.seq,
             handle,
@@ -394,6 +413,13 @@ impl HttpClient {
                 self.retire(cx, kept.handle, kept.local_port);
                 continue;
             }
+            self.record_connect(
+                cx,
+                waiting.seq,
+                kept.local_port,
+                kept.remote_ip,
+                ConnectHow::Kept,
+            );
             self.in_flight.push(InFlight {
                 seq: waiting.seq,
                 handle: kept.handle,
@@ -413,6 +439,43 @@ impl HttpClient {
             return true;
         }
         false
+    }
+
+    /// Records where the addresses for a request came from (when recording decisions).
+    fn record_resolved(
+        &self,
+        cx: &mut AppCtx<'_>,
+        waiting: &WaitingName,
+        source: NameSource,
+        addresses: &[Ipv4Addr],
+    ) {
+        if cx.trace.decisions.is_on() {
+            let kind = DecisionKind::Resolved {
+                seq: waiting.seq,
+                source,
+                addresses: addresses.to_vec(),
+            };
+            cx.trace.decisions.record(cx.now, cx.node_index, kind);
+        }
+    }
+
+    /// Records which connection a request goes on (when recording decisions).
+    fn record_connect(
+        &self,
+        cx: &mut AppCtx<'_>,
+        seq: u64,
+        local_port: u16,
+        remote_ip: Ipv4Addr,
+        how: ConnectHow,
+    ) {
+        let kind = DecisionKind::Connect {
+            seq,
+            local_port,
+            remote_ip,
+            remote_port: self.config.port,
+            how,
+        };
+        cx.trace.decisions.record(cx.now, cx.node_index, kind);
     }
 
     /// Closes our side of a connection we are done with; it is recycled once fully closed.
@@ -565,6 +628,8 @@ impl HttpClient {
                 let next = request.alternates.remove(0);
                 let timeout = self.config.connect_timeout;
                 if let Some((handle, port)) = self.open_socket(cx, next) {
+                    let seq = self.in_flight[index].seq;
+                    self.record_connect(cx, seq, port, next, ConnectHow::NextAddress);
                     let request = &mut self.in_flight[index];
                     self.closing.push((request.handle, request.local_port));
                     request.handle = handle;
@@ -596,6 +661,7 @@ impl HttpClient {
                     user: request.user,
                     deadline: request.deadline,
                     variant: request.variant,
+                    asked_dns: false,
                 };
                 self.resolve_and_connect(cx, waiting);
                 continue;

@@ -47,6 +47,7 @@ use super::http::{self, RequestProgress, RequestReader};
 use super::keep_alive;
 use crate::node::{App, AppCtx, FourTuple, ServiceMode};
 use crate::sim::{SimDuration, SimTime, Stream};
+use crate::trace::DecisionKind;
 
 /// Receive buffer of a server socket, in bytes (requests are small).
 const RX_BUFFER_BYTES: usize = 4096;
@@ -136,6 +137,9 @@ struct Slot {
     keep_alive: bool,
     /// A kept-alive connection waiting for its next request is closed at this time.
     idle_until: Option<SimTime>,
+    /// The TCP peer of the request being handled and when it joined the queue (kept only
+    /// when decisions are recorded, to tell the wait for a worker).
+    queued: Option<((std::net::Ipv4Addr, u16), SimTime)>,
 }
 
 /// A web server application.
@@ -215,6 +219,7 @@ impl WebServer {
                 body_left: 0,
                 keep_alive: false,
                 idle_until: None,
+                queued: None,
             });
         }
     }
@@ -274,6 +279,18 @@ impl App for WebServer {
                         if let Some(endpoint) = socket.remote_endpoint() {
                             let smoltcp::wire::IpAddress::Ipv4(ip) = endpoint.addr;
                             self.peers.insert(ip);
+                            if cx.trace.decisions.is_on() {
+                                let peer = (ip, endpoint.port);
+                                slot.queued = Some((peer, now));
+                                let kind = DecisionKind::ServerQueued {
+                                    peer,
+                                    waiting_ahead: self.queue.len() as u32,
+                                    busy_workers: self.busy_workers,
+                                    workers: self.config.workers,
+                                    mode: self.mode,
+                                };
+                                cx.trace.decisions.record(now, cx.node_index, kind);
+                            }
                         }
                         if let Some(xff) = slot.request.header("x-forwarded-for") {
                             self.forwarded_for.insert(xff.to_string());
@@ -416,6 +433,15 @@ impl App for WebServer {
             self.slots[index].phase = Phase::Serving {
                 until: now + service,
             };
+            if let Some((peer, queued_at)) = self.slots[index].queued.take() {
+                let kind = DecisionKind::ServerServe {
+                    peer,
+                    waited: now - queued_at,
+                    service,
+                    mode: self.mode,
+                };
+                cx.trace.decisions.record(now, cx.node_index, kind);
+            }
             self.busy_workers += 1;
             if service == SimDuration::ZERO {
                 acted = true; // serve it in the next round of this same service

@@ -112,6 +112,8 @@ pub struct Scheduled {
     /// `cp->control`); it must be released with [`VirtualService::control_del`] when the
     /// connection leaves the table.
     pub control: Option<TemplateId>,
+    /// Whether a persistence template chose the server (the scheduler was not asked).
+    pub pinned: bool,
 }
 
 impl VirtualService {
@@ -176,6 +178,7 @@ impl VirtualService {
             return Some(Scheduled {
                 dest,
                 control: None,
+                pinned: false,
             });
         };
         let mut pinned = None;
@@ -190,6 +193,7 @@ impl VirtualService {
                 None => self.templates.invalidate(id),
             }
         }
+        let was_pinned = pinned.is_some();
         let (dest, id) = match pinned {
             Some(found) => found,
             None => {
@@ -209,6 +213,7 @@ impl VirtualService {
         Some(Scheduled {
             dest,
             control: Some(id),
+            pinned: was_pinned,
         })
     }
 

@@ -68,10 +68,11 @@ use super::{Node, NodeCtx};
 use crate::app::{CheckerConfig, HealthBoard, HealthChecker};
 use crate::ipvs::conn::{Conn, ConnKey, ConnTable, Direction, TcpFlags, TcpState, next_state};
 use crate::ipvs::ipvsadm;
-use crate::ipvs::scheduler::Connection;
-use crate::ipvs::service::{Forward, RealServerConfig, VirtualService};
+use crate::ipvs::scheduler::{Connection, Destination, SchedulerState};
+use crate::ipvs::service::{Forward, RealServerConfig, Scheduled, VirtualService};
 use crate::sim::{SimDuration, SimTime};
-use crate::trace::{BalancerRecord, IpvsSnapshot, RealServerRecord, ServiceRecord};
+use crate::trace::decision::L4Pick;
+use crate::trace::{BalancerRecord, DecisionKind, IpvsSnapshot, RealServerRecord, ServiceRecord};
 
 /// keepalived's view of one real server.
 #[derive(Clone, Debug)]
@@ -227,6 +228,30 @@ fn rewrite(frame: &mut [u8], address: Ipv4Addr, port: u16, to_dst: bool) {
         tcp.set_src_port(port);
     }
     tcp.fill_checksum(&src.into(), &dst.into());
+}
+
+/// The decision record of one scheduling: `candidates` and `state` as they were before the
+/// pick, `scheduled` its result.
+fn pick_record(
+    svc: &VirtualService,
+    request: &Connection,
+    candidates: Vec<Destination>,
+    state: SchedulerState,
+    scheduled: Option<Scheduled>,
+) -> L4Pick {
+    // The chosen server's key; its index in `candidates` (a re-added server moves to the
+    // head of the list, so the index may differ from the one after the pick).
+    let chosen_key = scheduled.map(|s| svc.dests[s.dest].key());
+    L4Pick {
+        client: (request.client_addr, request.client_port),
+        vip: (request.vip, request.vport),
+        scheduler: svc.scheduler.name(),
+        template: scheduled.filter(|s| s.pinned).and(chosen_key),
+        chosen: chosen_key.and_then(|key| candidates.iter().position(|d| d.key() == key)),
+        forward: scheduled.map(|s| svc.configs[s.dest].forward),
+        candidates,
+        state,
+    }
 }
 
 /// Takes one off the TTL and fixes the header checksum; `false` if the packet must die here.
@@ -390,7 +415,22 @@ impl L4Balancer {
                 }
                 let svc = &mut self.services[service];
                 let request = Connection::new(seg.src, seg.src_port, seg.dst, seg.dst_port);
-                let Some(scheduled) = svc.schedule(&request, ctx.now) else {
+                // The inputs of the pick, copied before it changes them (only when recording).
+                let inputs = ctx
+                    .trace
+                    .decisions
+                    .is_on()
+                    .then(|| (svc.dests.clone(), svc.scheduler.state(&svc.dests, &request)));
+                let scheduled = svc.schedule(&request, ctx.now);
+                if let Some((candidates, state)) = inputs {
+                    let pick = pick_record(svc, &request, candidates, state, scheduled);
+                    let node = self.node_index;
+                    ctx.trace
+                        .decisions
+                        .record(ctx.now, node, DecisionKind::L4Pick(Box::new(pick)));
+                }
+                let svc = &mut self.services[service];
+                let Some(scheduled) = scheduled else {
                     // ip_vs_leave(): no destination available → ICMP port unreachable, from
                     // the VIP (the packet's local destination).
                     self.router.send_icmp_error_from(

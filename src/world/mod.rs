@@ -240,6 +240,23 @@ impl World {
         self.capture = Some(Capture::new());
     }
 
+    /// Records the decisions nodes make about requests, with their inputs (see
+    /// `trace::decision`). Off by default; it changes nothing a run writes.
+    pub fn record_decisions(&mut self) {
+        self.trace.decisions = crate::trace::Decisions::on();
+    }
+
+    /// Keeps the head of every frame on every wire in the trace (see `trace::FrameRecord`),
+    /// whatever the capture settings.
+    pub fn record_frames(&mut self) {
+        self.trace.frames = Some(Vec::new());
+    }
+
+    /// The segments' names, by segment index.
+    pub fn segment_names(&self) -> Vec<String> {
+        self.segments.iter().map(|s| s.name.clone()).collect()
+    }
+
     /// Runs until every workload is finished, or a limit is hit.
     pub fn run(mut self) -> Result<RunOutput, RunError> {
         // Nodes with a workload must finish; the others only serve them.
@@ -297,10 +314,14 @@ impl World {
                 via,
                 frame,
             } => {
+                let point_to_point = self.segments[via].kind == SegmentKind::PointToPoint;
+                if point_to_point {
+                    self.log_frame(via, &frame);
+                }
                 if self.down[node] {
                     return; // A machine without power hears nothing.
                 }
-                if self.segments[via].kind == SegmentKind::PointToPoint
+                if point_to_point
                     && self.segments[via].captured
                     && let Some(capture) = &mut self.capture
                 {
@@ -398,8 +419,22 @@ impl World {
         }
     }
 
+    /// Keeps the head of `frame`, seen on `segment` now, if frames are being recorded.
+    fn log_frame(&mut self, segment: usize, frame: &[u8]) {
+        if let Some(frames) = &mut self.trace.frames {
+            let kept = frame.len().min(crate::trace::FrameRecord::HEAD_BYTES);
+            frames.push(crate::trace::FrameRecord {
+                at: self.now,
+                segment,
+                len: frame.len(),
+                head: frame[..kept].into(),
+            });
+        }
+    }
+
     /// A frame reaches a switch: capture it, then forward or flood it.
     fn switch(&mut self, segment: usize, port: PortId, frame: Vec<u8>) {
+        self.log_frame(segment, &frame);
         if self.segments[segment].captured
             && let Some(capture) = &mut self.capture
         {

@@ -25,7 +25,8 @@ use smoltcp::socket::udp;
 use super::wire::{Answer, MAX_UDP_BYTES, Message, Rcode};
 use crate::node::{App, AppCtx};
 use crate::sim::{SimTime, Stream};
-use crate::trace::{DnsEvent, DnsRecord};
+use crate::trace::decision::RecordOrderKind;
+use crate::trace::{DecisionKind, DnsEvent, DnsRecord};
 
 /// The port DNS servers listen on.
 pub const DNS_PORT: u16 = 53;
@@ -131,7 +132,24 @@ impl App for DnsAuthority {
             let found = self.zone.iter().position(|z| z.name == query.name);
             let response = match found {
                 Some(index) => {
+                    // The rotation before `ordered` advances it: the record sent first.
+                    let first = self.rotation[index];
                     let answers = self.ordered(index);
+                    if cx.trace.decisions.is_on() {
+                        let smoltcp::wire::IpAddress::Ipv4(client_ip) = meta.endpoint.addr;
+                        let order = match self.zone[index].order {
+                            RecordOrder::Cyclic => RecordOrderKind::Cyclic { first },
+                            RecordOrder::Fixed => RecordOrderKind::Fixed,
+                            RecordOrder::Random => RecordOrderKind::Random,
+                        };
+                        let kind = DecisionKind::AuthorityAnswer {
+                            client: (client_ip, meta.endpoint.port),
+                            addresses: answers.iter().map(|a| a.address).collect(),
+                            order,
+                            ttl: self.zone[index].ttl,
+                        };
+                        cx.trace.decisions.record(cx.now, cx.node_index, kind);
+                    }
                     query.answer(Rcode::NoError, true, answers)
                 }
                 None => query.answer(Rcode::NxDomain, true, Vec::new()),

@@ -28,7 +28,7 @@ use super::authority::DNS_PORT;
 use super::wire::{Answer, MAX_UDP_BYTES, Message, Rcode};
 use crate::node::{App, AppCtx};
 use crate::sim::{SimDuration, SimTime};
-use crate::trace::{DnsEvent, DnsRecord};
+use crate::trace::{DecisionKind, DnsEvent, DnsRecord};
 
 /// Local port of the resolver's own upstream queries.
 const UPSTREAM_PORT: u16 = 40053;
@@ -136,6 +136,12 @@ impl DnsCache {
     }
 }
 
+/// The address and port of an IPv4 endpoint (the only kind netlab's stacks have).
+fn endpoint_v4(endpoint: IpEndpoint) -> (Ipv4Addr, u16) {
+    let smoltcp::wire::IpAddress::Ipv4(ip) = endpoint.addr;
+    (ip, endpoint.port)
+}
+
 /// A UDP socket with room for a burst of messages, bound to `port`.
 fn udp_socket(cx: &mut AppCtx<'_>, port: u16) -> SocketHandle {
     let mut socket = udp::Socket::new(
@@ -184,6 +190,14 @@ impl App for DnsCache {
                     name: query.name.clone(),
                     event: DnsEvent::CacheHit,
                 });
+                if cx.trace.decisions.is_on() {
+                    let kind = DecisionKind::ResolverLookup {
+                        client: endpoint_v4(meta.endpoint),
+                        ttl_left: Some(left),
+                        addresses: records.iter().map(|a| a.address).collect(),
+                    };
+                    cx.trace.decisions.record(now, cx.node_index, kind);
+                }
                 self.reply(cx, who, &query.name, Rcode::NoError, answers);
                 acted = true;
                 continue;
@@ -194,6 +208,12 @@ impl App for DnsCache {
                 name: query.name.clone(),
                 event: DnsEvent::CacheMiss,
             });
+            let kind = DecisionKind::ResolverLookup {
+                client: endpoint_v4(meta.endpoint),
+                ttl_left: None,
+                addresses: Vec::new(),
+            };
+            cx.trace.decisions.record(now, cx.node_index, kind);
             if let Some(pending) = self.pending.get_mut(&query.name) {
                 pending.waiting.push(who);
                 continue;

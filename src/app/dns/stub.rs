@@ -106,6 +106,12 @@ impl DnsStub {
         }
     }
 
+    /// When the cached answer for `name` expires: `None` if it is not cached,
+    /// `Some(None)` if it is kept for ever.
+    pub fn cached_until(&self, name: &str) -> Option<Option<SimTime>> {
+        self.cache.get(name).map(|(_, expiry)| *expiry)
+    }
+
     /// Looks `name` up: from the cache, or by sending (or waiting for) a question.
     pub fn lookup(&mut self, cx: &mut AppCtx<'_>, name: &str) -> Lookup {
         if let Some((addresses, expiry)) = self.cache.get(name) {

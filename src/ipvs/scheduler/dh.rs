@@ -25,7 +25,7 @@
 //! Start reading at [`DestinationHashing::rebuild`], then [`dh_hashkey`].
 
 use super::hash::HashFlavor;
-use super::{Connection, Destination, Scheduler, service_list};
+use super::{Connection, Destination, Scheduler, SchedulerState, service_list};
 
 /// `IP_VS_DH_TAB_BITS`: the table has `2^8 = 256` buckets.
 pub const DH_TAB_BITS: u32 = 8;
@@ -107,6 +107,14 @@ impl Scheduler for DestinationHashing {
             return None;
         }
         Some(index)
+    }
+
+    fn state(&self, dests: &[Destination], conn: &Connection) -> SchedulerState {
+        let bucket = dh_hashkey(self.options.hash, u32::from(conn.daddr));
+        SchedulerState::Bucket {
+            bucket,
+            owner: self.buckets[bucket].and_then(|index| dests.get(index).map(Destination::key)),
+        }
     }
 
     fn on_dests_changed(&mut self, dests: &[Destination]) {

@@ -35,7 +35,7 @@ use std::net::Ipv4Addr;
 use super::hash::HashFlavor;
 use super::locality::{DEFAULT_EXPIRATION_NS, LocalityTable, find, is_overloaded};
 use super::wlc::weighted_least_connection;
-use super::{Connection, DestKey, Destination, Scheduler};
+use super::{Connection, DestKey, Destination, Scheduler, SchedulerState};
 
 /// lblc's settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,6 +128,15 @@ impl Scheduler for Lblc {
             None => self.table.insert(conn.daddr, key, now_ns),
         }
         Some(index)
+    }
+
+    fn state(&self, _dests: &[Destination], conn: &Connection) -> SchedulerState {
+        // Read before the pick's garbage collection, so an entry about to expire still shows.
+        let cached = self.cached(conn.daddr);
+        SchedulerState::Locality {
+            cached,
+            members: usize::from(cached.is_some()),
+        }
     }
 
     fn on_dests_changed(&mut self, _dests: &[Destination]) {

@@ -31,7 +31,7 @@ use std::net::Ipv4Addr;
 use super::hash::HashFlavor;
 use super::locality::{DEFAULT_EXPIRATION_NS, LocalityTable, find, is_overloaded};
 use super::wlc::{is_lighter, weighted_least_connection};
-use super::{Connection, DestKey, Destination, Scheduler};
+use super::{Connection, DestKey, Destination, Scheduler, SchedulerState};
 
 /// lblcr's settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -220,6 +220,15 @@ impl Scheduler for Lblcr {
         };
         self.table.insert(conn.daddr, set, now_ns);
         Some(index)
+    }
+
+    fn state(&self, _dests: &[Destination], conn: &Connection) -> SchedulerState {
+        // Read before the pick's garbage collection, so an entry about to expire still shows.
+        let set = self.cached(conn.daddr);
+        SchedulerState::Locality {
+            cached: set.and_then(|set| set.members.first().copied()),
+            members: set.map_or(0, |set| set.members.len()),
+        }
     }
 
     fn on_dests_changed(&mut self, _dests: &[Destination]) {

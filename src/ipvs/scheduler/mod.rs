@@ -260,6 +260,47 @@ pub trait Scheduler: std::fmt::Debug {
     /// Stateless schedulers (lc, wlc, sed, nq) read the list afresh on every pick and keep the
     /// default, which does nothing.
     fn on_dests_changed(&mut self, _dests: &[Destination]) {}
+
+    /// The state that will decide the pick for `conn`, read before [`Scheduler::schedule`]
+    /// runs, so `netlab explain` can show it. It changes nothing.
+    /// Stateless schedulers keep the default.
+    fn state(&self, _dests: &[Destination], _conn: &Connection) -> SchedulerState {
+        SchedulerState::Stateless
+    }
+}
+
+/// A scheduler's state that decides a pick, for the schedulers that have one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SchedulerState {
+    /// lc, wlc, sed, nq: no state; the counters decide.
+    Stateless,
+    /// rr: the server picked last (`None`: the list head).
+    RoundRobin {
+        /// The cursor.
+        cursor: Option<DestKey>,
+    },
+    /// wrr: the cursor and the current weight threshold `cw`.
+    WeightedRoundRobin {
+        /// The cursor.
+        cursor: Option<DestKey>,
+        /// Servers with `weight >= cw` are picked in this pass.
+        cw: i64,
+    },
+    /// sh, dh: the hash bucket of the connection and the server that owns it.
+    Bucket {
+        /// The bucket (0..=255).
+        bucket: usize,
+        /// The server owning it, if any.
+        owner: Option<DestKey>,
+    },
+    /// lblc, lblcr: the cache entry for the destination address, if any (lblcr: the first
+    /// member of the set, and the set's size).
+    Locality {
+        /// The cached server.
+        cached: Option<DestKey>,
+        /// Members of the cached set (1 for lblc).
+        members: usize,
+    },
 }
 
 /// The ten schedulers this module implements, by `ipvsadm -s` name, roughly in reading order.

@@ -23,7 +23,7 @@
 //!
 //! Start reading at [`RoundRobin::schedule`](Scheduler::schedule).
 
-use super::{Connection, DestKey, Destination, Scheduler, service_list};
+use super::{Connection, DestKey, Destination, Scheduler, SchedulerState, service_list};
 
 /// Round-robin state: the kernel's `svc->sched_data` cursor.
 #[derive(Clone, Debug, Default)]
@@ -84,6 +84,12 @@ impl Scheduler for RoundRobin {
             .find(|&index| eligible(&dests[index]))?;
         self.cursor = Some(dests[chosen].key());
         Some(chosen)
+    }
+
+    fn state(&self, _dests: &[Destination], _conn: &Connection) -> SchedulerState {
+        SchedulerState::RoundRobin {
+            cursor: self.cursor,
+        }
     }
 
     fn on_dests_changed(&mut self, dests: &[Destination]) {

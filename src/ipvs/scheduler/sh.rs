@@ -29,7 +29,7 @@
 //! Start reading at [`SourceHashing::rebuild`], then [`sh_hashkey`].
 
 use super::hash::{HashFlavor, mask};
-use super::{Connection, Destination, Scheduler, service_list};
+use super::{Connection, Destination, Scheduler, SchedulerState, service_list};
 
 /// `CONFIG_IP_VS_SH_TAB_BITS`: the table has `2^8 = 256` buckets.
 pub const SH_TAB_BITS: u32 = 8;
@@ -163,6 +163,20 @@ impl Scheduler for SourceHashing {
             }
         }
         None
+    }
+
+    fn state(&self, dests: &[Destination], conn: &Connection) -> SchedulerState {
+        // The first bucket looked at (step 2 of `schedule`); fallback probes are not shown.
+        let port = if self.options.port {
+            conn.client_port
+        } else {
+            0
+        };
+        let bucket = sh_hashkey(self.options.hash, u32::from(conn.client_addr), port, 0);
+        SchedulerState::Bucket {
+            bucket,
+            owner: self.buckets[bucket].and_then(|index| dests.get(index).map(Destination::key)),
+        }
     }
 
     fn on_dests_changed(&mut self, dests: &[Destination]) {

@@ -24,7 +24,7 @@
 //!
 //! Start reading at [`WeightedRoundRobin::schedule`](Scheduler::schedule), then the hook.
 
-use super::{Connection, DestKey, Destination, Scheduler, service_list};
+use super::{Connection, DestKey, Destination, Scheduler, SchedulerState, service_list};
 
 /// wrr state: the kernel's `struct ip_vs_wrr_mark`.
 #[derive(Clone, Debug)]
@@ -147,6 +147,13 @@ impl Scheduler for WeightedRoundRobin {
                 stop = last;
             }
             // 3.5 Loop: continue scanning from the first server.
+        }
+    }
+
+    fn state(&self, _dests: &[Destination], _conn: &Connection) -> SchedulerState {
+        SchedulerState::WeightedRoundRobin {
+            cursor: self.cursor,
+            cw: self.cw,
         }
     }
 
