@@ -23,7 +23,7 @@ use crate::output::{OutputDir, OutputError};
 use crate::report::ChartFormat;
 use crate::run::execute_as;
 use crate::scenario::{self, LoadError};
-use crate::{compare, ipvs};
+use crate::{compare, explain, ipvs};
 
 /// A deterministic network lab for redundancy and load distribution.
 ///
@@ -121,6 +121,40 @@ pub enum Command {
         #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=256))]
         threads: u64,
     },
+    /// Tell the story of one request: every decision and frame, and why it ended as it did.
+    ///
+    /// Runs the scenario (the same run as `netlab run` with the same seed) recording what
+    /// each node decided and from what, then prints the chosen request hop by hop, one line
+    /// per step with its virtual time. Choose the request with exactly one of --request,
+    /// --client with --nth, --server with --nth, or --first-failed. Writes no files.
+    #[command(group(
+        clap::ArgGroup::new("which").required(true).args(["request", "client", "server", "first_failed"])
+    ))]
+    Explain {
+        /// The scenario file.
+        file: PathBuf,
+        /// Root seed of all randomness (default: the scenario's `seed`, or 1).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// The request's id in requests.csv.
+        #[arg(long, value_name = "ID")]
+        request: Option<usize>,
+        /// A client host (users-3) or client group (users); use with --nth.
+        #[arg(long, value_name = "NAME", requires = "nth")]
+        client: Option<String>,
+        /// A web server; use with --nth for the K-th request it answered.
+        #[arg(long, value_name = "NAME", requires = "nth")]
+        server: Option<String>,
+        /// Which request of --client or --server, counting from 1 in start order.
+        #[arg(long, value_name = "K")]
+        nth: Option<usize>,
+        /// The first request that did not end ok.
+        #[arg(long)]
+        first_failed: bool,
+        /// Print sentences (text) or the same story as data (json).
+        #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
+        format: ExplainFormat,
+    },
     /// List the scenarios in a folder with their descriptions.
     List {
         /// The folder (default: scenarios).
@@ -136,6 +170,15 @@ pub enum Format {
     Svg,
     /// PNG bitmaps, 800 × 480 pixels, drawn with the bundled font.
     Png,
+}
+
+/// How `netlab explain` prints its story.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExplainFormat {
+    /// One sentence per step, with its virtual time.
+    Text,
+    /// The same story as JSON.
+    Json,
 }
 
 impl From<Format> for ChartFormat {
@@ -186,7 +229,61 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             junit,
             threads,
         } => test(&paths, accept, junit.as_deref(), threads as usize),
+        Command::Explain {
+            file,
+            seed,
+            request,
+            client,
+            server,
+            nth,
+            first_failed,
+            format,
+        } => {
+            // clap's group makes exactly one of the four present.
+            let selector = match (request, client, server) {
+                (Some(id), _, _) => explain::Selector::Request(id),
+                (_, Some(name), _) => explain::Selector::Client {
+                    name,
+                    nth: nth.unwrap_or(1),
+                },
+                (_, _, Some(name)) => explain::Selector::Server {
+                    name,
+                    nth: nth.unwrap_or(1),
+                },
+                _ if first_failed => explain::Selector::FirstFailed,
+                _ => explain::Selector::FirstFailed,
+            };
+            explain_request(&file, seed, &selector, format)
+        }
         Command::List { dir } => list(&dir),
+    }
+}
+
+/// `netlab explain`.
+fn explain_request(
+    file: &Path,
+    seed: Option<u64>,
+    selector: &explain::Selector,
+    format: ExplainFormat,
+) -> Result<ExitCode> {
+    let scenario = match load_and_warn(file) {
+        Ok((s, _)) => s,
+        Err(e) => return Ok(report_load_error(&e)),
+    };
+    let seed = seed.unwrap_or(scenario.seed);
+    match explain::explain(&scenario, seed, selector) {
+        Ok(told) => {
+            say(&match format {
+                ExplainFormat::Text => told.text(),
+                ExplainFormat::Json => told.json(),
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(explain::ExplainError::Select(e)) => Ok(usage_error(&e.message, &e.help)),
+        Err(explain::ExplainError::Run(e)) => {
+            eprintln!("error: {}: {e}", file.display());
+            Ok(ExitCode::from(EXIT_RUN_FAILED))
+        }
     }
 }
 

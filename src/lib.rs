@@ -16,6 +16,7 @@
 //! - [`run`]: one run end to end, scenario in, file contents out;
 //! - [`compare`]: the same scenario under several schedulers and seeds;
 //! - [`expect`]: a scenario's expected outcomes, and `netlab test`, which checks them;
+//! - [`explain`]: the story of one request, decision by decision (`netlab explain`);
 //! - [`output`]: the output folders netlab may write, replaced atomically;
 //! - [`cli`]: the `netlab` command.
 //!
@@ -25,6 +26,7 @@ pub mod app;
 pub mod cli;
 pub mod compare;
 pub mod expect;
+pub mod explain;
 pub mod ipvs;
 pub mod net;
 pub mod node;

@@ -85,6 +85,27 @@ pub fn execute(scenario: &Scenario, seed: u64, capture_all: bool) -> Result<Arti
     execute_as(scenario, seed, capture_all, ChartFormat::Svg)
 }
 
+/// What a run keeps beyond its files, for `netlab explain`. Neither changes the files.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Recording {
+    /// Keep the decisions nodes make, with their inputs (`trace::decision`).
+    pub decisions: bool,
+    /// Keep the head of every frame on every wire (`trace::FrameRecord`).
+    pub frames: bool,
+}
+
+impl Recording {
+    /// Applies these settings to a world before it runs.
+    pub fn apply(self, world: &mut crate::world::World) {
+        if self.decisions {
+            world.record_decisions();
+        }
+        if self.frames {
+            world.record_frames();
+        }
+    }
+}
+
 /// [`execute`], with charts in `format`.
 pub fn execute_as(
     scenario: &Scenario,
@@ -92,7 +113,19 @@ pub fn execute_as(
     capture_all: bool,
     format: ChartFormat,
 ) -> Result<Artifacts, RunError> {
-    let built = build(scenario, seed, capture_all);
+    execute_recording(scenario, seed, capture_all, format, Recording::default())
+}
+
+/// [`execute_as`], keeping what `recording` asks for in `Artifacts::trace`.
+pub fn execute_recording(
+    scenario: &Scenario,
+    seed: u64,
+    capture_all: bool,
+    format: ChartFormat,
+    recording: Recording,
+) -> Result<Artifacts, RunError> {
+    let mut built = build(scenario, seed, capture_all);
+    recording.apply(&mut built.world);
     let output = built.world.run()?;
     let report = RunReport {
         scenario: &scenario.name,

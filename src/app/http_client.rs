@@ -470,6 +470,7 @@ impl HttpClient {
     ) {
         let kind = DecisionKind::Connect {
             seq,
+            local_ip: cx.ip,
             local_port,
             remote_ip,
             remote_port: self.config.port,

@@ -31,7 +31,7 @@ use crate::sim::SimTime;
 use crate::trace::{EventRecord, Outcome};
 
 /// Events that inject a fault, and the event that undoes each.
-const FAULT_EVENTS: [(&str, &str); 11] = [
+pub const FAULT_EVENTS: [(&str, &str); 11] = [
     ("vrrp_shutdown", "vrrp_restart"),
     ("crash", "restore"),
     ("interface_down", "interface_up"),

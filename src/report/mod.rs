@@ -22,11 +22,11 @@ pub use chart::{
     BarSeries, ChartFormat, LoadBar, PALETTE, grouped_bars_chart, latency_chart, load_chart,
     load_over_time_chart, outcomes_over_time_chart,
 };
-pub use failures::{FailureRecord, failures};
+pub use failures::{FAULT_EVENTS, FailureRecord, failures};
 pub use series::{TimeSeries, sorted_latencies_ms, time_series};
 
 pub use metrics::{LatencyStats, Metrics, PingStats, percentile};
-pub use summary::{events_csv, ipvsadm_txt, requests_csv, summary_json};
+pub use summary::{events_csv, ipvsadm_txt, requests_csv, sorted_requests, summary_json};
 pub use table::terminal_table;
 
 use crate::sim::SimTime;

@@ -96,6 +96,8 @@ pub enum DecisionKind {
     Connect {
         /// The client's request number.
         seq: u64,
+        /// The client's own address (the connection's source address).
+        local_ip: Ipv4Addr,
         /// The ephemeral port (the connection's source port).
         local_port: u16,
         /// The address connected to.
@@ -246,21 +248,29 @@ mod tests {
     #[test]
     fn nothing_is_kept_while_recording_is_off() {
         let mut off = Decisions::default();
-        off.record(SimTime::ZERO, 0, DecisionKind::ServerServe {
-            peer: (Ipv4Addr::LOCALHOST, 1),
-            waited: SimDuration::ZERO,
-            service: SimDuration::ZERO,
-            mode: ServiceMode::Normal,
-        });
+        off.record(
+            SimTime::ZERO,
+            0,
+            DecisionKind::ServerServe {
+                peer: (Ipv4Addr::LOCALHOST, 1),
+                waited: SimDuration::ZERO,
+                service: SimDuration::ZERO,
+                mode: ServiceMode::Normal,
+            },
+        );
         assert!(!off.is_on());
         assert!(off.records().is_empty());
         let mut on = Decisions::on();
-        on.record(SimTime::ZERO, 3, DecisionKind::ServerServe {
-            peer: (Ipv4Addr::LOCALHOST, 1),
-            waited: SimDuration::ZERO,
-            service: SimDuration::ZERO,
-            mode: ServiceMode::Normal,
-        });
+        on.record(
+            SimTime::ZERO,
+            3,
+            DecisionKind::ServerServe {
+                peer: (Ipv4Addr::LOCALHOST, 1),
+                waited: SimDuration::ZERO,
+                service: SimDuration::ZERO,
+                mode: ServiceMode::Normal,
+            },
+        );
         assert_eq!(on.records().len(), 1);
         assert_eq!(on.records()[0].node, 3);
     }

@@ -1,0 +1,258 @@
+//! *Narration*: a story's steps as sentences a student reads, one line each.
+//!
+//! Each step becomes `TIME s  PLACE  SENTENCE`. The sentence for a scheduling decision shows
+//! the arithmetic of its scheduler on every candidate, in the kernel's list order, so a
+//! student can redo the pick by hand:
+//!
+//! - lc: the overhead `active×256+inactive`; the least wins, the first on ties;
+//! - wlc, lblc, lblcr (on a cache miss): the overhead per weight, `515/w3`;
+//! - sed, nq: `(active+1)/w`; nq first takes a server with no active connection;
+//! - rr, wrr, sh, dh: the weights, and the state that decides (cursor, `cw`, hash bucket).
+//!
+//! Nothing here looks at the trace: it reads the story's data only, so the text and the JSON
+//! (`--format json`) always tell the same story.
+
+use std::fmt::Write;
+
+use super::story::{CandidateView, PickView, Story, What, seconds};
+use crate::trace::decision::Unavailable;
+
+/// A reason a destination could not be picked, in words.
+pub fn unavailable_words(reason: Unavailable) -> &'static str {
+    match reason {
+        Unavailable::Down => "down",
+        Unavailable::WeightZero => "weight 0",
+        Unavailable::OverThreshold => "over threshold",
+    }
+}
+
+/// The whole story as text: a heading, the steps, and the verdict.
+pub fn text(story: &Story, scenario: &str, seed: u64) -> String {
+    let request = &story.request;
+    let mut out = String::new();
+    let served = match (&request.server, request.status) {
+        (Some(server), Some(status)) => format!(", {server} answered {status}"),
+        (None, Some(status)) => format!(", status {status}"),
+        _ => String::new(),
+    };
+    // Writing into a String cannot fail.
+    let _ = writeln!(
+        out,
+        "request {} of {scenario} (seed {seed}): {} request #{}, {} s to {} s, {}{served}",
+        request.id,
+        request.client,
+        request.client_seq,
+        format_args!("{:.6}", request.start_s),
+        format_args!("{:.6}", request.end_s),
+        request.outcome,
+    );
+    let _ = writeln!(out);
+    let width = story
+        .steps
+        .iter()
+        .map(|s| s.place.chars().count())
+        .max()
+        .unwrap_or(0);
+    for step in &story.steps {
+        let at = seconds(crate::sim::SimTime::from_nanos(step.time_ns));
+        let _ = writeln!(out, "{at:>12} s  {:<width$}  {}", step.place, step.text);
+    }
+    let _ = writeln!(out);
+    let verdict = &story.verdict;
+    let _ = writeln!(out, "outcome: {}: {}", verdict.outcome, verdict.reason);
+    if !verdict.causes.is_empty() {
+        let _ = writeln!(out, "what else was going on:");
+        for cause in &verdict.causes {
+            let _ = writeln!(out, "  - {}", cause.text);
+        }
+    }
+    out
+}
+
+/// The sentence for one step.
+pub fn sentence(what: &What) -> String {
+    match what {
+        What::Start => "decides to send a request".to_string(),
+        What::Resolved {
+            source,
+            expires_in_s,
+            addresses,
+        } => {
+            let list = join(addresses);
+            let first = addresses
+                .first()
+                .map_or(String::new(), |a| format!(" → tries {a} first"));
+            match *source {
+                "static" => format!("the name is in the static table: {list}{first}"),
+                "client_cache" => {
+                    let expiry = expires_in_s.map_or("kept for ever".to_string(), |s| {
+                        format!("expires in {s:.3} s")
+                    });
+                    format!("its own DNS cache answers: {list} ({expiry}){first}")
+                }
+                _ => format!("the DNS answer arrives: {list}{first}"),
+            }
+        }
+        What::ResolverLookup {
+            ttl_left_s: Some(ttl),
+            addresses,
+        } => format!(
+            "resolver cache hit: {} with {ttl} s of TTL left (everyone behind this resolver gets \
+             this order until it expires)",
+            join(addresses)
+        ),
+        What::ResolverLookup {
+            ttl_left_s: None, ..
+        } => "resolver cache miss: the question goes to the authoritative server".to_string(),
+        What::AuthorityAnswer {
+            addresses,
+            order,
+            rotation,
+            ttl_s,
+        } => match rotation {
+            Some(first) => format!(
+                "authoritative answer, {order} order rotated to record {first} of the zone: {}, \
+                 TTL {ttl_s} s",
+                join(addresses)
+            ),
+            None => format!(
+                "authoritative answer, {order} order: {}, TTL {ttl_s} s",
+                join(addresses)
+            ),
+        },
+        What::Connect { local, remote, how } => match *how {
+            "kept" => {
+                format!("sends it on its kept-alive connection {local} -> {remote} (no handshake)")
+            }
+            "next_address" => {
+                format!("the last address failed; connects from {local} to the next, {remote}")
+            }
+            _ => format!("connects from {local} to {remote}"),
+        },
+        What::L4Pick(pick) => pick_sentence(pick),
+        What::ServerQueued {
+            waiting_ahead,
+            busy_workers,
+            workers,
+            mode,
+        } => {
+            let mut text = format!(
+                "request read; {busy_workers} of {workers} workers busy, {waiting_ahead} \
+                 request(s) waiting ahead of it"
+            );
+            if mode != "normal" {
+                let _ = write!(text, "; the service is {mode} (a fault)");
+            }
+            text
+        }
+        What::ServerServe {
+            waited_ms,
+            service_ms,
+            mode,
+        } => {
+            let mut text = format!(
+                "a worker takes it after {waited_ms:.3} ms in the queue; service time drawn \
+                 {service_ms:.3} ms"
+            );
+            if mode != "normal" {
+                let _ = write!(text, " (the service is {mode})");
+            }
+            text
+        }
+        What::Frame { line } => line.clone(),
+        What::End {
+            outcome,
+            latency_ms,
+        } => format!("outcome {outcome} after {latency_ms:.3} ms"),
+    }
+}
+
+/// Addresses separated by commas.
+fn join(addresses: &[std::net::Ipv4Addr]) -> String {
+    addresses
+        .iter()
+        .map(|a| a.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `scheduler wlc for C -> VIP: web1 515/w3, web2 down; web3 is lightest → web3 (Masq)`.
+fn pick_sentence(pick: &PickView) -> String {
+    let mut text = format!("scheduler {} for {}", pick.scheduler, pick.connection);
+    if let Some(state) = &pick.state {
+        let _ = write!(text, " ({state})");
+    }
+    let figures: Vec<String> = pick
+        .candidates
+        .iter()
+        .map(|c| candidate_figure(pick.scheduler, c))
+        .collect();
+    let _ = write!(text, ": {}", figures.join(", "));
+    let rule = match (&pick.template, &pick.chosen) {
+        (Some(server), _) => format!(
+            "a persistence template pins this client to {server}, so the scheduler is not asked"
+        ),
+        (None, Some(chosen)) => winner_rule(pick, chosen),
+        (None, None) => "no destination available".to_string(),
+    };
+    let _ = write!(text, "; {rule}");
+    match (&pick.chosen, pick.forward) {
+        (Some(chosen), Some(forward)) => {
+            let how = if forward == "Masq" {
+                "NAT: the destination becomes the server's address"
+            } else {
+                "direct routing: only the destination MAC changes"
+            };
+            let _ = write!(text, " → {chosen} ({forward}, {how})");
+        }
+        (Some(chosen), None) => {
+            let _ = write!(text, " → {chosen}");
+        }
+        _ => {
+            let _ = write!(text, " → ICMP port unreachable to the client");
+        }
+    }
+    text
+}
+
+/// One candidate's figure for `scheduler`.
+fn candidate_figure(scheduler: &str, c: &CandidateView) -> String {
+    if let Some(why) = c.unavailable {
+        return format!("{} {why}", c.name);
+    }
+    match scheduler {
+        "lc" => format!("{} {}×256+{}={}", c.name, c.active, c.inactive, c.overhead),
+        "wlc" | "lblc" | "lblcr" => format!(
+            "{} {}×256+{}={}/w{}",
+            c.name, c.active, c.inactive, c.overhead, c.weight
+        ),
+        "sed" | "nq" => format!("{} ({}+1)/w{}", c.name, c.active, c.weight),
+        _ => format!("{} w{}", c.name, c.weight),
+    }
+}
+
+/// Why the chosen server won, in the words of its scheduler's rule.
+fn winner_rule(pick: &PickView, chosen: &str) -> String {
+    match pick.scheduler {
+        "lc" => format!("{chosen} has the least overhead (the first wins ties)"),
+        "wlc" => format!("{chosen} is lightest per unit of weight (the first wins ties)"),
+        "sed" => format!("{chosen} has the shortest expected delay (the first wins ties)"),
+        "nq" => {
+            let idle = pick
+                .candidates
+                .iter()
+                .any(|c| c.name == chosen && c.active == 0 && c.unavailable.is_none());
+            if idle {
+                format!("{chosen} is the first with no active connection")
+            } else {
+                format!("no server is idle; {chosen} has the shortest expected delay")
+            }
+        }
+        "rr" => format!("{chosen} is the next eligible server after the cursor"),
+        "wrr" => format!("{chosen} is the next server after the cursor with weight ≥ cw"),
+        "sh" => format!("the client's address hashes to {chosen}'s bucket"),
+        "dh" => format!("the destination address hashes to {chosen}'s bucket"),
+        "lblc" | "lblcr" => format!("{chosen} is the cached server if usable, else wlc's pick"),
+        other => format!("{other} picks {chosen}"),
+    }
+}

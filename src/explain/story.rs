@@ -1,0 +1,580 @@
+//! *A request's story*: its decisions and frames, gathered from the trace, in time order.
+//!
+//! A request leaves traces in several places, and each place knows it by another key:
+//!
+//! 1. the client knows it by its request number (`seq`): its name lookup
+//!    (`DecisionKind::Resolved`) and the connection it used (`DecisionKind::Connect`, which
+//!    gives the source address and ephemeral port);
+//! 2. the DNS resolver and server know only the client's address: their answers to that
+//!    address between the request's start and its lookup belong to it;
+//! 3. the director and the web server know the connection's source address and port: their
+//!    records with that source, between the start and the end, belong to it (NAT and direct
+//!    routing both leave the source alone);
+//! 4. the wires know the frames: TCP frames of that address and port, ICMP errors quoting
+//!    them, and DNS frames of the client while it looked the name up.
+//!
+//! Ports are reused, but only after a rest (`PortAllocator`), so within one request's time
+//! window an address and port name one connection.
+//!
+//! # Simplifications
+//! - A request through an L7 proxy is followed to the proxy only: the proxy's own connection
+//!   to the server is not linked yet.
+//!
+//! # Further reading
+//! - `trace::decision`, which says what each record holds.
+
+use std::net::Ipv4Addr;
+
+use serde::Serialize;
+
+use super::blame::{self, Cause};
+use super::frames::{self, Decoded, Endpoint};
+use super::narrate;
+use crate::ipvs::scheduler::SchedulerState;
+use crate::node::ServiceMode;
+use crate::sim::SimTime;
+use crate::trace::decision::{ConnectHow, L4Pick, NameSource, RecordOrderKind, unavailable};
+use crate::trace::{Decision, DecisionKind, FrameRecord, RequestRecord, Trace};
+
+/// The names a story uses instead of indices.
+pub struct Names<'a> {
+    /// Node names by node index.
+    pub nodes: &'a [String],
+    /// Web server names by server index.
+    pub servers: &'a [String],
+    /// Web server addresses by server index.
+    pub server_addrs: &'a [Ipv4Addr],
+    /// Segment names by segment index.
+    pub segments: &'a [String],
+}
+
+impl Names<'_> {
+    /// The web server at `addr`, or the address itself.
+    pub fn server_at(&self, addr: Ipv4Addr) -> String {
+        self.server_addrs
+            .iter()
+            .position(|&a| a == addr)
+            .map_or_else(|| addr.to_string(), |i| self.servers[i].clone())
+    }
+}
+
+/// One request's story: what it was, every step, and why it ended as it did.
+#[derive(Clone, Debug, Serialize)]
+pub struct Story {
+    /// The request, as `requests.csv` shows it.
+    pub request: RequestView,
+    /// The steps, in time order.
+    pub steps: Vec<Step>,
+    /// Why it ended as it did.
+    pub verdict: Verdict,
+}
+
+/// The request's line of `requests.csv`, and the keys it was found by.
+#[derive(Clone, Debug, Serialize)]
+pub struct RequestView {
+    /// Its `id` in `requests.csv`.
+    pub id: usize,
+    /// The client host.
+    pub client: String,
+    /// The client's own number for it (0 is its first request).
+    pub client_seq: u64,
+    /// Start, in seconds of virtual time.
+    pub start_s: f64,
+    /// End, in seconds of virtual time.
+    pub end_s: f64,
+    /// How it ended.
+    pub outcome: &'static str,
+    /// The server named in `X-Served-By`, if any.
+    pub server: Option<String>,
+    /// The HTTP status, if a response came.
+    pub status: Option<u16>,
+}
+
+/// One step of the story.
+#[derive(Clone, Debug, Serialize)]
+pub struct Step {
+    /// When, in nanoseconds of virtual time.
+    pub time_ns: u64,
+    /// Where: a node, or a segment for a frame.
+    pub place: String,
+    /// The sentence a student reads.
+    pub text: String,
+    /// The same as data.
+    #[serde(flatten)]
+    pub what: What,
+}
+
+/// What happened at one step, with names instead of indices.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum What {
+    /// The client decided to send the request.
+    Start,
+    /// The client found the addresses.
+    Resolved {
+        /// `static`, `client_cache` or `dns`.
+        source: &'static str,
+        /// For a cached answer: seconds until it expires (`None`: never).
+        expires_in_s: Option<f64>,
+        /// The addresses, first tried first.
+        addresses: Vec<Ipv4Addr>,
+    },
+    /// A caching resolver looked the question up.
+    ResolverLookup {
+        /// Seconds of TTL left on a cached answer; `None`: not cached, asked upstream.
+        ttl_left_s: Option<u32>,
+        /// The cached answer's addresses.
+        addresses: Vec<Ipv4Addr>,
+    },
+    /// An authoritative server answered.
+    AuthorityAnswer {
+        /// The records in the order sent.
+        addresses: Vec<Ipv4Addr>,
+        /// `cyclic`, `fixed` or `random`.
+        order: &'static str,
+        /// For cyclic order: the zone index of the record sent first.
+        rotation: Option<usize>,
+        /// The TTL sent, in seconds.
+        ttl_s: u32,
+    },
+    /// The client used a connection.
+    Connect {
+        /// Source address and port.
+        local: String,
+        /// Destination address and port.
+        remote: String,
+        /// `new`, `next_address` or `kept`.
+        how: &'static str,
+    },
+    /// An IPVS director scheduled the connection.
+    L4Pick(PickView),
+    /// The web server queued the request for a worker.
+    ServerQueued {
+        /// Requests ahead of it.
+        waiting_ahead: u32,
+        /// Workers busy when it arrived.
+        busy_workers: u32,
+        /// Workers configured.
+        workers: u32,
+        /// The service mode in force (`normal`, or a fault).
+        mode: String,
+    },
+    /// A worker took the request.
+    ServerServe {
+        /// Milliseconds it waited for the worker.
+        waited_ms: f64,
+        /// Milliseconds of service time drawn.
+        service_ms: f64,
+        /// The service mode in force.
+        mode: String,
+    },
+    /// A frame on a wire.
+    Frame {
+        /// The tcpdump-like line.
+        line: String,
+    },
+    /// The client knew the outcome.
+    End {
+        /// The outcome.
+        outcome: &'static str,
+        /// Milliseconds from start to end.
+        latency_ms: f64,
+    },
+}
+
+/// A scheduling decision, with names.
+#[derive(Clone, Debug, Serialize)]
+pub struct PickView {
+    /// `client:port -> VIP:port`.
+    pub connection: String,
+    /// The scheduler.
+    pub scheduler: &'static str,
+    /// The candidates, in kernel order.
+    pub candidates: Vec<CandidateView>,
+    /// The scheduler's state, in words (`cursor after web1`, `bucket 117 → web2`).
+    pub state: Option<String>,
+    /// The server a persistence template pinned the client to.
+    pub template: Option<String>,
+    /// The chosen server, if any.
+    pub chosen: Option<String>,
+    /// Its forwarding method (`Masq`, `Route`).
+    pub forward: Option<&'static str>,
+}
+
+/// One candidate server of a scheduling decision.
+#[derive(Clone, Debug, Serialize)]
+pub struct CandidateView {
+    /// The server's name (or address).
+    pub name: String,
+    /// `address:port`.
+    pub addr: String,
+    /// Its weight.
+    pub weight: u32,
+    /// Established connections.
+    pub active: u32,
+    /// Other connections (SYN_RECV, TIME_WAIT...).
+    pub inactive: u32,
+    /// `active * 256 + inactive`.
+    pub overhead: u64,
+    /// Why it could not be picked: `down`, `weight 0`, `over threshold`.
+    pub unavailable: Option<&'static str>,
+}
+
+/// Why the request ended as it did.
+#[derive(Clone, Debug, Serialize)]
+pub struct Verdict {
+    /// The outcome.
+    pub outcome: &'static str,
+    /// One sentence.
+    pub reason: String,
+    /// The faults and state changes that explain a failure, earliest first.
+    pub causes: Vec<Cause>,
+}
+
+/// Seconds, as the story prints every time: `12.004210`.
+pub fn seconds(at: SimTime) -> String {
+    format!("{:.6}", at.as_secs_f64())
+}
+
+/// `address:port`.
+fn endpoint(endpoint: Endpoint) -> String {
+    format!("{}:{}", endpoint.0, endpoint.1)
+}
+
+/// Builds the story of `request` (its `id` in `requests.csv`).
+pub fn build(trace: &Trace, names: &Names<'_>, request: &RequestRecord, id: usize) -> Story {
+    let mut found = Found::collect(trace, request);
+    let mut steps = vec![step(
+        request.start,
+        &names.nodes[request.client_node],
+        What::Start,
+    )];
+    for decision in &found.decisions {
+        let place = &names.nodes[decision.node];
+        steps.push(step(decision.at, place, view(decision, names)));
+    }
+    for frame in found.frames.drain(..) {
+        let place = names
+            .segments
+            .get(frame.segment)
+            .map_or("wire", String::as_str);
+        let what = What::Frame {
+            line: frames::summary(frame),
+        };
+        steps.push(step(frame.at, place, what));
+    }
+    steps.push(step(
+        request.end,
+        &names.nodes[request.client_node],
+        What::End {
+            outcome: request.outcome.as_str(),
+            latency_ms: (request.end - request.start).as_secs_f64() * 1000.0,
+        },
+    ));
+    // Time order; at the same instant a frame on the wire comes before what a node decided
+    // on receiving it (the sort is stable, so decisions keep their recorded order).
+    steps.sort_by_key(|s| (s.time_ns, !matches!(s.what, What::Frame { .. })));
+    let picks: Vec<&L4Pick> = found
+        .decisions
+        .iter()
+        .filter_map(|d| match &d.kind {
+            DecisionKind::L4Pick(pick) => Some(&**pick),
+            _ => None,
+        })
+        .collect();
+    let verdict = blame::verdict(trace, names, request, &picks);
+    Story {
+        request: RequestView {
+            id,
+            client: names.nodes[request.client_node].clone(),
+            client_seq: request.client_seq,
+            start_s: request.start.as_secs_f64(),
+            end_s: request.end.as_secs_f64(),
+            outcome: request.outcome.as_str(),
+            server: request.server.map(|s| names.servers[s].clone()),
+            status: request.status,
+        },
+        steps,
+        verdict,
+    }
+}
+
+/// A step with its sentence.
+fn step(at: SimTime, place: &str, what: What) -> Step {
+    Step {
+        time_ns: at.as_nanos(),
+        place: place.to_string(),
+        text: narrate::sentence(&what),
+        what,
+    }
+}
+
+/// The records and frames that belong to one request.
+struct Found<'t> {
+    /// Its decisions, in time order.
+    decisions: Vec<&'t Decision>,
+    /// Its frames, in time order.
+    frames: Vec<&'t FrameRecord>,
+}
+
+impl<'t> Found<'t> {
+    /// Steps 1–4 of the module doc.
+    fn collect(trace: &'t Trace, request: &RequestRecord) -> Found<'t> {
+        let records = trace.decisions.records();
+        let in_window = |d: &&Decision| d.at >= request.start && d.at <= request.end;
+        // 1. The client's own records.
+        let own: Vec<&Decision> = records
+            .iter()
+            .filter(in_window)
+            .filter(|d| d.node == request.client_node)
+            .filter(|d| match &d.kind {
+                DecisionKind::Resolved { seq, .. } | DecisionKind::Connect { seq, .. } => {
+                    *seq == request.client_seq
+                }
+                _ => false,
+            })
+            .collect();
+        let connections: Vec<Endpoint> = own
+            .iter()
+            .filter_map(|d| match d.kind {
+                DecisionKind::Connect {
+                    local_ip,
+                    local_port,
+                    ..
+                } => Some((local_ip, local_port)),
+                _ => None,
+            })
+            .collect();
+        let client_ip = connections.first().map(|c| c.0);
+        // 2. DNS answers to the client while it waited for its name.
+        let resolved_at = own.iter().find_map(|d| match d.kind {
+            DecisionKind::Resolved {
+                source: NameSource::Dns,
+                ..
+            } => Some(d.at),
+            _ => None,
+        });
+        let dns_window = |d: &&Decision| resolved_at.is_some_and(|at| d.at <= at);
+        let asked_by_client = |client: &Endpoint| Some(client.0) == client_ip;
+        // 3. The director's and the server's records of the connection.
+        let of_connection = |peer: &Endpoint| connections.contains(peer);
+        let mut decisions: Vec<&Decision> = records
+            .iter()
+            .filter(in_window)
+            .filter(|d| match &d.kind {
+                DecisionKind::Resolved { .. } | DecisionKind::Connect { .. } => own.contains(d),
+                DecisionKind::ResolverLookup { client, .. } => {
+                    dns_window(d) && asked_by_client(client)
+                }
+                // The authority answers the resolver (or the client itself).
+                DecisionKind::AuthorityAnswer { .. } => dns_window(d),
+                DecisionKind::L4Pick(pick) => of_connection(&pick.client),
+                DecisionKind::ServerQueued { peer, .. }
+                | DecisionKind::ServerServe { peer, .. } => of_connection(peer),
+            })
+            .collect();
+        // An authority answer belongs only if the resolver asked it (a miss) or the client did.
+        let resolver_missed = decisions
+            .iter()
+            .any(|d| matches!(d.kind, DecisionKind::ResolverLookup { ttl_left: None, .. }));
+        decisions.retain(|d| match &d.kind {
+            DecisionKind::AuthorityAnswer { client, .. } => {
+                resolver_missed || asked_by_client(client)
+            }
+            _ => true,
+        });
+        // 4. The frames.
+        let frames = trace
+            .frames
+            .as_deref()
+            .unwrap_or(&[])
+            .iter()
+            .filter(|f| f.at >= request.start && f.at <= request.end)
+            .filter(|f| {
+                frame_belongs(
+                    &frames::decode(&f.head),
+                    &connections,
+                    client_ip,
+                    resolved_at.filter(|&at| f.at <= at).is_some(),
+                )
+            })
+            .collect();
+        Found { decisions, frames }
+    }
+}
+
+/// Whether a frame belongs to a request whose connections are `connections`: a TCP segment of
+/// one of them, an ICMP error about one, or (while it waited for DNS) a DNS message of the
+/// client's.
+fn frame_belongs(
+    decoded: &Decoded,
+    connections: &[Endpoint],
+    client_ip: Option<Ipv4Addr>,
+    looking_up: bool,
+) -> bool {
+    match decoded {
+        Decoded::Tcp { src, dst, .. } => connections.contains(src) || connections.contains(dst),
+        Decoded::Icmp {
+            about: Some((from, _)),
+            ..
+        } => connections.contains(from),
+        Decoded::Udp { src, dst, .. } => {
+            looking_up
+                && (src.1 == 53 || dst.1 == 53)
+                && (Some(src.0) == client_ip || Some(dst.0) == client_ip)
+        }
+        _ => false,
+    }
+}
+
+/// The story's view of one decision.
+fn view(decision: &Decision, names: &Names<'_>) -> What {
+    match &decision.kind {
+        DecisionKind::Resolved {
+            source, addresses, ..
+        } => {
+            let (source, expires_in_s) = match source {
+                NameSource::Static => ("static", None),
+                NameSource::ClientCache { expires } => (
+                    "client_cache",
+                    expires.map(|at| (at - decision.at).as_secs_f64()),
+                ),
+                NameSource::Dns => ("dns", None),
+            };
+            What::Resolved {
+                source,
+                expires_in_s,
+                addresses: addresses.clone(),
+            }
+        }
+        DecisionKind::Connect {
+            local_ip,
+            local_port,
+            remote_ip,
+            remote_port,
+            how,
+            ..
+        } => What::Connect {
+            local: endpoint((*local_ip, *local_port)),
+            remote: endpoint((*remote_ip, *remote_port)),
+            how: match how {
+                ConnectHow::New => "new",
+                ConnectHow::NextAddress => "next_address",
+                ConnectHow::Kept => "kept",
+            },
+        },
+        DecisionKind::L4Pick(pick) => What::L4Pick(pick_view(pick, names)),
+        DecisionKind::ResolverLookup {
+            ttl_left,
+            addresses,
+            ..
+        } => What::ResolverLookup {
+            ttl_left_s: *ttl_left,
+            addresses: addresses.clone(),
+        },
+        DecisionKind::AuthorityAnswer {
+            addresses,
+            order,
+            ttl,
+            ..
+        } => {
+            let (order, rotation) = match order {
+                RecordOrderKind::Cyclic { first } => ("cyclic", Some(*first)),
+                RecordOrderKind::Fixed => ("fixed", None),
+                RecordOrderKind::Random => ("random", None),
+            };
+            What::AuthorityAnswer {
+                addresses: addresses.clone(),
+                order,
+                rotation,
+                ttl_s: *ttl,
+            }
+        }
+        DecisionKind::ServerQueued {
+            waiting_ahead,
+            busy_workers,
+            workers,
+            mode,
+            ..
+        } => What::ServerQueued {
+            waiting_ahead: *waiting_ahead,
+            busy_workers: *busy_workers,
+            workers: *workers,
+            mode: mode_name(*mode),
+        },
+        DecisionKind::ServerServe {
+            waited,
+            service,
+            mode,
+            ..
+        } => What::ServerServe {
+            waited_ms: waited.as_secs_f64() * 1000.0,
+            service_ms: service.as_secs_f64() * 1000.0,
+            mode: mode_name(*mode),
+        },
+    }
+}
+
+/// A service mode as the scenario's fault list spells it.
+pub fn mode_name(mode: ServiceMode) -> String {
+    match mode {
+        ServiceMode::Normal => "normal".to_string(),
+        ServiceMode::Stopped => "stopped".to_string(),
+        ServiceMode::Hung => "hung".to_string(),
+        ServiceMode::Errors(status) => format!("errors({status})"),
+        ServiceMode::Slow(factor) => format!("slow(×{factor})"),
+    }
+}
+
+/// A scheduling decision with server names.
+fn pick_view(pick: &L4Pick, names: &Names<'_>) -> PickView {
+    let name_of = |addr: Ipv4Addr| names.server_at(addr);
+    let key_name = |key: crate::ipvs::scheduler::DestKey| name_of(key.addr);
+    let state = match pick.state {
+        SchedulerState::Stateless => None,
+        SchedulerState::RoundRobin { cursor } => Some(match cursor {
+            Some(key) => format!("cursor on {}", key_name(key)),
+            None => "cursor at the head of the list".to_string(),
+        }),
+        SchedulerState::WeightedRoundRobin { cursor, cw } => Some(match cursor {
+            Some(key) => format!("cw={cw}, cursor on {}", key_name(key)),
+            None => format!("cw={cw}, cursor at the head of the list"),
+        }),
+        SchedulerState::Bucket { bucket, owner } => Some(match owner {
+            Some(key) => format!("bucket {bucket} belongs to {}", key_name(key)),
+            None => format!("bucket {bucket} is empty"),
+        }),
+        SchedulerState::Locality { cached, members } => Some(match cached {
+            Some(key) if members > 1 => {
+                format!(
+                    "the cache names {} servers, first {}",
+                    members,
+                    key_name(key)
+                )
+            }
+            Some(key) => format!("the cache names {}", key_name(key)),
+            None => "no cache entry for this destination".to_string(),
+        }),
+    };
+    PickView {
+        connection: format!("{} -> {}", endpoint(pick.client), endpoint(pick.vip)),
+        scheduler: pick.scheduler,
+        candidates: pick
+            .candidates
+            .iter()
+            .map(|d| CandidateView {
+                name: name_of(d.addr),
+                addr: format!("{}:{}", d.addr, d.port),
+                weight: d.weight,
+                active: d.active_conns,
+                inactive: d.inactive_conns,
+                overhead: d.conn_overhead(),
+                unavailable: unavailable(d).map(narrate::unavailable_words),
+            })
+            .collect(),
+        state,
+        template: pick.template.map(key_name),
+        chosen: pick.chosen.map(|i| name_of(pick.candidates[i].addr)),
+        forward: pick.forward.map(|f| f.name()),
+    }
+}
