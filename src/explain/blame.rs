@@ -42,6 +42,9 @@ pub struct Cause {
     pub detail: String,
     /// One sentence.
     pub text: String,
+    /// Whether it is a fault on the server the director chose, or a health check's verdict
+    /// on that server.
+    pub on_chosen: bool,
 }
 
 /// The verdict on `request`, whose scheduling decisions are `picks`.
@@ -52,12 +55,33 @@ pub fn verdict(
     picks: &[&L4Pick],
 ) -> Verdict {
     let last_pick = picks.last().copied();
-    let reason = reason(names, request, last_pick);
+    let mut reason = reason(names, request, last_pick);
     let causes = if request.outcome == Outcome::Ok {
         Vec::new()
     } else {
         causes(&trace.events, names, request, last_pick)
     };
+    // The likeliest cause: a fault on the very server the director chose.
+    if let Some(guilty) = causes
+        .iter()
+        .find(|c| c.on_chosen && c.event != "server_down")
+    {
+        reason.push_str(&format!(
+            "; {}: {} (fault) at {} s",
+            guilty.target,
+            guilty.event,
+            seconds(crate::sim::SimTime::from_nanos(guilty.time_ns))
+        ));
+        if let Some(noticed) = causes
+            .iter()
+            .find(|c| c.on_chosen && c.event == "server_down")
+        {
+            reason.push_str(&format!(
+                ", and the health checks took it out only at {} s",
+                seconds(crate::sim::SimTime::from_nanos(noticed.time_ns))
+            ));
+        }
+    }
     Verdict {
         outcome: request.outcome.as_str(),
         reason,
@@ -170,14 +194,27 @@ fn causes(
         }
     }
     found.sort_by_key(|e| e.at);
+    let chosen_key = chosen.map(|d| {
+        (
+            chosen_name.as_deref().unwrap_or(""),
+            format!("/{}:{}", d.addr, d.port),
+        )
+    });
     found
         .into_iter()
-        .map(|event| cause(event, request, chosen_name.as_deref()))
+        .map(|event| {
+            cause(
+                event,
+                request,
+                chosen_key.as_ref().map(|(n, s)| (*n, s.as_str())),
+            )
+        })
         .collect()
 }
 
-/// One event as a cause, with its sentence.
-fn cause(event: &EventRecord, request: &RequestRecord, chosen: Option<&str>) -> Cause {
+/// One event as a cause, with its sentence; `chosen` is the chosen server's name and its
+/// `/address:port` suffix in the health-check events.
+fn cause(event: &EventRecord, request: &RequestRecord, chosen: Option<(&str, &str)>) -> Cause {
     let when = if event.at < request.start {
         format!(
             "{:.3} s before the request started",
@@ -192,7 +229,8 @@ fn cause(event: &EventRecord, request: &RequestRecord, chosen: Option<&str>) -> 
         )
     };
     let is_fault = FAULT_EVENTS.iter().any(|(i, _)| *i == event.event);
-    let hits_chosen = chosen.is_some_and(|name| event.target == name);
+    let hits_chosen = chosen.is_some_and(|(name, _)| event.target == name);
+    let checks_chosen = chosen.is_some_and(|(_, suffix)| event.target.ends_with(suffix));
     let mut text = format!(
         "{} {} ({}) at {} s, {when}",
         event.target,
@@ -215,5 +253,6 @@ fn cause(event: &EventRecord, request: &RequestRecord, chosen: Option<&str>) -> 
         event: event.event.clone(),
         detail: event.detail.clone(),
         text,
+        on_chosen: (hits_chosen && is_fault) || checks_chosen,
     }
 }

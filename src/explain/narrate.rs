@@ -223,11 +223,32 @@ fn candidate_figure(scheduler: &str, c: &CandidateView) -> String {
     match scheduler {
         "lc" => format!("{} {}×256+{}={}", c.name, c.active, c.inactive, c.overhead),
         "wlc" | "lblc" | "lblcr" => format!(
-            "{} {}×256+{}={}/w{}",
-            c.name, c.active, c.inactive, c.overhead, c.weight
+            "{} {}×256+{}={} /w{} = {}",
+            c.name,
+            c.active,
+            c.inactive,
+            c.overhead,
+            c.weight,
+            ratio(c.overhead, c.weight)
         ),
-        "sed" | "nq" => format!("{} ({}+1)/w{}", c.name, c.active, c.weight),
+        "sed" | "nq" => format!(
+            "{} ({}+1)/w{} = {}",
+            c.name,
+            c.active,
+            c.weight,
+            ratio(u64::from(c.active) + 1, c.weight)
+        ),
         _ => format!("{} w{}", c.name, c.weight),
+    }
+}
+
+/// `load / weight` with two decimals, for the student's eye only: the kernel compares by
+/// cross-multiplying and never divides. Weight 0 reads `∞`.
+fn ratio(load: u64, weight: u32) -> String {
+    if weight == 0 {
+        "∞".to_string()
+    } else {
+        format!("{:.2}", load as f64 / f64::from(weight))
     }
 }
 

@@ -4,6 +4,7 @@
 //! - `loading`: files on disk: folders, FIFOs, devices, huge files and wrong encodings refused;
 //! - `expect`: `netlab test`: expected outcomes, `--accept`, JUnit XML, the book's exercises;
 //! - `determinism`: same seed, same bytes; other seed, other bytes;
+//! - `explain`: `netlab explain`: stories of chosen requests, selector errors, recording changes no file;
 //! - `dns`: DNS round robin: cache skew, the TTL sweep, a dead server, real messages;
 //! - `health`: failure injection and health checks: detection, timing, sorry server;
 //! - `l4`: the IPVS director: weights, NAT/DR paths, the same-subnet pitfall, no server;
@@ -23,6 +24,7 @@ mod determinism;
 mod diagnostics;
 mod dns;
 mod expect;
+mod explain;
 mod health;
 mod keep_alive;
 mod keepalived;

@@ -1,0 +1,206 @@
+//! `netlab explain`: the stories of chosen requests (snapshotted), the selectors' errors, and
+//! the promise that recording decisions changes nothing a run writes.
+
+use std::process::Command;
+
+use netlab::explain::{Explained, Selector, explain};
+use netlab::report::ChartFormat;
+use netlab::run::{Recording, execute, execute_recording};
+use netlab::scenario::load_file;
+
+use super::support::root;
+
+/// Tells the story `selector` names in `scenarios/<name>` with the file's own seed.
+fn story(name: &str, selector: Selector) -> Explained {
+    let scenario = load_file(&root().join("scenarios").join(name)).expect("the scenario loads");
+    explain(&scenario, scenario.seed, &selector).expect("the request exists")
+}
+
+/// The `netlab` binary.
+fn netlab() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_netlab"))
+}
+
+#[test]
+fn an_l4_nat_request_is_told_hop_by_hop() {
+    let told = story("l4-nat.ron", Selector::Request(5));
+    let text = told.text();
+    // The director's decision sits between the SYN on the front wire and the rewritten SYN on
+    // the back wire.
+    let front_syn = text.find("front     192.0.2.103.49152 > 10.0.1.100.80: Flags [S]");
+    let pick = text.find("lb        scheduler wrr");
+    let back_syn = text.find("back      192.0.2.103.49152 > 10.0.2.11.80: Flags [S]");
+    assert!(
+        front_syn < pick && pick < back_syn && front_syn.is_some(),
+        "{text}"
+    );
+    insta::assert_snapshot!("explain_l4_nat_request_5", text);
+}
+
+#[test]
+fn a_wlc_pick_shows_each_servers_load_per_weight() {
+    let told = story(
+        "l4-schedulers.ron",
+        Selector::Client {
+            name: "pc".to_string(),
+            nth: 40,
+        },
+    );
+    let text = told.text();
+    // web2 carries 10 inactive connections on weight 2: 5 per unit, the lightest.
+    assert!(
+        text.contains("web2 0×256+10=10 /w2 = 5.00")
+            && text.contains("web2 is lightest per unit of weight"),
+        "{text}"
+    );
+    assert_eq!(told.story.request.server.as_deref(), Some("web2"));
+    insta::assert_snapshot!("explain_l4_schedulers_wlc", text);
+}
+
+#[test]
+fn a_dns_round_robin_request_shows_the_rotated_answer() {
+    let told = story("dns-rr.ron", Selector::Request(3));
+    let text = told.text();
+    assert!(
+        text.contains("cyclic order rotated to record 1 of the zone: 10.0.2.12, 10.0.2.13"),
+        "{text}"
+    );
+    assert!(text.contains("tries 10.0.2.12 first"), "{text}");
+    assert_eq!(told.story.request.server.as_deref(), Some("web2"));
+    insta::assert_snapshot!("explain_dns_rr_request_3", text);
+}
+
+#[test]
+fn the_first_failed_request_is_blamed_on_the_crash() {
+    let told = story("health-checks.ron", Selector::FirstFailed);
+    let verdict = &told.story.verdict;
+    assert_eq!(verdict.outcome, "timeout");
+    assert!(
+        verdict
+            .reason
+            .contains("http1: crash (fault) at 10.000000 s")
+            && verdict
+                .reason
+                .contains("the health checks took it out only at 14.407547 s"),
+        "{}",
+        verdict.reason
+    );
+    insta::assert_snapshot!("explain_health_checks_first_failed", told.text());
+}
+
+#[test]
+fn the_json_form_holds_the_same_story_as_data() {
+    let told = story("l4-nat.ron", Selector::Request(5));
+    let json: serde_json::Value = serde_json::from_str(&told.json()).expect("valid JSON");
+    let steps = json["steps"].as_array().expect("a list of steps");
+    assert_eq!(steps.len(), told.story.steps.len());
+    let pick = steps
+        .iter()
+        .find(|s| s["kind"] == "l4_pick")
+        .expect("the director's pick");
+    assert_eq!(pick["scheduler"], "wrr");
+    assert_eq!(pick["chosen"], "web1");
+    assert_eq!(pick["candidates"].as_array().map(Vec::len), Some(3));
+    assert_eq!(json["verdict"]["outcome"], "ok");
+    insta::assert_snapshot!("explain_l4_nat_request_5_json", told.json());
+}
+
+#[test]
+fn recording_decisions_changes_no_output_file() {
+    for name in [
+        "l4-nat.ron",
+        "dns-rr.ron",
+        "health-checks.ron",
+        "l7-routing.ron",
+    ] {
+        let scenario = load_file(&root().join("scenarios").join(name)).expect("loads");
+        let plain = execute(&scenario, scenario.seed, false).expect("runs");
+        let recorded = execute_recording(
+            &scenario,
+            scenario.seed,
+            false,
+            ChartFormat::Svg,
+            Recording {
+                decisions: true,
+                frames: true,
+            },
+        )
+        .expect("runs");
+        assert!(!recorded.trace.decisions.records().is_empty(), "{name}");
+        assert!(plain.trace.decisions.records().is_empty(), "{name}");
+        assert_eq!(plain.summary_json, recorded.summary_json, "{name}");
+        assert_eq!(plain.requests_csv, recorded.requests_csv, "{name}");
+        assert_eq!(plain.events_csv, recorded.events_csv, "{name}");
+    }
+}
+
+/// Runs `netlab explain` with `args`; returns the exit code and standard error.
+fn explain_cli(args: &[&str]) -> (i32, String) {
+    let output = netlab()
+        .arg("explain")
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("netlab runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn bad_selectors_exit_2_with_a_hint() {
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["scenarios/l4-nat.ron", "--client", "bob", "--nth", "1"],
+            "the clients are: pc (hosts pc-1 to pc-",
+        ),
+        (
+            &[
+                "scenarios/l4-nat.ron",
+                "--client",
+                "pc-1",
+                "--nth",
+                "100000",
+            ],
+            "use --nth 1 to --nth",
+        ),
+        (
+            &["scenarios/l4-nat.ron", "--server", "web9", "--nth", "1"],
+            "the servers are: web1, web2, web3",
+        ),
+        (
+            &["scenarios/l4-nat.ron", "--request", "999999"],
+            "request ids go from 0 to",
+        ),
+        (
+            &["scenarios/l4-nat.ron", "--first-failed"],
+            "try a scenario with faults",
+        ),
+        (&["scenarios/l4-nat.ron"], "--request"),
+    ];
+    for (args, hint) in cases {
+        let (code, stderr) = explain_cli(args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(hint), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn explain_prints_a_story_on_stdout() {
+    let output = netlab()
+        .args([
+            "explain",
+            "scenarios/l4-nat.ron",
+            "--request",
+            "5",
+            "--format",
+            "json",
+        ])
+        .current_dir(root())
+        .output()
+        .expect("netlab runs");
+    assert_eq!(output.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(json["request"]["id"], 5);
+}
