@@ -7,13 +7,18 @@
 //! - `l4-nat`: the same load through an IPVS director in NAT mode (rewrites, connection table);
 //! - `02-keep-alive`'s servers with every client keeping connections (fewer, longer
 //!   connections; the client's idle pool).
+//!
+//! `NETLAB_BENCH_RECORD=decisions` records every node's decisions as `netlab explain` does
+//! (`trace::decision`), and `=all` also keeps the head of every frame: compare with an
+//! unset variable to see what recording costs.
 
 #![allow(clippy::disallowed_methods)]
 
 use std::path::Path;
 use std::time::Instant;
 
-use netlab::run::execute;
+use netlab::report::ChartFormat;
+use netlab::run::{Recording, execute_recording};
 use netlab::scenario::load_file;
 use netlab::scenario::model::{NodeSpec, WorkloadKind};
 
@@ -63,8 +68,20 @@ fn bench(label: &str, file: &str, requests: u64, keep_alive: bool) {
             _ => {}
         }
     }
+    let recording = match std::env::var("NETLAB_BENCH_RECORD").as_deref() {
+        Ok("decisions") => Recording {
+            decisions: true,
+            frames: false,
+        },
+        Ok("all") => Recording {
+            decisions: true,
+            frames: true,
+        },
+        _ => Recording::default(),
+    };
     let started = Instant::now();
-    let artifacts = execute(&scenario, 1, false).expect("the scaled run finishes");
+    let artifacts = execute_recording(&scenario, 1, false, ChartFormat::Svg, recording)
+        .expect("the scaled run finishes");
     let wall = started.elapsed().as_secs_f64();
     let frames = artifacts.trace.net.frames_sent;
     let ok = artifacts
@@ -74,8 +91,9 @@ fn bench(label: &str, file: &str, requests: u64, keep_alive: bool) {
         .filter(|r| r.outcome == netlab::trace::Outcome::Ok)
         .count();
     println!(
-        "{label} x{requests}: {ok} ok in {:.1} s virtual, {wall:.2} s wall",
-        artifacts.end.as_secs_f64()
+        "{label} x{requests}: {ok} ok in {:.1} s virtual, {wall:.2} s wall, {} decisions recorded",
+        artifacts.end.as_secs_f64(),
+        artifacts.trace.decisions.records().len()
     );
     println!(
         "  {:.0} requests/s  {:.0} frames/s  {:.0} events/s  ({} frames, {} events)",

@@ -204,3 +204,50 @@ fn explain_prints_a_story_on_stdout() {
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
     assert_eq!(json["request"]["id"], 5);
 }
+
+/// Every `.md` page under `dir`.
+fn pages(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("the book's folder") {
+        let path = entry.expect("a folder entry").path();
+        if path.is_dir() {
+            found.extend(pages(&path));
+        } else if path.extension().is_some_and(|e| e == "md") {
+            found.push(path);
+        }
+    }
+    found
+}
+
+/// A page that shows `$ netlab explain ...` in a text block quotes real lines of its output:
+/// every line of the block but `...` must appear in what the command prints now.
+#[test]
+fn the_book_quotes_real_stories() {
+    let mut checked = 0;
+    for page in pages(&root().join("book/src")) {
+        let text = std::fs::read_to_string(&page).expect("readable page");
+        for block in text.split("```text\n$ netlab explain ").skip(1) {
+            let (args, rest) = block.split_once('\n').expect("a command line");
+            if args.ends_with("--help") {
+                continue;
+            }
+            let quoted = &rest[..rest.find("```").expect("a closed block")];
+            let output = netlab()
+                .arg("explain")
+                .args(args.split_whitespace())
+                .current_dir(root())
+                .output()
+                .expect("netlab runs");
+            let printed = String::from_utf8_lossy(&output.stdout);
+            for line in quoted.lines().filter(|l| *l != "...") {
+                assert!(
+                    printed.lines().any(|p| p == line),
+                    "{} quotes a line `netlab explain {args}` no longer prints:\n{line}",
+                    page.display()
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 5, "the book quotes stories: {checked}");
+}
