@@ -57,7 +57,8 @@ use super::keep_alive;
 use super::ports::PortAllocator;
 use crate::node::{App, AppCtx};
 use crate::sim::{SimDuration, SimTime};
-use crate::trace::{ProxyRecord, ProxyRoute};
+use crate::trace::decision::{L7Route, ProxyCandidate};
+use crate::trace::{DecisionKind, ProxyRecord, ProxyRoute};
 
 /// Buffer size of each proxy socket.
 const BUFFER_BYTES: usize = 16 * 1024;
@@ -163,6 +164,8 @@ struct Session {
     request: RequestReader,
     /// The client's address.
     client_ip: Option<Ipv4Addr>,
+    /// The client's port (for the decision records).
+    client_port: u16,
     /// Socket towards the backend, and its local port.
     backend: Option<(SocketHandle, u16)>,
     /// Pool and server index chosen.
@@ -355,17 +358,20 @@ impl L7Proxy {
             .collect()
     }
 
-    /// Step 2: the pool for a request.
-    fn pool_for(&self, path: &str, host: Option<&str>) -> usize {
+    /// Step 2: the pool for a request, and the index of the rule that chose it (`None`: no
+    /// rule matched, the default pool).
+    fn pool_for(&self, path: &str, host: Option<&str>) -> (usize, Option<usize>) {
         self.config
             .rules
             .iter()
-            .find(|(rule, _)| match rule {
+            .position(|(rule, _)| match rule {
                 RuleMatch::PathPrefix(prefix) => path.starts_with(prefix.as_str()),
                 RuleMatch::Host(name) => host
                     .is_some_and(|h| h.split(':').next().unwrap_or(h).eq_ignore_ascii_case(name)),
             })
-            .map_or(self.config.default_pool, |&(_, pool)| pool)
+            .map_or((self.config.default_pool, None), |rule| {
+                (self.config.rules[rule].1, Some(rule))
+            })
     }
 
     /// Step 3: the server in `pool` for this request, among the eligible ones.
@@ -421,6 +427,51 @@ impl L7Proxy {
         })
     }
 
+    /// Every server of `pool` with what the algorithms read: address, port, weight, open
+    /// connections, and whether it may take the request now.
+    fn candidates(&self, pool: usize) -> Vec<ProxyCandidate> {
+        let eligible = self.eligible(pool);
+        self.config.pools[pool]
+            .servers
+            .iter()
+            .enumerate()
+            .map(|(i, server)| ProxyCandidate {
+                addr: (server.addr, server.port),
+                weight: server.weight,
+                open: self.open[pool][i],
+                backup: server.backup,
+                eligible: eligible.contains(&i),
+            })
+            .collect()
+    }
+
+    /// The decision record of routing session `index` (`chosen` is filled in by the caller).
+    fn route_record(
+        &self,
+        index: usize,
+        path: &str,
+        rule: Option<usize>,
+        pool: usize,
+        candidates: Vec<ProxyCandidate>,
+        backend: Option<((Ipv4Addr, u16), bool)>,
+    ) -> L7Route {
+        let session = &self.sessions[index];
+        L7Route {
+            client: (
+                session.client_ip.unwrap_or(Ipv4Addr::UNSPECIFIED),
+                session.client_port,
+            ),
+            path: path.to_string(),
+            rule: rule.map(|r| self.config.rules[r].0.clone()),
+            pool: self.config.pools[pool].name.clone(),
+            algorithm: self.config.pools[pool].algorithm,
+            candidates,
+            chosen: None,
+            backend: backend.map(|(local, _)| local),
+            reused: backend.is_some_and(|(_, reused)| reused),
+        }
+    }
+
     /// Charges CPU time; returns when the work is done.
     fn charge(&mut self, now: SimTime, cost: SimDuration) -> SimTime {
         let start = self.busy_until.max(now);
@@ -441,6 +492,7 @@ impl L7Proxy {
                 phase: Phase::Closing,
                 request: RequestReader::default(),
                 client_ip: None,
+                client_port: 0,
                 backend: None,
                 route: None,
                 pending: Vec::new(),
@@ -500,11 +552,21 @@ impl L7Proxy {
             .request
             .header("host")
             .map(str::to_string);
-        let pool = self.pool_for(&path, host.as_deref());
+        let (pool, rule) = self.pool_for(&path, host.as_deref());
         let client_ip = self.sessions[index]
             .client_ip
             .unwrap_or(Ipv4Addr::UNSPECIFIED);
+        // The inputs of the pick, before it moves a cursor (only when recording).
+        let eligible = cx.trace.decisions.is_on().then(|| self.candidates(pool));
         let Some(server) = self.pick(pool, client_ip, &path) else {
+            if let Some(candidates) = eligible {
+                let route = self.route_record(index, &path, rule, pool, candidates, None);
+                cx.trace.decisions.record(
+                    cx.now,
+                    cx.node_index,
+                    DecisionKind::L7Route(Box::new(route)),
+                );
+            }
             self.answer(index, cx, 503, pool, None);
             return;
         };
@@ -538,6 +600,19 @@ impl L7Proxy {
                 (handle, local_port)
             }
         };
+        if let Some(candidates) = eligible {
+            let backend_conn = Some(((cx.ip, local_port), reused.is_some()));
+            let route = self.route_record(index, &path, rule, pool, candidates, backend_conn);
+            let route = L7Route {
+                chosen: Some(server),
+                ..route
+            };
+            cx.trace.decisions.record(
+                cx.now,
+                cx.node_index,
+                DecisionKind::L7Route(Box::new(route)),
+            );
+        }
         self.open[pool][server] += 1;
         let session = &mut self.sessions[index];
         session.backend = Some((handle, local_port));
@@ -688,6 +763,7 @@ impl App for L7Proxy {
                         session.client_ip = socket.remote_endpoint().map(|e| match e.addr {
                             IpAddress::Ipv4(ip) => ip,
                         });
+                        session.client_port = socket.remote_endpoint().map_or(0, |e| e.port);
                     }
                     let mut progress = RequestProgress::Incomplete;
                     while socket.can_recv() && progress == RequestProgress::Incomplete {

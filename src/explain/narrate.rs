@@ -14,7 +14,7 @@
 
 use std::fmt::Write;
 
-use super::story::{CandidateView, PickView, Story, What, seconds};
+use super::story::{CandidateView, PickView, RouteView, Story, What, seconds};
 use crate::trace::decision::Unavailable;
 
 /// A reason a destination could not be picked, in words.
@@ -130,6 +130,7 @@ pub fn sentence(what: &What) -> String {
             _ => format!("connects from {local} to {remote}"),
         },
         What::L4Pick(pick) => pick_sentence(pick),
+        What::L7Route(route) => route_sentence(route),
         What::ServerQueued {
             waiting_ahead,
             busy_workers,
@@ -211,6 +212,56 @@ fn pick_sentence(pick: &PickView) -> String {
         _ => {
             let _ = write!(text, " → ICMP port unreachable to the client");
         }
+    }
+    text
+}
+
+/// `path /api matches rule path /api → pool api, LeastConn: app1 open 2, app2 open 0 → app2`.
+fn route_sentence(route: &RouteView) -> String {
+    let rule = route
+        .rule
+        .as_ref()
+        .map_or("no rule matches: the default pool".to_string(), |rule| {
+            format!("rule {rule} matches")
+        });
+    let servers: Vec<String> = route
+        .candidates
+        .iter()
+        .map(|c| {
+            let mut figure = format!("{} w{} open {}", c.name, c.weight, c.open);
+            if c.backup {
+                figure.push_str(" backup");
+            }
+            if !c.eligible {
+                figure.push_str(" (not eligible)");
+            }
+            figure
+        })
+        .collect();
+    let mut text = format!(
+        "GET {}: {rule} → pool {} ({}): {}",
+        route.path,
+        route.pool,
+        route.algorithm,
+        servers.join(", ")
+    );
+    match (&route.chosen, &route.backend) {
+        (Some(chosen), Some(backend)) if route.reused => {
+            let _ = write!(
+                text,
+                " → {chosen}, on a kept connection from {backend} (no handshake)"
+            );
+        }
+        (Some(chosen), Some(backend)) => {
+            let _ = write!(text, " → {chosen}, on a new connection from {backend}");
+        }
+        (Some(chosen), None) => {
+            let _ = write!(text, " → {chosen}");
+        }
+        (None, _) => text.push_str(" → no server is up: the proxy answers 503 itself"),
+    }
+    if route.chosen.is_some() {
+        let _ = write!(text, "; adds X-Forwarded-For: {}", route.forwarded_for);
     }
     text
 }

@@ -16,9 +16,12 @@
 //! Ports are reused, but only after a rest (`PortAllocator`), so within one request's time
 //! window an address and port name one connection.
 //!
+//! Through an L7 proxy there are two connections: the proxy's routing record names both the
+//! client's and its own towards the server, so the second is followed from the first.
+//!
 //! # Simplifications
-//! - A request through an L7 proxy is followed to the proxy only: the proxy's own connection
-//!   to the server is not linked yet.
+//! - A request the proxy retries on a new server connection (its kept one had closed) shows
+//!   the first routing only.
 //!
 //! # Further reading
 //! - `trace::decision`, which says what each record holds.
@@ -30,10 +33,13 @@ use serde::Serialize;
 use super::blame::{self, Cause};
 use super::frames::{self, Decoded, Endpoint};
 use super::narrate;
+use crate::app::{Algorithm, RuleMatch};
 use crate::ipvs::scheduler::SchedulerState;
 use crate::node::ServiceMode;
 use crate::sim::SimTime;
-use crate::trace::decision::{ConnectHow, L4Pick, NameSource, RecordOrderKind, unavailable};
+use crate::trace::decision::{
+    ConnectHow, L4Pick, L7Route, NameSource, RecordOrderKind, unavailable,
+};
 use crate::trace::{Decision, DecisionKind, FrameRecord, RequestRecord, Trace};
 
 /// The names a story uses instead of indices.
@@ -148,6 +154,8 @@ pub enum What {
     },
     /// An IPVS director scheduled the connection.
     L4Pick(PickView),
+    /// An L7 proxy routed the request.
+    L7Route(RouteView),
     /// The web server queued the request for a worker.
     ServerQueued {
         /// Requests ahead of it.
@@ -199,6 +207,44 @@ pub struct PickView {
     pub chosen: Option<String>,
     /// Its forwarding method (`Masq`, `Route`).
     pub forward: Option<&'static str>,
+}
+
+/// An L7 proxy's routing decision, with names.
+#[derive(Clone, Debug, Serialize)]
+pub struct RouteView {
+    /// The request's path.
+    pub path: String,
+    /// The rule that matched (`path /api`, `host shop.example`), or `None` for the default.
+    pub rule: Option<String>,
+    /// The pool.
+    pub pool: String,
+    /// The algorithm, as the scenario spells it.
+    pub algorithm: &'static str,
+    /// The pool's servers.
+    pub candidates: Vec<ProxyCandidateView>,
+    /// The chosen server, if any (`None`: the proxy answers 503).
+    pub chosen: Option<String>,
+    /// The proxy's connection to the server (`address:port` on the proxy).
+    pub backend: Option<String>,
+    /// Whether that connection was a kept one, reused.
+    pub reused: bool,
+    /// The `X-Forwarded-For` value the proxy adds: the client's address.
+    pub forwarded_for: Ipv4Addr,
+}
+
+/// One server of an L7 pool.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProxyCandidateView {
+    /// Its name (or address).
+    pub name: String,
+    /// Its weight.
+    pub weight: u32,
+    /// Connections the proxy had open to it.
+    pub open: u32,
+    /// A backup server.
+    pub backup: bool,
+    /// Whether it could take the request.
+    pub eligible: bool,
 }
 
 /// One candidate server of a scheduling decision.
@@ -346,6 +392,19 @@ impl<'t> Found<'t> {
             })
             .collect();
         let client_ip = connections.first().map(|c| c.0);
+        // 3a. Through an L7 proxy: the proxy's own connection to the server belongs too.
+        let mut connections = connections;
+        let proxied: Vec<Endpoint> = records
+            .iter()
+            .filter(in_window)
+            .filter_map(|d| match &d.kind {
+                DecisionKind::L7Route(route) if connections.contains(&route.client) => {
+                    route.backend
+                }
+                _ => None,
+            })
+            .collect();
+        connections.extend(proxied);
         // 2. DNS answers to the client while it waited for its name.
         let resolved_at = own.iter().find_map(|d| match d.kind {
             DecisionKind::Resolved {
@@ -369,6 +428,7 @@ impl<'t> Found<'t> {
                 // The authority answers the resolver (or the client itself).
                 DecisionKind::AuthorityAnswer { .. } => dns_window(d),
                 DecisionKind::L4Pick(pick) => of_connection(&pick.client),
+                DecisionKind::L7Route(route) => of_connection(&route.client),
                 DecisionKind::ServerQueued { peer, .. }
                 | DecisionKind::ServerServe { peer, .. } => of_connection(peer),
             })
@@ -464,6 +524,7 @@ fn view(decision: &Decision, names: &Names<'_>) -> What {
             },
         },
         DecisionKind::L4Pick(pick) => What::L4Pick(pick_view(pick, names)),
+        DecisionKind::L7Route(route) => What::L7Route(route_view(route, names)),
         DecisionKind::ResolverLookup {
             ttl_left,
             addresses,
@@ -523,6 +584,43 @@ pub fn mode_name(mode: ServiceMode) -> String {
         ServiceMode::Hung => "hung".to_string(),
         ServiceMode::Errors(status) => format!("errors({status})"),
         ServiceMode::Slow(factor) => format!("slow(×{factor})"),
+    }
+}
+
+/// A routing decision with server names.
+fn route_view(route: &L7Route, names: &Names<'_>) -> RouteView {
+    RouteView {
+        path: route.path.clone(),
+        rule: route.rule.as_ref().map(|rule| match rule {
+            RuleMatch::PathPrefix(prefix) => format!("path {prefix}"),
+            RuleMatch::Host(host) => format!("host {host}"),
+        }),
+        pool: route.pool.clone(),
+        algorithm: match route.algorithm {
+            Algorithm::RoundRobin => "RoundRobin",
+            Algorithm::WeightedRoundRobin => "WeightedRoundRobin",
+            Algorithm::LeastConn => "LeastConn",
+            Algorithm::Source => "Source",
+            Algorithm::Uri => "Uri",
+        },
+        candidates: route
+            .candidates
+            .iter()
+            .map(|c| ProxyCandidateView {
+                name: names.server_at(c.addr.0),
+                weight: c.weight,
+                open: c.open,
+                backup: c.backup,
+                eligible: c.eligible,
+            })
+            .collect(),
+        chosen: route
+            .chosen
+            .and_then(|i| route.candidates.get(i))
+            .map(|c| names.server_at(c.addr.0)),
+        backend: route.backend.map(endpoint),
+        reused: route.reused,
+        forwarded_for: route.client.0,
     }
 }
 

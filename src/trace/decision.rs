@@ -28,6 +28,7 @@
 
 use std::net::Ipv4Addr;
 
+use crate::app::{Algorithm, RuleMatch};
 use crate::ipvs::scheduler::{DestKey, Destination, SchedulerState};
 use crate::ipvs::service::Forward;
 use crate::node::ServiceMode;
@@ -109,6 +110,8 @@ pub enum DecisionKind {
     },
     /// An IPVS director chose a real server for a new connection.
     L4Pick(Box<L4Pick>),
+    /// An L7 proxy routed a request.
+    L7Route(Box<L7Route>),
     /// A caching resolver answered a question from its cache, or had to ask upstream.
     ResolverLookup {
         /// Who asked (address and port).
@@ -215,6 +218,44 @@ pub struct L4Pick {
     pub chosen: Option<usize>,
     /// The chosen server's forwarding method.
     pub forward: Option<Forward>,
+}
+
+/// Everything an L7 proxy looked at to route one request, and what it chose.
+#[derive(Clone, Debug, PartialEq)]
+pub struct L7Route {
+    /// The client's address and port (the proxy's client connection).
+    pub client: (Ipv4Addr, u16),
+    /// The request's path.
+    pub path: String,
+    /// The rule that matched (`None`: none did, the default pool).
+    pub rule: Option<RuleMatch>,
+    /// The pool's name.
+    pub pool: String,
+    /// The pool's algorithm.
+    pub algorithm: Algorithm,
+    /// The pool's servers, in configured order, as the algorithm saw them.
+    pub candidates: Vec<ProxyCandidate>,
+    /// Index into `candidates` of the chosen server; `None`: none was up, the proxy answers 503.
+    pub chosen: Option<usize>,
+    /// The proxy's own address and port on its connection to the server.
+    pub backend: Option<(Ipv4Addr, u16)>,
+    /// Whether that connection was an idle kept one, reused.
+    pub reused: bool,
+}
+
+/// One server of an L7 pool as the algorithm saw it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProxyCandidate {
+    /// Address and port.
+    pub addr: (Ipv4Addr, u16),
+    /// Weight.
+    pub weight: u32,
+    /// Connections the proxy has open to it.
+    pub open: u32,
+    /// A backup server.
+    pub backup: bool,
+    /// Whether it may take this request (up, and a primary unless no primary is up).
+    pub eligible: bool,
 }
 
 /// Why a destination could not be picked, in the order the kernel's tests meet them.

@@ -87,7 +87,10 @@ fn the_cli_reference_quotes_the_real_help() {
         );
         checked += 1;
     }
-    assert_eq!(checked, 7, "netlab, run, check, compare, test, explain and list");
+    assert_eq!(
+        checked, 7,
+        "netlab, run, check, compare, test, explain and list"
+    );
 }
 
 /// The scenario reference's table of limits quotes the limits `netlab check` enforces.

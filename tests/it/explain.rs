@@ -89,6 +89,19 @@ fn the_first_failed_request_is_blamed_on_the_crash() {
 }
 
 #[test]
+fn an_l7_request_is_followed_through_the_proxy_to_the_server() {
+    let told = story("l7-routing.ron", Selector::Request(7));
+    let text = told.text();
+    assert!(
+        text.contains("rule path /static/ matches → pool static"),
+        "{text}"
+    );
+    // The server's records are found through the proxy's own connection.
+    assert!(text.contains("static1     request read"), "{text}");
+    insta::assert_snapshot!("explain_l7_routing_request_7", text);
+}
+
+#[test]
 fn the_json_form_holds_the_same_story_as_data() {
     let told = story("l4-nat.ron", Selector::Request(5));
     let json: serde_json::Value = serde_json::from_str(&told.json()).expect("valid JSON");
