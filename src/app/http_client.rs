@@ -337,6 +337,13 @@ impl HttpClient {
                 self.connect(cx, &waiting, addresses)
             }
             Lookup::Pending => {
+                if !waiting.asked_dns {
+                    let kind = DecisionKind::AskDns {
+                        seq: waiting.seq,
+                        server: dns.server(),
+                    };
+                    cx.trace.decisions.record(cx.now, cx.node_index, kind);
+                }
                 self.waiting_dns.push(WaitingName {
                     asked_dns: true,
                     ..waiting

@@ -120,6 +120,9 @@ pub fn sentence(what: &What) -> String {
                 join(addresses)
             ),
         },
+        What::AskDns { server } => {
+            format!("its own DNS cache has no fresh answer: it asks {server}")
+        }
         What::Connect { local, remote, how } => match *how {
             "kept" => {
                 format!("sends it on its kept-alive connection {local} -> {remote} (no handshake)")

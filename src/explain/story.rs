@@ -143,6 +143,11 @@ pub enum What {
         /// The TTL sent, in seconds.
         ttl_s: u32,
     },
+    /// The client's own cache had no fresh answer; it asked its DNS server.
+    AskDns {
+        /// The server asked.
+        server: Ipv4Addr,
+    },
     /// The client used a connection.
     Connect {
         /// Source address and port.
@@ -374,9 +379,9 @@ impl<'t> Found<'t> {
             .filter(in_window)
             .filter(|d| d.node == request.client_node)
             .filter(|d| match &d.kind {
-                DecisionKind::Resolved { seq, .. } | DecisionKind::Connect { seq, .. } => {
-                    *seq == request.client_seq
-                }
+                DecisionKind::Resolved { seq, .. }
+                | DecisionKind::AskDns { seq, .. }
+                | DecisionKind::Connect { seq, .. } => *seq == request.client_seq,
                 _ => false,
             })
             .collect();
@@ -421,7 +426,9 @@ impl<'t> Found<'t> {
             .iter()
             .filter(in_window)
             .filter(|d| match &d.kind {
-                DecisionKind::Resolved { .. } | DecisionKind::Connect { .. } => own.contains(d),
+                DecisionKind::Resolved { .. }
+                | DecisionKind::AskDns { .. }
+                | DecisionKind::Connect { .. } => own.contains(d),
                 DecisionKind::ResolverLookup { client, .. } => {
                     dns_window(d) && asked_by_client(client)
                 }
@@ -507,6 +514,7 @@ fn view(decision: &Decision, names: &Names<'_>) -> What {
                 addresses: addresses.clone(),
             }
         }
+        DecisionKind::AskDns { server, .. } => What::AskDns { server: *server },
         DecisionKind::Connect {
             local_ip,
             local_port,

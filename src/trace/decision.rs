@@ -93,6 +93,13 @@ pub enum DecisionKind {
         /// The addresses, in the answer's order (the first is tried first).
         addresses: Vec<Ipv4Addr>,
     },
+    /// A client's own cache had no fresh answer: it asks its DNS server.
+    AskDns {
+        /// The client's request number.
+        seq: u64,
+        /// The DNS server asked.
+        server: Ipv4Addr,
+    },
     /// A client opened a connection for a request, or sent it on a kept one.
     Connect {
         /// The client's request number.

@@ -106,6 +106,11 @@ impl DnsStub {
         }
     }
 
+    /// The DNS server this stub asks.
+    pub fn server(&self) -> Ipv4Addr {
+        self.server
+    }
+
     /// When the cached answer for `name` expires: `None` if it is not cached,
     /// `Some(None)` if it is kept for ever.
     pub fn cached_until(&self, name: &str) -> Option<Option<SimTime>> {
