@@ -256,3 +256,76 @@ fn cause(event: &EventRecord, request: &RequestRecord, chosen: Option<(&str, &st
         on_chosen: (hits_chosen && is_fault) || checks_chosen,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ipvs::scheduler::Destination;
+    use crate::sim::SimDuration;
+    use std::net::Ipv4Addr;
+
+    fn at(secs: u64) -> crate::sim::SimTime {
+        crate::sim::SimTime::ZERO + SimDuration::from_secs(secs)
+    }
+
+    fn event(secs: u64, target: &str, what: &str) -> EventRecord {
+        EventRecord {
+            at: at(secs),
+            target: target.to_string(),
+            event: what.to_string(),
+            detail: String::new(),
+        }
+    }
+
+    #[test]
+    fn only_faults_in_force_and_changes_during_the_request_are_causes() {
+        let web1 = Ipv4Addr::new(10, 0, 2, 11);
+        let servers = ["web1".to_string()];
+        let names = Names {
+            nodes: &[],
+            servers: &servers,
+            server_addrs: &[web1],
+            segments: &[],
+        };
+        let events = [
+            event(1, "web2", "crash"),
+            event(2, "web2", "restore"),
+            event(5, "web1", "crash"),
+            event(20, "lb/10.0.2.11:80", "server_down"),
+            event(30, "web1", "restore"),
+        ];
+        let request = RequestRecord {
+            client_node: 0,
+            client_seq: 0,
+            start: at(10),
+            end: at(12),
+            outcome: Outcome::Timeout,
+            server: None,
+            status: None,
+            remote_ip: None,
+            reused_connection: false,
+        };
+        let pick = L4Pick {
+            client: (Ipv4Addr::new(192, 0, 2, 1), 40000),
+            vip: (Ipv4Addr::new(10, 0, 1, 100), 80),
+            scheduler: "rr",
+            candidates: vec![Destination::new(web1, 80, 1)],
+            state: crate::ipvs::scheduler::SchedulerState::Stateless,
+            template: None,
+            chosen: Some(0),
+            forward: None,
+        };
+        let found = causes(&events, &names, &request, Some(&pick));
+        let words: Vec<(&str, &str)> = found
+            .iter()
+            .map(|c| (c.target.as_str(), c.event.as_str()))
+            .collect();
+        // web2's crash was over before the request; web1's was in force, and the check that
+        // noticed it came after the request.
+        assert_eq!(
+            words,
+            vec![("web1", "crash"), ("lb/10.0.2.11:80", "server_down")]
+        );
+        assert!(found.iter().all(|c| c.on_chosen));
+    }
+}

@@ -331,3 +331,74 @@ fn winner_rule(pick: &PickView, chosen: &str) -> String {
         other => format!("{other} picks {chosen}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn candidate(name: &str, weight: u32, active: u32, inactive: u32) -> CandidateView {
+        CandidateView {
+            name: name.to_string(),
+            addr: String::new(),
+            weight,
+            active,
+            inactive,
+            overhead: u64::from(active) * 256 + u64::from(inactive),
+            unavailable: None,
+        }
+    }
+
+    fn pick(scheduler: &'static str, chosen: Option<&str>) -> PickView {
+        PickView {
+            connection: "192.0.2.1:40000 -> 10.0.1.100:80".to_string(),
+            scheduler,
+            candidates: vec![candidate("web3", 1, 2, 1), candidate("web1", 4, 3, 23)],
+            state: None,
+            template: None,
+            chosen: chosen.map(str::to_string),
+            forward: chosen.map(|_| "Masq"),
+        }
+    }
+
+    #[test]
+    fn each_scheduler_shows_its_own_arithmetic() {
+        let web1 = candidate("web1", 4, 3, 23);
+        assert_eq!(candidate_figure("lc", &web1), "web1 3×256+23=791");
+        assert_eq!(
+            candidate_figure("wlc", &web1),
+            "web1 3×256+23=791 /w4 = 197.75"
+        );
+        assert_eq!(candidate_figure("sed", &web1), "web1 (3+1)/w4 = 1.00");
+        assert_eq!(candidate_figure("rr", &web1), "web1 w4");
+        let quiesced = candidate("web2", 0, 0, 0);
+        assert_eq!(candidate_figure("wlc", &quiesced), "web2 0×256+0=0 /w0 = ∞");
+    }
+
+    #[test]
+    fn an_unavailable_server_says_why_instead() {
+        let mut down = candidate("web2", 2, 0, 0);
+        down.unavailable = Some(unavailable_words(Unavailable::Down));
+        assert_eq!(candidate_figure("wlc", &down), "web2 down");
+    }
+
+    #[test]
+    fn a_pick_ends_with_the_winner_and_the_forwarding() {
+        let text = pick_sentence(&pick("wlc", Some("web1")));
+        assert!(
+            text.ends_with("web1 is lightest per unit of weight (the first wins ties) → web1 (Masq, NAT: the destination becomes the server's address)"),
+            "{text}"
+        );
+        let none = pick_sentence(&pick("wlc", None));
+        assert!(
+            none.ends_with("no destination available → ICMP port unreachable to the client"),
+            "{none}"
+        );
+    }
+
+    #[test]
+    fn a_template_pin_is_named_before_the_scheduler() {
+        let mut pinned = pick("rr", Some("web3"));
+        pinned.template = Some("web3".to_string());
+        assert!(pick_sentence(&pinned).contains("a persistence template pins this client to web3"));
+    }
+}

@@ -170,3 +170,84 @@ fn client_choices(groups: &[(String, u32)]) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::SimTime;
+
+    fn request(client_node: usize, outcome: Outcome, server: Option<usize>) -> RequestRecord {
+        RequestRecord {
+            client_node,
+            client_seq: 0,
+            start: SimTime::ZERO,
+            end: SimTime::ZERO,
+            outcome,
+            server,
+            status: None,
+            remote_ip: None,
+            reused_connection: false,
+        }
+    }
+
+    /// Picks from: pc-1 ok (web1), pc-2 timeout, pc-1 ok (web2), phone-1 ok (web1).
+    fn choose(selector: Selector) -> Result<usize, SelectError> {
+        let nodes = ["pc-1", "pc-2", "phone-1"].map(String::from);
+        let servers = ["web1", "web2"].map(String::from);
+        let records = [
+            request(0, Outcome::Ok, Some(0)),
+            request(1, Outcome::Timeout, None),
+            request(0, Outcome::Ok, Some(1)),
+            request(2, Outcome::Ok, Some(0)),
+        ];
+        let requests: Vec<&RequestRecord> = records.iter().collect();
+        let names = Names {
+            nodes: &nodes,
+            servers: &servers,
+            server_addrs: &[],
+            segments: &[],
+        };
+        let groups = [("pc".to_string(), 2), ("phone".to_string(), 1)];
+        select(&requests, &names, &groups, &selector)
+    }
+
+    #[test]
+    fn a_group_counts_the_requests_of_all_its_hosts() {
+        let nth = |name: &str, nth| {
+            choose(Selector::Client {
+                name: name.to_string(),
+                nth,
+            })
+        };
+        assert_eq!(nth("pc", 2), Ok(1));
+        assert_eq!(nth("pc-1", 2), Ok(2));
+        assert_eq!(nth("phone", 1), Ok(3));
+        let beyond = nth("pc", 4).unwrap_err();
+        assert_eq!(beyond.help, "use --nth 1 to --nth 3");
+        let unknown = nth("tablet", 1).unwrap_err();
+        assert!(
+            unknown
+                .help
+                .contains("pc (hosts pc-1 to pc-2), phone (host phone-1)")
+        );
+        assert_eq!(nth("pc", 0).unwrap_err().message, "--nth counts from 1");
+    }
+
+    #[test]
+    fn servers_ids_and_the_first_failure() {
+        let server = |name: &str, nth| {
+            choose(Selector::Server {
+                name: name.to_string(),
+                nth,
+            })
+        };
+        assert_eq!(server("web1", 2), Ok(3));
+        assert!(server("web9", 1).unwrap_err().help.contains("web1, web2"));
+        assert_eq!(choose(Selector::FirstFailed), Ok(1));
+        assert_eq!(choose(Selector::Request(3)), Ok(3));
+        assert_eq!(
+            choose(Selector::Request(4)).unwrap_err().help,
+            "request ids go from 0 to 3"
+        );
+    }
+}

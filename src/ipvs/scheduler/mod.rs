@@ -396,7 +396,7 @@ pub(crate) mod testing {
 
 #[cfg(test)]
 mod tests {
-    use super::testing::{addr_of, dest, picks};
+    use super::testing::{addr_of, conn, dest, picks};
     use super::*;
 
     #[test]
@@ -466,5 +466,35 @@ mod tests {
     fn connection_new_uses_the_vip_as_daddr() {
         let conn = testing::conn();
         assert_eq!(conn.daddr, conn.vip);
+    }
+
+    #[test]
+    fn state_shows_what_will_decide_the_next_pick() {
+        let dests = vec![dest('C', 1, 0, 0), dest('B', 1, 0, 0), dest('A', 1, 0, 0)];
+        // rr: the cursor moves onto each pick.
+        let mut rr = by_name("rr").unwrap();
+        rr.on_dests_changed(&dests);
+        assert_eq!(
+            rr.state(&dests, &conn()),
+            SchedulerState::RoundRobin { cursor: None }
+        );
+        let first = rr.schedule(&dests, &conn(), 0).unwrap();
+        assert_eq!(
+            rr.state(&dests, &conn()),
+            SchedulerState::RoundRobin {
+                cursor: Some(dests[first].key())
+            }
+        );
+        // sh: the bucket's owner is the server the pick returns (all servers usable).
+        let mut sh = by_name("sh").unwrap();
+        sh.on_dests_changed(&dests);
+        let SchedulerState::Bucket { owner, .. } = sh.state(&dests, &conn()) else {
+            panic!("sh shows a bucket");
+        };
+        let picked = sh.schedule(&dests, &conn(), 0).unwrap();
+        assert_eq!(owner, Some(dests[picked].key()));
+        // wlc has no state.
+        let wlc = by_name("wlc").unwrap();
+        assert_eq!(wlc.state(&dests, &conn()), SchedulerState::Stateless);
     }
 }
