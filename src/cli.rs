@@ -146,7 +146,7 @@ pub enum Command {
         #[arg(long, value_name = "NAME", requires = "nth")]
         server: Option<String>,
         /// Which request of --client or --server, counting from 1 in start order.
-        #[arg(long, value_name = "K")]
+        #[arg(long, value_name = "K", conflicts_with_all = ["request", "first_failed"])]
         nth: Option<usize>,
         /// The first request that did not end ok.
         #[arg(long)]
@@ -236,7 +236,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             client,
             server,
             nth,
-            first_failed,
+            first_failed: _,
             format,
         } => {
             // clap's group makes exactly one of the four present.
@@ -250,8 +250,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     name,
                     nth: nth.unwrap_or(1),
                 },
-                _ if first_failed => explain::Selector::FirstFailed,
-                _ => explain::Selector::FirstFailed,
+                // clap's group leaves only --first-failed.
+                (None, None, None) => explain::Selector::FirstFailed,
             };
             explain_request(&file, seed, &selector, format)
         }
@@ -724,6 +724,31 @@ mod tests {
     #[test]
     fn check_needs_a_file() {
         assert!(Cli::try_parse_from(["netlab", "check"]).is_err());
+    }
+
+    #[test]
+    fn explain_takes_exactly_one_selector() {
+        let parse = |args: &[&str]| {
+            let mut line = vec!["netlab", "explain", "x.ron"];
+            line.extend_from_slice(args);
+            Cli::try_parse_from(line)
+        };
+        assert!(parse(&[]).is_err(), "no selector");
+        assert!(
+            parse(&["--client", "pc"]).is_err(),
+            "--client without --nth"
+        );
+        assert!(parse(&["--request", "1", "--nth", "2"]).is_err());
+        assert!(parse(&["--request", "1", "--first-failed"]).is_err());
+        assert!(parse(&["--server", "web1", "--nth", "2", "--format", "json"]).is_ok());
+        let Command::Explain {
+            first_failed, nth, ..
+        } = parse(&["--first-failed"]).unwrap().command
+        else {
+            panic!("expected explain");
+        };
+        assert!(first_failed);
+        assert_eq!(nth, None);
     }
 
     #[test]
