@@ -66,6 +66,8 @@ pub enum Decoded {
         request: bool,
         /// The sender's address.
         sender: Ipv4Addr,
+        /// The sender's MAC address (in a reply, the answer).
+        sender_mac: [u8; 6],
         /// The address asked about.
         target: Ipv4Addr,
     },
@@ -103,8 +105,10 @@ pub fn decode(head: &[u8]) -> Decoded {
 /// ARP for IPv4 over Ethernet: operation at 6, sender address at 14, target address at 24.
 fn decode_arp(head: &[u8]) -> Option<Decoded> {
     let arp = head.get(ETH..)?;
+    let mac = arp.get(8..14)?;
     Some(Decoded::Arp {
         request: be16(arp, 6)? == 1,
+        sender_mac: [mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]],
         sender: ipv4(arp, 14)?,
         target: ipv4(arp, 24)?,
     })
@@ -259,12 +263,17 @@ pub fn summary(frame: &FrameRecord) -> String {
             request: true,
             sender,
             target,
+            ..
         } => format!("ARP, Request who-has {target} tell {sender}"),
         Decoded::Arp {
             request: false,
             sender,
+            sender_mac: m,
             ..
-        } => format!("ARP, Reply {sender} is-at (its MAC)"),
+        } => format!(
+            "ARP, Reply {sender} is-at {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            m[0], m[1], m[2], m[3], m[4], m[5]
+        ),
         Decoded::Other => format!("(frame of {} bytes)", frame.len),
     }
 }

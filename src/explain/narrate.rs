@@ -134,6 +134,24 @@ pub fn sentence(what: &What) -> String {
         },
         What::L4Pick(pick) => pick_sentence(pick),
         What::L7Route(route) => route_sentence(route),
+        What::RouteMatch {
+            packet,
+            route: Some(route),
+        } => format!("routes the SYN {packet}: longest prefix match {route}"),
+        What::RouteMatch {
+            packet,
+            route: None,
+        } => format!("no route for the SYN {packet}: ICMP network unreachable"),
+        What::ArpWait {
+            next_hop,
+            asked: true,
+        } => {
+            format!("does not know {next_hop}'s MAC address: the packet waits while it asks (ARP)")
+        }
+        What::ArpWait {
+            next_hop,
+            asked: false,
+        } => format!("the packet waits for the ARP answer from {next_hop}, already asked"),
         What::ServerQueued {
             waiting_ahead,
             busy_workers,

@@ -161,6 +161,20 @@ pub enum What {
     L4Pick(PickView),
     /// An L7 proxy routed the request.
     L7Route(RouteView),
+    /// A router chose the route for the connection's first packet.
+    RouteMatch {
+        /// `source:port -> destination:port`.
+        packet: String,
+        /// The matching route (`prefix via next hop`), or `None`: no route.
+        route: Option<String>,
+    },
+    /// A router must learn the next hop's MAC address: the packet waits.
+    ArpWait {
+        /// The next hop.
+        next_hop: Ipv4Addr,
+        /// Whether this packet sent the ARP request (else one was on its way).
+        asked: bool,
+    },
     /// The web server queued the request for a worker.
     ServerQueued {
         /// Requests ahead of it.
@@ -436,6 +450,11 @@ impl<'t> Found<'t> {
                 DecisionKind::AuthorityAnswer { .. } => dns_window(d),
                 DecisionKind::L4Pick(pick) => of_connection(&pick.client),
                 DecisionKind::L7Route(route) => of_connection(&route.client),
+                DecisionKind::RouteMatch { flow, .. }
+                | DecisionKind::ArpWait {
+                    flow: Some(flow), ..
+                } => of_connection(&flow.0) || of_connection(&flow.1),
+                DecisionKind::ArpWait { flow: None, .. } => false,
                 DecisionKind::ServerQueued { peer, .. }
                 | DecisionKind::ServerServe { peer, .. } => of_connection(peer),
             })
@@ -450,7 +469,14 @@ impl<'t> Found<'t> {
             }
             _ => true,
         });
-        // 4. The frames.
+        // 4. The frames; with them the ARP exchanges the request waited for.
+        let arp_hops: Vec<Ipv4Addr> = decisions
+            .iter()
+            .filter_map(|d| match d.kind {
+                DecisionKind::ArpWait { next_hop, .. } => Some(next_hop),
+                _ => None,
+            })
+            .collect();
         let frames = trace
             .frames
             .as_deref()
@@ -458,12 +484,23 @@ impl<'t> Found<'t> {
             .iter()
             .filter(|f| f.at >= request.start && f.at <= request.end)
             .filter(|f| {
-                frame_belongs(
-                    &frames::decode(&f.head),
-                    &connections,
-                    client_ip,
-                    resolved_at.filter(|&at| f.at <= at).is_some(),
-                )
+                let decoded = frames::decode(&f.head);
+                let about_hop = match decoded {
+                    Decoded::Arp {
+                        request,
+                        sender,
+                        target,
+                        ..
+                    } => arp_hops.contains(if request { &target } else { &sender }),
+                    _ => false,
+                };
+                about_hop
+                    || frame_belongs(
+                        &decoded,
+                        &connections,
+                        client_ip,
+                        resolved_at.filter(|&at| f.at <= at).is_some(),
+                    )
             })
             .collect();
         Found { decisions, frames }
@@ -533,6 +570,22 @@ fn view(decision: &Decision, names: &Names<'_>) -> What {
         },
         DecisionKind::L4Pick(pick) => What::L4Pick(pick_view(pick, names)),
         DecisionKind::L7Route(route) => What::L7Route(route_view(route, names)),
+        DecisionKind::RouteMatch { flow, route } => What::RouteMatch {
+            packet: format!("{} -> {}", endpoint(flow.0), endpoint(flow.1)),
+            route: route.map(|r| {
+                let prefix = format!("{}/{}", r.network, r.prefix_len);
+                match r.via {
+                    Some(via) => format!("{prefix} via {via}"),
+                    None => format!("{prefix}, directly connected"),
+                }
+            }),
+        },
+        DecisionKind::ArpWait {
+            next_hop, asked, ..
+        } => What::ArpWait {
+            next_hop: *next_hop,
+            asked: *asked,
+        },
         DecisionKind::ResolverLookup {
             ttl_left,
             addresses,

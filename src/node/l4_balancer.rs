@@ -795,7 +795,7 @@ impl Node for L4Balancer {
         self.router.vrrp_tick(ctx);
         for stack in &mut self.checker_stacks {
             let mut ignored = Vec::new();
-            let mut inner = NodeCtx::new(ctx.now, &mut ignored, &mut *ctx.trace);
+            let mut inner = NodeCtx::new(ctx.now, ctx.node, &mut ignored, &mut *ctx.trace);
             stack.host.restore(&mut inner);
         }
         ctx.wake_at(ctx.now);
@@ -921,7 +921,7 @@ impl L4Balancer {
         let iface = self.checker_stacks[index].iface;
         let mut outbox = Vec::new();
         let wake = {
-            let mut inner = NodeCtx::new(ctx.now, &mut outbox, &mut *ctx.trace);
+            let mut inner = NodeCtx::new(ctx.now, ctx.node, &mut outbox, &mut *ctx.trace);
             let host = &mut self.checker_stacks[index].host;
             match frame {
                 Some(frame) => host.handle_frame(&mut inner, 0, frame),

@@ -98,6 +98,8 @@ pub enum ServiceMode {
 pub struct NodeCtx<'a> {
     /// The current virtual time.
     pub now: SimTime,
+    /// The node's index in the world (what decision records name it by).
+    pub node: usize,
     /// Frames to send: `(interface index, frame bytes)`.
     outbox: &'a mut Vec<(usize, Vec<u8>)>,
     /// The earliest wake-up asked for during this call.
@@ -107,10 +109,17 @@ pub struct NodeCtx<'a> {
 }
 
 impl<'a> NodeCtx<'a> {
-    /// A context at `now` that collects frames into `outbox` and records into `trace`.
-    pub fn new(now: SimTime, outbox: &'a mut Vec<(usize, Vec<u8>)>, trace: &'a mut Trace) -> Self {
+    /// A context for node `node` at `now` that collects frames into `outbox` and records into
+    /// `trace`.
+    pub fn new(
+        now: SimTime,
+        node: usize,
+        outbox: &'a mut Vec<(usize, Vec<u8>)>,
+        trace: &'a mut Trace,
+    ) -> Self {
         NodeCtx {
             now,
+            node,
             outbox,
             wake: None,
             trace,

@@ -38,6 +38,7 @@ use super::frames::{self, ETHERNET_HEADER_LEN};
 use super::vrrp::{Advert, VRRP_GROUP_MAC, VrrpAction, VrrpConfig, VrrpInstance, VrrpState};
 use super::{Node, NodeCtx};
 use crate::sim::{SimDuration, SimTime};
+use crate::trace::DecisionKind;
 
 /// Time between ARP requests for a neighbour that does not answer (Linux `retrans_time_ms`).
 const ARP_RETRY: SimDuration = SimDuration::from_secs(1);
@@ -401,7 +402,14 @@ impl Router {
             return;
         }
         // 5. Longest-prefix match.
-        let Some(route) = lookup(&self.routes, dst).copied() else {
+        let route = lookup(&self.routes, dst).copied();
+        if ctx.trace.decisions.is_on()
+            && let Some((flow, true)) = tcp_flow(&frame)
+        {
+            let kind = DecisionKind::RouteMatch { flow, route };
+            ctx.trace.decisions.record(ctx.now, ctx.node, kind);
+        }
+        let Some(route) = route else {
             if !is_error_message {
                 self.send_icmp_error(ctx, iface, &frame, IcmpError::NetUnreachable);
             }
@@ -550,12 +558,26 @@ impl Router {
         if waiting.frames.len() < MAX_WAITING_PACKETS {
             waiting.frames.push(frame);
         }
-        if waiting.attempts == 0 {
+        let asked = waiting.attempts == 0;
+        if asked {
             waiting.attempts = 1;
             waiting.next_try = now + ARP_RETRY;
             ctx.send(iface, request);
         }
         ctx.wake_at(waiting.next_try);
+        if ctx.trace.decisions.is_on() {
+            let flow = waiting
+                .frames
+                .last()
+                .and_then(|f| tcp_flow(f))
+                .map(|(f, _)| f);
+            let kind = DecisionKind::ArpWait {
+                flow,
+                next_hop,
+                asked,
+            };
+            ctx.trace.decisions.record(now, ctx.node, kind);
+        }
     }
 }
 
@@ -570,6 +592,21 @@ pub enum IcmpError {
     HostUnreachable,
     /// Type 3 code 3: nothing serves that port (what IPVS sends when no server is available).
     PortUnreachable,
+}
+
+/// The addresses and ports of a TCP segment, and whether it opens a connection (SYN without
+/// ACK); `None` for anything else. Read only when decisions are recorded.
+fn tcp_flow(frame: &[u8]) -> Option<(((Ipv4Addr, u16), (Ipv4Addr, u16)), bool)> {
+    let ip = Ipv4Packet::new_checked(frame.get(ETHERNET_HEADER_LEN..)?).ok()?;
+    if ip.next_header() != IpProtocol::Tcp {
+        return None;
+    }
+    let tcp = smoltcp::wire::TcpPacket::new_checked(ip.payload()).ok()?;
+    let flow = (
+        (ip.src_addr(), tcp.src_port()),
+        (ip.dst_addr(), tcp.dst_port()),
+    );
+    Some((flow, tcp.syn() && !tcp.ack()))
 }
 
 /// An ARP request from `me` for `target`.

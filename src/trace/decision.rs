@@ -31,7 +31,7 @@ use std::net::Ipv4Addr;
 use crate::app::{Algorithm, RuleMatch};
 use crate::ipvs::scheduler::{DestKey, Destination, SchedulerState};
 use crate::ipvs::service::Forward;
-use crate::node::ServiceMode;
+use crate::node::{Route, ServiceMode};
 use crate::sim::{SimDuration, SimTime};
 
 /// The decision records of a run, and whether to keep them.
@@ -119,6 +119,22 @@ pub enum DecisionKind {
     L4Pick(Box<L4Pick>),
     /// An L7 proxy routed a request.
     L7Route(Box<L7Route>),
+    /// A router looked up the route for the first packet of a connection (a SYN).
+    RouteMatch {
+        /// The packet's source and destination address and port.
+        flow: ((Ipv4Addr, u16), (Ipv4Addr, u16)),
+        /// The route that matched (`None`: no route, the packet is dropped with ICMP).
+        route: Option<Route>,
+    },
+    /// A router must learn the next hop's MAC address first: the packet waits for ARP.
+    ArpWait {
+        /// The packet's source and destination address and port, if TCP or UDP.
+        flow: Option<((Ipv4Addr, u16), (Ipv4Addr, u16))>,
+        /// The next hop asked about.
+        next_hop: Ipv4Addr,
+        /// Whether this packet sent the request (`false`: one is already on its way).
+        asked: bool,
+    },
     /// A caching resolver answered a question from its cache, or had to ask upstream.
     ResolverLookup {
         /// Who asked (address and port).

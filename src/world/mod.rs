@@ -293,8 +293,8 @@ impl World {
         }
         let end = finished_at.unwrap_or(self.now);
         let mut ignored = Vec::new();
-        for node in &mut self.nodes {
-            let mut ctx = NodeCtx::new(end, &mut ignored, &mut self.trace);
+        for (index, node) in self.nodes.iter_mut().enumerate() {
+            let mut ctx = NodeCtx::new(end, index, &mut ignored, &mut self.trace);
             node.finish(&mut ctx);
         }
         Ok(RunOutput {
@@ -350,7 +350,7 @@ impl World {
     fn with_node(&mut self, index: usize, action: impl FnOnce(&mut dyn Node, &mut NodeCtx<'_>)) {
         let mut outbox = std::mem::take(&mut self.outbox);
         let wake = {
-            let mut ctx = NodeCtx::new(self.now, &mut outbox, &mut self.trace);
+            let mut ctx = NodeCtx::new(self.now, index, &mut outbox, &mut self.trace);
             action(self.nodes[index].as_mut(), &mut ctx);
             ctx.requested_wake()
         };

@@ -38,6 +38,24 @@ fn an_l4_nat_request_is_told_hop_by_hop() {
 }
 
 #[test]
+fn a_router_shows_its_route_and_its_arp_wait() {
+    let text = story("00-hello-web.ron", Selector::Request(0)).text();
+    let lines = [
+        "r1    routes the SYN 10.0.0.102:49152 -> 10.0.1.10:80: longest prefix match 10.0.1.0/24, directly connected",
+        "r1    does not know 10.0.1.10's MAC address: the packet waits while it asks (ARP)",
+        "dmz   ARP, Request who-has 10.0.1.10 tell 10.0.1.1",
+    ];
+    let mut from = 0;
+    for line in lines {
+        let at = text[from..]
+            .find(line)
+            .unwrap_or_else(|| panic!("{line}\n{text}"));
+        from += at;
+    }
+    assert!(text.contains("dmz   ARP, Reply 10.0.1.10 is-at "), "{text}");
+}
+
+#[test]
 fn a_wlc_pick_shows_each_servers_load_per_weight() {
     let told = story(
         "l4-schedulers.ron",
