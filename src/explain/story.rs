@@ -316,7 +316,14 @@ pub fn build(trace: &Trace, names: &Names<'_>, request: &RequestRecord, id: usiz
     )];
     for decision in &found.decisions {
         let place = &names.nodes[decision.node];
-        steps.push(step(decision.at, place, view(decision, names)));
+        let mut told = step(decision.at, place, view(decision, names));
+        if decision.at < request.start {
+            told.text = format!(
+                "earlier, when this kept-alive connection was opened: {}",
+                told.text
+            );
+        }
+        steps.push(told);
     }
     for frame in found.frames.drain(..) {
         let place = names
@@ -436,9 +443,27 @@ impl<'t> Found<'t> {
         let asked_by_client = |client: &Endpoint| Some(client.0) == client_ip;
         // 3. The director's and the server's records of the connection.
         let of_connection = |peer: &Endpoint| connections.contains(peer);
-        let mut decisions: Vec<&Decision> = records
+        // A kept-alive connection was scheduled for an earlier request: its director's pick,
+        // made before this request started, still decides where this one goes. The last pick
+        // of the connection before the start is the one.
+        let kept = own.iter().any(|d| {
+            matches!(
+                d.kind,
+                DecisionKind::Connect {
+                    how: ConnectHow::Kept,
+                    ..
+                }
+            )
+        });
+        let earlier_pick = records
             .iter()
-            .filter(in_window)
+            .filter(|d| kept && d.at < request.start)
+            .rfind(
+                |d| matches!(&d.kind, DecisionKind::L4Pick(pick) if of_connection(&pick.client)),
+            );
+        let mut decisions: Vec<&Decision> = earlier_pick
+            .into_iter()
+            .chain(records.iter().filter(in_window))
             .filter(|d| match &d.kind {
                 DecisionKind::Resolved { .. }
                 | DecisionKind::AskDns { .. }

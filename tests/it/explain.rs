@@ -56,6 +56,19 @@ fn a_router_shows_its_route_and_its_arp_wait() {
 }
 
 #[test]
+fn a_request_on_a_kept_connection_shows_the_pick_that_opened_it() {
+    let text = story("l4-keep-alive.ron", Selector::Request(20)).text();
+    let pick =
+        text.find("lb         earlier, when this kept-alive connection was opened: scheduler rr");
+    let start = text.find("browser-2  decides to send a request");
+    assert!(pick.is_some() && pick < start, "{text}");
+    assert!(
+        text.contains("sends it on its kept-alive connection"),
+        "{text}"
+    );
+}
+
+#[test]
 fn a_wlc_pick_shows_each_servers_load_per_weight() {
     let told = story(
         "l4-schedulers.ron",
