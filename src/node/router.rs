@@ -39,6 +39,7 @@ use super::vrrp::{Advert, VRRP_GROUP_MAC, VrrpAction, VrrpConfig, VrrpInstance, 
 use super::{Node, NodeCtx};
 use crate::sim::{SimDuration, SimTime};
 use crate::trace::DecisionKind;
+use crate::trace::decision::Flow;
 
 /// Time between ARP requests for a neighbour that does not answer (Linux `retrans_time_ms`).
 const ARP_RETRY: SimDuration = SimDuration::from_secs(1);
@@ -596,7 +597,7 @@ pub enum IcmpError {
 
 /// The addresses and ports of a TCP segment, and whether it opens a connection (SYN without
 /// ACK); `None` for anything else. Read only when decisions are recorded.
-fn tcp_flow(frame: &[u8]) -> Option<(((Ipv4Addr, u16), (Ipv4Addr, u16)), bool)> {
+fn tcp_flow(frame: &[u8]) -> Option<(Flow, bool)> {
     let ip = Ipv4Packet::new_checked(frame.get(ETHERNET_HEADER_LEN..)?).ok()?;
     if ip.next_header() != IpProtocol::Tcp {
         return None;

@@ -34,6 +34,9 @@ use crate::ipvs::service::Forward;
 use crate::node::{Route, ServiceMode};
 use crate::sim::{SimDuration, SimTime};
 
+/// A packet's source and destination, each an address and a port.
+pub type Flow = ((Ipv4Addr, u16), (Ipv4Addr, u16));
+
 /// The decision records of a run, and whether to keep them.
 #[derive(Clone, Debug, Default)]
 pub struct Decisions {
@@ -122,14 +125,14 @@ pub enum DecisionKind {
     /// A router looked up the route for the first packet of a connection (a SYN).
     RouteMatch {
         /// The packet's source and destination address and port.
-        flow: ((Ipv4Addr, u16), (Ipv4Addr, u16)),
+        flow: Flow,
         /// The route that matched (`None`: no route, the packet is dropped with ICMP).
         route: Option<Route>,
     },
     /// A router must learn the next hop's MAC address first: the packet waits for ARP.
     ArpWait {
         /// The packet's source and destination address and port, if TCP or UDP.
-        flow: Option<((Ipv4Addr, u16), (Ipv4Addr, u16))>,
+        flow: Option<Flow>,
         /// The next hop asked about.
         next_hop: Ipv4Addr,
         /// Whether this packet sent the request (`false`: one is already on its way).
