@@ -13,6 +13,7 @@
 //! - a health check that can never pass (a port nobody listens on, a path the server does
 //!   not serve, an address no machine has);
 //! - a fault that changes nothing, because its target is already crashed or down;
+//! - an L7 pool with no servers (every request routed there gets 503);
 //! - a run so large it will take long (the estimate counts requests, not seconds).
 
 use std::net::Ipv4Addr;
@@ -74,6 +75,19 @@ pub fn lint(scenario: &Scenario, loc: &Locator<'_>) -> Vec<Diagnostic> {
             for (pool, server, check) in checks {
                 let addr = config.pools[*pool].servers[*server].addr;
                 health_check(scenario, name, addr, check, &mut lints);
+            }
+            for pool in config.pools.iter().filter(|p| p.servers.is_empty()) {
+                lints.push(Lint {
+                    value: pool.name.clone(),
+                    anchor: Some(name.clone()),
+                    nth_fault: None,
+                    message: format!(
+                        "pool \"{}\" has no servers: the proxy answers every request it routes there with 503",
+                        pool.name
+                    ),
+                    help: "list a server, such as servers: [(ip: \"10.0.2.11\")], or remove the pool and its rules".to_string(),
+                    page: "labs/l7-balancing.md#5-a-pool-with-no-servers",
+                });
             }
         }
     }

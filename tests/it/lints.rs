@@ -171,3 +171,31 @@ fn check_prints_warnings_and_still_succeeds() {
         "{stderr}"
     );
 }
+
+#[test]
+fn an_empty_pool_is_flagged_and_answers_503() {
+    let edit = (
+        "(name: \"api\", servers: [(ip: \"10.0.2.21\"), (ip: \"10.0.2.22\")], algorithm: LeastConn)",
+        "(name: \"api\", servers: [], algorithm: LeastConn)",
+    );
+    let warnings = warnings_of("l7-routing.ron", &[edit]);
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    let text = &warnings[0];
+    assert!(text.contains("pool \"api\" has no servers"), "{text}");
+    assert!(
+        text.contains("(name: \"api\""),
+        "points at the pool: {text}"
+    );
+    assert!(text.contains("a-pool-with-no-servers"), "{text}");
+    // It runs: the proxy answers the pool's requests itself.
+    let source = std::fs::read_to_string(root().join("scenarios/l7-routing.ron"))
+        .unwrap()
+        .replacen(edit.0, edit.1, 1);
+    let scenario = load_str("l7-routing.ron", &source).unwrap();
+    let run = netlab::run::execute(&scenario, 1, false).unwrap();
+    assert!(
+        run.summary_json.contains("\"answered 503\": 174"),
+        "{}",
+        run.summary_json
+    );
+}
