@@ -148,6 +148,15 @@ fn someone_has(scenario: &Scenario, addr: Ipv4Addr) -> bool {
     })
 }
 
+/// Whether a URL's host may lead to `vip`: an address is compared, a name in the `hosts` table
+/// is looked up, and a name left to DNS may lead anywhere.
+fn may_reach(scenario: &Scenario, host: &str, vip: Ipv4Addr) -> bool {
+    match host.parse::<Ipv4Addr>() {
+        Ok(addr) => addr == vip,
+        Err(_) => scenario.hosts.get(host).is_none_or(|&addr| addr == vip),
+    }
+}
+
 /// The forwarding method's demands on each real server (the same-subnet pitfall, the VIP on
 /// the loopback).
 fn real_servers(
@@ -170,8 +179,13 @@ fn real_servers(
         };
         let mask = crate::node::prefix_mask(interface.prefix_len);
         let client_next_door = scenario.nodes.iter().find_map(|n| match n {
-            NodeSpec::Clients { name, first_ip, .. }
-                if u32::from(*first_ip) & mask == u32::from(interface.ip) & mask =>
+            NodeSpec::Clients {
+                name,
+                first_ip,
+                url,
+                ..
+            } if u32::from(*first_ip) & mask == u32::from(interface.ip) & mask
+                && may_reach(scenario, &url.host, service.vip) =>
             {
                 Some(name)
             }

@@ -199,3 +199,27 @@ fn an_empty_pool_is_flagged_and_answers_503() {
         run.summary_json
     );
 }
+
+#[test]
+fn the_same_subnet_warning_names_only_clients_of_the_nat_service() {
+    // Move the NAT clients away: the DR clients still share the servers' subnet, but they ask
+    // the DR VIP, so nothing is wrong.
+    let warnings = warnings_of(
+        "l4-nat-same-subnet.ron",
+        &[
+            (
+                "segments: [(name: \"lan\", bandwidth: \"1Gbps\", delay: \"20us\")],",
+                "segments: [(name: \"lan\", bandwidth: \"1Gbps\", delay: \"20us\"), (name: \"office\")],",
+            ),
+            (
+                "interfaces: [(attach: \"lan\", ip: \"10.0.0.2/24\")],",
+                "interfaces: [(attach: \"lan\", ip: \"10.0.0.2/24\"), (attach: \"office\", ip: \"10.0.5.1/24\")],",
+            ),
+            (
+                "Clients(name: \"via-nat\", attach: \"lan\", first_ip: \"10.0.0.50/24\",",
+                "Clients(name: \"via-nat\", attach: \"office\", first_ip: \"10.0.5.50/24\", gateway: \"10.0.5.1\",",
+            ),
+        ],
+    );
+    assert!(warnings.is_empty(), "{warnings:#?}");
+}
