@@ -292,6 +292,7 @@ const FIELDS: &[(&str, Holds)] = &[
     ("virtual_ipaddress", Holds::Text),
     ("addresses", Holds::Text),
     ("hosts", Holds::Text),
+    ("keepalived", Holds::Text),
     // Whole numbers, by their Rust type's range.
     ("seed", Holds::Whole(u64::MAX)),
     ("max_events", Holds::Whole(u64::MAX)),

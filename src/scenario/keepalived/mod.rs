@@ -1,0 +1,326 @@
+//! *keepalived.conf*: directors and VRRP routers configured in keepalived's own format,
+//! read and written.
+//!
+//! On a real Linux director, keepalived reads `/etc/keepalived/keepalived.conf` and fills
+//! the kernel's IPVS table (`virtual_server`, `real_server`), checks the real servers, and
+//! runs VRRP (`vrrp_instance`). A scenario can say the same in RON, or name such a file:
+//!
+//! ```ron
+//! L4Balancer(name: "lb1", interfaces: [...], keepalived: "keepalived/lb1.conf")
+//! ```
+//!
+//! The scenario still gives the topology (interfaces, addresses, routes); the file gives the
+//! services and the VRRP instances. Reading it takes four steps, one module each:
+//!
+//! 1. `source`: the file and its `include`s, read safely (inside the scenario's folder only,
+//!    size and depth capped);
+//! 2. `lexer`: keepalived's lexical rules, to statements of words with positions;
+//! 3. `parser`: statements to a tree of blocks, naming the block a missing `}` left open;
+//! 4. the mapping (`keywords`, `services`, `checkers`, `vrrp`): the tree to the scenario's
+//!    own file types (`VirtualServiceFile`, `VrrpFile`), exactly what inline `services` and
+//!    `vrrp` would give, so `validate` and `build` treat both alike.
+//!
+//! Every problem is a `Diagnostic` located in the conf file (`report`, `values`). Keywords
+//! netlab does not model give a warning each; unknown ones an error.
+//!
+//! `export` goes the other way: a scenario's directors and routers written as keepalived.conf
+//! files, which read back into the same scenario (`tests/it/keepalived.rs` checks both).
+//!
+//! # Simplifications
+//! - Problems the scenario's checks find in what the file gave (a VIP on no subnet of the
+//!   node, a real server on no segment) are located at the node's `keepalived:` line, not in
+//!   the file.
+//! - See each module's own list.
+//!
+//! # Further reading
+//! - keepalived.conf(5); `shared/reference/keepalived-vrrp.md` §1a; the book's scenario
+//!   reference, "keepalived".
+
+mod checkers;
+pub mod export;
+mod keywords;
+mod lexer;
+mod parser;
+mod report;
+mod services;
+mod source;
+mod values;
+mod vrrp;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+pub use export::keepalived_confs;
+use parser::{BraceError, Item};
+use report::Report;
+use services::Scripts;
+
+use super::diagnostic::{Diagnostic, Locator, Severity};
+use super::format::{InterfaceFile, NodeFile, ScenarioFile, VirtualServiceFile, VrrpFile};
+use keywords::Context;
+
+/// What one configuration file gives its node.
+#[derive(Debug, Default)]
+pub struct Imported {
+    /// Its virtual servers.
+    pub services: Vec<VirtualServiceFile>,
+    /// Its VRRP instances.
+    pub vrrp: Vec<VrrpFile>,
+    /// Whether `global_defs` starts the IPVS sync daemon (`lvs_sync_daemon`).
+    pub connection_sync: bool,
+}
+
+/// Reads the keepalived.conf of every node that names one, and puts what each gives into
+/// the node, in place of inline `services` and `vrrp`. `scenario_file` is the scenario's
+/// path (configurations are relative to its folder) and `loc` its locator, for problems with
+/// the `keepalived:` field itself.
+///
+/// Returns the diagnostics, errors and warnings; the scenario is usable only without errors.
+pub fn import(file: &mut ScenarioFile, scenario_file: &str, loc: &Locator<'_>) -> Vec<Diagnostic> {
+    let dir = Path::new(scenario_file)
+        .parent()
+        .unwrap_or(Path::new(""))
+        .to_path_buf();
+    let mut diagnostics = Vec::new();
+    for node in &mut file.nodes {
+        match node {
+            NodeFile::L4Balancer(b) => {
+                let Some(path) = b.keepalived.clone() else {
+                    continue;
+                };
+                if !b.services.is_empty() || !b.vrrp.is_empty() {
+                    diagnostics.push(both(loc, &b.name));
+                    continue;
+                }
+                let conf = NodeConf {
+                    name: &b.name,
+                    interfaces: describe(&b.interfaces),
+                    scripts: &b.scripts,
+                    director: true,
+                };
+                let (imported, found) = read_conf(&dir, &path, &conf, loc);
+                diagnostics.extend(found);
+                b.services = imported.services;
+                b.vrrp = imported.vrrp;
+                if imported.connection_sync {
+                    b.connection_sync.get_or_insert(true);
+                }
+            }
+            NodeFile::Router(router) => {
+                let Some(path) = router.keepalived.clone() else {
+                    continue;
+                };
+                if !router.vrrp.is_empty() {
+                    diagnostics.push(both(loc, &router.name));
+                    continue;
+                }
+                let scripts = Scripts::new();
+                let conf = NodeConf {
+                    name: &router.name,
+                    interfaces: describe(&router.interfaces),
+                    scripts: &scripts,
+                    director: false,
+                };
+                let (imported, found) = read_conf(&dir, &path, &conf, loc);
+                diagnostics.extend(found);
+                router.vrrp = imported.vrrp;
+            }
+            _ => {}
+        }
+    }
+    diagnostics
+}
+
+/// A node that gives both inline configuration and a keepalived.conf.
+fn both(loc: &Locator<'_>, name: &str) -> Diagnostic {
+    Diagnostic {
+        help: Some(
+            "give either `keepalived:` or inline `services`/`vrrp`, not both: remove one".into(),
+        ),
+        ..loc.field(
+            "keepalived",
+            Some(name),
+            format!("\"{name}\" has a keepalived.conf and inline services or VRRP instances"),
+        )
+    }
+}
+
+/// What the mapping needs to know of the node a configuration is for.
+struct NodeConf<'a> {
+    /// Its name.
+    name: &'a str,
+    /// Its interfaces in order, described as `lan, 10.0.0.2/24`.
+    interfaces: Vec<String>,
+    /// MISC_CHECK results.
+    scripts: &'a Scripts,
+    /// Whether it is a director (which may have virtual servers).
+    director: bool,
+}
+
+/// Interfaces as messages describe them.
+fn describe(interfaces: &[InterfaceFile]) -> Vec<String> {
+    interfaces
+        .iter()
+        .map(|i| format!("{}, {}", i.attach, i.ip))
+        .collect()
+}
+
+/// Reads, parses and maps the configuration at `path` for the node `conf`.
+fn read_conf(
+    dir: &Path,
+    path: &str,
+    conf: &NodeConf<'_>,
+    loc: &Locator<'_>,
+) -> (Imported, Vec<Diagnostic>) {
+    // 1. The file and its includes.
+    let reading = match source::read(dir, path) {
+        Ok(reading) => reading,
+        Err(refusal) => {
+            let mut found = vec![Diagnostic {
+                help: Some(refusal.help),
+                ..loc.quoted(path, Some(conf.name), refusal.message)
+            }];
+            found.extend(refusal.inside.map(|d| *d));
+            return (Imported::default(), found);
+        }
+    };
+    let locators = reading.locators();
+    let mut r = Report::new(&locators);
+    r.diagnostics.extend(reading.diagnostics.iter().cloned());
+    for (file, problem) in &reading.problems {
+        r.at(
+            Severity::Error,
+            *file,
+            (problem.start, problem.width),
+            problem.message.clone(),
+            problem.help.clone(),
+        );
+    }
+    // 2-3. Lexed already; the tree of blocks.
+    let indent = |w: &lexer::Word| indentation(&reading.files[w.file].text, w.start);
+    let (items, brace_errors) = parser::parse(reading.statements.clone(), indent);
+    for error in brace_errors {
+        brace_error(&mut r, error);
+    }
+    // 4. The mapping.
+    let imported = map(&mut r, &items, conf);
+    (imported, r.diagnostics)
+}
+
+/// The top level of a configuration to what it gives the node.
+fn map(r: &mut Report<'_>, items: &[Item], conf: &NodeConf<'_>) -> Imported {
+    let mut imported = Imported::default();
+    let mut globals = vrrp::Globals::default();
+    // global_defs applies to every instance, wherever it stands: read it first.
+    for item in items.iter().filter(|i| i.keyword().text == "global_defs") {
+        vrrp::global_defs(r, item, &mut globals);
+    }
+    let mut names = BTreeSet::new();
+    let mut groups = Vec::new();
+    for item in items {
+        if !r.known(Context::Top, item) {
+            continue;
+        }
+        match item.keyword().text.as_str() {
+            "vrrp_instance" => {
+                if let Some(v) = vrrp::vrrp_instance(r, item, &conf.interfaces, &globals) {
+                    if let Some(name) = &v.name
+                        && !names.insert(name.clone())
+                    {
+                        r.error(
+                            &item.args()[0],
+                            format!("a second vrrp_instance is named `{name}`"),
+                            "give every instance its own name",
+                        );
+                    }
+                    imported.vrrp.push(v);
+                }
+            }
+            "vrrp_sync_group" => groups.push(item),
+            "virtual_server" if !conf.director => r.error(
+                item.keyword(),
+                format!(
+                    "\"{}\" is a Router: it has no IPVS for a virtual_server",
+                    conf.name
+                ),
+                "make the node an L4Balancer to run virtual servers",
+            ),
+            "virtual_server" => {
+                if let Some(s) = services::virtual_server(r, item, conf.scripts) {
+                    imported.services.push(s);
+                }
+            }
+            _ => {}
+        }
+    }
+    for group in groups {
+        vrrp::sync_group(r, group, &names);
+    }
+    // A router has no IPVS connections to synchronise: only a director's sync daemon counts.
+    imported.connection_sync = globals.sync_daemon && conf.director;
+    if imported.services.is_empty()
+        && imported.vrrp.is_empty()
+        && !r.has_errors()
+        && let Some(first) = items.first()
+    {
+        r.warning(
+            first.keyword(),
+            format!(
+                "this configuration gives \"{}\" no virtual server and no VRRP instance",
+                conf.name
+            ),
+            "add a virtual_server or a vrrp_instance block",
+        );
+    }
+    imported
+}
+
+/// Reports a brace that does not balance.
+fn brace_error(r: &mut Report<'_>, error: BraceError) {
+    match error {
+        BraceError::ExtraClose(word) => r.error(
+            &word,
+            "this `}` closes no block".into(),
+            "remove it, or look above for a block closed twice",
+        ),
+        BraceError::OpensNothing(word) => r.error(
+            &word,
+            "this `{` opens no block".into(),
+            "a `{` follows the keyword that opens the block, such as `real_server 10.0.0.1 80 {`",
+        ),
+        BraceError::TooDeep(word) => r.error(
+            &word,
+            format!("blocks nest more than {} deep here", parser::MAX_DEPTH),
+            "keepalived's blocks nest five deep at most: look for missing `}`",
+        ),
+        BraceError::Unclosed {
+            keyword,
+            open,
+            misplaced_close,
+        } => {
+            r.error(
+                &open,
+                format!("the `{}` block opened here is never closed", keyword.text),
+                format!("add `}}` at the end of the `{}` block", keyword.text),
+            );
+            if let Some(close) = misplaced_close {
+                let line = r.line_of(&close);
+                r.note(format!(
+                    "the `}}` on line {line} is indented like an outer block: the `}}` of `{}` is probably missing just before it",
+                    keyword.text
+                ));
+            }
+        }
+    }
+}
+
+/// The indentation (in characters) of the line holding byte `offset` of `text`.
+fn indentation(text: &str, offset: usize) -> usize {
+    let offset = offset.min(text.len());
+    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    text[start..offset]
+        .chars()
+        .take_while(|c| *c == ' ' || *c == '\t')
+        .map(|c| if c == '\t' { 8 } else { 1 })
+        .sum()
+}
