@@ -132,13 +132,17 @@ fn agree<T: PartialEq + Copy>(
     if each.iter().all(|t| field(t).is_none()) {
         return Ok(None);
     }
+    // A checker to which the field does not apply (MISC_CHECK's connect_timeout) has no
+    // value and no default: it agrees with anything.
     let resolved: Vec<Option<T>> = each
         .iter()
         .zip(defaults)
-        .map(|(t, d)| field(t).or(field(d)))
+        .map(|(t, d)| field(d).and(field(t).or(field(d))))
         .collect();
-    if resolved.windows(2).all(|w| w[0] == w[1]) {
-        return Ok(resolved[0]);
+    let mut cared = resolved.iter().flatten();
+    let first = cared.next().copied();
+    if cared.all(|v| Some(*v) == first) {
+        return Ok(first);
     }
     if resolved.iter().zip(defaults).all(|(r, d)| *r == field(d)) {
         return Ok(None);
@@ -164,6 +168,7 @@ impl CheckerRead {
     /// `warmup`, which defaults to the checker's `delay_loop`).
     fn defaults(&self, effective: &Timing) -> Timing {
         let delay_loop = SimDuration::from_secs(60);
+        let is_misc = matches!(self.check, CheckFile::MiscCheck { .. });
         let (retry, delay_before_retry) = match self.check {
             CheckFile::MiscCheck { .. } => (0, 1),
             CheckFile::HttpGet { .. } | CheckFile::SslGet { .. } => (1, 3),
@@ -171,7 +176,8 @@ impl CheckerRead {
         };
         Timing {
             delay_loop: Some(delay_loop),
-            connect_timeout: Some(SimDuration::from_secs(5)),
+            // MISC_CHECK has no connect_timeout (its script's limit is misc_timeout).
+            connect_timeout: (!is_misc).then(|| SimDuration::from_secs(5)),
             retry: Some(retry),
             delay_before_retry: Some(SimDuration::from_secs(delay_before_retry)),
             warmup: Some(effective.delay_loop.unwrap_or(delay_loop)),
