@@ -199,8 +199,13 @@ fn read_conf(
     // 2-3. Lexed already; the tree of blocks.
     let indent = |w: &lexer::Word| indentation(&reading.files[w.file].text, w.start);
     let (items, brace_errors) = parser::parse(reading.statements.clone(), indent);
-    for error in brace_errors {
-        brace_error(&mut r, error);
+    // With braces that do not balance, or words keepalived would read otherwise, the tree is
+    // not what was meant: the mapping would only report the consequences, so it is skipped.
+    if !brace_errors.is_empty() || !reading.problems.is_empty() {
+        for error in brace_errors {
+            brace_error(&mut r, error);
+        }
+        return (Imported::default(), r.diagnostics);
     }
     // 4. The mapping.
     let imported = map(&mut r, &items, conf);

@@ -240,10 +240,12 @@ impl Reader {
                 let p = problem(
                     pattern,
                     format!("include loop: {shown} is already being read"),
-                    format!(
-                        "a file may not include itself, even through others ({} files in the loop)",
-                        self.stack.len() - k
-                    ),
+                    if k + 1 == self.stack.len() {
+                        "a file may not include itself".to_string()
+                    } else {
+                        "a file may not include itself, even through the files it includes"
+                            .to_string()
+                    },
                 );
                 self.reading.problems.push((file, p));
                 continue;

@@ -1,0 +1,129 @@
+//! Reading keepalived.conf files: each broken configuration in `tests/it/bad-keepalived/`
+//! gets a positioned diagnostic (snapshotted), and the shipped conf runs as the lab says.
+//!
+//! Each file is given to the same small director (`lb1`: eth0 on `front`, 10.0.1.2/24; eth1
+//! on `back`, 10.0.2.1/24) by a scenario written next to it.
+
+use netlab::scenario::load::{LoadError, load_with_warnings};
+
+/// The scenario every bad conf is read with; `CONF` is replaced by the file's name.
+const DIRECTOR: &str = r#"Scenario(
+    name: "bad-keepalived",
+    description: "a director configured by a broken keepalived.conf",
+    segments: [(name: "front"), (name: "back")],
+    nodes: [
+        L4Balancer(
+            name: "lb1",
+            interfaces: [
+                (attach: "front", ip: "10.0.1.2/24"),
+                (attach: "back", ip: "10.0.2.1/24"),
+            ],
+            keepalived: "CONF",
+        ),
+        WebServer(name: "web1", interface: (attach: "back", ip: "10.0.2.11/24"), gateway: "10.0.2.1"),
+        WebServer(name: "web2", interface: (attach: "back", ip: "10.0.2.12/24"), gateway: "10.0.2.1"),
+    ],
+)"#;
+
+/// What `netlab check` prints for the conf at `tests/it/bad-keepalived/<name>`: its errors,
+/// or its warnings.
+fn check(name: &str) -> (bool, String) {
+    let scenario = DIRECTOR.replace("CONF", name);
+    match load_with_warnings("tests/it/bad-keepalived/director.ron", &scenario) {
+        Err(error) => (true, error.to_string()),
+        Ok((_, warnings)) => (
+            false,
+            warnings
+                .iter()
+                .map(|w| w.to_string())
+                .collect::<Vec<_>>()
+                .join("\n\n"),
+        ),
+    }
+}
+
+#[test]
+fn broken_confs_get_positioned_messages() {
+    let mut count = 0;
+    insta::glob!("bad-keepalived", "*.conf", |path| {
+        count += 1;
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let (_, text) = check(&name);
+        assert!(
+            text.contains(&format!("--> tests/it/bad-keepalived/{name}:")),
+            "no position in the conf:\n{text}"
+        );
+        assert!(text.contains("= help:"), "no hint in:\n{text}");
+        insta::assert_snapshot!(text);
+    });
+    assert!(count >= 30, "only {count} broken confs");
+}
+
+#[test]
+fn the_issue_s_five_mistakes_say_what_keepalived_does_not() {
+    let says = |name: &str, error: bool, words: &[&str]| {
+        let (is_error, text) = check(name);
+        assert_eq!(is_error, error, "{name}:\n{text}");
+        for w in words {
+            assert!(text.contains(w), "{name} does not say {w:?}:\n{text}");
+        }
+    };
+    says(
+        "unbalanced-real-server.conf",
+        true,
+        &[
+            "the `real_server` block opened here is never closed",
+            ":5:30",
+        ],
+    );
+    says(
+        "lb-kind-dsr.conf",
+        true,
+        &["keepalived calls direct server return `DR`"],
+    );
+    says(
+        "negative-weight.conf",
+        true,
+        &["weight -2 is negative", "from 0 to 65535"],
+    );
+    says(
+        "http-get-without-url.conf",
+        true,
+        &["has no `url` block", "crashes"],
+    );
+    says(
+        "real-server-without-port.conf",
+        false,
+        &["probes port 8080", "real_server 10.0.2.11 8080"],
+    );
+}
+
+#[test]
+fn refused_files_are_never_shown() {
+    // `include /etc/passwd` and `include ../../../Cargo.toml` are reported on the include
+    // line; not a line of the refused file appears.
+    for name in ["include-absolute-path.conf", "include-parent-folder.conf"] {
+        let (error, text) = check(name);
+        assert!(error, "{text}");
+        assert!(!text.contains("root:"), "{text}");
+        assert!(!text.contains("[package]"), "{text}");
+        assert!(text.contains("scenario's folder"), "{text}");
+    }
+    let (_, text) = check("include-loop.conf");
+    assert!(text.contains("include loop"), "{text}");
+}
+
+#[test]
+fn a_conf_outside_the_scenario_folder_is_refused() {
+    for path in ["/etc/passwd", "../../Cargo.toml", "missing.conf"] {
+        let scenario = DIRECTOR.replace("CONF", path);
+        let error =
+            load_with_warnings("tests/it/bad-keepalived/director.ron", &scenario).expect_err(path);
+        let LoadError::Invalid(diagnostics) = &error else {
+            panic!("{error}");
+        };
+        // Located on the scenario's `keepalived:` line.
+        assert_eq!(diagnostics[0].file, "tests/it/bad-keepalived/director.ron");
+        assert_eq!(diagnostics[0].line, 12, "{error}");
+    }
+}
