@@ -1470,6 +1470,7 @@ Scenario(
         let mut files: Vec<_> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|e| e == "ron"))
             .collect();
         files.sort();
         let mut seen = std::collections::BTreeSet::new();
