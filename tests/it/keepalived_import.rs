@@ -127,3 +127,73 @@ fn a_conf_outside_the_scenario_folder_is_refused() {
         assert_eq!(diagnostics[0].line, 12, "{error}");
     }
 }
+
+/// The book's Lab 7 quotes a run of `l4-keepalived.ron` and `netlab check` on a broken copy
+/// of its conf: the numbers and the message must be the run's.
+#[test]
+fn the_lab_quotes_the_run() {
+    let book =
+        std::fs::read_to_string(super::support::root().join("book/src/labs/l4-balancing.md"))
+            .unwrap();
+    let run = super::support::run("l4-keepalived.ron", None, false);
+    let summary: serde_json::Value = serde_json::from_str(&run.summary_json).unwrap();
+    let requests = &summary["requests"];
+    let served = |name: &str| summary["servers"][name]["served"].as_u64().unwrap();
+    let event_time = |kind: &str| {
+        let line = run
+            .events_csv
+            .lines()
+            .find(|l| l.contains(&format!(",{kind},")))
+            .unwrap_or_else(|| panic!("no {kind} in events.csv"));
+        let seconds: f64 = line.split(',').next().unwrap().parse().unwrap();
+        format!("{seconds:.3} s")
+    };
+    let quoted = [
+        format!(
+            "| requests | {} issued, {} ok, {} refused |",
+            requests["issued"], requests["ok"], requests["by_outcome"]["refused"]
+        ),
+        format!(
+            "| served | `web1` {}, `web2` {}, `web3` {} |",
+            served("web1"),
+            served("web2"),
+            served("web3")
+        ),
+        format!(
+            "| `server_down` for `10.0.2.12:80` | {} |",
+            event_time("server_down")
+        ),
+        format!("| `server_up` | {} |", event_time("server_up")),
+    ];
+    for line in quoted {
+        assert!(book.contains(&line), "the book does not say:\n{line}");
+    }
+    // The four e-mail settings are the warnings.
+    let path = super::support::root().join("scenarios/l4-keepalived.ron");
+    let source = std::fs::read_to_string(&path).unwrap();
+    let (_, warnings) = load_with_warnings(&path.display().to_string(), &source).unwrap();
+    assert_eq!(warnings.len(), 4, "{warnings:#?}");
+    // The broken copy: the first real_server's `}` removed.
+    let dir = std::env::temp_dir().join(format!("netlab-lab7-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("keepalived")).unwrap();
+    let conf =
+        std::fs::read_to_string(super::support::root().join("scenarios/keepalived/lb1.conf"))
+            .unwrap();
+    let mut lines: Vec<&str> = conf.lines().collect();
+    let first = lines
+        .iter()
+        .position(|l| l.starts_with("    real_server"))
+        .unwrap();
+    let close = first + lines[first..].iter().position(|l| *l == "    }").unwrap();
+    lines.remove(close);
+    std::fs::write(dir.join("keepalived/lb1.conf"), lines.join("\n")).unwrap();
+    let scenario_path = dir.join("l4-keepalived.ron");
+    let error = load_with_warnings(&scenario_path.display().to_string(), &source).unwrap_err();
+    let shown = error.to_string().replace(
+        &dir.join("keepalived").display().to_string(),
+        "scenarios/keepalived",
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let message = shown.trim_end_matches("1 error found").trim_end();
+    assert!(book.contains(message), "the book does not show:\n{message}");
+}

@@ -302,13 +302,20 @@ fn brace_error(r: &mut Report<'_>, error: BraceError) {
             keyword,
             open,
             misplaced_close,
+            outdented,
         } => {
             r.error(
                 &open,
                 format!("the `{}` block opened here is never closed", keyword.text),
                 format!("add `}}` at the end of the `{}` block", keyword.text),
             );
-            if let Some(close) = misplaced_close {
+            if let Some(next) = outdented {
+                let line = r.line_of(&next);
+                r.note(format!(
+                    "`{}` on line {line} is indented like `{}`: the missing `}}` probably goes just before it",
+                    next.text, keyword.text
+                ));
+            } else if let Some(close) = misplaced_close {
                 let line = r.line_of(&close);
                 r.note(format!(
                     "the `}}` on line {line} is indented like an outer block: the `}}` of `{}` is probably missing just before it",

@@ -73,6 +73,9 @@ pub enum BraceError {
         open: Word,
         /// A `}` that probably belongs further out.
         misplaced_close: Option<Word>,
+        /// The first statement inside the block indented no deeper than the block's own
+        /// keyword: its `}` was probably meant to come just before that statement.
+        outdented: Option<Word>,
     },
     /// Blocks nested deeper than [`MAX_DEPTH`].
     TooDeep(Word),
@@ -90,7 +93,7 @@ pub fn parse(
     let mut errors = Vec::new();
     // The `}`s that closed a block opened on a line indented more: candidates for a
     // forgotten `}`.
-    let mut suspicious: Vec<(Word, Word)> = Vec::new();
+    let mut suspicious: Vec<(Word, Word, Option<Word>)> = Vec::new();
     for statement in statements {
         let first = &statement[0];
         let items = match stack.last_mut() {
@@ -123,8 +126,13 @@ pub fn parse(
                 errors.push(BraceError::ExtraClose(first.clone()));
                 continue;
             };
-            if indent(first) < indent(owner.keyword()) {
-                suspicious.push((owner.keyword().clone(), first.clone()));
+            let depth = indent(owner.keyword());
+            if indent(first) < depth {
+                let outdented = inner
+                    .iter()
+                    .find(|item| indent(item.keyword()) <= depth)
+                    .map(|item| item.keyword().clone());
+                suspicious.push((owner.keyword().clone(), first.clone(), outdented));
             }
             if let Some(block) = owner.block.as_mut() {
                 block.close = Some(first.clone());
@@ -143,15 +151,18 @@ pub fn parse(
     }
     // Blocks still open at the end of the file.
     if !stack.is_empty() {
-        let (keyword, misplaced_close) = match suspicious.first() {
-            Some((keyword, close)) => (keyword.clone(), Some(close.clone())),
-            None => (stack[stack.len() - 1].0.keyword().clone(), None),
+        let (keyword, misplaced_close, outdented) = match suspicious.first() {
+            Some((keyword, close, outdented)) => {
+                (keyword.clone(), Some(close.clone()), outdented.clone())
+            }
+            None => (stack[stack.len() - 1].0.keyword().clone(), None, None),
         };
         let open = find_open(&stack, &top, &keyword);
         errors.push(BraceError::Unclosed {
             keyword,
             open,
             misplaced_close,
+            outdented,
         });
         // Close them all, so that the mapping still sees what was read.
         while let Some((mut owner, inner)) = stack.pop() {
@@ -237,6 +248,7 @@ mod tests {
                 keyword,
                 open,
                 misplaced_close: Some(close),
+                outdented: Some(next),
             },
         ] = errors.as_slice()
         else {
@@ -247,6 +259,8 @@ mod tests {
         assert_eq!(keyword.start, text.find("real_server").unwrap());
         assert_eq!(open.start, text.match_indices('{').nth(1).unwrap().0);
         assert_eq!(close.start, text.len() - 2);
+        // The second real_server is where the first one's `}` was forgotten.
+        assert_eq!(next.start, text.rfind("real_server").unwrap());
     }
 
     #[test]
