@@ -141,8 +141,8 @@ impl Context {
         }
     }
 
-    /// The keywords keepalived has here that netlab does not model, each with why it does
-    /// not matter, or what is lost, in one phrase.
+    /// The keywords keepalived has here that netlab does not model ([`why_not_modelled`]
+    /// says what that means for each).
     pub fn not_modelled(self) -> &'static [&'static str] {
         match self {
             Context::Top => &[
@@ -348,6 +348,38 @@ impl Context {
                 "regex_max_offset",
             ],
         }
+    }
+}
+
+/// What a keyword netlab does not model means for the run, for the warning's help line.
+pub fn why_not_modelled(keyword: &str) -> &'static str {
+    match keyword {
+        k if k.starts_with("notif") || k.starts_with("smtp") || k.ends_with("_fifo") => {
+            "netlab runs no notify scripts and sends no mail; the rest of the file is read"
+        }
+        k if k.contains("snmp") || k == "enable_traps" || k == "enable_dbus" => {
+            "netlab has no SNMP or D-Bus; the rest of the file is read"
+        }
+        "authentication" => {
+            "netlab's adverts carry no password: in keepalived, routers with different passwords would not hear each other"
+        }
+        "unicast_peer" | "unicast_src_ip" | "mcast_src_ip" | "vrrp_mcast_group4" => {
+            "netlab's adverts are multicast on the instance's segment, which reaches the same peers when they share it"
+        }
+        "preempt_delay" => "netlab preempts as soon as a higher priority is heard",
+        "version" | "vrrp_version" => "netlab speaks VRRP version 2, keepalived's default",
+        k if k.starts_with("track_") || k == "vrrp_script" || k == "vrrp_track_process" => {
+            "netlab's instances track nothing: only faults in the scenario's timeline change them"
+        }
+        "virtual_server_group" => {
+            "netlab's services are an address and a port each: write one virtual_server per address"
+        }
+        "DNS_CHECK" | "UDP_CHECK" | "BFD_CHECK" | "FILE_CHECK" => {
+            "this checker is not run: the real server counts as up as far as it is concerned"
+        }
+        "digest" | "regex" | "regex_no_match" => "netlab checks the status code only",
+        "vrrp_strict" | "strict_mode" => "netlab does not apply strict RFC mode's extra checks",
+        _ => "netlab ignores this statement and reads the rest of the file",
     }
 }
 

@@ -336,3 +336,165 @@ fn indentation(text: &str, offset: usize) -> usize {
         .map(|c| if c == '\t' { 8 } else { 1 })
         .sum()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::format::{CheckFile, ForwardFile};
+
+    /// Maps the configuration `text` for a director with two interfaces (eth0 on `front`,
+    /// eth1 on `back`), as `read_conf` does after reading.
+    fn mapped(text: &str) -> (Imported, Vec<Diagnostic>) {
+        let mut scripts = Scripts::new();
+        scripts.insert("/bin/check".into(), vec![("0s".into(), true)]);
+        let conf = NodeConf {
+            name: "lb1",
+            interfaces: vec!["front, 10.0.1.2/24".into(), "back, 10.0.2.1/24".into()],
+            scripts: &scripts,
+            director: true,
+        };
+        let locators = [Locator::new("lb1.conf", text)];
+        let mut r = Report::new(&locators);
+        let (statements, problems) = lexer::lex(text, 0);
+        assert!(problems.is_empty(), "{problems:?}");
+        let (items, errors) = parser::parse(statements, |w| indentation(text, w.start));
+        assert!(errors.is_empty(), "{errors:?}");
+        let imported = map(&mut r, &items, &conf);
+        (imported, r.diagnostics)
+    }
+
+    /// The messages of `diagnostics` of `severity`.
+    fn messages(diagnostics: &[Diagnostic], severity: Severity) -> Vec<&str> {
+        diagnostics
+            .iter()
+            .filter(|d| d.severity == severity)
+            .map(|d| d.message.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn a_virtual_server_becomes_a_service_with_its_real_servers() {
+        let (imported, found) = mapped(
+            "virtual_server 10.0.1.100 80 {\n lvs_sched wrr\n lvs_method DR\n protocol tcp\n \
+             persistence_timeout\n quorum 2\n hysteresis 1\n sorry_server 10.0.2.99 8080\n \
+             real_server 10.0.2.11 80 {\n  weight 3\n  lvs_method NAT\n }\n \
+             real_server 10.0.2.12 {\n  inhibit_on_failure\n }\n}\n",
+        );
+        assert!(found.is_empty(), "{found:?}");
+        let s = &imported.services[0];
+        assert_eq!((s.vip.as_str(), s.port), ("10.0.1.100", Some(80)));
+        assert_eq!(s.scheduler.as_deref(), Some("wrr"));
+        // Without a value, keepalived's default of 360 s.
+        assert_eq!(s.persistence_timeout.as_deref(), Some("360s"));
+        assert_eq!((s.quorum, s.hysteresis), (Some(2), Some(1)));
+        // A DR sorry server keeps the service's port.
+        let sorry = s.sorry_server.as_ref().unwrap();
+        assert_eq!((sorry.forward, sorry.port), (Some(ForwardFile::Dr), None));
+        let [first, second] = s.real_servers.as_slice() else {
+            panic!("{:?}", s.real_servers);
+        };
+        assert_eq!(
+            (first.weight, first.forward),
+            (Some(3), Some(ForwardFile::Nat))
+        );
+        // No port: the service's, and the service's method.
+        assert_eq!(
+            (second.port, second.forward),
+            (Some(80), Some(ForwardFile::Dr))
+        );
+        assert_eq!(second.inhibit_on_failure, Some(true));
+    }
+
+    #[test]
+    fn check_timing_is_inherited_from_service_to_server_to_checker() {
+        let (imported, found) = mapped(
+            "virtual_server 10.0.1.100 80 {\n protocol TCP\n delay_loop 6\n retry 2\n \
+             real_server 10.0.2.11 80 {\n  connect_timeout 2.5\n  TCP_CHECK {\n   retry 4\n  }\n \
+             }\n real_server 10.0.2.12 80 {\n  HTTP_GET {\n   url {\n    path /health\n    \
+             status_code 200-202 301\n   }\n  }\n  MISC_CHECK {\n   misc_path /bin/check\n  }\n \
+             }\n}\n",
+        );
+        assert!(found.is_empty(), "{found:?}");
+        let rs = &imported.services[0].real_servers;
+        let t = &rs[0].check_timing;
+        assert_eq!(t.delay_loop.as_deref(), Some("6000000us"));
+        assert_eq!(t.connect_timeout.as_deref(), Some("2500000us"));
+        assert_eq!(t.retry, Some(4));
+        // HTTP_GET and MISC_CHECK share the service's retry 2 and delay_loop; their
+        // different defaults for delay_before_retry stay each checker's own.
+        let t = &rs[1].check_timing;
+        assert_eq!((t.retry, t.delay_before_retry.as_deref()), (Some(2), None));
+        let CheckFile::HttpGet { path, status, port } = &rs[1].checks[0] else {
+            panic!("{:?}", rs[1].checks);
+        };
+        assert_eq!(path.as_deref(), Some("/health"));
+        assert_eq!(status.as_deref(), Some(&[200, 201, 202, 301][..]));
+        assert_eq!(*port, None);
+        assert!(matches!(&rs[1].checks[1], CheckFile::MiscCheck { results } if results.len() == 1));
+    }
+
+    #[test]
+    fn a_vrrp_instance_names_its_interface_by_position() {
+        let (imported, found) = mapped(
+            "global_defs {\n router_id lb1\n lvs_sync_daemon eth1 VI_1\n vrrp_garp_master_repeat 3\n}\n\
+             vrrp_instance VI_1 {\n state MASTER\n interface eth1\n virtual_router_id 51\n \
+             advert_int 2\n nopreempt\n virtual_ipaddress {\n  10.0.2.100\n }\n}\n",
+        );
+        let v = &imported.vrrp[0];
+        assert_eq!(v.interface, Some(1));
+        assert_eq!((v.virtual_router_id, v.advert_int), (51, Some(2)));
+        // MASTER without a priority is an address owner: 255, with a warning.
+        assert_eq!(v.priority, Some(255));
+        assert_eq!(
+            messages(&found, Severity::Warning),
+            [
+                "keepalived makes an address owner (`state MASTER`, priority 255) master at once; netlab starts it as BACKUP"
+            ]
+        );
+        assert_eq!((v.nopreempt, v.garp_master_repeat), (Some(true), Some(3)));
+        assert!(imported.connection_sync);
+    }
+
+    #[test]
+    fn keywords_netlab_does_not_model_warn_and_unknown_ones_fail() {
+        let (imported, found) = mapped(
+            "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n \
+             track_interface {\n  eth1\n }\n priorty 120\n virtual_ipaddress {\n  10.0.1.100\n }\n}\n",
+        );
+        assert_eq!(imported.vrrp.len(), 1);
+        assert_eq!(
+            messages(&found, Severity::Warning),
+            ["`track_interface` is not modelled by netlab"]
+        );
+        assert_eq!(
+            messages(&found, Severity::Error),
+            ["unknown keyword `priorty` in vrrp_instance"]
+        );
+        assert_eq!(found[1].help.as_deref(), Some("did you mean `priority`?"));
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        for text in [
+            "virtual_server",
+            "virtual_server 1 2 3 {\n real_server\n}",
+            "vrrp_instance {\n}\n",
+            "vrrp_sync_group G {\n group\n}\n",
+            "global_defs\n",
+            "virtual_server 10.0.0.1 80 {\n real_server 10.0.0.2 80 {\n HTTP_GET {\n url\n }\n }\n}\n",
+        ] {
+            let (statements, _) = lexer::lex(text, 0);
+            let (items, _) = parser::parse(statements, |w| indentation(text, w.start));
+            let locators = [Locator::new("t.conf", text)];
+            let mut r = Report::new(&locators);
+            let scripts = Scripts::new();
+            let conf = NodeConf {
+                name: "n",
+                interfaces: Vec::new(),
+                scripts: &scripts,
+                director: true,
+            };
+            let _ = map(&mut r, &items, &conf);
+        }
+    }
+}

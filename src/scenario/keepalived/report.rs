@@ -4,7 +4,7 @@
 //! is reported on the word itself, with the same `Diagnostic` scenarios use:
 //! `FILE:LINE:COL`, the line, a caret under the word, and a help line.
 
-use super::keywords::{Class, Context, classify};
+use super::keywords::{Class, Context, classify, why_not_modelled};
 use super::lexer::Word;
 use super::parser::Item;
 use crate::scenario::diagnostic::{Diagnostic, Locator, Severity};
@@ -99,8 +99,7 @@ impl<'a> Report<'a> {
                 self.warning(
                     keyword,
                     format!("`{}` is not modelled by netlab", keyword.text),
-                    "netlab reads the rest of the configuration and ignores this statement; see the \
-                     book's scenario reference for what is modelled",
+                    why_not_modelled(&keyword.text),
                 );
                 false
             }
