@@ -68,6 +68,31 @@ fn odd_names_paths_and_values_pass_keepalived_t() {
     checker.clean_up();
 }
 
+/// The keepalived.conf files shipped beside the scenarios are real keepalived
+/// configurations: `keepalived -t` accepts them as netlab reads them.
+#[test]
+fn shipped_confs_pass_keepalived_t() {
+    let Some(checker) = Checker::find("shipped") else {
+        return;
+    };
+    let dir = super::support::root().join("scenarios/keepalived");
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "conf"))
+        .collect();
+    names.sort();
+    assert!(!names.is_empty());
+    for path in names {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if let Err(report) = checker.check(&name, &text) {
+            panic!("{name}: {report}");
+        }
+    }
+    checker.clean_up();
+}
+
 /// A director and a router that keepalived's lexer would misread if written naively: `#`
 /// and `!` start comments, braces split lines, a `$_HASH` expands, spaces split words; and
 /// values keepalived cannot take (a repeat of 0, a fractional delay, hysteresis ≥ quorum,
