@@ -337,9 +337,10 @@ fn compare(file: &Path, options: CompareOptions<'_>) -> Result<ExitCode> {
         Err(e) => return Ok(report_load_error(&e)),
     };
     // The keepalived.conf files it names, read once for every variant.
-    if let Err(e) = scenario::load::import_keepalived(&name, &source, &mut parsed) {
-        return Ok(report_load_error(&e));
-    }
+    let conf_addresses = match scenario::load::import_keepalived(&name, &source, &mut parsed) {
+        Ok((_, addresses)) => addresses,
+        Err(e) => return Ok(report_load_error(&e)),
+    };
     // --vary PATH=V1,V2: the grid of every combination, in the order given.
     let mut axes: Vec<(&str, Vec<&str>)> = Vec::new();
     for spec in vary {
@@ -420,7 +421,8 @@ fn compare(file: &Path, options: CompareOptions<'_>) -> Result<ExitCode> {
         }
         let checked = match scenario::validate::validate(&changed, &locator) {
             Ok(s) => s,
-            Err(problems) => {
+            Err(mut problems) => {
+                scenario::keepalived::relocate(&mut problems, &conf_addresses);
                 let label = compare::variant_label("-", values);
                 eprintln!("with {label}:");
                 return Ok(report_load_error(&LoadError::Invalid(problems)));

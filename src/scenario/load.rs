@@ -375,27 +375,35 @@ pub fn load_with_warnings(
         });
     }
     let mut parsed = parse(file, source)?;
-    let warnings = import_keepalived(file, source, &mut parsed)?;
+    let (warnings, addresses) = import_keepalived(file, source, &mut parsed)?;
     let scenario =
-        validate::validate(&parsed, &Locator::new(file, source)).map_err(LoadError::Invalid)?;
+        validate::validate(&parsed, &Locator::new(file, source)).map_err(|mut problems| {
+            keepalived::relocate(&mut problems, &addresses);
+            LoadError::Invalid(problems)
+        })?;
     Ok((scenario, warnings))
 }
 
+/// For each node configured by a keepalived.conf, the addresses its file writes (see
+/// `keepalived::relocate`).
+pub type ConfAddresses = Vec<(String, Vec<(String, Diagnostic)>)>;
+
 /// Step 2½: puts into `parsed` what the keepalived.conf files it names say (see
-/// `scenario::keepalived`). Returns the warnings, or every error (warnings are dropped then:
-/// the errors come first).
+/// `scenario::keepalived`). Returns the warnings and where the files write their addresses,
+/// or every error (warnings are dropped then: the errors come first).
 pub fn import_keepalived(
     file: &str,
     source: &str,
     parsed: &mut ScenarioFile,
-) -> Result<Vec<Diagnostic>, LoadError> {
+) -> Result<(Vec<Diagnostic>, ConfAddresses), LoadError> {
     let source = source.strip_prefix('\u{feff}').unwrap_or(source);
     let found = keepalived::import(parsed, file, &Locator::new(file, source));
     let (errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) = found
+        .diagnostics
         .into_iter()
         .partition(|d| d.severity == Severity::Error);
     if errors.is_empty() {
-        Ok(warnings)
+        Ok((warnings, found.addresses))
     } else {
         Err(LoadError::Invalid(errors))
     }

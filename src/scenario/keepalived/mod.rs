@@ -26,10 +26,13 @@
 //! `export` goes the other way: a scenario's directors and routers written as keepalived.conf
 //! files, which read back into the same scenario (`tests/it/keepalived.rs` checks both).
 //!
+//! Problems the scenario's own checks (`validate`) find in what a file gave, such as a VIP on
+//! no subnet of the node, are moved into the file by [`relocate`]: onto the address the
+//! message quotes.
+//!
 //! # Simplifications
-//! - Problems the scenario's checks find in what the file gave (a VIP on no subnet of the
-//!   node, a real server on no segment) are located at the node's `keepalived:` line, not in
-//!   the file.
+//! - A problem `validate` finds that quotes no address of the file (a duplicate service, a
+//!   quorum above the total weight) stays at the node in the scenario.
 //! - See each module's own list.
 //!
 //! # Further reading
@@ -68,6 +71,19 @@ pub struct Imported {
     pub vrrp: Vec<VrrpFile>,
     /// Whether `global_defs` starts the IPVS sync daemon (`lvs_sync_daemon`).
     pub connection_sync: bool,
+    /// Every word of the file that is an IPv4 address (a prefix or port after it allowed),
+    /// with a diagnostic placed on it, for [`relocate`].
+    pub addresses: Vec<(String, Diagnostic)>,
+}
+
+/// What [`import`] found: the diagnostics of the files, and where each node's addresses are
+/// written, for [`relocate`].
+#[derive(Debug, Default)]
+pub struct Import {
+    /// Errors and warnings found in the files and in the `keepalived:` fields.
+    pub diagnostics: Vec<Diagnostic>,
+    /// For each node configured by a file: its name, and the addresses of its file.
+    pub addresses: Vec<(String, Vec<(String, Diagnostic)>)>,
 }
 
 /// Reads the keepalived.conf of every node that names one, and puts what each gives into
@@ -75,13 +91,15 @@ pub struct Imported {
 /// path (configurations are relative to its folder) and `loc` its locator, for problems with
 /// the `keepalived:` field itself.
 ///
-/// Returns the diagnostics, errors and warnings; the scenario is usable only without errors.
-pub fn import(file: &mut ScenarioFile, scenario_file: &str, loc: &Locator<'_>) -> Vec<Diagnostic> {
+/// Returns the diagnostics, errors and warnings (the scenario is usable only without
+/// errors), and where the files write their addresses.
+pub fn import(file: &mut ScenarioFile, scenario_file: &str, loc: &Locator<'_>) -> Import {
     let dir = Path::new(scenario_file)
         .parent()
         .unwrap_or(Path::new(""))
         .to_path_buf();
     let mut diagnostics = Vec::new();
+    let mut addresses = Vec::new();
     for node in &mut file.nodes {
         match node {
             NodeFile::L4Balancer(b) => {
@@ -100,6 +118,7 @@ pub fn import(file: &mut ScenarioFile, scenario_file: &str, loc: &Locator<'_>) -
                 };
                 let (imported, found) = read_conf(&dir, &path, &conf, loc);
                 diagnostics.extend(found);
+                addresses.push((b.name.clone(), imported.addresses));
                 b.services = imported.services;
                 b.vrrp = imported.vrrp;
                 if imported.connection_sync {
@@ -123,12 +142,75 @@ pub fn import(file: &mut ScenarioFile, scenario_file: &str, loc: &Locator<'_>) -
                 };
                 let (imported, found) = read_conf(&dir, &path, &conf, loc);
                 diagnostics.extend(found);
+                addresses.push((router.name.clone(), imported.addresses));
                 router.vrrp = imported.vrrp;
             }
             _ => {}
         }
     }
-    diagnostics
+    Import {
+        diagnostics,
+        addresses,
+    }
+}
+
+/// Moves the problems `validate` found in what the files gave (a VIP on none of the node's
+/// subnets, a real server on no segment) from the scenario, where `validate` can only point
+/// at the node, to the address in the file. A problem is moved when its message quotes an
+/// address the file of the node it names (or, naming none, of the only node whose file has
+/// it) writes; the first place the file writes it is shown.
+pub fn relocate(problems: &mut [Diagnostic], addresses: &[(String, Vec<(String, Diagnostic)>)]) {
+    for problem in problems.iter_mut() {
+        let quoted: Vec<&str> = problem
+            .message
+            .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .filter(|w| w.parse::<std::net::Ipv4Addr>().is_ok())
+            .collect();
+        let named = |node: &str| problem.message.contains(&format!("\"{node}\""));
+        let holders: Vec<&(String, Vec<(String, Diagnostic)>)> = addresses
+            .iter()
+            .filter(|(_, words)| words.iter().any(|(a, _)| quoted.contains(&a.as_str())))
+            .collect();
+        let holder = holders
+            .iter()
+            .find(|(node, _)| named(node))
+            .or(if holders.len() == 1 {
+                holders.first()
+            } else {
+                None
+            });
+        let Some((node, words)) = holder else {
+            continue;
+        };
+        let Some((_, at)) = words.iter().find(|(a, _)| quoted.contains(&a.as_str())) else {
+            continue;
+        };
+        *problem = Diagnostic {
+            severity: problem.severity,
+            message: problem.message.clone(),
+            help: problem.help.clone(),
+            note: Some(format!(
+                "found by checking what this file gives \"{node}\" against the scenario"
+            )),
+            ..at.clone()
+        };
+    }
+}
+
+/// The IPv4 addresses written in a configuration, each with a diagnostic placed on it.
+fn addresses(reading: &source::Reading, locators: &[Locator<'_>]) -> Vec<(String, Diagnostic)> {
+    reading
+        .statements
+        .iter()
+        .flatten()
+        .filter_map(|word| {
+            let address = word.text.split('/').next()?;
+            address.parse::<std::net::Ipv4Addr>().ok()?;
+            let locator = locators.get(word.file)?;
+            let at = locator.at_offset(word.start, word.width, String::new());
+            Some((address.to_string(), at))
+        })
+        .collect()
 }
 
 /// A node that gives both inline configuration and a keepalived.conf.
@@ -208,7 +290,8 @@ fn read_conf(
         return (Imported::default(), r.diagnostics);
     }
     // 4. The mapping.
-    let imported = map(&mut r, &items, conf);
+    let mut imported = map(&mut r, &items, conf);
+    imported.addresses = addresses(&reading, &locators);
     (imported, r.diagnostics)
 }
 
