@@ -81,7 +81,11 @@ fn shipped_confs_pass_keepalived_t() {
         .map(|entry| entry.unwrap().path())
         .filter(|path| path.extension().is_some_and(|e| e == "conf"))
         .collect();
-    names.sort();
+    // Files that include others come last, so that what they include is in place.
+    names.sort_by_key(|path| {
+        let text = std::fs::read_to_string(path).unwrap();
+        (text.contains("\ninclude "), path.clone())
+    });
     assert!(!names.is_empty());
     for path in names {
         let text = std::fs::read_to_string(&path).unwrap();
