@@ -97,6 +97,28 @@ fn shipped_confs_pass_keepalived_t() {
     checker.clean_up();
 }
 
+/// The sample configurations of `tests/it/good-keepalived/` are valid for keepalived too.
+#[test]
+fn sample_confs_pass_keepalived_t() {
+    let Some(checker) = Checker::find("samples") else {
+        return;
+    };
+    let dir = super::support::root().join("tests/it/good-keepalived");
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    names.sort();
+    for path in names {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if let Err(report) = checker.check(&name, &text) {
+            panic!("{name}: {report}");
+        }
+    }
+    checker.clean_up();
+}
+
 /// A director and a router that keepalived's lexer would misread if written naively: `#`
 /// and `!` start comments, braces split lines, a `$_HASH` expands, spaces split words; and
 /// values keepalived cannot take (a repeat of 0, a fractional delay, hysteresis ≥ quorum,

@@ -197,3 +197,50 @@ fn the_lab_quotes_the_run() {
     let message = shown.trim_end_matches("1 error found").trim_end();
     assert!(book.contains(message), "the book does not show:\n{message}");
 }
+
+/// The director every conf of `tests/it/good-keepalived/` is read with: eth0 outside
+/// (192.168.200.0/24), eth1 inside (192.168.201.0/24).
+const GOOD_DIRECTOR: &str = r#"Scenario(
+    name: "good-keepalived",
+    description: "a director configured by a keepalived.conf in the manner of keepalived's samples",
+    segments: [(name: "outside"), (name: "inside")],
+    nodes: [
+        L4Balancer(
+            name: "director",
+            interfaces: [
+                (attach: "outside", ip: "192.168.200.2/24"),
+                (attach: "inside", ip: "192.168.201.1/24"),
+            ],
+            keepalived: "CONF",
+            scripts: {"/usr/local/bin/check.sh 192.168.201.13": [("0s", true), ("30s", false)]},
+        ),
+    ],
+)"#;
+
+/// Configurations that use only what netlab models read without an error; their warnings
+/// (keywords not modelled) are snapshotted.
+#[test]
+fn sample_confs_read_with_warnings_only() {
+    let mut count = 0;
+    insta::glob!("good-keepalived", "*.conf", |path| {
+        count += 1;
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let scenario = GOOD_DIRECTOR.replace("CONF", &name);
+        let (checked, warnings) =
+            load_with_warnings("tests/it/good-keepalived/director.ron", &scenario)
+                .unwrap_or_else(|e| panic!("{name}:\n{e}"));
+        let netlab::scenario::model::NodeSpec::L4Balancer { services, vrrp, .. } =
+            &checked.nodes[0]
+        else {
+            panic!("not a director");
+        };
+        let text: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
+        insta::assert_snapshot!(format!(
+            "{} services, {} VRRP instances\n\n{}",
+            services.len(),
+            vrrp.len(),
+            text.join("\n\n")
+        ));
+    });
+    assert!(count >= 4);
+}

@@ -521,7 +521,9 @@ mod tests {
         let (imported, found) = mapped(
             "global_defs {\n router_id lb1\n lvs_sync_daemon eth1 VI_1\n vrrp_garp_master_repeat 3\n}\n\
              vrrp_instance VI_1 {\n state MASTER\n interface eth1\n virtual_router_id 51\n \
-             advert_int 2\n nopreempt\n virtual_ipaddress {\n  10.0.2.100\n }\n}\n",
+             advert_int 2\n nopreempt\n virtual_ipaddress {\n  10.0.2.100\n }\n}\n\
+             vrrp_instance VI_2 {\n interface eth0\n virtual_router_id 52\n priority 90\n \
+             nopreempt\n virtual_ipaddress {\n  10.0.1.100\n }\n}\n",
         );
         let v = &imported.vrrp[0];
         assert_eq!(v.interface, Some(1));
@@ -531,10 +533,13 @@ mod tests {
         assert_eq!(
             messages(&found, Severity::Warning),
             [
+                "keepalived ignores `nopreempt` with `state MASTER` or priority 255",
                 "keepalived makes an address owner (`state MASTER`, priority 255) master at once; netlab starts it as BACKUP"
             ]
         );
-        assert_eq!((v.nopreempt, v.garp_master_repeat), (Some(true), Some(3)));
+        // As keepalived, nopreempt is cleared for a MASTER, kept for a BACKUP.
+        assert_eq!((v.nopreempt, v.garp_master_repeat), (None, Some(3)));
+        assert_eq!(imported.vrrp[1].nopreempt, Some(true));
         assert!(imported.connection_sync);
     }
 

@@ -18,6 +18,9 @@
 //! - A virtual address's prefix and options (`dev`, `label`, ...) are not modelled: netlab
 //!   adds the address alone.
 //! - `advert_int` with decimals is rounded to whole seconds, as keepalived does for VRRPv2.
+//!
+//! As keepalived, `nopreempt` is cleared (with a warning) for an instance with `state MASTER`
+//! or priority 255.
 
 use std::collections::BTreeSet;
 
@@ -91,6 +94,7 @@ pub fn vrrp_instance(
     let mut vrid = None;
     let mut master: Option<&Word> = None;
     let mut interface_seen = false;
+    let mut nopreempt_word: Option<&Word> = None;
     for item in items {
         if !r.known(Context::VrrpInstance, item) {
             continue;
@@ -118,7 +122,10 @@ pub fn vrrp_instance(
                     .map(|n| n as u8);
             }
             "advert_int" => vrrp.advert_int = advert_int(r, item),
-            "nopreempt" => vrrp.nopreempt = Some(true),
+            "nopreempt" => {
+                vrrp.nopreempt = Some(true);
+                nopreempt_word = Some(item.keyword());
+            }
             "preempt" => vrrp.nopreempt = Some(false),
             "virtual_ipaddress" => vrrp.virtual_ipaddress = addresses(r, item),
             "garp_master_repeat" => vrrp.garp_master_repeat = garp_repeat(r, item),
@@ -147,6 +154,21 @@ pub fn vrrp_instance(
             format!("vrrp_instance {} has no virtual addresses", name.text),
             "add `virtual_ipaddress { 10.0.0.100 }`: the addresses the master holds",
         );
+    }
+    // keepalived clears nopreempt for an instance that wants to be master or owns the
+    // addresses ("nopreempt will not work with initial state MASTER - clearing").
+    let priority = vrrp
+        .priority
+        .unwrap_or(if master.is_some() { 255 } else { 100 });
+    if vrrp.nopreempt == Some(true) && (master.is_some() || priority == 255) {
+        if let Some(word) = nopreempt_word {
+            r.warning(
+                word,
+                "keepalived ignores `nopreempt` with `state MASTER` or priority 255".into(),
+                "netlab does the same: this instance preempts; write `state BACKUP` to use nopreempt",
+            );
+        }
+        vrrp.nopreempt = None;
     }
     if let Some(state) = master {
         // keepalived: without a priority, MASTER means 255 (the address owner).
