@@ -14,8 +14,9 @@
 //! - `pcap`: the capture holds real, well-formed packets (handshake, HTTP, ARP, ICMP);
 //! - `keepalived`: every exported keepalived.conf passes the real `keepalived -t`, and reads
 //!   back into the same run;
-//! - `keepalived_import`: reading keepalived.conf: broken confs in `tests/it/bad-keepalived/`,
-//!   snapshotted, and files outside the scenario's folder refused;
+//! - `keepalived_import`: reading keepalived.conf: broken confs in `tests/it/bad-keepalived/`
+//!   and samples in `tests/it/good-keepalived/`, snapshotted; files outside the scenario's
+//!   folder refused; the numbers Lab 7 quotes;
 //! - `book`: the book's images exist (and `scenarios` checks the stored charts are current);
 //! - `cli`: the `netlab` binary's exit codes and files;
 //! - `output`: the output-folder rules: a student's files are never touched.
