@@ -1,5 +1,6 @@
 //! Reading keepalived.conf files: each broken configuration in `tests/it/bad-keepalived/`
-//! gets a positioned diagnostic (snapshotted), and the shipped conf runs as the lab says.
+//! gets a positioned diagnostic (snapshotted), each sample in `tests/it/good-keepalived/`
+//! reads with warnings only, and the shipped conf runs as the lab says.
 //!
 //! Each file is given to the same small director (`lb1`: eth0 on `front`, 10.0.1.2/24; eth1
 //! on `back`, 10.0.2.1/24) by a scenario written next to it.

@@ -60,6 +60,7 @@ impl Context {
                 "global_defs",
                 "vrrp_instance",
                 "vrrp_sync_group",
+                "virtual_server_group",
                 "virtual_server",
             ],
             Context::GlobalDefs => &[
@@ -147,7 +148,6 @@ impl Context {
         match self {
             Context::Top => &[
                 "vrrp_script",
-                "virtual_server_group",
                 "static_ipaddress",
                 "static_routes",
                 "static_rules",

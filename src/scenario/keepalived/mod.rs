@@ -292,7 +292,11 @@ fn read_conf(
     // 4. The mapping.
     let mut imported = map(&mut r, &items, conf);
     imported.addresses = addresses(&reading, &locators);
-    (imported, r.diagnostics)
+    // A virtual server read once per address of its group says each problem once.
+    let mut seen = BTreeSet::new();
+    let mut diagnostics = r.diagnostics;
+    diagnostics.retain(|d| seen.insert((d.file.clone(), d.line, d.col, d.message.clone())));
+    (imported, diagnostics)
 }
 
 /// The top level of a configuration to what it gives the node.
@@ -302,6 +306,14 @@ fn map(r: &mut Report<'_>, items: &[Item], conf: &NodeConf<'_>) -> Imported {
     // global_defs applies to every instance, wherever it stands: read it first.
     for item in items.iter().filter(|i| i.keyword().text == "global_defs") {
         vrrp::global_defs(r, item, &mut globals);
+    }
+    // So are the virtual_server_group blocks, which virtual servers name.
+    let mut server_groups = services::Groups::new();
+    for item in items
+        .iter()
+        .filter(|i| i.keyword().text == "virtual_server_group")
+    {
+        services::virtual_server_group(r, item, &mut server_groups);
     }
     let mut names = BTreeSet::new();
     let mut groups = Vec::new();
@@ -333,11 +345,12 @@ fn map(r: &mut Report<'_>, items: &[Item], conf: &NodeConf<'_>) -> Imported {
                 ),
                 "make the node an L4Balancer to run virtual servers",
             ),
-            "virtual_server" => {
-                if let Some(s) = services::virtual_server(r, item, conf.scripts) {
-                    imported.services.push(s);
-                }
-            }
+            "virtual_server" => imported.services.extend(services::virtual_server(
+                r,
+                item,
+                conf.scripts,
+                &server_groups,
+            )),
             _ => {}
         }
     }
@@ -559,6 +572,36 @@ mod tests {
             ["unknown keyword `priorty` in vrrp_instance"]
         );
         assert_eq!(found[1].help.as_deref(), Some("did you mean `priority`?"));
+    }
+
+    #[test]
+    fn a_virtual_server_group_gives_one_service_per_address() {
+        let (imported, found) = mapped(
+            "virtual_server_group WEB {\n 10.0.1.100-101 80\n 10.0.1.110 8080\n fwmark 7\n}\n\
+             virtual_server group WEB {\n lb_algo rr\n protocol TCP\n \
+             real_server 10.0.2.11 80 {\n }\n}\nvirtual_server group WBE {\n}\n",
+        );
+        let services: Vec<(&str, Option<u16>)> = imported
+            .services
+            .iter()
+            .map(|s| (s.vip.as_str(), s.port))
+            .collect();
+        assert_eq!(
+            services,
+            [
+                ("10.0.1.100", Some(80)),
+                ("10.0.1.101", Some(80)),
+                ("10.0.1.110", Some(8080))
+            ]
+        );
+        assert_eq!(
+            messages(&found, Severity::Warning),
+            ["a firewall-mark entry is not modelled by netlab"]
+        );
+        assert_eq!(
+            messages(&found, Severity::Error),
+            ["no virtual_server_group is named `WBE`"]
+        );
     }
 
     #[test]

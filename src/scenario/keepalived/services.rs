@@ -26,6 +26,9 @@
 //!   0 for MISC_CHECK, `delay_before_retry` 3 s for HTTP_GET) are kept.
 //! - An `HTTP_GET` checks its first `url` only, and `connect_ip` other than the real server's
 //!   address is not modelled.
+//! - A `virtual_server group NAME` becomes one service per address of the group, each with its
+//!   own checkers (keepalived runs one checker per real server for the whole group, so netlab
+//!   sends more probes). Firewall-mark entries are not modelled.
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -47,22 +50,117 @@ pub type Scripts = BTreeMap<String, Vec<(String, bool)>>;
 /// The longest `persistence_timeout` keepalived takes, in seconds (31 days).
 const MAX_PERSISTENCE_S: u64 = 31 * 86_400;
 
-/// A `virtual_server` block, or `None` when it cannot be read (errors reported) or is not
-/// modelled (a warning).
+/// The `virtual_server_group` blocks of a file: each name with its addresses and ports.
+pub type Groups = BTreeMap<String, Vec<(Ipv4Addr, u16)>>;
+
+/// The most services one `virtual_server group` may stand for, as many as a list may hold.
+const MAX_GROUP_SERVICES: usize = limits::MAX_LIST;
+
+/// A `virtual_server_group NAME { IP PORT | IP-LAST PORT ... }` block: its addresses, with
+/// ranges of the last byte (`10.0.1.100-102 80`) written out.
+pub fn virtual_server_group(r: &mut Report<'_>, item: &Item, groups: &mut Groups) {
+    let Some(name) = r.arg(item, 0, "a name") else {
+        return;
+    };
+    let Some(items) = r.block(item) else {
+        return;
+    };
+    let mut entries = Vec::new();
+    for entry in items {
+        r.no_block(entry);
+        let first = entry.keyword();
+        if first.text == "fwmark" {
+            r.warning(
+                first,
+                "a firewall-mark entry is not modelled by netlab".into(),
+                "netlab's services are an address and a port: write `IP PORT`",
+            );
+            continue;
+        }
+        let (low, last) = match first.text.split_once('-') {
+            Some((low, last)) => (low, Some(last)),
+            None => (first.text.as_str(), None),
+        };
+        let low_word = super::lexer::Word {
+            text: low.to_string(),
+            ..first.clone()
+        };
+        let Some(start) = r.ipv4(&low_word, "the virtual address") else {
+            continue;
+        };
+        let end = match last {
+            Some(last) => match last.parse::<u8>() {
+                Ok(last) if last >= start.octets()[3] => last,
+                _ => {
+                    r.error(
+                        first,
+                        format!("\"{}\" is not a range of addresses", first.text),
+                        "a range gives the last byte of the last address, such as 10.0.1.100-102",
+                    );
+                    continue;
+                }
+            },
+            None => start.octets()[3],
+        };
+        let Some(port) = r.arg(entry, 0, "a port").and_then(|w| r.port(w)) else {
+            continue;
+        };
+        for last in start.octets()[3]..=end {
+            let [a, b, c, _] = start.octets();
+            entries.push((Ipv4Addr::new(a, b, c, last), port));
+        }
+        if entries.len() > MAX_GROUP_SERVICES {
+            r.error(
+                first,
+                format!("this group stands for more than {MAX_GROUP_SERVICES} services"),
+                "use fewer or smaller ranges",
+            );
+            return;
+        }
+    }
+    groups.insert(name.text.clone(), entries);
+}
+
+/// A `virtual_server` block: one service, or one per address of its group. Empty when it
+/// cannot be read (errors reported) or is not modelled (a warning).
 pub fn virtual_server(
     r: &mut Report<'_>,
     item: &Item,
     scripts: &Scripts,
-) -> Option<VirtualServiceFile> {
+    groups: &Groups,
+) -> Vec<VirtualServiceFile> {
     let keyword = item.keyword();
-    let first = r.arg(item, 0, "an address and a port")?;
-    if first.text == "fwmark" || first.text == "group" {
+    let Some(first) = r.arg(item, 0, "an address and a port") else {
+        return Vec::new();
+    };
+    if first.text == "fwmark" {
         r.warning(
             first,
-            format!("`virtual_server {}` is not modelled by netlab", first.text),
+            "`virtual_server fwmark` is not modelled by netlab".into(),
             "netlab's services are an address and a port: write `virtual_server IP PORT`",
         );
-        return None;
+        return Vec::new();
+    }
+    if first.text == "group" {
+        let Some(name) = r.arg(item, 1, "a group name") else {
+            return Vec::new();
+        };
+        let Some(entries) = groups.get(&name.text) else {
+            let help = match nearest(&name.text, groups.keys().map(String::as_str)) {
+                Some(near) => format!("did you mean `{near}`?"),
+                None => "define it with `virtual_server_group NAME { IP PORT }`".to_string(),
+            };
+            r.error(
+                name,
+                format!("no virtual_server_group is named `{}`", name.text),
+                help,
+            );
+            return Vec::new();
+        };
+        return entries
+            .iter()
+            .filter_map(|&(vip, port)| virtual_server_at(r, item, scripts, Some(vip), Some(port)))
+            .collect();
     }
     let vip = r.ipv4(first, "the virtual address");
     let port = match item.args().get(1) {
@@ -76,6 +174,21 @@ pub fn virtual_server(
             None
         }
     };
+    virtual_server_at(r, item, scripts, vip, port)
+        .into_iter()
+        .collect()
+}
+
+/// The block of a `virtual_server` read as the service `vip`:`port` (`None` where they could
+/// not be read, reported already).
+fn virtual_server_at(
+    r: &mut Report<'_>,
+    item: &Item,
+    scripts: &Scripts,
+    vip: Option<Ipv4Addr>,
+    port: Option<u16>,
+) -> Option<VirtualServiceFile> {
+    let keyword = item.keyword();
     let items = r.block(item)?;
     let mut service = VirtualServiceFile {
         vip: vip?.to_string(),
