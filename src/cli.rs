@@ -372,7 +372,10 @@ fn report_output_error(e: &OutputError) -> ExitCode {
 fn load_and_warn(file: &Path) -> Result<(scenario::Scenario, usize), LoadError> {
     let source = scenario::load::read_source(file)?;
     let name = file.display().to_string();
-    let checked = scenario::load_str(&name, &source)?;
+    let (checked, conf_warnings) = scenario::load::load_with_warnings(&name, &source)?;
+    for warning in &conf_warnings {
+        eprintln!("{warning}\n");
+    }
     let warnings = scenario::lint::lint(
         &checked,
         &scenario::diagnostic::Locator::new(&name, &source),
@@ -380,7 +383,7 @@ fn load_and_warn(file: &Path) -> Result<(scenario::Scenario, usize), LoadError> 
     for warning in &warnings {
         eprintln!("{warning}\n");
     }
-    Ok((checked, warnings.len()))
+    Ok((checked, conf_warnings.len() + warnings.len()))
 }
 
 /// Prints a load error; returns exit code 2.
@@ -426,8 +429,13 @@ fn compare(file: &Path, options: CompareOptions<'_>) -> Result<ExitCode> {
         Err(e) => return Ok(report_load_error(&e)),
     };
     let name = file.display().to_string();
-    let parsed = match scenario::load::parse(&name, &source) {
+    let mut parsed = match scenario::load::parse(&name, &source) {
         Ok(parsed) => parsed,
+        Err(e) => return Ok(report_load_error(&e)),
+    };
+    // The keepalived.conf files it names, read once for every variant.
+    let conf_addresses = match scenario::load::import_keepalived(&name, &source, &mut parsed) {
+        Ok((_, addresses)) => addresses,
         Err(e) => return Ok(report_load_error(&e)),
     };
     // --vary PATH=V1,V2: the grid of every combination, in the order given.
@@ -510,7 +518,8 @@ fn compare(file: &Path, options: CompareOptions<'_>) -> Result<ExitCode> {
         }
         let checked = match scenario::validate::validate(&changed, &locator) {
             Ok(s) => s,
-            Err(problems) => {
+            Err(mut problems) => {
+                scenario::keepalived::relocate(&mut problems, &conf_addresses);
                 let label = compare::variant_label("-", values);
                 eprintln!("with {label}:");
                 return Ok(report_load_error(&LoadError::Invalid(problems)));

@@ -370,8 +370,21 @@ pub struct L4BalancerFile {
     /// Frames that may wait for the CPU (Linux `netdev_max_backlog`). Default 1000.
     #[serde(default)]
     pub packet_backlog: Option<u32>,
-    /// The virtual services (`ipvsadm -A`).
+    /// The virtual services (`ipvsadm -A`). Default none; required unless `keepalived`
+    /// gives them.
+    #[serde(default)]
     pub services: Vec<VirtualServiceFile>,
+    /// A keepalived.conf that configures this director instead of `services` and `vrrp`,
+    /// such as `"keepalived/lb1.conf"`: a path relative to the scenario file, inside its
+    /// folder. Its `interface eth0`, `eth1`, ... are this node's interfaces in order.
+    /// Default none.
+    #[serde(default)]
+    pub keepalived: Option<String>,
+    /// The results of the conf's MISC_CHECK scripts, by `misc_path`, such as
+    /// `{"/etc/keepalived/check.sh": [("0s", true), ("20s", false)]}`: netlab runs no
+    /// scripts. Default none.
+    #[serde(default)]
+    pub scripts: BTreeMap<String, Vec<(String, bool)>>,
     /// Times at which to record `ipvsadm -Ln` into `ipvsadm.txt`, such as `["5s"]`. The state
     /// at the end of the run is always recorded. Default none.
     #[serde(default)]
@@ -586,6 +599,10 @@ pub struct RouterFile {
     /// updates an existing entry from a gratuitous ARP).
     #[serde(default)]
     pub ignore_garp: Option<bool>,
+    /// A keepalived.conf whose `vrrp_instance` blocks replace `vrrp`, such as
+    /// `"keepalived/r1.conf"` (relative to the scenario file, inside its folder). Default none.
+    #[serde(default)]
+    pub keepalived: Option<String>,
 }
 
 /// A VRRP instance (keepalived's `vrrp_instance`), version 2.

@@ -25,6 +25,7 @@ use thiserror::Error;
 
 use super::diagnostic::{Diagnostic, Locator, Severity};
 use super::format::ScenarioFile;
+use super::keepalived;
 use super::model::Scenario;
 use super::validate;
 
@@ -357,14 +358,55 @@ fn not_utf8(file: &str, bytes: &[u8], bad: usize) -> Diagnostic {
 /// Parses and checks a scenario's text; `file` names it in diagnostics. Any text gives a
 /// scenario or an error, never a panic.
 pub fn load_str(file: &str, source: &str) -> Result<Scenario, LoadError> {
+    load_with_warnings(file, source).map(|(scenario, _)| scenario)
+}
+
+/// [`load_str`], also returning the warnings of the keepalived.conf files the scenario
+/// names (keywords netlab does not model). `file`'s folder is where those files are looked
+/// for.
+pub fn load_with_warnings(
+    file: &str,
+    source: &str,
+) -> Result<(Scenario, Vec<Diagnostic>), LoadError> {
     if source.len() as u64 > MAX_FILE_SIZE {
         return Err(LoadError::TooLarge {
             path: file.to_string(),
             size: Some(source.len() as u64),
         });
     }
-    let parsed = parse(file, source)?;
-    validate::validate(&parsed, &Locator::new(file, source)).map_err(LoadError::Invalid)
+    let mut parsed = parse(file, source)?;
+    let (warnings, addresses) = import_keepalived(file, source, &mut parsed)?;
+    let scenario =
+        validate::validate(&parsed, &Locator::new(file, source)).map_err(|mut problems| {
+            keepalived::relocate(&mut problems, &addresses);
+            LoadError::Invalid(problems)
+        })?;
+    Ok((scenario, warnings))
+}
+
+/// For each node configured by a keepalived.conf, the addresses its file writes (see
+/// `keepalived::relocate`).
+pub type ConfAddresses = Vec<(String, Vec<(String, Diagnostic)>)>;
+
+/// Step 2½: puts into `parsed` what the keepalived.conf files it names say (see
+/// `scenario::keepalived`). Returns the warnings and where the files write their addresses,
+/// or every error (warnings are dropped then: the errors come first).
+pub fn import_keepalived(
+    file: &str,
+    source: &str,
+    parsed: &mut ScenarioFile,
+) -> Result<(Vec<Diagnostic>, ConfAddresses), LoadError> {
+    let source = source.strip_prefix('\u{feff}').unwrap_or(source);
+    let found = keepalived::import(parsed, file, &Locator::new(file, source));
+    let (errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) = found
+        .diagnostics
+        .into_iter()
+        .partition(|d| d.severity == Severity::Error);
+    if errors.is_empty() {
+        Ok((warnings, found.addresses))
+    } else {
+        Err(LoadError::Invalid(errors))
+    }
 }
 
 /// Step 2: RON text to file types. A leading byte-order mark is skipped.

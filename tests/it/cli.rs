@@ -265,3 +265,47 @@ fn a_wrong_vary_path_is_a_usage_error() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("nobody"));
 }
+
+/// `netlab check` checks the keepalived.conf a scenario names: its warnings on stderr with
+/// exit 0, and a broken conf's errors, located in the conf, with exit 2.
+#[test]
+fn check_reads_the_keepalived_conf_a_scenario_names() {
+    let output = netlab()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["check", "scenarios/l4-keepalived.ron"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--> scenarios/keepalived/lb1.conf:8:4"),
+        "{stderr}"
+    );
+    let dir = std::env::temp_dir().join(format!("netlab-cli-kaconf-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("keepalived")).unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::copy(
+        root.join("scenarios/l4-keepalived.ron"),
+        dir.join("l4-keepalived.ron"),
+    )
+    .unwrap();
+    let conf = std::fs::read_to_string(root.join("scenarios/keepalived/lb1.conf")).unwrap();
+    std::fs::write(
+        dir.join("keepalived/lb1.conf"),
+        conf.replace("lb_kind NAT", "lb_kind DSR"),
+    )
+    .unwrap();
+    let output = netlab()
+        .current_dir(&dir)
+        .args(["check", "l4-keepalived.ron"])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--> keepalived/lb1.conf:20:13"), "{stderr}");
+    assert!(
+        stderr.contains("keepalived calls direct server return `DR`"),
+        "{stderr}"
+    );
+}

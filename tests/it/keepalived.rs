@@ -68,6 +68,57 @@ fn odd_names_paths_and_values_pass_keepalived_t() {
     checker.clean_up();
 }
 
+/// The keepalived.conf files shipped beside the scenarios are real keepalived
+/// configurations: `keepalived -t` accepts them as netlab reads them.
+#[test]
+fn shipped_confs_pass_keepalived_t() {
+    let Some(checker) = Checker::find("shipped") else {
+        return;
+    };
+    let dir = super::support::root().join("scenarios/keepalived");
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "conf"))
+        .collect();
+    // Files that include others come last, so that what they include is in place.
+    names.sort_by_key(|path| {
+        let text = std::fs::read_to_string(path).unwrap();
+        (text.contains("\ninclude "), path.clone())
+    });
+    assert!(!names.is_empty());
+    for path in names {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if let Err(report) = checker.check(&name, &text) {
+            panic!("{name}: {report}");
+        }
+    }
+    checker.clean_up();
+}
+
+/// The sample configurations of `tests/it/good-keepalived/` are valid for keepalived too.
+#[test]
+fn sample_confs_pass_keepalived_t() {
+    let Some(checker) = Checker::find("samples") else {
+        return;
+    };
+    let dir = super::support::root().join("tests/it/good-keepalived");
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    names.sort();
+    for path in names {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if let Err(report) = checker.check(&name, &text) {
+            panic!("{name}: {report}");
+        }
+    }
+    checker.clean_up();
+}
+
 /// A director and a router that keepalived's lexer would misread if written naively: `#`
 /// and `!` start comments, braces split lines, a `$_HASH` expands, spaces split words; and
 /// values keepalived cannot take (a repeat of 0, a fractional delay, hysteresis ≥ quorum,
@@ -323,4 +374,116 @@ fn is_missing_interface(line: &str) -> bool {
 /// Runs a command to completion; `None` if it cannot be started.
 fn run(command: &mut Command) -> Option<Output> {
     command.output().ok()
+}
+
+/// The round trip: every shipped scenario with a director or a VRRP router, its exported
+/// keepalived.conf files read back in place of its inline `services` and `vrrp`, runs to a
+/// byte-identical `summary.json`.
+///
+/// The one thing a conf cannot carry is a MISC_CHECK's scripted results (the export writes
+/// a placeholder `misc_path`): the scenario gives them in `scripts`, under that path.
+#[test]
+fn exported_confs_read_back_into_the_same_run() {
+    let dir = std::env::temp_dir().join(format!("netlab-round-trip-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut tried = 0;
+    let mut failures = Vec::new();
+    for path in scenario_paths() {
+        let Some(imported) = with_confs(&path, &dir) else {
+            continue;
+        };
+        tried += 1;
+        let original = super::support::run_path(&path, None, false);
+        let scenario = load_file(&imported)
+            .unwrap_or_else(|e| panic!("{} does not read back:\n{e}", path.display()));
+        let again = netlab::run::execute(&scenario, scenario.seed, false).unwrap();
+        if original.summary_json != again.summary_json {
+            failures.push(path.display().to_string());
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        tried >= 15,
+        "only {tried} scenarios have a director or VRRP"
+    );
+    assert!(failures.is_empty(), "different summaries: {failures:?}");
+}
+
+/// The shipped scenarios, in name order.
+fn scenario_paths() -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(super::support::root().join("scenarios"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "ron"))
+        .collect();
+    paths.sort();
+    paths
+}
+
+/// Writes into `dir` the scenario at `path` with each director and VRRP router configured by
+/// its exported keepalived.conf instead; returns the new scenario's path, or `None` when the
+/// scenario has no director or VRRP router.
+fn with_confs(path: &Path, dir: &Path) -> Option<PathBuf> {
+    use netlab::scenario::format::{CheckFile, NodeFile};
+    let scenario = load_file(path).unwrap();
+    let confs = keepalived_confs(&scenario);
+    if confs.is_empty() {
+        return None;
+    }
+    let source = std::fs::read_to_string(path).unwrap();
+    let mut file = netlab::scenario::load::parse("t.ron", &source).unwrap();
+    let stem = path.file_stem().unwrap().to_string_lossy().to_string();
+    for node in &mut file.nodes {
+        let name = match node {
+            NodeFile::L4Balancer(b) => b.name.clone(),
+            NodeFile::Router(r) => r.name.clone(),
+            _ => continue,
+        };
+        let Some((conf_name, text)) = confs
+            .iter()
+            .find(|(n, _)| *n == format!("keepalived-{name}.conf"))
+        else {
+            continue;
+        };
+        let conf_path = format!("{stem}-{conf_name}");
+        std::fs::write(dir.join(&conf_path), text).unwrap();
+        match node {
+            NodeFile::L4Balancer(b) => {
+                for check in b
+                    .services
+                    .iter()
+                    .flat_map(|s| &s.real_servers)
+                    .flat_map(|rs| &rs.checks)
+                {
+                    if let CheckFile::MiscCheck { results } = check {
+                        b.scripts
+                            .insert("/etc/keepalived/check.sh".into(), results.clone());
+                    }
+                }
+                // With VRRP the conf starts the sync daemon itself (`lvs_sync_daemon`).
+                if !b.vrrp.is_empty() {
+                    b.connection_sync = None;
+                }
+                b.services.clear();
+                b.vrrp.clear();
+                b.keepalived = Some(conf_path);
+            }
+            NodeFile::Router(r) => {
+                r.vrrp.clear();
+                r.keepalived = Some(conf_path);
+            }
+            _ => {}
+        }
+    }
+    let options = ron::Options::default().with_default_extension(
+        ron::extensions::Extensions::IMPLICIT_SOME
+            | ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES,
+    );
+    let text = options
+        .to_string_pretty(&file, ron::ser::PrettyConfig::default())
+        .unwrap();
+    let out = dir.join(format!("{stem}.ron"));
+    std::fs::write(&out, text).unwrap();
+    Some(out)
 }

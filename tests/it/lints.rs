@@ -14,7 +14,9 @@ fn warnings_of(name: &str, edits: &[(&str, &str)]) -> Vec<String> {
         assert!(text.contains(from), "{name} has no {from}");
         text = text.replacen(from, to, 1);
     }
-    let scenario = load_str(name, &text).unwrap_or_else(|e| panic!("{e}"));
+    // Named by its path, so that a keepalived.conf it names is found beside it.
+    let path = root().join("scenarios").join(name).display().to_string();
+    let scenario = load_str(&path, &text).unwrap_or_else(|e| panic!("{e}"));
     lint(&scenario, &Locator::new(name, &text))
         .into_iter()
         .map(|d| {
@@ -29,6 +31,7 @@ fn the_shipped_scenarios_warn_only_where_they_show_a_pitfall() {
     let mut names: Vec<String> = std::fs::read_dir(root().join("scenarios"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".ron"))
         .collect();
     names.sort();
     for name in names {

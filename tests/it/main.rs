@@ -13,7 +13,11 @@
 //! - `lints`: warnings for valid scenarios that probably do not do what was meant;
 //! - `keep_alive`: HTTP keep-alive: handshakes saved, and IPVS balancing connections;
 //! - `pcap`: the capture holds real, well-formed packets (handshake, HTTP, ARP, ICMP);
-//! - `keepalived`: every exported keepalived.conf passes the real `keepalived -t`;
+//! - `keepalived`: every exported keepalived.conf passes the real `keepalived -t`, and reads
+//!   back into the same run;
+//! - `keepalived_import`: reading keepalived.conf: broken confs in `tests/it/bad-keepalived/`
+//!   and samples in `tests/it/good-keepalived/`, snapshotted; files outside the scenario's
+//!   folder refused; the numbers Lab 7 quotes;
 //! - `book`: the book's images exist (and `scenarios` checks the stored charts are current);
 //! - `cli`: the `netlab` binary's exit codes and files;
 //! - `output`: the output-folder rules: a student's files are never touched.
@@ -29,6 +33,7 @@ mod explain;
 mod health;
 mod keep_alive;
 mod keepalived;
+mod keepalived_import;
 mod l4;
 mod l7;
 mod lints;

@@ -6,7 +6,8 @@
 //!   token swapped or a number replaced by an extreme one; whatever comes out, loading,
 //!   checking and linting it returns a value (a checked scenario or a positioned diagnostic)
 //!   and never panics. A few mutants also go through the real `netlab check` binary, which must
-//!   exit 0, 1 or 2 and nothing else.
+//!   exit 0, 1 or 2 and nothing else. The same goes for keepalived.conf files: the shipped
+//!   one and those of `tests/it/bad-keepalived/`, mutated, read as a director's conf.
 //! - **Random valid scenarios keep the books.** A director with 1–4 real servers, any of the
 //!   ten schedulers, NAT or DR, random weights, loads and a crash: every run must satisfy
 //!   `issued = ok + failed = Σ by_outcome = rows of requests.csv`, and a second run with the
@@ -413,4 +414,44 @@ fn edits_stay_on_character_boundaries() {
     }
     assert_eq!(apply("a: 12, b: 3", &Edit::Number(1, -7)), "a: 12, b: -7");
     assert_eq!(apply("(x)", &Edit::Cut(0.0, 0.34)), "x)");
+}
+
+/// The keepalived.conf files netlab ships or tests, the seeds of the conf mutations.
+fn shipped_confs() -> Vec<String> {
+    let mut paths = vec![root().join("scenarios/keepalived/lb1.conf")];
+    let mut bad: Vec<_> = std::fs::read_dir(root().join("tests/it/bad-keepalived"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    bad.sort();
+    paths.extend(bad);
+    paths
+        .into_iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(Config { cases: 300, failure_persistence: None, ..Config::default() })]
+
+    /// Any mutation of a keepalived.conf is accepted or refused with a message located in a
+    /// file; nothing panics.
+    #[test]
+    fn mutated_keepalived_confs_never_crash_check(
+        which in 0usize..64,
+        edits in prop::collection::vec(edit(), 1..4),
+    ) {
+        let confs = shipped_confs();
+        let mutant = edits.iter().fold(confs[which % confs.len()].clone(), |t, e| apply(&t, e));
+        let dir = tempfile_dir("props-kaconf");
+        std::fs::write(dir.join("lb1.conf"), &mutant).unwrap();
+        let scenario = std::fs::read_to_string(root().join("scenarios/l4-keepalived.ron"))
+            .unwrap()
+            .replace("keepalived/lb1.conf", "lb1.conf");
+        let name = dir.join("s.ron").display().to_string();
+        if let Err(e) = scenario::load::load_with_warnings(&name, &scenario) {
+            let text = e.to_string();
+            prop_assert!(text.contains("-->") && text.contains("= help:"), "{}", text);
+        }
+    }
 }

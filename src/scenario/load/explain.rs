@@ -292,6 +292,7 @@ const FIELDS: &[(&str, Holds)] = &[
     ("virtual_ipaddress", Holds::Text),
     ("addresses", Holds::Text),
     ("hosts", Holds::Text),
+    ("keepalived", Holds::Text),
     // Whole numbers, by their Rust type's range.
     ("seed", Holds::Whole(u64::MAX)),
     ("max_events", Holds::Whole(u64::MAX)),
@@ -1469,6 +1470,7 @@ Scenario(
         let mut files: Vec<_> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|e| e == "ron"))
             .collect();
         files.sort();
         let mut seen = std::collections::BTreeSet::new();

@@ -59,10 +59,10 @@
 
 use std::fmt::Write;
 
-use super::model::{NodeSpec, Scenario, ServiceSpec};
 use crate::app::{CheckKind, CheckerConfig};
 use crate::ipvs::service::Forward;
 use crate::node::vrrp::VrrpConfig;
+use crate::scenario::model::{NodeSpec, Scenario, ServiceSpec};
 use crate::sim::SimDuration;
 
 /// One `(file name, contents)` per node that runs keepalived (virtual services or VRRP), in

@@ -1,0 +1,549 @@
+//! *Virtual servers*: `virtual_server` and `real_server` blocks to the scenario's virtual
+//! services, the same `VirtualServiceFile` an inline `services: [...]` gives.
+//!
+//! ```text
+//! virtual_server 10.0.0.100 80 {        VirtualServiceFile { vip, port,
+//!     lb_algo wlc                           scheduler: "wlc",
+//!     lb_kind NAT                           real_servers: [ RealServerFile { forward: Nat,
+//!     real_server 10.0.1.11 80 {                ip, port, weight: 3,
+//!         weight 3                              checks: [HttpGet { path: "/health" }],
+//!         HTTP_GET { url { path /health } }
+//!     }
+//! }
+//! ```
+//!
+//! Values keepalived reads but netlab would run differently are refused with the reason, not
+//! changed: `protocol UDP` (netlab's services are TCP), `lb_kind TUN` (not modelled yet),
+//! the schedulers netlab lacks.
+//!
+//! # Simplifications
+//! - keepalived defaults a service without `protocol` to UDP; netlab runs it as TCP, with a
+//!   warning.
+//! - `lb_kind DR` with a real server port other than the service's: keepalived resets the
+//!   port (with an error); so does netlab, with a warning.
+//! - Checker timing is kept per real server: the checkers of one real server must agree on
+//!   each value they set (keepalived lets them differ); each checker's own defaults (`retry`
+//!   0 for MISC_CHECK, `delay_before_retry` 3 s for HTTP_GET) are kept.
+//! - An `HTTP_GET` checks its first `url` only, and `connect_ip` other than the real server's
+//!   address is not modelled.
+//! - A `virtual_server group NAME` becomes one service per address of the group, each with its
+//!   own checkers (keepalived runs one checker per real server for the whole group, so netlab
+//!   sends more probes). Firewall-mark entries are not modelled.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use super::checkers::{CheckerRead, Timing, checker};
+use super::keywords::Context;
+use super::parser::Item;
+use super::report::Report;
+use crate::ipvs::scheduler;
+use crate::scenario::diagnostic::nearest;
+use crate::scenario::format::{
+    CheckTimingFile, ForwardFile, RealServerFile, SorryServerFile, VirtualServiceFile,
+};
+use crate::scenario::validate::limits;
+
+/// The results of MISC_CHECK scripts, by `misc_path`, as the scenario gives them.
+pub type Scripts = BTreeMap<String, Vec<(String, bool)>>;
+
+/// The longest `persistence_timeout` keepalived takes, in seconds (31 days).
+const MAX_PERSISTENCE_S: u64 = 31 * 86_400;
+
+/// The `virtual_server_group` blocks of a file: each name with its addresses and ports.
+pub type Groups = BTreeMap<String, Vec<(Ipv4Addr, u16)>>;
+
+/// The most services one `virtual_server group` may stand for, as many as a list may hold.
+const MAX_GROUP_SERVICES: usize = limits::MAX_LIST;
+
+/// A `virtual_server_group NAME { IP PORT | IP-LAST PORT ... }` block: its addresses, with
+/// ranges of the last byte (`10.0.1.100-102 80`) written out.
+pub fn virtual_server_group(r: &mut Report<'_>, item: &Item, groups: &mut Groups) {
+    let Some(name) = r.arg(item, 0, "a name") else {
+        return;
+    };
+    let Some(items) = r.block(item) else {
+        return;
+    };
+    let mut entries = Vec::new();
+    for entry in items {
+        r.no_block(entry);
+        let first = entry.keyword();
+        if first.text == "fwmark" {
+            r.warning(
+                first,
+                "a firewall-mark entry is not modelled by netlab".into(),
+                "netlab's services are an address and a port: write `IP PORT`",
+            );
+            continue;
+        }
+        let (low, last) = match first.text.split_once('-') {
+            Some((low, last)) => (low, Some(last)),
+            None => (first.text.as_str(), None),
+        };
+        let low_word = super::lexer::Word {
+            text: low.to_string(),
+            ..first.clone()
+        };
+        let Some(start) = r.ipv4(&low_word, "the virtual address") else {
+            continue;
+        };
+        let end = match last {
+            Some(last) => match last.parse::<u8>() {
+                Ok(last) if last >= start.octets()[3] => last,
+                _ => {
+                    r.error(
+                        first,
+                        format!("\"{}\" is not a range of addresses", first.text),
+                        "a range gives the last byte of the last address, such as 10.0.1.100-102",
+                    );
+                    continue;
+                }
+            },
+            None => start.octets()[3],
+        };
+        let Some(port) = r.arg(entry, 0, "a port").and_then(|w| r.port(w)) else {
+            continue;
+        };
+        for last in start.octets()[3]..=end {
+            let [a, b, c, _] = start.octets();
+            entries.push((Ipv4Addr::new(a, b, c, last), port));
+        }
+        if entries.len() > MAX_GROUP_SERVICES {
+            r.error(
+                first,
+                format!("this group stands for more than {MAX_GROUP_SERVICES} services"),
+                "use fewer or smaller ranges",
+            );
+            return;
+        }
+    }
+    groups.insert(name.text.clone(), entries);
+}
+
+/// A `virtual_server` block: one service, or one per address of its group. Empty when it
+/// cannot be read (errors reported) or is not modelled (a warning).
+pub fn virtual_server(
+    r: &mut Report<'_>,
+    item: &Item,
+    scripts: &Scripts,
+    groups: &Groups,
+) -> Vec<VirtualServiceFile> {
+    let keyword = item.keyword();
+    let Some(first) = r.arg(item, 0, "an address and a port") else {
+        return Vec::new();
+    };
+    if first.text == "fwmark" {
+        r.warning(
+            first,
+            "`virtual_server fwmark` is not modelled by netlab".into(),
+            "netlab's services are an address and a port: write `virtual_server IP PORT`",
+        );
+        return Vec::new();
+    }
+    if first.text == "group" {
+        let Some(name) = r.arg(item, 1, "a group name") else {
+            return Vec::new();
+        };
+        let Some(entries) = groups.get(&name.text) else {
+            let help = match nearest(&name.text, groups.keys().map(String::as_str)) {
+                Some(near) => format!("did you mean `{near}`?"),
+                None => "define it with `virtual_server_group NAME { IP PORT }`".to_string(),
+            };
+            r.error(
+                name,
+                format!("no virtual_server_group is named `{}`", name.text),
+                help,
+            );
+            return Vec::new();
+        };
+        return entries
+            .iter()
+            .filter_map(|&(vip, port)| virtual_server_at(r, item, scripts, Some(vip), Some(port)))
+            .collect();
+    }
+    let vip = r.ipv4(first, "the virtual address");
+    let port = match item.args().get(1) {
+        Some(word) => r.port(word),
+        None => {
+            r.error(
+                keyword,
+                "this virtual server has no port".into(),
+                "netlab's services have a port: write `virtual_server IP PORT`",
+            );
+            None
+        }
+    };
+    virtual_server_at(r, item, scripts, vip, port)
+        .into_iter()
+        .collect()
+}
+
+/// The block of a `virtual_server` read as the service `vip`:`port` (`None` where they could
+/// not be read, reported already).
+fn virtual_server_at(
+    r: &mut Report<'_>,
+    item: &Item,
+    scripts: &Scripts,
+    vip: Option<Ipv4Addr>,
+    port: Option<u16>,
+) -> Option<VirtualServiceFile> {
+    let keyword = item.keyword();
+    let items = r.block(item)?;
+    let mut service = VirtualServiceFile {
+        vip: vip?.to_string(),
+        port: Some(port?),
+        scheduler: None,
+        persistence_timeout: None,
+        real_servers: Vec::new(),
+        check_timing: CheckTimingFile::default(),
+        inhibit_on_failure: None,
+        quorum: None,
+        hysteresis: None,
+        sorry_server: None,
+    };
+    let mut timing = Timing::default();
+    let mut method = None;
+    let mut sorry_method = None;
+    let mut default_weight = None;
+    let mut protocol_seen = false;
+    let mut real_servers = Vec::new();
+    for item in items {
+        if !r.known(Context::VirtualServer, item) {
+            continue;
+        }
+        let name = item.keyword().text.as_str();
+        if name != "real_server" {
+            r.no_block(item);
+        }
+        match name {
+            "lb_algo" | "lvs_sched" => service.scheduler = sched(r, item),
+            "lb_kind" | "lvs_method" => method = forward(r, item),
+            "sorry_server_lvs_method" => sorry_method = forward(r, item),
+            "protocol" => {
+                protocol_seen = true;
+                protocol(r, item);
+            }
+            "persistence_timeout" => {
+                // Without a value, keepalived's default of 6 minutes.
+                let seconds = match item.args().first() {
+                    Some(word) => r.number(word, "persistence_timeout", 1, MAX_PERSISTENCE_S),
+                    None => Some(360),
+                };
+                service.persistence_timeout = seconds.map(|s| format!("{s}s"));
+            }
+            "persistence_granularity" => granularity(r, item),
+            "quorum" => {
+                service.quorum = r
+                    .arg(item, 0, "a weight")
+                    .and_then(|w| r.number(w, "quorum", 1, u64::from(u32::MAX)))
+                    .map(|q| q as u32);
+            }
+            "hysteresis" => {
+                service.hysteresis = r
+                    .arg(item, 0, "a weight")
+                    .and_then(|w| r.number(w, "hysteresis", 0, u64::from(u32::MAX)))
+                    .map(|h| h as u32);
+            }
+            "inhibit_on_failure" => service.inhibit_on_failure = r.flag(item.args().first()),
+            "weight" => default_weight = weight(r, item),
+            "sorry_server" => service.sorry_server = sorry_server(r, item),
+            "real_server" => real_servers.push(item),
+            _ => timing.read(r, item),
+        }
+    }
+    if !protocol_seen {
+        r.warning(
+            keyword,
+            "this virtual server has no `protocol`: keepalived makes it UDP, netlab runs it as TCP"
+                .into(),
+            "write `protocol TCP`, as netlab models it",
+        );
+    }
+    if let Some(sorry) = service.sorry_server.as_mut() {
+        sorry.forward = sorry_method.or(method);
+        if sorry.forward == Some(ForwardFile::Dr) {
+            sorry.port = None;
+        }
+    }
+    let defaults = ServiceDefaults {
+        port: service.port.unwrap_or(80),
+        method,
+        weight: default_weight,
+        timing: &timing,
+        scripts,
+    };
+    for item in real_servers {
+        if let Some(rs) = real_server(r, item, &defaults) {
+            service.real_servers.push(rs);
+        }
+    }
+    if service.real_servers.is_empty() {
+        r.warning(
+            keyword,
+            "this virtual server has no real servers".into(),
+            "keepalived ignores it; netlab keeps the empty service in IPVS",
+        );
+    }
+    Some(service)
+}
+
+/// What a virtual server passes down to its real servers.
+struct ServiceDefaults<'a> {
+    /// The service's port.
+    port: u16,
+    /// `lb_kind`, if given.
+    method: Option<ForwardFile>,
+    /// `weight` at service level, if given.
+    weight: Option<u32>,
+    /// Checker timing at service level.
+    timing: &'a Timing,
+    /// MISC_CHECK results.
+    scripts: &'a Scripts,
+}
+
+/// A `real_server IP [PORT] { ... }` block.
+fn real_server(r: &mut Report<'_>, item: &Item, s: &ServiceDefaults<'_>) -> Option<RealServerFile> {
+    let keyword = item.keyword();
+    let addr = r
+        .arg(item, 0, "an address")
+        .and_then(|w| r.ipv4(w, "the real server"));
+    let port_word = item.args().get(1);
+    let port = match port_word {
+        Some(word) => r.port(word),
+        None => Some(s.port),
+    };
+    let items = match &item.block {
+        Some(block) => block.items.as_slice(),
+        None => &[],
+    };
+    let mut rs = RealServerFile {
+        ip: addr?.to_string(),
+        port: Some(port?),
+        weight: s.weight,
+        forward: s.method,
+        upper_threshold: None,
+        lower_threshold: None,
+        checks: Vec::new(),
+        check_timing: CheckTimingFile::default(),
+        inhibit_on_failure: None,
+    };
+    let mut timing = Timing::default();
+    let mut checkers: Vec<CheckerRead> = Vec::new();
+    for item in items {
+        if !r.known(Context::RealServer, item) {
+            continue;
+        }
+        let name = item.keyword().text.as_str();
+        match name {
+            "HTTP_GET" | "SSL_GET" | "TCP_CHECK" | "SMTP_CHECK" | "MISC_CHECK" | "PING_CHECK" => {
+                if let Some(read) = checker(r, item, addr?, s.scripts) {
+                    checkers.push(read);
+                }
+                continue;
+            }
+            _ => r.no_block(item),
+        }
+        match name {
+            "weight" => rs.weight = weight(r, item),
+            "lvs_method" => rs.forward = forward(r, item),
+            "inhibit_on_failure" => rs.inhibit_on_failure = r.flag(item.args().first()),
+            "uthreshold" | "lthreshold" => {
+                let value = r
+                    .arg(item, 0, "a number of connections")
+                    .and_then(|w| r.number(w, name, 0, u64::from(limits::MAX_THRESHOLD)))
+                    .map(|n| n as u32);
+                if name == "uthreshold" {
+                    rs.upper_threshold = value;
+                } else {
+                    rs.lower_threshold = value;
+                }
+            }
+            _ => timing.read(r, item),
+        }
+    }
+    // Direct routing cannot change the port: keepalived resets it to the service's.
+    if rs.forward == Some(ForwardFile::Dr) && port != Some(s.port) {
+        if let Some(word) = port_word {
+            r.warning(
+                word,
+                format!(
+                    "direct routing cannot change the port: the service's {} is used",
+                    s.port
+                ),
+                "keepalived resets it too (\"ports don't match\"): write the service's port",
+            );
+        }
+        rs.port = Some(s.port);
+    }
+    if port_word.is_none() {
+        for read in &checkers {
+            if let Some(probed) = read.port.filter(|&p| p != s.port) {
+                r.warning(
+                    keyword,
+                    format!(
+                        "this real server has no port, so it gets the service's {}, but its {} probes port {probed}",
+                        s.port, read.keyword
+                    ),
+                    format!("write the port the server listens on: `real_server {} {probed}`", rs.ip),
+                );
+            }
+        }
+    }
+    rs.check_timing = per_server_timing(r, keyword, &checkers, &timing, s.timing);
+    rs.checks = checkers.into_iter().map(|c| c.check).collect();
+    Some(rs)
+}
+
+/// The timing of a real server's checkers as one `check_timing`: each checker's value is its
+/// own, else the real server's, else the service's (keepalived's inheritance).
+fn per_server_timing(
+    r: &mut Report<'_>,
+    keyword: &super::lexer::Word,
+    checkers: &[CheckerRead],
+    server: &Timing,
+    service: &Timing,
+) -> CheckTimingFile {
+    let effective: Vec<Timing> = checkers
+        .iter()
+        .map(|c| c.timing.or(server).or(service))
+        .collect();
+    let kinds: Vec<&CheckerRead> = checkers.iter().collect();
+    match Timing::common(&effective, &kinds) {
+        Ok(timing) => timing.to_file(),
+        Err(field) => {
+            r.error(
+                keyword,
+                format!("the checkers of this real server set different values of `{field}`"),
+                "netlab gives all checkers of one real server the same timing: set it once, in \
+                 the real_server block",
+            );
+            CheckTimingFile::default()
+        }
+    }
+}
+
+/// `lb_algo` / `lvs_sched`.
+fn sched(r: &mut Report<'_>, item: &Item) -> Option<String> {
+    let word = r.arg(item, 0, "a scheduler")?;
+    let name = word.text.as_str();
+    if scheduler::ALL.contains(&name) {
+        return Some(name.to_string());
+    }
+    let (message, mut help) = if ["fo", "ovf", "mh", "twos"].contains(&name) {
+        (
+            format!("the scheduler `{name}` is not modelled by netlab"),
+            format!("netlab's schedulers are: {}", scheduler::ALL.join(" ")),
+        )
+    } else {
+        (
+            format!("unknown scheduler `{name}`"),
+            format!("the schedulers are: {}", scheduler::ALL.join(" ")),
+        )
+    };
+    if let Some(near) = nearest(&name.to_ascii_lowercase(), scheduler::ALL) {
+        help.push_str(&format!("; did you mean `{near}`?"));
+    }
+    r.error(word, message, help);
+    None
+}
+
+/// `lb_kind` / `lvs_method` / `sorry_server_lvs_method`: NAT or DR.
+fn forward(r: &mut Report<'_>, item: &Item) -> Option<ForwardFile> {
+    let word = r.arg(item, 0, "a method")?;
+    match word.text.as_str() {
+        "NAT" => return Some(ForwardFile::Nat),
+        "DR" => return Some(ForwardFile::Dr),
+        _ => {}
+    }
+    let (message, help) = match word.text.to_ascii_uppercase().as_str() {
+        "TUN" => (
+            "IPVS tunnelling (`TUN`) is not modelled by netlab yet".to_string(),
+            "use DR for real servers on the director's segment, or NAT".to_string(),
+        ),
+        "DSR" | "DIRECT" | "ROUTE" | "GATE" | "GATEWAY" => (
+            format!(
+                "unknown method `{}`: keepalived calls direct server return `DR`",
+                word.text
+            ),
+            "write `DR` (keepalived would silently fall back to NAT)".to_string(),
+        ),
+        "MASQ" | "MASQUERADE" => (
+            format!(
+                "unknown method `{}`: keepalived calls masquerading `NAT`",
+                word.text
+            ),
+            "write `NAT`".to_string(),
+        ),
+        upper @ ("NAT" | "DR") => (
+            format!("`{}` is written in capitals in keepalived", word.text),
+            format!("write `{upper}`: keepalived's values are case-sensitive"),
+        ),
+        _ => (
+            format!("unknown method `{}`", word.text),
+            "the methods are NAT and DR (and TUN, which netlab does not model yet)".to_string(),
+        ),
+    };
+    r.error(word, message, help);
+    None
+}
+
+/// `protocol`: TCP, in any case (keepalived compares it without case).
+fn protocol(r: &mut Report<'_>, item: &Item) {
+    let Some(word) = r.arg(item, 0, "a protocol") else {
+        return;
+    };
+    match word.text.to_ascii_uppercase().as_str() {
+        "TCP" => {}
+        "UDP" | "SCTP" => r.error(
+            word,
+            format!("{} services are not modelled by netlab", word.text),
+            "netlab's virtual services are TCP: write `protocol TCP`",
+        ),
+        _ => r.error(
+            word,
+            format!("unknown protocol `{}`", word.text),
+            "keepalived's protocols are TCP, UDP and SCTP; netlab models TCP",
+        ),
+    }
+}
+
+/// `persistence_granularity MASK`: only a whole address (/32) is modelled.
+fn granularity(r: &mut Report<'_>, item: &Item) {
+    let Some(word) = r.arg(item, 0, "a mask") else {
+        return;
+    };
+    if !matches!(word.text.as_str(), "255.255.255.255" | "32" | "/32") {
+        r.warning(
+            word,
+            format!(
+                "persistence_granularity {} is not modelled by netlab",
+                word.text
+            ),
+            "netlab pins each client address on its own (255.255.255.255)",
+        );
+    }
+}
+
+/// `weight N`: 0 to netlab's largest.
+fn weight(r: &mut Report<'_>, item: &Item) -> Option<u32> {
+    let word = r.arg(item, 0, "a weight")?;
+    let weight = r.number(word, "weight", 0, u64::from(limits::MAX_WEIGHT))?;
+    Some(weight as u32)
+}
+
+/// `sorry_server IP [PORT]`.
+fn sorry_server(r: &mut Report<'_>, item: &Item) -> Option<SorryServerFile> {
+    let addr: Ipv4Addr = r
+        .arg(item, 0, "an address")
+        .and_then(|w| r.ipv4(w, "the sorry server"))?;
+    let port = match item.args().get(1) {
+        Some(word) => Some(r.port(word)?),
+        None => None,
+    };
+    Some(SorryServerFile {
+        ip: addr.to_string(),
+        port,
+        forward: None,
+    })
+}

@@ -1,0 +1,369 @@
+//! *VRRP and globals*: `global_defs`, `vrrp_instance` and `vrrp_sync_group` blocks to the
+//! scenario's VRRP instances, the same `VrrpFile` an inline `vrrp: [...]` gives.
+//!
+//! Interfaces are named as the export names them: `eth0` is the node's first interface in
+//! the scenario, `eth1` the second, and so on.
+//!
+//! keepalived 2.2.7's defaults apply: `priority` 100, or 255 with `state MASTER`;
+//! `advert_int` 1 s; preemption on; five gratuitous ARPs at once and five more 5 s later
+//! (`vrrp_garp_master_repeat`, `vrrp_garp_master_delay` in `global_defs` change them for
+//! every instance, `garp_master_repeat`, `garp_master_delay` for one).
+//!
+//! # Simplifications
+//! - Every instance starts as BACKUP and the election decides, as keepalived does for all
+//!   but an address owner (`state MASTER` with `priority 255`, which keepalived makes master
+//!   at once: a warning says so).
+//! - `vrrp_sync_group` is checked (its instances must exist) but not modelled: netlab's
+//!   instances change state on their own, which differs only when one member alone fails.
+//! - A virtual address's prefix and options (`dev`, `label`, ...) are not modelled: netlab
+//!   adds the address alone.
+//! - `advert_int` with decimals is rounded to whole seconds, as keepalived does for VRRPv2.
+//!
+//! As keepalived, `nopreempt` is cleared (with a warning) for an instance with `state MASTER`
+//! or priority 255.
+
+use std::collections::BTreeSet;
+
+use super::keywords::Context;
+use super::lexer::Word;
+use super::parser::Item;
+use super::report::Report;
+use super::values::scenario_text;
+use crate::scenario::format::VrrpFile;
+use crate::scenario::validate::limits;
+
+/// What `global_defs` says.
+#[derive(Debug, Default)]
+pub struct Globals {
+    /// `lvs_sync_daemon`: the director synchronises its connections.
+    pub sync_daemon: bool,
+    /// `vrrp_garp_master_repeat`.
+    pub garp_repeat: Option<u32>,
+    /// `vrrp_garp_master_delay`, as scenario text.
+    pub garp_delay: Option<String>,
+}
+
+/// A `global_defs` block.
+pub fn global_defs(r: &mut Report<'_>, item: &Item, globals: &mut Globals) {
+    let Some(items) = r.block(item) else {
+        return;
+    };
+    for item in items {
+        if !r.known(Context::GlobalDefs, item) {
+            continue;
+        }
+        r.no_block(item);
+        match item.keyword().text.as_str() {
+            // The node's name is the scenario's; router_id only names it in keepalived's logs.
+            "router_id" => {
+                r.arg(item, 0, "a name");
+            }
+            "lvs_sync_daemon" => {
+                if r.arg(item, 0, "an interface").is_some() {
+                    globals.sync_daemon = true;
+                }
+            }
+            "vrrp_garp_master_repeat" => globals.garp_repeat = garp_repeat(r, item),
+            _ => globals.garp_delay = garp_delay(r, item),
+        }
+    }
+}
+
+/// A `vrrp_instance NAME { ... }` block, on a node whose interfaces are described (in
+/// order) by `interfaces`.
+pub fn vrrp_instance(
+    r: &mut Report<'_>,
+    item: &Item,
+    interfaces: &[String],
+    globals: &Globals,
+) -> Option<VrrpFile> {
+    let keyword = item.keyword();
+    let name = r.arg(item, 0, "a name")?;
+    let items = r.block(item)?;
+    let mut vrrp = VrrpFile {
+        name: Some(name.text.clone()),
+        interface: None,
+        virtual_router_id: 0,
+        priority: None,
+        advert_int: None,
+        nopreempt: None,
+        virtual_ipaddress: Vec::new(),
+        garp_master_repeat: globals.garp_repeat,
+        garp_master_delay: globals.garp_delay.clone(),
+    };
+    let mut vrid = None;
+    let mut master: Option<&Word> = None;
+    let mut interface_seen = false;
+    let mut nopreempt_word: Option<&Word> = None;
+    for item in items {
+        if !r.known(Context::VrrpInstance, item) {
+            continue;
+        }
+        let keyword = item.keyword().text.as_str();
+        if keyword != "virtual_ipaddress" {
+            r.no_block(item);
+        }
+        match keyword {
+            "state" => master = state(r, item).then_some(item.keyword()),
+            "interface" => {
+                interface_seen = true;
+                vrrp.interface = interface(r, item, interfaces);
+            }
+            "virtual_router_id" => {
+                vrid = r
+                    .arg(item, 0, "a number")
+                    .and_then(|w| r.number(w, keyword, 1, 255))
+                    .map(|n| n as u8);
+            }
+            "priority" => {
+                vrrp.priority = r
+                    .arg(item, 0, "a number")
+                    .and_then(|w| r.number(w, keyword, 1, 255))
+                    .map(|n| n as u8);
+            }
+            "advert_int" => vrrp.advert_int = advert_int(r, item),
+            "nopreempt" => {
+                vrrp.nopreempt = Some(true);
+                nopreempt_word = Some(item.keyword());
+            }
+            "preempt" => vrrp.nopreempt = Some(false),
+            "virtual_ipaddress" => vrrp.virtual_ipaddress = addresses(r, item),
+            "garp_master_repeat" => vrrp.garp_master_repeat = garp_repeat(r, item),
+            _ => vrrp.garp_master_delay = garp_delay(r, item),
+        }
+    }
+    if !interface_seen {
+        r.error(
+            keyword,
+            format!("vrrp_instance {} has no `interface`", name.text),
+            "add `interface eth0` (eth0 is the node's first interface in the scenario)",
+        );
+    }
+    let Some(vrid) = vrid else {
+        r.error(
+            keyword,
+            format!("vrrp_instance {} has no `virtual_router_id`", name.text),
+            "add `virtual_router_id N` (1 to 255), the same on every router of the group",
+        );
+        return None;
+    };
+    vrrp.virtual_router_id = vrid;
+    if vrrp.virtual_ipaddress.is_empty() {
+        r.error(
+            keyword,
+            format!("vrrp_instance {} has no virtual addresses", name.text),
+            "add `virtual_ipaddress { 10.0.0.100 }`: the addresses the master holds",
+        );
+    }
+    // keepalived clears nopreempt for an instance that wants to be master or owns the
+    // addresses ("nopreempt will not work with initial state MASTER - clearing").
+    let priority = vrrp
+        .priority
+        .unwrap_or(if master.is_some() { 255 } else { 100 });
+    if vrrp.nopreempt == Some(true) && (master.is_some() || priority == 255) {
+        if let Some(word) = nopreempt_word {
+            r.warning(
+                word,
+                "keepalived ignores `nopreempt` with `state MASTER` or priority 255".into(),
+                "netlab does the same: this instance preempts; write `state BACKUP` to use nopreempt",
+            );
+        }
+        vrrp.nopreempt = None;
+    }
+    if let Some(state) = master {
+        // keepalived: without a priority, MASTER means 255 (the address owner).
+        let priority = *vrrp.priority.get_or_insert(255);
+        if priority == 255 {
+            r.warning(
+                state,
+                "keepalived makes an address owner (`state MASTER`, priority 255) master at once; netlab starts it as BACKUP".into(),
+                "it wins the first election anyway, after one Master_Down_Interval",
+            );
+        }
+    }
+    Some(vrrp)
+}
+
+/// `state MASTER|BACKUP`: whether it says MASTER.
+fn state(r: &mut Report<'_>, item: &Item) -> bool {
+    let Some(word) = r.arg(item, 0, "MASTER or BACKUP") else {
+        return false;
+    };
+    match word.text.as_str() {
+        "MASTER" => true,
+        "BACKUP" => false,
+        other => {
+            let help =
+                if other.eq_ignore_ascii_case("master") || other.eq_ignore_ascii_case("backup") {
+                    format!(
+                        "write `{}`: keepalived's values are case-sensitive",
+                        other.to_ascii_uppercase()
+                    )
+                } else {
+                    "the states are MASTER and BACKUP".to_string()
+                };
+            r.error(word, format!("unknown state `{other}`"), help);
+            false
+        }
+    }
+}
+
+/// `interface ethN`: the node's N-th interface.
+fn interface(r: &mut Report<'_>, item: &Item, interfaces: &[String]) -> Option<u32> {
+    let word = r.arg(item, 0, "an interface")?;
+    let index = word
+        .text
+        .strip_prefix("eth")
+        .filter(|n| {
+            !n.is_empty()
+                && n.bytes().all(|b| b.is_ascii_digit())
+                && (n.len() == 1 || !n.starts_with('0'))
+        })
+        .and_then(|n| n.parse::<usize>().ok());
+    let listing: Vec<String> = interfaces
+        .iter()
+        .enumerate()
+        .map(|(i, d)| format!("eth{i} ({d})"))
+        .collect();
+    match index {
+        Some(i) if i < interfaces.len() => Some(i as u32),
+        _ => {
+            r.error(
+                word,
+                format!("`{}` is not an interface of this node", word.text),
+                format!(
+                    "netlab names a node's interfaces eth0, eth1, ... in scenario order: {}",
+                    listing.join(", ")
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// `advert_int T`: whole seconds, 1 to 255 (decimals rounded, as keepalived does for v2).
+fn advert_int(r: &mut Report<'_>, item: &Item) -> Option<u8> {
+    let word = r.arg(item, 0, "a time in seconds")?;
+    let micros = super::values::seconds_to_micros(&word.text);
+    let seconds = micros.map(|m| (m + 500_000) / 1_000_000);
+    match seconds {
+        Some(s @ 1..=255) => {
+            if micros != Some(s * 1_000_000) {
+                r.warning(
+                    word,
+                    format!("advert_int {} is rounded to {s} s", word.text),
+                    "VRRP version 2 advertises whole seconds; keepalived rounds it too",
+                );
+            }
+            Some(s as u8)
+        }
+        _ => {
+            r.error(
+                word,
+                format!(
+                    "advert_int {} is outside the range 1 to 255 seconds",
+                    word.text
+                ),
+                "VRRP version 2 advertises every 1 to 255 whole seconds",
+            );
+            None
+        }
+    }
+}
+
+/// `virtual_ipaddress { ... }`: one address per line.
+fn addresses(r: &mut Report<'_>, item: &Item) -> Vec<String> {
+    let Some(items) = r.block(item) else {
+        return Vec::new();
+    };
+    let mut vips = Vec::new();
+    for line in items.iter().take(limits::MAX_VIPS + 1) {
+        r.no_block(line);
+        let word = line.keyword();
+        let (addr, prefix) = word.text.split_once('/').unwrap_or((&word.text, "32"));
+        let shown = Word {
+            text: addr.to_string(),
+            ..word.clone()
+        };
+        let Some(ip) = r.ipv4(&shown, "a virtual address") else {
+            continue;
+        };
+        if prefix != "32" || !line.args().is_empty() {
+            r.warning(
+                word,
+                format!("only the address {ip} of this line is modelled by netlab"),
+                "netlab adds the address alone (as /32), without options such as dev or label",
+            );
+        }
+        vips.push(ip.to_string());
+    }
+    if items.len() > limits::MAX_VIPS {
+        r.error(
+            item.keyword(),
+            format!("more than {} virtual addresses", limits::MAX_VIPS),
+            "an advert holds at most 255 addresses",
+        );
+    }
+    vips
+}
+
+/// `garp_master_repeat N` or `vrrp_garp_master_repeat N`.
+fn garp_repeat(r: &mut Report<'_>, item: &Item) -> Option<u32> {
+    let word = r.arg(item, 0, "a number")?;
+    let keyword = item.keyword().text.as_str();
+    r.number(word, keyword, 1, u64::from(limits::MAX_GARP_REPEAT))
+        .map(|n| n as u32)
+}
+
+/// `garp_master_delay S` or `vrrp_garp_master_delay S`: whole seconds.
+fn garp_delay(r: &mut Report<'_>, item: &Item) -> Option<String> {
+    let word = r.arg(item, 0, "a number of seconds")?;
+    let keyword = item.keyword().text.as_str();
+    let seconds = r.number(word, keyword, 0, 1_000)?;
+    Some(scenario_text(crate::sim::SimDuration::from_secs(seconds)))
+}
+
+/// A `vrrp_sync_group NAME { group { VI_1 VI_2 } }`: its instances must exist; the group
+/// itself is not modelled.
+pub fn sync_group(r: &mut Report<'_>, item: &Item, instances: &BTreeSet<String>) {
+    let keyword = item.keyword();
+    let Some(items) = r.block(item) else {
+        return;
+    };
+    let mut members = 0;
+    for inner in items {
+        if !r.known(Context::SyncGroup, inner) {
+            continue;
+        }
+        let Some(group) = r.block(inner) else {
+            continue;
+        };
+        for member in group {
+            r.no_block(member);
+            for word in &member.words {
+                members += 1;
+                if !instances.contains(&word.text) {
+                    let help = match crate::scenario::diagnostic::nearest(
+                        &word.text,
+                        instances.iter().map(String::as_str),
+                    ) {
+                        Some(near) => format!("did you mean `{near}`?"),
+                        None => "name the vrrp_instance blocks of this file".to_string(),
+                    };
+                    r.error(
+                        word,
+                        format!("no vrrp_instance is named `{}`", word.text),
+                        help,
+                    );
+                }
+            }
+        }
+    }
+    if members > 0 {
+        r.warning(
+            keyword,
+            "`vrrp_sync_group` is not modelled by netlab: its instances change state on their own".into(),
+            "this matters only when one member alone fails (an interface fault); a crash moves them all",
+        );
+    }
+}
