@@ -282,6 +282,15 @@ impl VrrpInstance {
         ));
     }
 
+    /// A new priority (keepalived reloaded with another `priority`); returns the old one. A
+    /// master's next advert carries it; a backup uses it for the next adverts it hears, so a
+    /// backup raised above its master stops listening to it (with preemption) and takes over
+    /// when Master_Down_Interval runs out, and a master lowered below a backup is taken over
+    /// the same way.
+    pub fn set_priority(&mut self, priority: u8) -> u8 {
+        std::mem::replace(&mut self.config.priority, priority)
+    }
+
     /// Forgets everything (a crash): no advert, no state.
     pub fn crash(&mut self) {
         self.state = VrrpState::Stopped;

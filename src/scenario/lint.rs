@@ -127,6 +127,7 @@ fn someone_has(scenario: &Scenario, addr: Ipv4Addr) -> bool {
         | NodeSpec::WebServer { interface, .. }
         | NodeSpec::DnsServer { interface, .. }
         | NodeSpec::L7Balancer { interface, .. }
+        | NodeSpec::Monitor { interface, .. }
         | NodeSpec::DnsResolver { interface, .. } => interface.ip == addr,
         NodeSpec::Clients {
             first_ip, count, ..
