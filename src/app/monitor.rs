@@ -87,6 +87,8 @@ impl Monitor {
                     "check passes again".into(),
                 );
             } else {
+                // keepalived's field is `connect_timeout`; a probe's is `timeout`.
+                let why = why.replace("connect_timeout", "timeout");
                 let detail = format!("{} failed checks; last: {why}", self.fail_after[probe]);
                 cx.trace.event(cx.now, &target, "alarm", detail);
                 cx.alarms.push(probe);

@@ -10,6 +10,7 @@ use super::checker::Checker;
 use super::faults::node_name;
 use super::limits;
 use crate::app::{CheckTiming, CheckerConfig, Probe};
+use crate::scenario::diagnostic::nearest;
 use crate::scenario::format::{CheckFile, MonitorFile, NodeFile, ProbeKindFile};
 use crate::scenario::model::{NodeSpec, ProbeSpec};
 use crate::scenario::spans::Step;
@@ -101,7 +102,21 @@ impl Checker<'_> {
             }
             return address;
         }
-        self.resolve_target(text, "probes")
+        if text.parse::<Ipv4Addr>().is_ok() || self.hosts.contains_key(text) {
+            return self.resolve_target(text, "probes");
+        }
+        let mut help =
+            "a probe checks an IPv4 address, a node (its first address) or a `hosts` name"
+                .to_string();
+        let names = files
+            .iter()
+            .map(node_name)
+            .chain(self.hosts.keys().map(String::as_str));
+        if let Some(near) = nearest(text, names) {
+            help.push_str(&format!("; did you mean \"{near}\"?"));
+        }
+        self.at_value(text, None, format!("cannot resolve \"{text}\""), help);
+        None
     }
 
     /// Every monitor's `on_alarm` lists, checked once all nodes are, and attached to their
