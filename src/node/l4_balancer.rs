@@ -47,6 +47,10 @@
 //!   announced (the kernel also sends state changes), and they are learned as established.
 //! - The director rewrites packets in zero time.
 //! - Packets to the VIP that are not for a service port are dropped.
+//! - A real server an operator removes (`ipvsadm -d`, [`Command::RemoveServer`]) goes on
+//!   serving the connections already bound to it until they end. Linux's default
+//!   (`expire_nodest_conn = 0`) keeps their entries but silently drops their packets, so that
+//!   a server added back resumes them; operators drain with weight 0 first for that reason.
 //!
 //! # Further reading
 //! - Linux `net/netfilter/ipvs/ip_vs_core.c` (`ip_vs_in`, `ip_vs_out`), `ip_vs_xmit.c`
