@@ -174,13 +174,39 @@ pub struct ParseError {
 /// The hint for a statement that does not parse.
 const FORMS: &str = "write METRIC OP NUMBER (OP is <, <=, >, >=, == or !=), METRIC within NUMBER +- NUMBER, or events contains EVENT(TARGET) before TIME";
 
+/// The words of a statement: split at spaces, except inside `[...]`, so that a metric such as
+/// `balancers.lb.services[TCP 10.0.1.100:80].no_destination` stays one word.
+fn words(text: &str) -> Vec<&str> {
+    let mut words = Vec::new();
+    let mut start = None;
+    let mut depth = 0usize;
+    for (i, ch) in text.char_indices() {
+        match ch {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if ch.is_whitespace() && depth == 0 {
+            if let Some(s) = start.take() {
+                words.push(&text[s..i]);
+            }
+        } else if start.is_none() {
+            start = Some(i);
+        }
+    }
+    if let Some(s) = start {
+        words.push(&text[s..]);
+    }
+    words
+}
+
 /// Parses one statement of an `expect` list.
 pub fn parse(text: &str) -> Result<Expectation, ParseError> {
     let error = |message: String| ParseError {
         message,
         help: FORMS.to_string(),
     };
-    let words: Vec<&str> = text.split_whitespace().collect();
+    let words = words(text);
     match words.as_slice() {
         ["events", verb @ ("contains" | "lacks"), event, rest @ ..] => {
             let (event, target) = match event.split_once('(') {
@@ -383,6 +409,7 @@ mod tests {
             "latency_ms.p95 < 50",
             "events contains vrrp_master(lb2/VI_51) before 14s",
             "events lacks quorum_lost",
+            "balancers.lb.services[TCP 10.0.1.100:80].no_destination == 900",
         ] {
             assert_eq!(parse(text).unwrap().to_string(), text);
         }

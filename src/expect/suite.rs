@@ -63,7 +63,11 @@ impl FileReport {
         }
         let failed: Vec<&Verdict> = self.verdicts.iter().filter(|v| !v.passed).collect();
         let mut text = if failed.is_empty() {
-            format!("ok     {name} ({} checks)\n", self.verdicts.len())
+            let n = self.verdicts.len();
+            format!(
+                "ok     {name} ({n} check{})\n",
+                if n == 1 { "" } else { "s" }
+            )
         } else {
             format!(
                 "FAILED {name} ({} of {} checks failed)\n",

@@ -17,6 +17,7 @@
 //! - `book`: the book's images exist (and `scenarios` checks the stored charts are current);
 //! - `cli`: the `netlab` binary's exit codes and files;
 //! - `output`: the output-folder rules: a student's files are never touched.
+//! - `props`: property tests: mutated scenarios never crash `check`; random directors balance their books.
 
 mod book;
 mod cli;
@@ -34,6 +35,7 @@ mod loading;
 mod operator;
 mod output;
 mod pcap;
+mod props;
 mod redundancy;
 mod scenarios;
 mod support;
