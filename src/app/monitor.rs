@@ -89,7 +89,9 @@ impl Monitor {
             } else {
                 // keepalived's field is `connect_timeout`; a probe's is `timeout`.
                 let why = why.replace("connect_timeout", "timeout");
-                let detail = format!("{} failed checks; last: {why}", self.fail_after[probe]);
+                let n = self.fail_after[probe];
+                let checks = if n == 1 { "check" } else { "checks" };
+                let detail = format!("{n} failed {checks} in a row; last: {why}");
                 cx.trace.event(cx.now, &target, "alarm", detail);
                 cx.alarms.push(probe);
             }

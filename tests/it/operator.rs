@@ -157,11 +157,16 @@ fn removing_a_dead_server_s_record_ends_the_failures_one_ttl_later() {
         "dns-rr-dead-server.ron",
         "faults: [(at: \"20s\", target: \"web3\", event: Crash)],",
         "faults: [(at: \"20s\", target: \"web3\", event: Crash)],
-    actions: [(at: \"25s\", target: \"ns1\", action: RemoveRecord(name: \"www.example\", address: \"10.0.2.13\"))],",
+    actions: [(at: \"25s\", target: \"ns1\", action: RemoveRecord(name: \"www.example\", address: \"10.0.2.13\")),
+              (at: \"26s\", target: \"ns1\", action: SetTtl(name: \"www.example\", ttl: \"5s\"))],",
     );
     assert!(
         a.events_csv
             .contains("25.000000,ns1/www.example,remove_record,10.0.2.13 (2 left)")
+    );
+    assert!(
+        a.events_csv
+            .contains("26.000000,ns1/www.example,set_ttl,ttl 5s (was 10s)")
     );
     let header: Vec<&str> = a.requests_csv.lines().next().unwrap().split(',').collect();
     let start = header.iter().position(|h| *h == "start_s").unwrap();
@@ -197,6 +202,8 @@ const HTTP_PROBE: &str = r#"Scenario(
             (name: "web-http", target: "web", kind: Http(), interval: "2s", timeout: "1s",
              fail_after: 2, clear_after: 3),
             (name: "web-ping", target: "10.0.0.10", kind: Ping, interval: "2s", timeout: "1s"),
+            (name: "web-tcp", target: "web", kind: Tcp(port: 80), interval: "2s", timeout: "1s",
+             fail_after: 1),
         ]),
     ],
     faults: [(at: "10s", until: "30s", target: "web", event: StopService)],
@@ -210,10 +217,44 @@ fn an_http_probe_alarms_after_n_failures_and_clears_after_m_successes() {
     // Checks at 1, 3, 5...: the one at 11 s is refused, the retry at 13 s too: alarm at 13 s.
     let alarm = when(events, "noc/web-http", "alarm").unwrap();
     assert!((12.9..13.1).contains(&alarm), "alarm at {alarm}");
-    assert!(events.contains("2 failed checks; last:"));
+    assert!(events.contains("2 failed checks in a row; last:"));
     // Back at 30 s: the checks at 31, 33 and 35 s pass, the third clears the alarm.
     let cleared = when(events, "noc/web-http", "alarm_cleared").unwrap();
     assert!((34.9..35.1).contains(&cleared), "cleared at {cleared}");
     // The machine still answered ping all along: the ping probe never alarmed.
     assert_eq!(when(events, "noc/web-ping", "alarm"), None);
+    // The TCP probe alarms on its first refused connection, at 11 s, and clears on the first
+    // success after the restart, at 31 s.
+    let tcp_alarm = when(events, "noc/web-tcp", "alarm").unwrap();
+    assert!(
+        (10.9..11.1).contains(&tcp_alarm),
+        "TCP alarm at {tcp_alarm}"
+    );
+    assert!(events.contains("noc/web-tcp,alarm,1 failed check in a row; last: connection refused"));
+    let tcp_cleared = when(events, "noc/web-tcp", "alarm_cleared").unwrap();
+    assert!(
+        (30.9..31.1).contains(&tcp_cleared),
+        "TCP cleared at {tcp_cleared}"
+    );
+}
+
+#[test]
+fn an_action_on_a_crashed_node_changes_nothing_and_says_so() {
+    let a = run_changed(
+        "drain-weight.ron",
+        "    actions: [",
+        "    faults: [(at: \"5s\", until: \"15s\", target: \"lb\", event: Crash)],
+    actions: [",
+    );
+    assert!(
+        a.events_csv
+            .contains("10.000000,lb/10.0.2.13:80,set_weight,node is down")
+    );
+    // The drain never happened: web3 is still weighted 1 when the director comes back.
+    let starts = starts_and_servers(&a.requests_csv);
+    assert!(
+        starts
+            .iter()
+            .any(|(at, server)| *at > 15.5 && *at < 20.0 && server == "web3")
+    );
 }
