@@ -15,6 +15,10 @@
 //! - keepalived is not told: a later health-check transition applies keepalived's own
 //!   configuration again (its weight, its pool), as a real keepalived would on its next
 //!   state change.
+//!
+//! # Further reading
+//! - `ipvsadm(8)` (`-e`, `-a`, `-d`); `book/src/labs/l4-balancing.md`, "Lab 7: draining a
+//!   server"; `book/src/labs/dns-round-robin.md`, "The operator pulls the record".
 
 use std::net::Ipv4Addr;
 

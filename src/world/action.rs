@@ -14,7 +14,10 @@
 //!
 //! # Simplifications
 //! - An action on a crashed node does nothing but is still recorded, with the detail
-//!   "node is down".
+//!   "node is down" (even a `PlugIn`: the cables of a machine without power stay out).
+//!
+//! # Further reading
+//! - `book/src/reference/scenario.md`, "Actions"; `book/src/labs/redundancy.md`, "Lab 1".
 
 use crate::node::{Command, ZoneEdit};
 use crate::sim::{SimDuration, SimTime};
