@@ -14,6 +14,7 @@
 //!   not serve, an address no machine has);
 //! - a fault that changes nothing, because its target is already crashed or down;
 //! - a cold spare that nothing ever plugs in;
+//! - an L7 pool with no servers (every request routed there gets 503);
 //! - a run so large it will take long (the estimate counts requests, not seconds).
 
 use std::net::Ipv4Addr;
@@ -78,6 +79,19 @@ pub fn lint(scenario: &Scenario, loc: &Locator<'_>) -> Vec<Diagnostic> {
                 let addr = config.pools[*pool].servers[*server].addr;
                 health_check(scenario, name, addr, check, &mut lints);
             }
+            for pool in config.pools.iter().filter(|p| p.servers.is_empty()) {
+                lints.push(Lint {
+                    value: pool.name.clone(),
+                    anchor: Some(name.clone()),
+                    nth_fault: None,
+                    message: format!(
+                        "pool \"{}\" has no servers: the proxy answers every request it routes there with 503",
+                        pool.name
+                    ),
+                    help: "list a server, such as servers: [(ip: \"10.0.2.11\")], or remove the pool and its rules".to_string(),
+                    page: "labs/l7-balancing.md#5-a-pool-with-no-servers",
+                });
+            }
         }
     }
     faults(&scenario.faults, &mut lints);
@@ -139,6 +153,15 @@ fn someone_has(scenario: &Scenario, addr: Ipv4Addr) -> bool {
     })
 }
 
+/// Whether a URL's host may lead to `vip`: an address is compared, a name in the `hosts` table
+/// is looked up, and a name left to DNS may lead anywhere.
+fn may_reach(scenario: &Scenario, host: &str, vip: Ipv4Addr) -> bool {
+    match host.parse::<Ipv4Addr>() {
+        Ok(addr) => addr == vip,
+        Err(_) => scenario.hosts.get(host).is_none_or(|&addr| addr == vip),
+    }
+}
+
 /// The forwarding method's demands on each real server (the same-subnet pitfall, the VIP on
 /// the loopback).
 fn real_servers(
@@ -161,8 +184,13 @@ fn real_servers(
         };
         let mask = crate::node::prefix_mask(interface.prefix_len);
         let client_next_door = scenario.nodes.iter().find_map(|n| match n {
-            NodeSpec::Clients { name, first_ip, .. }
-                if u32::from(*first_ip) & mask == u32::from(interface.ip) & mask =>
+            NodeSpec::Clients {
+                name,
+                first_ip,
+                url,
+                ..
+            } if u32::from(*first_ip) & mask == u32::from(interface.ip) & mask
+                && may_reach(scenario, &url.host, service.vip) =>
             {
                 Some(name)
             }

@@ -190,3 +190,55 @@ fn a_cold_spare_that_nothing_plugs_in_is_flagged() {
     assert!(text.contains("name: \"r1-spare\""), "{text}");
     assert!(text.contains("labs/redundancy.md#lab-1-a-spare-in-the-cupboard"));
 }
+
+#[test]
+fn an_empty_pool_is_flagged_and_answers_503() {
+    let edit = (
+        "(name: \"api\", servers: [(ip: \"10.0.2.21\"), (ip: \"10.0.2.22\")], algorithm: LeastConn)",
+        "(name: \"api\", servers: [], algorithm: LeastConn)",
+    );
+    let warnings = warnings_of("l7-routing.ron", &[edit]);
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    let text = &warnings[0];
+    assert!(text.contains("pool \"api\" has no servers"), "{text}");
+    assert!(
+        text.contains("(name: \"api\""),
+        "points at the pool: {text}"
+    );
+    assert!(text.contains("a-pool-with-no-servers"), "{text}");
+    // It runs: the proxy answers the pool's requests itself.
+    let source = std::fs::read_to_string(root().join("scenarios/l7-routing.ron"))
+        .unwrap()
+        .replacen(edit.0, edit.1, 1);
+    let scenario = load_str("l7-routing.ron", &source).unwrap();
+    let run = netlab::run::execute(&scenario, 1, false).unwrap();
+    assert!(
+        run.summary_json.contains("\"answered 503\": 174"),
+        "{}",
+        run.summary_json
+    );
+}
+
+#[test]
+fn the_same_subnet_warning_names_only_clients_of_the_nat_service() {
+    // Move the NAT clients away: the DR clients still share the servers' subnet, but they ask
+    // the DR VIP, so nothing is wrong.
+    let warnings = warnings_of(
+        "l4-nat-same-subnet.ron",
+        &[
+            (
+                "segments: [(name: \"lan\", bandwidth: \"1Gbps\", delay: \"20us\")],",
+                "segments: [(name: \"lan\", bandwidth: \"1Gbps\", delay: \"20us\"), (name: \"office\")],",
+            ),
+            (
+                "interfaces: [(attach: \"lan\", ip: \"10.0.0.2/24\")],",
+                "interfaces: [(attach: \"lan\", ip: \"10.0.0.2/24\"), (attach: \"office\", ip: \"10.0.5.1/24\")],",
+            ),
+            (
+                "Clients(name: \"via-nat\", attach: \"lan\", first_ip: \"10.0.0.50/24\",",
+                "Clients(name: \"via-nat\", attach: \"office\", first_ip: \"10.0.5.50/24\", gateway: \"10.0.5.1\",",
+            ),
+        ],
+    );
+    assert!(warnings.is_empty(), "{warnings:#?}");
+}

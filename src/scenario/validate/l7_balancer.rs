@@ -172,15 +172,9 @@ impl Checker<'_> {
 
     /// One pool: a valid name, its servers and algorithm.
     fn pool(&mut self, p: &PoolFile, anchor: Option<&str>) -> Pool {
+        // A pool may be empty: as in HAProxy, the proxy then answers its requests with 503
+        // itself (a lint says so, since it is more often a slip than a lesson).
         self.name(&p.name, "pool", anchor);
-        if p.servers.is_empty() {
-            self.at_value(
-                &p.name,
-                anchor,
-                format!("pool \"{}\" has no servers", p.name),
-                "list at least one server, such as servers: [(ip: \"10.0.2.11\")]",
-            );
-        }
         let servers = if self.list_len(p.servers.len(), "servers", anchor, limits::MAX_LIST) {
             let depth = self.depth();
             let servers = p
