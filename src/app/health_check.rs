@@ -22,7 +22,8 @@
 //! 4. after a failure the checker retries `retry` more times, `delay_before_retry` apart; the
 //!    server is declared **down only after `retry + 1` consecutive failures**;
 //! 5. once down, it is checked every `delay_loop` (for HTTP_GET and SSL_GET, every
-//!    `max(delay_loop, delay_before_retry)`), and **one success brings it back up**.
+//!    `max(delay_loop, delay_before_retry)`), and **one success brings it back up** (a
+//!    monitor's probe, `app::monitor`, may ask for `rise` successes in a row instead).
 //!
 //! So a server that dies just after a successful check is declared down after about
 //! `delay_loop + retry × delay_before_retry` plus the time each attempt takes to fail
@@ -140,6 +141,9 @@ pub struct CheckerConfig {
     pub timing: CheckTiming,
     /// `alpha`: start as failed, so the server joins only after a first success.
     pub alpha: bool,
+    /// Successes in a row that bring a failed server back up: 1 for keepalived, a monitor's
+    /// `clear_after` for a monitor probe.
+    pub rise: u32,
 }
 
 /// A checker changed its mind about its server.
@@ -203,6 +207,8 @@ struct Checker {
     up: bool,
     /// Consecutive failed attempts.
     failures: u32,
+    /// Consecutive successful attempts while the server is considered down.
+    successes: u32,
     /// When the next attempt starts (if none is running).
     next_at: SimTime,
     /// The running attempt and its deadline.
@@ -240,6 +246,7 @@ impl HealthChecker {
                 Checker {
                     up: !config.alpha,
                     failures: 0,
+                    successes: 0,
                     next_at: SimTime::ZERO
                         + SimDuration::from_secs(1)
                         + SimDuration::from_nanos(jitter),
@@ -544,6 +551,12 @@ impl HealthChecker {
                 checker.failures = 0;
                 checker.next_at = cx.now + timing.delay_loop;
                 if !checker.up {
+                    // keepalived needs one success (`rise` 1); a monitor may need more.
+                    checker.successes += 1;
+                    if checker.successes < checker.config.rise.max(1) {
+                        return;
+                    }
+                    checker.successes = 0;
                     checker.up = true;
                     self.board.borrow_mut().push(CheckTransition {
                         checker: i,
@@ -568,6 +581,7 @@ impl HealthChecker {
                         checker.next_at = cx.now + timing.delay_before_retry;
                     }
                 } else {
+                    checker.successes = 0;
                     checker.next_at = cx.now + down_cadence;
                 }
             }
@@ -605,6 +619,7 @@ impl App for HealthChecker {
             checker.attempt = None;
             checker.up = !checker.config.alpha;
             checker.failures = 0;
+            checker.successes = 0;
         }
     }
 
@@ -702,6 +717,7 @@ mod tests {
                 warmup: SimDuration::from_secs(6),
             },
             alpha: false,
+            rise: 1,
         };
         let mut rng = crate::sim::Streams::new(1).stream("check");
         let checker = HealthChecker::new(vec![config], HealthBoard::default(), &mut rng);

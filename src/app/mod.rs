@@ -10,6 +10,7 @@ pub mod http;
 mod http_client;
 mod keep_alive;
 mod l7_proxy;
+mod monitor;
 mod ping;
 mod ports;
 mod resolver;
@@ -21,6 +22,7 @@ pub use health_check::{
 };
 pub use http_client::{HttpClient, HttpClientConfig, Workload};
 pub use l7_proxy::{Algorithm, Backend, L7Proxy, Pool, ProxyConfig, RuleMatch};
+pub use monitor::{Monitor, Probe};
 pub use ping::{PingConfig, Pinger};
 pub use ports::{PortAllocator, REUSE_GUARD};
 pub use resolver::{Resolver, StaticHosts};

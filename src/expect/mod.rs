@@ -69,6 +69,16 @@ pub const EVENTS: &[&str] = &[
     "server_up",
     "quorum_lost",
     "quorum_regained",
+    "set_weight",
+    "add_server",
+    "remove_server",
+    "remove_record",
+    "add_record",
+    "set_ttl",
+    "plug_in",
+    "set_priority",
+    "alarm",
+    "alarm_cleared",
 ];
 
 /// How a metric is compared.

@@ -136,6 +136,11 @@ impl Segment {
         self.ports.len()
     }
 
+    /// Whether a port's cable is in.
+    pub fn port_is_up(&self, port: PortId) -> bool {
+        self.ports[port.0].up
+    }
+
     /// Plugs a port's cable in or out.
     pub fn set_port_up(&mut self, port: PortId, up: bool) {
         self.ports[port.0].up = up;

@@ -28,7 +28,7 @@ use smoltcp::iface::{Config, Interface, SocketSet};
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr};
 
 use super::device::{SimDevice, to_instant};
-use super::{Node, NodeCtx, ServiceMode};
+use super::{Command, Node, NodeCtx, ServiceMode};
 use crate::sim::SimTime;
 use crate::trace::Trace;
 
@@ -71,6 +71,8 @@ pub struct AppCtx<'a> {
     pub device: &'a mut SimDevice,
     /// The run's records.
     pub trace: &'a mut Trace,
+    /// Alarms raised now (a monitor's check index each): the world pages the operator.
+    pub alarms: &'a mut Vec<usize>,
 }
 
 /// A program running on a host.
@@ -96,6 +98,12 @@ pub trait App {
     /// Changes how the application serves; returns `false` if it is not a service.
     fn set_service_mode(&mut self, _mode: ServiceMode) -> bool {
         false
+    }
+
+    /// Carries out an operator's command (a zone edit for a DNS server); returns what
+    /// changed, in words, or `None` if the command is not for this application.
+    fn operate(&mut self, _command: &Command) -> Option<String> {
+        None
     }
 }
 
@@ -177,6 +185,7 @@ impl Host {
                 sockets: &mut self.sockets,
                 device: &mut self.device,
                 trace: ctx.trace,
+                alarms: &mut ctx.alarms,
             };
             for app in &mut self.apps {
                 acted |= app.poll(&mut cx);
@@ -286,5 +295,9 @@ impl Node for Host {
             any |= app.set_service_mode(mode);
         }
         any
+    }
+
+    fn operate(&mut self, _ctx: &mut NodeCtx<'_>, command: &Command) -> Option<String> {
+        self.apps.iter_mut().find_map(|app| app.operate(command))
     }
 }

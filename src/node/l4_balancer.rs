@@ -47,6 +47,10 @@
 //!   announced (the kernel also sends state changes), and they are learned as established.
 //! - The director rewrites packets in zero time.
 //! - Packets to the VIP that are not for a service port are dropped.
+//! - A real server an operator removes (`ipvsadm -d`, [`Command::RemoveServer`]) goes on
+//!   serving the connections already bound to it until they end. Linux's default
+//!   (`expire_nodest_conn = 0`) keeps their entries but silently drops their packets, so that
+//!   a server added back resumes them; operators drain with weight 0 first for that reason.
 //!
 //! # Further reading
 //! - Linux `net/netfilter/ipvs/ip_vs_core.c` (`ip_vs_in`, `ip_vs_out`), `ip_vs_xmit.c`
@@ -64,7 +68,7 @@ use super::Host;
 use super::frames::{self, ETHERNET_HEADER_LEN};
 use super::packet_cpu::PacketCpu;
 use super::router::{IcmpError, Router};
-use super::{Node, NodeCtx};
+use super::{Command, Node, NodeCtx};
 use crate::app::{CheckerConfig, HealthBoard, HealthChecker};
 use crate::ipvs::conn::{Conn, ConnKey, ConnTable, Direction, TcpFlags, TcpState, next_state};
 use crate::ipvs::ipvsadm;
@@ -789,6 +793,49 @@ impl Node for L4Balancer {
 
     fn set_vrrp(&mut self, ctx: &mut NodeCtx<'_>, running: bool) -> bool {
         self.router.set_vrrp(ctx, running)
+    }
+
+    fn operate(&mut self, ctx: &mut NodeCtx<'_>, command: &Command) -> Option<String> {
+        let detail = match command {
+            Command::SetPriority { instance, priority } => {
+                return self.router.set_priority(*instance, *priority);
+            }
+            Command::Zone(_) => return None,
+            Command::SetWeight {
+                service,
+                addr,
+                port,
+                weight,
+            } => {
+                let svc = self.services.get_mut(*service)?;
+                let index = svc.dest_index(*addr, *port)?;
+                let was = svc.dests[index].weight;
+                svc.set_weight(*addr, *port, *weight);
+                format!("weight {weight} (was {was})")
+            }
+            Command::AddServer { service, server } => {
+                let svc = self.services.get_mut(*service)?;
+                // A server back from the trash takes the weight it is added with.
+                svc.add_server(*server);
+                svc.set_weight(server.addr, server.port, server.weight);
+                format!("weight {}", server.weight)
+            }
+            Command::RemoveServer {
+                service,
+                addr,
+                port,
+            } => {
+                let svc = self.services.get_mut(*service)?;
+                let index = svc.dest_index(*addr, *port)?;
+                let dest = &svc.dests[index];
+                let (active, inactive) = (dest.active_conns, dest.inactive_conns);
+                svc.set_available(*addr, *port, false);
+                format!("left in the table: {active} active, {inactive} inactive")
+            }
+        };
+        // `ipvsadm -Ln` after every change, as for keepalived's.
+        self.snapshot(ctx);
+        Some(detail)
     }
 
     fn restore(&mut self, ctx: &mut NodeCtx<'_>) {

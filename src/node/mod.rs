@@ -13,6 +13,7 @@
 //! Start with [`Node`], then `host.rs`, then `router.rs`.
 
 mod arp;
+pub mod command;
 mod device;
 mod frames;
 mod host;
@@ -22,6 +23,7 @@ mod router;
 pub mod vrrp;
 
 pub use arp::ArpCache;
+pub use command::{Command, ZoneEdit};
 pub use device::{
     FourTuple, IcmpError, IngressPolicy, SimDevice, TIME_WAIT, TimeWaitTable, to_duration,
 };
@@ -76,6 +78,12 @@ pub trait Node {
     fn set_service_mode(&mut self, _mode: ServiceMode) -> bool {
         false
     }
+
+    /// Carries out an operator's command; returns what changed, in words for `events.csv`
+    /// (`"weight 0 (was 1)"`), or `None` if the node has nothing the command is about.
+    fn operate(&mut self, _ctx: &mut NodeCtx<'_>, _command: &Command) -> Option<String> {
+        None
+    }
 }
 
 /// How a service behaves: the service faults of the failure timeline.
@@ -106,6 +114,9 @@ pub struct NodeCtx<'a> {
     wake: Option<SimTime>,
     /// The run's records.
     pub trace: &'a mut Trace,
+    /// Alarms raised during this call (a monitor's check index each), for the world to page
+    /// the operator with.
+    pub alarms: Vec<usize>,
 }
 
 impl<'a> NodeCtx<'a> {
@@ -123,6 +134,7 @@ impl<'a> NodeCtx<'a> {
             outbox,
             wake: None,
             trace,
+            alarms: Vec::new(),
         }
     }
 

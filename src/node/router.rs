@@ -36,7 +36,7 @@ use smoltcp::wire::{
 use super::arp::ArpCache;
 use super::frames::{self, ETHERNET_HEADER_LEN};
 use super::vrrp::{Advert, VRRP_GROUP_MAC, VrrpAction, VrrpConfig, VrrpInstance, VrrpState};
-use super::{Node, NodeCtx};
+use super::{Command, Node, NodeCtx};
 use crate::sim::{SimDuration, SimTime};
 use crate::trace::DecisionKind;
 use crate::trace::decision::Flow;
@@ -689,9 +689,23 @@ impl Node for Router {
         self.run_vrrp(ctx, running);
         true
     }
+
+    fn operate(&mut self, _ctx: &mut NodeCtx<'_>, command: &Command) -> Option<String> {
+        match command {
+            Command::SetPriority { instance, priority } => self.set_priority(*instance, *priority),
+            _ => None,
+        }
+    }
 }
 
 impl Router {
+    /// Gives VRRP instance `instance` a new priority (see `VrrpInstance::set_priority`);
+    /// returns what changed, in words, or `None` if there is no such instance.
+    pub fn set_priority(&mut self, instance: usize, priority: u8) -> Option<String> {
+        let was = self.vrrp.get_mut(instance)?.set_priority(priority);
+        Some(format!("priority {priority} (was {was})"))
+    }
+
     /// Everything a router does with a frame (the `Node` entry point, also used by nodes that
     /// embed a router, such as the L4 balancer).
     pub fn handle(&mut self, ctx: &mut NodeCtx<'_>, iface: usize, frame: Vec<u8>) {

@@ -223,6 +223,9 @@ pub struct VrrpInstance {
     master_down_at: Option<SimTime>,
     /// Backup: whether that timer was shortened by a resigning master (priority 0).
     resigned: bool,
+    /// Backup: the Master_Down_Interval the timer was set with (the priority may change
+    /// while it runs).
+    armed_interval: SimDuration,
     /// Master: when the next advert goes.
     next_advert_at: Option<SimTime>,
     /// Master: when the second gratuitous ARP burst goes.
@@ -238,6 +241,7 @@ impl VrrpInstance {
             state: VrrpState::Stopped,
             master_down_at: None,
             resigned: false,
+            armed_interval: SimDuration::ZERO,
             next_advert_at: None,
             second_garp_at: None,
         }
@@ -282,6 +286,15 @@ impl VrrpInstance {
         ));
     }
 
+    /// A new priority (keepalived reloaded with another `priority`); returns the old one. A
+    /// master's next advert carries it; a backup uses it for the next adverts it hears, so a
+    /// backup raised above its master stops listening to it (with preemption) and takes over
+    /// when Master_Down_Interval runs out, and a master lowered below a backup is taken over
+    /// the same way.
+    pub fn set_priority(&mut self, priority: u8) -> u8 {
+        std::mem::replace(&mut self.config.priority, priority)
+    }
+
     /// Forgets everything (a crash): no advert, no state.
     pub fn crash(&mut self) {
         self.state = VrrpState::Stopped;
@@ -290,9 +303,15 @@ impl VrrpInstance {
         self.second_garp_at = None;
     }
 
+    /// Starts the backup's Master_Down_Timer from `now` with today's interval.
+    fn arm_master_down(&mut self, now: SimTime) {
+        self.armed_interval = self.master_down_interval();
+        self.master_down_at = Some(now + self.armed_interval);
+    }
+
     fn become_backup(&mut self, now: SimTime, why: &str, actions: &mut Vec<VrrpAction>) {
         self.state = VrrpState::Backup;
-        self.master_down_at = Some(now + self.master_down_interval());
+        self.arm_master_down(now);
         self.resigned = false;
         self.next_advert_at = None;
         self.second_garp_at = None;
@@ -326,7 +345,7 @@ impl VrrpInstance {
                     self.master_down_at = Some(now + self.skew_time());
                     self.resigned = true;
                 } else if !self.config.preempt || advert.priority >= self.config.priority {
-                    self.master_down_at = Some(now + self.master_down_interval());
+                    self.arm_master_down(now);
                     self.resigned = false;
                 }
                 // Otherwise (preemption, lower priority): discard; our timer will run out.
@@ -364,10 +383,7 @@ impl VrrpInstance {
                     self.skew_time()
                 )
             } else {
-                format!(
-                    "no advert for Master_Down_Interval {}",
-                    self.master_down_interval()
-                )
+                format!("no advert for Master_Down_Interval {}", self.armed_interval)
             };
             self.resigned = false;
             self.become_master(now, &why, actions);

@@ -15,12 +15,13 @@ use smoltcp::wire::EthernetAddress;
 use std::net::Ipv4Addr;
 
 use super::model::{
-    FaultKind, FaultSpec, InterfaceSpec, NodeSpec, RouteSpec, Scenario, WorkloadKind,
+    ActionSpec, ActionSpecKind, FaultKind, FaultSpec, InterfaceSpec, NodeSpec, RouteSpec, Scenario,
+    WorkloadKind,
 };
 use crate::app::dns::authority::DnsAuthority;
 use crate::app::dns::cache::DnsCache;
 use crate::app::dns::stub::DnsStub;
-use crate::app::{HealthBoard, HealthChecker, L7Proxy};
+use crate::app::{HealthBoard, HealthChecker, L7Proxy, Monitor};
 use crate::app::{
     HttpClient, HttpClientConfig, PingConfig, Pinger, SmtpGreeter, StaticHosts, WebServer,
     WebServerConfig, Workload,
@@ -33,7 +34,7 @@ use crate::node::{
     prefix_mask,
 };
 use crate::sim::{SimDuration, SimTime, Streams};
-use crate::world::{Fault, FaultAction, Limits, World};
+use crate::world::{Action, ActionKind, Fault, FaultAction, Limits, Reaction, World};
 
 /// A world ready to run, and the names reports need.
 pub struct Built {
@@ -78,6 +79,7 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                 arp_timeout,
                 vrrp,
                 ignore_garp,
+                cold_spare,
             } => {
                 let index = world.next_node_index();
                 let mut router = new_router(index, name, interfaces, routes, *arp_timeout, &[]);
@@ -86,6 +88,10 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                 world.add_node(Box::new(router), interfaces.len());
                 for (i, s) in interfaces.iter().enumerate() {
                     attach(&mut world, index, i, s, name);
+                }
+                if *cold_spare {
+                    // In the cupboard: configured, but no cable in until a `PlugIn` action.
+                    world.unplug(index);
                 }
                 node_names.push(name.clone());
                 None
@@ -290,6 +296,19 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                 host.add_app(Box::new(DnsCache::new(config.clone())));
                 Some((host, interface, name))
             }
+            NodeSpec::Monitor {
+                name,
+                interface,
+                gateway,
+                probes,
+            } => {
+                let index = world.next_node_index();
+                let mut host = new_host(&streams, name, index, interface, *gateway);
+                let probes = probes.iter().map(|p| p.probe.clone()).collect();
+                let mut rng = streams.stream(&format!("monitor:{name}"));
+                host.add_app(Box::new(Monitor::new(name, probes, &mut rng)));
+                Some((host, interface, name))
+            }
             NodeSpec::Clients {
                 name,
                 count,
@@ -382,6 +401,7 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
             | NodeSpec::WebServer { interface, .. }
             | NodeSpec::DnsServer { interface, .. }
             | NodeSpec::L7Balancer { interface, .. }
+            | NodeSpec::Monitor { interface, .. }
             | NodeSpec::DnsResolver { interface, .. } => {
                 world.set_addresses(index, vec![interface.ip]);
                 index += 1;
@@ -399,6 +419,11 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
     for fault in &scenario.faults {
         world.add_fault(resolve_fault(scenario, fault, &node_names));
     }
+    for action in &scenario.actions {
+        let at = SimTime::ZERO + action.at;
+        world.add_action(resolve_action(action, Some(at), &node_names));
+    }
+    add_reactions(&mut world, scenario, &node_names);
 
     if capture_all || scenario.capture_enabled {
         let captured: Vec<usize> = match (&scenario.capture_segments, capture_all) {
@@ -466,6 +491,49 @@ fn resolve_fault(scenario: &Scenario, fault: &FaultSpec, node_names: &[String]) 
         until: fault.until.map(|u| SimTime::ZERO + u),
         target: fault.target.clone(),
         action,
+    }
+}
+
+/// A checked action with its node turned into an index; `at` puts it on the timeline.
+fn resolve_action(action: &ActionSpec, at: Option<SimTime>, node_names: &[String]) -> Action {
+    let node = node_names
+        .iter()
+        .position(|n| *n == action.node)
+        .expect("validation checked that actions name nodes");
+    Action {
+        at,
+        target: action.event_target.clone(),
+        kind: match &action.kind {
+            ActionSpecKind::PlugIn => ActionKind::PlugIn { node },
+            ActionSpecKind::Command(command) => ActionKind::Command {
+                node,
+                command: command.clone(),
+            },
+        },
+    }
+}
+
+/// Every monitor's `on_alarm` actions, waiting in the world for their probe's alarm.
+fn add_reactions(world: &mut World, scenario: &Scenario, node_names: &[String]) {
+    for spec in &scenario.nodes {
+        let NodeSpec::Monitor { name, probes, .. } = spec else {
+            continue;
+        };
+        let monitor = node_names
+            .iter()
+            .position(|n| n == name)
+            .expect("every monitor was built");
+        for (check, probe) in probes.iter().enumerate() {
+            for reaction in &probe.on_alarm {
+                let action = world.add_action(resolve_action(reaction, None, node_names));
+                world.add_reaction(Reaction {
+                    monitor,
+                    check,
+                    delay: reaction.at,
+                    action,
+                });
+            }
+        }
     }
 }
 

@@ -58,6 +58,10 @@ pub struct ScenarioFile {
     /// The failure timeline. Default none.
     #[serde(default)]
     pub faults: Vec<FaultFile>,
+    /// What an operator does, and when: drain a server, edit a zone, plug a spare in.
+    /// Default none.
+    #[serde(default)]
+    pub actions: Vec<ActionFile>,
     /// Expected outcomes, checked by `netlab test`: `"requests.failed <= 5"`. Default none.
     #[serde(default)]
     pub expect: Vec<String>,
@@ -80,6 +84,90 @@ pub struct FaultFile {
     /// Which interface of the node, for `InterfaceDown`. Default 0 (the first).
     #[serde(default)]
     pub iface: Option<u32>,
+}
+
+/// One operator action: at `at`, the operator does `action` to `target`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionFile {
+    /// When, such as `"30s"`.
+    pub at: String,
+    /// The node it is done to: a director, a DNS server, a router.
+    pub target: String,
+    /// What is done.
+    pub action: ActionEventFile,
+}
+
+/// What an operator does.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+// A misspelt field inside a variant (`SetWeight(sever: ...)`) is an error, not ignored.
+#[serde(deny_unknown_fields)]
+pub enum ActionEventFile {
+    /// `ipvsadm -e -w WEIGHT`: a real server's new weight; 0 drains it (no new connections,
+    /// the current ones finish).
+    SetWeight {
+        /// The real server's address, such as `"10.0.1.12"` (or `"10.0.1.12:8080"`).
+        server: String,
+        /// The new weight, 0 to 65535.
+        weight: u32,
+        /// The virtual service, such as `"10.0.1.100:80"`. Default: the director's only one.
+        #[serde(default)]
+        service: Option<String>,
+    },
+    /// `ipvsadm -a`: a real server joins the service (a new one, or one removed before).
+    AddServer {
+        /// Its address, such as `"10.0.1.13"` (or `"10.0.1.13:8080"`).
+        server: String,
+        /// Its weight. Default 1.
+        #[serde(default)]
+        weight: Option<u32>,
+        /// `Nat` or `Dr`. Default `Nat`.
+        #[serde(default)]
+        forward: Option<ForwardFile>,
+        /// The virtual service. Default: the director's only one.
+        #[serde(default)]
+        service: Option<String>,
+    },
+    /// `ipvsadm -d`: a real server leaves the service; connections it has stay in the table.
+    RemoveServer {
+        /// Its address, such as `"10.0.1.12"`.
+        server: String,
+        /// The virtual service. Default: the director's only one.
+        #[serde(default)]
+        service: Option<String>,
+    },
+    /// Deletes one A record from a DNS server's zone.
+    RemoveRecord {
+        /// The name, such as `"www.example"`.
+        name: String,
+        /// The record's address.
+        address: String,
+    },
+    /// Adds an A record to a name of a DNS server's zone.
+    AddRecord {
+        /// The name, such as `"www.example"`.
+        name: String,
+        /// The new record's address.
+        address: String,
+    },
+    /// Changes the TTL of a name of a DNS server's zone.
+    SetTtl {
+        /// The name, such as `"www.example"`.
+        name: String,
+        /// The new TTL, such as `"5s"`.
+        ttl: String,
+    },
+    /// The node's cables go in: every unplugged interface of a cold spare (or of a node taken
+    /// down with `InterfaceDown`) comes up.
+    PlugIn,
+    /// A VRRP instance's new priority (keepalived reloaded), 1 to 254.
+    SetPriority {
+        /// The new priority.
+        priority: u8,
+        /// The instance's name, such as `"VI_51"`. Default: the node's only instance.
+        #[serde(default)]
+        instance: Option<String>,
+    },
 }
 
 /// The kinds of fault.
@@ -168,6 +256,94 @@ pub enum NodeFile {
     DnsResolver(DnsResolverFile),
     /// An L7 load balancer: a reverse proxy that routes by URL or host.
     L7Balancer(L7BalancerFile),
+    /// A monitoring host (like Nagios or Zabbix): probes addresses and raises alarms.
+    Monitor(MonitorFile),
+}
+
+/// A monitoring host. Each probe checks an address every `interval`; after `fail_after`
+/// failures in a row it raises an alarm, after `clear_after` successes in a row it clears it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonitorFile {
+    /// Node name.
+    pub name: String,
+    /// Its one interface.
+    pub interface: InterfaceFile,
+    /// Default gateway. Default none (on-link destinations only).
+    #[serde(default)]
+    pub gateway: Option<String>,
+    /// What it checks.
+    pub probes: Vec<ProbeFile>,
+}
+
+/// One probe of a monitor.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeFile {
+    /// Name in events (`monitor/name`).
+    pub name: String,
+    /// An address, or the name of a node (its first interface's address).
+    pub target: String,
+    /// `Ping`, `Tcp(port: 22)` or `Http()`.
+    pub kind: ProbeKindFile,
+    /// Time between checks. Default `"60s"`.
+    #[serde(default)]
+    pub interval: Option<String>,
+    /// Time between checks while failures are being counted (Nagios's `retry_interval`).
+    /// Default: `interval`.
+    #[serde(default)]
+    pub retry_interval: Option<String>,
+    /// How long one check may take. Default `"10s"`.
+    #[serde(default)]
+    pub timeout: Option<String>,
+    /// Failed checks in a row that raise the alarm. Default 3.
+    #[serde(default)]
+    pub fail_after: Option<u32>,
+    /// Successful checks in a row that clear it. Default 1.
+    #[serde(default)]
+    pub clear_after: Option<u32>,
+    /// What the operator does when the alarm is raised, each after a reaction delay.
+    /// Default nothing.
+    #[serde(default)]
+    pub on_alarm: Vec<ReactionFile>,
+}
+
+/// What a monitor's probe tests.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+// A misspelt field inside a variant (`Tcp(prt: 22)`) is an error, not ignored.
+#[serde(deny_unknown_fields)]
+pub enum ProbeKindFile {
+    /// An ICMP echo request must be answered.
+    Ping,
+    /// A TCP connection must be accepted.
+    Tcp {
+        /// The port.
+        port: u16,
+    },
+    /// A GET must be answered with an expected status.
+    Http {
+        /// The port. Default 80.
+        #[serde(default)]
+        port: Option<u16>,
+        /// The path. Default `"/"`.
+        #[serde(default)]
+        path: Option<String>,
+        /// Accepted status codes. Default 200 to 299.
+        #[serde(default)]
+        status: Option<Vec<u16>>,
+    },
+}
+
+/// An action an alarm triggers: `after` the alarm, the operator does `action` to `target`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReactionFile {
+    /// The operator's reaction time, such as `"30s"`.
+    pub after: String,
+    /// The node it is done to.
+    pub target: String,
+    /// What is done.
+    pub action: ActionEventFile,
 }
 
 /// An L7 load balancer (a reverse proxy such as HAProxy). Its address is the one clients use.
@@ -580,8 +756,8 @@ pub struct RouterFile {
     /// Node name.
     pub name: String,
     /// A cold spare: configured like the router it would replace (same addresses, and the
-    /// same MACs if given), but kept unplugged with `InterfaceDown` faults until an operator
-    /// connects it. Its addresses may repeat another node's. Default false.
+    /// same MACs if given), but unplugged from the start until an operator connects it with
+    /// a `PlugIn` action. Its addresses may repeat another node's. Default false.
     #[serde(default)]
     pub cold_spare: Option<bool>,
     /// Its interfaces; each gives a connected route.

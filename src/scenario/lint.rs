@@ -13,13 +13,16 @@
 //! - a health check that can never pass (a port nobody listens on, a path the server does
 //!   not serve, an address no machine has);
 //! - a fault that changes nothing, because its target is already crashed or down;
+//! - a cold spare that nothing ever plugs in;
 //! - an L7 pool with no servers (every request routed there gets 503);
 //! - a run so large it will take long (the estimate counts requests, not seconds).
 
 use std::net::Ipv4Addr;
 
 use super::diagnostic::{Diagnostic, Locator};
-use super::model::{FaultKind, FaultSpec, NodeSpec, Scenario, ServiceSpec, WorkloadKind};
+use super::model::{
+    ActionSpecKind, FaultKind, FaultSpec, NodeSpec, Scenario, ServiceSpec, WorkloadKind,
+};
 use crate::app::{CheckKind, CheckerConfig};
 use crate::ipvs::service::Forward;
 
@@ -92,6 +95,7 @@ pub fn lint(scenario: &Scenario, loc: &Locator<'_>) -> Vec<Diagnostic> {
         }
     }
     faults(&scenario.faults, &mut lints);
+    idle_spares(scenario, &mut lints);
     run_size(scenario, &mut lints);
     lints
         .into_iter()
@@ -141,6 +145,7 @@ fn someone_has(scenario: &Scenario, addr: Ipv4Addr) -> bool {
         | NodeSpec::WebServer { interface, .. }
         | NodeSpec::DnsServer { interface, .. }
         | NodeSpec::L7Balancer { interface, .. }
+        | NodeSpec::Monitor { interface, .. }
         | NodeSpec::DnsResolver { interface, .. } => interface.ip == addr,
         NodeSpec::Clients {
             first_ip, count, ..
@@ -308,6 +313,51 @@ fn health_check(
             format!("give \"{name}\" `smtp_port: {p}`, or check another port"),
         ),
         _ => {}
+    }
+}
+
+/// Cold spares that no `PlugIn` action (on the timeline or after an alarm) connects, and no
+/// `InterfaceDown` fault's end plugs back in: they stay in their cupboard all run.
+fn idle_spares(scenario: &Scenario, lints: &mut Vec<Lint>) {
+    let alarm_actions = scenario.nodes.iter().flat_map(|n| match n {
+        NodeSpec::Monitor { probes, .. } => probes.iter().flat_map(|p| &p.on_alarm).collect(),
+        _ => Vec::new(),
+    });
+    let plugged: Vec<&str> = scenario
+        .actions
+        .iter()
+        .chain(alarm_actions)
+        .filter(|a| matches!(a.kind, ActionSpecKind::PlugIn))
+        .map(|a| a.node.as_str())
+        .chain(
+            scenario
+                .faults
+                .iter()
+                .filter(|f| matches!(f.kind, FaultKind::InterfaceDown(_)) && f.until.is_some())
+                .map(|f| f.target.as_str()),
+        )
+        .collect();
+    for node in &scenario.nodes {
+        if let NodeSpec::Router {
+            name,
+            cold_spare: true,
+            ..
+        } = node
+            && !plugged.contains(&name.as_str())
+        {
+            lints.push(Lint {
+                value: name.clone(),
+                anchor: None,
+                nth_fault: None,
+                message: format!(
+                    "cold spare \"{name}\" is never plugged in: it stays unplugged all run"
+                ),
+                help: format!(
+                    "add an action `(at: \"60s\", target: \"{name}\", action: PlugIn)`, or a monitor's `on_alarm` that plugs it in"
+                ),
+                page: "labs/redundancy.md#lab-1-a-spare-in-the-cupboard",
+            });
+        }
     }
 }
 

@@ -10,11 +10,11 @@ use std::net::Ipv4Addr;
 use crate::app::dns::authority::ZoneEntry;
 use crate::app::dns::cache::CacheConfig;
 use crate::app::dns::stub::CachePolicy;
-use crate::app::{CheckerConfig, Distribution, ProxyConfig};
+use crate::app::{CheckerConfig, Distribution, Probe, ProxyConfig};
 use crate::ipvs::service::RealServerConfig;
 use crate::net::{LinkConfig, SegmentKind};
-use crate::node::ServiceMode;
 use crate::node::vrrp::VrrpConfig;
+use crate::node::{Command, ServiceMode};
 use crate::sim::{SimDuration, SimTime};
 
 /// A whole checked scenario.
@@ -44,6 +44,8 @@ pub struct Scenario {
     pub capture_segments: Option<Vec<usize>>,
     /// The failure timeline.
     pub faults: Vec<FaultSpec>,
+    /// Operator actions on the timeline.
+    pub actions: Vec<ActionSpec>,
     /// Expected outcomes (`expect`), checked by `netlab test`.
     pub expect: Vec<crate::expect::Expectation>,
 }
@@ -59,6 +61,38 @@ pub struct FaultSpec {
     pub target: String,
     /// What happens.
     pub kind: FaultKind,
+}
+
+/// One checked operator action; its node is resolved to an index when the world is built.
+#[derive(Clone, Debug)]
+pub struct ActionSpec {
+    /// When it happens on the timeline, or, for an `on_alarm` action, how long after the
+    /// alarm.
+    pub at: SimDuration,
+    /// The node it is done to.
+    pub node: String,
+    /// What `events.csv` names as the target (`lb1/10.0.1.12:80`, `dns1/www.example`).
+    pub event_target: String,
+    /// What is done.
+    pub kind: ActionSpecKind,
+}
+
+/// What a checked action does.
+#[derive(Clone, Debug)]
+pub enum ActionSpecKind {
+    /// The node's cables go in.
+    PlugIn,
+    /// A command for the node.
+    Command(Command),
+}
+
+/// One probe of a monitor, with what its alarm makes the operator do.
+#[derive(Clone, Debug)]
+pub struct ProbeSpec {
+    /// Name and checker.
+    pub probe: Probe,
+    /// The `on_alarm` actions; their `at` is the reaction delay.
+    pub on_alarm: Vec<ActionSpec>,
 }
 
 /// What a checked fault does.
@@ -233,6 +267,8 @@ pub enum NodeSpec {
         vrrp: Vec<VrrpConfig>,
         /// Whether gratuitous ARP is ignored.
         ignore_garp: bool,
+        /// A cold spare: unplugged until a `PlugIn` action.
+        cold_spare: bool,
     },
     /// A plain host, perhaps pinging.
     Host {
@@ -361,6 +397,17 @@ pub enum NodeSpec {
         /// Upstream and TTL clamps.
         config: CacheConfig,
     },
+    /// A monitoring host.
+    Monitor {
+        /// Name.
+        name: String,
+        /// Interface.
+        interface: InterfaceSpec,
+        /// Default gateway.
+        gateway: Option<Ipv4Addr>,
+        /// Its probes.
+        probes: Vec<ProbeSpec>,
+    },
 }
 
 impl NodeSpec {
@@ -374,6 +421,7 @@ impl NodeSpec {
             | NodeSpec::L4Balancer { name, .. }
             | NodeSpec::DnsServer { name, .. }
             | NodeSpec::DnsResolver { name, .. }
+            | NodeSpec::Monitor { name, .. }
             | NodeSpec::L7Balancer { name, .. } => name,
         }
     }

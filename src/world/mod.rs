@@ -22,8 +22,10 @@
 //! # Further reading
 //! - `book/src/engine.md`, "The event loop".
 
+mod action;
 mod fault;
 
+pub use action::{Action, ActionKind, Reaction};
 pub use fault::{Fault, FaultAction};
 
 use std::collections::BTreeSet;
@@ -73,6 +75,11 @@ pub enum Event {
         index: usize,
         /// Whether this undoes it.
         undo: bool,
+    },
+    /// An operator action is carried out.
+    Action {
+        /// Index into the world's actions.
+        index: usize,
     },
 }
 
@@ -164,6 +171,10 @@ pub struct World {
     partitions: Vec<(usize, Vec<usize>, Vec<usize>)>,
     /// Each node's IPv4 addresses.
     node_ips: Vec<Vec<std::net::Ipv4Addr>>,
+    /// Operator actions: on the timeline, or waiting for an alarm.
+    actions: Vec<Action>,
+    /// What each monitor alarm makes the operator do.
+    reactions: Vec<Reaction>,
 }
 
 impl World {
@@ -188,6 +199,30 @@ impl World {
             replaced_loss: Vec::new(),
             partitions: Vec::new(),
             node_ips: Vec::new(),
+            actions: Vec::new(),
+            reactions: Vec::new(),
+        }
+    }
+
+    /// Adds an operator action and returns its index; one with a time goes on the timeline.
+    pub fn add_action(&mut self, action: Action) -> usize {
+        let index = self.actions.len();
+        if let Some(at) = action.at {
+            self.queue.push(at, Event::Action { index });
+        }
+        self.actions.push(action);
+        index
+    }
+
+    /// Makes an alarm of a monitor's check page the operator (see [`Reaction`]).
+    pub fn add_reaction(&mut self, reaction: Reaction) {
+        self.reactions.push(reaction);
+    }
+
+    /// Unplugs every interface of `node` (a cold spare in its cupboard at the start).
+    pub fn unplug(&mut self, node: usize) {
+        for &(segment, port) in self.attachments[node].iter().flatten() {
+            self.segments[segment].set_port_up(port, false);
         }
     }
 
@@ -335,6 +370,7 @@ impl World {
                 frame,
             } => self.switch(segment, port, frame),
             Event::Fault { index, undo } => self.apply_fault(index, undo),
+            Event::Action { index } => self.apply_action(index),
             Event::Wake { node } => {
                 // A wake-up that is not the one the node is waiting for is stale.
                 if self.pending_wake[node] != Some(self.now) || self.down[node] {
@@ -349,13 +385,16 @@ impl World {
     /// Runs `action` on node `index`, then sends its frames and schedules its wake-up (step 3).
     fn with_node(&mut self, index: usize, action: impl FnOnce(&mut dyn Node, &mut NodeCtx<'_>)) {
         let mut outbox = std::mem::take(&mut self.outbox);
-        let wake = {
+        let (wake, alarms) = {
             let mut ctx = NodeCtx::new(self.now, index, &mut outbox, &mut self.trace);
             action(self.nodes[index].as_mut(), &mut ctx);
-            ctx.requested_wake()
+            (ctx.requested_wake(), std::mem::take(&mut ctx.alarms))
         };
         if let Some(at) = wake {
             self.schedule_wake(index, at);
+        }
+        for check in alarms {
+            self.page(index, check);
         }
         for (iface, frame) in outbox.drain(..) {
             self.transmit(index, iface, frame);
@@ -586,6 +625,70 @@ impl World {
                 }
             }
         }
+    }
+
+    /// Check `check` of monitor `monitor` raised its alarm: queue every action it triggers,
+    /// each after its reaction delay, in the order the scenario lists them.
+    fn page(&mut self, monitor: usize, check: usize) {
+        let due: Vec<(SimDuration, usize)> = self
+            .reactions
+            .iter()
+            .filter(|r| r.monitor == monitor && r.check == check)
+            .map(|r| (r.delay, r.action))
+            .collect();
+        for (delay, index) in due {
+            self.queue.push(self.now + delay, Event::Action { index });
+        }
+    }
+
+    /// Carries out action `index` now, and records it.
+    fn apply_action(&mut self, index: usize) {
+        let action = self.actions[index].clone();
+        let name = action.event_name();
+        if self.down[action.node()] {
+            // Nobody can type into a machine without power.
+            self.trace
+                .event(self.now, &action.target, name, "node is down".into());
+            return;
+        }
+        match &action.kind {
+            ActionKind::PlugIn { node } => {
+                let plugged = self.plug_in(*node);
+                let detail = if plugged.is_empty() {
+                    "already plugged in".to_string()
+                } else {
+                    let list: Vec<String> = plugged.iter().map(usize::to_string).collect();
+                    format!("interface(s) {}", list.join(", "))
+                };
+                self.trace.event(self.now, &action.target, name, detail);
+                // The node notices its links come up after the cables are in.
+                for iface in plugged {
+                    self.with_node(*node, |n, ctx| n.interface_up(ctx, iface));
+                }
+            }
+            ActionKind::Command { node, command } => {
+                let mut detail = None;
+                self.with_node(*node, |n, ctx| detail = n.operate(ctx, command));
+                // Validation made sure every command names something its node has.
+                let detail = detail.unwrap_or_else(|| "nothing to change".to_string());
+                self.trace.event(self.now, &action.target, name, detail);
+            }
+        }
+    }
+
+    /// Plugs every unplugged interface of `node` in; returns their indices.
+    fn plug_in(&mut self, node: usize) -> Vec<usize> {
+        let mut plugged = Vec::new();
+        for (iface, attachment) in self.attachments[node].iter().enumerate() {
+            let Some((segment, port)) = *attachment else {
+                continue;
+            };
+            if !self.segments[segment].port_is_up(port) {
+                self.segments[segment].set_port_up(port, true);
+                plugged.push(iface);
+            }
+        }
+        plugged
     }
 
     /// Adds a segment's drop and loss counts to the trace.

@@ -176,6 +176,25 @@ fn check_prints_warnings_and_still_succeeds() {
 }
 
 #[test]
+fn a_cold_spare_that_nothing_plugs_in_is_flagged() {
+    let warnings = warnings_of(
+        "cold-standby-router.ron",
+        &[(
+            "on_alarm: [(after: \"30s\", target: \"r1-spare\", action: PlugIn)],",
+            "",
+        )],
+    );
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    let text = &warnings[0];
+    assert!(
+        text.starts_with("warning: cold spare \"r1-spare\" is never plugged in"),
+        "{text}"
+    );
+    assert!(text.contains("name: \"r1-spare\""), "{text}");
+    assert!(text.contains("labs/redundancy.md#lab-1-a-spare-in-the-cupboard"));
+}
+
+#[test]
 fn an_empty_pool_is_flagged_and_answers_503() {
     let edit = (
         "(name: \"api\", servers: [(ip: \"10.0.2.21\"), (ip: \"10.0.2.22\")], algorithm: LeastConn)",

@@ -11,6 +11,7 @@
 //! - `redundancy`: VRRP failover, clean shutdown, split brain, GARP, sync, cold vs hot standby;
 //! - `l7`: the reverse proxy: routing by URL, two handshakes, addresses, L4 vs L7;
 //! - `lints`: warnings for valid scenarios that probably do not do what was meant;
+//! - `operator`: operator actions on the timeline and the monitor node;
 //! - `keep_alive`: HTTP keep-alive: handshakes saved, and IPVS balancing connections;
 //! - `pcap`: the capture holds real, well-formed packets (handshake, HTTP, ARP, ICMP);
 //! - `keepalived`: every exported keepalived.conf passes the real `keepalived -t`, and reads
@@ -38,6 +39,7 @@ mod l4;
 mod l7;
 mod lints;
 mod loading;
+mod operator;
 mod output;
 mod pcap;
 mod props;

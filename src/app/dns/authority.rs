@@ -11,8 +11,14 @@
 //! names get NXDOMAIN. The server knows nothing about the health of the addresses it hands
 //! out: that is DNS round robin's blind spot.
 //!
+//! An operator may edit the zone during a run (`RemoveRecord`, `AddRecord`, `SetTtl` on the
+//! timeline): the change is served from the next query on, as after `rndc reload`. Resolvers
+//! and clients that cached the old answer keep it until its TTL runs out.
+//!
 //! # Simplifications
 //! - UDP only, one socket, no zone transfers, no SOA/NS records.
+//! - A name whose last record was removed is answered with no records (NODATA), not
+//!   NXDOMAIN, and with no negative-caching TTL.
 //!
 //! # Further reading
 //! - RFC 1034 §4.3.2; BIND 9 ARM, `rrset-order`; `book/src/labs/dns-round-robin.md`.
@@ -23,7 +29,7 @@ use smoltcp::iface::SocketHandle;
 use smoltcp::socket::udp;
 
 use super::wire::{Answer, MAX_UDP_BYTES, Message, Rcode};
-use crate::node::{App, AppCtx};
+use crate::node::{App, AppCtx, Command, ZoneEdit};
 use crate::sim::{SimTime, Stream};
 use crate::trace::decision::RecordOrderKind;
 use crate::trace::{DecisionKind, DnsEvent, DnsRecord};
@@ -108,7 +114,45 @@ impl DnsAuthority {
     }
 }
 
+impl DnsAuthority {
+    /// Applies one zone edit; returns what changed, in words, or `None` if the zone has no
+    /// such name (or no such record to remove).
+    pub fn edit(&mut self, edit: &ZoneEdit) -> Option<String> {
+        let name = match edit {
+            ZoneEdit::RemoveRecord { name, .. }
+            | ZoneEdit::AddRecord { name, .. }
+            | ZoneEdit::SetTtl { name, .. } => name,
+        };
+        let index = self.zone.iter().position(|z| &z.name == name)?;
+        let entry = &mut self.zone[index];
+        match edit {
+            ZoneEdit::RemoveRecord { address, .. } => {
+                let at = entry.addresses.iter().position(|a| a == address)?;
+                entry.addresses.remove(at);
+                // The rotation keeps pointing inside the shorter list.
+                self.rotation[index] %= entry.addresses.len().max(1);
+                Some(format!("{address} ({} left)", entry.addresses.len()))
+            }
+            ZoneEdit::AddRecord { address, .. } => {
+                entry.addresses.push(*address);
+                Some(format!("{address} ({} now)", entry.addresses.len()))
+            }
+            ZoneEdit::SetTtl { ttl, .. } => {
+                let was = std::mem::replace(&mut entry.ttl, *ttl);
+                Some(format!("ttl {ttl}s (was {was}s)"))
+            }
+        }
+    }
+}
+
 impl App for DnsAuthority {
+    fn operate(&mut self, command: &Command) -> Option<String> {
+        match command {
+            Command::Zone(edit) => self.edit(edit),
+            _ => None,
+        }
+    }
+
     fn poll(&mut self, cx: &mut AppCtx<'_>) -> bool {
         let handle = *self.handle.get_or_insert_with(|| {
             let mut socket = udp::Socket::new(
@@ -209,6 +253,35 @@ mod tests {
     #[test]
     fn fixed_order_never_changes() {
         assert_eq!(firsts(&mut server(RecordOrder::Fixed)), vec![1, 1, 1, 1]);
+    }
+
+    #[test]
+    fn zone_edits_change_the_next_answers() {
+        let mut s = server(RecordOrder::Fixed);
+        let name = "www.example".to_string();
+        let removed = s.edit(&ZoneEdit::RemoveRecord {
+            name: name.clone(),
+            address: Ipv4Addr::new(10, 0, 0, 1),
+        });
+        assert_eq!(removed.as_deref(), Some("10.0.0.1 (2 left)"));
+        assert_eq!(firsts(&mut s), vec![2, 2, 2, 2]);
+        let ttl = s.edit(&ZoneEdit::SetTtl {
+            name: name.clone(),
+            ttl: 5,
+        });
+        assert_eq!(ttl.as_deref(), Some("ttl 5s (was 60s)"));
+        assert_eq!(s.ordered(0)[0].ttl, 5);
+        s.edit(&ZoneEdit::AddRecord {
+            name,
+            address: Ipv4Addr::new(10, 0, 0, 1),
+        });
+        let order: Vec<u8> = s.ordered(0).iter().map(|a| a.address.octets()[3]).collect();
+        assert_eq!(order, vec![2, 3, 1]);
+        let unknown = s.edit(&ZoneEdit::SetTtl {
+            name: "nope.example".into(),
+            ttl: 1,
+        });
+        assert_eq!(unknown, None);
     }
 
     #[test]

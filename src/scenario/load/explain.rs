@@ -29,8 +29,8 @@ use serde::de::DeserializeOwned;
 use super::ron_options;
 use crate::scenario::diagnostic::{Diagnostic, Lexer, Locator, Token, TokenKind, nearest};
 use crate::scenario::format::{
-    AlgorithmFile, CheckFile, ClientCacheFile, DistributionFile, FaultEventFile, ForwardFile,
-    NodeFile, OrderFile, WorkloadFile,
+    ActionEventFile, AlgorithmFile, CheckFile, ClientCacheFile, DistributionFile, FaultEventFile,
+    ForwardFile, NodeFile, OrderFile, ProbeKindFile, WorkloadFile,
 };
 
 /// Where ron stopped, seen from the scenario: the token there and what it belongs to.
@@ -254,6 +254,8 @@ const FIELDS: &[(&str, Holds)] = &[
     ("handshake", Holds::Duration),
     ("garp_master_delay", Holds::Duration),
     ("interval", Holds::Duration),
+    ("retry_interval", Holds::Duration),
+    ("after", Holds::Duration),
     ("start", Holds::Duration),
     ("timeout", Holds::Duration),
     ("duration", Holds::Duration),
@@ -291,6 +293,9 @@ const FIELDS: &[(&str, Holds)] = &[
     ("loopback", Holds::Text),
     ("virtual_ipaddress", Holds::Text),
     ("addresses", Holds::Text),
+    ("address", Holds::Text),
+    ("service", Holds::Text),
+    ("instance", Holds::Text),
     ("hosts", Holds::Text),
     ("keepalived", Holds::Text),
     // Whole numbers, by their Rust type's range.
@@ -318,6 +323,8 @@ const FIELDS: &[(&str, Holds)] = &[
     ("backlog", Holds::Whole(u32::MAX as u64)),
     ("users", Holds::Whole(u32::MAX as u64)),
     ("garp_master_repeat", Holds::Whole(u32::MAX as u64)),
+    ("fail_after", Holds::Whole(u32::MAX as u64)),
+    ("clear_after", Holds::Whole(u32::MAX as u64)),
     // Numbers with a fraction.
     ("rate", Holds::Number),
     ("loss", Holds::Number),
@@ -345,6 +352,8 @@ const FIELDS: &[(&str, Holds)] = &[
     ("think_time", Holds::Choice(&DISTRIBUTION)),
     ("workload", Holds::Choice(&WORKLOAD)),
     ("event", Holds::Choice(&FAULT_EVENT)),
+    ("action", Holds::Choice(&ACTION)),
+    ("kind", Holds::Choice(&PROBE_KIND)),
     ("nodes", Holds::Choice(&NODE)),
     ("checks", Holds::Choice(&CHECK)),
 ];
@@ -437,6 +446,22 @@ const FAULT_EVENT: Choice = Choice {
     example: "Crash",
     variants: variants::<FaultEventFile>,
 };
+/// Operator actions.
+const ACTION: Choice = Choice {
+    type_name: "ActionEventFile",
+    one: "operator action",
+    several: "operator actions",
+    example: "SetWeight(server: \"10.0.1.12\", weight: 0)",
+    variants: variants::<ActionEventFile>,
+};
+/// What a monitor's probe tests.
+const PROBE_KIND: Choice = Choice {
+    type_name: "ProbeKindFile",
+    one: "probe kind",
+    several: "probe kinds",
+    example: "Ping",
+    variants: variants::<ProbeKindFile>,
+};
 /// Node kinds.
 const NODE: Choice = Choice {
     type_name: "NodeFile",
@@ -463,6 +488,8 @@ const CHOICES: &[&Choice] = &[
     &DISTRIBUTION,
     &WORKLOAD,
     &FAULT_EVENT,
+    &ACTION,
+    &PROBE_KIND,
     &NODE,
     &CHECK,
 ];
@@ -472,6 +499,10 @@ const STRUCTS: &[(&str, &str)] = &[
     ("Scenario", "the scenario"),
     ("ScenarioFile", "the scenario"),
     ("FaultFile", "a fault"),
+    ("ActionFile", "an action"),
+    ("ReactionFile", "an `on_alarm` action"),
+    ("MonitorFile", "a Monitor"),
+    ("ProbeFile", "a probe"),
     ("LimitsFile", "`limits`"),
     ("SegmentFile", "a segment or link"),
     ("L7BalancerFile", "an L7Balancer"),
@@ -506,6 +537,15 @@ const STRUCT_EXAMPLES: &[(&str, &str)] = &[
     ("interfaces", "(attach: \"lan\", ip: \"10.0.0.1/24\")"),
     ("routes", "(to: \"default\", via: \"10.0.0.1\")"),
     ("faults", "(at: \"10s\", target: \"web\", event: Crash)"),
+    (
+        "actions",
+        "(at: \"30s\", target: \"lb1\", action: SetWeight(server: \"10.0.1.12\", weight: 0))",
+    ),
+    (
+        "on_alarm",
+        "(after: \"30s\", target: \"r1-spare\", action: PlugIn)",
+    ),
+    ("probes", "(name: \"r1\", target: \"10.0.0.1\", kind: Ping)"),
     ("real_servers", "(ip: \"10.0.2.11\")"),
     ("servers", "(ip: \"10.0.2.11\")"),
     ("ping", "(target: \"10.0.0.1\")"),

@@ -347,5 +347,6 @@ pub(super) fn node_name(node: &NodeFile) -> &str {
         NodeFile::DnsServer(d) => &d.name,
         NodeFile::DnsResolver(d) => &d.name,
         NodeFile::L7Balancer(l) => &l.name,
+        NodeFile::Monitor(m) => &m.name,
     }
 }

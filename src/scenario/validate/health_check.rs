@@ -68,6 +68,7 @@ impl Checker<'_> {
                 warmup,
             },
             alpha: timings.iter().find_map(|t| t.alpha).unwrap_or(false),
+            rise: 1,
         }
     }
 
@@ -83,7 +84,12 @@ impl Checker<'_> {
     }
 
     /// What the checker does: its kind, port, path, expected status codes.
-    fn check_kind(&mut self, check: &CheckFile, rs_port: u16, anchor: Option<&str>) -> CheckKind {
+    pub(super) fn check_kind(
+        &mut self,
+        check: &CheckFile,
+        rs_port: u16,
+        anchor: Option<&str>,
+    ) -> CheckKind {
         match check {
             CheckFile::PingCheck => CheckKind::Ping,
             CheckFile::TcpCheck { port } => CheckKind::Tcp {

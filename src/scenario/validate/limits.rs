@@ -50,6 +50,9 @@ pub const MAX_THRESHOLD: u32 = 65_535;
 pub const MAX_PACKET_BACKLOG: u32 = 100_000;
 /// The most retries of a health check.
 pub const MAX_RETRY: u32 = 100;
+/// The most checks in a row a monitor's probe counts before it raises or clears an alarm
+/// (`fail_after`, `clear_after`).
+pub const MAX_PROBE_COUNT: u32 = 100;
 /// The most gratuitous ARPs a new VRRP master sends.
 pub const MAX_GARP_REPEAT: u32 = 100;
 /// The most events one run may be allowed (`limits.max_events`).

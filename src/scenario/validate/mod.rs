@@ -22,13 +22,16 @@
 //! | `l4_balancer`, `health_check` | IPVS directors, their services and keepalived's checkers |
 //! | `l7_balancer` | reverse proxies and their pools |
 //! | `dns` | DNS servers and resolvers |
+//! | `monitor` | monitoring hosts and their probes |
 //! | `faults` | the failure timeline |
+//! | `actions` | operator actions, on the timeline and on a monitor's alarm |
 //! | `expect` | expected outcomes: statements that parse, metrics the scenario has |
 //!
 //! Sizes come first: a scenario asking for a billion client hosts is refused before a single
 //! name is built for them. On success `validate` returns the typed [`Scenario`] that `build`
 //! turns into a world.
 
+mod actions;
 mod addresses;
 mod checker;
 mod clients;
@@ -40,6 +43,7 @@ mod host;
 mod l4_balancer;
 mod l7_balancer;
 pub mod limits;
+mod monitor;
 mod names;
 mod router;
 mod vrrp;
@@ -97,11 +101,15 @@ pub(crate) fn checked(
     c.within(&[Step::Field("hosts")], |c| c.hosts_table(&file.hosts));
     c.node_names(&file.nodes);
     // 4. Nodes, each by its kind.
-    let nodes: Vec<NodeSpec> = file
+    let mut nodes: Vec<NodeSpec> = file
         .nodes
         .iter()
         .enumerate()
-        .filter_map(|(i, n)| c.within(&[Step::Field("nodes"), Step::Item(i)], |c| c.node(n)))
+        .filter_map(|(i, n)| {
+            c.within(&[Step::Field("nodes"), Step::Item(i)], |c| {
+                c.node(n, &file.nodes)
+            })
+        })
         .collect();
     c.link_ends(&segments);
     // 5. Capture, the event limit, the failure timeline.
@@ -114,6 +122,10 @@ pub(crate) fn checked(
         limits::MAX_EVENTS,
     );
     let faults = c.faults(&file.faults, &file.nodes);
+    // 6. Operator actions, against the checked nodes.
+    let added = actions::Added::collect(&file.actions, &file.nodes);
+    c.alarm_reactions(&file.nodes, &mut nodes, &added);
+    let actions = c.actions(&file.actions, &nodes, &file.nodes, &added);
     let expect = c.within(&[Step::Field("expect")], |c| c.expect(&file.expect));
     if nodes.is_empty() && c.problems.is_empty() {
         c.at_field(
@@ -136,6 +148,7 @@ pub(crate) fn checked(
         capture_enabled: file.capture.enabled,
         capture_segments,
         faults,
+        actions,
         expect: Vec::new(),
     };
     // Metrics name the scenario's servers, groups and faults: checked against the model.
@@ -282,7 +295,7 @@ impl Checker<'_> {
     }
 
     /// One node, checked by its kind's module.
-    fn node(&mut self, node: &NodeFile) -> Option<NodeSpec> {
+    fn node(&mut self, node: &NodeFile, files: &[NodeFile]) -> Option<NodeSpec> {
         match node {
             NodeFile::Router(r) => Some(self.router(r)),
             NodeFile::Host(h) => self.host(h),
@@ -292,6 +305,7 @@ impl Checker<'_> {
             NodeFile::L7Balancer(l) => self.l7_balancer(l),
             NodeFile::DnsResolver(d) => self.dns_resolver(d),
             NodeFile::Clients(group) => self.clients(group),
+            NodeFile::Monitor(m) => self.monitor(m, files),
         }
     }
 }

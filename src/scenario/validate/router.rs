@@ -33,6 +33,7 @@ impl Checker<'_> {
             arp_timeout,
             vrrp,
             ignore_garp: r.ignore_garp.unwrap_or(false),
+            cold_spare: r.cold_spare == Some(true),
         }
     }
 
