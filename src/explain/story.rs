@@ -484,13 +484,30 @@ impl<'t> Found<'t> {
                 | DecisionKind::ServerServe { peer, .. } => of_connection(peer),
             })
             .collect();
-        // An authority answer belongs only if the resolver asked it (a miss) or the client did.
-        let resolver_missed = decisions
+        // An authority answer belongs if the client asked it, or if the resolver missed and
+        // this is the answer it passed on: the first one after the miss with the very records,
+        // in the very order, the client received. (The authority answers other resolvers and
+        // other questions in the same moments; those are not this request's story.)
+        let missed_at = decisions
             .iter()
-            .any(|d| matches!(d.kind, DecisionKind::ResolverLookup { ttl_left: None, .. }));
+            .filter(|d| matches!(d.kind, DecisionKind::ResolverLookup { ttl_left: None, .. }))
+            .map(|d| d.at)
+            .min();
+        let received = own.iter().find_map(|d| match &d.kind {
+            DecisionKind::Resolved { addresses, .. } => Some(addresses),
+            _ => None,
+        });
+        let passed_on = decisions
+            .iter()
+            .filter(|d| missed_at.is_some_and(|at| d.at >= at))
+            .find(|d| {
+                matches!(&d.kind, DecisionKind::AuthorityAnswer { addresses, .. }
+                    if Some(addresses) == received)
+            })
+            .map(|d| (d.at, d.node));
         decisions.retain(|d| match &d.kind {
             DecisionKind::AuthorityAnswer { client, .. } => {
-                resolver_missed || asked_by_client(client)
+                asked_by_client(client) || passed_on == Some((d.at, d.node))
             }
             _ => true,
         });

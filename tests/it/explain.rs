@@ -295,3 +295,31 @@ fn the_book_quotes_real_stories() {
     }
     assert!(checked >= 5, "the book quotes stories: {checked}");
 }
+
+#[test]
+fn a_resolver_miss_shows_only_the_answer_it_passed_on() {
+    // ns1 answers three carriers' resolvers in the same tenth of a second; the story of one
+    // phone's request keeps the answer its resolver passed on, the one with the phone's order.
+    let text = story(
+        "dns-rr.ron",
+        Selector::Client {
+            name: "phone-a".to_string(),
+            nth: 3,
+        },
+    )
+    .text();
+    assert!(text.contains("resolver cache miss"), "{text}");
+    let answers: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("authoritative answer"))
+        .collect();
+    assert_eq!(answers.len(), 1, "{text}");
+    assert!(
+        answers[0].contains("10.0.2.12, 10.0.2.13, 10.0.2.11"),
+        "{text}"
+    );
+    assert!(
+        text.contains("the DNS answer arrives: 10.0.2.12, 10.0.2.13, 10.0.2.11"),
+        "{text}"
+    );
+}
