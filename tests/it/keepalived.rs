@@ -75,18 +75,24 @@ fn shipped_confs_pass_keepalived_t() {
     let Some(checker) = Checker::find("shipped") else {
         return;
     };
-    let dir = super::support::root().join("scenarios/keepalived");
+    check_folder(&checker, "scenarios/keepalived");
+    checker.clean_up();
+}
+
+/// Every `.conf` in `folder` (from the repository root) passes `keepalived -t`. Files that
+/// include others go last, so that what they include is in place.
+fn check_folder(checker: &Checker, folder: &str) {
+    let dir = super::support::root().join(folder);
     let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|entry| entry.unwrap().path())
         .filter(|path| path.extension().is_some_and(|e| e == "conf"))
         .collect();
-    // Files that include others come last, so that what they include is in place.
     names.sort_by_key(|path| {
         let text = std::fs::read_to_string(path).unwrap();
         (text.contains("\ninclude "), path.clone())
     });
-    assert!(!names.is_empty());
+    assert!(!names.is_empty(), "no conf in {folder}");
     for path in names {
         let text = std::fs::read_to_string(&path).unwrap();
         let name = path.file_name().unwrap().to_string_lossy().to_string();
@@ -94,7 +100,6 @@ fn shipped_confs_pass_keepalived_t() {
             panic!("{name}: {report}");
         }
     }
-    checker.clean_up();
 }
 
 /// The sample configurations of `tests/it/good-keepalived/` are valid for keepalived too.
@@ -103,19 +108,7 @@ fn sample_confs_pass_keepalived_t() {
     let Some(checker) = Checker::find("samples") else {
         return;
     };
-    let dir = super::support::root().join("tests/it/good-keepalived");
-    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .collect();
-    names.sort();
-    for path in names {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
-        if let Err(report) = checker.check(&name, &text) {
-            panic!("{name}: {report}");
-        }
-    }
+    check_folder(&checker, "tests/it/good-keepalived");
     checker.clean_up();
 }
 
