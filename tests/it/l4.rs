@@ -259,3 +259,19 @@ fn a_persistence_template_expires_once_its_connections_have_left() {
         vec!["web3", "web2", "web1", "web3", "web2"]
     );
 }
+
+/// The L4 lab's exercise 11 quotes the director's `--stats` at the end of the same-subnet run:
+/// every NAT packet came in (DNAT) and nothing went out (no reply to un-DNAT).
+#[test]
+fn same_subnet_stats_show_dnat_without_its_way_back() {
+    let a = super::support::run("l4-nat-same-subnet.ron", None, false);
+    let ipvsadm = a.ipvsadm_txt.as_deref().unwrap();
+    for line in [
+        "TCP  10.0.0.100:80                       6       24        0     1176        0\n",
+        "  -> 10.0.0.11:80                        3       12        0      588        0\n",
+        "TCP  10.0.0.101:80                       6       30        0     1722        0\n",
+        "  -> 10.0.0.12:80                        3       15        0      861        0\n",
+    ] {
+        assert!(ipvsadm.contains(line), "{line:?} not in\n{ipvsadm}");
+    }
+}
