@@ -2,7 +2,7 @@
 //! many requests failed meanwhile.
 //!
 //! For a fault on a web server, there is one record per virtual service that has the server
-//! in its pool:
+//! in its pool (one for both directors of a VRRP pair, which run the same service):
 //! - `injected`: when the fault happened (from `events.csv`);
 //! - `detected`: when that service's health checks took the server out (`server_down`), or
 //!   never: a check that cannot see this kind of failure *misses* it;
@@ -97,7 +97,9 @@ pub fn failures(run: &RunReport<'_>) -> Vec<FailureRecord> {
             .iter()
             .position(|n| *n == event.target)
             .and_then(|i| run.server_addrs.get(i).copied());
-        let services: Vec<(String, String)> = match server_ip {
+        // Directors that run the same service (a VRRP pair) give it one record, detected by
+        // the first of their checks that takes the server out.
+        let mut services: Vec<(String, String)> = match server_ip {
             Some(ip) => run
                 .trace
                 .balancers
@@ -112,6 +114,8 @@ pub fn failures(run: &RunReport<'_>) -> Vec<FailureRecord> {
                 .collect(),
             None => Vec::new(),
         };
+        let mut seen = std::collections::BTreeSet::new();
+        services.retain(|pair| seen.insert(pair.clone()));
         if services.is_empty() {
             // A VRRP master that fails is "detected" when another node takes its VIPs over;
             // a web server behind an L7 proxy, when the proxy's checks take it out.

@@ -76,6 +76,7 @@ fn shipped_confs_pass_keepalived_t() {
         return;
     };
     check_folder(&checker, "scenarios/keepalived");
+    check_folder(&checker, "book/exercises/keepalived");
     checker.clean_up();
 }
 

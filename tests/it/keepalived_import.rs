@@ -245,3 +245,52 @@ fn sample_confs_read_with_warnings_only() {
     });
     assert!(count >= 4);
 }
+
+/// The keepalived hands-on lab (`book/src/labs/keepalived-hands-on.md`) quotes its confs,
+/// `events.csv`, `ipvsadm.txt` and the failures table: each quoted block must be what the
+/// files say and what the run of `keepalived-hands-on.ron` prints. (Its numbers are checked
+/// by the scenario's `expect` list.)
+#[test]
+fn the_hands_on_lab_quotes_the_run() {
+    let root = super::support::root();
+    let page = std::fs::read_to_string(root.join("book/src/labs/keepalived-hands-on.md")).unwrap();
+    let run = super::support::run("keepalived-hands-on.ron", None, false);
+    let ipvsadm = run.ipvsadm_txt.as_deref().unwrap();
+    let confs: String = ["hands-on-lb1.conf", "hands-on-web.conf"]
+        .iter()
+        .map(|name| std::fs::read_to_string(root.join("scenarios/keepalived").join(name)).unwrap())
+        .collect();
+    let path = root.join("scenarios/keepalived-hands-on.ron");
+    let source = std::fs::read_to_string(&path).unwrap();
+    let (_, warnings) = load_with_warnings(&path.display().to_string(), &source).unwrap();
+    assert!(warnings.is_empty(), "{warnings:#?}");
+    let mut checked = 0;
+    for block in page.split("```text\n").skip(1) {
+        let block = &block[..block.find("```").unwrap()];
+        let first = block.lines().next().unwrap_or_default();
+        if first.starts_with("# lb") {
+            assert!(
+                ipvsadm.contains(block),
+                "ipvsadm.txt does not hold:\n{block}"
+            );
+        } else if first.starts_with("global_defs") || first.starts_with("virtual_server") {
+            let quoted = block.split("    ...\n").next().unwrap();
+            assert!(confs.contains(quoted), "the confs do not hold:\n{quoted}");
+        } else if first.starts_with("fault ") {
+            for line in block.lines() {
+                assert!(run.table.contains(line), "the table does not hold:\n{line}");
+            }
+        } else if first.starts_with("time_s,") || first.starts_with(|c: char| c.is_ascii_digit()) {
+            for line in block.lines() {
+                assert!(
+                    run.events_csv.contains(line),
+                    "events.csv does not hold:\n{line}"
+                );
+            }
+        } else {
+            continue;
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 8, "the lab quotes 8 blocks of files and output");
+}

@@ -18,7 +18,7 @@
 //!   back into the same run;
 //! - `keepalived_import`: reading keepalived.conf: broken confs in `tests/it/bad-keepalived/`
 //!   and samples in `tests/it/good-keepalived/`, snapshotted; files outside the scenario's
-//!   folder refused; the numbers Lab 7 quotes;
+//!   folder refused; the numbers Lab 7 and the keepalived hands-on lab quote;
 //! - `book`: the book's images exist (and `scenarios` checks the stored charts are current);
 //! - `cli`: the `netlab` binary's exit codes and files;
 //! - `output`: the output-folder rules: a student's files are never touched.
