@@ -20,6 +20,14 @@
 //! direct-routing mode replies bypass it, so it sees only the client's packets and uses the
 //! `INPUT_ONLY` table: a FIN from the client takes the entry to FIN_WAIT, for instance.
 //!
+//! **Lazy expiry.** Every packet restarts its entry's timer, and a busy director holds
+//! hundreds of thousands of entries: moving each entry in the expiry index on every packet
+//! would cost two searches of a large tree per packet. So the index may hold an entry at an
+//! *earlier* time than its real expiry (never a later one): a timer that only moved later is
+//! left where it is, and when it reaches the front of the index it is put back at its real
+//! time. A timer that moves earlier (ESTABLISHED's 15 minutes becoming FIN_WAIT's 2) is moved
+//! at once. Entries still leave in the order of their real expiry, ties by key, as before.
+//!
 //! # Simplifications
 //! - TCP only; no `sloppy_tcp`, no secure_tcp (`tcp_states_dos`).
 //! - A SYN for an entry in TIME_WAIT or CLOSE makes a new connection at once (the kernel's
@@ -222,17 +230,29 @@ impl Conn {
 #[derive(Default)]
 pub struct ConnTable {
     /// Entries by client-side key.
-    entries: BTreeMap<ConnKey, Conn>,
+    entries: BTreeMap<ConnKey, Entry>,
     /// The reverse index for NAT replies: (real server, client) → key.
     by_reply: BTreeMap<(Ipv4Addr, u16, Ipv4Addr, u16), ConnKey>,
-    /// Entries in order of expiry.
+    /// Entries by the time they are filed under (at or before their expiry; module docs).
     expiry: BTreeSet<(SimTime, ConnKey)>,
+    /// The front of `expiry` when it was last found to be a real expiry, so that asking
+    /// again (the director asks on every packet) costs no search of `entries`.
+    front_checked: Option<(SimTime, ConnKey)>,
+}
+
+/// A connection and where the expiry index files it.
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    /// The connection.
+    conn: Conn,
+    /// Its time in `ConnTable::expiry`, never after `conn.expires`.
+    filed: SimTime,
 }
 
 impl ConnTable {
     /// The entry for `key`, if any.
     pub fn get(&self, key: &ConnKey) -> Option<&Conn> {
-        self.entries.get(key)
+        self.entries.get(key).map(|entry| &entry.conn)
     }
 
     /// The key of the connection a reply from `dest_ip:dest_port` to `client_ip:client_port`
@@ -251,32 +271,83 @@ impl ConnTable {
 
     /// Adds an entry (in state NONE until its first packet moves it).
     pub fn insert(&mut self, key: ConnKey, conn: Conn) {
+        self.forget_checked(&key);
         self.by_reply.insert(
             (conn.dest_ip, conn.dest_port, key.client_ip, key.client_port),
             key,
         );
         self.expiry.insert((conn.expires, key));
-        self.entries.insert(key, conn);
+        if let Some(old) = self.entries.insert(
+            key,
+            Entry {
+                conn,
+                filed: conn.expires,
+            },
+        ) && old.filed != conn.expires
+        {
+            self.expiry.remove(&(old.filed, key));
+        }
     }
 
     /// Removes an entry and returns it.
     pub fn remove(&mut self, key: &ConnKey) -> Option<Conn> {
-        let conn = self.entries.remove(key)?;
-        self.expiry.remove(&(conn.expires, *key));
+        let Entry { conn, filed } = self.entries.remove(key)?;
+        self.forget_checked(key);
+        self.expiry.remove(&(filed, *key));
         self.by_reply
             .remove(&(conn.dest_ip, conn.dest_port, key.client_ip, key.client_port));
         Some(conn)
     }
 
     /// Moves an entry to `state` at `now` and restarts its timer; returns the old state.
+    /// A timer that moves later stays filed where it is (lazy expiry, module docs).
     pub fn update(&mut self, key: &ConnKey, state: TcpState, now: SimTime) -> Option<TcpState> {
-        let conn = self.entries.get_mut(key)?;
-        let old = conn.state;
-        self.expiry.remove(&(conn.expires, *key));
-        conn.state = state;
-        conn.expires = now + state.timeout();
-        self.expiry.insert((conn.expires, *key));
+        self.forget_checked(key);
+        let entry = self.entries.get_mut(key)?;
+        let old = entry.conn.state;
+        entry.conn.state = state;
+        entry.conn.expires = now + state.timeout();
+        if entry.conn.expires < entry.filed {
+            self.expiry.remove(&(entry.filed, *key));
+            entry.filed = entry.conn.expires;
+            self.expiry.insert((entry.filed, *key));
+        }
         Some(old)
+    }
+
+    /// Refiles the timers at the front of the index that moved later, until the front one is
+    /// an entry's real expiry (or the index is empty).
+    fn refile_front(&mut self) {
+        while let Some(&(at, key)) = self.expiry.first() {
+            if self.front_checked == Some((at, key)) {
+                return;
+            }
+            match self.entries.get_mut(&key) {
+                Some(entry) if entry.conn.expires == at => {
+                    self.front_checked = Some((at, key));
+                    return;
+                }
+                Some(entry) => {
+                    self.expiry.pop_first();
+                    entry.filed = entry.conn.expires;
+                    self.expiry.insert((entry.filed, key));
+                }
+                // A timer without its entry cannot happen (`remove` takes both); drop it.
+                None => {
+                    self.expiry.pop_first();
+                }
+            }
+        }
+    }
+
+    /// Forgets that `key`'s timer was checked: it is about to change.
+    fn forget_checked(&mut self, key: &ConnKey) {
+        if self
+            .front_checked
+            .is_some_and(|(_, checked)| checked == *key)
+        {
+            self.front_checked = None;
+        }
     }
 
     /// Removes and returns every entry that has expired by `now`.
@@ -287,21 +358,17 @@ impl ConnTable {
     /// Removes and returns the entry that expires first, if it has expired by `now`. The
     /// director uses it to run connection and template timers in time order.
     pub fn expire_next(&mut self, now: SimTime) -> Option<(ConnKey, Conn)> {
-        while let Some(&(at, key)) = self.expiry.first() {
-            if at > now {
-                return None;
-            }
-            if let Some(conn) = self.remove(&key) {
-                return Some((key, conn));
-            }
-            // A timer without its entry cannot happen (`remove` takes both); drop it anyway.
-            self.expiry.remove(&(at, key));
+        self.refile_front();
+        let &(at, key) = self.expiry.first()?;
+        if at > now {
+            return None;
         }
-        None
+        self.remove(&key).map(|conn| (key, conn))
     }
 
     /// When the next entry expires.
-    pub fn next_expiry(&self) -> Option<SimTime> {
+    pub fn next_expiry(&mut self) -> Option<SimTime> {
+        self.refile_front();
         self.expiry.first().map(|&(at, _)| at)
     }
 
@@ -432,5 +499,46 @@ mod tests {
         assert_eq!(table.get(&key(1)).unwrap().state, ES);
         assert!(table.expire(SimTime::from_nanos(1000)).is_empty());
         assert_eq!(table.len(), 1);
+    }
+
+    #[test]
+    fn timers_that_move_later_or_earlier_still_expire_in_order() {
+        let mut table = ConnTable::default();
+        let key = |port| ConnKey {
+            client_ip: Ipv4Addr::new(10, 0, 0, 1),
+            client_port: port,
+            vip: Ipv4Addr::new(10, 0, 1, 100),
+            vport: 80,
+        };
+        let conn = |at: u64| Conn {
+            service: 0,
+            dest_ip: Ipv4Addr::new(10, 0, 2, 11),
+            dest_port: 80,
+            state: TcpState::None,
+            expires: SimTime::from_nanos(at),
+            control: None,
+        };
+        let secs = |s: u64| SimTime::ZERO + SimDuration::from_secs(s);
+        table.insert(key(1), conn(10));
+        table.insert(key(2), conn(20));
+        table.insert(key(3), conn(30));
+        // Later: key 1 is now filed too early and must be refiled, not expired.
+        table.update(&key(1), TcpState::Established, SimTime::from_nanos(5));
+        assert_eq!(table.next_expiry(), Some(SimTime::from_nanos(20)));
+        // The front, once checked, moves later: asking again must see it.
+        table.update(&key(2), TcpState::None, SimTime::from_nanos(6));
+        assert_eq!(table.next_expiry(), Some(SimTime::from_nanos(30)));
+        // Earlier: key 1 moves from 15 minutes to CLOSE's 10 seconds.
+        table.update(&key(1), TcpState::Close, SimTime::from_nanos(5));
+        // Key 3 moves later to the same instant as key 1: ties go by key.
+        table.update(&key(3), TcpState::Close, SimTime::from_nanos(5));
+        let gone: Vec<u16> = table
+            .expire(secs(20))
+            .iter()
+            .map(|(k, _)| k.client_port)
+            .collect();
+        assert_eq!(gone, [2, 1, 3], "2 s, then 10 s twice, ties by key");
+        assert!(table.is_empty());
+        assert_eq!(table.next_expiry(), None);
     }
 }
