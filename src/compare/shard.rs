@@ -82,12 +82,7 @@ impl FromStr for Shard {
 pub fn sweep_id(jobs: &[Job], format: ChartFormat) -> String {
     let mut hash = Fnv(0xcbf2_9ce4_8422_2325);
     // Writing into the hash cannot fail.
-    let _ = write!(
-        hash,
-        "{} {}\n",
-        env!("CARGO_PKG_VERSION"),
-        format.extension()
-    );
+    let _ = writeln!(hash, "{} {}", env!("CARGO_PKG_VERSION"), format.extension());
     for job in jobs {
         let _ = write!(
             hash,

@@ -354,7 +354,7 @@ impl World {
                     busy: self.busy_nodes.len(),
                 });
             }
-            if self.events_processed % WATCH_EVERY == 0
+            if self.events_processed.is_multiple_of(WATCH_EVERY)
                 && let Some(watcher) = &mut self.watcher
                 && !watcher(&Progress {
                     now: self.now,
