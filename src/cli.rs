@@ -392,6 +392,15 @@ fn write_all(mut staging: OutputDir, files: &[(&str, &[u8])]) -> Result<(), Outp
     Ok(())
 }
 
+/// [`write_all`] for files whose names and bytes are owned.
+fn write_owned(staging: OutputDir, files: &[(String, Vec<u8>)]) -> Result<(), OutputError> {
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(name, bytes)| (name.as_str(), bytes.as_slice()))
+        .collect();
+    write_all(staging, &refs)
+}
+
 /// Prints an output error; returns exit code 2 for a refusal (nothing was touched) or 3 for
 /// a failed write.
 fn report_output_error(e: &OutputError) -> ExitCode {
@@ -655,11 +664,7 @@ fn compare(file: &Path, options: CompareOptions<'_>) -> Result<ExitCode> {
         }
         None => compare::render::files(&heading, &rows, format),
     };
-    let refs: Vec<(&str, &[u8])> = files
-        .iter()
-        .map(|(name, bytes)| (name.as_str(), bytes.as_slice()))
-        .collect();
-    if let Err(e) = write_all(staging, &refs) {
+    if let Err(e) = write_owned(staging, &files) {
         return Ok(report_output_error(&e));
     }
     say(&compare::render::table(&rows))?;
@@ -748,11 +753,7 @@ fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> Result<ExitCode> {
         Err(e) => return Ok(report_output_error(&e)),
     };
     let files = compare::render::files(&heading, &rows, format);
-    let refs: Vec<(&str, &[u8])> = files
-        .iter()
-        .map(|(name, bytes)| (name.as_str(), bytes.as_slice()))
-        .collect();
-    if let Err(e) = write_all(staging, &refs) {
+    if let Err(e) = write_owned(staging, &files) {
         return Ok(report_output_error(&e));
     }
     say(&compare::render::table(&rows))?;
