@@ -8,7 +8,8 @@
 //! - 2: the scenario or the command line is invalid, or the output folder is refused;
 //!   nothing is written;
 //! - 3: the results could not be written (no space, no permission); the old results, if any,
-//!   are still there.
+//!   are still there;
+//! - 130: `netlab run` was interrupted by Ctrl-C; nothing is written.
 //!
 //! The output folder is checked before a run starts, so a refusal comes at once, not after
 //! a long run. See `output` for the rules.
@@ -21,8 +22,9 @@ use clap::{Parser, Subcommand};
 
 use crate::output::{OutputDir, OutputError};
 use crate::report::ChartFormat;
-use crate::run::execute_as;
+use crate::run::execute_watched;
 use crate::scenario::{self, LoadError};
+use crate::world::RunError;
 use crate::{compare, explain, ipvs};
 
 /// A deterministic network lab for redundancy and load distribution.
@@ -99,6 +101,26 @@ pub enum Command {
         /// File format of the charts.
         #[arg(long, value_enum, default_value_t = Format::Svg)]
         format: Format,
+        /// Run only slice I of N of the runs (those whose number, counting from 0, leaves
+        /// I-1 when divided by N) and write them as a partial result, shard.json, to
+        /// output/<file stem>/compare-shard-I-of-N/. `netlab merge` combines the N slices.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<compare::Shard>,
+    },
+    /// Combine the slices of a sharded comparison (`netlab compare --shard I/N`) into one.
+    ///
+    /// Reads shard.json in each folder, checks that they are the N slices of one comparison
+    /// (same scenario, flags and netlab), each once, and writes compare.csv, report.md and the
+    /// charts, the same bytes an unsharded `netlab compare` writes, to
+    /// output/<file stem>/compare/.
+    Merge {
+        /// The folders the shards wrote.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Output folder (default: output/<file stem>/compare/, for the scenario file the
+        /// shards ran).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Run scenarios and check their expected outcomes (`expect` and `<stem>.expected.json`).
     ///
@@ -211,6 +233,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             threads,
             out,
             format,
+            shard,
         } => compare(
             &file,
             CompareOptions {
@@ -221,8 +244,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 threads: threads as usize,
                 out,
                 format: format.into(),
+                shard,
             },
         ),
+        Command::Merge { dirs, out } => merge(&dirs, out),
         Command::Test {
             paths,
             accept,
@@ -293,6 +318,8 @@ const EXIT_RUN_FAILED: u8 = 1;
 pub const EXIT_INVALID: u8 = 2;
 /// Exit code 3: the results could not be written.
 pub const EXIT_IO: u8 = 3;
+/// Exit code 130: interrupted by Ctrl-C (128 + SIGINT, as shells report it).
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// `netlab run`.
 fn run_scenario(
@@ -313,7 +340,17 @@ fn run_scenario(
         Ok(staging) => staging,
         Err(e) => return Ok(report_output_error(&e)),
     };
-    let artifacts = match execute_as(&scenario, seed, pcap, format) {
+    // A progress bar on a terminal after a second; Ctrl-C stops the run (see `progress`).
+    let watch = crate::progress::Watch::start(&scenario);
+    let result = execute_watched(&scenario, seed, pcap, format, watch.watcher());
+    watch.finish();
+    let artifacts = match result {
+        Ok(_) | Err(RunError::Interrupted { .. }) if watch.interrupted() => {
+            // Dropping the staging folder deletes it; the old results are untouched.
+            drop(staging);
+            eprintln!("interrupted: nothing written");
+            return Ok(ExitCode::from(EXIT_INTERRUPTED));
+        }
         Ok(artifacts) => artifacts,
         Err(e) => {
             eprintln!("error: {}: {e}", file.display());
@@ -353,6 +390,15 @@ fn write_all(mut staging: OutputDir, files: &[(&str, &[u8])]) -> Result<(), Outp
         );
     }
     Ok(())
+}
+
+/// [`write_all`] for files whose names and bytes are owned.
+fn write_owned(staging: OutputDir, files: &[(String, Vec<u8>)]) -> Result<(), OutputError> {
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(name, bytes)| (name.as_str(), bytes.as_slice()))
+        .collect();
+    write_all(staging, &refs)
 }
 
 /// Prints an output error; returns exit code 2 for a refusal (nothing was touched) or 3 for
@@ -407,6 +453,7 @@ struct CompareOptions<'a> {
     threads: usize,
     out: Option<PathBuf>,
     format: ChartFormat,
+    shard: Option<compare::Shard>,
 }
 
 /// The most runs one `netlab compare` may ask for (variants × seeds): a class-sized sweep is
@@ -423,7 +470,9 @@ fn compare(file: &Path, options: CompareOptions<'_>) -> Result<ExitCode> {
         threads,
         out,
         format,
+        shard,
     } = options;
+    let rerun = rerun_command(file, schedulers.as_deref(), vary, seeds, seed, format);
     let source = match scenario::load::read_source(file) {
         Ok(text) => text,
         Err(e) => return Ok(report_load_error(&e)),
@@ -560,11 +609,28 @@ fn compare(file: &Path, options: CompareOptions<'_>) -> Result<ExitCode> {
         reference.get_or_insert(checked);
     }
     let scenario = reference.expect("the grid has at least one cell");
-    let out_dir = out.unwrap_or_else(|| default_output_dir(file).join("compare"));
+    let heading = compare::Heading::of(&scenario);
+    let folder = shard.map_or("compare".to_string(), |s| {
+        format!("compare-shard-{}-of-{}", s.index, s.count)
+    });
+    let out_dir = out.unwrap_or_else(|| default_output_dir(file).join(folder));
     let staging = match OutputDir::prepare(&out_dir, file) {
         Ok(staging) => staging,
         Err(e) => return Ok(report_output_error(&e)),
     };
+    let total = jobs.len();
+    // A shard runs every N-th job, and keeps what merge checks the slices by.
+    let sweep = shard.map(|s| (s, compare::shard::sweep_id(&jobs, format)));
+    let owned: Vec<usize> = match shard {
+        Some(s) => s.jobs(total).collect(),
+        None => (0..total).collect(),
+    };
+    let jobs: Vec<compare::Job> = jobs
+        .into_iter()
+        .enumerate()
+        .filter(|(k, _)| shard.is_none_or(|s| s.owns(*k)))
+        .map(|(_, job)| job)
+        .collect();
     // A progress bar on a terminal; indicatif draws nothing when stderr is not one.
     let progress = indicatif::ProgressBar::new(jobs.len() as u64).with_style(
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} runs  {elapsed}")
@@ -579,20 +645,118 @@ fn compare(file: &Path, options: CompareOptions<'_>) -> Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_RUN_FAILED));
         }
     };
-    let csv = compare::compare_csv(&scenario, &variants);
-    let charts = compare::compare_charts(&scenario, &variants, format);
-    let report = compare::compare_report(&scenario, &variants, &charts);
-    let mut files: Vec<(&str, &[u8])> = vec![
-        ("compare.csv", csv.as_bytes()),
-        ("report.md", report.as_bytes()),
-    ];
-    for (name, bytes) in &charts {
-        files.push((name, bytes));
-    }
-    if let Err(e) = write_all(staging, &files) {
+    let rows: Vec<compare::Measured> = variants.iter().map(|v| v.measured(&scenario)).collect();
+    let files = match sweep {
+        Some((shard, sweep)) => {
+            let partial = compare::Partial {
+                sweep,
+                shard,
+                total,
+                rerun,
+                format,
+                heading,
+                runs: owned.into_iter().zip(rows.iter().cloned()).collect(),
+            };
+            vec![(
+                compare::shard::FILE.to_string(),
+                partial.to_json().into_bytes(),
+            )]
+        }
+        None => compare::render::files(&heading, &rows, format),
+    };
+    if let Err(e) = write_owned(staging, &files) {
         return Ok(report_output_error(&e));
     }
-    say(&compare::compare_table(&scenario, &variants))?;
+    say(&compare::render::table(&rows))?;
+    if let Some(shard) = shard {
+        say(&format!(
+            "shard {shard}: {} of {total} runs; partial result in {}/\n\
+             when all {} shards are done: netlab merge FOLDER...\n",
+            rows.len(),
+            out_dir.display(),
+            shard.count
+        ))?;
+    } else {
+        say(&format!("results in {}/\n", out_dir.display()))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The command line that runs a slice of this comparison, without `--shard`, `--out` and
+/// `--threads` (they do not change the results): what `netlab merge` suggests for a missing
+/// slice.
+fn rerun_command(
+    file: &Path,
+    schedulers: Option<&[String]>,
+    vary: &[String],
+    seeds: u64,
+    seed: Option<u64>,
+    format: ChartFormat,
+) -> String {
+    let mut words = vec![
+        "netlab".to_string(),
+        "compare".to_string(),
+        file.display().to_string(),
+    ];
+    if let Some(list) = schedulers {
+        words.extend(["--schedulers".to_string(), list.join(",")]);
+    }
+    for spec in vary {
+        words.extend(["--vary".to_string(), spec.clone()]);
+    }
+    if seeds != 1 {
+        words.extend(["--seeds".to_string(), seeds.to_string()]);
+    }
+    if let Some(seed) = seed {
+        words.extend(["--seed".to_string(), seed.to_string()]);
+    }
+    if format == ChartFormat::Png {
+        words.extend(["--format".to_string(), "png".to_string()]);
+    }
+    words
+        .iter()
+        .map(|w| shell_quoted(w))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `word` as a POSIX shell reads it back: bare if it is plain, else in single quotes.
+fn shell_quoted(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=,:+@%".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// `netlab merge`.
+fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> Result<ExitCode> {
+    let mut parts = Vec::new();
+    for dir in dirs {
+        match compare::merge::read(dir) {
+            Ok(partial) => parts.push((dir.clone(), partial)),
+            Err(e) => return Ok(usage_error(&e.to_string(), &e.help())),
+        }
+    }
+    let (heading, format, rows) = match compare::merge(parts) {
+        Ok(merged) => merged,
+        Err(e) => return Ok(usage_error(&e.to_string(), &e.help())),
+    };
+    let file = PathBuf::from(&heading.source_file);
+    let out_dir = out.unwrap_or_else(|| default_output_dir(&file).join("compare"));
+    let staging = match OutputDir::prepare(&out_dir, &file) {
+        Ok(staging) => staging,
+        Err(e) => return Ok(report_output_error(&e)),
+    };
+    let files = compare::render::files(&heading, &rows, format);
+    if let Err(e) = write_owned(staging, &files) {
+        return Ok(report_output_error(&e));
+    }
+    say(&compare::render::table(&rows))?;
     say(&format!("results in {}/\n", out_dir.display()))?;
     Ok(ExitCode::SUCCESS)
 }

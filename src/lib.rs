@@ -14,10 +14,12 @@
 //! - [`scenario`]: RON scenario files: loading, checking, building a world;
 //! - [`trace`] and [`report`]: what a run recorded, and the files made from it;
 //! - [`run`]: one run end to end, scenario in, file contents out;
-//! - [`compare`]: the same scenario under several schedulers and seeds;
+//! - [`compare`]: the same scenario under several schedulers and seeds, on one machine or
+//!   sharded over many and merged;
 //! - [`expect`]: a scenario's expected outcomes, and `netlab test`, which checks them;
 //! - [`explain`]: the story of one request, decision by decision (`netlab explain`);
 //! - [`output`]: the output folders netlab may write, replaced atomically;
+//! - [`progress`]: a long run's progress bar on the terminal, and a clean Ctrl-C;
 //! - [`cli`]: the `netlab` command.
 //!
 //! Start reading at `world::World::run`, then `node::Host`.
@@ -31,6 +33,7 @@ pub mod ipvs;
 pub mod net;
 pub mod node;
 pub mod output;
+pub mod progress;
 pub mod report;
 pub mod run;
 pub mod scenario;

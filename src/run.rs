@@ -12,7 +12,7 @@ use crate::scenario::keepalived::keepalived_confs;
 use crate::scenario::{Scenario, build};
 use crate::sim::SimTime;
 use crate::trace::Trace;
-use crate::world::RunError;
+use crate::world::{RunError, Watcher, World};
 
 /// Everything a finished run produced.
 pub struct Artifacts {
@@ -124,8 +124,35 @@ pub fn execute_recording(
     format: ChartFormat,
     recording: Recording,
 ) -> Result<Artifacts, RunError> {
+    execute_with(scenario, seed, capture_all, format, |world| {
+        recording.apply(world);
+    })
+}
+
+/// [`execute_as`], with `watcher` called as the run goes (a progress bar, Ctrl-C: see
+/// `world::Watcher`). The files are the same as without it.
+pub fn execute_watched(
+    scenario: &Scenario,
+    seed: u64,
+    capture_all: bool,
+    format: ChartFormat,
+    watcher: Watcher,
+) -> Result<Artifacts, RunError> {
+    execute_with(scenario, seed, capture_all, format, |world| {
+        world.watch(watcher);
+    })
+}
+
+/// Builds the world, lets `setup` switch on what it asks for, runs it and renders the files.
+fn execute_with(
+    scenario: &Scenario,
+    seed: u64,
+    capture_all: bool,
+    format: ChartFormat,
+    setup: impl FnOnce(&mut World),
+) -> Result<Artifacts, RunError> {
     let mut built = build(scenario, seed, capture_all);
-    recording.apply(&mut built.world);
+    setup(&mut built.world);
     let output = built.world.run()?;
     let report = RunReport {
         scenario: &scenario.name,

@@ -119,7 +119,31 @@ pub enum RunError {
         /// Nodes whose workload was not finished.
         busy: usize,
     },
+    /// The watcher stopped the run (the user pressed Ctrl-C).
+    #[error("interrupted at virtual time {at}")]
+    Interrupted {
+        /// Virtual time when it stopped.
+        at: SimTime,
+    },
 }
+
+/// How far a run has come, as a [`Watcher`] sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    /// Virtual time reached.
+    pub now: SimTime,
+    /// Events processed.
+    pub events: u64,
+    /// Requests finished.
+    pub requests: usize,
+}
+
+/// Called every [`WATCH_EVERY`] events (a progress bar, Ctrl-C); `false` stops the run with
+/// [`RunError::Interrupted`]. It sees the run and cannot change it.
+pub type Watcher = Box<dyn FnMut(&Progress) -> bool>;
+
+/// How often the watcher is called: rarely enough to cost nothing measurable.
+pub const WATCH_EVERY: u64 = 4096;
 
 /// What a finished run leaves behind.
 pub struct RunOutput {
@@ -175,6 +199,8 @@ pub struct World {
     actions: Vec<Action>,
     /// What each monitor alarm makes the operator do.
     reactions: Vec<Reaction>,
+    /// Called every [`WATCH_EVERY`] events, if set.
+    watcher: Option<Watcher>,
 }
 
 impl World {
@@ -201,7 +227,13 @@ impl World {
             node_ips: Vec::new(),
             actions: Vec::new(),
             reactions: Vec::new(),
+            watcher: None,
         }
+    }
+
+    /// Calls `watcher` every [`WATCH_EVERY`] events while the world runs.
+    pub fn watch(&mut self, watcher: Watcher) {
+        self.watcher = Some(watcher);
     }
 
     /// Adds an operator action and returns its index; one with a time goes on the timeline.
@@ -321,6 +353,16 @@ impl World {
                     at: self.now,
                     busy: self.busy_nodes.len(),
                 });
+            }
+            if self.events_processed.is_multiple_of(WATCH_EVERY)
+                && let Some(watcher) = &mut self.watcher
+                && !watcher(&Progress {
+                    now: self.now,
+                    events: self.events_processed,
+                    requests: self.trace.requests.len(),
+                })
+            {
+                return Err(RunError::Interrupted { at: self.now });
             }
             self.now = time;
             self.events_processed += 1;

@@ -88,8 +88,8 @@ fn the_cli_reference_quotes_the_real_help() {
         checked += 1;
     }
     assert_eq!(
-        checked, 7,
-        "netlab, run, check, compare, test, explain and list"
+        checked, 8,
+        "netlab, run, check, compare, merge, test, explain and list"
     );
 }
 

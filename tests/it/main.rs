@@ -22,6 +22,8 @@
 //! - `book`: the book's images exist (and `scenarios` checks the stored charts are current);
 //! - `cli`: the `netlab` binary's exit codes and files;
 //! - `output`: the output-folder rules: a student's files are never touched.
+//! - `sweeps`: `compare --shard` and `merge` give the unsharded files; the thread count
+//!   changes nothing; Ctrl-C stops `run` leaving nothing behind, and no bar off a terminal.
 //! - `props`: property tests: mutated scenarios never crash `check`; random directors balance their books.
 
 mod book;
@@ -46,3 +48,4 @@ mod props;
 mod redundancy;
 mod scenarios;
 mod support;
+mod sweeps;

@@ -9,10 +9,20 @@
 //! The runs are independent, so they go in parallel over the machine's cores (rayon); the
 //! results are put back in (scheduler, seed) order, so the thread count never changes a byte
 //! of the output.
+//!
+//! Beyond one machine, the job list is cut into slices (`shard`): each slice runs anywhere
+//! and writes a partial result, and `merge` puts the partial results back in job order, so
+//! the files (`render`) are the same bytes as one machine's.
 
-use std::fmt::Write;
+pub mod merge;
+pub mod render;
+pub mod shard;
 
-use crate::report::{BarSeries, ChartFormat, Metrics, RunReport, grouped_bars_chart};
+pub use merge::{MergeError, merge};
+pub use render::{Heading, Measured};
+pub use shard::{Partial, Shard};
+
+use crate::report::{ChartFormat, Metrics, RunReport};
 use crate::run::{Artifacts, execute};
 use crate::scenario::Scenario;
 use crate::scenario::model::NodeSpec;
@@ -131,235 +141,65 @@ pub fn variant_label(scheduler: &str, values: &[(String, String)]) -> String {
     }
 }
 
-/// The label of a variant.
-fn label_of(v: &Variant) -> String {
-    variant_label(&v.scheduler, &v.values)
+impl Variant {
+    /// What the comparison's files show of this run.
+    pub fn measured(&self, scenario: &Scenario) -> Measured {
+        let m = Metrics::of(&RunReport {
+            scenario: &scenario.name,
+            seed: self.seed,
+            end: self.artifacts.end,
+            trace: &self.artifacts.trace,
+            node_names: &self.artifacts.node_names,
+            server_names: &self.artifacts.server_names,
+            server_addrs: &self.artifacts.server_addrs,
+        });
+        let latency = m.latency.unwrap_or_default();
+        Measured {
+            scheduler: self.scheduler.clone(),
+            values: self.values.clone(),
+            seed: self.seed,
+            failed: m.failed(),
+            served: m.served,
+            latency_ms: [latency.p50, latency.p95, latency.p99],
+        }
+    }
 }
 
-/// The metrics of one variant.
-fn metrics(scenario: &Scenario, variant: &Variant) -> Metrics {
-    Metrics::of(&RunReport {
-        scenario: &scenario.name,
-        seed: variant.seed,
-        end: variant.artifacts.end,
-        trace: &variant.artifacts.trace,
-        node_names: &variant.artifacts.node_names,
-        server_names: &variant.artifacts.server_names,
-        server_addrs: &variant.artifacts.server_addrs,
-    })
+/// What the files show of each run, in order.
+fn measured(scenario: &Scenario, variants: &[Variant]) -> Vec<Measured> {
+    variants.iter().map(|v| v.measured(scenario)).collect()
 }
 
-/// The charts of a comparison: `load-by-scheduler.svg` (each server's share per scheduler,
-/// mean with min–max across seeds) and `latency-by-scheduler.svg` (p50 and p95).
+/// The charts of a comparison (see [`render::charts`]).
 pub fn compare_charts(
     scenario: &Scenario,
     variants: &[Variant],
     format: ChartFormat,
 ) -> Vec<(String, Vec<u8>)> {
-    let mut schedulers: Vec<String> = Vec::new();
-    for v in variants {
-        if !schedulers.contains(&label_of(v)) {
-            schedulers.push(label_of(v));
-        }
-    }
-    let Some(first) = variants.first() else {
-        return Vec::new();
-    };
-    let servers = first.artifacts.server_names.clone();
-    let metrics: Vec<(String, Metrics)> = variants
-        .iter()
-        .map(|v| (label_of(v), metrics(scenario, v)))
-        .collect();
-    // (mean, min, max) of `value` over the seeds of each scheduler.
-    let spread = |value: &dyn Fn(&Metrics) -> f64| -> Vec<(f64, f64, f64)> {
-        schedulers
-            .iter()
-            .map(|s| {
-                let values: Vec<f64> = metrics
-                    .iter()
-                    .filter(|(n, _)| n == s)
-                    .map(|(_, m)| value(m))
-                    .collect();
-                let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
-                let min = values.iter().copied().fold(f64::INFINITY, f64::min);
-                let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                (mean, min, max)
-            })
-            .collect()
-    };
-    let share_series: Vec<BarSeries> = servers
-        .iter()
-        .enumerate()
-        .map(|(i, name)| {
-            let values = spread(&|m: &Metrics| {
-                let total: u64 = m.served.iter().map(|(_, n)| n).sum();
-                if total == 0 {
-                    0.0
-                } else {
-                    100.0 * m.served[i].1 as f64 / total as f64
-                }
-            });
-            (name.clone(), values)
-        })
-        .collect();
-    let latency_series: Vec<BarSeries> = vec![
-        (
-            "p50".to_string(),
-            spread(&|m: &Metrics| m.latency.map_or(0.0, |l| l.p50)),
-        ),
-        (
-            "p95".to_string(),
-            spread(&|m: &Metrics| m.latency.map_or(0.0, |l| l.p95)),
-        ),
-    ];
-    let mut charts = Vec::new();
-    let extension = format.extension();
-    if let Ok(bytes) = grouped_bars_chart(
-        format,
-        &format!(
-            "{}: share of requests per server, by scheduler",
-            scenario.name
-        ),
-        "share of requests served (%)",
-        &schedulers,
-        &share_series,
-    ) {
-        charts.push((format!("load-by-scheduler.{extension}"), bytes));
-    }
-    if let Ok(bytes) = grouped_bars_chart(
-        format,
-        &format!("{}: latency by variant", scenario.name),
-        "latency of successful requests (ms)",
-        &schedulers,
-        &latency_series,
-    ) {
-        charts.push((format!("latency-by-scheduler.{extension}"), bytes));
-    }
-    charts
+    render::charts(&scenario.name, &measured(scenario, variants), format)
 }
 
-/// `compare/report.md`: the table and the charts, with where they come from.
+/// `compare/report.md` (see [`render::report`]).
 pub fn compare_report(
     scenario: &Scenario,
     variants: &[Variant],
     charts: &[(String, Vec<u8>)],
 ) -> String {
-    let mut out = format!(
-        "# {}: comparison\n\n{}\n\nScenario file `{}`, netlab {}.\n\n```text\n{}```\n\n",
-        scenario.name,
-        scenario.description,
-        scenario.source_file,
-        env!("CARGO_PKG_VERSION"),
-        compare_table(scenario, variants)
-    );
-    for (name, _) in charts {
-        out.push_str(&format!("![{name}]({name})\n\n"));
-    }
-    out
+    render::report(
+        &Heading::of(scenario),
+        &measured(scenario, variants),
+        charts,
+    )
 }
 
-/// `compare.csv`: one row per variant and server. The `csv` crate quotes a field only when
-/// it must (a comma, a quote or a line break inside, as a `--vary` value may hold).
+/// `compare.csv` (see [`render::csv`]).
 pub fn compare_csv(scenario: &Scenario, variants: &[Variant]) -> String {
-    let mut csv = csv::Writer::from_writer(Vec::new());
-    let header = [
-        "scheduler",
-        "seed",
-        "server",
-        "served",
-        "share",
-        "p50_ms",
-        "p95_ms",
-        "p99_ms",
-        "failed",
-        "vary",
-    ];
-    csv.write_record(header)
-        .expect("writing a CSV row into memory cannot fail");
-    for variant in variants {
-        let m = metrics(scenario, variant);
-        let total: u64 = m.served.iter().map(|(_, n)| n).sum();
-        let latency = m.latency.unwrap_or_default();
-        let vary = variant
-            .values
-            .iter()
-            .map(|(p, v)| format!("{p}={v}"))
-            .collect::<Vec<_>>()
-            .join(";");
-        for (server, served) in &m.served {
-            let share = if total == 0 {
-                0.0
-            } else {
-                *served as f64 / total as f64
-            };
-            let row = [
-                variant.scheduler.clone(),
-                variant.seed.to_string(),
-                server.clone(),
-                served.to_string(),
-                format!("{share:.4}"),
-                format!("{:.3}", latency.p50),
-                format!("{:.3}", latency.p95),
-                format!("{:.3}", latency.p99),
-                m.failed().to_string(),
-                vary.clone(),
-            ];
-            csv.write_record(&row)
-                .expect("writing a CSV row into memory cannot fail");
-        }
-    }
-    let bytes = csv
-        .into_inner()
-        .expect("flushing a CSV writer into memory cannot fail");
-    String::from_utf8(bytes).expect("CSV built from UTF-8 strings is UTF-8")
+    render::csv(&measured(scenario, variants))
 }
 
-/// The terminal table: one row per variant, each server's share, latency and failures.
+/// The terminal table (see [`render::table`]).
 pub fn compare_table(scenario: &Scenario, variants: &[Variant]) -> String {
-    let mut out = String::new();
-    let Some(first) = variants.first() else {
-        return out;
-    };
-    let servers: Vec<String> = first.artifacts.server_names.clone();
-    // A plain scheduler comparison keeps the column called "scheduler".
-    let heading = if variants.iter().all(|v| v.values.is_empty()) {
-        "scheduler"
-    } else {
-        "variant"
-    };
-    let width = variants
-        .iter()
-        .map(|v| label_of(v).len())
-        .max()
-        .unwrap_or(7)
-        .max(10);
-    let _ = write!(out, "{:<width$} {:>5}", heading, "seed");
-    for server in &servers {
-        let _ = write!(out, " {server:>7}");
-    }
-    let _ = writeln!(out, " {:>8} {:>8} {:>7}", "p50 ms", "p95 ms", "failed");
-    for variant in variants {
-        let m = metrics(scenario, variant);
-        let total: u64 = m.served.iter().map(|(_, n)| n).sum();
-        let _ = write!(out, "{:<width$} {:>5}", label_of(variant), variant.seed);
-        for (_, served) in &m.served {
-            let share = if total == 0 {
-                0.0
-            } else {
-                100.0 * *served as f64 / total as f64
-            };
-            let _ = write!(out, " {share:>6.1}%");
-        }
-        let latency = m.latency.unwrap_or_default();
-        let _ = writeln!(
-            out,
-            " {:>8.3} {:>8.3} {:>7}",
-            latency.p50,
-            latency.p95,
-            m.failed()
-        );
-    }
-    out
+    render::table(&measured(scenario, variants))
 }
 
 #[cfg(test)]
