@@ -23,6 +23,7 @@
 //! Start reading at `world::World::run`, then `node::Host`.
 
 pub mod app;
+pub mod capture;
 pub mod cli;
 pub mod compare;
 pub mod expect;

@@ -9,9 +9,7 @@
 //! Start with [`TxQueue`] (one direction of one cable), then [`Segment`].
 
 mod link;
-mod pcap;
 mod segment;
 
 pub use link::{Bandwidth, LinkConfig, TxQueue};
-pub use pcap::Capture;
 pub use segment::{Fate, Hop, PortId, Segment, SegmentKind};
