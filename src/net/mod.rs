@@ -1,4 +1,4 @@
-//! *The network*: wires, switches and the packet capture.
+//! *The network*: wires and switches (the capture is `capture`).
 //!
 //! A frame leaving a node's interface enters the segment or link it is plugged into.
 //! There it waits in a drop-tail transmit queue, is serialised at the port's bandwidth,

@@ -325,3 +325,168 @@ fn streaming_writes_the_same_bytes_as_memory() {
         );
     }
 }
+
+/// Whether tshark can be run; without it, CI fails and a developer's run skips with a note.
+fn tshark_available() -> bool {
+    let found = std::process::Command::new("tshark")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            !std::env::var("CI").is_ok_and(|ci| ci == "true"),
+            "tshark is missing: CI must check the captures with it (install Debian package tshark)"
+        );
+        eprintln!("skipped: tshark not found; install Debian package tshark");
+    }
+    found
+}
+
+/// tshark's fields for the first frames of `file`, one line per frame, tab-separated.
+fn tshark_fields(file: &std::path::Path, fields: &[&str], filter: Option<&str>) -> String {
+    let mut command = std::process::Command::new("tshark");
+    // The first 3,000 frames of each wire: handshakes, ARP, DNS, VRRP all happen early, and
+    // the test stays a few seconds long.
+    command
+        .arg("-r")
+        .arg(file)
+        .args(["-c", "3000", "-T", "fields"]);
+    if let Some(filter) = filter {
+        command.args(["-Y", filter]);
+    }
+    for field in fields {
+        command.args(["-e", field]);
+    }
+    let output = command.output().expect("tshark runs");
+    assert!(
+        output.status.success(),
+        "tshark failed on {}",
+        file.display()
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Expert severity "error" as tshark prints `_ws.expert.severity`.
+const EXPERT_ERROR: u64 = 0x0080_0000;
+
+/// The scenarios CI checks with tshark: every protocol netlab writes and every kind of
+/// forwarding (routed, NAT, direct routing, proxy, VRRP, DNS), a few seconds each.
+const TSHARK_SCENARIOS: [&str; 7] = [
+    "00-hello-web",
+    "01-two-subnets-ping",
+    "dns-rr",
+    "vrrp-failover",
+    "l4-nat",
+    "l4-dsr",
+    "l7-routing",
+];
+
+#[test]
+fn tshark_decodes_every_wire_cleanly() {
+    if tshark_available() {
+        tshark_check(&TSHARK_SCENARIOS);
+    }
+}
+
+/// Every shipped scenario (several minutes in a debug build): `cargo test -- --ignored`.
+#[test]
+#[ignore = "minutes long: every shipped scenario"]
+fn tshark_decodes_every_wire_of_every_scenario_cleanly() {
+    if tshark_available() {
+        tshark_check(&[]);
+    }
+}
+
+/// Runs the scenarios named (all shipped ones if none) with every wire captured, and checks
+/// that tshark finds no malformed frame and no expert error on any wire.
+fn tshark_check(only: &[&str]) {
+    let dir = std::env::temp_dir().join(format!("netlab-tshark-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut protocols_by_scenario = std::collections::BTreeMap::new();
+    let mut scenarios: Vec<_> = std::fs::read_dir(super::support::root().join("scenarios"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ron"))
+        .collect();
+    scenarios.sort();
+    for path in &scenarios {
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        if !only.is_empty() && !only.contains(&stem.as_str()) {
+            continue;
+        }
+        let a = super::support::run_path(path, None, true);
+        let mut seen = std::collections::BTreeSet::new();
+        for (name, bytes) in &a.captures {
+            if !name.ends_with(".pcap") {
+                continue;
+            }
+            let file = dir.join(format!("{stem}-{name}"));
+            std::fs::write(&file, bytes).unwrap();
+            let fields = ["frame.protocols", "_ws.malformed", "_ws.expert.severity"];
+            for line in tshark_fields(&file, &fields, None).lines() {
+                let mut columns = line.split('\t');
+                let protocols = columns.next().unwrap_or_default();
+                seen.extend(protocols.split(':').map(str::to_string));
+                let malformed = columns.next().unwrap_or_default();
+                assert!(
+                    malformed.is_empty(),
+                    "{stem} {name}: malformed frame: {line}"
+                );
+                let severities = columns.next().unwrap_or_default();
+                for severity in severities.split(',').filter(|s| !s.is_empty()) {
+                    let value: u64 = severity.parse().unwrap();
+                    assert!(value < EXPERT_ERROR, "{stem} {name}: expert error: {line}");
+                }
+            }
+            std::fs::remove_file(&file).unwrap();
+        }
+        protocols_by_scenario.insert(stem, seen);
+    }
+    if !only.is_empty() {
+        assert_eq!(
+            protocols_by_scenario.len(),
+            only.len(),
+            "every scenario named exists"
+        );
+    }
+    let decodes = |scenario: &str, protocol: &str| {
+        assert!(
+            protocols_by_scenario[scenario].contains(protocol),
+            "tshark decodes no {protocol} in {scenario}: {:?}",
+            protocols_by_scenario[scenario]
+        );
+    };
+    decodes("00-hello-web", "http");
+    decodes("00-hello-web", "arp");
+    decodes("01-two-subnets-ping", "icmp");
+    decodes("dns-rr", "dns");
+    decodes("vrrp-failover", "vrrp");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn tshark_reads_the_interface_names_and_comments_of_the_pcapng() {
+    if !tshark_available() {
+        return;
+    }
+    let a = run("l4-nat.ron", None, false);
+    let file = std::env::temp_dir().join(format!("netlab-tshark-ng-{}.pcapng", std::process::id()));
+    std::fs::write(&file, a.capture("capture.pcapng").unwrap()).unwrap();
+    let names = tshark_fields(&file, &["frame.interface_name"], None);
+    let names: std::collections::BTreeSet<&str> = names.lines().collect();
+    assert_eq!(names, ["back", "front"].into_iter().collect());
+    let front = tshark_fields(
+        &file,
+        &["frame.number"],
+        Some("frame.interface_name == \"front\""),
+    );
+    assert!(front.lines().count() > 100);
+    let comments = tshark_fields(
+        &file,
+        &["frame.interface_name", "frame.comment"],
+        Some("frame.comment"),
+    );
+    let first = comments.lines().next().expect("a commented frame");
+    assert!(first.starts_with("back\tlb: scheduler wrr for "), "{first}");
+    std::fs::remove_file(&file).unwrap();
+}
