@@ -3,16 +3,17 @@
 //! `netlab run`, the tests and the benchmark all go through [`execute`], so they see exactly
 //! the same bytes. Nothing here touches the file system.
 
+use crate::capture::{CaptureOptions, CaptureOutput};
 use crate::report::{
     ChartFormat, LoadBar, RunReport, TimeSeries, events_csv, ipvsadm_txt, latency_chart, load_bars,
     load_chart, load_over_time_chart, outcomes_over_time_chart, requests_csv, sorted_latencies_ms,
     summary_json, terminal_table, time_series,
 };
 use crate::scenario::keepalived::keepalived_confs;
-use crate::scenario::{Scenario, build};
+use crate::scenario::{Scenario, build_capturing};
 use crate::sim::SimTime;
 use crate::trace::Trace;
-use crate::world::{RunError, Watcher, World};
+use crate::world::{RunError, World};
 
 /// Everything a finished run produced.
 pub struct Artifacts {
@@ -24,8 +25,11 @@ pub struct Artifacts {
     pub events_csv: String,
     /// The table `netlab run` prints.
     pub table: String,
-    /// `capture.pcap`, if capture was on.
-    pub capture: Option<Vec<u8>>,
+    /// The capture files kept in memory, as `(name, bytes)`: `capture-<segment>.pcap` per
+    /// wire, then `capture.pcapng` (empty when capture was off or streamed to disk).
+    pub captures: Vec<(String, Vec<u8>)>,
+    /// A capture streamed to disk that could not be written completely.
+    pub capture_error: Option<std::io::Error>,
     /// `ipvsadm.txt`, if the scenario has an L4 balancer.
     pub ipvsadm_txt: Option<String>,
     /// `keepalived-<node>.conf` for each director and VRRP router: the scenario in
@@ -72,8 +76,8 @@ impl Artifacts {
             files.push((name.as_str(), bytes.as_slice()));
         }
         files.push(("report.md", self.report_md.as_bytes()));
-        if let Some(capture) = &self.capture {
-            files.push(("capture.pcap", capture.as_slice()));
+        for (name, bytes) in &self.captures {
+            files.push((name.as_str(), bytes.as_slice()));
         }
         files
     }
@@ -116,6 +120,16 @@ pub fn execute_as(
     execute_recording(scenario, seed, capture_all, format, Recording::default())
 }
 
+impl Artifacts {
+    /// The in-memory capture file `name` (`capture.pcapng`, `capture-<segment>.pcap`).
+    pub fn capture(&self, name: &str) -> Option<&[u8]> {
+        self.captures
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, bytes)| bytes.as_slice())
+    }
+}
+
 /// [`execute_as`], keeping what `recording` asks for in `Artifacts::trace`.
 pub fn execute_recording(
     scenario: &Scenario,
@@ -124,34 +138,23 @@ pub fn execute_recording(
     format: ChartFormat,
     recording: Recording,
 ) -> Result<Artifacts, RunError> {
-    execute_with(scenario, seed, capture_all, format, |world| {
-        recording.apply(world);
+    let capture = CaptureOptions::memory(capture_all);
+    execute_with(scenario, seed, format, capture, |world| {
+        recording.apply(world)
     })
 }
 
-/// [`execute_as`], with `watcher` called as the run goes (a progress bar, Ctrl-C: see
-/// `world::Watcher`). The files are the same as without it.
-pub fn execute_watched(
+/// Builds the world with the capture `capture` asks for (filters, files on disk), lets `setup`
+/// switch on what it wants (recording for `explain`, a progress watcher: see
+/// `world::Watcher`), runs it and renders the files. `setup` never changes the files.
+pub fn execute_with(
     scenario: &Scenario,
     seed: u64,
-    capture_all: bool,
     format: ChartFormat,
-    watcher: Watcher,
-) -> Result<Artifacts, RunError> {
-    execute_with(scenario, seed, capture_all, format, |world| {
-        world.watch(watcher);
-    })
-}
-
-/// Builds the world, lets `setup` switch on what it asks for, runs it and renders the files.
-fn execute_with(
-    scenario: &Scenario,
-    seed: u64,
-    capture_all: bool,
-    format: ChartFormat,
+    capture: CaptureOptions,
     setup: impl FnOnce(&mut World),
 ) -> Result<Artifacts, RunError> {
-    let mut built = build(scenario, seed, capture_all);
+    let mut built = build_capturing(scenario, seed, capture);
     setup(&mut built.world);
     let output = built.world.run()?;
     let report = RunReport {
@@ -197,6 +200,11 @@ fn execute_with(
         }
     }
     let table = terminal_table(&report);
+    let capture = output.capture.unwrap_or(CaptureOutput {
+        files: Vec::new(),
+        frames: 0,
+        error: None,
+    });
     let chart_names: Vec<&str> = charts.iter().map(|(name, _)| name.as_str()).collect();
     let report_md = report_markdown(scenario, seed, &table, &chart_names);
     Ok(Artifacts {
@@ -210,7 +218,8 @@ fn execute_with(
         ipvsadm_txt: ipvsadm_txt(&report),
         keepalived_confs: keepalived_confs(scenario),
         load_bars,
-        capture: output.capture,
+        captures: capture.files,
+        capture_error: capture.error,
         end: output.end,
         events: output.events,
         trace: output.trace,

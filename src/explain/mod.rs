@@ -78,6 +78,11 @@ impl Explained {
     }
 }
 
+/// One decision in the words `explain` uses for it (a capture's packet comments use it).
+pub fn decision_sentence(decision: &crate::trace::Decision, names: &Names<'_>) -> String {
+    narrate::sentence(&story::view(decision, names))
+}
+
 /// Runs `scenario` with `seed`, recording decisions and frames, and tells the story of the
 /// request `selector` names.
 pub fn explain(

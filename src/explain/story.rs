@@ -574,7 +574,7 @@ fn frame_belongs(
 }
 
 /// The story's view of one decision.
-fn view(decision: &Decision, names: &Names<'_>) -> What {
+pub(crate) fn view(decision: &Decision, names: &Names<'_>) -> What {
     match &decision.kind {
         DecisionKind::Resolved {
             source, addresses, ..

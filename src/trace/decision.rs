@@ -71,6 +71,12 @@ impl Decisions {
     pub fn records(&self) -> &[Decision] {
         &self.records
     }
+
+    /// Forgets the records kept so far (a capture that has read them, when nothing else
+    /// needs them); recording stays on.
+    pub fn clear(&mut self) {
+        self.records.clear();
+    }
 }
 
 /// One decision: who, when, what.

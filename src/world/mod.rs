@@ -32,7 +32,8 @@ use std::collections::BTreeSet;
 
 use thiserror::Error;
 
-use crate::net::{Capture, Fate, Hop, PortId, Segment, SegmentKind};
+use crate::capture::{Capture, CaptureOutput};
+use crate::net::{Fate, Hop, PortId, Segment, SegmentKind};
 use crate::node::{Node, NodeCtx, ServiceMode};
 use crate::sim::{EventQueue, SimDuration, SimTime, Stream};
 use crate::trace::Trace;
@@ -153,8 +154,8 @@ pub struct RunOutput {
     pub end: SimTime,
     /// Events processed.
     pub events: u64,
-    /// The pcap file, if capture was on.
-    pub capture: Option<Vec<u8>>,
+    /// The capture files (in memory) or their write error, if capture was on.
+    pub capture: Option<CaptureOutput>,
 }
 
 /// All simulated state.
@@ -299,18 +300,27 @@ impl World {
         self.attachments[node][iface] = Some((segment, port));
     }
 
-    /// Turns the packet capture on for the segments whose index is listed.
-    pub fn enable_capture(&mut self, segments: &[usize]) {
-        for &index in segments {
+    /// Turns the packet capture on, for the segments in `plan`; decisions are recorded too,
+    /// for the capture's packet comments.
+    pub fn enable_capture(&mut self, plan: &crate::capture::Plan, mut capture: Capture) {
+        for &index in &plan.segments {
             self.segments[index].captured = true;
         }
-        self.capture = Some(Capture::new());
+        if self.trace.decisions.is_on() {
+            capture.keep_decisions();
+        } else {
+            self.trace.decisions = crate::trace::Decisions::on();
+        }
+        self.capture = Some(capture);
     }
 
     /// Records the decisions nodes make about requests, with their inputs (see
     /// `trace::decision`). Off by default; it changes nothing a run writes.
     pub fn record_decisions(&mut self) {
         self.trace.decisions = crate::trace::Decisions::on();
+        if let Some(capture) = &mut self.capture {
+            capture.keep_decisions();
+        }
     }
 
     /// Keeps the head of every frame on every wire in the trace (see `trace::FrameRecord`),
@@ -378,7 +388,7 @@ impl World {
             trace: self.trace,
             end,
             events: self.events_processed,
-            capture: self.capture.map(Capture::into_bytes),
+            capture: self.capture.map(Capture::finish),
         })
     }
 
@@ -402,7 +412,7 @@ impl World {
                     && self.segments[via].captured
                     && let Some(capture) = &mut self.capture
                 {
-                    capture.record(self.now, &frame);
+                    capture.record(via, self.now, &frame, &mut self.trace.decisions);
                 }
                 self.with_node(node, |node, ctx| node.handle_frame(ctx, iface, frame));
             }
@@ -519,7 +529,7 @@ impl World {
         if self.segments[segment].captured
             && let Some(capture) = &mut self.capture
         {
-            capture.record(self.now, &frame);
+            capture.record(segment, self.now, &frame, &mut self.trace.decisions);
         }
         let mut hops = std::mem::take(&mut self.hops);
         let mut fate = Fate::default();
