@@ -21,7 +21,7 @@ use clap::{Parser, Subcommand};
 
 use crate::output::{OutputDir, OutputError};
 use crate::report::ChartFormat;
-use crate::run::execute_as;
+use crate::run::execute_with_report;
 use crate::scenario::{self, LoadError};
 use crate::{compare, explain, ipvs};
 
@@ -313,7 +313,7 @@ fn run_scenario(
         Ok(staging) => staging,
         Err(e) => return Ok(report_output_error(&e)),
     };
-    let artifacts = match execute_as(&scenario, seed, pcap, format) {
+    let artifacts = match execute_with_report(&scenario, seed, pcap, format) {
         Ok(artifacts) => artifacts,
         Err(e) => {
             eprintln!("error: {}: {e}", file.display());

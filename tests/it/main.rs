@@ -22,6 +22,8 @@
 //! - `book`: the book's images exist (and `scenarios` checks the stored charts are current);
 //! - `cli`: the `netlab` binary's exit codes and files;
 //! - `output`: the output-folder rules: a student's files are never touched.
+//! - `report_browser`: `report.html` opened in headless chromium: no errors, every row, the
+//!   explanation `netlab explain` prints;
 //! - `props`: property tests: mutated scenarios never crash `check`; random directors balance their books.
 
 mod book;
@@ -44,5 +46,6 @@ mod output;
 mod pcap;
 mod props;
 mod redundancy;
+mod report_browser;
 mod scenarios;
 mod support;
