@@ -89,11 +89,13 @@ var NetlabReport = (function () {
     return { width: width, outcomes: outcomes, servers: servers };
   }
 
-  // Axes, fault windows and numbered markers of a time plot; returns the x scale.
-  function frame(plot, m, view, box, top, label) {
+  // Axes, fault windows and numbered markers of a time plot; returns the x scale. A panel of
+  // one server (`only`) shades that server's faults and marks nothing.
+  function frame(plot, m, view, box, top, label, only) {
     var x = function (t) { return box.x + ((t - view[0]) / (view[1] - view[0])) * box.w; };
     var y = function (v) { return box.y + box.h - (v / top) * box.h; };
     m.data.faults.forEach(function (f) {
+      if (only !== undefined && f[2] !== only) return;
       var a = Math.max(f[0], view[0]);
       var b = Math.min(f[1] === null ? view[1] : f[1], view[1]);
       if (b <= a) return;
@@ -115,16 +117,19 @@ var NetlabReport = (function () {
       plot.appendChild(svg("text", { class: "axis", x: box.x + box.w / 2, y: box.y + box.h + 30, "text-anchor": "middle" }, label));
     }
     // Numbers above the plot, moved up a row when they would touch their neighbour.
-    var lastX = [-1e9, -1e9, -1e9];
+    var lastX = [-1e9, -1e9, -1e9, -1e9];
     m.markers.forEach(function (mk) {
-      if (mk.at < view[0] || mk.at > view[1]) return;
+      if (only !== undefined || mk.at < view[0] || mk.at > view[1]) return;
       var mx = x(mk.at);
       plot.appendChild(svg("line", { class: "marker", x1: mx, x2: mx, y1: box.y, y2: box.y + box.h }));
       if (!label) return;
+      // The lowest row with room, else the row that ends first, the number moved right.
       var row = 0;
-      while (row < 2 && mx - lastX[row] < 16) row++;
-      lastX[row] = mx;
-      var tag = svg("text", { class: "marker-no", x: mx, y: box.y - 4 - row * 11, "text-anchor": "middle" }, String(mk.n));
+      while (row < 4 && mx - lastX[row] < 16) row++;
+      if (row === 4) row = lastX.indexOf(Math.min.apply(null, lastX));
+      var tx = Math.max(mx, lastX[row] + 16);
+      lastX[row] = tx;
+      var tag = svg("text", { class: "marker-no", x: tx, y: box.y - 4 - row * 11, "text-anchor": "middle" }, String(mk.n));
       tag.appendChild(svg("title", {}, seconds(mk.at) + " s " + mk.target + " " + mk.event));
       plot.appendChild(tag);
     });
@@ -171,7 +176,7 @@ var NetlabReport = (function () {
     s.appendChild(markerList);
     var load = section(root, "load", "Load per server");
     var facets = el("div", { class: "facets" });
-    load.appendChild(el("p", { class: "note" }, ["Responses per second from each server, by request start; same scale in every panel."]));
+    load.appendChild(el("p", { class: "note" }, ["Responses per second from each server, by request start; same scale in every panel; shaded while a fault hit that server."]));
     load.appendChild(facets);
 
     function zoom(factor) {
@@ -212,7 +217,7 @@ var NetlabReport = (function () {
       var view = ui.view;
       span.textContent = seconds(view[0]) + " s – " + seconds(view[1]) + " s";
       var bins = bin(m, view[0], view[1]);
-      var W = 900, H = 260, box = { x: 50, y: 34, w: 830, h: 180 };
+      var W = 900, H = 270, box = { x: 50, y: 46, w: 830, h: 180 };
       var plot = svg("svg", { class: "chart", viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": "requests per second by outcome" });
       var top = maxOf(bins.outcomes, true);
       var x = frame(plot, m, view, box, top, "time (s), by request start; requests per second");
@@ -226,7 +231,7 @@ var NetlabReport = (function () {
       m.data.servers.forEach(function (name, k) {
         var panel = svg("svg", { class: "facet", viewBox: "0 0 300 110", role: "img", "aria-label": name });
         var fb = { x: 36, y: 18, w: 256, h: 70 };
-        var fx = frame(panel, m, view, fb, sTop, null);
+        var fx = frame(panel, m, view, fb, sTop, null, name);
         panel.appendChild(svg("text", { class: "facet-title", x: fb.x, y: 12 }, name));
         bars(panel, [bins.servers[k]], ["#0072B2"], fx, view, bins.width, fb, sTop);
         brush(panel, fb, fx, view, setView);
