@@ -23,7 +23,7 @@ use clap::{Parser, Subcommand};
 use crate::capture::CaptureOptions;
 use crate::output::{OutputDir, OutputError};
 use crate::report::ChartFormat;
-use crate::run::execute_with;
+use crate::run::execute_with_report;
 use crate::scenario::{self, LoadError};
 use crate::world::RunError;
 use crate::{compare, explain, ipvs};
@@ -364,7 +364,7 @@ fn run_scenario(
     };
     // A progress bar on a terminal after a second; Ctrl-C stops the run (see `progress`).
     let watch = crate::progress::Watch::start(&scenario);
-    let result = execute_with(&scenario, seed, format, capture, |world| {
+    let result = execute_with_report(&scenario, seed, format, capture, |world| {
         world.watch(watch.watcher())
     });
     watch.finish();

@@ -44,6 +44,8 @@ pub struct Artifacts {
     pub series: TimeSeries,
     /// `report.md`: the table and the charts, ready for coursework.
     pub report_md: String,
+    /// `report.html`, when asked for ([`execute_with_report`]).
+    pub report_html: Option<String>,
     /// The raw trace, for tests and tools that want more than the files.
     pub trace: Trace,
     /// Virtual time at the end of the run.
@@ -76,6 +78,9 @@ impl Artifacts {
             files.push((name.as_str(), bytes.as_slice()));
         }
         files.push(("report.md", self.report_md.as_bytes()));
+        if let Some(page) = &self.report_html {
+            files.push(("report.html", page.as_bytes()));
+        }
         for (name, bytes) in &self.captures {
             files.push((name.as_str(), bytes.as_slice()));
         }
@@ -156,6 +161,35 @@ pub fn execute_with(
 ) -> Result<Artifacts, RunError> {
     let mut built = build_capturing(scenario, seed, capture);
     setup(&mut built.world);
+    finish(scenario, seed, format, built, false)
+}
+
+/// What `netlab run` does: [`execute_with`], also making `report.html`. Decisions and frames
+/// are recorded for its explanations, at most `report::html::RECORD_LIMIT` of each.
+pub fn execute_with_report(
+    scenario: &Scenario,
+    seed: u64,
+    format: ChartFormat,
+    capture: CaptureOptions,
+    setup: impl FnOnce(&mut World),
+) -> Result<Artifacts, RunError> {
+    let mut built = build_capturing(scenario, seed, capture);
+    built
+        .world
+        .record_bounded(crate::report::html::RECORD_LIMIT);
+    setup(&mut built.world);
+    finish(scenario, seed, format, built, true)
+}
+
+/// Runs a built world and renders its files; `html` adds `report.html`.
+fn finish(
+    scenario: &Scenario,
+    seed: u64,
+    format: ChartFormat,
+    built: crate::scenario::build::Built,
+    html: bool,
+) -> Result<Artifacts, RunError> {
+    let segments = built.world.segment_names();
     let output = built.world.run()?;
     let report = RunReport {
         scenario: &scenario.name,
@@ -207,6 +241,7 @@ pub fn execute_with(
     });
     let chart_names: Vec<&str> = charts.iter().map(|(name, _)| name.as_str()).collect();
     let report_md = report_markdown(scenario, seed, &table, &chart_names);
+    let report_html = html.then(|| report_page(scenario, &report, &segments, &table));
     Ok(Artifacts {
         summary_json: summary_json(&report),
         requests_csv: requests_csv(&report),
@@ -215,6 +250,7 @@ pub fn execute_with(
         charts,
         series,
         report_md,
+        report_html,
         ipvsadm_txt: ipvsadm_txt(&report),
         keepalived_confs: keepalived_confs(scenario),
         load_bars,
@@ -227,6 +263,57 @@ pub fn execute_with(
         server_names: built.server_names,
         server_addrs: built.server_addrs,
     })
+}
+
+/// `report.html`: the run's data, with the explanations of the requests
+/// `report::html::narrated_ids` picks among those the bounded recording covered.
+fn report_page(
+    scenario: &Scenario,
+    report: &RunReport<'_>,
+    segments: &[String],
+    table: &str,
+) -> String {
+    use crate::report::html;
+    let requests = crate::report::sorted_requests(report);
+    let trace = report.trace;
+    let stopped = [trace.decisions.full_at(), trace.frame_limit.1]
+        .into_iter()
+        .flatten()
+        .min();
+    let complete = |r: &crate::trace::RequestRecord| stopped.is_none_or(|at| r.end < at);
+    let covered = stopped.map_or(requests.len(), |at| {
+        requests.partition_point(|r| r.start < at)
+    });
+    let failed: Vec<bool> = requests
+        .iter()
+        .map(|r| r.outcome != crate::trace::Outcome::Ok)
+        .collect();
+    let ids: Vec<usize> = html::narrated_ids(&failed, covered)
+        .into_iter()
+        .filter(|&id| complete(requests[id]))
+        .collect();
+    let names = crate::explain::Names {
+        nodes: report.node_names,
+        servers: report.server_names,
+        server_addrs: report.server_addrs,
+        segments,
+    };
+    let stories = crate::explain::narrate_for_report(
+        trace,
+        &names,
+        &requests,
+        &ids,
+        &scenario.name,
+        report.seed,
+    );
+    let extras = html::ReportExtras {
+        description: &scenario.description,
+        source_file: &scenario.source_file,
+        table,
+        stories: &stories,
+        covered,
+    };
+    html::report_html(&scenario.name, &html::report_data(report, &extras))
 }
 
 /// `report.md`: what a student pastes into coursework: where the numbers come from, the

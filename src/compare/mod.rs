@@ -248,6 +248,7 @@ mod tests {
                 markers: Vec::new(),
             },
             report_md: String::new(),
+            report_html: None,
             trace,
             end: SimTime::ZERO + SimDuration::from_secs(1),
             events: 0,

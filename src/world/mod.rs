@@ -329,6 +329,17 @@ impl World {
         self.trace.frames = Some(Vec::new());
     }
 
+    /// [`World::record_frames`] and [`World::record_decisions`], each keeping at most `limit`
+    /// records (for `report.html`, whose memory must stay bounded on long runs).
+    pub fn record_bounded(&mut self, limit: usize) {
+        self.trace.decisions = crate::trace::Decisions::up_to(limit);
+        if let Some(capture) = &mut self.capture {
+            capture.keep_decisions();
+        }
+        self.trace.frames = Some(Vec::new());
+        self.trace.frame_limit = (limit, None);
+    }
+
     /// The segments' names, by segment index.
     pub fn segment_names(&self) -> Vec<String> {
         self.segments.iter().map(|s| s.name.clone()).collect()
@@ -513,6 +524,11 @@ impl World {
     /// Keeps the head of `frame`, seen on `segment` now, if frames are being recorded.
     fn log_frame(&mut self, segment: usize, frame: &[u8]) {
         if let Some(frames) = &mut self.trace.frames {
+            let (limit, full_at) = &mut self.trace.frame_limit;
+            if *limit > 0 && frames.len() >= *limit {
+                full_at.get_or_insert(self.now);
+                return;
+            }
             let kept = frame.len().min(crate::trace::FrameRecord::HEAD_BYTES);
             frames.push(crate::trace::FrameRecord {
                 at: self.now,
