@@ -18,11 +18,13 @@
 //! - [`expect`]: a scenario's expected outcomes, and `netlab test`, which checks them;
 //! - [`explain`]: the story of one request, decision by decision (`netlab explain`);
 //! - [`output`]: the output folders netlab may write, replaced atomically;
-//! - [`cli`]: the `netlab` command.
+//! - [`cli`]: the `netlab` command (feature `native`, on by default);
+//! - `wasm`: the browser entry point (feature `wasm`; see ARCHITECTURE.md).
 //!
 //! Start reading at `world::World::run`, then `node::Host`.
 
 pub mod app;
+#[cfg(feature = "native")]
 pub mod cli;
 pub mod compare;
 pub mod expect;
@@ -36,4 +38,6 @@ pub mod run;
 pub mod scenario;
 pub mod sim;
 pub mod trace;
+#[cfg(feature = "wasm")]
+pub mod wasm;
 pub mod world;
