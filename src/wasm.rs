@@ -199,7 +199,12 @@ fn owned_files(artifacts: &Artifacts) -> Vec<(String, Vec<u8>)> {
 /// `seed`, as `netlab explain --request` prints it. Throws (in JavaScript) the message a
 /// student would see if the text is invalid, the run fails or there is no such request.
 #[wasm_bindgen]
-pub fn explain(name: &str, text: &str, seed: Option<u64>, request: usize) -> Result<String, String> {
+pub fn explain(
+    name: &str,
+    text: &str,
+    seed: Option<u64>,
+    request: usize,
+) -> Result<String, String> {
     let (scenario, check) = checked(name, text);
     let Some(scenario) = scenario else {
         let report: serde_json::Value = serde_json::from_str(&check).unwrap_or_default();

@@ -105,5 +105,21 @@ for (const file of args.files) {
     failed++;
   }
 }
+// The editor's contract: a syntax error comes back at its line and column, with the text
+// `netlab check` prints. Break the first `name:` of the first file and look for it.
+{
+  const lines = readFileSync(args.files[0], "utf8").split("\n");
+  const at = lines.findIndex((l) => l.trimStart().startsWith("name:"));
+  lines[at] = lines[at].replace("name:", "name");
+  const report = JSON.parse(netlab.check("broken.ron", lines.join("\n")));
+  const first = report.diagnostics[0];
+  if (!report.ok && first && first.line === at + 1 && report.text.includes(`broken.ron:${at + 1}:`)) {
+    console.log(`ok   diagnostics: a syntax error is reported at line ${first.line}, column ${first.col}`);
+    passed++;
+  } else {
+    console.log(`FAIL diagnostics: expected an error at line ${at + 1}, got ${JSON.stringify(report)}`);
+    failed++;
+  }
+}
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(failed === 0 ? 0 : 1);
