@@ -19,13 +19,15 @@
 //! - [`expect`]: a scenario's expected outcomes, and `netlab test`, which checks them;
 //! - [`explain`]: the story of one request, decision by decision (`netlab explain`);
 //! - [`output`]: the output folders netlab may write, replaced atomically;
-//! - [`progress`]: a long run's progress bar on the terminal, and a clean Ctrl-C;
-//! - [`cli`]: the `netlab` command.
+//! - [`progress`]: a long run's progress bar on the terminal, and a clean Ctrl-C (feature `native`);
+//! - [`cli`]: the `netlab` command (feature `native`, on by default);
+//! - `wasm`: the browser entry point (feature `wasm`; see ARCHITECTURE.md).
 //!
 //! Start reading at `world::World::run`, then `node::Host`.
 
 pub mod app;
 pub mod capture;
+#[cfg(feature = "native")]
 pub mod cli;
 pub mod compare;
 pub mod expect;
@@ -34,10 +36,13 @@ pub mod ipvs;
 pub mod net;
 pub mod node;
 pub mod output;
+#[cfg(feature = "native")]
 pub mod progress;
 pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod sim;
 pub mod trace;
+#[cfg(feature = "wasm")]
+pub mod wasm;
 pub mod world;

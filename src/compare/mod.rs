@@ -23,9 +23,12 @@ pub use render::{Heading, Measured};
 pub use shard::{Partial, Shard};
 
 use crate::report::{ChartFormat, Metrics, RunReport};
-use crate::run::{Artifacts, execute};
+use crate::run::Artifacts;
+#[cfg(feature = "native")]
+use crate::run::execute;
 use crate::scenario::Scenario;
 use crate::scenario::model::NodeSpec;
+#[cfg(feature = "native")]
 use crate::world::RunError;
 
 /// One run of a comparison.
@@ -53,6 +56,7 @@ pub fn with_scheduler(scenario: &Scenario, scheduler: &str) -> Scenario {
     changed
 }
 
+#[cfg(feature = "native")] // threads (rayon): not in the browser build
 /// Runs `scenario` once per scheduler and seed (`seeds` consecutive seeds from `first_seed`),
 /// on `threads` threads (0: one per core).
 pub fn run_schedulers(
@@ -88,6 +92,7 @@ pub struct Job {
     pub seed: u64,
 }
 
+#[cfg(feature = "native")] // threads (rayon): not in the browser build
 /// Runs every job, on `threads` threads (0: one per core); results come back in job order.
 /// `finished` is called once after each run (for a progress bar); it must not affect results.
 pub fn run_jobs(

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# CI's WebAssembly step (run by .ci/run after `cargo test`): installs what the wasm build needs
+# when missing, builds it (wasm/build.sh), and checks that the browser build's outputs are
+# byte-identical to the native ones (wasm/check-identical.mjs) on a representative subset of
+# the shipped scenarios: a plain web run, an IPVS director (NAT), VRRP failover and DNS.
+#   wasm/ci.sh          the subset (CI)
+#   wasm/ci.sh --all    every shipped scenario (the longer check; see README.md)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  rustup target add wasm32-unknown-unknown
+fi
+want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print }' Cargo.lock)
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{ print $2 }')" != "$want" ]; then
+  # Not --locked: the CLI's own lock file may name crate versions the registry mirror lacks.
+  cargo install wasm-bindgen-cli --version "$want"
+fi
+if ! command -v node >/dev/null; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs
+fi
+bash wasm/build.sh
+cargo build --bin netlab
+if [ "${1:-}" = "--all" ]; then
+  scenarios=(scenarios/*.ron)
+else
+  scenarios=(scenarios/00-hello-web.ron scenarios/l4-nat.ron scenarios/vrrp-failover.ron
+    scenarios/dns-rr.ron)
+fi
+node wasm/check-identical.mjs --pkg wasm/pkg --netlab target/debug/netlab "${scenarios[@]}"
