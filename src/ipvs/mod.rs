@@ -26,3 +26,4 @@ pub mod ipvsadm;
 pub mod persistence;
 pub mod scheduler;
 pub mod service;
+pub mod sync;

@@ -43,8 +43,9 @@
 //!
 //! # Simplifications
 //! - TCP only. No tunnelling (`-i`), no full-NAT.
-//! - The sync message is netlab's own, simpler than the kernel's; only new connections are
-//!   announced (the kernel also sends state changes), and they are learned as established.
+//! - Sync messages use the kernel's version 1 format (`ipvs::sync`), one connection each;
+//!   only new connections are announced (the kernel also sends state changes), and they are
+//!   learned as established.
 //! - The director rewrites packets in zero time.
 //! - Packets to the VIP that are not for a service port are dropped.
 //! - A real server an operator removes (`ipvsadm -d`, [`Command::RemoveServer`]) goes on
@@ -71,9 +72,9 @@ use super::router::{IcmpError, Router};
 use super::{Command, Node, NodeCtx};
 use crate::app::{CheckerConfig, HealthBoard, HealthChecker};
 use crate::ipvs::conn::{Conn, ConnKey, ConnTable, Direction, TcpFlags, TcpState, next_state};
-use crate::ipvs::ipvsadm;
 use crate::ipvs::scheduler::{Connection, Destination, SchedulerState};
 use crate::ipvs::service::{Forward, RealServerConfig, Scheduled, VirtualService};
+use crate::ipvs::{ipvsadm, sync};
 use crate::sim::{SimDuration, SimTime};
 use crate::trace::decision::L4Pick;
 use crate::trace::{BalancerRecord, DecisionKind, IpvsSnapshot, RealServerRecord, ServiceRecord};
@@ -163,14 +164,9 @@ pub struct L4Balancer {
     cpu: Option<PacketCpu>,
 }
 
-/// The IPVS sync daemon's multicast group, 224.0.0.81, and its Ethernet address.
-const SYNC_GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 81);
+/// The Ethernet address of the IPVS sync daemon's group 224.0.0.81 (`ipvs::sync`):
 /// 01:00:5e:00:00:51.
 const SYNC_GROUP_MAC: EthernetAddress = EthernetAddress([0x01, 0x00, 0x5e, 0x00, 0x00, 0x51]);
-/// The sync daemon's UDP port.
-const SYNC_PORT: u16 = 8848;
-/// Version byte of netlab's simplified sync message.
-const SYNC_VERSION: u8 = 1;
 
 /// What the TCP header of a packet tells the director.
 struct Segment {
@@ -581,20 +577,28 @@ impl L4Balancer {
     /// new connection with a UDP multicast to 224.0.0.81:8848, so they can carry it on after
     /// a failover.
     fn send_sync(&mut self, ctx: &mut NodeCtx<'_>, key: &ConnKey, conn: &Conn) {
-        let mut message = vec![SYNC_VERSION, 1, 0, 0];
-        message.extend_from_slice(&key.client_ip.octets());
-        message.extend_from_slice(&key.client_port.to_be_bytes());
-        message.extend_from_slice(&key.vip.octets());
-        message.extend_from_slice(&key.vport.to_be_bytes());
-        message.extend_from_slice(&conn.dest_ip.octets());
-        message.extend_from_slice(&conn.dest_port.to_be_bytes());
+        let service = &self.services[conn.service];
+        let forward = service
+            .dest_index(conn.dest_ip, conn.dest_port)
+            .map(|d| service.configs[d].forward);
+        let message = sync::encode(&sync::SyncConn {
+            client: (key.client_ip, key.client_port),
+            virtual_service: (key.vip, key.vport),
+            dest: (conn.dest_ip, conn.dest_port),
+            flags: match forward {
+                Some(Forward::Route) => sync::CONN_F_DROUTE,
+                Some(Forward::Masq) | None => sync::CONN_F_MASQ,
+            },
+            state: sync::TCP_S_ESTABLISHED,
+            timeout_s: (TcpState::Established.timeout().as_nanos() / 1_000_000_000) as u32,
+        });
         let iface = self.router.iface_for_vip(key.vip).unwrap_or(0);
         let me = self.router.interface(iface);
         let frame = frames::udp(
             me.mac,
             SYNC_GROUP_MAC,
-            (me.ip, SYNC_PORT),
-            (SYNC_GROUP, SYNC_PORT),
+            (me.ip, sync::SYNC_PORT),
+            (sync::SYNC_GROUP, sync::SYNC_PORT),
             1,
             &message,
         );
@@ -612,19 +616,23 @@ impl L4Balancer {
         let Ok(udp) = UdpPacket::new_checked(ip.payload()) else {
             return;
         };
-        let m = udp.payload();
-        if udp.dst_port() != SYNC_PORT || m.len() < 22 || m[0] != SYNC_VERSION {
+        if udp.dst_port() != sync::SYNC_PORT {
             return;
         }
-        let addr = |at: usize| Ipv4Addr::new(m[at], m[at + 1], m[at + 2], m[at + 3]);
-        let port = |at: usize| u16::from_be_bytes([m[at], m[at + 1]]);
+        for announced in sync::decode(udp.payload()) {
+            self.learn_synced(now, &announced);
+        }
+    }
+
+    /// One connection a sync message announced.
+    fn learn_synced(&mut self, now: SimTime, announced: &sync::SyncConn) {
         let key = ConnKey {
-            client_ip: addr(4),
-            client_port: port(8),
-            vip: addr(10),
-            vport: port(14),
+            client_ip: announced.client.0,
+            client_port: announced.client.1,
+            vip: announced.virtual_service.0,
+            vport: announced.virtual_service.1,
         };
-        let (dest_ip, dest_port) = (addr(16), port(20));
+        let (dest_ip, dest_port) = announced.dest;
         let Some(service) = self.service_index(key.vip, key.vport) else {
             return;
         };

@@ -490,3 +490,43 @@ fn tshark_reads_the_interface_names_and_comments_of_the_pcapng() {
     assert!(first.starts_with("back\tlb: scheduler wrr for "), "{first}");
     std::fs::remove_file(&file).unwrap();
 }
+
+#[test]
+fn the_sync_daemons_datagrams_decode_as_ipvs() {
+    if !tshark_available() {
+        return;
+    }
+    let a = run("vrrp-sync.ron", None, true);
+    let file = std::env::temp_dir().join(format!("netlab-ipvs-sync-{}.pcap", std::process::id()));
+    std::fs::write(&file, a.capture("capture-dmz.pcap").expect("the dmz wire")).unwrap();
+    let fields = [
+        "ipvs.version",
+        "ipvs.conncount",
+        "ipvs.caddr",
+        "ipvs.vaddr",
+        "ipvs.daddr",
+        "ipvs.timeout",
+        "_ws.malformed",
+    ];
+    let out = tshark_fields(&file, &fields, Some("ipvs"));
+    std::fs::remove_file(&file).unwrap();
+    let first = out.lines().next().expect("sync datagrams on the dmz wire");
+    assert_eq!(
+        first.split('\t').collect::<Vec<_>>(),
+        [
+            "1",
+            "1",
+            "192.0.2.102",
+            "10.0.1.100",
+            "10.0.1.13",
+            "900",
+            ""
+        ],
+        "version 1, one connection, its addresses and the ESTABLISHED timeout"
+    );
+    assert!(out.lines().count() > 10, "one datagram per new connection");
+    assert!(
+        out.lines().all(|l| l.ends_with('\t')),
+        "no malformed sync datagram"
+    );
+}
