@@ -20,6 +20,7 @@ mod host;
 mod l4_balancer;
 pub mod packet_cpu;
 mod router;
+mod sockets;
 pub mod vrrp;
 
 pub use arp::ArpCache;
