@@ -31,7 +31,9 @@
 //! pool brings back the next one the moment the listening one takes a SYN, at the same place in
 //! the set. Which slot gets which connection, and every frame, are as if all free slots
 //! listened; the cost per request no longer grows with `workers + backlog`. The server's own
-//! loops visit only the slots in the set.
+//! loops visit only the slots in the set. A slot's socket is created only when the pool first
+//! needs it, at the place reserved for it when the server started, so slots never used cost
+//! nothing at all.
 //!
 //! Service faults change the behaviour: `Stopped` resets every connection and stops listening;
 //! `Hung` keeps accepting and reading but no worker ever serves; `Errors(status)` answers every
@@ -53,7 +55,7 @@ use smoltcp::time::Duration;
 
 use super::http::{self, RequestProgress, RequestReader};
 use super::keep_alive;
-use crate::node::{App, AppCtx, FourTuple, ServiceMode};
+use crate::node::{App, AppCtx, FourTuple, Reservation, ServiceMode};
 use crate::sim::{SimDuration, SimTime, Stream};
 use crate::trace::DecisionKind;
 
@@ -174,6 +176,10 @@ pub struct WebServer {
     pub requests_handled: u64,
     /// Normal, or one of the service faults.
     mode: ServiceMode,
+    /// Where the slots not created yet will go in the host's socket set.
+    reservation: Option<Reservation>,
+    /// Slots not created yet: they count as listening, after every created slot.
+    uncreated: usize,
     /// Closed sockets of a stopped process, kept for its restart.
     idle_sockets: Vec<SocketHandle>,
     /// Distinct TCP peer addresses of requests.
@@ -195,6 +201,8 @@ impl WebServer {
             rng,
             requests_handled: 0,
             mode: ServiceMode::Normal,
+            reservation: None,
+            uncreated: 0,
             idle_sockets: Vec::new(),
             peers: std::collections::BTreeSet::new(),
             forwarded_for: std::collections::BTreeSet::new(),
@@ -207,6 +215,11 @@ impl WebServer {
         if self.slots.is_empty() {
             return false;
         }
+        // Every slot gets its socket, as if all had been created at the start.
+        while self.uncreated > 0 {
+            self.create_listening_slot(cx);
+        }
+        self.reservation = None;
         for (handle, _) in std::mem::take(&mut self.parked) {
             cx.sockets.unpark(handle);
         }
@@ -245,6 +258,7 @@ impl WebServer {
                 index
             }
             (_, Some(index)) => index,
+            (_, None) if self.uncreated > 0 => self.create_listening_slot(cx),
             (_, None) => return,
         };
         let mut kept = 0;
@@ -264,32 +278,70 @@ impl WebServer {
 
     /// Creates the listening sockets.
     fn open_slots(&mut self, cx: &mut AppCtx<'_>) {
-        let count = (self.config.workers + self.config.backlog).max(1);
+        let count = (self.config.workers + self.config.backlog).max(1) as usize;
+        if self.idle_sockets.is_empty() {
+            // A fresh start: the slots' places are reserved, and each socket is created when
+            // the pool first needs it (see *The accept pool*).
+            self.reservation = Some(cx.sockets.reserve(count));
+            self.uncreated = count;
+            self.create_slot(cx);
+            return;
+        }
+        // A restart reuses the sockets of the stopped process.
         for _ in 0..count {
-            // Sockets of a stopped process are reused when it starts again.
-            let reused = self.idle_sockets.pop();
-            let clean = reused.is_none();
-            let handle = reused.unwrap_or_else(|| {
+            let handle = self.idle_sockets.pop().unwrap_or_else(|| {
                 cx.sockets.add(tcp::Socket::new(
                     tcp::SocketBuffer::new(vec![0; RX_BUFFER_BYTES]),
                     tcp::SocketBuffer::new(vec![0; TX_BUFFER_BYTES]),
                 ))
             });
-            self.slots.push(Slot {
-                handle,
-                phase: Phase::Closing, // re-armed below
-                request: RequestReader::default(),
-                status: 0,
-                head: Vec::with_capacity(256),
-                head_sent: 0,
-                body_left: 0,
-                keep_alive: false,
-                idle_until: None,
-                queued: None,
-                clean,
-            });
-            self.live.push(self.slots.len() - 1);
+            self.push_slot(handle, false);
         }
+    }
+
+    /// Creates the socket of the next reserved slot, not yet listening (phase `Closing`).
+    fn create_slot(&mut self, cx: &mut AppCtx<'_>) -> usize {
+        let reservation = self
+            .reservation
+            .as_ref()
+            .expect("slots are created only from a reservation");
+        let handle = cx.sockets.add_reserved(
+            reservation,
+            tcp::Socket::new(
+                tcp::SocketBuffer::new(vec![0; RX_BUFFER_BYTES]),
+                tcp::SocketBuffer::new(vec![0; TX_BUFFER_BYTES]),
+            ),
+        );
+        self.uncreated -= 1;
+        self.push_slot(handle, true)
+    }
+
+    /// A new slot for `handle`, in the stack's walk, to be re-armed.
+    fn push_slot(&mut self, handle: SocketHandle, clean: bool) -> usize {
+        self.slots.push(Slot {
+            handle,
+            phase: Phase::Closing, // re-armed by the next poll or by the pool
+            request: RequestReader::default(),
+            status: 0,
+            head: Vec::with_capacity(256),
+            head_sent: 0,
+            body_left: 0,
+            keep_alive: false,
+            idle_until: None,
+            queued: None,
+            clean,
+        });
+        let index = self.slots.len() - 1;
+        self.live.push(index);
+        index
+    }
+
+    /// Creates and re-arms the next reserved slot, listening in the stack's walk.
+    fn create_listening_slot(&mut self, cx: &mut AppCtx<'_>) -> usize {
+        let index = self.create_slot(cx);
+        let slot = &mut self.slots[index];
+        rearm(cx.sockets.get_mut(slot.handle), slot, self.config.port);
+        index
     }
 }
 
@@ -532,6 +584,8 @@ impl App for WebServer {
         self.slots.clear();
         self.live.clear();
         self.parked.clear();
+        self.reservation = None;
+        self.uncreated = 0;
         self.idle_sockets.clear();
         self.queue.clear();
         self.busy_workers = 0;

@@ -34,6 +34,7 @@ pub use router::{
     IcmpError as RouterIcmpError, Route, Router, RouterInterface, lookup as route_lookup,
     prefix_mask,
 };
+pub use sockets::Reservation;
 
 use crate::sim::SimTime;
 use crate::trace::Trace;

@@ -16,6 +16,12 @@
 //! placeholder sockets for the moment of the call, because `SocketSet::add` always takes the
 //! first empty place.
 //!
+//! **Reserved places.** A web server of 320 slots rarely has more than a few connections at a
+//! time. It *reserves* its places when it starts and creates each socket only when it needs
+//! it (`add_reserved`, in order), so the set never holds the sockets that were never used.
+//! Reserved places at the end of the set take no room; once something else is added after
+//! them they become empty entries, filled in later at their own place, as parked ones are.
+//!
 //! Everything else (`get`, `get_mut`, `iter`, the stack's `poll`) goes to the `SocketSet` itself,
 //! through `Deref`.
 //!
@@ -28,7 +34,7 @@
 //! - `../shared/reference/smoltcp-0.14.md` §0 (cost per socket); smoltcp's
 //!   `src/iface/socket_set.rs`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::ops::{Deref, DerefMut};
 
 use smoltcp::iface::{SocketHandle, SocketSet};
@@ -41,7 +47,24 @@ pub struct HostSockets {
     set: SocketSet<'static>,
     /// Sockets out of `set`, each owning its place there (an empty entry).
     parked: BTreeMap<SocketHandle, Socket<'static>>,
+    /// Places reserved and not used yet, per reservation (see the module doc).
+    reservations: Vec<Reserved>,
+    /// Empty entries of `set` that belong to a reservation.
+    vacant: BTreeSet<SocketHandle>,
 }
+
+/// The places of one reservation not used yet, in order.
+#[derive(Debug, Default)]
+struct Reserved {
+    /// Empty entries of the set, lowest first.
+    vacant: VecDeque<SocketHandle>,
+    /// Places after the set's last entry (only the last reservation has any).
+    pending: usize,
+}
+
+/// A block of places in a host's socket set, for sockets created later in order.
+#[derive(Debug)]
+pub struct Reservation(usize);
 
 impl Default for HostSockets {
     fn default() -> Self {
@@ -55,17 +78,89 @@ impl HostSockets {
         HostSockets {
             set: SocketSet::new(Vec::new()),
             parked: BTreeMap::new(),
+            reservations: Vec::new(),
+            vacant: BTreeSet::new(),
         }
+    }
+
+    /// Reserves `count` places after every place in use, parked or reserved.
+    pub fn reserve(&mut self, count: usize) -> Reservation {
+        self.materialize_pending();
+        self.reservations.push(Reserved {
+            vacant: VecDeque::new(),
+            pending: count,
+        });
+        Reservation(self.reservations.len() - 1)
+    }
+
+    /// Adds a socket at the next unused place of `reservation`.
+    ///
+    /// # Panics
+    /// If every place of the reservation is used: a bug of the caller.
+    pub fn add_reserved<T: AnySocket<'static>>(
+        &mut self,
+        reservation: &Reservation,
+        socket: T,
+    ) -> SocketHandle {
+        let reserved = &mut self.reservations[reservation.0];
+        if let Some(place) = reserved.vacant.pop_front() {
+            self.vacant.remove(&place);
+            let below = self.holes_below(Some(place));
+            let placed = self.add_above(&below, socket.upcast());
+            debug_assert_eq!(placed, place, "a reserved socket lands on its place");
+            return placed;
+        }
+        assert!(reserved.pending > 0, "a reservation used beyond its size");
+        reserved.pending -= 1;
+        let holes = self.holes_below(None);
+        self.add_above(&holes, socket.upcast())
+    }
+
+    /// Turns the reserved places after the set's end into empty entries, so that something
+    /// added now goes after them.
+    fn materialize_pending(&mut self) {
+        let Some(last) = self.reservations.last_mut() else {
+            return;
+        };
+        if last.pending == 0 {
+            return;
+        }
+        let pending = std::mem::take(&mut last.pending);
+        let holes = self.holes_below(None);
+        let fillers: Vec<SocketHandle> = holes.iter().map(|_| self.add_filler()).collect();
+        let places: Vec<SocketHandle> = (0..pending).map(|_| self.add_filler()).collect();
+        for handle in fillers.into_iter().chain(places.iter().copied()) {
+            self.set.remove(handle);
+        }
+        self.vacant.extend(places.iter().copied());
+        if let Some(last) = self.reservations.last_mut() {
+            last.vacant.extend(places);
+        }
+    }
+
+    /// The empty entries of the set below `limit` (all of them with `None`), lowest first.
+    fn holes_below(&self, limit: Option<SocketHandle>) -> Vec<SocketHandle> {
+        let below = |handle: &SocketHandle| limit.is_none_or(|limit| *handle < limit);
+        let mut holes: Vec<SocketHandle> = self
+            .parked
+            .keys()
+            .copied()
+            .filter(below)
+            .chain(self.vacant.iter().copied().filter(below))
+            .collect();
+        holes.sort();
+        holes
     }
 
     /// Adds a socket at the first place neither in use nor parked, as `SocketSet::add` would
     /// with nothing parked.
     pub fn add<T: AnySocket<'static>>(&mut self, socket: T) -> SocketHandle {
-        if self.parked.is_empty() {
+        self.materialize_pending();
+        if self.parked.is_empty() && self.vacant.is_empty() {
             return self.set.add(socket);
         }
-        let every_parked: Vec<SocketHandle> = self.parked.keys().copied().collect();
-        self.add_above(&every_parked, socket.upcast())
+        let holes = self.holes_below(None);
+        self.add_above(&holes, socket.upcast())
     }
 
     /// Takes an idle socket out of the stack's walk; its handle stays reserved.
@@ -84,7 +179,7 @@ impl HostSockets {
         let Some(socket) = self.parked.remove(&handle) else {
             return;
         };
-        let below: Vec<SocketHandle> = self.parked.range(..handle).map(|(&h, _)| h).collect();
+        let below = self.holes_below(Some(handle));
         let placed = self.add_above(&below, socket);
         debug_assert_eq!(
             placed, handle,
@@ -95,21 +190,21 @@ impl HostSockets {
     /// Adds `socket` to the set after filling the empty places `holes` with placeholders, so
     /// that it lands on the first empty place after them; the placeholders go again.
     fn add_above(&mut self, holes: &[SocketHandle], socket: Socket<'static>) -> SocketHandle {
-        let fillers: Vec<SocketHandle> = holes
-            .iter()
-            .map(|_| {
-                self.set.add(udp::Socket::new(
-                    udp::PacketBuffer::new(Vec::new(), Vec::new()),
-                    udp::PacketBuffer::new(Vec::new(), Vec::new()),
-                ))
-            })
-            .collect();
-        debug_assert_eq!(fillers, holes, "only parked places are empty");
+        let fillers: Vec<SocketHandle> = holes.iter().map(|_| self.add_filler()).collect();
+        debug_assert_eq!(fillers, holes, "only parked and reserved places are empty");
         let handle = self.set.add(socket);
         for filler in fillers {
             self.set.remove(filler);
         }
         handle
+    }
+
+    /// An empty placeholder socket added at the first empty place.
+    fn add_filler(&mut self) -> SocketHandle {
+        self.set.add(udp::Socket::new(
+            udp::PacketBuffer::new(Vec::new(), Vec::new()),
+            udp::PacketBuffer::new(Vec::new(), Vec::new()),
+        ))
     }
 }
 
@@ -170,5 +265,31 @@ mod tests {
         assert_eq!(sockets.add(tcp_socket()), expected);
         sockets.unpark(first);
         assert_eq!(sockets.iter().count(), 3);
+    }
+
+    #[test]
+    fn reserved_places_keep_their_order() {
+        // Without reservations: a server's four sockets, then a client's, then a second
+        // server's two.
+        let mut plain = SocketSet::new(Vec::new());
+        let expected: Vec<SocketHandle> = (0..7).map(|_| plain.add(tcp_socket())).collect();
+        let mut sockets = HostSockets::new();
+        let web = sockets.reserve(4);
+        assert_eq!(sockets.add_reserved(&web, tcp_socket()), expected[0]);
+        assert_eq!(
+            sockets.add(tcp_socket()),
+            expected[4],
+            "after the reserved places"
+        );
+        let other = sockets.reserve(2);
+        assert_eq!(sockets.add_reserved(&other, tcp_socket()), expected[5]);
+        assert_eq!(sockets.add_reserved(&web, tcp_socket()), expected[1]);
+        sockets.park(expected[1]);
+        assert_eq!(sockets.add_reserved(&web, tcp_socket()), expected[2]);
+        assert_eq!(sockets.add_reserved(&other, tcp_socket()), expected[6]);
+        sockets.unpark(expected[1]);
+        assert_eq!(sockets.add_reserved(&web, tcp_socket()), expected[3]);
+        let order: Vec<SocketHandle> = sockets.iter().map(|(h, _)| h).collect();
+        assert_eq!(order, expected);
     }
 }
