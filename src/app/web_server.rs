@@ -25,6 +25,16 @@
 //! When every slot is busy nothing listens, and a new SYN is answered with a RST: the client
 //! sees `refused`.
 //!
+//! **The accept pool.** smoltcp gives a SYN to the first listening socket of the host's set, so
+//! of all the free slots only that first one matters; the others would only make smoltcp walk
+//! more sockets for every frame. They are *parked* out of the set (`node::sockets`) and the
+//! pool brings back the next one the moment the listening one takes a SYN, at the same place in
+//! the set. Which slot gets which connection, and every frame, are as if all free slots
+//! listened; the cost per request no longer grows with `workers + backlog`. The server's own
+//! loops visit only the slots in the set. A slot's socket is created only when the pool first
+//! needs it, at the place reserved for it when the server started, so slots never used cost
+//! nothing at all.
+//!
 //! Service faults change the behaviour: `Stopped` resets every connection and stops listening;
 //! `Hung` keeps accepting and reading but no worker ever serves; `Errors(status)` answers every
 //! request with that status; `Slow(factor)` multiplies the service time.
@@ -45,7 +55,7 @@ use smoltcp::time::Duration;
 
 use super::http::{self, RequestProgress, RequestReader};
 use super::keep_alive;
-use crate::node::{App, AppCtx, FourTuple, ServiceMode};
+use crate::node::{App, AppCtx, FourTuple, Reservation, ServiceMode};
 use crate::sim::{SimDuration, SimTime, Stream};
 use crate::trace::DecisionKind;
 
@@ -140,6 +150,9 @@ struct Slot {
     /// The TCP peer of the request being handled and when it joined the queue (kept only
     /// when decisions are recorded, to tell the wait for a worker).
     queued: Option<((std::net::Ipv4Addr, u16), SimTime)>,
+    /// Its socket may be parked when free: it is new, or its last connection ended in
+    /// TIME-WAIT (so smoltcp keeps no per-socket state about it).
+    clean: bool,
 }
 
 /// A web server application.
@@ -148,6 +161,11 @@ pub struct WebServer {
     config: WebServerConfig,
     /// Connection slots, created on the first poll.
     slots: Vec<Slot>,
+    /// Indices of the slots whose sockets are in the stack's walk, in slot order: the only
+    /// ones that can have news.
+    live: Vec<usize>,
+    /// Free slots whose sockets are parked, by socket handle (see [`WebServer::balance_pool`]).
+    parked: std::collections::BTreeSet<(SocketHandle, usize)>,
     /// Slots waiting for a worker, oldest first.
     queue: std::collections::VecDeque<usize>,
     /// Workers busy now.
@@ -158,6 +176,10 @@ pub struct WebServer {
     pub requests_handled: u64,
     /// Normal, or one of the service faults.
     mode: ServiceMode,
+    /// Where the slots not created yet will go in the host's socket set.
+    reservation: Option<Reservation>,
+    /// Slots not created yet: they count as listening, after every created slot.
+    uncreated: usize,
     /// Closed sockets of a stopped process, kept for its restart.
     idle_sockets: Vec<SocketHandle>,
     /// Distinct TCP peer addresses of requests.
@@ -172,11 +194,15 @@ impl WebServer {
         WebServer {
             config,
             slots: Vec::new(),
+            live: Vec::new(),
+            parked: std::collections::BTreeSet::new(),
             queue: std::collections::VecDeque::new(),
             busy_workers: 0,
             rng,
             requests_handled: 0,
             mode: ServiceMode::Normal,
+            reservation: None,
+            uncreated: 0,
             idle_sockets: Vec::new(),
             peers: std::collections::BTreeSet::new(),
             forwarded_for: std::collections::BTreeSet::new(),
@@ -189,6 +215,15 @@ impl WebServer {
         if self.slots.is_empty() {
             return false;
         }
+        // Every slot gets its socket, as if all had been created at the start.
+        while self.uncreated > 0 {
+            self.create_listening_slot(cx);
+        }
+        self.reservation = None;
+        for (handle, _) in std::mem::take(&mut self.parked) {
+            cx.sockets.unpark(handle);
+        }
+        self.live.clear();
         for slot in self.slots.drain(..) {
             cx.sockets.get_mut::<tcp::Socket>(slot.handle).abort();
             self.idle_sockets.push(slot.handle);
@@ -198,30 +233,115 @@ impl WebServer {
         true
     }
 
+    /// The accept pool: of the free (listening) slots, only the one smoltcp would give the
+    /// next SYN to (the first in the host's socket set) must be in the stack's walk; the other
+    /// free slots that are clean are parked. One is enough: a host takes in one frame per
+    /// service, so at most one SYN arrives before this runs again.
+    fn balance_pool(&mut self, cx: &mut AppCtx<'_>) {
+        let mut first_live: Option<usize> = None;
+        for &index in &self.live {
+            let slot = &self.slots[index];
+            if is_free(slot, cx)
+                && first_live.is_none_or(|first| slot.handle < self.slots[first].handle)
+            {
+                first_live = Some(index);
+            }
+        }
+        let first = match (self.parked.first().copied(), first_live) {
+            (Some((handle, index)), live)
+                if live.is_none_or(|first| handle < self.slots[first].handle) =>
+            {
+                self.parked.remove(&(handle, index));
+                cx.sockets.unpark(handle);
+                let at = self.live.binary_search(&index).unwrap_err();
+                self.live.insert(at, index);
+                index
+            }
+            (_, Some(index)) => index,
+            (_, None) if self.uncreated > 0 => self.create_listening_slot(cx),
+            (_, None) => return,
+        };
+        let mut kept = 0;
+        for at in 0..self.live.len() {
+            let index = self.live[at];
+            let slot = &self.slots[index];
+            if index != first && slot.clean && is_free(slot, cx) {
+                cx.sockets.park(slot.handle);
+                self.parked.insert((slot.handle, index));
+            } else {
+                self.live[kept] = index;
+                kept += 1;
+            }
+        }
+        self.live.truncate(kept);
+    }
+
     /// Creates the listening sockets.
     fn open_slots(&mut self, cx: &mut AppCtx<'_>) {
-        let count = (self.config.workers + self.config.backlog).max(1);
+        let count = (self.config.workers + self.config.backlog).max(1) as usize;
+        if self.idle_sockets.is_empty() {
+            // A fresh start: the slots' places are reserved, and each socket is created when
+            // the pool first needs it (see *The accept pool*).
+            self.reservation = Some(cx.sockets.reserve(count));
+            self.uncreated = count;
+            self.create_slot(cx);
+            return;
+        }
+        // A restart reuses the sockets of the stopped process.
         for _ in 0..count {
-            // Sockets of a stopped process are reused when it starts again.
             let handle = self.idle_sockets.pop().unwrap_or_else(|| {
                 cx.sockets.add(tcp::Socket::new(
                     tcp::SocketBuffer::new(vec![0; RX_BUFFER_BYTES]),
                     tcp::SocketBuffer::new(vec![0; TX_BUFFER_BYTES]),
                 ))
             });
-            self.slots.push(Slot {
-                handle,
-                phase: Phase::Closing, // re-armed below
-                request: RequestReader::default(),
-                status: 0,
-                head: Vec::with_capacity(256),
-                head_sent: 0,
-                body_left: 0,
-                keep_alive: false,
-                idle_until: None,
-                queued: None,
-            });
+            self.push_slot(handle, false);
         }
+    }
+
+    /// Creates the socket of the next reserved slot, not yet listening (phase `Closing`).
+    fn create_slot(&mut self, cx: &mut AppCtx<'_>) -> usize {
+        let reservation = self
+            .reservation
+            .as_ref()
+            .expect("slots are created only from a reservation");
+        let handle = cx.sockets.add_reserved(
+            reservation,
+            tcp::Socket::new(
+                tcp::SocketBuffer::new(vec![0; RX_BUFFER_BYTES]),
+                tcp::SocketBuffer::new(vec![0; TX_BUFFER_BYTES]),
+            ),
+        );
+        self.uncreated -= 1;
+        self.push_slot(handle, true)
+    }
+
+    /// A new slot for `handle`, in the stack's walk, to be re-armed.
+    fn push_slot(&mut self, handle: SocketHandle, clean: bool) -> usize {
+        self.slots.push(Slot {
+            handle,
+            phase: Phase::Closing, // re-armed by the next poll or by the pool
+            request: RequestReader::default(),
+            status: 0,
+            head: Vec::with_capacity(256),
+            head_sent: 0,
+            body_left: 0,
+            keep_alive: false,
+            idle_until: None,
+            queued: None,
+            clean,
+        });
+        let index = self.slots.len() - 1;
+        self.live.push(index);
+        index
+    }
+
+    /// Creates and re-arms the next reserved slot, listening in the stack's walk.
+    fn create_listening_slot(&mut self, cx: &mut AppCtx<'_>) -> usize {
+        let index = self.create_slot(cx);
+        let slot = &mut self.slots[index];
+        rearm(cx.sockets.get_mut(slot.handle), slot, self.config.port);
+        index
     }
 }
 
@@ -235,12 +355,17 @@ impl App for WebServer {
         }
         let mut acted = false;
         let now = cx.now;
-        for index in 0..self.slots.len() {
+        // Parked slots are listening out of the stack's walk: nothing can have happened to them.
+        for live_index in 0..self.live.len() {
+            let index = self.live[live_index];
             let handle = self.slots[index].handle;
             let socket = cx.sockets.get_mut::<tcp::Socket>(handle);
             let slot = &mut self.slots[index];
             // 1. Listening: an established connection is our accept().
             if slot.phase == Phase::Listening {
+                if socket.state() != tcp::State::Listen {
+                    slot.clean = false; // a handshake began: smoltcp may note things now
+                }
                 if socket.state() != tcp::State::Established {
                     continue;
                 }
@@ -405,6 +530,7 @@ impl App for WebServer {
                             );
                         }
                         rearm(socket, slot, self.config.port);
+                        slot.clean = true;
                         acted = true;
                     }
                     tcp::State::Closed => {
@@ -449,12 +575,17 @@ impl App for WebServer {
                 acted = true; // serve it in the next round of this same service
             }
         }
+        self.balance_pool(cx);
         acted
     }
 
     fn crash(&mut self) {
         // The sockets went with the host's socket set.
         self.slots.clear();
+        self.live.clear();
+        self.parked.clear();
+        self.reservation = None;
+        self.uncreated = 0;
         self.idle_sockets.clear();
         self.queue.clear();
         self.busy_workers = 0;
@@ -474,8 +605,9 @@ impl App for WebServer {
     }
 
     fn next_timer(&self) -> Option<SimTime> {
-        self.slots
+        self.live
             .iter()
+            .map(|&index| &self.slots[index])
             .filter_map(|slot| match slot.phase {
                 Phase::Serving { until } => Some(until),
                 Phase::Reading => slot.idle_until,
@@ -483,6 +615,12 @@ impl App for WebServer {
             })
             .min()
     }
+}
+
+/// Whether a slot listens for a new connection (no SYN taken yet).
+fn is_free(slot: &Slot, cx: &AppCtx<'_>) -> bool {
+    slot.phase == Phase::Listening
+        && cx.sockets.get::<tcp::Socket>(slot.handle).state() == tcp::State::Listen
 }
 
 /// Puts a slot's socket back into LISTEN (discarding smoltcp's own TIME-WAIT: our table keeps it).

@@ -24,10 +24,11 @@
 
 use std::net::Ipv4Addr;
 
-use smoltcp::iface::{Config, Interface, SocketSet};
+use smoltcp::iface::{Config, Interface};
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr};
 
 use super::device::{SimDevice, to_instant};
+use super::sockets::HostSockets;
 use super::{Command, Node, NodeCtx, ServiceMode};
 use crate::sim::SimTime;
 use crate::trace::Trace;
@@ -66,7 +67,7 @@ pub struct AppCtx<'a> {
     /// The stack, for `connect` (`iface.context()`).
     pub iface: &'a mut Interface,
     /// The host's sockets.
-    pub sockets: &'a mut SocketSet<'static>,
+    pub sockets: &'a mut HostSockets,
     /// The network card, for its ingress policy (TIME-WAIT table, ICMP errors).
     pub device: &'a mut SimDevice,
     /// The run's records.
@@ -124,7 +125,7 @@ pub struct Host {
     /// The network card under it.
     device: SimDevice,
     /// All sockets of all applications.
-    sockets: SocketSet<'static>,
+    sockets: HostSockets,
     /// The applications, run in this order.
     apps: Vec<Box<dyn App>>,
 }
@@ -142,7 +143,7 @@ impl Host {
             loopback: Vec::new(),
             iface,
             device,
-            sockets: SocketSet::new(Vec::new()),
+            sockets: HostSockets::new(),
             apps: Vec::new(),
         }
     }
@@ -272,7 +273,7 @@ impl Node for Host {
 
     fn crash(&mut self) {
         // Power is gone: every socket, queued frame and cache entry with it.
-        self.sockets = SocketSet::new(Vec::new());
+        self.sockets = HostSockets::new();
         for app in &mut self.apps {
             app.crash();
         }
@@ -285,7 +286,7 @@ impl Node for Host {
         for &(ip, arp_ignore) in &self.loopback {
             add_loopback(&mut self.iface, &mut self.device, ip, arp_ignore);
         }
-        self.sockets = SocketSet::new(Vec::new());
+        self.sockets = HostSockets::new();
         ctx.wake_at(ctx.now);
     }
 

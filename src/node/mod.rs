@@ -20,6 +20,7 @@ mod host;
 mod l4_balancer;
 pub mod packet_cpu;
 mod router;
+mod sockets;
 pub mod vrrp;
 
 pub use arp::ArpCache;
@@ -33,6 +34,7 @@ pub use router::{
     IcmpError as RouterIcmpError, Route, Router, RouterInterface, lookup as route_lookup,
     prefix_mask,
 };
+pub use sockets::Reservation;
 
 use crate::sim::SimTime;
 use crate::trace::Trace;
