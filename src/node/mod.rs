@@ -20,6 +20,7 @@ mod host;
 mod l4_balancer;
 pub mod packet_cpu;
 mod router;
+pub mod tunnel;
 pub mod vrrp;
 
 pub use arp::ArpCache;

@@ -220,6 +220,7 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                 paths,
                 loopback,
                 arp_ignore,
+                tunnel,
                 smtp_port,
                 keep_alive,
             } => {
@@ -227,6 +228,9 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                 let mut host = new_host(&streams, name, index, interface, *gateway);
                 for &ip in loopback {
                     host.add_loopback_address(ip, *arp_ignore);
+                }
+                if let Some(tunnel) = tunnel {
+                    host.add_tunnel(tunnel.clone(), *arp_ignore);
                 }
                 host.add_app(Box::new(WebServer::new(
                     WebServerConfig {
@@ -323,6 +327,7 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                 dns,
                 paths,
                 keep_alive,
+                cookie_bytes,
             } => {
                 let start = SimTime::ZERO + workload.start;
                 let stop = workload.duration.map(|d| start + d);
@@ -363,6 +368,7 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
                         paths: paths.clone(),
                         try_next: dns.as_ref().is_some_and(|d| d.try_next),
                         keep_alive: *keep_alive,
+                        cookie_bytes: *cookie_bytes as usize,
                     };
                     let resolver = Box::new(StaticHosts::new(scenario.hosts.clone()));
                     let rng = streams.stream(&format!("client:{host_name}"));

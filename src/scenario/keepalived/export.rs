@@ -202,6 +202,7 @@ fn method(forward: Forward) -> &'static str {
     match forward {
         Forward::Masq => "NAT",
         Forward::Route => "DR",
+        Forward::Tunnel => "TUN",
     }
 }
 
