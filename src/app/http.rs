@@ -299,6 +299,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_cookie_header_of_the_asked_size_goes_before_the_empty_line() {
+        let mut plain = Vec::new();
+        write_request(&mut plain, "www", "/", false);
+        let mut request = plain.clone();
+        add_cookie(&mut request, 2048);
+        assert_eq!(request.len(), plain.len() + 2048);
+        assert!(request.ends_with(b"\r\n\r\n"));
+        let text = String::from_utf8(request).unwrap();
+        assert!(text.contains("\r\nCookie: session=abc"), "{text}");
+        let mut unchanged = plain.clone();
+        add_cookie(&mut unchanged, 0);
+        assert_eq!(unchanged, plain);
+    }
+
+    #[test]
     fn a_request_split_across_segments_is_read_whole() {
         let mut request = Vec::new();
         write_request(&mut request, "www", "/index.html", false);
