@@ -24,6 +24,7 @@
 //! - `output`: the output-folder rules: a student's files are never touched.
 //! - `sweeps`: `compare --shard` and `merge` give the unsharded files; the thread count
 //!   changes nothing; Ctrl-C stops `run` leaving nothing behind, and no bar off a terminal.
+//! - `tun`: IPVS tunnelling: valid IP-in-IP in the capture, fragmentation needed, the MSS fix;
 //! - `props`: property tests: mutated scenarios never crash `check`; random directors balance their books.
 
 mod book;
@@ -49,3 +50,4 @@ mod redundancy;
 mod scenarios;
 mod support;
 mod sweeps;
+mod tun;
