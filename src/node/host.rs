@@ -14,6 +14,10 @@
 //!
 //! A host that has nothing to do is never polled, which keeps large scenarios cheap.
 //!
+//! A real server may hold extra addresses: a VIP on its loopback (direct routing) or on an
+//! IP-in-IP tunnel device (IPVS tunnelling, `node::tunnel`); the tunnel's MSS clamp rewrites
+//! the SYN-ACKs in step 4, as an `iptables` TCPMSS rule would on the way out.
+//!
 //! # Simplifications
 //! - One interface per host.
 //! - Applications run in zero time unless they model a delay themselves (a web server's
