@@ -577,8 +577,7 @@ impl HttpClient {
             }
             // 3. Send the request once connected.
             let bytes = &self.request_bytes[request.variant];
-            if request.established && request.request_written < bytes.len() && socket.can_send()
-            {
+            if request.established && request.request_written < bytes.len() && socket.can_send() {
                 let rest = &bytes[request.request_written..];
                 request.request_written += socket.send_slice(rest).unwrap_or(0);
                 acted = true;

@@ -499,7 +499,8 @@ impl L4Balancer {
                     // icmp_send() from the packet's local destination, the VIP; Linux never
                     // rate-limits this one (path MTU discovery depends on it).
                     let error = IcmpError::FragNeeded { mtu };
-                    self.router.send_icmp_error_from(ctx, seg.dst, &frame, error);
+                    self.router
+                        .send_icmp_error_from(ctx, seg.dst, &frame, error);
                     return;
                 }
                 Err(EncapsulateError::Malformed) => return,

@@ -104,7 +104,12 @@ pub fn encapsulate(
     out.extend_from_slice(&frame[..ETHERNET_HEADER_LEN]);
     out.resize(ETHERNET_HEADER_LEN + OUTER_HEADER_LEN, 0);
     out.extend_from_slice(&frame[ETHERNET_HEADER_LEN..ETHERNET_HEADER_LEN + inner_len]);
-    let (dscp, ecn, ttl, df) = (inner.dscp(), inner.ecn(), inner.hop_limit(), inner.dont_frag());
+    let (dscp, ecn, ttl, df) = (
+        inner.dscp(),
+        inner.ecn(),
+        inner.hop_limit(),
+        inner.dont_frag(),
+    );
     let mut outer = Ipv4Packet::new_unchecked(&mut out[ETHERNET_HEADER_LEN..]);
     outer.set_version(4);
     outer.set_header_len(OUTER_HEADER_LEN as u8);
@@ -391,10 +396,16 @@ mod tests {
     fn the_real_server_unwraps_to_the_original_frame() {
         let inner = segment(100, false);
         let mut frame = encapsulate(&inner, DIRECTOR, SERVER, 7, ETHERNET_MTU).unwrap();
-        assert_eq!(endpoint(RpFilter::Off).receive(&mut frame), Decapsulated::Inner);
+        assert_eq!(
+            endpoint(RpFilter::Off).receive(&mut frame),
+            Decapsulated::Inner
+        );
         assert_eq!(frame, inner);
         let mut frame = encapsulate(&inner, DIRECTOR, SERVER, 7, ETHERNET_MTU).unwrap();
-        assert_eq!(endpoint(RpFilter::Loose).receive(&mut frame), Decapsulated::Inner);
+        assert_eq!(
+            endpoint(RpFilter::Loose).receive(&mut frame),
+            Decapsulated::Inner
+        );
     }
 
     #[test]

@@ -10,8 +10,7 @@ use std::net::Ipv4Addr;
 use std::process::Command;
 
 use smoltcp::wire::{
-    EthernetFrame, EthernetProtocol, Icmpv4Message, Icmpv4Packet, IpProtocol, Ipv4Packet,
-    TcpPacket,
+    EthernetFrame, EthernetProtocol, Icmpv4Message, Icmpv4Packet, IpProtocol, Ipv4Packet, TcpPacket,
 };
 
 use super::pcap::frames;
@@ -50,7 +49,10 @@ fn the_director_wraps_requests_in_valid_ip_in_ip_and_servers_answer_from_the_vip
             assert_eq!(inner.next_header(), IpProtocol::Tcp);
             let tcp = TcpPacket::new_checked(inner.payload()).unwrap();
             assert!(tcp.verify_checksum(&inner.src_addr().into(), &inner.dst_addr().into()));
-            assert!(ip.hop_limit() <= inner.hop_limit(), "outer TTL above the inner");
+            assert!(
+                ip.hop_limit() <= inner.hop_limit(),
+                "outer TTL above the inner"
+            );
             assert!(frame.len() <= 1514, "a wrapped frame over Ethernet's size");
         } else if ip.src_addr() == VIP && ip.next_header() == IpProtocol::Tcp {
             answers += 1;
@@ -59,7 +61,10 @@ fn the_director_wraps_requests_in_valid_ip_in_ip_and_servers_answer_from_the_vip
     assert!(wrapped > 1000, "only {wrapped} wrapped frames");
     assert!(answers > 1000, "only {answers} answers from the VIP");
     let ipvsadm = run.ipvsadm_txt.as_deref().unwrap();
-    assert!(ipvsadm.contains("  -> 10.0.2.11:80                 Tunnel  1"), "{ipvsadm}");
+    assert!(
+        ipvsadm.contains("  -> 10.0.2.11:80                 Tunnel  1"),
+        "{ipvsadm}"
+    );
     // The replies bypass the director: it never counts a packet out.
     assert!(
         ipvsadm.contains("TCP  10.0.1.100:80                     410"),
@@ -87,7 +92,10 @@ fn a_full_size_segment_gets_fragmentation_needed_with_mtu_1480() {
             assert_eq!(ip.src_addr(), VIP);
             let mtu = u16::from_be_bytes([ip.payload()[6], ip.payload()[7]]);
             assert_eq!(mtu, 1480);
-            assert!(ip.dst_addr().octets()[3] >= 200, "sent to a big-cookie client");
+            assert!(
+                ip.dst_addr().octets()[3] >= 200,
+                "sent to a big-cookie client"
+            );
         }
     }
     assert!(frag_needed >= 10, "only {frag_needed} fragmentation needed");
@@ -132,8 +140,24 @@ fn tshark_decodes_ip_in_ip() {
     let pcap = dir.join("capture.pcap");
     std::fs::write(&pcap, run.capture.as_deref().unwrap()).unwrap();
     let output = Command::new("tshark")
-        .args(["-r", pcap.to_str().unwrap(), "-Y", "ip.proto == 4", "-T", "fields"])
-        .args(["-e", "ip.src", "-e", "ip.dst", "-e", "ip.proto", "-e", "tcp.dstport"])
+        .args([
+            "-r",
+            pcap.to_str().unwrap(),
+            "-Y",
+            "ip.proto == 4",
+            "-T",
+            "fields",
+        ])
+        .args([
+            "-e",
+            "ip.src",
+            "-e",
+            "ip.dst",
+            "-e",
+            "ip.proto",
+            "-e",
+            "tcp.dstport",
+        ])
         .output()
         .unwrap();
     let _ = std::fs::remove_dir_all(&dir);

@@ -216,7 +216,11 @@ impl Checker<'_> {
             );
             let forward = forward(rs.forward);
             if forward != Forward::Masq && rs_port != port {
-                let method = if forward == Forward::Route { "direct routing" } else { "tunnelling" };
+                let method = if forward == Forward::Route {
+                    "direct routing"
+                } else {
+                    "tunnelling"
+                };
                 self.at_field(
                     "port",
                     anchor,

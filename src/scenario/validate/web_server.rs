@@ -6,9 +6,9 @@ use std::net::Ipv4Addr;
 use super::checker::Checker;
 use super::limits;
 use crate::node::tunnel::{RpFilter, TunnelConfig};
-use crate::scenario::spans::Step;
 use crate::scenario::format::{RpFilterFile, TunnelFile, WebServerFile};
 use crate::scenario::model::NodeSpec;
+use crate::scenario::spans::Step;
 use crate::sim::SimDuration;
 
 impl Checker<'_> {
