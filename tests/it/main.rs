@@ -22,6 +22,8 @@
 //! - `book`: the book's images exist (and `scenarios` checks the stored charts are current);
 //! - `cli`: the `netlab` binary's exit codes and files;
 //! - `output`: the output-folder rules: a student's files are never touched.
+//! - `report_browser`: `report.html` opened in headless chromium: no errors, every row, the
+//!   explanation `netlab explain` prints;
 //! - `sweeps`: `compare --shard` and `merge` give the unsharded files; the thread count
 //!   changes nothing; Ctrl-C stops `run` leaving nothing behind, and no bar off a terminal.
 //! - `tun`: IPVS tunnelling: valid IP-in-IP in the capture, fragmentation needed, the MSS fix;
@@ -47,6 +49,7 @@ mod output;
 mod pcap;
 mod props;
 mod redundancy;
+mod report_browser;
 mod scenarios;
 mod support;
 mod sweeps;
