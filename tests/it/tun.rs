@@ -30,7 +30,7 @@ fn ipv4(frame: &[u8]) -> Option<Ipv4Packet<&[u8]>> {
 #[test]
 fn the_director_wraps_requests_in_valid_ip_in_ip_and_servers_answer_from_the_vip() {
     let run = super::support::run("l4-tun.ron", None, false);
-    let capture = frames(run.capture.as_deref().expect("l4-tun captures"));
+    let capture = frames(run.capture("capture.pcapng").expect("l4-tun captures"));
     let mut wrapped = 0;
     let mut answers = 0;
     for (_, frame) in &capture {
@@ -78,7 +78,7 @@ fn the_director_wraps_requests_in_valid_ip_in_ip_and_servers_answer_from_the_vip
 #[test]
 fn a_full_size_segment_gets_fragmentation_needed_with_mtu_1480() {
     let run = super::support::run("l4-tun.ron", None, false);
-    let capture = frames(run.capture.as_deref().expect("l4-tun captures"));
+    let capture = frames(run.capture("capture.pcapng").expect("l4-tun captures"));
     let mut frag_needed = 0;
     for (_, frame) in &capture {
         let Some(ip) = ipv4(frame) else { continue };
@@ -110,7 +110,7 @@ fn a_full_size_segment_gets_fragmentation_needed_with_mtu_1480() {
 fn mss_clamping_makes_the_wrapped_segments_fit() {
     let path = super::support::root().join("book/exercises/l4-balancing-12.ron");
     let run = super::support::run_path(&path, None, false);
-    let capture = frames(run.capture.as_deref().expect("exercise 12 captures"));
+    let capture = frames(run.capture("capture.pcapng").expect("exercise 12 captures"));
     let largest_wrapped = capture
         .iter()
         .filter_map(|(_, frame)| ipv4(frame))
@@ -138,7 +138,7 @@ fn tshark_decodes_ip_in_ip() {
     let dir = std::env::temp_dir().join(format!("netlab-tun-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let pcap = dir.join("capture.pcap");
-    std::fs::write(&pcap, run.capture.as_deref().unwrap()).unwrap();
+    std::fs::write(&pcap, run.capture("capture.pcapng").unwrap()).unwrap();
     let output = Command::new("tshark")
         .args([
             "-r",
