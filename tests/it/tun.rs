@@ -169,3 +169,48 @@ fn tshark_decodes_ip_in_ip() {
     assert!(fields[1].starts_with("10.0.2.1") && fields[1].ends_with(",10.0.1.100"));
     assert_eq!(fields[3], "80");
 }
+
+/// The ICMP errors of a run's capture: (source, destination, type, code).
+fn icmp_errors(run: &netlab::run::Artifacts) -> Vec<(Ipv4Addr, Ipv4Addr, u8, u8)> {
+    frames(run.capture("capture.pcapng").expect("captures"))
+        .iter()
+        .filter_map(|(_, frame)| {
+            let ip = ipv4(frame)?;
+            let icmp = Icmpv4Packet::new_checked(ip.payload()).ok()?;
+            (ip.next_header() == IpProtocol::Icmp && icmp.msg_type() != Icmpv4Message::EchoReply)
+                .then(|| {
+                    let kind = u8::from(icmp.msg_type());
+                    (ip.src_addr(), ip.dst_addr(), kind, icmp.msg_code())
+                })
+        })
+        .collect()
+}
+
+/// Exercises 13 and 14: a server without a tunnel answers "protocol unreachable" to the
+/// director; a strict `rp_filter` drops without a word (only "fragmentation needed" remains).
+#[test]
+fn a_missing_tunnel_answers_protocol_unreachable_and_strict_rp_filter_stays_silent() {
+    let root = super::support::root();
+    let missing = super::support::run_path(
+        &root.join("book/exercises/l4-balancing-13.ron"),
+        None,
+        false,
+    );
+    let errors = icmp_errors(&missing);
+    let protocol_unreachable = errors.iter().filter(|e| e.2 == 3 && e.3 == 2).count();
+    assert!(protocol_unreachable > 100, "{protocol_unreachable}");
+    assert!(
+        errors
+            .iter()
+            .filter(|e| e.3 == 2)
+            .all(|e| e.0 == Ipv4Addr::new(10, 0, 2, 12) && e.1 == DIRECTOR)
+    );
+    let strict = super::support::run_path(
+        &root.join("book/exercises/l4-balancing-14.ron"),
+        None,
+        false,
+    );
+    let errors = icmp_errors(&strict);
+    assert!(!errors.is_empty());
+    assert!(errors.iter().all(|e| (e.2, e.3) == (3, 4)), "{errors:?}");
+}
