@@ -36,6 +36,23 @@ pub fn write_request(out: &mut Vec<u8>, host: &str, path: &str, keep_alive: bool
     out.extend_from_slice(b"\r\n\r\n");
 }
 
+/// Adds a `Cookie` header of `bytes` bytes in all (name, value and line end) to a request
+/// head written by [`write_request`]; nothing for 0. Big cookies are what makes an ordinary
+/// GET longer than one TCP segment.
+pub fn add_cookie(out: &mut Vec<u8>, bytes: usize) {
+    const PREFIX: &[u8] = b"Cookie: session=";
+    let overhead = PREFIX.len() + 2;
+    if bytes == 0 || !out.ends_with(b"\r\n\r\n") {
+        return;
+    }
+    out.truncate(out.len() - 2);
+    out.extend_from_slice(PREFIX);
+    // The value is a run of letters, as an encoded session token would look.
+    let value_len = bytes.saturating_sub(overhead);
+    out.extend((0..value_len).map(|i| b'a' + (i % 26) as u8));
+    out.extend_from_slice(b"\r\n\r\n");
+}
+
 /// Writes a response head (status line and headers) for a body of `body_len` bytes; the
 /// connection stays open afterwards if `keep_alive`.
 pub fn write_response_head(
@@ -280,6 +297,21 @@ pub fn parse_response_head(head: &[u8]) -> Option<ResponseHead> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cookie_header_of_the_asked_size_goes_before_the_empty_line() {
+        let mut plain = Vec::new();
+        write_request(&mut plain, "www", "/", false);
+        let mut request = plain.clone();
+        add_cookie(&mut request, 2048);
+        assert_eq!(request.len(), plain.len() + 2048);
+        assert!(request.ends_with(b"\r\n\r\n"));
+        let text = String::from_utf8(request).unwrap();
+        assert!(text.contains("\r\nCookie: session=abc"), "{text}");
+        let mut unchanged = plain.clone();
+        add_cookie(&mut unchanged, 0);
+        assert_eq!(unchanged, plain);
+    }
 
     #[test]
     fn a_request_split_across_segments_is_read_whole() {

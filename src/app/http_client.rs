@@ -50,7 +50,8 @@ use crate::trace::{DecisionKind, Outcome, RequestRecord};
 
 /// Receive buffer of a client socket, in bytes.
 const RX_BUFFER_BYTES: usize = 32 * 1024;
-/// Transmit buffer of a client socket, in bytes (requests are small).
+/// Transmit buffer of a client socket, in bytes (requests are small; a request with a big
+/// cookie gets a buffer that holds it whole).
 const TX_BUFFER_BYTES: usize = 1024;
 /// A closing connection that makes no progress for this long is aborted.
 const CLOSE_ABORT: Duration = Duration::from_secs(10);
@@ -101,6 +102,8 @@ pub struct HttpClientConfig {
     pub try_next: bool,
     /// Ask for `Connection: keep-alive` and reuse idle connections.
     pub keep_alive: bool,
+    /// Bytes of the `Cookie` header sent with every request (0: none).
+    pub cookie_bytes: usize,
 }
 
 /// A request in progress.
@@ -119,8 +122,9 @@ struct InFlight {
     deadline: SimTime,
     /// Whether the handshake completed.
     established: bool,
-    /// Whether the request has been written.
-    request_sent: bool,
+    /// Bytes of the request written into the socket so far (a request longer than the
+    /// socket's free buffer space goes in several writes).
+    request_written: usize,
     /// The response so far.
     response: ResponseReader,
     /// Which closed-loop user sent it (`None` in open loop).
@@ -175,6 +179,8 @@ pub struct HttpClient {
     rng: Stream,
     /// The request bytes, the same for every request.
     request_bytes: Vec<Vec<u8>>,
+    /// Transmit buffer of each new socket: [`TX_BUFFER_BYTES`], or the longest request.
+    tx_buffer_bytes: usize,
     /// Requests in progress.
     in_flight: Vec<InFlight>,
     /// Sockets closing after their request ended: `(socket, port)`.
@@ -209,10 +215,16 @@ impl HttpClient {
             .map(|path| {
                 let mut bytes = Vec::new();
                 http::write_request(&mut bytes, &config.host, path, config.keep_alive);
+                http::add_cookie(&mut bytes, config.cookie_bytes);
                 bytes
             })
-            .collect();
+            .collect::<Vec<Vec<u8>>>();
+        let tx_buffer_bytes = request_bytes
+            .iter()
+            .map(Vec::len)
+            .fold(TX_BUFFER_BYTES, usize::max);
         let mut client = HttpClient {
+            tx_buffer_bytes,
             resolver,
             ports: PortAllocator::new(),
             rng,
@@ -403,7 +415,7 @@ impl HttpClient {
             alternates,
             variant: waiting.variant,
             established: false,
-            request_sent: false,
+            request_written: 0,
             response: ResponseReader::default(),
             user: waiting.user,
             reused: false,
@@ -438,7 +450,7 @@ impl HttpClient {
                 alternates: Vec::new(),
                 variant: waiting.variant,
                 established: true,
-                request_sent: false,
+                request_written: 0,
                 response: ResponseReader::default(),
                 user: waiting.user,
                 reused: true,
@@ -504,7 +516,7 @@ impl HttpClient {
         let handle = self.idle_sockets.pop().unwrap_or_else(|| {
             cx.sockets.add(tcp::Socket::new(
                 tcp::SocketBuffer::new(vec![0; RX_BUFFER_BYTES]),
-                tcp::SocketBuffer::new(vec![0; TX_BUFFER_BYTES]),
+                tcp::SocketBuffer::new(vec![0; self.tx_buffer_bytes]),
             ))
         });
         let socket = cx.sockets.get_mut::<tcp::Socket>(handle);
@@ -564,10 +576,10 @@ impl HttpClient {
                 request.established = true;
             }
             // 3. Send the request once connected.
-            if request.established && !request.request_sent && socket.can_send() {
-                let bytes = &self.request_bytes[request.variant];
-                let sent = socket.send_slice(bytes).unwrap_or(0);
-                request.request_sent = sent == bytes.len();
+            let bytes = &self.request_bytes[request.variant];
+            if request.established && request.request_written < bytes.len() && socket.can_send() {
+                let rest = &bytes[request.request_written..];
+                request.request_written += socket.send_slice(rest).unwrap_or(0);
                 acted = true;
             }
             // Read what has arrived.

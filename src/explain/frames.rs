@@ -6,6 +6,9 @@
 //! This module reads exactly those fields, by offset, from the head of the frame the trace
 //! kept ([`FrameRecord`]), so a student can follow the arithmetic with a hex dump beside it.
 //! Anything too short or of another kind is [`Decoded::Other`]; no input makes it panic.
+//! An IP-in-IP packet (protocol 4, an IPVS director's tunnel) is read through: it decodes as
+//! the packet inside, which belongs to the same request, and its line starts with the outer
+//! addresses, as tcpdump prints `IP 10.0.1.2 > 10.0.2.11: IP 192.0.2.100.49152 > ...`.
 //!
 //! # Simplifications
 //! - Sequence numbers are not printed: smoltcp picks them at random, and the story is about
@@ -116,7 +119,12 @@ fn decode_arp(head: &[u8]) -> Option<Decoded> {
 
 /// IPv4, then the transport header behind it.
 fn decode_ipv4(head: &[u8]) -> Option<Decoded> {
-    let ip = head.get(ETH..)?;
+    decode_ip(head.get(ETH..)?, 0)
+}
+
+/// An IPv4 packet at the start of `ip`; `depth` counts the tunnels already unwrapped (one
+/// at most: nobody tunnels a tunnel here).
+fn decode_ip(ip: &[u8], depth: u8) -> Option<Decoded> {
     let header_len = usize::from(ip.first()? & 0x0f) * 4;
     let total_len = usize::from(be16(ip, 2)?);
     let protocol = *ip.get(9)?;
@@ -156,8 +164,18 @@ fn decode_ipv4(head: &[u8]) -> Option<Decoded> {
                 about,
             })
         }
+        4 if depth == 0 => decode_ip(l4, 1),
         _ => Some(Decoded::Other),
     }
+}
+
+/// The outer addresses of an IP-in-IP frame, if it is one.
+fn tunnel_outer(head: &[u8]) -> Option<(Ipv4Addr, Ipv4Addr)> {
+    let ip = head.get(ETH..)?;
+    if be16(head, 12)? != ETHERTYPE_IPV4 || *ip.get(9)? != 4 {
+        return None;
+    }
+    Some((ipv4(ip, 12)?, ipv4(ip, 16)?))
 }
 
 /// The addresses and ports of the packet an ICMP error quotes.
@@ -199,6 +217,15 @@ fn flag_letters(flags: u8) -> String {
 
 /// One tcpdump-like line for a frame: `10.0.0.5.40000 > 10.0.1.100.80: Flags [S], length 0`.
 pub fn summary(frame: &FrameRecord) -> String {
+    let line = inner_summary(frame);
+    match tunnel_outer(&frame.head) {
+        Some((src, dst)) => format!("IP {src} > {dst}: IP {line}"),
+        None => line,
+    }
+}
+
+/// The line of the (innermost) packet of a frame.
+fn inner_summary(frame: &FrameRecord) -> String {
     match decode(&frame.head) {
         Decoded::Tcp {
             src,
@@ -247,6 +274,8 @@ pub fn summary(frame: &FrameRecord) -> String {
                 (8, _) => "echo request".to_string(),
                 (3, 3) => "port unreachable".to_string(),
                 (3, 1) => "host unreachable".to_string(),
+                (3, 2) => "protocol unreachable".to_string(),
+                (3, 4) => "fragmentation needed".to_string(),
                 (3, _) => format!("destination unreachable (code {code})"),
                 (11, _) => "time exceeded".to_string(),
                 _ => format!("type {icmp_type} code {code}"),
@@ -329,6 +358,23 @@ mod tests {
         assert!(
             line.ends_with("Flags [P.], length 27: HTTP: GET / HTTP/1.1"),
             "{line}"
+        );
+    }
+
+    #[test]
+    fn an_ip_in_ip_frame_reads_as_the_packet_inside_with_the_outer_addresses_first() {
+        let inner = tcp_frame(0x02, b"");
+        let mut frame = inner[..ETH].to_vec();
+        let mut outer = vec![
+            0x45, 0, 0, 0, 0, 0, 0, 0, 64, 4, 0, 0, 10, 0, 1, 2, 10, 0, 2, 11,
+        ];
+        outer[2..4].copy_from_slice(&((inner.len() - ETH + 20) as u16).to_be_bytes());
+        frame.extend_from_slice(&outer);
+        frame.extend_from_slice(&inner[ETH..]);
+        assert_eq!(decode(&frame), decode(&inner));
+        assert_eq!(
+            summary(&record(frame)),
+            "IP 10.0.1.2 > 10.0.2.11: IP 10.0.0.5.40000 > 10.0.1.100.80: Flags [S], length 0"
         );
     }
 

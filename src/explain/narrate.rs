@@ -220,10 +220,10 @@ fn pick_sentence(pick: &PickView) -> String {
     let _ = write!(text, "; {rule}");
     match (&pick.chosen, pick.forward) {
         (Some(chosen), Some(forward)) => {
-            let how = if forward == "Masq" {
-                "NAT: the destination becomes the server's address"
-            } else {
-                "direct routing: only the destination MAC changes"
+            let how = match forward {
+                "Masq" => "NAT: the destination becomes the server's address",
+                "Tunnel" => "tunnelling: the packet is wrapped in IP-in-IP to the server",
+                _ => "direct routing: only the destination MAC changes",
             };
             let _ = write!(text, " → {chosen} ({forward}, {how})");
         }

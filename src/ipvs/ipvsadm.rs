@@ -198,6 +198,37 @@ mod tests {
     }
 
     #[test]
+    fn each_forwarding_method_has_ipvsadms_name() {
+        let mut servers = [
+            rs([10, 0, 0, 11], 1),
+            rs([10, 0, 0, 12], 1),
+            rs([10, 0, 2, 13], 1),
+        ];
+        servers[1].forward = Forward::Route;
+        servers[2].forward = Forward::Tunnel;
+        let svc = VirtualService::new(
+            Ipv4Addr::new(10, 0, 0, 100),
+            80,
+            by_name("rr").unwrap(),
+            &servers,
+            None,
+        );
+        let text = list(&[svc]);
+        assert!(
+            text.contains("  -> 10.0.0.11:80                 Masq    1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  -> 10.0.0.12:80                 Route   1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  -> 10.0.2.13:80                 Tunnel  1"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn addresses_sort_with_ipvsadms_wrapping_compare() {
         assert_eq!(
             compare_addr(Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(192, 168, 0, 1)),

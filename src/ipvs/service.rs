@@ -2,7 +2,7 @@
 //!
 //! `ipvsadm -A -t VIP:port -s wrr` creates a virtual service with a scheduler;
 //! `ipvsadm -a -t VIP:port -r RS:port -m -w 3` adds a real server with a forwarding method
-//! (`-m` masquerading/NAT, `-g` gatewaying/direct routing) and a weight.
+//! (`-m` masquerading/NAT, `-g` gatewaying/direct routing, `-i` ipip/tunnelling) and a weight.
 //! This module keeps what the kernel keeps per service: the destinations in kernel list order
 //! (newest first), each destination's active and inactive connection counters and its
 //! threshold flag, persistence templates, and the statistics `ipvsadm -Ln --stats` prints.
@@ -35,6 +35,10 @@ pub enum Forward {
     /// Direct routing (`-g`, "Route"): the director rewrites only the destination MAC; the
     /// real server owns the VIP and answers the client directly.
     Route,
+    /// IP-in-IP tunnelling (`-i`, "Tunnel"): the director wraps the client's packet in a new
+    /// IPv4 header addressed to the real server, which may be on another network; the real
+    /// server unwraps it, owns the VIP (on `tunl0`) and answers the client directly.
+    Tunnel,
 }
 
 impl Forward {
@@ -43,6 +47,7 @@ impl Forward {
         match self {
             Forward::Masq => "Masq",
             Forward::Route => "Route",
+            Forward::Tunnel => "Tunnel",
         }
     }
 }

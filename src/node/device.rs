@@ -17,6 +17,11 @@
 //!   `icmp_errors` for the applications to read.
 //! - **`arp_ignore`** (for direct-routing real servers, later): ARP requests for the listed
 //!   addresses are dropped unanswered.
+//! - **`tunl0`** (for IPVS tunnelling real servers): IP-in-IP packets to the host are unwrapped
+//!   and filtered by `rp_filter` (see `tunnel`) before the stack sees the inner packet; a host
+//!   without a tunnel leaves them to smoltcp, which answers "protocol unreachable" as Linux
+//!   without the `ipip` module does. "Fragmentation needed" is not an error for a socket
+//!   (Linux uses it for path MTU discovery), so it is not noted in `icmp_errors`.
 //!
 //! # Simplifications
 //! - The TIME-WAIT table drops a new SYN for a reserved 4-tuple (smoltcp's own behaviour);
@@ -37,6 +42,7 @@ use smoltcp::wire::{
 };
 
 use super::frames;
+use super::tunnel::{Decapsulated, TunnelEndpoint};
 use crate::sim::{SimDuration, SimTime};
 
 /// How long a 4-tuple stays reserved after an active close (smoltcp's fixed `CLOSE_DELAY`;
@@ -135,6 +141,8 @@ pub struct IngressPolicy {
     pub time_wait: TimeWaitTable,
     /// ICMP errors about our TCP flows, for the applications to collect.
     pub icmp_errors: Vec<IcmpError>,
+    /// The IP-in-IP tunnel device, on an IPVS tunnelling real server.
+    pub tunnel: Option<TunnelEndpoint>,
 }
 
 /// What to do with a received frame.
@@ -153,6 +161,18 @@ impl IngressPolicy {
             arp_ignore: Vec::new(),
             time_wait: TimeWaitTable::default(),
             icmp_errors: Vec::new(),
+            tunnel: None,
+        }
+    }
+
+    /// The tunnel's part: `false` if the frame must be dropped (it may unwrap the frame).
+    fn decapsulate(&mut self, frame: &mut Vec<u8>) -> bool {
+        match &mut self.tunnel {
+            Some(tunnel) => matches!(
+                tunnel.receive(frame),
+                Decapsulated::Inner | Decapsulated::NotTunnelled
+            ),
+            None => true,
         }
     }
 
@@ -249,7 +269,8 @@ impl IngressPolicy {
         let Ok(icmp) = Icmpv4Packet::new_checked(ip.payload()) else {
             return;
         };
-        if icmp.msg_type() != Icmpv4Message::DstUnreachable {
+        // Code 4, fragmentation needed, feeds path MTU discovery, not the socket.
+        if icmp.msg_type() != Icmpv4Message::DstUnreachable || icmp.msg_code() == 4 {
             return;
         }
         // The message quotes the offending packet: its IPv4 header, then 8 bytes of TCP header.
@@ -369,7 +390,11 @@ impl phy::Device for SimDevice {
 
     fn receive(&mut self, _timestamp: Instant) -> Option<(RxToken<'_>, TxToken<'_>)> {
         loop {
-            let frame = self.rx.pop_front()?;
+            let mut frame = self.rx.pop_front()?;
+            if !self.policy.decapsulate(&mut frame) {
+                self.recycle(frame);
+                continue;
+            }
             match self.policy.inspect(self.now, &frame, &mut self.tx) {
                 Verdict::Pass => {
                     // The reply buffer comes from the spare pool before the pool is lent to

@@ -89,6 +89,16 @@ pub fn icmp(
     frame
 }
 
+/// Writes the next-hop MTU into an ICMP "fragmentation needed" message (RFC 1191 §4: the low
+/// 16 bits of the word smoltcp leaves unused) and fixes the ICMP checksum.
+pub fn set_next_hop_mtu(frame: &mut [u8], mtu: u16) {
+    let mut ip = Ipv4Packet::new_unchecked(&mut frame[ETHERNET_HEADER_LEN..]);
+    let icmp = ip.payload_mut();
+    icmp[6..8].copy_from_slice(&mtu.to_be_bytes());
+    let mut packet = Icmpv4Packet::new_unchecked(icmp);
+    packet.fill_checksum();
+}
+
 /// The part of an offending packet an ICMP error quotes: its IPv4 header (as a `Repr`) and the
 /// first eight bytes of its payload (RFC 792), enough to name the flow.
 pub fn quoted(packet: &Ipv4Packet<&[u8]>) -> (Ipv4Repr, usize) {

@@ -14,6 +14,10 @@
 //!
 //! A host that has nothing to do is never polled, which keeps large scenarios cheap.
 //!
+//! A real server may hold extra addresses: a VIP on its loopback (direct routing) or on an
+//! IP-in-IP tunnel device (IPVS tunnelling, `node::tunnel`); the tunnel's MSS clamp rewrites
+//! the SYN-ACKs in step 4, as an `iptables` TCPMSS rule would on the way out.
+//!
 //! # Simplifications
 //! - One interface per host.
 //! - Applications run in zero time unless they model a delay themselves (a web server's
@@ -29,6 +33,7 @@ use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr};
 
 use super::device::{SimDevice, to_instant};
 use super::sockets::HostSockets;
+use super::tunnel::{TunnelConfig, TunnelEndpoint, clamp_mss};
 use super::{Command, Node, NodeCtx, ServiceMode};
 use crate::sim::SimTime;
 use crate::trace::Trace;
@@ -114,6 +119,8 @@ pub struct Host {
     config: HostConfig,
     /// Loopback addresses and whether ARP for them is ignored.
     loopback: Vec<(Ipv4Addr, bool)>,
+    /// The IP-in-IP tunnel (`tunl0`) and whether ARP for its addresses is ignored.
+    tunnel: Option<(TunnelConfig, bool)>,
     /// Node name.
     name: String,
     /// Index of this node in the world.
@@ -141,6 +148,7 @@ impl Host {
             ip: config.ip,
             config,
             loopback: Vec::new(),
+            tunnel: None,
             iface,
             device,
             sockets: HostSockets::new(),
@@ -160,6 +168,31 @@ impl Host {
     pub fn add_loopback_address(&mut self, ip: Ipv4Addr, arp_ignore: bool) {
         self.loopback.push((ip, arp_ignore));
         add_loopback(&mut self.iface, &mut self.device, ip, arp_ignore);
+    }
+
+    /// Adds an IP-in-IP tunnel device, as an IPVS tunnelling real server has (`modprobe ipip;
+    /// ip addr add VIP/32 dev tunl0; ip link set tunl0 up`): its addresses become the host's
+    /// (ARP for them ignored with `arp_ignore`, as for the loopback), and IP-in-IP packets to
+    /// the host are unwrapped before the stack sees them (see `tunnel`).
+    pub fn add_tunnel(&mut self, config: TunnelConfig, arp_ignore: bool) {
+        self.tunnel = Some((config, arp_ignore));
+        self.install_tunnel();
+    }
+
+    /// Puts the configured tunnel on the current interface and card (again after a reboot).
+    fn install_tunnel(&mut self) {
+        let Some((config, arp_ignore)) = &self.tunnel else {
+            return;
+        };
+        for &ip in &config.addresses {
+            add_loopback(&mut self.iface, &mut self.device, ip, *arp_ignore);
+        }
+        self.device.policy.tunnel = Some(TunnelEndpoint::new(
+            config.clone(),
+            self.config.ip,
+            self.config.prefix_len,
+            self.config.gateway.is_some(),
+        ));
     }
 
     /// The card's ingress policy, to configure `arp_ignore` and the like.
@@ -197,7 +230,11 @@ impl Host {
             }
         }
         // 4. Hand the frames to the wire and ask to be woken when next needed.
-        for frame in self.device.tx.drain(..) {
+        let clamp = self.tunnel.as_ref().and_then(|(t, _)| t.clamp_mss);
+        for mut frame in self.device.tx.drain(..) {
+            if let Some(mss) = clamp {
+                clamp_mss(&mut frame, mss);
+            }
             ctx.send(0, frame);
         }
         if let Some(at) = self.iface.poll_at(instant, &self.sockets) {
@@ -286,6 +323,7 @@ impl Node for Host {
         for &(ip, arp_ignore) in &self.loopback {
             add_loopback(&mut self.iface, &mut self.device, ip, arp_ignore);
         }
+        self.install_tunnel();
         self.sockets = HostSockets::new();
         ctx.wake_at(ctx.now);
     }

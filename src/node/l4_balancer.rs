@@ -18,6 +18,10 @@
 //!    - **Direct routing** (`Route`): rewrites only the destination MAC address. The packet
 //!      still says "to VIP"; the real server holds the VIP on its loopback (without answering
 //!      ARP for it) and answers the client directly, from the VIP, bypassing the director.
+//!    - **Tunnelling** (`Tunnel`): wraps the packet in IP-in-IP to the real server (see
+//!      `node::tunnel`), which may be on another network; like DR, the packet inside still
+//!      says "to VIP" and the server answers directly. A packet that no longer fits the path
+//!      MTU once wrapped gets ICMP "fragmentation needed" (1480) from the VIP instead.
 //! 5. NAT replies: a packet from a real server that matches an entry gets its source rewritten
 //!    to the VIP and port, and is routed to the client like any forwarded packet.
 //!
@@ -42,7 +46,7 @@
 //! failover the new master carries on the old master's connections instead of resetting them.
 //!
 //! # Simplifications
-//! - TCP only. No tunnelling (`-i`), no full-NAT.
+//! - TCP only. No full-NAT; tunnelling only over IP-in-IP (no GUE or GRE).
 //! - Sync messages use the kernel's version 1 format (`ipvs::sync`), one connection each;
 //!   only new connections are announced (the kernel also sends state changes), and they are
 //!   learned as established.
@@ -55,7 +59,8 @@
 //!
 //! # Further reading
 //! - Linux `net/netfilter/ipvs/ip_vs_core.c` (`ip_vs_in`, `ip_vs_out`), `ip_vs_xmit.c`
-//!   (`ip_vs_nat_xmit`, `ip_vs_dr_xmit`); the LVS-HOWTO; `book/src/labs/l4-balancing.md`.
+//!   (`ip_vs_nat_xmit`, `ip_vs_dr_xmit`, `ip_vs_tunnel_xmit`); the LVS-HOWTO;
+//!   `book/src/labs/l4-balancing.md`.
 
 use std::net::Ipv4Addr;
 
@@ -69,6 +74,7 @@ use super::Host;
 use super::frames::{self, ETHERNET_HEADER_LEN};
 use super::packet_cpu::PacketCpu;
 use super::router::{IcmpError, Router};
+use super::tunnel::{self, EncapsulateError};
 use super::{Command, Node, NodeCtx};
 use crate::app::{CheckerConfig, HealthBoard, HealthChecker};
 use crate::ipvs::conn::{Conn, ConnKey, ConnTable, Direction, TcpFlags, TcpState, next_state};
@@ -162,6 +168,8 @@ pub struct L4Balancer {
     sync: bool,
     /// The kernel's per-packet work, when modelled: every frame waits for it.
     cpu: Option<PacketCpu>,
+    /// Identification of the next outer header this director writes when tunnelling.
+    ipip_ident: u16,
 }
 
 /// The Ethernet address of the IPVS sync daemon's group 224.0.0.81 (`ipvs::sync`):
@@ -286,6 +294,7 @@ impl L4Balancer {
             checker_stacks: Vec::new(),
             sync: false,
             cpu: None,
+            ipip_ident: 0,
         }
     }
 
@@ -464,7 +473,7 @@ impl L4Balancer {
         // 3. The TCP state machine, from the client's side.
         let direction = match forward {
             Forward::Masq => Direction::Input,
-            Forward::Route => Direction::InputOnly,
+            Forward::Route | Forward::Tunnel => Direction::InputOnly,
         };
         self.advance(ctx.now, &key, conn, direction, seg.flags);
         let svc = &mut self.services[conn.service];
@@ -473,14 +482,38 @@ impl L4Balancer {
         svc.dest_stats[dest].in_pkts += 1;
         svc.dest_stats[dest].in_bytes += seg.ip_len;
         // 4. Forward. Like any forwarded packet it loses one TTL (Linux IPVS decrements it
-        // for NAT and DR since 4.x); one that would reach zero is dropped.
+        // for NAT, DR and TUN since 4.x); one that would reach zero is dropped.
         if !decrement_ttl(&mut frame) {
             return;
         }
-        if forward == Forward::Masq {
-            rewrite(&mut frame, conn.dest_ip, conn.dest_port, true);
+        match forward {
+            Forward::Masq => rewrite(&mut frame, conn.dest_ip, conn.dest_port, true),
+            Forward::Route => {}
+            Forward::Tunnel => match self.encapsulate(&frame, conn.dest_ip) {
+                Ok(wrapped) => frame = wrapped,
+                Err(EncapsulateError::FragmentationNeeded { mtu }) => {
+                    // icmp_send() from the packet's local destination, the VIP; Linux never
+                    // rate-limits this one (path MTU discovery depends on it).
+                    let error = IcmpError::FragNeeded { mtu };
+                    self.router
+                        .send_icmp_error_from(ctx, seg.dst, &frame, error);
+                    return;
+                }
+                Err(EncapsulateError::Malformed) => return,
+            },
         }
         self.router.send_towards(ctx, conn.dest_ip, frame);
+    }
+
+    /// `ip_vs_tunnel_xmit`: the frame wrapped in IP-in-IP from the director's address towards
+    /// `server` (path MTU 1500, every netlab link being Ethernet).
+    fn encapsulate(&mut self, frame: &[u8], server: Ipv4Addr) -> Result<Vec<u8>, EncapsulateError> {
+        let source = self
+            .router
+            .source_towards(server)
+            .ok_or(EncapsulateError::Malformed)?;
+        self.ipip_ident = self.ipip_ident.wrapping_add(1);
+        tunnel::encapsulate(frame, source, server, self.ipip_ident, tunnel::ETHERNET_MTU)
     }
 
     /// Step 5: a NAT reply from a real server.
@@ -587,6 +620,7 @@ impl L4Balancer {
             dest: (conn.dest_ip, conn.dest_port),
             flags: match forward {
                 Some(Forward::Route) => sync::CONN_F_DROUTE,
+                Some(Forward::Tunnel) => sync::CONN_F_TUNNEL,
                 Some(Forward::Masq) | None => sync::CONN_F_MASQ,
             },
             state: sync::TCP_S_ESTABLISHED,

@@ -21,6 +21,7 @@ mod l4_balancer;
 pub mod packet_cpu;
 mod router;
 mod sockets;
+pub mod tunnel;
 pub mod vrrp;
 
 pub use arp::ArpCache;

@@ -447,7 +447,7 @@ impl Router {
             seq_no,
             data,
         };
-        self.originate(ctx, packet.dst_addr(), packet.src_addr(), &reply);
+        self.originate(ctx, packet.dst_addr(), packet.src_addr(), &reply, None);
     }
 
     /// Sends an ICMP error about `offending` (a whole frame) back to its sender, from the
@@ -495,23 +495,43 @@ impl Router {
                 header,
                 data,
             },
+            IcmpError::FragNeeded { .. } => Icmpv4Repr::DstUnreachable {
+                reason: Icmpv4DstUnreachable::FragRequired,
+                header,
+                data,
+            },
         };
-        self.originate(ctx, src, packet.src_addr(), &message);
+        let mtu = match error {
+            IcmpError::FragNeeded { mtu } => Some(mtu),
+            _ => None,
+        };
+        self.originate(ctx, src, packet.src_addr(), &message, mtu);
     }
 
-    /// Sends an ICMP message from the router itself, routed like any other packet.
+    /// The address this node sends from towards `target`: that of the interface its route
+    /// leaves by (Linux's source address selection for a connected interface).
+    pub fn source_towards(&self, target: Ipv4Addr) -> Option<Ipv4Addr> {
+        lookup(&self.routes, target).map(|route| self.interfaces[route.iface].ip)
+    }
+
+    /// Sends an ICMP message from the router itself, routed like any other packet; `mtu` is
+    /// the next-hop MTU of a "fragmentation needed" (which smoltcp's `Icmpv4Repr` lacks).
     fn originate(
         &mut self,
         ctx: &mut NodeCtx<'_>,
         src: Ipv4Addr,
         dst: Ipv4Addr,
         message: &Icmpv4Repr<'_>,
+        mtu: Option<u16>,
     ) {
         let Some(route) = lookup(&self.routes, dst).copied() else {
             return;
         };
         let mac = self.interfaces[route.iface].mac;
-        let frame = frames::icmp(mac, EthernetAddress([0; 6]), src, dst, message);
+        let mut frame = frames::icmp(mac, EthernetAddress([0; 6]), src, dst, message);
+        if let Some(mtu) = mtu {
+            frames::set_next_hop_mtu(&mut frame, mtu);
+        }
         self.send_to_next_hop(ctx, route.iface, route.via.unwrap_or(dst), frame);
     }
 
@@ -593,6 +613,12 @@ pub enum IcmpError {
     HostUnreachable,
     /// Type 3 code 3: nothing serves that port (what IPVS sends when no server is available).
     PortUnreachable,
+    /// Type 3 code 4: fragmentation needed and DF set, with the next-hop MTU (RFC 1191 §4),
+    /// what an IPVS director sends when a packet no longer fits once tunnelled.
+    FragNeeded {
+        /// The largest packet the next hop takes.
+        mtu: u16,
+    },
 }
 
 /// The addresses and ports of a TCP segment, and whether it opens a connection (SYN without

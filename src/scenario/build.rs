@@ -226,6 +226,7 @@ pub fn build_capturing(scenario: &Scenario, seed: u64, capture: CaptureOptions) 
                 paths,
                 loopback,
                 arp_ignore,
+                tunnel,
                 smtp_port,
                 keep_alive,
             } => {
@@ -233,6 +234,9 @@ pub fn build_capturing(scenario: &Scenario, seed: u64, capture: CaptureOptions) 
                 let mut host = new_host(&streams, name, index, interface, *gateway);
                 for &ip in loopback {
                     host.add_loopback_address(ip, *arp_ignore);
+                }
+                if let Some(tunnel) = tunnel {
+                    host.add_tunnel(tunnel.clone(), *arp_ignore);
                 }
                 host.add_app(Box::new(WebServer::new(
                     WebServerConfig {
@@ -329,6 +333,7 @@ pub fn build_capturing(scenario: &Scenario, seed: u64, capture: CaptureOptions) 
                 dns,
                 paths,
                 keep_alive,
+                cookie_bytes,
             } => {
                 let start = SimTime::ZERO + workload.start;
                 let stop = workload.duration.map(|d| start + d);
@@ -369,6 +374,7 @@ pub fn build_capturing(scenario: &Scenario, seed: u64, capture: CaptureOptions) 
                         paths: paths.clone(),
                         try_next: dns.as_ref().is_some_and(|d| d.try_next),
                         keep_alive: *keep_alive,
+                        cookie_bytes: *cookie_bytes as usize,
                     };
                     let resolver = Box::new(StaticHosts::new(scenario.hosts.clone()));
                     let rng = streams.stream(&format!("client:{host_name}"));

@@ -121,7 +121,7 @@ pub enum ActionEventFile {
         /// Its weight. Default 1.
         #[serde(default)]
         weight: Option<u32>,
-        /// `Nat` or `Dr`. Default `Nat`.
+        /// `Nat`, `Dr` or `Tun`. Default `Nat`.
         #[serde(default)]
         forward: Option<ForwardFile>,
         /// The virtual service. Default: the director's only one.
@@ -719,7 +719,8 @@ pub struct RealServerFile {
     /// Weight, 0 (no new connections) to 65535. Default 1.
     #[serde(default)]
     pub weight: Option<u32>,
-    /// `Nat` (masquerading) or `Dr` (direct routing). Default `Nat` (keepalived's default).
+    /// `Nat` (masquerading), `Dr` (direct routing) or `Tun` (IP-in-IP tunnelling). Default
+    /// `Nat` (keepalived's default).
     #[serde(default)]
     pub forward: Option<ForwardFile>,
     /// Upper connection threshold (`-x`): no new connections at this many. Default 0 (none).
@@ -747,6 +748,10 @@ pub enum ForwardFile {
     Nat,
     /// Direct routing: rewrite the destination MAC; replies go straight to the client.
     Dr,
+    /// IP-in-IP tunnelling (`ipvsadm -i`, keepalived `lb_kind TUN`): wrap the packet in a
+    /// new IPv4 header to the real server, which may be on another network; it needs a
+    /// `tunnel` holding the VIP, and replies go straight to the client.
+    Tun,
 }
 
 /// A router.
@@ -903,10 +908,15 @@ pub struct WebServerFile {
     /// Addresses on the loopback interface, such as a VIP for direct routing. Default none.
     #[serde(default)]
     pub loopback: Vec<String>,
-    /// Linux `arp_ignore=1`: do not answer ARP for the loopback addresses. Default true.
-    /// Set it to false to see what happens when a real server answers ARP for the VIP.
+    /// Linux `arp_ignore=1`: do not answer ARP for the loopback and tunnel addresses. Default
+    /// true. Set it to false to see what happens when a real server answers ARP for the VIP.
     #[serde(default)]
     pub arp_ignore: Option<bool>,
+    /// An IP-in-IP tunnel device (`tunl0`) holding the VIP, which a real server behind an IPVS
+    /// director in tunnelling mode (`forward: Tun`) needs. Default none: IP-in-IP packets
+    /// are answered with ICMP protocol unreachable, as by Linux without the `ipip` module.
+    #[serde(default)]
+    pub tunnel: Option<TunnelFile>,
     /// Also run a minimal SMTP greeter on this port (for `SmtpCheck`). Default none.
     #[serde(default)]
     pub smtp_port: Option<u16>,
@@ -915,6 +925,38 @@ pub struct WebServerFile {
     /// every connection is closed after its response.
     #[serde(default)]
     pub keep_alive: Option<String>,
+}
+
+/// A real server's `tunl0`: what `modprobe ipip; ip addr add VIP/32 dev tunl0; ip link set
+/// tunl0 up; sysctl net.ipv4.conf.tunl0.rp_filter=...` configures.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TunnelFile {
+    /// Addresses on `tunl0`: the VIPs the server answers for, such as `["10.0.1.100"]`.
+    pub addresses: Vec<String>,
+    /// Reverse-path filtering of what comes out of the tunnel: `Off` (0), `Loose` (2) or
+    /// `Strict` (1), the higher of `net.ipv4.conf.all.rp_filter` and
+    /// `net.ipv4.conf.tunl0.rp_filter`. Required: distributions differ (RHEL sets 1, Debian's
+    /// systemd 2), and `Strict` silently drops every request.
+    pub rp_filter: RpFilterFile,
+    /// Lower the MSS option of the SYN-ACKs the server sends to this value (`iptables -t
+    /// mangle -A OUTPUT -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1440`), so that
+    /// clients send segments that still fit the path once the director wraps them. Default
+    /// none (smoltcp advertises 1460).
+    #[serde(default)]
+    pub clamp_mss: Option<u16>,
+}
+
+/// Linux's `rp_filter` values.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+pub enum RpFilterFile {
+    /// 0: no source validation.
+    Off,
+    /// 2: the source must be reachable by some interface (RFC 3704 loose mode).
+    Loose,
+    /// 1: the route back to the source must leave by the interface the packet came in on
+    /// (RFC 3704 strict mode).
+    Strict,
 }
 
 /// A time that is either always the same or random.
@@ -963,6 +1005,11 @@ pub struct ClientsFile {
     /// server agrees, as browsers do. Default false: one connection per request.
     #[serde(default)]
     pub keep_alive: Option<bool>,
+    /// Send a `Cookie` header of about this size with every request, such as `"3KiB"` (big
+    /// cookies make big requests: a request over 1460 bytes fills a whole TCP segment).
+    /// Default none.
+    #[serde(default)]
+    pub cookie: Option<String>,
 }
 
 /// How a client group resolves names.

@@ -9,6 +9,8 @@
 //!
 //! The lints:
 //! - a direct-routing real server without the VIP on its loopback;
+//! - a tunnelling real server without a tunnel holding the VIP, or whose `rp_filter` is
+//!   strict;
 //! - a NAT real server whose replies do not go back through the director;
 //! - a health check that can never pass (a port nobody listens on, a path the server does
 //!   not serve, an address no machine has);
@@ -25,6 +27,7 @@ use super::model::{
 };
 use crate::app::{CheckKind, CheckerConfig};
 use crate::ipvs::service::Forward;
+use crate::node::tunnel::{RpFilter, TunnelConfig};
 
 /// Requests above which a run is worth a warning: in a debug build, about a minute.
 const MANY_REQUESTS: f64 = 1_000_000.0;
@@ -177,6 +180,7 @@ fn real_servers(
             interface,
             gateway,
             loopback,
+            tunnel,
             ..
         }) = web_server(scenario, rs.addr)
         else {
@@ -208,6 +212,11 @@ fn real_servers(
                 help: format!("add `loopback: [\"{}\"]` to \"{name}\"", service.vip),
                 page: "labs/l4-balancing.md#the-real-servers-hold-the-vip-quietly",
             }),
+            Forward::Tunnel => {
+                if let Some(lint) = tunnel_lint(director, name, rs.addr, service.vip, tunnel) {
+                    lints.push(lint);
+                }
+            }
             Forward::Masq if client_next_door.is_some() => lints.push(Lint {
                 value: rs.addr.to_string(),
                 anchor: Some(director.to_string()),
@@ -238,6 +247,47 @@ fn real_servers(
             _ => {}
         }
     }
+}
+
+/// What a tunnelling real server lacks: a tunnel holding the VIP (without one, IP-in-IP gets
+/// ICMP protocol unreachable; without the VIP, the unwrapped packet is not for the host), or
+/// an `rp_filter` that lets the unwrapped packets in.
+fn tunnel_lint(
+    director: &str,
+    name: &str,
+    addr: Ipv4Addr,
+    vip: Ipv4Addr,
+    tunnel: &Option<TunnelConfig>,
+) -> Option<Lint> {
+    let (message, help) = match tunnel {
+        None => (
+            format!(
+                "real server \"{name}\" ({addr}) gets requests for {vip} by IP-in-IP tunnelling, but has no tunnel: it answers every one with ICMP protocol unreachable, while its health checks pass"
+            ),
+            format!("add `tunnel: (addresses: [\"{vip}\"], rp_filter: Off)` to \"{name}\""),
+        ),
+        Some(t) if !t.addresses.contains(&vip) => (
+            format!(
+                "real server \"{name}\" ({addr}) gets requests for {vip} by IP-in-IP tunnelling, but its tunnel does not hold that VIP: it drops every one"
+            ),
+            format!("add \"{vip}\" to the `addresses` of \"{name}\"'s tunnel"),
+        ),
+        Some(t) if t.rp_filter == RpFilter::Strict => (
+            format!(
+                "real server \"{name}\" ({addr}) filters its tunnel with strict rp_filter: the route back to a client leaves by eth0, not tunl0, so it silently drops every request"
+            ),
+            "set `rp_filter: Off` (sysctl net.ipv4.conf.all.rp_filter=0 and net.ipv4.conf.tunl0.rp_filter=0)".to_string(),
+        ),
+        Some(_) => return None,
+    };
+    Some(Lint {
+        value: addr.to_string(),
+        anchor: Some(director.to_string()),
+        nth_fault: None,
+        message,
+        help,
+        page: "labs/l4-balancing.md#nat-dr-and-tun",
+    })
 }
 
 /// A checker that can never succeed against the server at `addr`.

@@ -307,8 +307,10 @@ pub enum NodeSpec {
         paths: Vec<String>,
         /// Loopback addresses (VIPs for direct routing).
         loopback: Vec<Ipv4Addr>,
-        /// Whether ARP requests for the loopback addresses go unanswered.
+        /// Whether ARP requests for the loopback and tunnel addresses go unanswered.
         arp_ignore: bool,
+        /// The IP-in-IP tunnel device, for IPVS tunnelling.
+        tunnel: Option<crate::node::tunnel::TunnelConfig>,
         /// Port of an SMTP greeter running beside the web server.
         smtp_port: Option<u16>,
         /// Keep-alive idle timeout (`None`: no keep-alive).
@@ -365,6 +367,8 @@ pub enum NodeSpec {
         paths: Vec<String>,
         /// Whether the hosts reuse connections (keep-alive).
         keep_alive: bool,
+        /// Bytes of the `Cookie` header each request carries (0: none).
+        cookie_bytes: u64,
     },
     /// An authoritative DNS server.
     DnsServer {

@@ -141,6 +141,7 @@ fn the_scenario_reference_lists_the_real_limits() {
         format!("| `persistence_timeout` | {}", bounds(PERSISTENCE)),
         format!("a client's `Hold`, `SetTtl` | {}", bounds(TTL)),
         format!("| `response_size` | {}", bounds(RESPONSE_SIZE)),
+        format!("| client `cookie` | {}", bounds(COOKIE_SIZE)),
         format!("| wire `queue` | {}", bounds(QUEUE)),
         format!("| wire `bandwidth` | {}", bounds(BANDWIDTH)),
     ];

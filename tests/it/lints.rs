@@ -245,3 +245,29 @@ fn the_same_subnet_warning_names_only_clients_of_the_nat_service() {
     );
     assert!(warnings.is_empty(), "{warnings:#?}");
 }
+
+#[test]
+fn a_tunnelling_server_without_its_tunnel_or_with_strict_rp_filter_is_flagged() {
+    let web2_tunnel = "tunnel: (addresses: [\"10.0.1.100\"], rp_filter: Off),\n                  workers: 16, service_time: Exponential(\"2ms\"), response_size: \"8KiB\"),\n        Clients";
+    let web2_plain = "workers: 16, service_time: Exponential(\"2ms\"), response_size: \"8KiB\"),\n        Clients";
+    let warnings = warnings_of("l4-tun.ron", &[(web2_tunnel, web2_plain)]);
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    assert!(warnings[0].contains("\"web2\" (10.0.2.12) gets requests for 10.0.1.100 by IP-in-IP tunnelling, but has no tunnel"));
+    assert!(
+        warnings[0].contains("(ip: \"10.0.2.12\", forward: Tun)"),
+        "{}",
+        warnings[0]
+    );
+    assert!(warnings[0].contains("labs/l4-balancing.md#nat-dr-and-tun"));
+
+    let warnings = warnings_of("l4-tun.ron", &[("rp_filter: Off", "rp_filter: Strict")]);
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    assert!(warnings[0].contains("\"web1\" (10.0.2.11) filters its tunnel with strict rp_filter"));
+
+    let warnings = warnings_of(
+        "l4-tun.ron",
+        &[("[\"10.0.1.100\"], rp_filter", "[\"10.0.1.200\"], rp_filter")],
+    );
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    assert!(warnings[0].contains("its tunnel does not hold that VIP"));
+}

@@ -26,6 +26,7 @@
 //!   explanation `netlab explain` prints;
 //! - `sweeps`: `compare --shard` and `merge` give the unsharded files; the thread count
 //!   changes nothing; Ctrl-C stops `run` leaving nothing behind, and no bar off a terminal.
+//! - `tun`: IPVS tunnelling: valid IP-in-IP in the capture, fragmentation needed, the MSS fix;
 //! - `props`: property tests: mutated scenarios never crash `check`; random directors balance their books.
 
 mod book;
@@ -52,3 +53,4 @@ mod report_browser;
 mod scenarios;
 mod support;
 mod sweeps;
+mod tun;

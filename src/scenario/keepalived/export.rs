@@ -202,6 +202,7 @@ fn method(forward: Forward) -> &'static str {
     match forward {
         Forward::Masq => "NAT",
         Forward::Route => "DR",
+        Forward::Tunnel => "TUN",
     }
 }
 
@@ -320,15 +321,16 @@ fn write_persistence(out: &mut String, timeout: SimDuration) {
     );
 }
 
-/// The port to write for a real or sorry server: a DR server keeps the service's port
-/// (direct routing rewrites only the MAC address), so a different one is noted and replaced.
+/// The port to write for a real or sorry server: a DR or TUN server keeps the service's port
+/// (neither method rewrites the packet), so a different one is noted and replaced.
 fn port_for(out: &mut String, forward: Forward, port: u16, service_port: u16) -> u16 {
-    if forward == Forward::Route && port != service_port {
+    if forward != Forward::Masq && port != service_port {
         note(
             out,
             "    ",
             &format!(
-                "netlab's port {port}: direct routing keeps the service's port {service_port}"
+                "netlab's port {port}: {} keeps the service's port {service_port}",
+                method(forward)
             ),
         );
         service_port

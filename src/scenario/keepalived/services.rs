@@ -13,14 +13,14 @@
 //! ```
 //!
 //! Values keepalived reads but netlab would run differently are refused with the reason, not
-//! changed: `protocol UDP` (netlab's services are TCP), `lb_kind TUN` (not modelled yet),
-//! the schedulers netlab lacks.
+//! changed: `protocol UDP` (netlab's services are TCP), a tunnel `type` other than IPIP, the
+//! schedulers netlab lacks.
 //!
 //! # Simplifications
 //! - keepalived defaults a service without `protocol` to UDP; netlab runs it as TCP, with a
 //!   warning.
-//! - `lb_kind DR` with a real server port other than the service's: keepalived resets the
-//!   port (with an error); so does netlab, with a warning.
+//! - `lb_kind DR` or `TUN` with a real server port other than the service's: keepalived
+//!   resets the port (with an error); so does netlab, with a warning.
 //! - Checker timing is kept per real server: the checkers of one real server must agree on
 //!   each value they set (keepalived lets them differ); each checker's own defaults (`retry`
 //!   0 for MISC_CHECK, `delay_before_retry` 3 s for HTTP_GET) are kept.
@@ -262,7 +262,7 @@ fn virtual_server_at(
     }
     if let Some(sorry) = service.sorry_server.as_mut() {
         sorry.forward = sorry_method.or(method);
-        if sorry.forward == Some(ForwardFile::Dr) {
+        if matches!(sorry.forward, Some(ForwardFile::Dr | ForwardFile::Tun)) {
             sorry.port = None;
         }
     }
@@ -362,13 +362,19 @@ fn real_server(r: &mut Report<'_>, item: &Item, s: &ServiceDefaults<'_>) -> Opti
             _ => timing.read(r, item),
         }
     }
-    // Direct routing cannot change the port: keepalived resets it to the service's.
-    if rs.forward == Some(ForwardFile::Dr) && port != Some(s.port) {
+    // Direct routing and tunnelling cannot change the port: keepalived resets it.
+    let keeps_packet = matches!(rs.forward, Some(ForwardFile::Dr | ForwardFile::Tun));
+    if keeps_packet && port != Some(s.port) {
         if let Some(word) = port_word {
+            let method = if rs.forward == Some(ForwardFile::Dr) {
+                "direct routing"
+            } else {
+                "tunnelling"
+            };
             r.warning(
                 word,
                 format!(
-                    "direct routing cannot change the port: the service's {} is used",
+                    "{method} cannot change the port: the service's {} is used",
                     s.port
                 ),
                 "keepalived resets it too (\"ports don't match\"): write the service's port",
@@ -448,19 +454,17 @@ fn sched(r: &mut Report<'_>, item: &Item) -> Option<String> {
     None
 }
 
-/// `lb_kind` / `lvs_method` / `sorry_server_lvs_method`: NAT or DR.
+/// `lb_kind` / `lvs_method` / `sorry_server_lvs_method`: NAT, DR or TUN (with keepalived
+/// 2.2's optional `type ipip`; GUE and GRE tunnels are refused).
 fn forward(r: &mut Report<'_>, item: &Item) -> Option<ForwardFile> {
     let word = r.arg(item, 0, "a method")?;
     match word.text.as_str() {
         "NAT" => return Some(ForwardFile::Nat),
         "DR" => return Some(ForwardFile::Dr),
+        "TUN" => return tunnel_type(r, item).then_some(ForwardFile::Tun),
         _ => {}
     }
     let (message, help) = match word.text.to_ascii_uppercase().as_str() {
-        "TUN" => (
-            "IPVS tunnelling (`TUN`) is not modelled by netlab yet".to_string(),
-            "use DR for real servers on the director's segment, or NAT".to_string(),
-        ),
         "DSR" | "DIRECT" | "ROUTE" | "GATE" | "GATEWAY" => (
             format!(
                 "unknown method `{}`: keepalived calls direct server return `DR`",
@@ -475,17 +479,45 @@ fn forward(r: &mut Report<'_>, item: &Item) -> Option<ForwardFile> {
             ),
             "write `NAT`".to_string(),
         ),
-        upper @ ("NAT" | "DR") => (
+        upper @ ("NAT" | "DR" | "TUN") => (
             format!("`{}` is written in capitals in keepalived", word.text),
             format!("write `{upper}`: keepalived's values are case-sensitive"),
         ),
         _ => (
             format!("unknown method `{}`", word.text),
-            "the methods are NAT and DR (and TUN, which netlab does not model yet)".to_string(),
+            "the methods are NAT, DR and TUN".to_string(),
         ),
     };
     r.error(word, message, help);
     None
+}
+
+/// The words after `TUN`: none, or `type ipip` (keepalived 2.2's default; lower case, as
+/// keepalived compares it); netlab models no other tunnel type. Returns whether they are
+/// fine.
+fn tunnel_type(r: &mut Report<'_>, item: &Item) -> bool {
+    let args = item.args();
+    let (message, help, word) = match (args.get(1), args.get(2)) {
+        (None, _) => return true,
+        (Some(kw), Some(kind)) if kw.text == "type" && kind.text == "ipip" => return true,
+        (Some(kw), Some(kind)) if kw.text == "type" && kind.text.eq_ignore_ascii_case("ipip") => (
+            format!("`{}` is written in lower case in keepalived", kind.text),
+            "write `ipip`: keepalived rejects any other spelling",
+            kind,
+        ),
+        (Some(kw), Some(kind)) if kw.text == "type" => (
+            format!("netlab models IP-in-IP tunnels only, not `{}`", kind.text),
+            "write `TUN` (or `TUN type ipip`), the kernel's classic LVS-TUN",
+            kind,
+        ),
+        (Some(other), _) => (
+            format!("unexpected `{}` after `TUN`", other.text),
+            "write `TUN`, or `TUN type ipip`",
+            other,
+        ),
+    };
+    r.error(word, message, help);
+    false
 }
 
 /// `protocol`: TCP, in any case (keepalived compares it without case).

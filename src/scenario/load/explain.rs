@@ -30,7 +30,7 @@ use super::ron_options;
 use crate::scenario::diagnostic::{Diagnostic, Lexer, Locator, Token, TokenKind, nearest};
 use crate::scenario::format::{
     ActionEventFile, AlgorithmFile, CheckFile, ClientCacheFile, DistributionFile, FaultEventFile,
-    ForwardFile, NodeFile, OrderFile, ProbeKindFile, WorkloadFile,
+    ForwardFile, NodeFile, OrderFile, ProbeKindFile, RpFilterFile, WorkloadFile,
 };
 
 /// Where ron stopped, seen from the scenario: the token there and what it belongs to.
@@ -298,12 +298,14 @@ const FIELDS: &[(&str, Holds)] = &[
     ("instance", Holds::Text),
     ("hosts", Holds::Text),
     ("keepalived", Holds::Text),
+    ("cookie", Holds::Text),
     // Whole numbers, by their Rust type's range.
     ("seed", Holds::Whole(u64::MAX)),
     ("max_events", Holds::Whole(u64::MAX)),
     ("requests", Holds::Whole(u64::MAX)),
     ("port", Holds::Whole(u16::MAX as u64)),
     ("smtp_port", Holds::Whole(u16::MAX as u64)),
+    ("clamp_mss", Holds::Whole(u16::MAX as u64)),
     ("status", Holds::Whole(u16::MAX as u64)),
     ("ServiceErrors", Holds::Whole(u16::MAX as u64)),
     ("virtual_router_id", Holds::Whole(u8::MAX as u64)),
@@ -345,6 +347,7 @@ const FIELDS: &[(&str, Holds)] = &[
     ("reuse_server_connections", Holds::Bool),
     // Choices.
     ("forward", Holds::Choice(&FORWARD)),
+    ("rp_filter", Holds::Choice(&RP_FILTER)),
     ("algorithm", Holds::Choice(&ALGORITHM)),
     ("order", Holds::Choice(&ORDER)),
     ("cache", Holds::Choice(&CACHE)),
@@ -462,6 +465,14 @@ const PROBE_KIND: Choice = Choice {
     example: "Ping",
     variants: variants::<ProbeKindFile>,
 };
+/// Reverse-path filtering modes of a tunnel.
+const RP_FILTER: Choice = Choice {
+    type_name: "RpFilterFile",
+    one: "rp_filter mode",
+    several: "rp_filter modes",
+    example: "Off",
+    variants: variants::<RpFilterFile>,
+};
 /// Node kinds.
 const NODE: Choice = Choice {
     type_name: "NodeFile",
@@ -482,6 +493,7 @@ const CHECK: Choice = Choice {
 /// Every enum of `format` that a student chooses a variant of.
 const CHOICES: &[&Choice] = &[
     &FORWARD,
+    &RP_FILTER,
     &ALGORITHM,
     &ORDER,
     &CACHE,
@@ -498,6 +510,7 @@ const CHOICES: &[&Choice] = &[
 const STRUCTS: &[(&str, &str)] = &[
     ("Scenario", "the scenario"),
     ("ScenarioFile", "the scenario"),
+    ("TunnelFile", "a web server's `tunnel`"),
     ("FaultFile", "a fault"),
     ("ActionFile", "an action"),
     ("ReactionFile", "an `on_alarm` action"),

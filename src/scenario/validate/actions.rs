@@ -12,11 +12,11 @@ use std::net::Ipv4Addr;
 use super::checker::Checker;
 use super::faults::node_name;
 use super::limits;
-use crate::ipvs::service::{Forward, RealServerConfig};
+use crate::ipvs::service::RealServerConfig;
 use crate::node::vrrp::VrrpConfig;
 use crate::node::{Command, ZoneEdit};
 use crate::scenario::diagnostic::nearest;
-use crate::scenario::format::{ActionEventFile, ActionFile, ForwardFile, NodeFile};
+use crate::scenario::format::{ActionEventFile, ActionFile, NodeFile};
 use crate::scenario::model::{ActionSpec, ActionSpecKind, NodeSpec, ServiceSpec};
 use crate::scenario::spans::Step;
 use crate::sim::SimDuration;
@@ -160,10 +160,7 @@ impl Checker<'_> {
                     addr,
                     port,
                     weight,
-                    forward: match forward {
-                        Some(ForwardFile::Dr) => Forward::Route,
-                        _ => Forward::Masq,
-                    },
+                    forward: super::l4_balancer::forward(*forward),
                     upper_threshold: 0,
                     lower_threshold: 0,
                 };

@@ -107,6 +107,9 @@ impl Checker<'_> {
             dns,
             paths: group.paths.clone(),
             keep_alive: group.keep_alive.unwrap_or(false),
+            cookie_bytes: group.cookie.as_deref().map_or(0, |text| {
+                self.size(Some(text), "0B", limits::COOKIE_SIZE, anchor)
+            }),
         })
     }
 

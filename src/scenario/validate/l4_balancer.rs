@@ -215,12 +215,17 @@ impl Checker<'_> {
                     .unwrap_or(false),
             );
             let forward = forward(rs.forward);
-            if forward == Forward::Route && rs_port != port {
+            if forward != Forward::Masq && rs_port != port {
+                let method = if forward == Forward::Route {
+                    "direct routing"
+                } else {
+                    "tunnelling"
+                };
                 self.at_field(
                     "port",
                     anchor,
-                    format!("real server {addr} uses direct routing on port {rs_port}, but the service listens on {port}"),
-                    "direct routing rewrites only the MAC address, never the port: leave the real server's port out, or use forward: Nat",
+                    format!("real server {addr} uses {method} on port {rs_port}, but the service listens on {port}"),
+                    format!("{method} never rewrites the port (the client's packet arrives as it was sent): leave the real server's port out, or use forward: Nat"),
                 );
             }
             if forward == Forward::Route && !on_a_segment {
@@ -345,9 +350,10 @@ impl Checker<'_> {
 }
 
 /// The forwarding method, as IPVS names it.
-fn forward(file: Option<ForwardFile>) -> Forward {
+pub(super) fn forward(file: Option<ForwardFile>) -> Forward {
     match file.unwrap_or(ForwardFile::Nat) {
         ForwardFile::Nat => Forward::Masq,
         ForwardFile::Dr => Forward::Route,
+        ForwardFile::Tun => Forward::Tunnel,
     }
 }

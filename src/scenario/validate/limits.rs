@@ -125,6 +125,11 @@ pub const RESPONSE_SIZE: Bounds = Bounds {
     min: "0B",
     max: "16MiB",
 };
+/// A client's `Cookie` header: the web server reads heads of at most 4 KiB.
+pub const COOKIE_SIZE: Bounds = Bounds {
+    min: "1B",
+    max: "3KiB",
+};
 /// A wire's drop-tail queue: at least one full-size frame.
 pub const QUEUE: Bounds = Bounds {
     min: "1514B",

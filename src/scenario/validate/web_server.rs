@@ -1,12 +1,14 @@
 //! *Web servers*: workers and backlog, service time, response size, paths, the loopback
-//! addresses direct routing needs, keep-alive.
+//! addresses direct routing needs, the tunnel IPVS tunnelling needs, keep-alive.
 
 use std::net::Ipv4Addr;
 
 use super::checker::Checker;
 use super::limits;
-use crate::scenario::format::WebServerFile;
+use crate::node::tunnel::{RpFilter, TunnelConfig};
+use crate::scenario::format::{RpFilterFile, TunnelFile, WebServerFile};
 use crate::scenario::model::NodeSpec;
+use crate::scenario::spans::Step;
 use crate::sim::SimDuration;
 
 impl Checker<'_> {
@@ -60,6 +62,7 @@ impl Checker<'_> {
             } else {
                 Vec::new()
             };
+        let tunnel = w.tunnel.as_ref().map(|t| self.tunnel(t, anchor));
         let service_time =
             self.distribution(w.service_time.as_ref(), SimDuration::from_millis(1), anchor);
         let keep_alive = self.opt_duration(w.keep_alive.as_deref(), limits::TIMEOUT, anchor);
@@ -78,8 +81,46 @@ impl Checker<'_> {
             paths,
             loopback,
             arp_ignore: w.arp_ignore.unwrap_or(true),
+            tunnel,
             smtp_port,
             keep_alive,
+        })
+    }
+
+    /// A real server's `tunl0`: its addresses, `rp_filter`, and an MSS clamp that leaves room
+    /// for the outer header (at most 1460, at least IPv4's minimum of 536).
+    fn tunnel(&mut self, t: &TunnelFile, anchor: Option<&str>) -> TunnelConfig {
+        self.within(&[Step::Field("tunnel")], |c| {
+            let addresses =
+                if c.list_len(t.addresses.len(), "addresses", anchor, limits::MAX_VIPS) {
+                    t.addresses
+                        .iter()
+                        .filter_map(|ip| c.unicast(ip, anchor))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+            if t.addresses.is_empty() {
+                c.at_field(
+                    "addresses",
+                    anchor,
+                    "the tunnel holds no address: unwrapped packets for the VIP would find no taker"
+                        .to_string(),
+                    "list the VIP the director tunnels to this server, such as addresses: [\"10.0.1.100\"]",
+                );
+            }
+            let clamp_mss = t
+                .clamp_mss
+                .map(|mss| c.count(mss, "clamp_mss", anchor, 536, 1460));
+            TunnelConfig {
+                addresses,
+                rp_filter: match t.rp_filter {
+                    RpFilterFile::Off => RpFilter::Off,
+                    RpFilterFile::Loose => RpFilter::Loose,
+                    RpFilterFile::Strict => RpFilter::Strict,
+                },
+                clamp_mss,
+            }
         })
     }
 
