@@ -52,7 +52,7 @@ impl Checker<'_> {
             }
         }
         let loopback: Vec<Ipv4Addr> =
-            if self.list_len(w.loopback.len(), "loopback", anchor, limits::MAX_VIPS) {
+            if self.list_len(w.loopback.len(), "loopback", anchor, limits::MAX_LOOPBACK) {
                 w.loopback
                     .iter()
                     .filter_map(|ip| self.unicast(ip, anchor))
@@ -66,6 +66,21 @@ impl Checker<'_> {
         let smtp_port = w
             .smtp_port
             .map(|p| self.port(Some(p), 25, "smtp_port", anchor));
+        let cache = w.transparent_cache.as_ref().map(|c| {
+            let capacity = self.count(c.capacity, "capacity", anchor, 1, limits::MAX_CACHE_OBJECTS);
+            (
+                capacity,
+                self.port(c.origin_port, 80, "origin_port", anchor),
+            )
+        });
+        if cache.is_some() && keep_alive.is_some() {
+            self.at_field(
+                "keep_alive",
+                anchor,
+                format!("cache \"{name}\" does not keep connections open"),
+                "netlab's transparent cache closes every connection: remove keep_alive",
+            );
+        }
         Some(NodeSpec::WebServer {
             name: name.to_string(),
             interface: interface?,
@@ -80,6 +95,7 @@ impl Checker<'_> {
             arp_ignore: w.arp_ignore.unwrap_or(true),
             smtp_port,
             keep_alive,
+            cache,
         })
     }
 
