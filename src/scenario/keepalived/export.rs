@@ -251,7 +251,10 @@ fn write_service(out: &mut String, s: &ServiceSpec) {
     // lb_kind belongs to the virtual server; a real server may override it with lvs_method.
     let service_kind = s.real_servers[0].forward;
     let _ = writeln!(out, "    lb_kind {}", method(service_kind));
-    let _ = writeln!(out, "    protocol TCP");
+    if s.fwmark.is_none() {
+        // A firewall mark covers every protocol; keepalived warns about one given.
+        let _ = writeln!(out, "    protocol TCP");
+    }
     if let Some(timeout) = s.persistence {
         write_persistence(out, timeout);
     }

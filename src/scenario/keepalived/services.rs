@@ -276,7 +276,7 @@ fn virtual_server_at(
             _ => timing.read(r, item),
         }
     }
-    if !protocol_seen {
+    if !protocol_seen && !is_fwmark {
         r.warning(
             keyword,
             "this virtual server has no `protocol`: keepalived makes it UDP, netlab runs it as TCP"
