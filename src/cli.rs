@@ -20,9 +20,10 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+use crate::capture::CaptureOptions;
 use crate::output::{OutputDir, OutputError};
 use crate::report::ChartFormat;
-use crate::run::execute_watched;
+use crate::run::execute_with_report;
 use crate::scenario::{self, LoadError};
 use crate::world::RunError;
 use crate::{compare, explain, ipvs};
@@ -52,9 +53,17 @@ pub enum Command {
         /// Output folder (default: output/<file stem>/).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Capture every segment into capture.pcap, whatever the scenario says.
+        /// Capture every segment (capture-<segment>.pcap and capture.pcapng), whatever the
+        /// scenario says.
         #[arg(long)]
         pcap: bool,
+        /// Keep only the frames this filter passes (tcpdump's syntax, a subset: "tcp port
+        /// 80", "arp or icmp", "not host 10.0.0.5"); turns the capture on.
+        #[arg(long, value_name = "FILTER")]
+        pcap_filter: Option<String>,
+        /// Keep at most this many bytes of each captured frame; turns the capture on.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(34..=262_144))]
+        snaplen: Option<u32>,
         /// Do not print the summary table.
         #[arg(long)]
         quiet: bool,
@@ -220,9 +229,18 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             seed,
             out,
             pcap,
+            pcap_filter,
+            snaplen,
             quiet,
             format,
-        } => run_scenario(&file, seed, out, pcap, quiet, format.into()),
+        } => {
+            let capture = CaptureArgs {
+                all: pcap,
+                filter: pcap_filter,
+                snaplen,
+            };
+            run_scenario(&file, seed, out, capture, quiet, format.into())
+        }
         Command::Check { files } => check(&files),
         Command::Compare {
             file,
@@ -326,7 +344,7 @@ fn run_scenario(
     file: &Path,
     seed: Option<u64>,
     out: Option<PathBuf>,
-    pcap: bool,
+    capture: CaptureArgs,
     quiet: bool,
     format: ChartFormat,
 ) -> Result<ExitCode> {
@@ -336,13 +354,19 @@ fn run_scenario(
     };
     let seed = seed.unwrap_or(scenario.seed);
     let out_dir = out.unwrap_or_else(|| default_output_dir(file));
-    let staging = match OutputDir::prepare(&out_dir, file) {
+    let mut staging = match OutputDir::prepare(&out_dir, file) {
         Ok(staging) => staging,
         Err(e) => return Ok(report_output_error(&e)),
     };
+    let capture = match capture.open(&scenario, &mut staging) {
+        Ok(capture) => capture,
+        Err(code) => return Ok(code),
+    };
     // A progress bar on a terminal after a second; Ctrl-C stops the run (see `progress`).
     let watch = crate::progress::Watch::start(&scenario);
-    let result = execute_watched(&scenario, seed, pcap, format, watch.watcher());
+    let result = execute_with_report(&scenario, seed, format, capture, |world| {
+        world.watch(watch.watcher())
+    });
     watch.finish();
     let artifacts = match result {
         Ok(_) | Err(RunError::Interrupted { .. }) if watch.interrupted() => {
@@ -357,6 +381,10 @@ fn run_scenario(
             return Ok(ExitCode::from(EXIT_RUN_FAILED));
         }
     };
+    if let Some(e) = &artifacts.capture_error {
+        eprintln!("error: could not write the capture: {e}");
+        return Ok(ExitCode::from(EXIT_IO));
+    }
     if let Err(e) = write_all(staging, &artifacts.files()) {
         return Ok(report_output_error(&e));
     }
@@ -365,6 +393,61 @@ fn run_scenario(
         say(&format!("results in {}/\n", out_dir.display()))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `netlab run`'s capture flags.
+struct CaptureArgs {
+    all: bool,
+    filter: Option<String>,
+    snaplen: Option<u32>,
+}
+
+impl CaptureArgs {
+    /// Checks the filter and opens the capture files in the staging folder, so the capture
+    /// streams to disk; an error is printed and its exit code returned.
+    fn open(
+        self,
+        scenario: &scenario::Scenario,
+        staging: &mut OutputDir,
+    ) -> Result<CaptureOptions, ExitCode> {
+        use crate::capture::{FILTER_HELP, Filter, MAX_CAPTURED_WIRES, Plan, Sink};
+        let filter = match self.filter.as_deref().map(Filter::parse).transpose() {
+            Ok(filter) => filter,
+            Err(e) => {
+                let text = self.filter.unwrap_or_default();
+                eprintln!("error: --pcap-filter: {e}");
+                eprintln!("  {text}\n  {}^", " ".repeat(e.column.saturating_sub(1)));
+                eprintln!("  = help: {FILTER_HELP}");
+                return Err(ExitCode::from(EXIT_INVALID));
+            }
+        };
+        let mut options = CaptureOptions {
+            all: self.all,
+            filter,
+            snaplen: self.snaplen,
+            sink: Sink::Memory,
+        };
+        let Some(plan) = Plan::new(scenario, &options) else {
+            return Ok(options);
+        };
+        if plan.segments.len() > MAX_CAPTURED_WIRES {
+            eprintln!(
+                "error: the capture would write {} wires; netlab captures at most {MAX_CAPTURED_WIRES}",
+                plan.segments.len()
+            );
+            eprintln!("  = help: list the wires to capture in the scenario's `capture.segments`");
+            return Err(ExitCode::from(EXIT_INVALID));
+        }
+        let mut files: Vec<(String, Box<dyn std::io::Write + Send>)> = Vec::new();
+        for name in plan.file_names() {
+            match staging.create(&name) {
+                Ok((file, _)) => files.push((name, Box::new(file))),
+                Err(e) => return Err(report_output_error(&e)),
+            }
+        }
+        options.sink = Sink::Files(files);
+        Ok(options)
+    }
 }
 
 /// Writes to standard output. A closed pipe (`netlab list | head`) comes back as an error,

@@ -6,7 +6,7 @@
 //!
 //! The layers, from the bottom up:
 //! - [`sim`]: virtual time, the event queue and seeded random streams (no packets here);
-//! - [`net`]: wires, switches and the packet capture;
+//! - [`net`]: wires and switches; [`capture`]: what a tap on each wire sees;
 //! - [`node`]: machines: smoltcp hosts and routers;
 //! - [`app`]: programs on hosts: web server, HTTP clients, pinger;
 //! - [`ipvs`]: Linux IPVS load-balancing logic: the ten schedulers;
@@ -25,6 +25,7 @@
 //! Start reading at `world::World::run`, then `node::Host`.
 
 pub mod app;
+pub mod capture;
 pub mod cli;
 pub mod compare;
 pub mod expect;

@@ -153,6 +153,14 @@ impl OutputDir {
 
     /// Writes one file of the results. `name` must be a plain file name.
     pub fn write(&mut self, name: &str, bytes: &[u8]) -> Result<(), OutputError> {
+        let (mut file, path) = self.create(name)?;
+        io::Write::write_all(&mut file, bytes).map_err(io_at(&path))
+    }
+
+    /// Creates one file of the results in the staging folder, for a writer that fills it while
+    /// the run goes (the capture); it becomes visible with the others at [`OutputDir::commit`],
+    /// and goes with the staging folder on an error. `name` must be a plain file name.
+    pub fn create(&mut self, name: &str) -> Result<(fs::File, PathBuf), OutputError> {
         if !is_plain_name(name) || name == MARKER {
             return Err(OutputError::Io {
                 path: self.staging.join(name),
@@ -164,14 +172,13 @@ impl OutputDir {
         }
         let path = self.staging.join(name);
         // `create_new`: a name written twice is a bug, and must not overwrite silently.
-        let mut file = fs::OpenOptions::new()
+        let file = fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&path)
             .map_err(io_at(&path))?;
-        io::Write::write_all(&mut file, bytes).map_err(io_at(&path))?;
         self.written.push(name.to_string());
-        Ok(())
+        Ok((file, path))
     }
 
     /// Swaps the new results into place (rule 3). Returns the paths of leftovers that could

@@ -3,16 +3,17 @@
 //! `netlab run`, the tests and the benchmark all go through [`execute`], so they see exactly
 //! the same bytes. Nothing here touches the file system.
 
+use crate::capture::{CaptureOptions, CaptureOutput};
 use crate::report::{
     ChartFormat, LoadBar, RunReport, TimeSeries, events_csv, ipvsadm_txt, latency_chart, load_bars,
     load_chart, load_over_time_chart, outcomes_over_time_chart, requests_csv, sorted_latencies_ms,
     summary_json, terminal_table, time_series,
 };
 use crate::scenario::keepalived::keepalived_confs;
-use crate::scenario::{Scenario, build};
+use crate::scenario::{Scenario, build_capturing};
 use crate::sim::SimTime;
 use crate::trace::Trace;
-use crate::world::{RunError, Watcher, World};
+use crate::world::{RunError, World};
 
 /// Everything a finished run produced.
 pub struct Artifacts {
@@ -24,8 +25,11 @@ pub struct Artifacts {
     pub events_csv: String,
     /// The table `netlab run` prints.
     pub table: String,
-    /// `capture.pcap`, if capture was on.
-    pub capture: Option<Vec<u8>>,
+    /// The capture files kept in memory, as `(name, bytes)`: `capture-<segment>.pcap` per
+    /// wire, then `capture.pcapng` (empty when capture was off or streamed to disk).
+    pub captures: Vec<(String, Vec<u8>)>,
+    /// A capture streamed to disk that could not be written completely.
+    pub capture_error: Option<std::io::Error>,
     /// `ipvsadm.txt`, if the scenario has an L4 balancer.
     pub ipvsadm_txt: Option<String>,
     /// `keepalived-<node>.conf` for each director and VRRP router: the scenario in
@@ -40,6 +44,8 @@ pub struct Artifacts {
     pub series: TimeSeries,
     /// `report.md`: the table and the charts, ready for coursework.
     pub report_md: String,
+    /// `report.html`, when asked for ([`execute_with_report`]).
+    pub report_html: Option<String>,
     /// The raw trace, for tests and tools that want more than the files.
     pub trace: Trace,
     /// Virtual time at the end of the run.
@@ -72,8 +78,11 @@ impl Artifacts {
             files.push((name.as_str(), bytes.as_slice()));
         }
         files.push(("report.md", self.report_md.as_bytes()));
-        if let Some(capture) = &self.capture {
-            files.push(("capture.pcap", capture.as_slice()));
+        if let Some(page) = &self.report_html {
+            files.push(("report.html", page.as_bytes()));
+        }
+        for (name, bytes) in &self.captures {
+            files.push((name.as_str(), bytes.as_slice()));
         }
         files
     }
@@ -116,6 +125,16 @@ pub fn execute_as(
     execute_recording(scenario, seed, capture_all, format, Recording::default())
 }
 
+impl Artifacts {
+    /// The in-memory capture file `name` (`capture.pcapng`, `capture-<segment>.pcap`).
+    pub fn capture(&self, name: &str) -> Option<&[u8]> {
+        self.captures
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, bytes)| bytes.as_slice())
+    }
+}
+
 /// [`execute_as`], keeping what `recording` asks for in `Artifacts::trace`.
 pub fn execute_recording(
     scenario: &Scenario,
@@ -124,35 +143,53 @@ pub fn execute_recording(
     format: ChartFormat,
     recording: Recording,
 ) -> Result<Artifacts, RunError> {
-    execute_with(scenario, seed, capture_all, format, |world| {
-        recording.apply(world);
+    let capture = CaptureOptions::memory(capture_all);
+    execute_with(scenario, seed, format, capture, |world| {
+        recording.apply(world)
     })
 }
 
-/// [`execute_as`], with `watcher` called as the run goes (a progress bar, Ctrl-C: see
-/// `world::Watcher`). The files are the same as without it.
-pub fn execute_watched(
+/// Builds the world with the capture `capture` asks for (filters, files on disk), lets `setup`
+/// switch on what it wants (recording for `explain`, a progress watcher: see
+/// `world::Watcher`), runs it and renders the files. `setup` never changes the files.
+pub fn execute_with(
     scenario: &Scenario,
     seed: u64,
-    capture_all: bool,
     format: ChartFormat,
-    watcher: Watcher,
-) -> Result<Artifacts, RunError> {
-    execute_with(scenario, seed, capture_all, format, |world| {
-        world.watch(watcher);
-    })
-}
-
-/// Builds the world, lets `setup` switch on what it asks for, runs it and renders the files.
-fn execute_with(
-    scenario: &Scenario,
-    seed: u64,
-    capture_all: bool,
-    format: ChartFormat,
+    capture: CaptureOptions,
     setup: impl FnOnce(&mut World),
 ) -> Result<Artifacts, RunError> {
-    let mut built = build(scenario, seed, capture_all);
+    let mut built = build_capturing(scenario, seed, capture);
     setup(&mut built.world);
+    finish(scenario, seed, format, built, false)
+}
+
+/// What `netlab run` does: [`execute_with`], also making `report.html`. Decisions and frames
+/// are recorded for its explanations, at most `report::html::RECORD_LIMIT` of each.
+pub fn execute_with_report(
+    scenario: &Scenario,
+    seed: u64,
+    format: ChartFormat,
+    capture: CaptureOptions,
+    setup: impl FnOnce(&mut World),
+) -> Result<Artifacts, RunError> {
+    let mut built = build_capturing(scenario, seed, capture);
+    built
+        .world
+        .record_bounded(crate::report::html::RECORD_LIMIT);
+    setup(&mut built.world);
+    finish(scenario, seed, format, built, true)
+}
+
+/// Runs a built world and renders its files; `html` adds `report.html`.
+fn finish(
+    scenario: &Scenario,
+    seed: u64,
+    format: ChartFormat,
+    built: crate::scenario::build::Built,
+    html: bool,
+) -> Result<Artifacts, RunError> {
+    let segments = built.world.segment_names();
     let output = built.world.run()?;
     let report = RunReport {
         scenario: &scenario.name,
@@ -197,8 +234,14 @@ fn execute_with(
         }
     }
     let table = terminal_table(&report);
+    let capture = output.capture.unwrap_or(CaptureOutput {
+        files: Vec::new(),
+        frames: 0,
+        error: None,
+    });
     let chart_names: Vec<&str> = charts.iter().map(|(name, _)| name.as_str()).collect();
     let report_md = report_markdown(scenario, seed, &table, &chart_names);
+    let report_html = html.then(|| report_page(scenario, &report, &segments, &table));
     Ok(Artifacts {
         summary_json: summary_json(&report),
         requests_csv: requests_csv(&report),
@@ -207,10 +250,12 @@ fn execute_with(
         charts,
         series,
         report_md,
+        report_html,
         ipvsadm_txt: ipvsadm_txt(&report),
         keepalived_confs: keepalived_confs(scenario),
         load_bars,
-        capture: output.capture,
+        captures: capture.files,
+        capture_error: capture.error,
         end: output.end,
         events: output.events,
         trace: output.trace,
@@ -218,6 +263,57 @@ fn execute_with(
         server_names: built.server_names,
         server_addrs: built.server_addrs,
     })
+}
+
+/// `report.html`: the run's data, with the explanations of the requests
+/// `report::html::narrated_ids` picks among those the bounded recording covered.
+fn report_page(
+    scenario: &Scenario,
+    report: &RunReport<'_>,
+    segments: &[String],
+    table: &str,
+) -> String {
+    use crate::report::html;
+    let requests = crate::report::sorted_requests(report);
+    let trace = report.trace;
+    let stopped = [trace.decisions.full_at(), trace.frame_limit.1]
+        .into_iter()
+        .flatten()
+        .min();
+    let complete = |r: &crate::trace::RequestRecord| stopped.is_none_or(|at| r.end < at);
+    let covered = stopped.map_or(requests.len(), |at| {
+        requests.partition_point(|r| r.start < at)
+    });
+    let failed: Vec<bool> = requests
+        .iter()
+        .map(|r| r.outcome != crate::trace::Outcome::Ok)
+        .collect();
+    let ids: Vec<usize> = html::narrated_ids(&failed, covered)
+        .into_iter()
+        .filter(|&id| complete(requests[id]))
+        .collect();
+    let names = crate::explain::Names {
+        nodes: report.node_names,
+        servers: report.server_names,
+        server_addrs: report.server_addrs,
+        segments,
+    };
+    let stories = crate::explain::narrate_for_report(
+        trace,
+        &names,
+        &requests,
+        &ids,
+        &scenario.name,
+        report.seed,
+    );
+    let extras = html::ReportExtras {
+        description: &scenario.description,
+        source_file: &scenario.source_file,
+        table,
+        stories: &stories,
+        covered,
+    };
+    html::report_html(&scenario.name, &html::report_data(report, &extras))
 }
 
 /// `report.md`: what a student pastes into coursework: where the numbers come from, the

@@ -291,6 +291,8 @@ pub struct Trace {
     pub decisions: Decisions,
     /// The head of every frame seen on a wire, if switched on.
     pub frames: Option<Vec<FrameRecord>>,
+    /// The most frame heads `frames` keeps (0 means no limit), and when it became full.
+    pub frame_limit: (usize, Option<SimTime>),
 }
 
 /// The start of one frame as a tap on a wire saw it: enough bytes for the Ethernet, IPv4 and

@@ -22,6 +22,7 @@
 //! - `book/src/asking-why.md`.
 
 mod blame;
+mod diagram;
 mod frames;
 mod narrate;
 mod select;
@@ -76,6 +77,29 @@ impl Explained {
         text.push('\n');
         text
     }
+}
+
+/// One decision in the words `explain` uses for it (a capture's packet comments use it).
+pub fn decision_sentence(decision: &crate::trace::Decision, names: &Names<'_>) -> String {
+    narrate::sentence(&story::view(decision, names))
+}
+
+/// The stories of requests `ids` (of `requests.csv`, whose rows are `requests`) for
+/// `report.html`, from a trace recorded with decisions and frames.
+pub fn narrate_for_report(
+    trace: &crate::trace::Trace,
+    names: &Names<'_>,
+    requests: &[&crate::trace::RequestRecord],
+    ids: &[usize],
+    scenario: &str,
+    seed: u64,
+) -> Vec<crate::report::html::Narrated> {
+    ids.iter()
+        .filter_map(|&id| {
+            let story = story::build(trace, names, requests.get(id)?, id);
+            Some(diagram::narrated(&story, scenario, seed, names.nodes))
+        })
+        .collect()
 }
 
 /// Runs `scenario` with `seed`, recording decisions and frames, and tells the story of the

@@ -73,6 +73,10 @@ pub struct Story {
     pub steps: Vec<Step>,
     /// Why it ended as it did.
     pub verdict: Verdict,
+    /// For each frame step, in order: the Ethernet source and destination MAC addresses (for
+    /// `report.html`'s sequence diagram; not part of the JSON).
+    #[serde(skip)]
+    pub frame_macs: Vec<([u8; 6], [u8; 6])>,
 }
 
 /// The request's line of `requests.csv`, and the keys it was found by.
@@ -325,6 +329,7 @@ pub fn build(trace: &Trace, names: &Names<'_>, request: &RequestRecord, id: usiz
         }
         steps.push(told);
     }
+    let frame_macs = found.frames.iter().map(|f| macs(&f.head)).collect();
     for frame in found.frames.drain(..) {
         let place = names
             .segments
@@ -368,7 +373,28 @@ pub fn build(trace: &Trace, names: &Names<'_>, request: &RequestRecord, id: usiz
         },
         steps,
         verdict,
+        frame_macs,
     }
+}
+
+/// A frame's Ethernet destination and source (zeros where the head is too short), as
+/// `(source, destination)`.
+fn macs(head: &[u8]) -> ([u8; 6], [u8; 6]) {
+    let mut dst = [0; 6];
+    let mut src = [0; 6];
+    if head.len() >= 12 {
+        dst.copy_from_slice(&head[..6]);
+        src.copy_from_slice(&head[6..12]);
+    }
+    (src, dst)
+}
+
+/// The part of `items` (in time order by `at`) from `start` to `end`, both included, found
+/// by binary search so a story costs the size of its window, not of the whole run.
+fn window<T>(items: &[T], at: impl Fn(&T) -> SimTime, start: SimTime, end: SimTime) -> &[T] {
+    let lo = items.partition_point(|x| at(x) < start);
+    let hi = items.partition_point(|x| at(x) <= end);
+    &items[lo..hi.max(lo)]
 }
 
 /// A step with its sentence.
@@ -392,7 +418,9 @@ struct Found<'t> {
 impl<'t> Found<'t> {
     /// Steps 1–4 of the module doc.
     fn collect(trace: &'t Trace, request: &RequestRecord) -> Found<'t> {
-        let records = trace.decisions.records();
+        let all = trace.decisions.records();
+        let records = window(all, |d| d.at, request.start, request.end);
+        let before = &all[..all.partition_point(|d| d.at < request.start)];
         let in_window = |d: &&Decision| d.at >= request.start && d.at <= request.end;
         // 1. The client's own records.
         let own: Vec<&Decision> = records
@@ -455,12 +483,9 @@ impl<'t> Found<'t> {
                 }
             )
         });
-        let earlier_pick = records
-            .iter()
-            .filter(|d| kept && d.at < request.start)
-            .rfind(
-                |d| matches!(&d.kind, DecisionKind::L4Pick(pick) if of_connection(&pick.client)),
-            );
+        let earlier_pick = before.iter().filter(|_| kept).rfind(
+            |d| matches!(&d.kind, DecisionKind::L4Pick(pick) if of_connection(&pick.client)),
+        );
         let mut decisions: Vec<&Decision> = earlier_pick
             .into_iter()
             .chain(records.iter().filter(in_window))
@@ -519,12 +544,9 @@ impl<'t> Found<'t> {
                 _ => None,
             })
             .collect();
-        let frames = trace
-            .frames
-            .as_deref()
-            .unwrap_or(&[])
+        let all_frames = trace.frames.as_deref().unwrap_or(&[]);
+        let frames = window(all_frames, |f| f.at, request.start, request.end)
             .iter()
-            .filter(|f| f.at >= request.start && f.at <= request.end)
             .filter(|f| {
                 let decoded = frames::decode(&f.head);
                 let about_hop = match decoded {
@@ -574,7 +596,7 @@ fn frame_belongs(
 }
 
 /// The story's view of one decision.
-fn view(decision: &Decision, names: &Names<'_>) -> What {
+pub(crate) fn view(decision: &Decision, names: &Names<'_>) -> What {
     match &decision.kind {
         DecisionKind::Resolved {
             source, addresses, ..

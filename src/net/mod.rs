@@ -1,4 +1,4 @@
-//! *The network*: wires, switches and the packet capture.
+//! *The network*: wires and switches (the capture is `capture`).
 //!
 //! A frame leaving a node's interface enters the segment or link it is plugged into.
 //! There it waits in a drop-tail transmit queue, is serialised at the port's bandwidth,
@@ -9,9 +9,7 @@
 //! Start with [`TxQueue`] (one direction of one cable), then [`Segment`].
 
 mod link;
-mod pcap;
 mod segment;
 
 pub use link::{Bandwidth, LinkConfig, TxQueue};
-pub use pcap::Capture;
 pub use segment::{Fate, Hop, PortId, Segment, SegmentKind};

@@ -244,38 +244,127 @@ fn text<E: std::fmt::Display>(e: E) -> String {
     e.to_string()
 }
 
-/// Draws event markers (faults, state changes) as dashed vertical lines with short labels.
+/// How many marker rows and columns fit in the list under an over-time chart.
+const MARKER_ROWS: usize = 9;
+/// Columns of the marker list.
+const MARKER_COLUMNS: usize = 3;
+/// Height of one line of the marker list, in pixels.
+const MARKER_LINE: u32 = 14;
+
+/// Draws event markers (faults, state changes) as dashed vertical lines, each numbered above
+/// the plot on `numbers_on` (the area holding the chart); the numbers step up a row when they would touch their neighbour, so none
+/// overlap. The list of what each number is goes under the chart ([`draw_marker_list`]).
 fn draw_markers<DB: DrawingBackend>(
     chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
     markers: &[(f64, String)],
     top: f64,
+    numbers_on: Option<&DrawingArea<DB, Shift>>,
 ) -> Result<(), String> {
-    for (i, (at, label)) in markers.iter().enumerate() {
+    let grey = RGBColor(0x66, 0x66, 0x66);
+    let mut last_x = [i32::MIN / 2; 4];
+    for (i, (at, _)) in markers.iter().enumerate() {
         chart
             .draw_series(DashedLineSeries::new(
                 vec![(*at, 0.0), (*at, top)],
                 6,
                 4,
-                RGBColor(0x66, 0x66, 0x66).stroke_width(1),
+                grey.stroke_width(1),
             ))
             .map_err(text)?;
-        // Labels step down the chart so that markers close in time stay readable.
-        let y = top * (0.97 - 0.05 * (i % 6) as f64);
-        chart
-            .draw_series(std::iter::once(Text::new(
-                label.clone(),
-                (*at, y),
+        let Some(canvas) = numbers_on else {
+            continue;
+        };
+        let (x, y) = chart.backend_coord(&(*at, top));
+        let label = (i + 1).to_string();
+        let width = 7 * label.len() as i32 + 4;
+        // The lowest row with room; when none has, the row that ends first, the number moved
+        // right of its neighbour: never on top of another.
+        let row = (0..last_x.len())
+            .find(|&r| x - last_x[r] >= width)
+            .unwrap_or_else(|| (0..last_x.len()).min_by_key(|&r| last_x[r]).unwrap_or(0));
+        let x = x.max(last_x[row] + width);
+        last_x[row] = x;
+        let (x0, y0) = canvas.get_base_pixel();
+        canvas
+            .draw(&Text::new(
+                label,
+                (x - x0, y - y0 - 4 - 12 * row as i32),
                 ("sans-serif", 11)
                     .into_font()
-                    .color(&RGBColor(0x33, 0x33, 0x33)),
-            )))
+                    .color(&RGBColor(0x33, 0x33, 0x33))
+                    .pos(Pos::new(HPos::Center, VPos::Bottom)),
+            ))
             .map_err(text)?;
     }
     Ok(())
 }
 
+/// The marker list under an over-time chart: `N  time s  what`, in columns; markers beyond
+/// what fits are counted, and all are in `events.csv`.
+fn draw_marker_list<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    markers: &[(f64, String)],
+) -> Result<(), String> {
+    let fits = MARKER_ROWS * MARKER_COLUMNS;
+    let shown = if markers.len() > fits {
+        fits - 1
+    } else {
+        markers.len()
+    };
+    let column_width = (SIZE.0 as i32 - 32) / MARKER_COLUMNS as i32;
+    let style = ("sans-serif", 11)
+        .into_font()
+        .color(&RGBColor(0x33, 0x33, 0x33));
+    let rows = shown.div_ceil(MARKER_COLUMNS).max(1);
+    let mut lines: Vec<String> = markers[..shown]
+        .iter()
+        .enumerate()
+        .map(|(i, (at, label))| format!("{}  {at:.3} s  {label}", i + 1))
+        .collect();
+    if shown < markers.len() {
+        lines.push(format!("... {} more: events.csv", markers.len() - shown));
+    }
+    for (i, line) in lines.iter().enumerate() {
+        let (column, row) = (i / rows, i % rows);
+        let x = 16 + column as i32 * column_width;
+        let y = 4 + row as i32 * MARKER_LINE as i32;
+        // A label longer than its column is cut, so columns never run into each other.
+        let max_chars = (column_width / 6).max(8) as usize;
+        let cut: String = if line.chars().count() > max_chars {
+            line.chars().take(max_chars - 1).chain(['…']).collect()
+        } else {
+            line.clone()
+        };
+        area.draw(&Text::new(cut, (x, y), style.clone()))
+            .map_err(text)?;
+    }
+    Ok(())
+}
+
+/// The height under an over-time chart that its marker list needs.
+fn marker_list_height(markers: usize) -> u32 {
+    if markers == 0 {
+        return 0;
+    }
+    let rows = markers
+        .min(MARKER_ROWS * MARKER_COLUMNS)
+        .div_ceil(MARKER_COLUMNS) as u32;
+    8 + rows * MARKER_LINE
+}
+
+/// Each bin as a step: a flat line across the whole bin, so a count is drawn over the time it
+/// counts (not as a point at the bin's start, which made failures seem to begin a bin early).
+fn steps(starts: &[f64], bin: f64, values: &[f64]) -> Vec<(f64, f64)> {
+    starts
+        .iter()
+        .zip(values)
+        .flat_map(|(&start, &v)| [(start, v), (start + bin, v)])
+        .collect()
+}
+
 /// A line chart over the run's time bins: one line per `(label, values, colour)`, with the
-/// event markers. Both over-time charts are this chart with different lines.
+/// event markers numbered and listed under it. Both over-time charts are this chart with
+/// different lines (the load chart, when there are few servers).
 fn time_lines_chart(
     format: ChartFormat,
     title: &str,
@@ -311,22 +400,27 @@ impl Figure for TimeLinesFigure<'_> {
             lines,
         } = *self;
         root.fill(&WHITE).map_err(text)?;
-        let end = series.starts_s.last().copied().unwrap_or(0.0) + series.bin.as_secs_f64();
+        let list_height = marker_list_height(series.markers.len());
+        let (upper, lower) = root.split_vertically(SIZE.1 - list_height);
+        let bin = series.bin.as_secs_f64();
+        let end = series.starts_s.last().copied().unwrap_or(0.0) + bin;
         let top = lines
             .iter()
             .flat_map(|(_, values, _)| values.iter().copied())
             .fold(1.0, f64::max)
             * 1.25;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 22))
+        let titled = upper.titled(title, ("sans-serif", 22)).map_err(text)?;
+        let mut chart = ChartBuilder::on(&titled)
             .margin(16)
+            // Room above the plot for the markers' numbers.
+            .margin_top(if series.markers.is_empty() { 8 } else { 52 })
             .x_label_area_size(44)
             .y_label_area_size(60)
             .build_cartesian_2d(0.0..end, 0.0..top)
             .map_err(text)?;
         chart
             .configure_mesh()
-            .x_desc("time (s), by request start")
+            .x_desc("time (s), by request start; each step is one bin")
             .y_desc(y_desc)
             .label_style(("sans-serif", 14))
             .axis_desc_style(("sans-serif", 16))
@@ -336,7 +430,7 @@ impl Figure for TimeLinesFigure<'_> {
             let colour = *colour;
             chart
                 .draw_series(LineSeries::new(
-                    series.starts_s.iter().copied().zip(values.iter().copied()),
+                    steps(&series.starts_s, bin, values),
                     colour.stroke_width(2),
                 ))
                 .map_err(text)?
@@ -345,8 +439,9 @@ impl Figure for TimeLinesFigure<'_> {
                     PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2))
                 });
         }
-        draw_markers(&mut chart, &series.markers, top)?;
+        draw_markers(&mut chart, &series.markers, top, Some(&upper))?;
         draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+        draw_marker_list(&lower, &series.markers)?;
         Ok(())
     }
 }
@@ -369,13 +464,28 @@ pub fn outcomes_over_time_chart(
     )
 }
 
-/// `load-over-time.svg`: responses per second from each server, with event markers.
+/// Servers up to which `load-over-time` draws one line each in one chart; with more, lines
+/// would repeat colours and hide each other, so each server gets its own small panel.
+pub const FACET_ABOVE: usize = 4;
+
+/// `load-over-time.svg`: responses per second from each server, with event markers; small
+/// multiples (a panel per server, one scale) when there are more than [`FACET_ABOVE`].
 pub fn load_over_time_chart(
     format: ChartFormat,
     title: &str,
     series: &TimeSeries,
     servers: &[String],
 ) -> Result<Vec<u8>, String> {
+    if servers.len() > FACET_ABOVE {
+        return render(
+            format,
+            &FacetsFigure {
+                title,
+                series,
+                servers,
+            },
+        );
+    }
     let lines: Vec<(String, &[f64], RGBColor)> = series
         .served_per_s
         .iter()
@@ -384,6 +494,75 @@ pub fn load_over_time_chart(
         .map(|(i, (values, name))| (name.clone(), values.as_slice(), PALETTE[i % PALETTE.len()]))
         .collect();
     time_lines_chart(format, title, "responses per second", series, &lines)
+}
+
+/// Small multiples of the load over time: one panel per server.
+struct FacetsFigure<'a> {
+    title: &'a str,
+    series: &'a TimeSeries,
+    servers: &'a [String],
+}
+
+impl Figure for FacetsFigure<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<(), String> {
+        let FacetsFigure {
+            title,
+            series,
+            servers,
+        } = *self;
+        root.fill(&WHITE).map_err(text)?;
+        let root = root.titled(title, ("sans-serif", 22)).map_err(text)?;
+        let (body, foot) = root.split_vertically(root.dim_in_pixel().1 - 22);
+        foot.draw(&Text::new(
+            "responses per second by request start, one panel per server, same scale; \
+             dashed: faults on that server",
+            (16, 4),
+            ("sans-serif", 13).into_font().color(&BLACK),
+        ))
+        .map_err(text)?;
+        let columns = if servers.len() <= 6 { 2 } else { 3 };
+        let rows = servers.len().div_ceil(columns);
+        let bin = series.bin.as_secs_f64();
+        let end = series.starts_s.last().copied().unwrap_or(0.0) + bin;
+        let top = series
+            .served_per_s
+            .iter()
+            .flatten()
+            .copied()
+            .fold(1.0, f64::max)
+            * 1.15;
+        let panels = body.split_evenly((rows, columns));
+        for ((panel, name), values) in panels.iter().zip(servers).zip(&series.served_per_s) {
+            let mut chart = ChartBuilder::on(panel)
+                .caption(name, ("sans-serif", 14))
+                .margin(6)
+                .x_label_area_size(20)
+                .y_label_area_size(40)
+                .build_cartesian_2d(0.0..end, 0.0..top)
+                .map_err(text)?;
+            chart
+                .configure_mesh()
+                .x_labels(5)
+                .y_labels(4)
+                .label_style(("sans-serif", 11))
+                .draw()
+                .map_err(text)?;
+            chart
+                .draw_series(LineSeries::new(
+                    steps(&series.starts_s, bin, values),
+                    PALETTE[0].stroke_width(1),
+                ))
+                .map_err(text)?;
+            let own: Vec<(f64, String)> = series
+                .markers
+                .iter()
+                .filter(|(_, label)| label.split(' ').next() == Some(name.as_str()))
+                .cloned()
+                .collect();
+            draw_markers(&mut chart, &own, top, None)?;
+        }
+        Ok(())
+    }
 }
 
 /// `latency.svg`: the distribution (CDF) of successful requests' latency, with p50, p95 and

@@ -13,6 +13,7 @@
 
 mod chart;
 mod failures;
+pub mod html;
 mod metrics;
 mod series;
 mod summary;

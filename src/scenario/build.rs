@@ -26,6 +26,7 @@ use crate::app::{
     HttpClient, HttpClientConfig, PingConfig, Pinger, SmtpGreeter, StaticHosts, WebServer,
     WebServerConfig, Workload,
 };
+use crate::capture::{Capture, CaptureOptions, OwnedNames, Plan};
 use crate::ipvs::scheduler;
 use crate::ipvs::service::VirtualService;
 use crate::net::Segment;
@@ -49,8 +50,13 @@ pub struct Built {
 }
 
 /// Builds the world for `scenario` with root seed `seed`; `capture_all` turns the capture on
-/// for every segment (the `--pcap` flag).
+/// for every segment (the `--pcap` flag), kept in memory.
 pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
+    build_capturing(scenario, seed, CaptureOptions::memory(capture_all))
+}
+
+/// [`build`], with the capture `capture` asks for (on top of the scenario's own).
+pub fn build_capturing(scenario: &Scenario, seed: u64, capture: CaptureOptions) -> Built {
     let streams = Streams::new(seed);
     let mut world = World::new(Limits {
         max_sim_time: scenario.max_sim_time,
@@ -449,19 +455,23 @@ pub fn build(scenario: &Scenario, seed: u64, capture_all: bool) -> Built {
     }
     add_reactions(&mut world, scenario, &node_names);
 
-    if capture_all || scenario.capture_enabled {
-        let captured: Vec<usize> = match (&scenario.capture_segments, capture_all) {
-            (Some(list), false) => list.clone(),
-            _ => (0..scenario.segments.len()).collect(),
-        };
-        world.enable_capture(&captured);
-    }
-    Built {
+    let mut built = Built {
         world,
         node_names,
         server_names: server_names.to_vec(),
         server_addrs: scenario.web_server_addrs(),
+    };
+    if let Some(plan) = Plan::new(scenario, &capture) {
+        let names = OwnedNames {
+            nodes: built.node_names.clone(),
+            servers: built.server_names.clone(),
+            server_addrs: built.server_addrs.clone(),
+            segments: built.world.segment_names(),
+        };
+        let recorder = Capture::new(&plan, capture.sink, scenario.segments.len(), names);
+        built.world.enable_capture(&plan, recorder);
     }
+    built
 }
 
 /// A checked fault with its names turned into node and segment indices.

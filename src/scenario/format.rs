@@ -1105,14 +1105,21 @@ pub enum WorkloadFile {
     },
 }
 
-/// Which segments to capture into `capture.pcap`.
+/// Which wires to capture into `capture-<segment>.pcap` and `capture.pcapng`, and which frames.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CaptureFile {
-    /// Write `capture.pcap`. Default false.
+    /// Write the capture files. Default false.
     #[serde(default)]
     pub enabled: bool,
     /// Segment and link names to capture. Default: all of them.
     #[serde(default)]
     pub segments: Option<Vec<String>>,
+    /// A capture filter in tcpdump's syntax (a subset: `capture::filter`), such as
+    /// `"tcp port 80"`. Default: every frame.
+    #[serde(default)]
+    pub filter: Option<String>,
+    /// Bytes kept of each frame. Default 262144 (whole frames).
+    #[serde(default)]
+    pub snaplen: Option<u32>,
 }

@@ -23,7 +23,7 @@ pub mod units;
 pub mod validate;
 pub mod vary;
 
-pub use build::{Built, build};
+pub use build::{Built, build, build_capturing};
 pub use diagnostic::Diagnostic;
 pub use load::{LoadError, load_file, load_str};
 pub use model::Scenario;

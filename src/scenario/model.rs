@@ -42,6 +42,10 @@ pub struct Scenario {
     pub capture_enabled: bool,
     /// Segments to capture (indices), or `None` for all.
     pub capture_segments: Option<Vec<usize>>,
+    /// The capture filter, if any.
+    pub capture_filter: Option<crate::capture::Filter>,
+    /// The capture's snap length, if set.
+    pub capture_snaplen: Option<u32>,
     /// The failure timeline.
     pub faults: Vec<FaultSpec>,
     /// Operator actions on the timeline.

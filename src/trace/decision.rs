@@ -44,15 +44,31 @@ pub struct Decisions {
     on: bool,
     /// The records, in the order they were made (which is time order).
     records: Vec<Decision>,
+    /// The most records kept; recording stops when it is reached.
+    limit: usize,
+    /// When recording stopped because `limit` was reached.
+    full_at: Option<SimTime>,
 }
 
 impl Decisions {
     /// A recorder that keeps every decision.
     pub fn on() -> Decisions {
+        Decisions::up_to(usize::MAX)
+    }
+
+    /// A recorder that keeps the first `limit` decisions, then stops (see [`Decisions::full_at`]).
+    pub fn up_to(limit: usize) -> Decisions {
         Decisions {
             on: true,
             records: Vec::new(),
+            limit,
+            full_at: None,
         }
+    }
+
+    /// When recording stopped because the limit was reached: records from then on are missing.
+    pub fn full_at(&self) -> Option<SimTime> {
+        self.full_at
     }
 
     /// Whether decisions are recorded. Nodes test it before gathering a record's inputs.
@@ -63,13 +79,24 @@ impl Decisions {
     /// Records that `node` decided `kind` at `at` (nothing happens when recording is off).
     pub fn record(&mut self, at: SimTime, node: usize, kind: DecisionKind) {
         if self.on {
-            self.records.push(Decision { at, node, kind });
+            if self.records.len() < self.limit {
+                self.records.push(Decision { at, node, kind });
+            } else {
+                self.on = false;
+                self.full_at = Some(at);
+            }
         }
     }
 
     /// Every record, in time order.
     pub fn records(&self) -> &[Decision] {
         &self.records
+    }
+
+    /// Forgets the records kept so far (a capture that has read them, when nothing else
+    /// needs them); recording stays on.
+    pub fn clear(&mut self) {
+        self.records.clear();
     }
 }
 

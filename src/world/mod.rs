@@ -32,7 +32,8 @@ use std::collections::BTreeSet;
 
 use thiserror::Error;
 
-use crate::net::{Capture, Fate, Hop, PortId, Segment, SegmentKind};
+use crate::capture::{Capture, CaptureOutput};
+use crate::net::{Fate, Hop, PortId, Segment, SegmentKind};
 use crate::node::{Node, NodeCtx, ServiceMode};
 use crate::sim::{EventQueue, SimDuration, SimTime, Stream};
 use crate::trace::Trace;
@@ -153,8 +154,8 @@ pub struct RunOutput {
     pub end: SimTime,
     /// Events processed.
     pub events: u64,
-    /// The pcap file, if capture was on.
-    pub capture: Option<Vec<u8>>,
+    /// The capture files (in memory) or their write error, if capture was on.
+    pub capture: Option<CaptureOutput>,
 }
 
 /// All simulated state.
@@ -299,24 +300,44 @@ impl World {
         self.attachments[node][iface] = Some((segment, port));
     }
 
-    /// Turns the packet capture on for the segments whose index is listed.
-    pub fn enable_capture(&mut self, segments: &[usize]) {
-        for &index in segments {
+    /// Turns the packet capture on, for the segments in `plan`; decisions are recorded too,
+    /// for the capture's packet comments.
+    pub fn enable_capture(&mut self, plan: &crate::capture::Plan, mut capture: Capture) {
+        for &index in &plan.segments {
             self.segments[index].captured = true;
         }
-        self.capture = Some(Capture::new());
+        if self.trace.decisions.is_on() {
+            capture.keep_decisions();
+        } else {
+            self.trace.decisions = crate::trace::Decisions::on();
+        }
+        self.capture = Some(capture);
     }
 
     /// Records the decisions nodes make about requests, with their inputs (see
     /// `trace::decision`). Off by default; it changes nothing a run writes.
     pub fn record_decisions(&mut self) {
         self.trace.decisions = crate::trace::Decisions::on();
+        if let Some(capture) = &mut self.capture {
+            capture.keep_decisions();
+        }
     }
 
     /// Keeps the head of every frame on every wire in the trace (see `trace::FrameRecord`),
     /// whatever the capture settings.
     pub fn record_frames(&mut self) {
         self.trace.frames = Some(Vec::new());
+    }
+
+    /// [`World::record_frames`] and [`World::record_decisions`], each keeping at most `limit`
+    /// records (for `report.html`, whose memory must stay bounded on long runs).
+    pub fn record_bounded(&mut self, limit: usize) {
+        self.trace.decisions = crate::trace::Decisions::up_to(limit);
+        if let Some(capture) = &mut self.capture {
+            capture.keep_decisions();
+        }
+        self.trace.frames = Some(Vec::new());
+        self.trace.frame_limit = (limit, None);
     }
 
     /// The segments' names, by segment index.
@@ -378,7 +399,7 @@ impl World {
             trace: self.trace,
             end,
             events: self.events_processed,
-            capture: self.capture.map(Capture::into_bytes),
+            capture: self.capture.map(Capture::finish),
         })
     }
 
@@ -402,7 +423,7 @@ impl World {
                     && self.segments[via].captured
                     && let Some(capture) = &mut self.capture
                 {
-                    capture.record(self.now, &frame);
+                    capture.record(via, self.now, &frame, &mut self.trace.decisions);
                 }
                 self.with_node(node, |node, ctx| node.handle_frame(ctx, iface, frame));
             }
@@ -503,6 +524,11 @@ impl World {
     /// Keeps the head of `frame`, seen on `segment` now, if frames are being recorded.
     fn log_frame(&mut self, segment: usize, frame: &[u8]) {
         if let Some(frames) = &mut self.trace.frames {
+            let (limit, full_at) = &mut self.trace.frame_limit;
+            if *limit > 0 && frames.len() >= *limit {
+                full_at.get_or_insert(self.now);
+                return;
+            }
             let kept = frame.len().min(crate::trace::FrameRecord::HEAD_BYTES);
             frames.push(crate::trace::FrameRecord {
                 at: self.now,
@@ -519,7 +545,7 @@ impl World {
         if self.segments[segment].captured
             && let Some(capture) = &mut self.capture
         {
-            capture.record(self.now, &frame);
+            capture.record(segment, self.now, &frame, &mut self.trace.decisions);
         }
         let mut hops = std::mem::take(&mut self.hops);
         let mut fate = Fate::default();

@@ -9,10 +9,15 @@ fn the_same_seed_gives_identical_bytes() {
     let b = run("00-hello-web.ron", Some(7), true);
     assert_eq!(a.summary_json, b.summary_json);
     assert_eq!(a.requests_csv, b.requests_csv);
-    assert_eq!(a.capture, b.capture);
+    assert_eq!(a.captures, b.captures);
     assert_eq!(a.charts, b.charts);
     assert_eq!(a.report_md, b.report_md);
-    assert!(a.capture.as_ref().is_some_and(|c| c.len() > 24));
+    let names: Vec<&str> = a.captures.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["capture-lan.pcap", "capture-dmz.pcap", "capture.pcapng"]
+    );
+    assert!(a.captures.iter().all(|(_, bytes)| bytes.len() > 100));
 }
 
 #[test]
@@ -31,6 +36,6 @@ fn operator_actions_and_alarms_replay_identically() {
     let b = run("cold-standby-router.ron", None, true);
     assert_eq!(a.events_csv, b.events_csv);
     assert_eq!(a.requests_csv, b.requests_csv);
-    assert_eq!(a.capture, b.capture);
+    assert_eq!(a.captures, b.captures);
     assert!(a.events_csv.contains(",plug_in,"));
 }

@@ -89,7 +89,7 @@ fn dns_messages_are_real_udp_on_port_53() {
     let a = run("dns-rr-dead-server.ron", None, true);
     let mut queries = 0;
     let mut answers_with_three_records = 0;
-    for (_, frame) in frames(a.capture.as_deref().unwrap()) {
+    for (_, frame) in frames(a.capture("capture.pcapng").unwrap()) {
         if frame.len() < 42 || frame[12..14] != [0x08, 0x00] || frame[23] != 17 {
             continue;
         }

@@ -44,7 +44,7 @@ fn kept_connections_save_a_handshake_per_request() {
     assert!(p50(script) > 80.0 && p50(script) < 90.0, "{}", p50(script));
     // The capture agrees: a browser host opens a handful of connections, a script host one
     // per request (each SYN is seen on both segments it crosses).
-    let pcap = a.capture.as_deref().unwrap();
+    let pcap = a.capture("capture.pcapng").unwrap();
     let browser_syns = syns_from(pcap, [10, 0, 0, 100]);
     let script_syns = syns_from(pcap, [10, 0, 0, 150]);
     assert!(browser_syns <= 16, "{browser_syns}");
@@ -80,7 +80,7 @@ fn an_l7_proxy_keeps_clients_but_balances_each_request() {
     // Routed request by request, the same three browsers spread evenly.
     assert!(s["groups"]["browser"]["max_share"].as_f64().unwrap() < 0.52);
     // Connection is hop-by-hop: keep-alive towards the clients, close towards the servers.
-    let pcap = a.capture.as_deref().unwrap();
+    let pcap = a.capture("capture.pcapng").unwrap();
     let mut to_servers_close = 0;
     let mut to_servers_keep = 0;
     for (_, frame) in frames(pcap) {
@@ -122,7 +122,7 @@ fn a_proxy_can_reuse_its_server_connections() {
     assert!(s["groups"]["browser"]["max_share"].as_f64().unwrap() < 0.52);
     // Keep-alive is asked for on both hops now.
     let mut to_servers_keep = 0;
-    for (_, frame) in frames(a.capture.as_deref().unwrap()) {
+    for (_, frame) in frames(a.capture("capture.pcapng").unwrap()) {
         let text = String::from_utf8_lossy(&frame);
         if frame.len() > 54 && frame[30..33] == [10, 0, 2] && text.contains("GET /") {
             assert!(!text.contains("Connection: close"), "{text}");

@@ -69,7 +69,7 @@ fn wrr_spreads_by_weight_through_nat() {
 #[test]
 fn nat_rewrites_addresses_both_ways() {
     let a = run("l4-nat.ron", None, false);
-    let tcp = tcp_frames(a.capture.as_deref().unwrap());
+    let tcp = tcp_frames(a.capture("capture.pcapng").unwrap());
     // On the front segment clients talk to the VIP; on the back, to the real servers.
     assert!(tcp.iter().any(|f| f.2 == "10.0.1.100" && f.4 == 80));
     assert!(tcp.iter().any(|f| f.2 == "10.0.2.11" && f.4 == 80));
@@ -89,7 +89,7 @@ fn direct_routing_replies_bypass_the_director() {
     let a = run("l4-dsr.ron", None, false);
     let s = summary(&a.summary_json);
     assert_eq!(s["requests"]["ok"], 1200);
-    let tcp = tcp_frames(a.capture.as_deref().unwrap());
+    let tcp = tcp_frames(a.capture("capture.pcapng").unwrap());
     // The director is node 1 (after r1): MAC 02:00:00:00:01:00.
     let director = [2, 0, 0, 0, 1, 0];
     let replies: Vec<_> = tcp.iter().filter(|f| f.1 == "10.0.1.100").collect();
@@ -114,7 +114,7 @@ fn nat_in_one_subnet_breaks_and_dr_works() {
     assert_eq!(via_dr.len(), 6);
     assert!(via_dr.iter().all(|r| r.contains(",ok,")), "{via_dr:?}");
     // The pcap shows the client answering the real server's SYN-ACK with a RST.
-    let tcp = tcp_frames(a.capture.as_deref().unwrap());
+    let tcp = tcp_frames(a.capture("capture.pcapng").unwrap());
     assert!(
         tcp.iter()
             .any(|f| f.1 == "10.0.0.11" && f.2 == "10.0.0.50" && f.5.0 && f.5.1)

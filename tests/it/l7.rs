@@ -36,7 +36,7 @@ fn the_proxy_routes_by_path_over_its_own_connections() {
     // Two handshakes per request: clients to the proxy, the proxy to a server.
     let mut syn_from_clients = 0;
     let mut syn_from_proxy = 0;
-    for (_, frame) in frames(a.capture.as_deref().unwrap()) {
+    for (_, frame) in frames(a.capture("capture.pcapng").unwrap()) {
         if frame.len() < 54 || frame[12..14] != [0x08, 0x00] || frame[23] != 6 {
             continue;
         }

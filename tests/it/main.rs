@@ -23,6 +23,8 @@
 //! - `book`: the book's images exist (and `scenarios` checks the stored charts are current);
 //! - `cli`: the `netlab` binary's exit codes and files;
 //! - `output`: the output-folder rules: a student's files are never touched.
+//! - `report_browser`: `report.html` opened in headless chromium: no errors, every row, the
+//!   explanation `netlab explain` prints;
 //! - `sweeps`: `compare --shard` and `merge` give the unsharded files; the thread count
 //!   changes nothing; Ctrl-C stops `run` leaving nothing behind, and no bar off a terminal.
 //! - `props`: property tests: mutated scenarios never crash `check`; random directors balance their books.
@@ -48,6 +50,7 @@ mod output;
 mod pcap;
 mod props;
 mod redundancy;
+mod report_browser;
 mod scenarios;
 mod support;
 mod sweeps;

@@ -401,7 +401,7 @@ proptest! {
         prop_assert_eq!(&first.summary_json, &second.summary_json);
         prop_assert_eq!(&first.requests_csv, &second.requests_csv);
         prop_assert_eq!(&first.events_csv, &second.events_csv);
-        prop_assert!(first.capture == second.capture, "captures differ");
+        prop_assert!(first.captures == second.captures, "captures differ");
     }
 }
 

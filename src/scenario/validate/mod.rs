@@ -114,6 +114,7 @@ pub(crate) fn checked(
     c.link_ends(&segments);
     // 5. Capture, the event limit, the failure timeline.
     let capture_segments = c.capture(&file.capture);
+    let (capture_filter, capture_snaplen) = c.capture_filter(&file.capture);
     let max_events = c.count(
         file.limits.max_events.unwrap_or(DEFAULT_MAX_EVENTS),
         "max_events",
@@ -147,6 +148,8 @@ pub(crate) fn checked(
         hosts: std::mem::take(&mut c.hosts),
         capture_enabled: file.capture.enabled,
         capture_segments,
+        capture_filter,
+        capture_snaplen,
         faults,
         actions,
         expect: Vec::new(),

@@ -2,6 +2,7 @@
 
 use super::checker::Checker;
 use super::limits;
+use crate::capture::{self, Filter, FilterError};
 use crate::net::{LinkConfig, SegmentKind};
 use crate::scenario::diagnostic::nearest;
 use crate::scenario::format::{CaptureFile, ScenarioFile, SegmentFile};
@@ -148,6 +149,32 @@ impl Checker<'_> {
         Some(found)
     }
 
+    /// The capture's filter and snap length, checked.
+    pub fn capture_filter(&mut self, capture: &CaptureFile) -> (Option<Filter>, Option<u32>) {
+        let filter = capture.filter.as_deref().and_then(|text| {
+            Filter::parse(text)
+                .map_err(|e| {
+                    self.at_value(
+                        text,
+                        Some("filter"),
+                        format!("capture filter {}", filter_problem(text, &e)),
+                        e.help,
+                    );
+                })
+                .ok()
+        });
+        let snaplen = capture.snaplen.map(|n| {
+            self.count(
+                n,
+                "snaplen",
+                Some("capture"),
+                capture::MIN_SNAPLEN,
+                capture::DEFAULT_SNAPLEN,
+            )
+        });
+        (filter, snaplen)
+    }
+
     /// Reports an unknown segment name with the nearest known one.
     pub fn unknown_segment(&mut self, name: &str, anchor: Option<&str>) {
         let list: Vec<String> = self.segments.keys().map(|k| format!("\"{k}\"")).collect();
@@ -166,4 +193,10 @@ impl Checker<'_> {
             help,
         );
     }
+}
+
+/// A filter's problem, naming the column inside the filter (the diagnostic's caret points
+/// at the whole string).
+pub fn filter_problem(text: &str, e: &FilterError) -> String {
+    format!("`{text}` at column {}: {}", e.column, e.message)
 }

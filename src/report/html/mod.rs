@@ -1,0 +1,150 @@
+//! *`report.html`*: the whole run in one page a student opens offline.
+//!
+//! The page is one self-contained file: a small hand-written viewer (`assets/report/viewer.js`
+//! and `viewer.css`, embedded with `include_str!`, no framework, nothing fetched) and one JSON
+//! data object (module `data`) it renders from. The viewer's entry point is
+//! `NetlabReport.render(data, rootElement)`, so any page that can produce the same data object
+//! (the browser playground, from WebAssembly) can show the same report.
+//!
+//! What the page shows: the summary table, the timeline (outcomes over time, fault windows
+//! shaded, state changes numbered; zoomable), the load per server (small multiples when there
+//! are many), a request table (sorted, filtered, paged so 100,000 rows stay usable), each
+//! request's explanation and sequence diagram, the ipvsadm snapshots, the DNS servers' cache
+//! activity and the events.
+//!
+//! Explanations are the text `netlab explain` prints. Narrating every request of a long run
+//! would make the page huge, so a bounded set is narrated ([`narrated_ids`]): every failed
+//! request (up to [`MAX_FAILED`]), the first [`FIRST`] and [`SAMPLE`] spread over the run, all
+//! among the requests the bounded recording covers ([`RECORD_LIMIT`]). For any other request
+//! the page shows the `netlab explain` command that tells its story.
+//!
+//! # Simplifications
+//! - The sequence diagram names a frame's ends by their MAC addresses: netlab's own
+//!   (`02:00:00:NN:NN:II`) name the node, a VRRP virtual MAC names the VRID's master, any other
+//!   is shown as the address.
+//!
+//! # Further reading
+//! - `book/src/report.md`.
+
+mod data;
+
+pub use data::{Narrated, ReportExtras, report_data};
+
+/// The most decisions and frame heads a run that writes `report.html` records (each): about
+/// 30 MB at most, the first few thousand requests of any run.
+pub const RECORD_LIMIT: usize = 150_000;
+/// Failed requests narrated at most.
+pub const MAX_FAILED: usize = 200;
+/// The first requests narrated.
+pub const FIRST: usize = 50;
+/// Requests narrated, spread evenly over the covered ones.
+pub const SAMPLE: usize = 50;
+
+/// The viewer's script.
+const VIEWER_JS: &str = include_str!("../../../assets/report/viewer.js");
+/// The viewer's style sheet.
+const VIEWER_CSS: &str = include_str!("../../../assets/report/viewer.css");
+
+/// The viewer's script, for a page that brings its own data (the browser playground).
+pub fn viewer_js() -> &'static str {
+    VIEWER_JS
+}
+
+/// The viewer's style sheet.
+pub fn viewer_css() -> &'static str {
+    VIEWER_CSS
+}
+
+/// Which requests (ids of `requests.csv`, ascending) get a narrated explanation: every failed
+/// one up to [`MAX_FAILED`], the first [`FIRST`], and [`SAMPLE`] evenly spaced, among the
+/// `covered` first ones (those that ended before the bounded recording stopped).
+pub fn narrated_ids(failed: &[bool], covered: usize) -> Vec<usize> {
+    let covered = covered.min(failed.len());
+    let mut ids: Vec<usize> = (0..covered)
+        .filter(|&i| failed[i])
+        .take(MAX_FAILED)
+        .collect();
+    ids.extend(0..covered.min(FIRST));
+    if covered > 0 {
+        ids.extend((0..SAMPLE).map(|k| k * covered / SAMPLE));
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// The page: the viewer, and `data` (the JSON object of [`report_data`]) embedded so that no
+/// `</script>` inside a name can end the script early.
+pub fn report_html(title: &str, data: &serde_json::Value) -> String {
+    let json = serde_json::to_string(data).expect("report data holds only plain values");
+    // In JSON `<` appears only inside strings, where `\u003c` means the same.
+    let json = json.replace('<', "\\u003c");
+    let mut page = String::with_capacity(json.len() + VIEWER_JS.len() + VIEWER_CSS.len() + 1024);
+    page.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    page.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    page.push_str(
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; \
+         script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:\">\n",
+    );
+    page.push_str("<title>");
+    page.push_str(&escape_html(title));
+    page.push_str(" · netlab report</title>\n<style>\n");
+    page.push_str(VIEWER_CSS);
+    page.push_str("</style>\n</head>\n<body>\n<div id=\"netlab-report\"></div>\n");
+    page.push_str("<pre id=\"netlab-errors\" hidden></pre>\n");
+    page.push_str("<script type=\"application/json\" id=\"netlab-data\">");
+    page.push_str(&json);
+    page.push_str("</script>\n<script>\n");
+    page.push_str(VIEWER_JS);
+    page.push_str(
+        "\nNetlabReport.start(\"netlab-data\", \"netlab-report\", \"netlab-errors\");\n\
+         </script>\n</body>\n</html>\n",
+    );
+    page
+}
+
+/// Text made safe to put between HTML tags.
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn narrated_ids_are_bounded_and_include_failures() {
+        let mut failed = vec![false; 100_000];
+        for i in (0..100_000).step_by(7) {
+            failed[i] = true;
+        }
+        let ids = narrated_ids(&failed, 5_000);
+        assert!(ids.len() <= MAX_FAILED + FIRST + SAMPLE);
+        assert!(ids.iter().all(|&i| i < 5_000));
+        assert!(ids.iter().filter(|&&i| failed[i]).count() >= MAX_FAILED);
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        assert!(ids.contains(&49) && ids.contains(&4_900));
+    }
+
+    #[test]
+    fn small_runs_narrate_failures_and_the_first() {
+        let failed = [false, true, false, false, true];
+        assert_eq!(narrated_ids(&failed, 5), vec![0, 1, 2, 3, 4]);
+        assert_eq!(narrated_ids(&failed, 0), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn the_page_is_self_contained_and_script_safe() {
+        let data = serde_json::json!({ "scenario": "</script><b>x</b>" });
+        let page = report_html("a <b>", &data);
+        assert_eq!(page.matches("</script>").count(), 2);
+        assert!(page.contains("\\u003c/script>\\u003cb>"));
+        assert!(page.contains("<title>a &lt;b&gt; · netlab report</title>"));
+        // Nothing is fetched: no linked file, no script or image source, no import.
+        for fetching in ["<link", " src=", "@import", "url(http", "fetch("] {
+            assert!(!page.contains(fetching), "{fetching}");
+        }
+    }
+}
