@@ -172,6 +172,21 @@ pub struct PeerRecord {
     pub forwarded_for: Vec<String>,
 }
 
+/// A transparent cache's totals (`app::TransparentCache`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CacheRecord {
+    /// The cache (node index).
+    pub node: usize,
+    /// Requests answered from memory.
+    pub hits: u64,
+    /// Requests fetched from their origin.
+    pub misses: u64,
+    /// Objects evicted to make room.
+    pub evictions: u64,
+    /// Objects held at the end.
+    pub objects: u64,
+}
+
 /// Frame counters for the whole network.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NetCounters {
@@ -270,6 +285,8 @@ pub struct Trace {
     pub proxy_totals: Vec<ProxyTotals>,
     /// Web servers' peer addresses.
     pub peers: Vec<PeerRecord>,
+    /// Transparent caches' totals.
+    pub caches: Vec<CacheRecord>,
     /// Decisions with their inputs (empty unless switched on).
     pub decisions: Decisions,
     /// The head of every frame seen on a wire, if switched on.

@@ -104,6 +104,9 @@ pub struct HttpClientConfig {
     pub keep_alive: bool,
     /// Bytes of the `Cookie` header sent with every request (0: none).
     pub cookie_bytes: usize,
+    /// Origin servers and their popularity weights: each request picks one by weight and
+    /// goes to its address, `Host:` that address (empty: `host`).
+    pub origins: Vec<(Ipv4Addr, f64)>,
 }
 
 /// A request in progress.
@@ -199,6 +202,8 @@ pub struct HttpClient {
     waiting_dns: Vec<WaitingName>,
     /// Idle keep-alive connections, the most recently used last.
     kept: Vec<KeptConnection>,
+    /// The origins' cumulative popularity (empty without origins).
+    origin_cdf: Vec<f64>,
 }
 
 impl HttpClient {
@@ -210,11 +215,22 @@ impl HttpClient {
         } else {
             config.paths.iter().map(String::as_str).collect()
         };
-        let request_bytes = paths
+        // With origins, one variant per origin and path (origin-major).
+        let hosts: Vec<String> = if config.origins.is_empty() {
+            vec![config.host.clone()]
+        } else {
+            config
+                .origins
+                .iter()
+                .map(|(ip, _)| ip.to_string())
+                .collect()
+        };
+        let request_bytes = hosts
             .iter()
-            .map(|path| {
+            .flat_map(|host| paths.iter().map(move |path| (host, path)))
+            .map(|(host, path)| {
                 let mut bytes = Vec::new();
-                http::write_request(&mut bytes, &config.host, path, config.keep_alive);
+                http::write_request(&mut bytes, host, path, config.keep_alive);
                 http::add_cookie(&mut bytes, config.cookie_bytes);
                 bytes
             })
@@ -223,8 +239,19 @@ impl HttpClient {
             .iter()
             .map(Vec::len)
             .fold(TX_BUFFER_BYTES, usize::max);
+        let total: f64 = config.origins.iter().map(|(_, w)| w).sum();
+        let mut running = 0.0;
+        let origin_cdf = config
+            .origins
+            .iter()
+            .map(|(_, w)| {
+                running += w / total;
+                running
+            })
+            .collect();
         let mut client = HttpClient {
             tx_buffer_bytes,
+            origin_cdf,
             resolver,
             ports: PortAllocator::new(),
             rng,
@@ -300,9 +327,13 @@ impl HttpClient {
     fn start_request(&mut self, cx: &mut AppCtx<'_>, at: SimTime, user: Option<usize>) -> bool {
         let seq = self.issued;
         self.issued += 1;
-        let variant = match self.request_bytes.len() {
-            1 => 0,
-            n => self.rng.below(n as u64) as usize,
+        let variant = if self.origin_cdf.is_empty() {
+            match self.request_bytes.len() {
+                1 => 0,
+                n => self.rng.below(n as u64) as usize,
+            }
+        } else {
+            self.pick_origin_variant()
         };
         let waiting = WaitingName {
             seq,
@@ -315,11 +346,33 @@ impl HttpClient {
         self.resolve_and_connect(cx, waiting)
     }
 
+    /// A request to the origins: an origin by popularity, then one of its paths.
+    fn pick_origin_variant(&mut self) -> usize {
+        let u = self.rng.uniform();
+        let origin = self
+            .origin_cdf
+            .iter()
+            .position(|&c| u < c)
+            .unwrap_or(self.origin_cdf.len() - 1);
+        let per_origin = self.request_bytes.len() / self.origin_cdf.len();
+        let path = match per_origin {
+            1 => 0,
+            n => self.rng.below(n as u64) as usize,
+        };
+        origin * per_origin + path
+    }
+
     /// Looks the host up (the static table first, then DNS) and connects, or parks the request
     /// until the DNS answer comes, or records its failure. Returns whether a socket was opened.
     fn resolve_and_connect(&mut self, cx: &mut AppCtx<'_>, waiting: WaitingName) -> bool {
         if self.reuse_kept(cx, &waiting) {
             return true;
+        }
+        if !self.config.origins.is_empty() {
+            // The origin is an address: nothing to resolve.
+            let per_origin = self.request_bytes.len() / self.config.origins.len();
+            let ip = self.config.origins[waiting.variant / per_origin].0;
+            return self.connect(cx, &waiting, vec![ip]);
         }
         if let Some(ip) = self.resolver.resolve(&self.config.host) {
             self.record_resolved(cx, &waiting, NameSource::Static, &[ip]);

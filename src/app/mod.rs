@@ -4,6 +4,7 @@
 //! stack, and it works its sockets the way a program works the BSD socket API, without
 //! blocking. Start with `http.rs` (the messages), then `web_server.rs` and `http_client.rs`.
 
+mod cache;
 pub mod dns;
 mod health_check;
 pub mod http;
@@ -17,6 +18,7 @@ mod resolver;
 mod smtp;
 mod web_server;
 
+pub use cache::{CacheConfig, Lru, TransparentCache};
 pub use health_check::{
     CheckKind, CheckTiming, CheckTransition, CheckerConfig, HealthBoard, HealthChecker,
 };

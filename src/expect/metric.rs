@@ -141,6 +141,24 @@ pub fn known(scenario: &Scenario) -> Vec<String> {
             names.push(format!("servers.{server}.{field}"));
         }
     }
+    let cache_fields = ["hits", "misses", "hit_ratio", "evictions", "objects"];
+    let mut caches = 0;
+    for node in &scenario.nodes {
+        if let NodeSpec::WebServer {
+            name,
+            cache: Some(_),
+            ..
+        } = node
+        {
+            caches += 1;
+            for field in cache_fields {
+                names.push(format!("servers.{name}.cache.{field}"));
+            }
+        }
+    }
+    if caches > 0 {
+        names.extend(cache_fields.iter().map(|f| format!("caches.{f}")));
+    }
     for node in &scenario.nodes {
         if let NodeSpec::Clients { name, .. } = node {
             for field in [

@@ -20,11 +20,26 @@ fn compare_addr(a: Ipv4Addr, b: Ipv4Addr) -> Ordering {
     difference.cmp(&0)
 }
 
-/// Services in ipvsadm's order.
+/// Services in ipvsadm's order (`ipvs_cmp_services`: the mark first, so firewall-mark
+/// services come after the others, then address and port).
 fn sorted_services(services: &[VirtualService]) -> Vec<&VirtualService> {
     let mut sorted: Vec<&VirtualService> = services.iter().collect();
-    sorted.sort_by(|a, b| compare_addr(a.vip, b.vip).then(a.port.cmp(&b.port)));
+    sorted.sort_by(|a, b| {
+        a.fwmark
+            .unwrap_or(0)
+            .cmp(&b.fwmark.unwrap_or(0))
+            .then(compare_addr(a.vip, b.vip))
+            .then(a.port.cmp(&b.port))
+    });
     sorted
+}
+
+/// The protocol column and the service's name: `TCP` and `VIP:port`, or `FWM` and the mark.
+fn service_name(service: &VirtualService) -> (&'static str, String) {
+    match service.fwmark {
+        Some(mark) => ("FWM", mark.to_string()),
+        None => ("TCP", format!("{}:{}", service.vip, service.port)),
+    }
 }
 
 /// Destination indices of a service in ipvsadm's order.
@@ -75,11 +90,11 @@ pub fn list(services: &[VirtualService]) -> String {
         "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn"
     );
     for service in sorted_services(services) {
-        let name = format!("{}:{}", service.vip, service.port);
+        let (protocol, name) = service_name(service);
         let _ = writeln!(
             out,
             "{:<4} {} {}{}",
-            "TCP",
+            protocol,
             name,
             service.scheduler.name(),
             service_suffix(service)
@@ -140,7 +155,8 @@ pub fn stats(services: &[VirtualService]) -> String {
         "Prot LocalAddress:Port", "Conns", "InPkts", "OutPkts", "InBytes", "OutBytes"
     );
     for service in sorted_services(services) {
-        let name = format!("{:<4} {}:{}", "TCP", service.vip, service.port);
+        let (protocol, name) = service_name(service);
+        let name = format!("{protocol:<4} {name}");
         let _ = writeln!(out, "{name:<33}{}", stats_columns(&service.stats));
         for index in sorted_dests(service) {
             let dest = &service.dests[index];
@@ -226,6 +242,33 @@ mod tests {
             text.contains("  -> 10.0.2.13:80                 Tunnel  1"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_firewall_mark_service_is_listed_as_fwm_after_the_others() {
+        let marked = VirtualService::new(
+            Ipv4Addr::UNSPECIFIED,
+            0,
+            by_name("lblc").unwrap(),
+            &[rs([10, 0, 2, 11], 1)],
+            None,
+        )
+        .with_fwmark(1);
+        let plain = VirtualService::new(
+            Ipv4Addr::new(10, 0, 0, 100),
+            80,
+            by_name("rr").unwrap(),
+            &[rs([10, 0, 0, 11], 1)],
+            None,
+        );
+        let text = list(&[marked, plain]);
+        let tail = concat!(
+            "TCP  10.0.0.100:80 rr\n",
+            "  -> 10.0.0.11:80                 Masq    1      0          0         \n",
+            "FWM  1 lblc\n",
+            "  -> 10.0.2.11:80                 Masq    1      0          0         \n",
+        );
+        assert!(text.ends_with(tail), "{text}");
     }
 
     #[test]

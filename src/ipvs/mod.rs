@@ -4,6 +4,7 @@
 //! A *virtual service* is an address and port (a VIP such as `10.0.0.100:80`) that clients connect to.
 //! Behind it sit *real servers*, which IPVS calls destinations.
 //! For every new connection a *scheduler* picks one destination; every later packet of that connection follows the same choice.
+//! A service may instead match a *firewall mark* set by a netfilter rule (module [`fwmark`]).
 //! A *persistent* service sends all of a client's connections to one destination for a while
 //! (module [`persistence`]).
 //! `ipvsadm` and keepalived configure all of this from user space.
@@ -22,6 +23,7 @@
 //! Start reading at [`scheduler`].
 
 pub mod conn;
+pub mod fwmark;
 pub mod ipvsadm;
 pub mod persistence;
 pub mod scheduler;

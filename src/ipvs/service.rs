@@ -86,10 +86,12 @@ pub struct RealServerConfig {
 
 /// One virtual service.
 pub struct VirtualService {
-    /// Virtual address.
+    /// Virtual address (0.0.0.0 for a firewall-mark service).
     pub vip: Ipv4Addr,
-    /// Virtual port.
+    /// Virtual port (0 for a firewall-mark service).
     pub port: u16,
+    /// `ipvsadm -A -f MARK`: the service takes packets with this mark instead of `vip:port`.
+    pub fwmark: Option<u32>,
     /// The scheduler.
     pub scheduler: Box<dyn Scheduler>,
     /// Destinations as the scheduler sees them, kernel order (newest first).
@@ -134,6 +136,7 @@ impl VirtualService {
         let mut service = VirtualService {
             vip,
             port,
+            fwmark: None,
             scheduler,
             dests: Vec::new(),
             configs: Vec::new(),
@@ -154,6 +157,23 @@ impl VirtualService {
             service.scheduler.on_dests_changed(&service.dests);
         }
         service
+    }
+
+    /// `ipvsadm -A -f MARK` instead of `-t VIP:port`: the service matches packets marked
+    /// `mark` (see [`super::fwmark`]).
+    pub fn with_fwmark(mut self, mark: u32) -> VirtualService {
+        self.fwmark = Some(mark);
+        self.vip = Ipv4Addr::UNSPECIFIED;
+        self.port = 0;
+        self
+    }
+
+    /// The service as events and outputs name it: `VIP:port`, or `fwmark N`.
+    pub fn label(&self) -> String {
+        match self.fwmark {
+            Some(mark) => format!("fwmark {mark}"),
+            None => format!("{}:{}", self.vip, self.port),
+        }
     }
 
     /// The index of the destination `addr:port`.
@@ -347,6 +367,25 @@ impl VirtualService {
     }
 }
 
+/// The service a packet to `dst:port` carrying `mark` (0: none) belongs to, as
+/// `ip_vs_service_find` looks it up: the firewall-mark services first, then the services on
+/// an address and port.
+pub fn find_service(
+    services: &[VirtualService],
+    mark: u32,
+    dst: Ipv4Addr,
+    port: u16,
+) -> Option<usize> {
+    if mark != 0
+        && let Some(index) = services.iter().position(|s| s.fwmark == Some(mark))
+    {
+        return Some(index);
+    }
+    services
+        .iter()
+        .position(|s| s.fwmark.is_none() && s.vip == dst && s.port == port)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -370,6 +409,23 @@ mod tests {
             Ipv4Addr::new(10, 0, 1, 100),
             80,
         )
+    }
+
+    #[test]
+    fn a_marked_packet_finds_the_fwmark_service_before_an_address() {
+        let vip = Ipv4Addr::new(10, 0, 1, 100);
+        let services = [
+            VirtualService::new(vip, 80, by_name("rr").unwrap(), &[rs(11, 1, 0)], None),
+            VirtualService::new(vip, 80, by_name("dh").unwrap(), &[rs(12, 1, 0)], None)
+                .with_fwmark(1),
+        ];
+        assert_eq!(find_service(&services, 1, vip, 80), Some(1));
+        assert_eq!(find_service(&services, 0, vip, 80), Some(0));
+        assert_eq!(
+            find_service(&services, 2, Ipv4Addr::new(1, 2, 3, 4), 80),
+            None
+        );
+        assert_eq!(services[1].label(), "fwmark 1");
     }
 
     #[test]

@@ -25,6 +25,10 @@
 //! 5. NAT replies: a packet from a real server that matches an entry gets its source rewritten
 //!    to the VIP and port, and is routed to the client like any forwarded packet.
 //!
+//! A *firewall-mark* service (`ipvsadm -A -f 1`) has no VIP: the director marks the packets
+//! it forwards by its mangle rules (`ipvs::fwmark`) and schedules the marked ones, whatever
+//! their destination (a cluster of transparent caches in front of many origin servers).
+//!
 //! Everything else (ARP, pings, packets for other destinations) is handled by the embedded
 //! [`Router`]: a director is a router with IPVS inside.
 //!
@@ -50,6 +54,7 @@
 //! - Sync messages use the kernel's version 1 format (`ipvs::sync`), one connection each;
 //!   only new connections are announced (the kernel also sends state changes), and they are
 //!   learned as established.
+//! - Connections of firewall-mark services are not synchronised to the other directors.
 //! - The director rewrites packets in zero time.
 //! - Packets to the VIP that are not for a service port are dropped.
 //! - A real server an operator removes (`ipvsadm -d`, [`Command::RemoveServer`]) goes on
@@ -78,8 +83,9 @@ use super::tunnel::{self, EncapsulateError};
 use super::{Command, Node, NodeCtx};
 use crate::app::{CheckerConfig, HealthBoard, HealthChecker};
 use crate::ipvs::conn::{Conn, ConnKey, ConnTable, Direction, TcpFlags, TcpState, next_state};
+use crate::ipvs::fwmark::{self, MarkRule};
 use crate::ipvs::scheduler::{Connection, Destination, SchedulerState};
-use crate::ipvs::service::{Forward, RealServerConfig, Scheduled, VirtualService};
+use crate::ipvs::service::{Forward, RealServerConfig, Scheduled, VirtualService, find_service};
 use crate::ipvs::{ipvsadm, sync};
 use crate::sim::{SimDuration, SimTime};
 use crate::trace::decision::L4Pick;
@@ -170,6 +176,8 @@ pub struct L4Balancer {
     cpu: Option<PacketCpu>,
     /// Identification of the next outer header this director writes when tunnelling.
     ipip_ident: u16,
+    /// The mangle table's `MARK` rules, for firewall-mark services (`ipvs::fwmark`).
+    marks: Vec<MarkRule>,
 }
 
 /// The Ethernet address of the IPVS sync daemon's group 224.0.0.81 (`ipvs::sync`):
@@ -295,7 +303,13 @@ impl L4Balancer {
             sync: false,
             cpu: None,
             ipip_ident: 0,
+            marks: Vec::new(),
         }
+    }
+
+    /// Installs the mangle table's `MARK` rules (firewall-mark services match their marks).
+    pub fn set_marks(&mut self, marks: Vec<MarkRule>) {
+        self.marks = marks;
     }
 
     /// Makes every frame cost `cost` of one CPU, waiting in a backlog of at most `backlog`
@@ -391,6 +405,19 @@ impl L4Balancer {
         self.services
             .iter()
             .position(|s| s.vip == vip && s.port == port)
+    }
+
+    /// The service a client's packet is for: its mark (set by the mangle rules on packets
+    /// the director forwards) or its destination, looked up as `ip_vs_service_find` does.
+    /// A VIP held by VRRP is served only while this director is its master.
+    fn service_for(&self, seg: &Segment) -> Option<usize> {
+        let mark = if self.router.owns(seg.dst) {
+            0
+        } else {
+            fwmark::mark_of(&self.marks, seg.src, seg.dst_port)
+        };
+        let service = find_service(&self.services, mark, seg.dst, seg.dst_port)?;
+        (self.services[service].fwmark.is_some() || self.router.owns(seg.dst)).then_some(service)
     }
 
     /// Steps 1–4: a packet from a client to a virtual service.
@@ -899,7 +926,7 @@ impl Node for L4Balancer {
                 let mut order: Vec<usize> = (0..svc.dests.len()).collect();
                 order.sort_by_key(|&i| (svc.dests[i].addr, svc.dests[i].port));
                 ServiceRecord {
-                    addr: format!("{}:{}", svc.vip, svc.port),
+                    addr: svc.label(),
                     scheduler: svc.scheduler.name().to_string(),
                     real_servers: order
                         .into_iter()
@@ -943,10 +970,7 @@ impl L4Balancer {
             return;
         }
         if let Some(seg) = parse_tcp(&frame) {
-            // A VIP held by VRRP is served only while this director is its master.
-            if let Some(service) = self.service_index(seg.dst, seg.dst_port)
-                && self.router.owns(seg.dst)
-            {
+            if let Some(service) = self.service_for(&seg) {
                 self.inbound(ctx, frame, seg, service);
                 return;
             }
@@ -1067,12 +1091,7 @@ impl L4Balancer {
         let state = &self.health[s];
         let lose_at = state.quorum.saturating_sub(state.hysteresis);
         let gain_at = state.quorum + state.hysteresis;
-        let service_name = format!(
-            "{}/{}:{}",
-            self.router.name(),
-            self.services[s].vip,
-            self.services[s].port
-        );
+        let service_name = format!("{}/{}", self.router.name(), self.services[s].label());
         if state.quorum_up && (live == 0 || live < lose_at) {
             self.health[s].quorum_up = false;
             ctx.trace.event(

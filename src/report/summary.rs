@@ -31,15 +31,16 @@ pub fn summary_json(run: &RunReport<'_>) -> String {
         // balancer, the proxy behind an L7 one (which names the client in X-Forwarded-For).
         let node = run.node_names.iter().position(|n| n == name);
         let peers = run.trace.peers.iter().find(|p| Some(p.node) == node);
-        servers.insert(
-            name.clone(),
-            json!({
-                "served": served,
-                "distinct_peers": peers.map_or(0, |p| p.peers.len()),
-                "peer_sample": peers.and_then(|p| p.peers.first()).map(|ip| ip.to_string()),
-                "forwarded_for": peers.map_or(0, |p| p.forwarded_for.len()),
-            }),
-        );
+        let mut entry = json!({
+            "served": served,
+            "distinct_peers": peers.map_or(0, |p| p.peers.len()),
+            "peer_sample": peers.and_then(|p| p.peers.first()).map(|ip| ip.to_string()),
+            "forwarded_for": peers.map_or(0, |p| p.forwarded_for.len()),
+        });
+        if let Some(cache) = run.trace.caches.iter().find(|c| Some(c.node) == node) {
+            entry["cache"] = cache_json(cache.hits, cache.misses, cache.evictions, cache.objects);
+        }
+        servers.insert(name.clone(), entry);
     }
     let mut proxies = Map::new();
     for totals in &run.trace.proxy_totals {
@@ -227,9 +228,37 @@ pub fn summary_json(run: &RunReport<'_>) -> String {
         "events": events,
         "failures": failures_json,
     });
+    let mut summary = summary;
+    if !run.trace.caches.is_empty() {
+        // The cluster as a whole: what its hit ratio saves the origins.
+        let sum = |f: fn(&crate::trace::CacheRecord) -> u64| run.trace.caches.iter().map(f).sum();
+        summary["caches"] = cache_json(
+            sum(|c| c.hits),
+            sum(|c| c.misses),
+            sum(|c| c.evictions),
+            sum(|c| c.objects),
+        );
+    }
     let mut text = serde_json::to_string_pretty(&summary).expect("a JSON value always serialises");
     text.push('\n');
     text
+}
+
+/// A transparent cache's (or the cluster's) counters and hit ratio.
+fn cache_json(hits: u64, misses: u64, evictions: u64, objects: u64) -> Value {
+    let asked = hits + misses;
+    let hit_ratio = if asked == 0 {
+        0.0
+    } else {
+        round3(hits as f64 / asked as f64)
+    };
+    json!({
+        "hits": hits,
+        "misses": misses,
+        "hit_ratio": hit_ratio,
+        "evictions": evictions,
+        "objects": objects,
+    })
 }
 
 /// The contents of `ipvsadm.txt`: every snapshot of every balancer, in time order, or `None`

@@ -21,7 +21,7 @@ use super::model::{
 use crate::app::dns::authority::DnsAuthority;
 use crate::app::dns::cache::DnsCache;
 use crate::app::dns::stub::DnsStub;
-use crate::app::{HealthBoard, HealthChecker, L7Proxy, Monitor};
+use crate::app::{CacheConfig, HealthBoard, HealthChecker, L7Proxy, Monitor, TransparentCache};
 use crate::app::{
     HttpClient, HttpClientConfig, PingConfig, Pinger, SmtpGreeter, StaticHosts, WebServer,
     WebServerConfig, Workload,
@@ -110,6 +110,7 @@ pub fn build_capturing(scenario: &Scenario, seed: u64, capture: CaptureOptions) 
                 services,
                 ipvsadm_at,
                 connection_sync,
+                marks,
                 vrrp,
                 ignore_garp,
                 packet_cost,
@@ -118,6 +119,7 @@ pub fn build_capturing(scenario: &Scenario, seed: u64, capture: CaptureOptions) 
                 // VIPs that VRRP moves are held only while master; the others always.
                 let vips: Vec<Ipv4Addr> = services
                     .iter()
+                    .filter(|s| s.fwmark.is_none())
                     .map(|s| s.vip)
                     .filter(|vip| !vrrp.iter().any(|v| v.vips.contains(vip)))
                     .collect();
@@ -128,14 +130,18 @@ pub fn build_capturing(scenario: &Scenario, seed: u64, capture: CaptureOptions) 
                 let services_built = service_specs
                     .iter()
                     .map(|s| {
-                        VirtualService::new(
+                        let service = VirtualService::new(
                             s.vip,
                             s.port,
                             scheduler::by_name(&s.scheduler)
                                 .expect("validation checked the scheduler name"),
                             &s.real_servers,
                             s.persistence,
-                        )
+                        );
+                        match s.fwmark {
+                            Some(mark) => service.with_fwmark(mark),
+                            None => service,
+                        }
                     })
                     .collect();
                 let snapshots = ipvsadm_at.iter().map(|&d| SimTime::ZERO + d).collect();
@@ -143,6 +149,7 @@ pub fn build_capturing(scenario: &Scenario, seed: u64, capture: CaptureOptions) 
                 if *connection_sync {
                     balancer.enable_sync();
                 }
+                balancer.set_marks(marks.clone());
                 if let Some((cost, backlog)) = packet_cost {
                     balancer.set_packet_cost(*cost, *backlog as usize);
                 }
@@ -229,6 +236,7 @@ pub fn build_capturing(scenario: &Scenario, seed: u64, capture: CaptureOptions) 
                 tunnel,
                 smtp_port,
                 keep_alive,
+                cache,
             } => {
                 let index = world.next_node_index();
                 let mut host = new_host(&streams, name, index, interface, *gateway);
@@ -238,19 +246,33 @@ pub fn build_capturing(scenario: &Scenario, seed: u64, capture: CaptureOptions) 
                 if let Some(tunnel) = tunnel {
                     host.add_tunnel(tunnel.clone(), *arp_ignore);
                 }
-                host.add_app(Box::new(WebServer::new(
-                    WebServerConfig {
-                        name: name.clone(),
-                        port: *port,
-                        workers: *workers,
-                        backlog: *backlog,
-                        service_time: *service_time,
-                        response_bytes: *response_bytes,
-                        paths: paths.clone(),
-                        keep_alive: *keep_alive,
-                    },
-                    streams.stream(&format!("web:{name}")),
-                )));
+                if let Some((capacity, origin_port)) = cache {
+                    host.add_app(Box::new(TransparentCache::new(
+                        CacheConfig {
+                            name: name.clone(),
+                            port: *port,
+                            slots: workers + backlog,
+                            service_time: *service_time,
+                            capacity: *capacity,
+                            origin_port: *origin_port,
+                        },
+                        streams.stream(&format!("web:{name}")),
+                    )));
+                } else {
+                    host.add_app(Box::new(WebServer::new(
+                        WebServerConfig {
+                            name: name.clone(),
+                            port: *port,
+                            workers: *workers,
+                            backlog: *backlog,
+                            service_time: *service_time,
+                            response_bytes: *response_bytes,
+                            paths: paths.clone(),
+                            keep_alive: *keep_alive,
+                        },
+                        streams.stream(&format!("web:{name}")),
+                    )));
+                }
                 if let Some(port) = smtp_port {
                     host.add_app(Box::new(SmtpGreeter::new(name.clone(), *port)));
                 }
@@ -334,6 +356,7 @@ pub fn build_capturing(scenario: &Scenario, seed: u64, capture: CaptureOptions) 
                 paths,
                 keep_alive,
                 cookie_bytes,
+                origins,
             } => {
                 let start = SimTime::ZERO + workload.start;
                 let stop = workload.duration.map(|d| start + d);
@@ -375,6 +398,7 @@ pub fn build_capturing(scenario: &Scenario, seed: u64, capture: CaptureOptions) 
                         try_next: dns.as_ref().is_some_and(|d| d.try_next),
                         keep_alive: *keep_alive,
                         cookie_bytes: *cookie_bytes as usize,
+                        origins: origins.clone(),
                     };
                     let resolver = Box::new(StaticHosts::new(scenario.hosts.clone()));
                     let rng = streams.stream(&format!("client:{host_name}"));

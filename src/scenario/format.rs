@@ -569,14 +569,39 @@ pub struct L4BalancerFile {
     /// backup taking over keeps the master's connections. Default false.
     #[serde(default)]
     pub connection_sync: Option<bool>,
+    /// The mangle table's `MARK` rules, for services with a `fwmark`, such as
+    /// `[(mark: 1, from: "10.0.1.0/24", port: 80)]`. Default none.
+    #[serde(default)]
+    pub marks: Vec<MarkRuleFile>,
+}
+
+/// `iptables -t mangle -A PREROUTING [-s FROM] -p tcp [--dport PORT] -j MARK --set-mark MARK`:
+/// marks the TCP packets the director forwards (not those to its own addresses).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarkRuleFile {
+    /// The mark, 1 or more.
+    pub mark: u32,
+    /// Only packets from this network, such as `"10.0.1.0/24"`. Default any source.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Only packets to this destination port. Default any port.
+    #[serde(default)]
+    pub port: Option<u16>,
 }
 
 /// A virtual service: `ipvsadm -A -t VIP:port -s SCHEDULER [-p TIMEOUT]`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct VirtualServiceFile {
-    /// The virtual IP address, such as `"10.0.1.100"`.
+    /// The virtual IP address, such as `"10.0.1.100"`. Required unless `fwmark` is given.
+    #[serde(default)]
     pub vip: String,
+    /// A firewall-mark service (`ipvsadm -A -f MARK`): it takes the packets a rule of the
+    /// director's `marks` marks with this number, whatever their destination, instead of
+    /// those to `vip`. `port` is then the real servers' default port. Default none.
+    #[serde(default)]
+    pub fwmark: Option<u32>,
     /// TCP port. Default 80.
     #[serde(default)]
     pub port: Option<u16>,
@@ -925,6 +950,24 @@ pub struct WebServerFile {
     /// every connection is closed after its response.
     #[serde(default)]
     pub keep_alive: Option<String>,
+    /// Run as a transparent web cache instead (`app::TransparentCache`): answer requests for
+    /// any origin (the `Host` header) from memory, fetching misses from the origin, such as
+    /// `(capacity: 100)`. `workers + backlog` connections are served at once and
+    /// `service_time` is the time to answer a hit; `paths`, `response_size` and
+    /// `keep_alive` are not used. Default none: an ordinary web server.
+    #[serde(default)]
+    pub transparent_cache: Option<TransparentCacheFile>,
+}
+
+/// A transparent cache's memory.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransparentCacheFile {
+    /// Objects it holds (the least recently used is evicted to store one more).
+    pub capacity: u32,
+    /// The origins' port. Default 80.
+    #[serde(default)]
+    pub origin_port: Option<u16>,
 }
 
 /// A real server's `tunl0`: what `modprobe ipip; ip addr add VIP/32 dev tunl0; ip link set
@@ -1010,6 +1053,35 @@ pub struct ClientsFile {
     /// Default none.
     #[serde(default)]
     pub cookie: Option<String>,
+    /// Spread requests over many origin servers instead of the URL's host, such as
+    /// `(first: "198.51.100.1", count: 40, popularity: Zipf(1.0))`: each request goes to one
+    /// of `count` consecutive addresses (with `Host:` that address), the URL giving only the
+    /// port and path. Default none.
+    #[serde(default)]
+    pub origins: Option<OriginsFile>,
+}
+
+/// Many origin servers a client group fetches from (the web, seen from a campus).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OriginsFile {
+    /// The first origin's address; the others follow it.
+    pub first: String,
+    /// How many origins.
+    pub count: u32,
+    /// How often each is asked for. Default `Uniform`.
+    #[serde(default)]
+    pub popularity: Option<PopularityFile>,
+}
+
+/// How requests spread over the origins.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+pub enum PopularityFile {
+    /// Every origin equally often.
+    Uniform,
+    /// Zipf's law with this exponent, such as `Zipf(1.0)`: the k-th origin is asked for in
+    /// proportion to 1/k^s (web popularity follows it with s near 1).
+    Zipf(f64),
 }
 
 /// How a client group resolves names.

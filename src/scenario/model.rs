@@ -214,8 +214,10 @@ pub struct WorkloadSpec {
 /// A virtual service.
 #[derive(Clone, Debug)]
 pub struct ServiceSpec {
-    /// Virtual IP.
+    /// Virtual IP (0.0.0.0 for a firewall-mark service).
     pub vip: Ipv4Addr,
+    /// The firewall mark the service matches instead of `vip:port`.
+    pub fwmark: Option<u32>,
     /// Port.
     pub port: u16,
     /// Scheduler name (one of `ipvs::scheduler::ALL`).
@@ -315,6 +317,8 @@ pub enum NodeSpec {
         smtp_port: Option<u16>,
         /// Keep-alive idle timeout (`None`: no keep-alive).
         keep_alive: Option<SimDuration>,
+        /// A transparent cache: capacity in objects and the origins' port.
+        cache: Option<(u32, u16)>,
     },
     /// An IPVS director.
     L4Balancer {
@@ -332,6 +336,8 @@ pub enum NodeSpec {
         ipvsadm_at: Vec<SimDuration>,
         /// Connection synchronisation.
         connection_sync: bool,
+        /// The mangle table's `MARK` rules.
+        marks: Vec<crate::ipvs::fwmark::MarkRule>,
         /// VRRP instances.
         vrrp: Vec<VrrpConfig>,
         /// Whether gratuitous ARP is ignored.
@@ -369,6 +375,9 @@ pub enum NodeSpec {
         keep_alive: bool,
         /// Bytes of the `Cookie` header each request carries (0: none).
         cookie_bytes: u64,
+        /// Origin servers to spread requests over, each with its popularity weight (empty:
+        /// the URL's host).
+        origins: Vec<(Ipv4Addr, f64)>,
     },
     /// An authoritative DNS server.
     DnsServer {

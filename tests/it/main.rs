@@ -8,6 +8,7 @@
 //! - `dns`: DNS round robin: cache skew, the TTL sweep, a dead server, real messages;
 //! - `health`: failure injection and health checks: detection, timing, sorry server;
 //! - `l4`: the IPVS director: weights, NAT/DR paths, the same-subnet pitfall, no server;
+//! - `caches`: transparent caches behind a firewall-mark service: dh against rr;
 //! - `redundancy`: VRRP failover, clean shutdown, split brain, GARP, sync, cold vs hot standby;
 //! - `l7`: the reverse proxy: routing by URL, two handshakes, addresses, L4 vs L7;
 //! - `lints`: warnings for valid scenarios that probably do not do what was meant;
@@ -30,6 +31,7 @@
 //! - `props`: property tests: mutated scenarios never crash `check`; random directors balance their books.
 
 mod book;
+mod caches;
 mod cli;
 mod determinism;
 mod diagnostics;

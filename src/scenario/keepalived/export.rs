@@ -70,17 +70,21 @@ use crate::sim::SimDuration;
 pub fn keepalived_confs(scenario: &Scenario) -> Vec<(String, String)> {
     let mut files = Vec::new();
     for node in &scenario.nodes {
-        let (name, services, vrrp, sync): (&str, &[ServiceSpec], &[VrrpConfig], bool) = match node {
-            NodeSpec::L4Balancer {
-                name,
-                services,
-                vrrp,
-                connection_sync,
-                ..
-            } => (name, services, vrrp, *connection_sync),
-            NodeSpec::Router { name, vrrp, .. } if !vrrp.is_empty() => (name, &[], vrrp, false),
-            _ => continue,
-        };
+        let (name, services, vrrp, sync, marks): (&str, &[ServiceSpec], &[VrrpConfig], bool, &[_]) =
+            match node {
+                NodeSpec::L4Balancer {
+                    name,
+                    services,
+                    vrrp,
+                    connection_sync,
+                    marks,
+                    ..
+                } => (name, services, vrrp, *connection_sync, marks),
+                NodeSpec::Router { name, vrrp, .. } if !vrrp.is_empty() => {
+                    (name, &[], vrrp, false, &[])
+                }
+                _ => continue,
+            };
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = writeln!(
@@ -89,6 +93,18 @@ pub fn keepalived_confs(scenario: &Scenario) -> Vec<(String, String)> {
             name.escape_debug(),
             scenario.source_file.escape_debug()
         );
+        if !marks.is_empty() {
+            // keepalived does not mark packets: the firewall does, before it runs.
+            note(
+                &mut out,
+                "",
+                "the firewall marks of the fwmark services, set outside keepalived:",
+            );
+            for rule in marks {
+                note(&mut out, "", &crate::ipvs::fwmark::MarkRule::iptables(rule));
+            }
+            out.push('\n');
+        }
         write_global(&mut out, name, vrrp, sync);
         let garp = vrrp
             .first()
@@ -224,12 +240,22 @@ fn write_service(out: &mut String, s: &ServiceSpec) {
         out.push('\n');
         return;
     }
-    let _ = writeln!(out, "virtual_server {} {} {{", s.vip, s.port);
+    match s.fwmark {
+        Some(mark) => {
+            let _ = writeln!(out, "virtual_server fwmark {mark} {{");
+        }
+        None => {
+            let _ = writeln!(out, "virtual_server {} {} {{", s.vip, s.port);
+        }
+    }
     let _ = writeln!(out, "    lb_algo {}", s.scheduler);
     // lb_kind belongs to the virtual server; a real server may override it with lvs_method.
     let service_kind = s.real_servers[0].forward;
     let _ = writeln!(out, "    lb_kind {}", method(service_kind));
-    let _ = writeln!(out, "    protocol TCP");
+    if s.fwmark.is_none() {
+        // A firewall mark covers every protocol; keepalived warns about one given.
+        let _ = writeln!(out, "    protocol TCP");
+    }
     if let Some(timeout) = s.persistence {
         write_persistence(out, timeout);
     }

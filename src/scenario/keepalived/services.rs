@@ -28,7 +28,10 @@
 //!   address is not modelled.
 //! - A `virtual_server group NAME` becomes one service per address of the group, each with its
 //!   own checkers (keepalived runs one checker per real server for the whole group, so netlab
-//!   sends more probes). Firewall-mark entries are not modelled.
+//!   sends more probes). Firewall-mark entries of a group are not modelled.
+//! - `virtual_server fwmark N` is read as a firewall-mark service; the mark itself is set by
+//!   the scenario's `marks` (on a real director, by iptables, which keepalived does not
+//!   touch either). Its real servers' port defaults to 80.
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -134,12 +137,21 @@ pub fn virtual_server(
         return Vec::new();
     };
     if first.text == "fwmark" {
-        r.warning(
-            first,
-            "`virtual_server fwmark` is not modelled by netlab".into(),
-            "netlab's services are an address and a port: write `virtual_server IP PORT`",
-        );
-        return Vec::new();
+        // `virtual_server fwmark N`: the packets marked N by the director's mangle rules
+        // (the scenario's `marks`; keepalived does not set them either).
+        let mark = r
+            .arg(item, 1, "a firewall mark")
+            .and_then(|w| r.number(w, "fwmark", 1, u64::from(u32::MAX)));
+        return virtual_server_at(
+            r,
+            item,
+            scripts,
+            Some(Ipv4Addr::UNSPECIFIED),
+            Some(80),
+            mark.map(|m| m as u32),
+        )
+        .into_iter()
+        .collect();
     }
     if first.text == "group" {
         let Some(name) = r.arg(item, 1, "a group name") else {
@@ -159,7 +171,9 @@ pub fn virtual_server(
         };
         return entries
             .iter()
-            .filter_map(|&(vip, port)| virtual_server_at(r, item, scripts, Some(vip), Some(port)))
+            .filter_map(|&(vip, port)| {
+                virtual_server_at(r, item, scripts, Some(vip), Some(port), None)
+            })
             .collect();
     }
     let vip = r.ipv4(first, "the virtual address");
@@ -174,24 +188,34 @@ pub fn virtual_server(
             None
         }
     };
-    virtual_server_at(r, item, scripts, vip, port)
+    virtual_server_at(r, item, scripts, vip, port, None)
         .into_iter()
         .collect()
 }
 
-/// The block of a `virtual_server` read as the service `vip`:`port` (`None` where they could
-/// not be read, reported already).
+/// The block of a `virtual_server` read as the service `vip`:`port`, or as the firewall-mark
+/// service `fwmark` (`None` where they could not be read, reported already).
 fn virtual_server_at(
     r: &mut Report<'_>,
     item: &Item,
     scripts: &Scripts,
     vip: Option<Ipv4Addr>,
     port: Option<u16>,
+    fwmark: Option<u32>,
 ) -> Option<VirtualServiceFile> {
     let keyword = item.keyword();
     let items = r.block(item)?;
+    let is_fwmark = item.args().first().is_some_and(|w| w.text == "fwmark");
+    if is_fwmark && fwmark.is_none() {
+        return None;
+    }
     let mut service = VirtualServiceFile {
-        vip: vip?.to_string(),
+        vip: if is_fwmark {
+            String::new()
+        } else {
+            vip?.to_string()
+        },
+        fwmark,
         port: Some(port?),
         scheduler: None,
         persistence_timeout: None,
@@ -252,7 +276,7 @@ fn virtual_server_at(
             _ => timing.read(r, item),
         }
     }
-    if !protocol_seen {
+    if !protocol_seen && !is_fwmark {
         r.warning(
             keyword,
             "this virtual server has no `protocol`: keepalived makes it UDP, netlab runs it as TCP"

@@ -30,7 +30,7 @@ use super::ron_options;
 use crate::scenario::diagnostic::{Diagnostic, Lexer, Locator, Token, TokenKind, nearest};
 use crate::scenario::format::{
     ActionEventFile, AlgorithmFile, CheckFile, ClientCacheFile, DistributionFile, FaultEventFile,
-    ForwardFile, NodeFile, OrderFile, ProbeKindFile, RpFilterFile, WorkloadFile,
+    ForwardFile, NodeFile, OrderFile, PopularityFile, ProbeKindFile, RpFilterFile, WorkloadFile,
 };
 
 /// Where ron stopped, seen from the scenario: the token there and what it belongs to.
@@ -327,11 +327,15 @@ const FIELDS: &[(&str, Holds)] = &[
     ("garp_master_repeat", Holds::Whole(u32::MAX as u64)),
     ("fail_after", Holds::Whole(u32::MAX as u64)),
     ("clear_after", Holds::Whole(u32::MAX as u64)),
+    ("fwmark", Holds::Whole(u32::MAX as u64)),
+    ("mark", Holds::Whole(u32::MAX as u64)),
+    ("capacity", Holds::Whole(u32::MAX as u64)),
     // Numbers with a fraction.
     ("rate", Holds::Number),
     ("loss", Holds::Number),
     ("Loss", Holds::Number),
     ("SlowService", Holds::Number),
+    ("Zipf", Holds::Number),
     // Flags. (`keep_alive` is a flag on clients but a duration on servers; ron's error says
     // which was expected, so it is listed once, as a duration.)
     ("enabled", Holds::Bool),
@@ -357,6 +361,7 @@ const FIELDS: &[(&str, Holds)] = &[
     ("event", Holds::Choice(&FAULT_EVENT)),
     ("action", Holds::Choice(&ACTION)),
     ("kind", Holds::Choice(&PROBE_KIND)),
+    ("popularity", Holds::Choice(&POPULARITY)),
     ("nodes", Holds::Choice(&NODE)),
     ("checks", Holds::Choice(&CHECK)),
 ];
@@ -473,6 +478,15 @@ const RP_FILTER: Choice = Choice {
     example: "Off",
     variants: variants::<RpFilterFile>,
 };
+
+/// How requests spread over origins.
+const POPULARITY: Choice = Choice {
+    type_name: "PopularityFile",
+    one: "popularity",
+    several: "popularities",
+    example: "Zipf(1.0)",
+    variants: variants::<PopularityFile>,
+};
 /// Node kinds.
 const NODE: Choice = Choice {
     type_name: "NodeFile",
@@ -502,6 +516,7 @@ const CHOICES: &[&Choice] = &[
     &FAULT_EVENT,
     &ACTION,
     &PROBE_KIND,
+    &POPULARITY,
     &NODE,
     &CHECK,
 ];
@@ -538,6 +553,9 @@ const STRUCTS: &[(&str, &str)] = &[
     ("PingFile", "`ping`"),
     ("WebServerFile", "a WebServer"),
     ("ClientsFile", "a Clients group"),
+    ("OriginsFile", "`origins`"),
+    ("MarkRuleFile", "a mark rule"),
+    ("TransparentCacheFile", "`transparent_cache`"),
     ("ClientDnsFile", "`dns`"),
     ("CaptureFile", "`capture`"),
 ];
@@ -560,6 +578,12 @@ const STRUCT_EXAMPLES: &[(&str, &str)] = &[
     ),
     ("probes", "(name: \"r1\", target: \"10.0.0.1\", kind: Ping)"),
     ("real_servers", "(ip: \"10.0.2.11\")"),
+    ("marks", "(mark: 1, from: \"10.0.1.0/24\", port: 80)"),
+    (
+        "origins",
+        "(first: \"198.51.100.1\", count: 30, popularity: Zipf(1.0))",
+    ),
+    ("transparent_cache", "(capacity: 40)"),
     ("servers", "(ip: \"10.0.2.11\")"),
     ("ping", "(target: \"10.0.0.1\")"),
     ("pools", "(name: \"web\", servers: [(ip: \"10.0.2.11\")])"),

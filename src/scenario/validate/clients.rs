@@ -11,10 +11,13 @@ use super::names::{DNS_NAME_RULE, check_dns_name};
 use super::web_server::{PATH_HELP, path_problem};
 use crate::app::dns::stub::CachePolicy;
 use crate::scenario::diagnostic::nearest;
-use crate::scenario::format::{ClientCacheFile, ClientsFile, WorkloadFile};
+use crate::scenario::format::{
+    ClientCacheFile, ClientsFile, OriginsFile, PopularityFile, WorkloadFile,
+};
 use crate::scenario::model::{
     ClientDnsSpec, InterfaceSpec, NodeSpec, Url, WorkloadKind, WorkloadSpec,
 };
+use crate::scenario::spans::Step;
 use crate::sim::SimDuration;
 
 impl Checker<'_> {
@@ -91,6 +94,11 @@ impl Checker<'_> {
             })
         });
         let workload = self.workload(&group.workload, count, anchor);
+        let origins = group
+            .origins
+            .as_ref()
+            .map(|o| self.origins(o, group, anchor))
+            .unwrap_or_default();
         let (segment, (first_ip, prefix_len), url) = (segment?, cidr?, url?);
         self.attach_counts[segment] += count as usize;
         Some(NodeSpec::Clients {
@@ -110,6 +118,74 @@ impl Checker<'_> {
             cookie_bytes: group.cookie.as_deref().map_or(0, |text| {
                 self.size(Some(text), "0B", limits::COOKIE_SIZE, anchor)
             }),
+            origins,
+        })
+    }
+
+    /// A group's `origins`: consecutive unicast addresses, each with its popularity weight.
+    fn origins(
+        &mut self,
+        o: &OriginsFile,
+        group: &ClientsFile,
+        anchor: Option<&str>,
+    ) -> Vec<(Ipv4Addr, f64)> {
+        self.within(&[Step::Field("origins")], |c| {
+            let count = c.count(o.count, "count", anchor, 1, limits::MAX_ORIGINS);
+            let paths = group.paths.len().max(1) as u64;
+            if u64::from(count) * paths > u64::from(limits::MAX_ORIGINS) {
+                c.at_field(
+                    "count",
+                    anchor,
+                    format!(
+                        "{count} origins with {paths} paths each make more than {} objects",
+                        limits::MAX_ORIGINS
+                    ),
+                    "use fewer origins or fewer paths",
+                );
+                return Vec::new();
+            }
+            if group.keep_alive == Some(true) {
+                c.at_field(
+                    "count",
+                    anchor,
+                    "a group with `origins` does not keep connections open".into(),
+                    "each request may go to another origin: remove keep_alive",
+                );
+            }
+            let exponent = match o.popularity {
+                None | Some(PopularityFile::Uniform) => 0.0,
+                Some(PopularityFile::Zipf(s)) => {
+                    if !(0.0..=10.0).contains(&s) {
+                        c.at_field(
+                            "popularity",
+                            anchor,
+                            format!("Zipf exponent {s} is outside 0 to 10"),
+                            "web popularity follows Zipf(1.0) roughly; 0 is uniform",
+                        );
+                        return Vec::new();
+                    }
+                    s
+                }
+            };
+            let Some(first) = c.unicast(&o.first, anchor) else {
+                return Vec::new();
+            };
+            let last = u64::from(u32::from(first)) + u64::from(count) - 1;
+            if last > u64::from(u32::MAX) || not_unicast(Ipv4Addr::from(last as u32)).is_some() {
+                c.at_value(
+                    &o.first,
+                    anchor,
+                    format!("{count} origins from {first} run past the unicast addresses"),
+                    "start lower, such as 198.51.100.1",
+                );
+                return Vec::new();
+            }
+            (0..count)
+                .map(|k| {
+                    let weight = 1.0 / f64::from(k + 1).powf(exponent);
+                    (Ipv4Addr::from(u32::from(first) + k), weight)
+                })
+                .collect()
         })
     }
 

@@ -6,6 +6,7 @@ use std::net::Ipv4Addr;
 use super::addresses::{not_host_address, same_subnet};
 use super::checker::{Checker, Role};
 use super::limits;
+use crate::ipvs::fwmark::MarkRule;
 use crate::ipvs::scheduler;
 use crate::ipvs::service::{Forward, RealServerConfig};
 use crate::scenario::diagnostic::nearest;
@@ -44,11 +45,15 @@ impl Checker<'_> {
             } else {
                 Vec::new()
             };
+        let marks = self.mark_rules(b, anchor);
         for (k, (file, spec)) in b.services.iter().zip(&services).enumerate() {
-            if services[..k]
-                .iter()
-                .any(|other| other.vip == spec.vip && other.port == spec.port)
-            {
+            if let Some(mark) = spec.fwmark {
+                self.fwmark_service(k, mark, &services[..k], &marks, anchor);
+                continue;
+            }
+            if services[..k].iter().any(|other| {
+                other.fwmark.is_none() && other.vip == spec.vip && other.port == spec.port
+            }) {
                 let depth = self.depth();
                 self.enter_at(depth, &[Step::Field("services"), Step::Item(k)]);
                 self.at_value(
@@ -103,6 +108,7 @@ impl Checker<'_> {
             services,
             ipvsadm_at,
             connection_sync: b.connection_sync.unwrap_or(false),
+            marks,
             vrrp,
             ignore_garp: b.ignore_garp.unwrap_or(false),
             packet_cost,
@@ -117,9 +123,7 @@ impl Checker<'_> {
         name: &str,
     ) -> ServiceSpec {
         let anchor = Some(name);
-        let vip = self
-            .unicast(&s.vip, anchor)
-            .unwrap_or(Ipv4Addr::UNSPECIFIED);
+        let vip = self.service_address(s, anchor);
         let port = self.port(s.port, 80, "port", anchor);
         let scheduler = s.scheduler.clone().unwrap_or_else(|| "wlc".to_string());
         if !scheduler::ALL.contains(&scheduler.as_str()) {
@@ -162,6 +166,15 @@ impl Checker<'_> {
                 .iter()
                 .find(|i| same_subnet(i.ip, addr, i.prefix_len));
             let on_a_segment = segment.is_some();
+            if s.fwmark.is_some() && matches!(rs.forward, Some(ForwardFile::Dr | ForwardFile::Tun))
+            {
+                self.at_field(
+                    "forward",
+                    anchor,
+                    "a firewall-mark service forwards by NAT in netlab".into(),
+                    "its packets are addressed to other machines (origin servers), which netlab's servers do not accept as their own: use forward: Nat",
+                );
+            }
             let problem = if interfaces.iter().any(|i| i.ip == addr) {
                 Some(format!("is \"{name}\"'s own address"))
             } else if addr == vip {
@@ -320,6 +333,7 @@ impl Checker<'_> {
         }
         ServiceSpec {
             vip,
+            fwmark: s.fwmark,
             port,
             scheduler,
             persistence,
@@ -336,6 +350,7 @@ impl Checker<'_> {
     fn empty_service(&self, vip: Ipv4Addr, port: u16, scheduler: String) -> ServiceSpec {
         ServiceSpec {
             vip,
+            fwmark: None,
             port,
             scheduler,
             persistence: None,
@@ -346,6 +361,114 @@ impl Checker<'_> {
             hysteresis: 0,
             sorry_server: None,
         }
+    }
+}
+
+impl Checker<'_> {
+    /// A service's VIP, or 0.0.0.0 for a firewall-mark service; exactly one must be given.
+    fn service_address(&mut self, s: &VirtualServiceFile, anchor: Option<&str>) -> Ipv4Addr {
+        match (s.vip.is_empty(), s.fwmark) {
+            (true, None) => {
+                self.at_field(
+                    "real_servers",
+                    anchor,
+                    "this virtual service has no `vip`".into(),
+                    "give the address clients connect to, such as vip: \"10.0.1.100\" (or a fwmark: 1 with a rule in the director's marks)",
+                );
+                Ipv4Addr::UNSPECIFIED
+            }
+            (false, Some(_)) => {
+                self.at_field(
+                    "fwmark",
+                    anchor,
+                    "a virtual service has either a `vip` or a `fwmark`, not both".into(),
+                    "ipvsadm -A takes -t VIP:port or -f MARK: remove one of them",
+                );
+                Ipv4Addr::UNSPECIFIED
+            }
+            (true, Some(0)) => {
+                self.at_field(
+                    "fwmark",
+                    anchor,
+                    "fwmark 0 is no mark".into(),
+                    "netfilter's mark 0 means \"not marked\": use 1 or more",
+                );
+                Ipv4Addr::UNSPECIFIED
+            }
+            (true, Some(_)) => Ipv4Addr::UNSPECIFIED,
+            (false, None) => self
+                .unicast(&s.vip, anchor)
+                .unwrap_or(Ipv4Addr::UNSPECIFIED),
+        }
+    }
+
+    /// The director's `marks`.
+    fn mark_rules(&mut self, b: &L4BalancerFile, anchor: Option<&str>) -> Vec<MarkRule> {
+        if !self.list_len(b.marks.len(), "marks", anchor, limits::MAX_LIST) {
+            return Vec::new();
+        }
+        let depth = self.depth();
+        let mut rules = Vec::new();
+        for (k, rule) in b.marks.iter().enumerate() {
+            self.enter_at(depth, &[Step::Field("marks"), Step::Item(k)]);
+            if rule.mark == 0 {
+                self.at_field(
+                    "mark",
+                    anchor,
+                    "mark 0 is no mark".into(),
+                    "netfilter's mark 0 means \"not marked\": use 1 or more",
+                );
+            }
+            let from = rule.from.as_deref().and_then(|t| self.cidr(t, anchor));
+            if rule.port == Some(0) {
+                self.at_field(
+                    "port",
+                    anchor,
+                    "port 0 is no port".into(),
+                    "give the destination port, such as 80",
+                );
+            }
+            rules.push(MarkRule {
+                mark: rule.mark,
+                from,
+                port: rule.port,
+            });
+        }
+        self.leave(depth);
+        rules
+    }
+
+    /// The `k`th service has firewall mark `mark`: no other service may have it, and a rule
+    /// must set it.
+    fn fwmark_service(
+        &mut self,
+        k: usize,
+        mark: u32,
+        earlier: &[ServiceSpec],
+        rules: &[MarkRule],
+        anchor: Option<&str>,
+    ) {
+        if mark == 0 {
+            return;
+        }
+        let depth = self.depth();
+        self.enter_at(depth, &[Step::Field("services"), Step::Item(k)]);
+        if earlier.iter().any(|other| other.fwmark == Some(mark)) {
+            self.at_field(
+                "fwmark",
+                anchor,
+                format!("two virtual services have fwmark {mark}"),
+                "ipvsadm refuses a second service on the same mark: merge their real servers",
+            );
+        } else if !rules.iter().any(|r| r.mark == mark) {
+            self.at_field(
+                "fwmark",
+                anchor,
+                format!("no rule in the director's `marks` sets mark {mark}"),
+                format!("without one no packet carries the mark: add marks: [(mark: {mark}, from: \"10.0.1.0/24\", port: 80)]"),
+            );
+        }
+        self.leave(depth);
     }
 }
 

@@ -25,15 +25,22 @@ pub const MAX_NAME_LEN: usize = 63;
 pub const MAX_DNS_NAME_LEN: usize = 253;
 /// The longest URL path or other free text (a check path, a HELO name).
 pub const MAX_TEXT_LEN: usize = 1_024;
+/// The most loopback addresses of a web server: smoltcp's interface holds 8 addresses
+/// (`SMOLTCP_IFACE_MAX_ADDR_COUNT` in `.cargo/config.toml`), one of them its own.
+pub const MAX_LOOPBACK: usize = 7;
 /// The most virtual addresses in one VRRP instance (the advertisement's 8-bit count).
 pub const MAX_VIPS: usize = 255;
 
 /// The most workers of a web server (Apache's default `MaxRequestWorkers` is 256).
 pub const MAX_WORKERS: u32 = 1_024;
+/// Objects a transparent cache holds at most (an index entry each).
+pub const MAX_CACHE_OBJECTS: u32 = 1_000_000;
 /// The most connections waiting for a worker.
 pub const MAX_BACKLOG: u32 = 1_024;
 /// The most connections an L7 proxy holds at once.
 pub const MAX_PROXY_CONNECTIONS: u32 = 4_096;
+/// The most origin servers (times paths) a client group spreads its requests over.
+pub const MAX_ORIGINS: u32 = 100_000;
 /// The most requests a client group makes.
 pub const MAX_REQUESTS: u64 = 10_000_000;
 /// The highest request rate of a client group, per second.

@@ -54,7 +54,7 @@ impl Checker<'_> {
             }
         }
         let loopback: Vec<Ipv4Addr> =
-            if self.list_len(w.loopback.len(), "loopback", anchor, limits::MAX_VIPS) {
+            if self.list_len(w.loopback.len(), "loopback", anchor, limits::MAX_LOOPBACK) {
                 w.loopback
                     .iter()
                     .filter_map(|ip| self.unicast(ip, anchor))
@@ -63,12 +63,39 @@ impl Checker<'_> {
                 Vec::new()
             };
         let tunnel = w.tunnel.as_ref().map(|t| self.tunnel(t, anchor));
+        let extra = w.loopback.len() + w.tunnel.as_ref().map_or(0, |t| t.addresses.len());
+        if w.loopback.len() <= limits::MAX_LOOPBACK && extra > limits::MAX_LOOPBACK {
+            self.at_field(
+                "tunnel",
+                anchor,
+                format!(
+                    "{extra} loopback and tunnel addresses together; a host holds at most {} besides its own",
+                    limits::MAX_LOOPBACK
+                ),
+                "smoltcp's interface holds 8 addresses: keep the VIPs this server needs, on lo or tunl0",
+            );
+        }
         let service_time =
             self.distribution(w.service_time.as_ref(), SimDuration::from_millis(1), anchor);
         let keep_alive = self.opt_duration(w.keep_alive.as_deref(), limits::TIMEOUT, anchor);
         let smtp_port = w
             .smtp_port
             .map(|p| self.port(Some(p), 25, "smtp_port", anchor));
+        let cache = w.transparent_cache.as_ref().map(|c| {
+            let capacity = self.count(c.capacity, "capacity", anchor, 1, limits::MAX_CACHE_OBJECTS);
+            (
+                capacity,
+                self.port(c.origin_port, 80, "origin_port", anchor),
+            )
+        });
+        if cache.is_some() && keep_alive.is_some() {
+            self.at_field(
+                "keep_alive",
+                anchor,
+                format!("cache \"{name}\" does not keep connections open"),
+                "netlab's transparent cache closes every connection: remove keep_alive",
+            );
+        }
         Some(NodeSpec::WebServer {
             name: name.to_string(),
             interface: interface?,
@@ -84,6 +111,7 @@ impl Checker<'_> {
             tunnel,
             smtp_port,
             keep_alive,
+            cache,
         })
     }
 
