@@ -5,6 +5,7 @@
 # the shipped scenarios: a plain web run, an IPVS director (NAT), VRRP failover and DNS.
 #   wasm/ci.sh          the subset (CI)
 #   wasm/ci.sh --all    every shipped scenario (the longer check; see README.md)
+# Then it builds the playground page and runs its browser test (tests/it/playground.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
@@ -32,3 +33,7 @@ else
     scenarios/dns-rr.ron)
 fi
 node wasm/check-identical.mjs --pkg wasm/pkg --netlab target/debug/netlab "${scenarios[@]}"
+# The playground page (wasm/playground/): built with its browser bindings, then opened in
+# headless chromium by tests/it/playground.rs, which must not skip here.
+bash wasm/playground/build.sh
+NETLAB_PLAYGROUND=required cargo test --test it playground

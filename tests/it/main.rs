@@ -23,6 +23,8 @@
 //! - `book`: the book's images exist (and `scenarios` checks the stored charts are current);
 //! - `cli`: the `netlab` binary's exit codes and files;
 //! - `output`: the output-folder rules: a student's files are never touched.
+//! - `playground`: the wasm playground served to headless chromium: a run gives the native
+//!   summary table and every file, a syntax error is listed at its line (needs its build);
 //! - `report_browser`: `report.html` opened in headless chromium: no errors, every row, the
 //!   explanation `netlab explain` prints;
 //! - `sweeps`: `compare --shard` and `merge` give the unsharded files; the thread count
@@ -49,6 +51,7 @@ mod loading;
 mod operator;
 mod output;
 mod pcap;
+mod playground;
 mod props;
 mod redundancy;
 mod report_browser;
