@@ -1,0 +1,336 @@
+//! Forwarding: what IPVS does to one client packet (steps 1–5 of the module doc). Finds or
+//! schedules its connection, advances the entry's TCP state, takes one off the TTL and
+//! rewrites the packet for NAT, direct routing or tunnelling; rewrites NAT replies back to the
+//! VIP; answers ICMP port unreachable, "fragmentation needed", or a reset to stray segments.
+
+use std::net::Ipv4Addr;
+
+use smoltcp::wire::{
+    EthernetAddress, EthernetFrame, EthernetProtocol, IpProtocol, Ipv4Packet, TcpControl,
+    TcpPacket, TcpRepr, TcpSeqNumber,
+};
+
+use super::super::NodeCtx;
+use super::super::frames::{self, ETHERNET_HEADER_LEN};
+use super::super::router::IcmpError;
+use super::super::tunnel::{self, EncapsulateError};
+use super::L4Balancer;
+use super::decision::pick_record;
+use crate::ipvs::conn::{Conn, ConnKey, Direction, TcpFlags, TcpState, next_state};
+use crate::ipvs::fwmark;
+use crate::ipvs::scheduler::Connection;
+use crate::ipvs::service::{Forward, find_service};
+use crate::sim::SimTime;
+use crate::trace::DecisionKind;
+
+/// What the TCP header of a packet tells the director.
+pub(super) struct Segment {
+    /// Source address.
+    pub(super) src: Ipv4Addr,
+    /// Destination address.
+    pub(super) dst: Ipv4Addr,
+    /// Source port.
+    pub(super) src_port: u16,
+    /// Destination port.
+    pub(super) dst_port: u16,
+    /// Flags.
+    pub(super) flags: TcpFlags,
+    /// IP packet length in bytes (for the statistics).
+    pub(super) ip_len: u64,
+}
+
+/// Reads the addresses, ports and flags of a TCP/IPv4 frame, if it is one.
+pub(super) fn parse_tcp(frame: &[u8]) -> Option<Segment> {
+    let eth = EthernetFrame::new_checked(frame).ok()?;
+    if eth.ethertype() != EthernetProtocol::Ipv4 {
+        return None;
+    }
+    let ip = Ipv4Packet::new_checked(eth.payload()).ok()?;
+    if ip.next_header() != IpProtocol::Tcp || !ip.verify_checksum() {
+        return None;
+    }
+    let tcp = TcpPacket::new_checked(ip.payload()).ok()?;
+    Some(Segment {
+        src: ip.src_addr(),
+        dst: ip.dst_addr(),
+        src_port: tcp.src_port(),
+        dst_port: tcp.dst_port(),
+        flags: TcpFlags {
+            syn: tcp.syn(),
+            fin: tcp.fin(),
+            ack: tcp.ack(),
+            rst: tcp.rst(),
+        },
+        ip_len: ip.total_len() as u64,
+    })
+}
+
+/// Rewrites the destination (`to_dst`) or source address and port of a TCP/IPv4 frame and
+/// recomputes both checksums (the TCP checksum covers the addresses through the pseudo-header).
+pub(super) fn rewrite(frame: &mut [u8], address: Ipv4Addr, port: u16, to_dst: bool) {
+    let mut ip = Ipv4Packet::new_unchecked(&mut frame[ETHERNET_HEADER_LEN..]);
+    if to_dst {
+        ip.set_dst_addr(address);
+    } else {
+        ip.set_src_addr(address);
+    }
+    ip.fill_checksum();
+    let (src, dst) = (ip.src_addr(), ip.dst_addr());
+    let mut tcp = TcpPacket::new_unchecked(ip.payload_mut());
+    if to_dst {
+        tcp.set_dst_port(port);
+    } else {
+        tcp.set_src_port(port);
+    }
+    tcp.fill_checksum(&src.into(), &dst.into());
+}
+
+/// Takes one off the TTL and fixes the header checksum; `false` if the packet must die here.
+fn decrement_ttl(frame: &mut [u8]) -> bool {
+    let mut ip = Ipv4Packet::new_unchecked(&mut frame[ETHERNET_HEADER_LEN..]);
+    let ttl = ip.hop_limit();
+    if ttl <= 1 {
+        return false;
+    }
+    ip.set_hop_limit(ttl - 1);
+    ip.fill_checksum();
+    true
+}
+
+impl L4Balancer {
+    /// The service a client's packet is for: its mark (set by the mangle rules on packets
+    /// the director forwards) or its destination, looked up as `ip_vs_service_find` does.
+    /// A VIP held by VRRP is served only while this director is its master.
+    pub(super) fn service_for(&self, seg: &Segment) -> Option<usize> {
+        let mark = if self.router.owns(seg.dst) {
+            0
+        } else {
+            fwmark::mark_of(&self.marks, seg.src, seg.dst_port)
+        };
+        let service = find_service(&self.services, mark, seg.dst, seg.dst_port)?;
+        (self.services[service].fwmark.is_some() || self.router.owns(seg.dst)).then_some(service)
+    }
+
+    /// Steps 1–4: a packet from a client to a virtual service.
+    pub(super) fn inbound(
+        &mut self,
+        ctx: &mut NodeCtx<'_>,
+        mut frame: Vec<u8>,
+        seg: Segment,
+        service: usize,
+    ) {
+        let key = ConnKey {
+            client_ip: seg.src,
+            client_port: seg.src_port,
+            vip: seg.dst,
+            vport: seg.dst_port,
+        };
+        // A new SYN reusing a finished connection's 4-tuple starts afresh (conn_reuse_mode=1).
+        let is_new_syn = seg.flags.syn && !seg.flags.ack;
+        if is_new_syn
+            && self
+                .conns
+                .get(&key)
+                .is_some_and(|c| matches!(c.state, TcpState::TimeWait | TcpState::Close))
+        {
+            self.drop_conn(&key);
+        }
+        // 1–2. Find the connection, or schedule a new one.
+        let conn = match self.conns.get(&key).copied() {
+            Some(conn) => conn,
+            None => {
+                if !is_new_syn {
+                    // Not part of any connection IPVS knows (a director that took over without
+                    // connection sync, say): the packet goes to the local TCP stack, which owns
+                    // the VIP and answers with a reset.
+                    self.send_reset(ctx, &frame);
+                    return;
+                }
+                let svc = &mut self.services[service];
+                let request = Connection::new(seg.src, seg.src_port, seg.dst, seg.dst_port);
+                // The inputs of the pick, copied before it changes them (only when recording).
+                let inputs = ctx
+                    .trace
+                    .decisions
+                    .is_on()
+                    .then(|| (svc.dests.clone(), svc.scheduler.state(&svc.dests, &request)));
+                let scheduled = svc.schedule(&request, ctx.now);
+                if let Some((candidates, state)) = inputs {
+                    let pick = pick_record(svc, &request, candidates, state, scheduled);
+                    let node = self.node_index;
+                    ctx.trace
+                        .decisions
+                        .record(ctx.now, node, DecisionKind::L4Pick(Box::new(pick)));
+                }
+                let svc = &mut self.services[service];
+                let Some(scheduled) = scheduled else {
+                    // ip_vs_leave(): no destination available → ICMP port unreachable, from
+                    // the VIP (the packet's local destination).
+                    self.router.send_icmp_error_from(
+                        ctx,
+                        seg.dst,
+                        &frame,
+                        IcmpError::PortUnreachable,
+                    );
+                    return;
+                };
+                let conn = Conn {
+                    service,
+                    dest_ip: svc.dests[scheduled.dest].addr,
+                    dest_port: svc.dests[scheduled.dest].port,
+                    state: TcpState::None,
+                    expires: ctx.now + TcpState::None.timeout(),
+                    control: scheduled.control,
+                };
+                self.conns.insert(key, conn);
+                if self.sync {
+                    self.send_sync(ctx, &key, &conn);
+                }
+                conn
+            }
+        };
+        let svc = &mut self.services[conn.service];
+        let Some(dest) = svc.dest_index(conn.dest_ip, conn.dest_port) else {
+            return;
+        };
+        let forward = svc.configs[dest].forward;
+        // 3. The TCP state machine, from the client's side.
+        let direction = match forward {
+            Forward::Masq => Direction::Input,
+            Forward::Route | Forward::Tunnel => Direction::InputOnly,
+        };
+        self.advance(ctx.now, &key, conn, direction, seg.flags);
+        let svc = &mut self.services[conn.service];
+        svc.stats.in_pkts += 1;
+        svc.stats.in_bytes += seg.ip_len;
+        svc.dest_stats[dest].in_pkts += 1;
+        svc.dest_stats[dest].in_bytes += seg.ip_len;
+        // 4. Forward. Like any forwarded packet it loses one TTL (Linux IPVS decrements it
+        // for NAT, DR and TUN since 4.x); one that would reach zero is dropped.
+        if !decrement_ttl(&mut frame) {
+            return;
+        }
+        match forward {
+            Forward::Masq => rewrite(&mut frame, conn.dest_ip, conn.dest_port, true),
+            Forward::Route => {}
+            Forward::Tunnel => match self.encapsulate(&frame, conn.dest_ip) {
+                Ok(wrapped) => frame = wrapped,
+                Err(EncapsulateError::FragmentationNeeded { mtu }) => {
+                    // icmp_send() from the packet's local destination, the VIP; Linux never
+                    // rate-limits this one (path MTU discovery depends on it).
+                    let error = IcmpError::FragNeeded { mtu };
+                    self.router
+                        .send_icmp_error_from(ctx, seg.dst, &frame, error);
+                    return;
+                }
+                Err(EncapsulateError::Malformed) => return,
+            },
+        }
+        self.router.send_towards(ctx, conn.dest_ip, frame);
+    }
+
+    /// `ip_vs_tunnel_xmit`: the frame wrapped in IP-in-IP from the director's address towards
+    /// `server` (path MTU 1500, every netlab link being Ethernet).
+    pub(super) fn encapsulate(
+        &mut self,
+        frame: &[u8],
+        server: Ipv4Addr,
+    ) -> Result<Vec<u8>, EncapsulateError> {
+        let source = self
+            .router
+            .source_towards(server)
+            .ok_or(EncapsulateError::Malformed)?;
+        self.ipip_ident = self.ipip_ident.wrapping_add(1);
+        tunnel::encapsulate(frame, source, server, self.ipip_ident, tunnel::ETHERNET_MTU)
+    }
+
+    /// Step 5: a NAT reply from a real server.
+    pub(super) fn outbound(
+        &mut self,
+        ctx: &mut NodeCtx<'_>,
+        iface: usize,
+        mut frame: Vec<u8>,
+        seg: Segment,
+        key: ConnKey,
+    ) {
+        let Some(conn) = self.conns.get(&key).copied() else {
+            return;
+        };
+        self.advance(ctx.now, &key, conn, Direction::Output, seg.flags);
+        let svc = &mut self.services[conn.service];
+        if let Some(dest) = svc.dest_index(conn.dest_ip, conn.dest_port) {
+            svc.dest_stats[dest].out_pkts += 1;
+            svc.dest_stats[dest].out_bytes += seg.ip_len;
+        }
+        svc.stats.out_pkts += 1;
+        svc.stats.out_bytes += seg.ip_len;
+        rewrite(&mut frame, key.vip, key.vport, false);
+        // Routed like any forwarded packet: TTL decremented, next hop resolved.
+        self.router.handle_ipv4(ctx, iface, frame);
+    }
+
+    /// Step 3: applies a segment's flags to an entry and keeps the server's counters right.
+    pub(super) fn advance(
+        &mut self,
+        now: SimTime,
+        key: &ConnKey,
+        conn: Conn,
+        direction: Direction,
+        flags: TcpFlags,
+    ) {
+        let new_state = next_state(conn.state, direction, flags).unwrap_or(conn.state);
+        self.conns.update(key, new_state, now);
+        let was_active = conn.state == TcpState::Established;
+        let is_active = new_state == TcpState::Established;
+        if was_active != is_active {
+            let svc = &mut self.services[conn.service];
+            if let Some(dest) = svc.dest_index(conn.dest_ip, conn.dest_port) {
+                svc.activity_changed(dest, is_active);
+            }
+        }
+    }
+
+    /// Answers a stray TCP segment with a reset, as the Linux stack does (RFC 9293 §3.10.7.1).
+    pub(super) fn send_reset(&mut self, ctx: &mut NodeCtx<'_>, frame: &[u8]) {
+        let Ok(eth) = EthernetFrame::new_checked(frame) else {
+            return;
+        };
+        let Ok(ip) = Ipv4Packet::new_checked(eth.payload()) else {
+            return;
+        };
+        let Ok(tcp) = TcpPacket::new_checked(ip.payload()) else {
+            return;
+        };
+        if tcp.rst() {
+            return; // Never answer a reset with a reset.
+        }
+        let (seq, ack) = if tcp.ack() {
+            (tcp.ack_number(), None)
+        } else {
+            let len = tcp.payload().len() + usize::from(tcp.syn()) + usize::from(tcp.fin());
+            (TcpSeqNumber(0), Some(tcp.seq_number() + len))
+        };
+        let reset = TcpRepr {
+            src_port: tcp.dst_port(),
+            dst_port: tcp.src_port(),
+            control: TcpControl::Rst,
+            seq_number: seq,
+            ack_number: ack,
+            window_len: 0,
+            window_scale: None,
+            max_seg_size: None,
+            sack_permitted: false,
+            sack_ranges: [None; 3],
+            timestamp: None,
+            payload: &[],
+        };
+        let out = frames::tcp_segment(
+            eth.dst_addr(),
+            EthernetAddress([0; 6]),
+            ip.dst_addr(),
+            ip.src_addr(),
+            &reset,
+        );
+        self.router.send_towards(ctx, ip.src_addr(), out);
+    }
+}
