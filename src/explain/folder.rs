@@ -245,6 +245,14 @@ mod tests {
         ));
         assert!(matches!(read(&scratch.0), Err(FolderError::NotOutput(_))));
         std::fs::remove_file(&file).unwrap();
-        assert!(matches!(read(&target), Err(FolderError::Missing(..))));
+        assert!(matches!(read(&target), Err(FolderError::Missing(_, _, 42))));
+        // A comparison records no origin: many runs, many seeds.
+        let compared = scratch.0.join("compare");
+        let mut out = output::OutputDir::prepare(&compared, &file).unwrap();
+        out.write("compare.csv", b"scheduler\n").unwrap();
+        out.commit().unwrap();
+        let error = read(&compared).unwrap_err();
+        assert!(matches!(error, FolderError::NoOrigin(_, Kind::Comparison)));
+        assert!(error.help().contains("--seed N"), "{}", error.help());
     }
 }
