@@ -159,8 +159,7 @@ pub fn execute_with(
     capture: CaptureOptions,
     setup: impl FnOnce(&mut World),
 ) -> Result<Artifacts, RunError> {
-    let mut built = build_capturing(scenario, seed, capture);
-    setup(&mut built.world);
+    let built = build_set_up(scenario, seed, capture, setup);
     finish(scenario, seed, format, built, false)
 }
 
@@ -173,12 +172,23 @@ pub fn execute_with_report(
     capture: CaptureOptions,
     setup: impl FnOnce(&mut World),
 ) -> Result<Artifacts, RunError> {
-    let mut built = build_capturing(scenario, seed, capture);
-    built
-        .world
-        .record_bounded(crate::report::html::RECORD_LIMIT);
-    setup(&mut built.world);
+    let built = build_set_up(scenario, seed, capture, |world| {
+        world.record_bounded(crate::report::html::RECORD_LIMIT);
+        setup(world);
+    });
     finish(scenario, seed, format, built, true)
+}
+
+/// Builds the world with `capture` and lets `setup` switch on what it asks for.
+fn build_set_up(
+    scenario: &Scenario,
+    seed: u64,
+    capture: CaptureOptions,
+    setup: impl FnOnce(&mut World),
+) -> crate::scenario::build::Built {
+    let mut built = build_capturing(scenario, seed, capture);
+    setup(&mut built.world);
+    built
 }
 
 /// Runs a built world and renders its files; `html` adds `report.html`.
