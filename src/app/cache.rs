@@ -48,7 +48,7 @@ use crate::node::{App, AppCtx, FourTuple};
 use crate::sim::{SimDuration, SimTime, Stream};
 use crate::trace::{CacheRecord, Trace};
 
-use super::web_server::Distribution;
+use super::web_server::{Distribution, send_response};
 
 /// Buffer size of each socket.
 const BUFFER_BYTES: usize = 16 * 1024;
@@ -56,8 +56,6 @@ const BUFFER_BYTES: usize = 16 * 1024;
 const IDLE_ABORT: Duration = Duration::from_secs(30);
 /// Give up on an origin that does not answer within this long (answer 504).
 const FETCH_TIMEOUT: SimDuration = SimDuration::from_secs(3);
-/// The body bytes sent (their content does not matter, their number does).
-const FILLER: &[u8; 64] = b"netlab netlab netlab netlab netlab netlab netlab netlab netlab\r\n";
 
 /// What a cache is configured with.
 #[derive(Clone, Debug)]
@@ -510,29 +508,7 @@ fn new_socket() -> tcp::Socket<'static> {
 
 /// Step 5: writes as much of the answer as the socket takes, then closes.
 fn send(socket: &mut tcp::Socket<'static>, slot: &mut Slot) -> bool {
-    let mut acted = false;
-    if slot.head_sent < slot.head.len() && socket.can_send() {
-        let sent = socket.send_slice(&slot.head[slot.head_sent..]).unwrap_or(0);
-        slot.head_sent += sent;
-        acted |= sent > 0;
-    }
-    while slot.head_sent == slot.head.len() && slot.body_left > 0 && socket.can_send() {
-        let left = slot.body_left;
-        let sent = socket
-            .send(|buffer| {
-                let n = buffer.len().min(left as usize);
-                for chunk in buffer[..n].chunks_mut(FILLER.len()) {
-                    chunk.copy_from_slice(&FILLER[..chunk.len()]);
-                }
-                (n, n)
-            })
-            .unwrap_or(0);
-        if sent == 0 {
-            break;
-        }
-        slot.body_left -= sent as u64;
-        acted = true;
-    }
+    let mut acted = send_response(socket, &slot.head, &mut slot.head_sent, &mut slot.body_left);
     if slot.head_sent == slot.head.len() && slot.body_left == 0 {
         socket.close();
         slot.phase = Phase::Closing;

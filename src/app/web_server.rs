@@ -69,6 +69,43 @@ const IDLE_ABORT: Duration = Duration::from_secs(30);
 /// Bytes of the body that are not the real content of any file: a repeating pattern.
 const FILLER: &[u8; 64] = b"netlab netlab netlab netlab netlab netlab netlab netlab netlab\r\n";
 
+/// Writes as much of a response as `socket` takes: the rest of its `head` (from `head_sent`),
+/// then `body_left` bytes of filler. True if anything was written. The web server and the
+/// transparent cache (`cache`) both answer this way.
+pub(super) fn send_response(
+    socket: &mut tcp::Socket<'_>,
+    head: &[u8],
+    head_sent: &mut usize,
+    body_left: &mut u64,
+) -> bool {
+    let mut acted = false;
+    if *head_sent < head.len() && socket.can_send() {
+        let sent = socket.send_slice(&head[*head_sent..]).unwrap_or(0);
+        *head_sent += sent;
+        acted |= sent > 0;
+    }
+    while *head_sent == head.len() && *body_left > 0 && socket.can_send() {
+        let left = *body_left;
+        let sent = socket
+            .send(|buffer| {
+                let n = buffer.len().min(left as usize);
+                // The pattern restarts with every send, 64 bytes at a time: a copy per 64
+                // bytes, not a division per byte.
+                for chunk in buffer[..n].chunks_mut(FILLER.len()) {
+                    chunk.copy_from_slice(&FILLER[..chunk.len()]);
+                }
+                (n, n)
+            })
+            .unwrap_or(0);
+        if sent == 0 {
+            break;
+        }
+        *body_left -= sent as u64;
+        acted = true;
+    }
+    acted
+}
+
 /// A duration that is either always the same or exponentially distributed.
 #[derive(Clone, Copy, Debug)]
 pub enum Distribution {
@@ -462,30 +499,8 @@ impl App for WebServer {
             }
             // 5. Sending as much as the socket takes.
             if slot.phase == Phase::Sending {
-                if slot.head_sent < slot.head.len() && socket.can_send() {
-                    let sent = socket.send_slice(&slot.head[slot.head_sent..]).unwrap_or(0);
-                    slot.head_sent += sent;
-                    acted |= sent > 0;
-                }
-                while slot.head_sent == slot.head.len() && slot.body_left > 0 && socket.can_send() {
-                    let left = slot.body_left;
-                    let sent = socket
-                        .send(|buffer| {
-                            let n = buffer.len().min(left as usize);
-                            // The pattern restarts with every send, 64 bytes at a time: a
-                            // copy per 64 bytes, not a division per byte.
-                            for chunk in buffer[..n].chunks_mut(FILLER.len()) {
-                                chunk.copy_from_slice(&FILLER[..chunk.len()]);
-                            }
-                            (n, n)
-                        })
-                        .unwrap_or(0);
-                    if sent == 0 {
-                        break;
-                    }
-                    slot.body_left -= sent as u64;
-                    acted = true;
-                }
+                acted |=
+                    send_response(socket, &slot.head, &mut slot.head_sent, &mut slot.body_left);
                 if slot.head_sent == slot.head.len() && slot.body_left == 0 {
                     match (slot.keep_alive, self.config.keep_alive) {
                         (true, Some(timeout)) => {
