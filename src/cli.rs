@@ -156,15 +156,18 @@ pub enum Command {
     ///
     /// Runs the scenario (the same run as `netlab run` with the same seed) recording what
     /// each node decided and from what, then prints the chosen request hop by hop, one line
-    /// per step with its virtual time. Choose the request with exactly one of --request,
-    /// --client with --nth, --server with --nth, or --first-failed. Writes no files.
+    /// per step with its virtual time. Instead of a scenario file, name the output folder of
+    /// a finished `netlab run` to explain that run (its scenario file, unchanged, and its
+    /// seed). Choose the request with exactly one of --request, --client with --nth, --server
+    /// with --nth, or --first-failed. Writes no files.
     #[command(group(
         clap::ArgGroup::new("which").required(true).args(["request", "client", "server", "first_failed"])
     ))]
     Explain {
-        /// The scenario file.
+        /// The scenario file, or the output folder of a finished run (output/<file stem>).
         file: PathBuf,
-        /// Root seed of all randomness (default: the scenario's `seed`, or 1).
+        /// Root seed of all randomness (default: the scenario's `seed`, or 1); not with a
+        /// folder, whose run fixes it.
         #[arg(long)]
         seed: Option<u64>,
         /// The request's id in requests.csv.
@@ -309,11 +312,20 @@ fn explain_request(
     selector: &explain::Selector,
     format: ExplainFormat,
 ) -> Result<ExitCode> {
-    let scenario = match load_and_warn(file) {
-        Ok((s, _)) => s,
-        Err(e) => return Ok(report_load_error(&e)),
+    let (scenario, seed) = if file.is_dir() {
+        match finished_run(file, seed) {
+            Ok(found) => found,
+            Err(code) => return Ok(code),
+        }
+    } else {
+        match load_and_warn(file) {
+            Ok((s, _)) => {
+                let seed = seed.unwrap_or(s.seed);
+                (s, seed)
+            }
+            Err(e) => return Ok(report_load_error(&e)),
+        }
     };
-    let seed = seed.unwrap_or(scenario.seed);
     match explain::explain(&scenario, seed, selector) {
         Ok(told) => {
             say(&match format {
@@ -328,6 +340,28 @@ fn explain_request(
             Ok(ExitCode::from(EXIT_RUN_FAILED))
         }
     }
+}
+
+/// `netlab explain DIR`: the scenario and seed of the run in the output folder `dir`, or the
+/// exit code of a refusal (printed).
+fn finished_run(dir: &Path, seed: Option<u64>) -> Result<(scenario::Scenario, u64), ExitCode> {
+    if let Some(seed) = seed {
+        return Err(usage_error(
+            &format!(
+                "--seed {seed}: {} is a run's output folder, and its run fixes the seed",
+                dir.display()
+            ),
+            "drop --seed, or name the scenario file to explain another seed's run: \
+             netlab explain SCENARIO --seed N ...",
+        ));
+    }
+    let refuse = |e: explain::folder::FolderError| usage_error(&e.to_string(), &e.help());
+    let run = explain::folder::read(dir).map_err(refuse)?;
+    let scenario = load_and_warn(&run.scenario)
+        .map_err(|e| report_load_error(&e))?
+        .0;
+    run.check_unchanged(dir, &scenario).map_err(refuse)?;
+    Ok((scenario, run.seed))
 }
 
 /// Exit code 1: a run did not finish.
@@ -358,6 +392,10 @@ fn run_scenario(
         Ok(staging) => staging,
         Err(e) => return Ok(report_output_error(&e)),
     };
+    // For `netlab explain DIR`: the marker says which scenario made these results.
+    if let Some(origin) = explain::folder::origin(file, &scenario) {
+        staging.set_origin(origin);
+    }
     let capture = match capture.open(&scenario, &mut staging) {
         Ok(capture) => capture,
         Err(code) => return Ok(code),

@@ -23,6 +23,10 @@
 //! If anything fails after the staging folder exists, it is deleted (`Drop`), so an error
 //! never leaks a half-written folder.
 //!
+//! The marker of a run's folder also says where the results came from (an [`Origin`]: the
+//! scenario file and a fingerprint of it), so `netlab explain DIR` can tell that run again.
+//! That line is in the marker, not in a result file, so the results stay the same bytes.
+//!
 //! # Simplifications
 //! - Two netlab processes writing the same folder at the same time may make one of them fail
 //!   with an I/O error; neither touches a file netlab did not write.
@@ -44,6 +48,57 @@ const SIGNATURE: &str = "netlab output folder: netlab replaces it on the next ru
 
 /// A marker is a short list of file names; anything bigger is not one of ours.
 const MARKER_MAX_BYTES: u64 = 64 * 1024;
+
+/// How the marker line holding the [`Origin`] begins. The line always holds an absolute path,
+/// so it is never a plain file name, and a netlab that does not know it ignores it.
+const ORIGIN_LINE: &str = "origin ";
+
+/// Where a run's results came from, as its marker records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// The netlab version that made the run.
+    pub version: String,
+    /// A fingerprint of the checked scenario (`explain::folder::fingerprint`), to notice an
+    /// edit since the run.
+    pub fingerprint: String,
+    /// The scenario file, absolute.
+    pub scenario: PathBuf,
+}
+
+impl Origin {
+    /// The marker line, or `None` when it cannot be one line (a path that is relative, not
+    /// UTF-8 or holds a line break; a version or fingerprint with a space).
+    fn line(&self) -> Option<String> {
+        let path = self.scenario.to_str()?;
+        let one_word = |w: &str| !w.is_empty() && !w.contains(char::is_whitespace);
+        (self.scenario.is_absolute()
+            && !path.contains(['\n', '\r'])
+            && one_word(&self.version)
+            && one_word(&self.fingerprint))
+        .then(|| format!("{ORIGIN_LINE}{} {} {path}", self.version, self.fingerprint))
+    }
+
+    /// Reads a marker line written by [`Origin::line`].
+    fn parse(line: &str) -> Option<Origin> {
+        let mut words = line.strip_prefix(ORIGIN_LINE)?.splitn(3, ' ');
+        let (version, fingerprint, path) = (words.next()?, words.next()?, words.next()?);
+        let scenario = PathBuf::from(path);
+        scenario.is_absolute().then(|| Origin {
+            version: version.to_string(),
+            fingerprint: fingerprint.to_string(),
+            scenario,
+        })
+    }
+}
+
+/// What a folder's marker says.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Marker {
+    /// The files netlab wrote there.
+    pub files: Vec<String>,
+    /// Where they came from, for a run's folder written by a netlab that records it.
+    pub origin: Option<Origin>,
+}
 
 /// Why results could not be written.
 #[derive(Debug, Error)]
@@ -111,6 +166,8 @@ pub struct OutputDir {
     old: PathBuf,
     /// The files written so far, for the marker.
     written: Vec<String>,
+    /// Where the results come from, for the marker.
+    origin: Option<Origin>,
     /// Set once the staging folder has become the target.
     committed: bool,
 }
@@ -142,13 +199,19 @@ impl OutputDir {
             staging: parent.join(format!(".{name}.netlab-new")),
             old: parent.join(format!(".{name}.netlab-old")),
             written: Vec::new(),
+            origin: None,
             committed: false,
         };
         dir.clean_leftovers(target)?;
         check_replaceable(target, &dir.target)?;
         fs::create_dir(&dir.staging).map_err(io_at(&dir.staging))?;
-        write_marker(&dir.staging, &[])?;
+        write_marker(&dir.staging, &[], None)?;
         Ok(dir)
+    }
+
+    /// Records in the marker where the results come from (see [`Origin`]).
+    pub fn set_origin(&mut self, origin: Origin) {
+        self.origin = Some(origin);
     }
 
     /// Writes one file of the results. `name` must be a plain file name.
@@ -184,7 +247,7 @@ impl OutputDir {
     /// Swaps the new results into place (rule 3). Returns the paths of leftovers that could
     /// not be removed because they hold files netlab did not write (normally none).
     pub fn commit(mut self) -> Result<Vec<PathBuf>, OutputError> {
-        write_marker(&self.staging, &self.written)?;
+        write_marker(&self.staging, &self.written, self.origin.as_ref())?;
         // The target was checked in `prepare`, but a run takes time: check again.
         check_replaceable(&self.target, &self.target)?;
         let had_old = self.target.symlink_metadata().is_ok();
@@ -428,18 +491,18 @@ fn create_marked_parents(dir: &Path) -> Result<(), OutputError> {
         create_marked_parents(parent)?;
     }
     match fs::create_dir(dir) {
-        Ok(()) => write_marker(dir, &[]),
+        Ok(()) => write_marker(dir, &[], None),
         // Another process made it in between: it is not ours to mark.
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(io_at(dir)(e)),
     }
 }
 
-/// Writes the marker of `dir`, listing `files`.
-fn write_marker(dir: &Path, files: &[String]) -> Result<(), OutputError> {
+/// Writes the marker of `dir`, listing `files`, then the origin if it fits on one line.
+fn write_marker(dir: &Path, files: &[String], origin: Option<&Origin>) -> Result<(), OutputError> {
     let mut text = format!("{SIGNATURE}\n");
-    for file in files {
-        text.push_str(file);
+    for line in files.iter().cloned().chain(origin.and_then(Origin::line)) {
+        text.push_str(&line);
         text.push('\n');
     }
     let path = dir.join(MARKER);
@@ -453,6 +516,12 @@ fn is_marked(dir: &Path) -> bool {
 
 /// The files the marker of `dir` lists, or `None` if `dir` has no valid marker.
 fn marker_files(dir: &Path) -> Option<Vec<String>> {
+    read_marker(dir).map(|m| m.files)
+}
+
+/// What the marker of `dir` says, or `None` if `dir` is not a netlab output folder (no
+/// marker, or not a valid one).
+pub fn read_marker(dir: &Path) -> Option<Marker> {
     let path = dir.join(MARKER);
     let meta = path.symlink_metadata().ok()?;
     if !meta.is_file() || meta.len() > MARKER_MAX_BYTES {
@@ -460,12 +529,18 @@ fn marker_files(dir: &Path) -> Option<Vec<String>> {
     }
     let text = fs::read_to_string(&path).ok()?;
     let mut lines = text.lines();
-    (lines.next()? == SIGNATURE).then(|| {
-        lines
-            .filter(|l| is_plain_name(l))
-            .map(str::to_string)
-            .collect()
-    })
+    if lines.next()? != SIGNATURE {
+        return None;
+    }
+    let mut marker = Marker::default();
+    for line in lines {
+        if let Some(origin) = Origin::parse(line) {
+            marker.origin = Some(origin);
+        } else if is_plain_name(line) {
+            marker.files.push(line.to_string());
+        }
+    }
+    Some(marker)
 }
 
 /// Whether `path` is a folder (not a link to one).
@@ -659,7 +734,7 @@ mod tests {
         // The state a kill after the first rename leaves: the old folder aside, a staging one.
         fs::rename(&target, scratch.0.join(".run.netlab-old")).unwrap();
         fs::create_dir(scratch.0.join(".run.netlab-new")).unwrap();
-        write_marker(&scratch.0.join(".run.netlab-new"), &[]).unwrap();
+        write_marker(&scratch.0.join(".run.netlab-new"), &[], None).unwrap();
         let dir = OutputDir::prepare(&target, &scenario).unwrap();
         assert_eq!(
             fs::read_to_string(target.join("summary.json")).unwrap(),
@@ -680,6 +755,47 @@ mod tests {
             fs::read_to_string(target.join("compare/summary.json")).unwrap(),
             "cmp"
         );
+    }
+
+    #[test]
+    fn the_marker_records_the_origin_and_still_lists_the_files() {
+        let scratch = Scratch::new("origin");
+        let scenario = scratch.0.join("my lab.ron");
+        let target = scratch.0.join("run");
+        let origin = Origin {
+            version: "1.2.3".to_string(),
+            fingerprint: "00ff00ff00ff00ff".to_string(),
+            scenario: scenario.clone(),
+        };
+        let mut dir = OutputDir::prepare(&target, &scenario).unwrap();
+        dir.set_origin(origin.clone());
+        dir.write("summary.json", b"{}").unwrap();
+        dir.commit().unwrap();
+        let marker = read_marker(&target).unwrap();
+        assert_eq!(marker.files, ["summary.json"]);
+        assert_eq!(marker.origin, Some(origin));
+        // The folder is still netlab's to replace, and a run without an origin forgets it.
+        write_run(&target, &scenario, "2").unwrap();
+        assert_eq!(read_marker(&target).unwrap().origin, None);
+    }
+
+    #[test]
+    fn an_origin_that_is_not_one_line_is_not_recorded() {
+        let origin = |path: &str, version: &str| Origin {
+            version: version.to_string(),
+            fingerprint: "ab".to_string(),
+            scenario: PathBuf::from(path),
+        };
+        assert!(origin("/a/b c.ron", "1.0").line().is_some());
+        assert!(origin("a/b.ron", "1.0").line().is_none(), "relative");
+        assert!(origin("/a/b\nc.ron", "1.0").line().is_none(), "line break");
+        assert!(
+            origin("/a/b.ron", "1 0").line().is_none(),
+            "space in version"
+        );
+        let line = origin("/a/b c.ron", "1.0").line().unwrap();
+        assert!(!is_plain_name(&line), "an older netlab skips it: {line}");
+        assert_eq!(Origin::parse(&line), Some(origin("/a/b c.ron", "1.0")));
     }
 
     #[test]

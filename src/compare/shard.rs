@@ -80,7 +80,7 @@ impl FromStr for Shard {
 
 /// The identity of a sweep: a hash of the netlab version, the chart format and every job.
 pub fn sweep_id(jobs: &[Job], format: ChartFormat) -> String {
-    let mut hash = Fnv(0xcbf2_9ce4_8422_2325);
+    let mut hash = Fnv::new();
     // Writing into the hash cannot fail.
     let _ = writeln!(hash, "{} {}", env!("CARGO_PKG_VERSION"), format.extension());
     for job in jobs {
@@ -90,11 +90,24 @@ pub fn sweep_id(jobs: &[Job], format: ChartFormat) -> String {
             job.scenario, job.scheduler, job.values, job.seed
         );
     }
-    format!("{:016x}", hash.0)
+    hash.hex()
 }
 
-/// FNV-1a, 64 bits: a few lines, the same on every machine.
-struct Fnv(u64);
+/// FNV-1a, 64 bits: a few lines, the same on every machine. Also the fingerprint of a run's
+/// scenario in its output folder's marker (`explain::folder`).
+pub(crate) struct Fnv(u64);
+
+impl Fnv {
+    /// A hash of nothing yet.
+    pub(crate) fn new() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+
+    /// The hash so far, as 16 hexadecimal digits.
+    pub(crate) fn hex(&self) -> String {
+        format!("{:016x}", self.0)
+    }
+}
 
 impl Write for Fnv {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {

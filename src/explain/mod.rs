@@ -15,6 +15,9 @@
 //! Recording is kept apart from narration: nodes write plain records while the simulation
 //! runs, and nothing is put into words until a story is asked for.
 //!
+//! `netlab explain DIR` names a finished run's output folder instead of a scenario file; module
+//! `folder` finds the scenario and seed that made it and checks the scenario is unchanged.
+//!
 //! # Simplifications
 //! - The run is repeated rather than read back from an output folder.
 //!
@@ -23,6 +26,7 @@
 
 mod blame;
 mod diagram;
+pub mod folder;
 mod frames;
 mod narrate;
 mod select;

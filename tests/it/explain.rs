@@ -323,3 +323,128 @@ fn a_resolver_miss_shows_only_the_answer_it_passed_on() {
         "{text}"
     );
 }
+
+/// A copy of `scenarios/00-hello-web.ron` in a fresh folder, and the folder `netlab run` wrote
+/// from it; the folder is removed at the end of the test.
+struct FinishedRun {
+    dir: std::path::PathBuf,
+}
+
+impl FinishedRun {
+    fn new(name: &str) -> FinishedRun {
+        let dir =
+            std::env::temp_dir().join(format!("netlab-explain-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a scratch folder");
+        std::fs::copy(
+            root().join("scenarios/00-hello-web.ron"),
+            dir.join("lab.ron"),
+        )
+        .expect("the scenario copies");
+        let status = netlab()
+            .args(["run", "lab.ron", "--out", "out", "--quiet", "--seed", "7"])
+            .current_dir(&dir)
+            .status()
+            .expect("netlab runs");
+        assert!(status.success());
+        FinishedRun { dir }
+    }
+
+    /// `netlab explain ARGS` in the scratch folder: exit code, stdout, stderr.
+    fn explain(&self, args: &[&str]) -> (i32, String, String) {
+        let output = netlab()
+            .arg("explain")
+            .args(args)
+            .current_dir(&self.dir)
+            .output()
+            .expect("netlab runs");
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+}
+
+impl Drop for FinishedRun {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn a_run_folder_is_explained_as_its_scenario_and_seed() {
+    let run = FinishedRun::new("folder");
+    for format in ["text", "json"] {
+        let from_folder = run.explain(&["out", "--request", "2", "--format", format]);
+        let from_file = run.explain(&[
+            "lab.ron",
+            "--seed",
+            "7",
+            "--request",
+            "2",
+            "--format",
+            format,
+        ]);
+        assert_eq!(from_folder.0, 0, "{}", from_folder.2);
+        assert_eq!(from_folder, from_file);
+    }
+    let (_, text, _) = run.explain(&["out", "--request", "2"]);
+    assert!(
+        text.starts_with("request 2 of hello-web (seed 7):"),
+        "{text}"
+    );
+    // A renamed folder still names its scenario (by its absolute path).
+    std::fs::rename(run.dir.join("out"), run.dir.join("kept")).unwrap();
+    let kept = run.dir.join("kept");
+    let (code, again, stderr) = run.explain(&[kept.to_str().unwrap(), "--request", "2"]);
+    assert_eq!((code, again), (0, text), "{stderr}");
+}
+
+#[test]
+fn a_folder_that_cannot_be_explained_is_refused_with_exit_2() {
+    let run = FinishedRun::new("refusals");
+    std::fs::create_dir(run.dir.join("mine")).unwrap();
+    let cases: [(&[&str], &str, &str); 3] = [
+        (
+            &["out", "--seed", "3", "--request", "0"],
+            "--seed 3: out is a run's output folder, and its run fixes the seed",
+            "drop --seed",
+        ),
+        (
+            &["mine", "--request", "0"],
+            "mine: not a netlab output folder",
+            "name a folder `netlab run` wrote",
+        ),
+        (
+            &[".", "--request", "0"],
+            "not a netlab output folder",
+            "or a scenario file",
+        ),
+    ];
+    for (args, message, help) in cases {
+        let (code, stdout, stderr) = run.explain(args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stdout.is_empty(), "{args:?}: {stdout}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert!(stderr.contains(help), "{args:?}: {stderr}");
+    }
+    // A comment changes no run; a changed network does.
+    let file = run.dir.join("lab.ron");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, format!("{text}\n// my notes\n")).unwrap();
+    assert_eq!(run.explain(&["out", "--request", "0"]).0, 0);
+    std::fs::write(&file, text.replacen("count: 4,", "count: 3,", 1)).unwrap();
+    let (code, _, stderr) = run.explain(&["out", "--request", "0"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("out: the scenario changed since this run"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("= help: rerun netlab run"), "{stderr}");
+    std::fs::remove_file(&file).unwrap();
+    let (code, _, stderr) = run.explain(&["out", "--request", "0"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("lab.ron, no longer exists"), "{stderr}");
+    assert!(stderr.contains("--seed 7"), "{stderr}");
+}
