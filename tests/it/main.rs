@@ -25,6 +25,7 @@
 //! - `output`: the output-folder rules: a student's files are never touched.
 //! - `playground`: the wasm playground served to headless chromium: a run gives the native
 //!   summary table and every file, a syntax error is listed at its line (needs its build);
+//! - `browser`: headless chromium shared by the browser tests (find it, dump a page's DOM);
 //! - `report_browser`: `report.html` opened in headless chromium: no errors, every row, the
 //!   explanation `netlab explain` prints;
 //! - `sweeps`: `compare --shard` and `merge` give the unsharded files; the thread count
@@ -33,6 +34,7 @@
 //! - `props`: property tests: mutated scenarios never crash `check`; random directors balance their books.
 
 mod book;
+mod browser;
 mod caches;
 mod cli;
 mod determinism;

@@ -14,7 +14,6 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use netlab::capture::CaptureOptions;
@@ -22,6 +21,7 @@ use netlab::report::ChartFormat;
 use netlab::run::execute_with_report;
 use netlab::scenario::load_file;
 
+use crate::browser::{chromium, dump_dom, element_text};
 use crate::support::root;
 
 const HELLO: &str = "00-hello-web.ron";
@@ -43,26 +43,6 @@ fn playground() -> Option<PathBuf> {
     }
     eprintln!("skipped: {why}");
     None
-}
-
-/// The chromium binary, or `None` (after saying why) when it is not installed here.
-fn chromium() -> Option<PathBuf> {
-    let found = ["chromium", "/usr/bin/chromium", "chromium-browser"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|b| {
-            Command::new(b)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        });
-    if found.is_none() {
-        if std::env::var("CI").is_ok_and(|ci| ci == "true") {
-            panic!("chromium is missing: CI must open the playground (.ci/run installs it)");
-        }
-        eprintln!("skipped: install Debian package chromium (apt-get install chromium)");
-    }
-    found
 }
 
 /// Serves `dir` on 127.0.0.1 (a thread per connection, for the test's lifetime), plus
@@ -126,51 +106,6 @@ fn content_type(path: &str) -> &'static str {
     }
 }
 
-/// The page's DOM after its scripts ran (and any run finished: the page holds virtual time).
-fn dump_dom(browser: &Path, url: &str, profile: &Path) -> String {
-    let output = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--enable-logging=stderr",
-            "--virtual-time-budget=5000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("--dump-dom")
-        .arg(url)
-        .output()
-        .expect("chromium runs");
-    assert!(output.status.success(), "chromium failed: {output:?}");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let console: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.contains("CONSOLE") || l.contains("Uncaught"))
-        .collect();
-    assert!(console.is_empty(), "the page logged: {console:#?}");
-    String::from_utf8(output.stdout).expect("the DOM is UTF-8")
-}
-
-/// The text inside the element that starts with `start`, entities decoded.
-fn element_text(dom: &str, start: &str, tag: &str) -> Option<String> {
-    let at = dom.find(start)?;
-    let open_end = at + dom[at..].find('>')? + 1;
-    let close = open_end + dom[open_end..].find(&format!("</{tag}>"))?;
-    Some(
-        dom[open_end..close]
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&nbsp;", "\u{a0}")
-            .replace("&quot;", "\"")
-            .replace("&amp;", "&"),
-    )
-}
-
 /// `00-hello-web.ron` with line `line` (0-based) broken: its `name:` loses the colon.
 fn broken_hello(text: &str) -> (String, usize) {
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
@@ -206,6 +141,7 @@ fn playground_runs_hello_web_like_native_and_places_a_syntax_error() {
         &browser,
         &format!("{base}/index.html?scenario={HELLO}&run&hold=/hold"),
         &profile,
+        5000,
     );
     let errors = element_text(&dom, "<pre id=\"errors\"", "pre").expect("error box");
     assert_eq!(errors, "", "the playground reported errors");
@@ -230,6 +166,7 @@ fn playground_runs_hello_web_like_native_and_places_a_syntax_error() {
         &browser,
         &format!("{base}/index.html?src=/broken.ron"),
         &profile,
+        5000,
     );
     let _ = std::fs::remove_dir_all(&profile);
     let diagnostic = format!("<li class=\"error\" data-line=\"{}\"", broken_line + 1);

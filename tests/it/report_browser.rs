@@ -9,82 +9,13 @@
 //! Without chromium the tests skip with a note, except in CI (`CI=true`), where `.ci/run`
 //! installs it and a missing chromium is a failure.
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use netlab::explain::{Selector, explain};
 use netlab::report::ChartFormat;
 use netlab::run::execute_with_report;
 use netlab::scenario::load_file;
 
+use crate::browser::{chromium, dump_dom, element_text};
 use crate::support::root;
-
-/// The chromium binary, or `None` (after saying why) when it is not installed here.
-fn chromium() -> Option<PathBuf> {
-    let found = ["chromium", "/usr/bin/chromium", "chromium-browser"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|binary| {
-            Command::new(binary)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        });
-    if found.is_none() {
-        if std::env::var("CI").is_ok_and(|ci| ci == "true") {
-            panic!("chromium is missing: CI must open report.html (.ci/run installs it)");
-        }
-        eprintln!("skipped: install Debian package chromium (apt-get install chromium)");
-    }
-    found
-}
-
-/// The page's DOM after its scripts ran, opened at `fragment`.
-fn dump_dom(browser: &PathBuf, page: &std::path::Path, fragment: &str) -> String {
-    let profile = page.with_file_name("chromium-profile");
-    let output = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--enable-logging=stderr",
-            "--virtual-time-budget=3000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("--dump-dom")
-        .arg(format!("file://{}#{fragment}", page.display()))
-        .output()
-        .expect("chromium runs");
-    assert!(output.status.success(), "chromium failed: {output:?}");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    // Chromium logs page errors as `CONSOLE(...)` lines.
-    let console: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.contains("CONSOLE") || l.contains("Uncaught"))
-        .collect();
-    assert!(console.is_empty(), "the page logged: {console:#?}");
-    String::from_utf8(output.stdout).expect("the DOM is UTF-8")
-}
-
-/// The text of the element that starts with `start` (up to its closing `</tag>`), with the
-/// entities `--dump-dom` writes decoded.
-fn element_text(dom: &str, start: &str, tag: &str) -> Option<String> {
-    let at = dom.find(start)?;
-    let open_end = at + dom[at..].find('>')? + 1;
-    let close = open_end + dom[open_end..].find(&format!("</{tag}>"))?;
-    Some(
-        dom[open_end..close]
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&nbsp;", "\u{a0}")
-            .replace("&amp;", "&"),
-    )
-}
 
 /// An attribute's value on the element that starts with `start`.
 fn attribute(dom: &str, start: &str, name: &str) -> Option<String> {
@@ -128,7 +59,13 @@ fn check_report(name: &str) {
     std::fs::create_dir_all(&dir).expect("temp folder");
     let file = dir.join("report.html");
     std::fs::write(&file, page).expect("write report.html");
-    let dom = dump_dom(&browser, &file, &format!("request={id}"));
+    let url = format!("file://{}#request={id}", file.display());
+    let dom = dump_dom(
+        &browser,
+        &url,
+        &file.with_file_name("chromium-profile"),
+        3000,
+    );
     let _ = std::fs::remove_dir_all(&dir);
 
     let errors = element_text(&dom, "<pre id=\"netlab-errors\"", "pre").expect("error box");
