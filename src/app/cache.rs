@@ -48,7 +48,7 @@ use crate::node::{App, AppCtx, FourTuple};
 use crate::sim::{SimDuration, SimTime, Stream};
 use crate::trace::{CacheRecord, Trace};
 
-use super::web_server::{Distribution, send_response};
+use super::web_server::{Distribution, read_request, send_response};
 
 /// Buffer size of each socket.
 const BUFFER_BYTES: usize = 16 * 1024;
@@ -441,14 +441,7 @@ impl TransparentCache {
         if slot.phase != Phase::Reading {
             return None;
         }
-        let mut progress = RequestProgress::Incomplete;
-        while socket.can_recv() && progress == RequestProgress::Incomplete {
-            let reader = &mut slot.request;
-            progress = socket
-                .recv(|bytes| (bytes.len(), reader.feed(bytes)))
-                .unwrap_or(RequestProgress::Malformed);
-        }
-        match progress {
+        match read_request(socket, &mut slot.request) {
             RequestProgress::Get(path) => return Some(path),
             RequestProgress::Malformed => socket.abort(),
             RequestProgress::Incomplete if !socket.may_recv() => socket.abort(),

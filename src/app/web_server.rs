@@ -69,6 +69,21 @@ const IDLE_ABORT: Duration = Duration::from_secs(30);
 /// Bytes of the body that are not the real content of any file: a repeating pattern.
 const FILLER: &[u8; 64] = b"netlab netlab netlab netlab netlab netlab netlab netlab netlab\r\n";
 
+/// Feeds `reader` what `socket` has received until the request is complete, malformed, or
+/// the bytes run out. The web server and the transparent cache (`cache`) both read this way.
+pub(super) fn read_request(
+    socket: &mut tcp::Socket<'_>,
+    reader: &mut RequestReader,
+) -> RequestProgress {
+    let mut progress = RequestProgress::Incomplete;
+    while socket.can_recv() && progress == RequestProgress::Incomplete {
+        progress = socket
+            .recv(|bytes| (bytes.len(), reader.feed(bytes)))
+            .unwrap_or(RequestProgress::Malformed);
+    }
+    progress
+}
+
 /// Writes as much of a response as `socket` takes: the rest of its `head` (from `head_sent`),
 /// then `body_left` bytes of filler. True if anything was written. The web server and the
 /// transparent cache (`cache`) both answer this way.
@@ -412,13 +427,7 @@ impl App for WebServer {
             }
             // 2. Reading the request.
             if slot.phase == Phase::Reading {
-                let mut progress = RequestProgress::Incomplete;
-                while socket.can_recv() && progress == RequestProgress::Incomplete {
-                    let reader = &mut slot.request;
-                    progress = socket
-                        .recv(|bytes| (bytes.len(), reader.feed(bytes)))
-                        .unwrap_or(RequestProgress::Malformed);
-                }
+                let progress = read_request(socket, &mut slot.request);
                 match progress {
                     RequestProgress::Incomplete => {
                         let kept = slot.idle_until.is_some();
