@@ -20,6 +20,7 @@
 //! - `keepalived_import`: reading keepalived.conf: broken confs in `tests/it/bad-keepalived/`
 //!   and samples in `tests/it/good-keepalived/`, snapshotted; files outside the scenario's
 //!   folder refused; the numbers Lab 7 and the keepalived hands-on lab quote;
+//! - `benchmarks`: the ns-3 comparison (`benches/ns3/`) states the reference scenario's workload;
 //! - `book`: the book's images exist (and `scenarios` checks the stored charts are current);
 //! - `cli`: the `netlab` binary's exit codes and files;
 //! - `output`: the output-folder rules: a student's files are never touched.
@@ -33,6 +34,7 @@
 //! - `tun`: IPVS tunnelling: valid IP-in-IP in the capture, fragmentation needed, the MSS fix;
 //! - `props`: property tests: mutated scenarios never crash `check`; random directors balance their books.
 
+mod benchmarks;
 mod book;
 mod browser;
 mod caches;
