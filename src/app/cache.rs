@@ -46,6 +46,7 @@ use super::http::{self, RequestProgress, RequestReader, ResponseProgress, Respon
 use super::ports::PortAllocator;
 use crate::node::{App, AppCtx, FourTuple};
 use crate::sim::{SimDuration, SimTime, Stream};
+use crate::trace::decision::{CacheLookup, DecisionKind};
 use crate::trace::{CacheRecord, Trace};
 
 use super::web_server::{Distribution, read_request, send_response};
@@ -160,6 +161,13 @@ enum Phase {
     Closing,
 }
 
+/// What a lookup found: a hit, or a miss and the cache's own end of its connection to the
+/// origin (`None`: none could be opened).
+enum Lookup {
+    Hit,
+    Miss(Option<(Ipv4Addr, u16)>),
+}
+
 /// The connection to an origin for a miss.
 struct Fetch {
     /// Its socket.
@@ -256,15 +264,20 @@ impl TransparentCache {
             return;
         };
         let key = (origin, path);
+        let stored = self.memory.len();
         if self.memory.get(&key).is_some() {
             self.hits += 1;
+            self.record_lookup(cx, index, &key, stored, Lookup::Hit);
             let until = cx.now + self.config.service_time.sample(&mut self.rng);
             self.slots[index].key = Some(key);
             self.slots[index].phase = Phase::Hit { until };
             return;
         }
         self.misses += 1;
-        match self.connect(cx, &key) {
+        let fetch = self.connect(cx, &key);
+        let fetched_from = fetch.as_ref().map(|f| (cx.ip, f.port));
+        self.record_lookup(cx, index, &key, stored, Lookup::Miss(fetched_from));
+        match fetch {
             Some(fetch) => {
                 let slot = &mut self.slots[index];
                 slot.fetch = Some(fetch);
@@ -273,6 +286,40 @@ impl TransparentCache {
             }
             None => self.answer(index, 502, 0, "MISS"),
         }
+    }
+
+    /// Records the lookup for `netlab explain`, when decisions are recorded.
+    fn record_lookup(
+        &self,
+        cx: &mut AppCtx<'_>,
+        index: usize,
+        key: &Key,
+        stored: usize,
+        lookup: Lookup,
+    ) {
+        if !cx.trace.decisions.is_on() {
+            return;
+        }
+        let socket = cx.sockets.get::<tcp::Socket>(self.slots[index].handle);
+        let Some(endpoint) = socket.remote_endpoint() else {
+            return;
+        };
+        let smoltcp::wire::IpAddress::Ipv4(ip) = endpoint.addr;
+        let (hit, fetch) = match lookup {
+            Lookup::Hit => (true, None),
+            Lookup::Miss(fetch) => (false, fetch),
+        };
+        let lookup = CacheLookup {
+            client: (ip, endpoint.port),
+            origin: key.0,
+            path: key.1.clone(),
+            hit,
+            stored: stored as u32,
+            capacity: self.config.capacity,
+            fetch,
+        };
+        let kind = DecisionKind::CacheLookup(Box::new(lookup));
+        cx.trace.decisions.record(cx.now, cx.node_index, kind);
     }
 
     /// Step 3: a connection to the origin.

@@ -4,13 +4,14 @@
 //! frame a student clicks on in Wireshark. So that SYN carries, as a pcapng packet comment
 //! (`frame.comment`), the sentence `netlab explain` would say about the decision: the
 //! scheduler, every candidate's figures, and the pick. An L7 proxy's SYN to a server carries
-//! the rule, pool and algorithm that chose it.
+//! the rule, pool and algorithm that chose it; a transparent cache's SYN to an origin, the
+//! miss that made it fetch.
 //!
 //! Decisions are recorded (`trace::decision`) before the node sends the frame they are about,
 //! so the capture reads the decisions recorded since the last frame, turns the ones it
 //! comments on into sentences waiting for their frame, and gives each to the first SYN (no
 //! ACK) whose source address and port match: the client's for a director (its SYN keeps the
-//! client as source, in NAT and direct routing alike), the proxy's own for a proxy.
+//! client as source, in NAT and direct routing alike), the proxy's or cache's own for them.
 //! A sentence whose frame is never captured (another wire, filtered out) is dropped after
 //! [`WAIT`], so memory stays flat on a long run.
 
@@ -81,6 +82,10 @@ impl Narrator {
                 DecisionKind::L4Pick(pick) => pick.client,
                 DecisionKind::L7Route(route) if !route.reused => match route.backend {
                     Some(backend) => backend,
+                    None => continue,
+                },
+                DecisionKind::CacheLookup(lookup) => match lookup.fetch {
+                    Some(fetch) => fetch,
                     None => continue,
                 },
                 _ => continue,

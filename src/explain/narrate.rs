@@ -134,6 +134,31 @@ pub fn sentence(what: &What) -> String {
         },
         What::L4Pick(pick) => pick_sentence(pick),
         What::L7Route(route) => route_sentence(route),
+        What::CacheLookup {
+            object,
+            hit,
+            stored,
+            capacity,
+            fetch_from,
+        } => {
+            let looked =
+                format!("looks {object} up in its memory ({stored} of {capacity} objects)");
+            match (hit, fetch_from) {
+                (true, _) => {
+                    format!("{looked}: a hit, answered from memory after one service time")
+                }
+                (false, Some(from)) => format!(
+                    "{looked}: a miss; fetches it from the origin over its own connection from \
+                     {from}, stores it (evicting the least recently used object if full) and \
+                     answers with it"
+                ),
+                (false, None) => {
+                    format!(
+                        "{looked}: a miss, and no connection to the origin could be opened: 502"
+                    )
+                }
+            }
+        }
         What::RouteMatch {
             packet,
             route: Some(route),

@@ -165,6 +165,20 @@ pub enum What {
     L4Pick(PickView),
     /// An L7 proxy routed the request.
     L7Route(RouteView),
+    /// A transparent cache looked the object up in its memory.
+    CacheLookup {
+        /// `http://origin/path`.
+        object: String,
+        /// Whether it was in memory.
+        hit: bool,
+        /// Objects in memory at the lookup.
+        stored: u32,
+        /// Objects the memory holds at most.
+        capacity: u32,
+        /// A miss: the cache's own address and port on its connection to the origin
+        /// (`None` for a hit, or when none could be opened).
+        fetch_from: Option<String>,
+    },
     /// A router chose the route for the connection's first packet.
     RouteMatch {
         /// `source:port -> destination:port`.
@@ -459,6 +473,18 @@ impl<'t> Found<'t> {
             })
             .collect();
         connections.extend(proxied);
+        // 3b. Through a transparent cache: its connection to the origin for a miss too.
+        let fetched: Vec<Endpoint> = records
+            .iter()
+            .filter(in_window)
+            .filter_map(|d| match &d.kind {
+                DecisionKind::CacheLookup(lookup) if connections.contains(&lookup.client) => {
+                    lookup.fetch
+                }
+                _ => None,
+            })
+            .collect();
+        connections.extend(fetched);
         // 2. DNS answers to the client while it waited for its name.
         let resolved_at = own.iter().find_map(|d| match d.kind {
             DecisionKind::Resolved {
@@ -500,6 +526,7 @@ impl<'t> Found<'t> {
                 DecisionKind::AuthorityAnswer { .. } => dns_window(d),
                 DecisionKind::L4Pick(pick) => of_connection(&pick.client),
                 DecisionKind::L7Route(route) => of_connection(&route.client),
+                DecisionKind::CacheLookup(lookup) => of_connection(&lookup.client),
                 DecisionKind::RouteMatch { flow, .. }
                 | DecisionKind::ArpWait {
                     flow: Some(flow), ..
@@ -634,6 +661,13 @@ pub(crate) fn view(decision: &Decision, names: &Names<'_>) -> What {
         },
         DecisionKind::L4Pick(pick) => What::L4Pick(pick_view(pick, names)),
         DecisionKind::L7Route(route) => What::L7Route(route_view(route, names)),
+        DecisionKind::CacheLookup(lookup) => What::CacheLookup {
+            object: format!("http://{}{}", lookup.origin, lookup.path),
+            hit: lookup.hit,
+            stored: lookup.stored,
+            capacity: lookup.capacity,
+            fetch_from: lookup.fetch.map(endpoint),
+        },
         DecisionKind::RouteMatch { flow, route } => What::RouteMatch {
             packet: format!("{} -> {}", endpoint(flow.0), endpoint(flow.1)),
             route: route.map(|r| {

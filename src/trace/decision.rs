@@ -185,6 +185,8 @@ pub enum DecisionKind {
         /// The TTL sent, in seconds.
         ttl: u32,
     },
+    /// A transparent cache looked a request's object up in its memory (`app::cache`).
+    CacheLookup(Box<CacheLookup>),
     /// A web server read a request and put it in the queue for a worker.
     ServerQueued {
         /// The TCP peer: the client, or the proxy that forwarded the request.
@@ -209,6 +211,27 @@ pub enum DecisionKind {
         /// The service mode in force.
         mode: ServiceMode,
     },
+}
+
+/// A transparent cache's lookup: the object, what the memory held, and for a miss the
+/// cache's own connection to the origin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CacheLookup {
+    /// The client's address and port (the TCP peer of the cache).
+    pub client: (Ipv4Addr, u16),
+    /// The origin: the address in the request's `Host` header.
+    pub origin: Ipv4Addr,
+    /// The path asked for.
+    pub path: String,
+    /// Whether the object was in memory.
+    pub hit: bool,
+    /// Objects in memory at the lookup, and how many it holds at most.
+    pub stored: u32,
+    /// The memory's capacity in objects.
+    pub capacity: u32,
+    /// A miss: the cache's own address and port on its connection to the origin (`None`
+    /// for a hit, or when no connection could be opened: the client gets `502`).
+    pub fetch: Option<(Ipv4Addr, u16)>,
 }
 
 /// Where a client's name lookup was answered.

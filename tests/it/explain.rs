@@ -133,6 +133,35 @@ fn an_l7_request_is_followed_through_the_proxy_to_the_server() {
 }
 
 #[test]
+fn a_cache_miss_is_followed_to_the_origin_and_a_hit_stops_at_the_cache() {
+    let miss = story("cache-cluster.ron", Selector::Request(3)).text();
+    assert!(
+        miss.contains(
+            "cache4    looks http://198.51.100.1/1 up in its memory (0 of 40 objects): a miss; \
+             fetches it from the origin over its own connection from 10.0.2.14:49154"
+        ),
+        "{miss}"
+    );
+    // The origin's records are found through the cache's own connection.
+    assert!(
+        miss.contains("origin-a  request read; 1 of 64 workers busy"),
+        "{miss}"
+    );
+    let hit = story("cache-cluster.ron", Selector::Request(900)).text();
+    assert!(
+        hit.contains(
+            "cache2    looks http://198.51.100.2/8 up in its memory (40 of 40 objects): a hit, \
+             answered from memory after one service time"
+        ),
+        "{hit}"
+    );
+    assert!(
+        !hit.contains("origin-"),
+        "a hit never reaches an origin: {hit}"
+    );
+}
+
+#[test]
 fn the_json_form_holds_the_same_story_as_data() {
     let told = story("l4-nat.ron", Selector::Request(5));
     let json: serde_json::Value = serde_json::from_str(&told.json()).expect("valid JSON");
