@@ -418,6 +418,28 @@ mod tests {
         rst: true,
     };
 
+    /// Client 10.0.0.1 from `port` to the VIP 10.0.1.100:80.
+    fn key(port: u16) -> ConnKey {
+        ConnKey {
+            client_ip: Ipv4Addr::new(10, 0, 0, 1),
+            client_port: port,
+            vip: Ipv4Addr::new(10, 0, 1, 100),
+            vport: 80,
+        }
+    }
+
+    /// A new connection to real server 10.0.2.11:80 that expires at `at` nanoseconds.
+    fn conn(at: u64) -> Conn {
+        Conn {
+            service: 0,
+            dest_ip: Ipv4Addr::new(10, 0, 2, 11),
+            dest_port: 80,
+            state: TcpState::None,
+            expires: SimTime::from_nanos(at),
+            control: None,
+        }
+    }
+
     /// Replays a list of (direction, flags) from NONE.
     fn walk(steps: &[(Direction, TcpFlags)]) -> Vec<TcpState> {
         let mut state = TcpState::None;
@@ -466,20 +488,6 @@ mod tests {
     #[test]
     fn entries_expire_in_order() {
         let mut table = ConnTable::default();
-        let key = |port| ConnKey {
-            client_ip: Ipv4Addr::new(10, 0, 0, 1),
-            client_port: port,
-            vip: Ipv4Addr::new(10, 0, 1, 100),
-            vport: 80,
-        };
-        let conn = |at: u64| Conn {
-            service: 0,
-            dest_ip: Ipv4Addr::new(10, 0, 2, 11),
-            dest_port: 80,
-            state: TcpState::None,
-            expires: SimTime::from_nanos(at),
-            control: None,
-        };
         table.insert(key(1), conn(30));
         table.insert(key(2), conn(10));
         assert_eq!(table.next_expiry(), Some(SimTime::from_nanos(10)));
@@ -504,20 +512,6 @@ mod tests {
     #[test]
     fn timers_that_move_later_or_earlier_still_expire_in_order() {
         let mut table = ConnTable::default();
-        let key = |port| ConnKey {
-            client_ip: Ipv4Addr::new(10, 0, 0, 1),
-            client_port: port,
-            vip: Ipv4Addr::new(10, 0, 1, 100),
-            vport: 80,
-        };
-        let conn = |at: u64| Conn {
-            service: 0,
-            dest_ip: Ipv4Addr::new(10, 0, 2, 11),
-            dest_port: 80,
-            state: TcpState::None,
-            expires: SimTime::from_nanos(at),
-            control: None,
-        };
         let secs = |s: u64| SimTime::ZERO + SimDuration::from_secs(s);
         table.insert(key(1), conn(10));
         table.insert(key(2), conn(20));
