@@ -43,7 +43,7 @@ use smoltcp::socket::tcp;
 use smoltcp::time::Duration;
 
 use super::http::{self, RequestProgress, RequestReader, ResponseProgress, ResponseReader};
-use super::ports::PortAllocator;
+use super::outbound::Outbound;
 use crate::node::{App, AppCtx, FourTuple};
 use crate::sim::{SimDuration, SimTime, Stream};
 use crate::trace::decision::{CacheLookup, DecisionKind};
@@ -204,10 +204,8 @@ pub struct TransparentCache {
     slots: Vec<Slot>,
     memory: Lru,
     rng: Stream,
-    ports: PortAllocator,
-    /// Origin sockets closing, and closed ones ready for reuse.
-    closing: Vec<(SocketHandle, u16)>,
-    idle: Vec<SocketHandle>,
+    /// Its own connections to the origins.
+    outbound: Outbound,
     hits: u64,
     misses: u64,
     evictions: u64,
@@ -221,9 +219,7 @@ impl TransparentCache {
             config,
             slots: Vec::new(),
             rng,
-            ports: PortAllocator::new(),
-            closing: Vec::new(),
-            idle: Vec::new(),
+            outbound: Outbound::new(BUFFER_BYTES),
             hits: 0,
             misses: 0,
             evictions: 0,
@@ -324,21 +320,8 @@ impl TransparentCache {
 
     /// Step 3: a connection to the origin.
     fn connect(&mut self, cx: &mut AppCtx<'_>, key: &Key) -> Option<Fetch> {
-        let port = self.ports.allocate(cx.now)?;
-        let handle = self
-            .idle
-            .pop()
-            .unwrap_or_else(|| cx.sockets.add(new_socket()));
-        let socket = cx.sockets.get_mut::<tcp::Socket>(handle);
-        socket.set_timeout(Some(IDLE_ABORT));
-        if socket
-            .connect(cx.iface.context(), (key.0, self.config.origin_port), port)
-            .is_err()
-        {
-            self.idle.push(handle);
-            self.ports.release(port, cx.now);
-            return None;
-        }
+        let origin = (key.0, self.config.origin_port);
+        let (handle, port) = self.outbound.open(cx, origin, Some(IDLE_ABORT)).ok()?;
         let mut request = Vec::new();
         http::write_request(&mut request, &key.0.to_string(), &key.1, false);
         Some(Fetch {
@@ -406,7 +389,7 @@ impl TransparentCache {
         } else {
             socket.close();
         }
-        self.closing.push((handle, port));
+        self.outbound.done(handle, port);
     }
 
     /// Prepares the client's answer.
@@ -423,20 +406,6 @@ impl TransparentCache {
         slot.head_sent = 0;
         slot.body_left = body;
         slot.phase = Phase::Sending;
-    }
-
-    /// Origin sockets that have closed go back to the idle list, their ports to rest.
-    fn recycle(&mut self, cx: &mut AppCtx<'_>) {
-        let now = cx.now;
-        let (idle, ports) = (&mut self.idle, &mut self.ports);
-        self.closing.retain(|&(handle, port)| {
-            if cx.sockets.get_mut::<tcp::Socket>(handle).is_open() {
-                return true;
-            }
-            idle.push(handle);
-            ports.release(port, now);
-            false
-        });
     }
 
     /// One slot's steps; returns whether it acted.
@@ -562,7 +531,7 @@ impl App for TransparentCache {
         if self.slots.is_empty() {
             self.open_slots(cx);
         }
-        self.recycle(cx);
+        self.outbound.recycle(cx);
         let mut acted = false;
         for index in 0..self.slots.len() {
             acted |= self.poll_slot(cx, index);
@@ -583,9 +552,7 @@ impl App for TransparentCache {
 
     fn crash(&mut self) {
         self.slots.clear();
-        self.closing.clear();
-        self.idle.clear();
-        self.ports = PortAllocator::new();
+        self.outbound.reset();
         self.memory.clear();
     }
 

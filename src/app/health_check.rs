@@ -53,7 +53,7 @@ use smoltcp::socket::{icmp, tcp};
 use smoltcp::wire::{Icmpv4Packet, Icmpv4Repr};
 
 use super::http::{self, ResponseProgress, ResponseReader};
-use super::ports::PortAllocator;
+use super::outbound::{OpenError, Outbound};
 use crate::node::{App, AppCtx};
 use crate::sim::{SimDuration, SimTime, Stream};
 
@@ -221,12 +221,8 @@ pub struct HealthChecker {
     checkers: Vec<Checker>,
     /// Where transitions go.
     board: HealthBoard,
-    /// Ephemeral ports.
-    ports: PortAllocator,
-    /// Closed sockets ready for reuse.
-    idle_sockets: Vec<SocketHandle>,
-    /// Sockets closing after an attempt: (socket, port).
-    closing: Vec<(SocketHandle, u16)>,
+    /// Its connections to the real servers: ports, closing and reusable sockets.
+    outbound: Outbound,
     /// The ICMP socket, created on first use.
     icmp: Option<SocketHandle>,
     /// Next echo sequence number, and which checker each outstanding one belongs to.
@@ -258,9 +254,7 @@ impl HealthChecker {
         HealthChecker {
             checkers,
             board,
-            ports: PortAllocator::new(),
-            idle_sockets: Vec::new(),
-            closing: Vec::new(),
+            outbound: Outbound::new(BUFFER_BYTES),
             icmp: None,
             next_seq: 0,
             pings: BTreeMap::new(),
@@ -303,25 +297,11 @@ impl HealthChecker {
                 },
             ),
         };
-        let Some(local_port) = self.ports.allocate(cx.now) else {
-            return Some(Err("no free local port".to_string()));
+        let (handle, local_port) = match self.outbound.open(cx, (target, port), None) {
+            Ok(connection) => connection,
+            Err(OpenError::NoPort) => return Some(Err("no free local port".to_string())),
+            Err(OpenError::Refused) => return Some(Err("cannot connect".to_string())),
         };
-        let handle = self.idle_sockets.pop().unwrap_or_else(|| {
-            cx.sockets.add(tcp::Socket::new(
-                tcp::SocketBuffer::new(vec![0; BUFFER_BYTES]),
-                tcp::SocketBuffer::new(vec![0; BUFFER_BYTES]),
-            ))
-        });
-        let socket = cx.sockets.get_mut::<tcp::Socket>(handle);
-        socket.set_timeout(None);
-        if socket
-            .connect(cx.iface.context(), (target, port), local_port)
-            .is_err()
-        {
-            self.idle_sockets.push(handle);
-            self.ports.release(local_port, cx.now);
-            return Some(Err("cannot connect".to_string()));
-        }
         self.checkers[i].attempt = Some((
             Attempt::Stream {
                 handle,
@@ -535,7 +515,7 @@ impl HealthChecker {
                     } else {
                         socket.abort();
                     }
-                    self.closing.push((handle, port));
+                    self.outbound.done(handle, port);
                 }
             }
         }
@@ -588,20 +568,6 @@ impl HealthChecker {
         }
     }
 
-    /// Returns closed sockets and their ports for reuse.
-    fn recycle(&mut self, cx: &mut AppCtx<'_>) {
-        let now = cx.now;
-        let (idle, ports) = (&mut self.idle_sockets, &mut self.ports);
-        self.closing.retain(|&(handle, port)| {
-            if cx.sockets.get_mut::<tcp::Socket>(handle).is_open() {
-                return true;
-            }
-            idle.push(handle);
-            ports.release(port, now);
-            false
-        });
-    }
-
     /// Whether checker `i` considers its server up.
     pub fn is_up(&self, i: usize) -> bool {
         self.checkers[i].up
@@ -611,8 +577,7 @@ impl HealthChecker {
 impl App for HealthChecker {
     fn crash(&mut self) {
         // The sockets are gone, and keepalived starts afresh: servers up unless `alpha`.
-        self.idle_sockets.clear();
-        self.closing.clear();
+        self.outbound.forget_sockets();
         self.icmp = None;
         self.pings.clear();
         for checker in &mut self.checkers {
@@ -624,7 +589,7 @@ impl App for HealthChecker {
     }
 
     fn poll(&mut self, cx: &mut AppCtx<'_>) -> bool {
-        self.recycle(cx);
+        self.outbound.recycle(cx);
         let icmp_errors = std::mem::take(&mut cx.device.policy.icmp_errors);
         let mut acted = false;
         for i in self.collect_pings(cx) {

@@ -54,7 +54,7 @@ use smoltcp::wire::IpAddress;
 use super::health_check::HealthBoard;
 use super::http::{self, RequestProgress, RequestReader};
 use super::keep_alive;
-use super::ports::PortAllocator;
+use super::outbound::Outbound;
 use crate::node::{App, AppCtx};
 use crate::sim::{SimDuration, SimTime};
 use crate::trace::decision::{L7Route, ProxyCandidate};
@@ -216,14 +216,10 @@ pub struct L7Proxy {
     config: ProxyConfig,
     /// Client sessions, one per listening slot.
     sessions: Vec<Session>,
-    /// Backend sockets ready for reuse.
-    idle: Vec<SocketHandle>,
-    /// Backend sockets closing: (socket, port).
-    closing: Vec<(SocketHandle, u16)>,
+    /// Its own connections to the servers: ports, closing and reusable sockets.
+    outbound: Outbound,
     /// Open server connections waiting for a request, per pool and server: (socket, port).
     idle_backends: Vec<Vec<Vec<(SocketHandle, u16)>>>,
-    /// Ephemeral ports towards backends.
-    ports: PortAllocator,
     /// When the proxy's CPU is free.
     busy_until: SimTime,
     /// Total CPU time used.
@@ -275,10 +271,8 @@ impl L7Proxy {
         L7Proxy {
             config,
             sessions: Vec::new(),
-            idle: Vec::new(),
-            closing: Vec::new(),
+            outbound: Outbound::new(BUFFER_BYTES),
             idle_backends,
-            ports: PortAllocator::new(),
             busy_until: SimTime::ZERO,
             busy_total: SimDuration::ZERO,
             cursors,
@@ -520,7 +514,7 @@ impl L7Proxy {
             } else {
                 socket.close();
             }
-            self.closing.push((handle, port));
+            self.outbound.done(handle, port);
             if let Some((pool, server)) = self.sessions[index].route {
                 self.open[pool][server] = self.open[pool][server].saturating_sub(1);
             }
@@ -575,29 +569,13 @@ impl L7Proxy {
         let (handle, local_port) = match reused {
             Some(connection) => connection,
             None => {
-                let Some(local_port) = self.ports.allocate(cx.now) else {
+                let remote = (backend.addr, backend.port);
+                let Ok(connection) = self.outbound.open(cx, remote, Some(IDLE_ABORT)) else {
                     self.answer(index, cx, 503, pool, None);
                     return;
                 };
-                let handle = self.idle.pop().unwrap_or_else(|| {
-                    cx.sockets.add(tcp::Socket::new(
-                        tcp::SocketBuffer::new(vec![0; BUFFER_BYTES]),
-                        tcp::SocketBuffer::new(vec![0; BUFFER_BYTES]),
-                    ))
-                });
-                let socket = cx.sockets.get_mut::<tcp::Socket>(handle);
-                socket.set_timeout(Some(IDLE_ABORT));
-                if socket
-                    .connect(cx.iface.context(), (backend.addr, backend.port), local_port)
-                    .is_err()
-                {
-                    self.idle.push(handle);
-                    self.ports.release(local_port, cx.now);
-                    self.answer(index, cx, 503, pool, None);
-                    return;
-                }
                 self.server_connections += 1;
-                (handle, local_port)
+                connection
             }
         };
         if let Some(candidates) = eligible {
@@ -654,7 +632,7 @@ impl L7Proxy {
                 return Some((handle, port));
             }
             socket.close();
-            self.closing.push((handle, port));
+            self.outbound.done(handle, port);
         }
         None
     }
@@ -701,15 +679,7 @@ impl App for L7Proxy {
         let now = cx.now;
         let mut acted = false;
         // Backend sockets that finished closing can serve again.
-        let (idle, ports) = (&mut self.idle, &mut self.ports);
-        self.closing.retain(|&(handle, port)| {
-            if cx.sockets.get_mut::<tcp::Socket>(handle).is_open() {
-                return true;
-            }
-            idle.push(handle);
-            ports.release(port, now);
-            false
-        });
+        self.outbound.recycle(cx);
         for index in 0..self.sessions.len() {
             let client = self.sessions[index].client;
             // Re-arm finished slots.
@@ -820,8 +790,7 @@ impl App for L7Proxy {
     fn crash(&mut self) {
         // The sockets went with the host's socket set; the proxy starts afresh on boot.
         self.sessions.clear();
-        self.idle.clear();
-        self.closing.clear();
+        self.outbound.reset();
         for servers in &mut self.idle_backends {
             for idle in servers {
                 idle.clear();
@@ -830,7 +799,6 @@ impl App for L7Proxy {
         for counts in &mut self.open {
             counts.fill(0);
         }
-        self.ports = PortAllocator::new();
         self.busy_until = SimTime::ZERO;
     }
 

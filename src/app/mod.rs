@@ -12,6 +12,7 @@ mod http_client;
 mod keep_alive;
 mod l7_proxy;
 mod monitor;
+mod outbound;
 mod ping;
 mod ports;
 mod resolver;
