@@ -145,6 +145,7 @@ impl Checker<'_> {
                     limits::WAIT,
                     anchor,
                 ),
+                sync_group: None,
             });
         }
         self.leave(depth);
