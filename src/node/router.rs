@@ -196,7 +196,7 @@ impl Router {
             let own_ip = self.interfaces[config.iface].ip;
             self.vrrp.push(VrrpInstance::new(config, own_ip));
         }
-        self.sync_groups = SyncGroup::from_instances(&self.vrrp);
+        self.sync_groups = SyncGroup::from_configs(self.vrrp.iter().map(|vi| &vi.config));
     }
 
     /// Makes neighbours' gratuitous ARPs count for nothing.

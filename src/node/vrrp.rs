@@ -401,11 +401,11 @@ impl VrrpInstance {
         self.become_backup(now, why, actions);
     }
 
-    /// Becomes master because its sync group does (`vrrp_sync_master`). A member that wanted
-    /// master itself gives its own reason; the others give `why`.
-    pub fn take_over(&mut self, now: SimTime, why: &str, actions: &mut Vec<VrrpAction>) {
-        let why = self.wish.take().unwrap_or_else(|| why.to_string());
-        self.become_master(now, &why, actions);
+    /// Becomes master because its sync group does (`vrrp_sync_master`), for `why`, or, with
+    /// `None`, for the reason its own timer ran out.
+    pub fn take_over(&mut self, now: SimTime, why: Option<&str>, actions: &mut Vec<VrrpAction>) {
+        let own = self.wish.take().unwrap_or_default();
+        self.become_master(now, why.unwrap_or(&own), actions);
     }
 
     /// Starts the backup's Master_Down_Timer from `now` with today's interval.

@@ -31,7 +31,7 @@
 //! - `shared/reference/keepalived-vrrp.md` ("FAULT", `vrrp_sync_group`);
 //!   `book/src/labs/redundancy.md`, Lab 9.
 
-use super::{VrrpAction, VrrpInstance, VrrpState};
+use super::{VrrpAction, VrrpConfig, VrrpInstance, VrrpState};
 use crate::sim::SimTime;
 
 /// What each member must do, in the order it happened: `(instance index, actions)`.
@@ -48,10 +48,10 @@ pub struct SyncGroup {
 
 impl SyncGroup {
     /// The groups named by `sync_group` in a node's instances, in order of first mention.
-    pub fn from_instances(instances: &[VrrpInstance]) -> Vec<SyncGroup> {
+    pub fn from_configs<'a>(configs: impl IntoIterator<Item = &'a VrrpConfig>) -> Vec<SyncGroup> {
         let mut groups: Vec<SyncGroup> = Vec::new();
-        for (index, instance) in instances.iter().enumerate() {
-            let Some(name) = &instance.config.sync_group else {
+        for (index, config) in configs.into_iter().enumerate() {
+            let Some(name) = &config.sync_group else {
                 continue;
             };
             match groups.iter_mut().find(|g| &g.name == name) {
@@ -139,9 +139,15 @@ impl SyncGroup {
             .chain(self.others(index))
             .filter(|&m| instances[m].state != VrrpState::Master)
             .collect();
-        each(instances, backups, |vi, actions| {
-            vi.take_over(now, &why, actions)
-        })
+        // The member whose timer ran out gives its own reason; the others follow it.
+        let mut followers = each(instances, vec![index], |vi, actions| {
+            vi.take_over(now, None, actions)
+        });
+        let rest: Vec<usize> = backups.into_iter().filter(|&m| m != index).collect();
+        followers.extend(each(instances, rest, |vi, actions| {
+            vi.take_over(now, Some(&why), actions)
+        }));
+        followers
     }
 
     /// A member's interface came back: once no member's interface is down, every member in
@@ -202,7 +208,7 @@ mod tests {
     use std::net::Ipv4Addr;
 
     use super::*;
-    use crate::node::vrrp::{Advert, VrrpConfig};
+    use crate::node::vrrp::Advert;
     use crate::sim::SimDuration;
 
     const MDI_150: u64 = 3_414_062_500;
@@ -234,7 +240,7 @@ mod tests {
                 )
             })
             .collect();
-        let groups = SyncGroup::from_instances(&instances);
+        let groups = SyncGroup::from_configs(instances.iter().map(|vi| &vi.config));
         assert_eq!(groups.len(), 1);
         (groups[0].clone(), instances)
     }
