@@ -162,6 +162,23 @@ fn a_sync_group_moves_both_vips_of_a_nat_pair() {
     assert_eq!(w["requests"]["failed"], 85);
     assert_eq!(wo["requests"]["failed"], 785);
     assert_eq!(wo["requests"]["issued"], 1394);
+    // The refused requests come after the cable is back: the servers' slots are still held
+    // by the connections whose replies died at lb1.
+    let refused: Vec<f64> = without
+        .requests_csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|cols| cols[5] == "refused")
+        .map(|cols| cols[2].parse().unwrap())
+        .collect();
+    assert_eq!(refused.len(), 96);
+    let first = refused.iter().copied().fold(f64::MAX, f64::min);
+    let last = refused.iter().copied().fold(f64::MIN, f64::max);
+    assert_eq!(
+        (format!("{first:.1}"), format!("{last:.1}")),
+        ("27.4".into(), "30.1".into())
+    );
     // Both VIPs arrive on lb2 in the same instant with the group; never without it.
     let takeover = |a: &str, vi| when(a, &format!("lb2/{vi}"), "vrrp_master");
     assert_eq!(takeover(&with.events_csv, "VI_1"), Some(13.023458));
