@@ -63,6 +63,8 @@ pub const EVENTS: &[&str] = &[
     "vrrp_master",
     "vrrp_backup",
     "vrrp_stopped",
+    "vrrp_fault",
+    "vrrp_sync_wait",
     "garp",
     "arp_update",
     "server_down",

@@ -70,6 +70,10 @@ pub trait Node {
     /// A cable was plugged back into interface `iface` (the undoing of an `InterfaceDown`).
     fn interface_up(&mut self, _ctx: &mut NodeCtx<'_>, _iface: usize) {}
 
+    /// The cable of interface `iface` was pulled (an `InterfaceDown` fault): the node sees
+    /// its link go down (keepalived puts the instances on it in FAULT).
+    fn interface_down(&mut self, _ctx: &mut NodeCtx<'_>, _iface: usize) {}
+
     /// Starts (`true`) or cleanly shuts down (`false`, priority 0) the node's VRRP instances;
     /// returns `false` if it runs none.
     fn set_vrrp(&mut self, _ctx: &mut NodeCtx<'_>, _running: bool) -> bool {

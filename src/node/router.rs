@@ -35,7 +35,9 @@ use smoltcp::wire::{
 
 use super::arp::ArpCache;
 use super::frames::{self, ETHERNET_HEADER_LEN};
-use super::vrrp::{Advert, VRRP_GROUP_MAC, VrrpAction, VrrpConfig, VrrpInstance, VrrpState};
+use super::vrrp::{
+    Advert, SyncGroup, VRRP_GROUP_MAC, VrrpAction, VrrpConfig, VrrpInstance, VrrpState,
+};
 use super::{Command, Node, NodeCtx};
 use crate::sim::{SimDuration, SimTime};
 use crate::trace::DecisionKind;
@@ -129,6 +131,8 @@ pub struct Router {
     routes: Vec<Route>,
     /// VRRP instances.
     vrrp: Vec<VrrpInstance>,
+    /// Sync groups of those instances (keepalived's `vrrp_sync_group`).
+    sync_groups: Vec<SyncGroup>,
     /// Whether the VRRP instances have been started (at the first wake).
     vrrp_started: bool,
     /// Whether VRRP was stopped on purpose (a clean shutdown), so it must not restart alone.
@@ -167,6 +171,7 @@ impl Router {
             interfaces,
             routes,
             vrrp: Vec::new(),
+            sync_groups: Vec::new(),
             vrrp_started: false,
             vrrp_halted: false,
             ignore_garp: false,
@@ -191,6 +196,7 @@ impl Router {
             let own_ip = self.interfaces[config.iface].ip;
             self.vrrp.push(VrrpInstance::new(config, own_ip));
         }
+        self.sync_groups = SyncGroup::from_configs(self.vrrp.iter().map(|vi| &vi.config));
     }
 
     /// Makes neighbours' gratuitous ARPs count for nothing.
@@ -227,6 +233,12 @@ impl Router {
                 self.vrrp[index].stop(&mut actions);
             }
             self.apply_vrrp(ctx, index, actions);
+        }
+        if running {
+            for group in 0..self.sync_groups.len() {
+                let followers = self.sync_groups[group].settle(&mut self.vrrp);
+                self.apply_followers(ctx, followers);
+            }
         }
         self.vrrp_started = running;
         self.vrrp_halted = !running;
@@ -270,17 +282,79 @@ impl Router {
                 VrrpAction::Became(state, why) => {
                     ctx.trace.event(ctx.now, &target, state.name(), why);
                 }
+                VrrpAction::Waits(why) => {
+                    ctx.trace.event(ctx.now, &target, "vrrp_sync_wait", why);
+                }
+                VrrpAction::WantsMaster => {}
             }
         }
+    }
+
+    /// Runs `step` on instance `index`, does what it asked, then brings the other members of
+    /// its sync group along (keepalived's `VRRP_TSM_HANDLE`).
+    fn step_vrrp(
+        &mut self,
+        ctx: &mut NodeCtx<'_>,
+        index: usize,
+        step: impl FnOnce(&mut VrrpInstance, &mut Vec<VrrpAction>),
+    ) {
+        let prev = self.vrrp[index].state;
+        let mut actions = Vec::new();
+        step(&mut self.vrrp[index], &mut actions);
+        let wished = actions.contains(&VrrpAction::WantsMaster);
+        self.apply_vrrp(ctx, index, actions);
+        if let Some(group) = self.group_of(index) {
+            let followers =
+                self.sync_groups[group].follow(&mut self.vrrp, index, prev, wished, ctx.now);
+            self.apply_followers(ctx, followers);
+        }
+    }
+
+    /// Does what the members of a sync group were made to do.
+    fn apply_followers(&mut self, ctx: &mut NodeCtx<'_>, followers: Vec<(usize, Vec<VrrpAction>)>) {
+        for (member, actions) in followers {
+            self.apply_vrrp(ctx, member, actions);
+        }
+    }
+
+    /// The sync group instance `index` belongs to, if any.
+    fn group_of(&self, index: usize) -> Option<usize> {
+        self.sync_groups
+            .iter()
+            .position(|g| g.members.contains(&index))
+    }
+
+    /// Interface `iface` went down (`false`) or came back (`true`): its instances go to FAULT,
+    /// or leave it (alone, or with their sync group once every member's interface is up).
+    fn vrrp_link(&mut self, ctx: &mut NodeCtx<'_>, iface: usize, up: bool) {
+        for index in 0..self.vrrp.len() {
+            if self.vrrp[index].config.iface != iface {
+                continue;
+            }
+            let now = ctx.now;
+            self.step_vrrp(ctx, index, |vi, actions| {
+                if up {
+                    vi.interface_up(now, actions);
+                } else {
+                    vi.interface_down(actions);
+                }
+            });
+            if let (true, Some(group)) = (up, self.group_of(index)) {
+                let followers = self.sync_groups[group].recover(&mut self.vrrp, now);
+                self.apply_followers(ctx, followers);
+            }
+        }
+        self.vrrp_timers(ctx);
     }
 
     /// Fires VRRP timers that are due, and asks to be woken for the next one.
     fn vrrp_timers(&mut self, ctx: &mut NodeCtx<'_>) {
         for index in 0..self.vrrp.len() {
-            let mut actions = Vec::new();
-            self.vrrp[index].tick(ctx.now, &mut actions);
-            self.apply_vrrp(ctx, index, actions);
-            if let Some(at) = self.vrrp[index].next_timer() {
+            let now = ctx.now;
+            self.step_vrrp(ctx, index, |vi, actions| vi.tick(now, actions));
+        }
+        for instance in &self.vrrp {
+            if let Some(at) = instance.next_timer() {
                 ctx.wake_at(at);
             }
         }
@@ -301,9 +375,10 @@ impl Router {
             if self.vrrp[index].config.iface != iface {
                 continue;
             }
-            let mut actions = Vec::new();
-            self.vrrp[index].on_advert(ctx.now, &advert, &mut actions);
-            self.apply_vrrp(ctx, index, actions);
+            let now = ctx.now;
+            self.step_vrrp(ctx, index, |vi, actions| {
+                vi.on_advert(now, &advert, actions)
+            });
         }
     }
 
@@ -706,6 +781,11 @@ impl Node for Router {
         );
         ctx.trace
             .event(ctx.now, &self.name, "garp", format!("{} on link up", me.ip));
+        self.vrrp_link(ctx, iface, true);
+    }
+
+    fn interface_down(&mut self, ctx: &mut NodeCtx<'_>, iface: usize) {
+        self.vrrp_link(ctx, iface, false);
     }
 
     fn set_vrrp(&mut self, ctx: &mut NodeCtx<'_>, running: bool) -> bool {

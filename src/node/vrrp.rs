@@ -22,11 +22,26 @@
 //!   with `nopreempt` any advert keeps it waiting;
 //! - a master hearing a higher priority (or an equal one from a higher address) steps down.
 //!
+//! An instance also has a **FAULT** state (keepalived's, not the RFC's): keepalived always
+//! tracks the interface an instance speaks on, and while that interface is down the instance
+//! holds nothing, sends nothing and runs no timer. A master that falls into FAULT resigns
+//! with a priority-0 advert (which a dead link cannot carry, so netlab does not send it).
+//! When the interface comes back the instance starts again as a backup, its
+//! Master_Down_Timer armed, and the election decides.
+//!
+//! Instances of one node can be tied into a *sync group* (`sync.rs`, keepalived's
+//! `vrrp_sync_group`) so that they change state together; a member's own transitions are
+//! modelled here, and `sync.rs` brings the other members along.
+//!
 //! This module holds the message format and one instance's state machine; the router it runs
 //! in sends the frames and applies the VIPs.
 //!
 //! # Simplifications
 //! - Version 2 only, no authentication, no virtual MAC (keepalived's default too).
+//! - Only the instance's own interface is tracked (no `track_interface`, `track_script`,
+//!   `dont_track_primary`), and only a pulled cable (an `InterfaceDown` fault) takes it down;
+//!   a `LinkDown` of the whole segment does not, and a cold spare's instances do not start in
+//!   FAULT.
 //! - A master hearing a lower priority re-advertises and sends one burst of gratuitous ARPs
 //!   (keepalived's `vrrp_garp_lower_prio_repeat`, without its delayed second burst).
 //!
@@ -44,6 +59,10 @@ use smoltcp::wire::{
 
 use super::frames::{ETHERNET_HEADER_LEN, IPV4_HEADER_LEN};
 use crate::sim::{SimDuration, SimTime};
+
+pub mod sync;
+
+pub use sync::SyncGroup;
 
 /// The VRRP multicast group, 224.0.0.18.
 pub const VRRP_GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
@@ -175,6 +194,8 @@ pub struct VrrpConfig {
     pub garp_repeat: u32,
     /// Delay of the second burst (keepalived: 5 s; zero for none).
     pub garp_delay: SimDuration,
+    /// The node's sync group this instance belongs to (keepalived's `vrrp_sync_group`), if any.
+    pub sync_group: Option<String>,
 }
 
 /// Where an instance is.
@@ -184,6 +205,9 @@ pub enum VrrpState {
     Backup,
     /// Holding the VIPs.
     Master,
+    /// Its interface is down (or, in a sync group, another member's is): holds nothing, says
+    /// nothing, waits for the link.
+    Fault,
     /// Stopped (a clean shutdown): says nothing, holds nothing.
     Stopped,
 }
@@ -194,6 +218,7 @@ impl VrrpState {
         match self {
             VrrpState::Backup => "vrrp_backup",
             VrrpState::Master => "vrrp_master",
+            VrrpState::Fault => "vrrp_fault",
             VrrpState::Stopped => "vrrp_stopped",
         }
     }
@@ -208,6 +233,11 @@ pub enum VrrpAction {
     GratuitousArp,
     /// The state changed (to this), for this reason.
     Became(VrrpState, String),
+    /// A backup in a sync group wants master (its timer ran out): the router asks the group.
+    WantsMaster,
+    /// A backup in a sync group wanted master but stays backup until every member wants it
+    /// too, for this reason (the `vrrp_sync_wait` event).
+    Waits(String),
 }
 
 /// One running VRRP instance.
@@ -230,11 +260,21 @@ pub struct VrrpInstance {
     next_advert_at: Option<SimTime>,
     /// Master: when the second gratuitous ARP burst goes.
     second_garp_at: Option<SimTime>,
+    /// Whether the instance's interface is down (a pulled cable): it stays in FAULT until the
+    /// cable is back. A crash does not change it.
+    link_down: bool,
+    /// Whether the instance belongs to a sync group: then its expired Master_Down_Timer only
+    /// makes it *want* master, and the group decides (`sync.rs`).
+    synced: bool,
+    /// Backup in a sync group whose timer ran out: why it wants master (keepalived's
+    /// `wantstate` MASTER).
+    wish: Option<String>,
 }
 
 impl VrrpInstance {
     /// An instance that starts now (keepalived: as backup, unless priority 255).
     pub fn new(config: VrrpConfig, own_ip: Ipv4Addr) -> VrrpInstance {
+        let synced = config.sync_group.is_some();
         VrrpInstance {
             config,
             own_ip,
@@ -244,6 +284,9 @@ impl VrrpInstance {
             armed_interval: SimDuration::ZERO,
             next_advert_at: None,
             second_garp_at: None,
+            link_down: false,
+            synced,
+            wish: None,
         }
     }
 
@@ -262,9 +305,11 @@ impl VrrpInstance {
         SimDuration::from_secs(self.config.advert_int as u64)
     }
 
-    /// Starts (or restarts) the instance at `now`.
+    /// Starts (or restarts) the instance at `now`: in FAULT if its interface is down.
     pub fn start(&mut self, now: SimTime, actions: &mut Vec<VrrpAction>) {
-        if self.config.priority == 255 {
+        if self.link_down {
+            self.enter_fault("interface down at start-up", actions);
+        } else if self.config.priority == 255 {
             self.become_master(now, "address owner (priority 255)", actions);
         } else {
             self.become_backup(now, "start-up", actions);
@@ -280,6 +325,7 @@ impl VrrpInstance {
         self.master_down_at = None;
         self.next_advert_at = None;
         self.second_garp_at = None;
+        self.wish = None;
         actions.push(VrrpAction::Became(
             VrrpState::Stopped,
             "shutdown".to_string(),
@@ -295,12 +341,71 @@ impl VrrpInstance {
         std::mem::replace(&mut self.config.priority, priority)
     }
 
-    /// Forgets everything (a crash): no advert, no state.
+    /// Forgets everything (a crash): no advert, no state. The cable stays as it was.
     pub fn crash(&mut self) {
         self.state = VrrpState::Stopped;
         self.master_down_at = None;
         self.next_advert_at = None;
         self.second_garp_at = None;
+        self.wish = None;
+    }
+
+    /// Whether the instance's own interface is down.
+    pub fn link_down(&self) -> bool {
+        self.link_down
+    }
+
+    /// Whether the instance is a backup that wants master (its timer ran out while its sync
+    /// group held it back).
+    pub fn wants_master(&self) -> bool {
+        self.state == VrrpState::Backup && self.wish.is_some()
+    }
+
+    /// The instance's interface went down (keepalived tracks it always): to FAULT.
+    pub fn interface_down(&mut self, actions: &mut Vec<VrrpAction>) {
+        self.link_down = true;
+        if matches!(self.state, VrrpState::Backup | VrrpState::Master) {
+            let why = format!("interface {} down", self.config.iface);
+            self.enter_fault(&why, actions);
+        }
+    }
+
+    /// The instance's interface is back. Alone, a FAULT instance goes to BACKUP with its
+    /// Master_Down_Timer armed; in a sync group it waits for the group (`SyncGroup::recover`).
+    pub fn interface_up(&mut self, now: SimTime, actions: &mut Vec<VrrpAction>) {
+        self.link_down = false;
+        if self.state == VrrpState::Fault && !self.synced {
+            let why = format!("interface {} up", self.config.iface);
+            self.become_backup(now, &why, actions);
+        }
+    }
+
+    /// Enters FAULT (keepalived's `vrrp_state_leave_master` with `wantstate` FAULT): a master
+    /// resigns with priority 0, if its link can still carry it, and drops its VIPs; every
+    /// timer stops.
+    pub fn enter_fault(&mut self, why: &str, actions: &mut Vec<VrrpAction>) {
+        if self.state == VrrpState::Master && !self.link_down {
+            actions.push(VrrpAction::Advertise(0));
+        }
+        self.state = VrrpState::Fault;
+        self.master_down_at = None;
+        self.next_advert_at = None;
+        self.second_garp_at = None;
+        self.wish = None;
+        actions.push(VrrpAction::Became(VrrpState::Fault, why.to_string()));
+    }
+
+    /// Leaves FAULT, or a sync group's master, for BACKUP (keepalived's
+    /// `vrrp_state_leave_fault`, `vrrp_sync_backup`): the Master_Down_Timer starts.
+    pub fn step_down(&mut self, now: SimTime, why: &str, actions: &mut Vec<VrrpAction>) {
+        self.become_backup(now, why, actions);
+    }
+
+    /// Becomes master because its sync group does (`vrrp_sync_master`), for `why`, or, with
+    /// `None`, for the reason its own timer ran out.
+    pub fn take_over(&mut self, now: SimTime, why: Option<&str>, actions: &mut Vec<VrrpAction>) {
+        let own = self.wish.take().unwrap_or_default();
+        self.become_master(now, why.unwrap_or(&own), actions);
     }
 
     /// Starts the backup's Master_Down_Timer from `now` with today's interval.
@@ -313,6 +418,7 @@ impl VrrpInstance {
         self.state = VrrpState::Backup;
         self.arm_master_down(now);
         self.resigned = false;
+        self.wish = None;
         self.next_advert_at = None;
         self.second_garp_at = None;
         actions.push(VrrpAction::Became(VrrpState::Backup, why.to_string()));
@@ -321,6 +427,7 @@ impl VrrpInstance {
     fn become_master(&mut self, now: SimTime, why: &str, actions: &mut Vec<VrrpAction>) {
         self.state = VrrpState::Master;
         self.master_down_at = None;
+        self.wish = None;
         actions.push(VrrpAction::Became(VrrpState::Master, why.to_string()));
         actions.push(VrrpAction::Advertise(self.config.priority));
         actions.push(VrrpAction::GratuitousArp);
@@ -339,7 +446,7 @@ impl VrrpInstance {
             return;
         }
         match self.state {
-            VrrpState::Stopped => {}
+            VrrpState::Stopped | VrrpState::Fault => {}
             VrrpState::Backup => {
                 if advert.priority == 0 {
                     self.master_down_at = Some(now + self.skew_time());
@@ -347,6 +454,9 @@ impl VrrpInstance {
                 } else if !self.config.preempt || advert.priority >= self.config.priority {
                     self.arm_master_down(now);
                     self.resigned = false;
+                    // keepalived: a backup held back by its sync group no longer wants
+                    // master once it hears a master it accepts.
+                    self.wish = None;
                 }
                 // Otherwise (preemption, lower priority): discard; our timer will run out.
             }
@@ -386,7 +496,15 @@ impl VrrpInstance {
                 format!("no advert for Master_Down_Interval {}", self.armed_interval)
             };
             self.resigned = false;
-            self.become_master(now, &why, actions);
+            if self.synced {
+                // keepalived's `vrrp_sync_can_goto_master`: the group decides; until it says
+                // yes the instance stays backup with its timer armed again.
+                self.wish = Some(why);
+                self.arm_master_down(now);
+                actions.push(VrrpAction::WantsMaster);
+            } else {
+                self.become_master(now, &why, actions);
+            }
             return;
         }
         if let Some(at) = self.next_advert_at
@@ -441,6 +559,7 @@ mod tests {
                 vips: vec![Ipv4Addr::new(10, 0, 1, 100)],
                 garp_repeat: 5,
                 garp_delay: SimDuration::from_secs(5),
+                sync_group: None,
             },
             Ipv4Addr::new(10, 0, 1, 2),
         )
@@ -525,6 +644,54 @@ mod tests {
             &mut actions,
         );
         assert_eq!(vi.state, VrrpState::Backup);
+    }
+
+    #[test]
+    fn a_master_whose_link_goes_down_goes_to_fault_and_back_to_backup() {
+        let mut vi = instance(100, true);
+        let mut actions = Vec::new();
+        vi.start(SimTime::ZERO, &mut actions);
+        vi.tick(SimTime::from_nanos(3_609_375_000), &mut actions);
+        assert_eq!(vi.state, VrrpState::Master);
+        actions.clear();
+        vi.interface_down(&mut actions);
+        assert_eq!(vi.state, VrrpState::Fault);
+        assert_eq!(
+            actions,
+            vec![VrrpAction::Became(
+                VrrpState::Fault,
+                "interface 0 down".into()
+            )],
+            "no priority-0 advert: the dead link cannot carry it"
+        );
+        assert_eq!(vi.next_timer(), None, "FAULT runs no timer");
+        vi.on_advert(
+            SimTime::from_nanos(5_000_000_000),
+            &advert(0, [10, 0, 1, 3]),
+            &mut actions,
+        );
+        assert_eq!(vi.next_timer(), None, "FAULT ignores adverts");
+        actions.clear();
+        vi.interface_up(SimTime::from_nanos(10_000_000_000), &mut actions);
+        assert_eq!(vi.state, VrrpState::Backup);
+        assert_eq!(
+            vi.next_timer(),
+            Some(SimTime::from_nanos(13_609_375_000)),
+            "back as a backup, Master_Down_Timer armed"
+        );
+    }
+
+    #[test]
+    fn an_instance_that_starts_with_its_link_down_starts_in_fault() {
+        let mut vi = instance(255, true);
+        let mut actions = Vec::new();
+        vi.interface_down(&mut actions);
+        assert!(
+            actions.is_empty(),
+            "not running yet: it only notes the cable"
+        );
+        vi.start(SimTime::ZERO, &mut actions);
+        assert_eq!(vi.state, VrrpState::Fault);
     }
 
     #[test]

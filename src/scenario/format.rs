@@ -840,6 +840,11 @@ pub struct VrrpFile {
     /// Delay of the second burst of gratuitous ARPs. Default `"5s"` (`"0s"`: none).
     #[serde(default)]
     pub garp_master_delay: Option<String>,
+    /// The sync group (keepalived's `vrrp_sync_group`) this instance belongs to, such as
+    /// `"NAT"`: the node's instances with the same group change state together. A group
+    /// ties the instances of one node. Default none.
+    #[serde(default)]
+    pub sync_group: Option<String>,
 }
 
 /// A network interface: where it plugs in and its address.

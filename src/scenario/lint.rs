@@ -16,6 +16,7 @@
 //!   not serve, an address no machine has);
 //! - a fault that changes nothing, because its target is already crashed or down;
 //! - a cold spare that nothing ever plugs in;
+//! - a VRRP sync group with a single instance (it syncs nothing);
 //! - an L7 pool with no servers (every request routed there gets 503);
 //! - a run so large it will take long (the estimate counts requests, not seconds).
 
@@ -28,6 +29,7 @@ use super::model::{
 use crate::app::{CheckKind, CheckerConfig};
 use crate::ipvs::service::Forward;
 use crate::node::tunnel::{RpFilter, TunnelConfig};
+use crate::node::vrrp::SyncGroup;
 
 /// Requests above which a run is worth a warning: in a debug build, about a minute.
 const MANY_REQUESTS: f64 = 1_000_000.0;
@@ -99,6 +101,7 @@ pub fn lint(scenario: &Scenario, loc: &Locator<'_>) -> Vec<Diagnostic> {
     }
     faults(&scenario.faults, &mut lints);
     idle_spares(scenario, &mut lints);
+    lonely_sync_groups(scenario, &mut lints);
     run_size(scenario, &mut lints);
     lints
         .into_iter()
@@ -229,7 +232,9 @@ fn real_servers(
                 help: "put the clients on another subnet, or use forward: Dr".into(),
                 page: "labs/l4-balancing.md#why-nat-fails-here",
             }),
-            Forward::Masq if !gateway.is_some_and(|g| director_addrs.contains(&g)) => {
+            Forward::Masq
+                if !gateway.is_some_and(|g| returns_through(scenario, g, director_addrs)) =>
+            {
                 lints.push(Lint {
                     value: rs.addr.to_string(),
                     anchor: Some(director.to_string()),
@@ -247,6 +252,23 @@ fn real_servers(
             _ => {}
         }
     }
+}
+
+/// Whether a real server's gateway `gateway` brings its replies back to the director: it is
+/// one of the director's addresses (or VIPs), or a router whose default route goes to one.
+fn returns_through(scenario: &Scenario, gateway: Ipv4Addr, director_addrs: &[Ipv4Addr]) -> bool {
+    director_addrs.contains(&gateway)
+        || scenario.nodes.iter().any(|n| match n {
+            NodeSpec::Router {
+                interfaces, routes, ..
+            } => {
+                interfaces.iter().any(|i| i.ip == gateway)
+                    && routes
+                        .iter()
+                        .any(|r| r.prefix_len == 0 && director_addrs.contains(&r.via))
+            }
+            _ => false,
+        })
 }
 
 /// What a tunnelling real server lacks: a tunnel holding the VIP (without one, IP-in-IP gets
@@ -406,6 +428,35 @@ fn idle_spares(scenario: &Scenario, lints: &mut Vec<Lint>) {
                     "add an action `(at: \"60s\", target: \"{name}\", action: PlugIn)`, or a monitor's `on_alarm` that plugs it in"
                 ),
                 page: "labs/redundancy.md#lab-1-a-spare-in-the-cupboard",
+            });
+        }
+    }
+}
+
+/// Sync groups with one member: keepalived warns "Sync group NAT has only 1 virtual
+/// router(s) - this probably isn't what you want"; usually the other member is misspelt or
+/// on another node.
+fn lonely_sync_groups(scenario: &Scenario, lints: &mut Vec<Lint>) {
+    for node in &scenario.nodes {
+        let (NodeSpec::Router { name, vrrp, .. } | NodeSpec::L4Balancer { name, vrrp, .. }) = node
+        else {
+            continue;
+        };
+        let groups = SyncGroup::from_configs(vrrp);
+        for group in groups.iter().filter(|g| g.members.len() == 1) {
+            lints.push(Lint {
+                value: group.name.clone(),
+                anchor: Some(name.clone()),
+                nth_fault: None,
+                message: format!(
+                    "sync group \"{}\" of \"{name}\" has only one VRRP instance: it syncs nothing",
+                    group.name
+                ),
+                help: format!(
+                    "give the instances that must change state together (the outside and the inside VIP of a NAT director) the same `sync_group: \"{}\"` on this node",
+                    group.name
+                ),
+                page: "labs/redundancy.md#lab-9-a-nat-pair-and-its-sync-group",
             });
         }
     }

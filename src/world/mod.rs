@@ -644,8 +644,12 @@ impl World {
                 {
                     self.segments[segment].set_port_up(port, undo);
                 }
-                if undo && !self.down[node] {
-                    self.with_node(node, |n, ctx| n.interface_up(ctx, iface));
+                if !self.down[node] {
+                    if undo {
+                        self.with_node(node, |n, ctx| n.interface_up(ctx, iface));
+                    } else {
+                        self.with_node(node, |n, ctx| n.interface_down(ctx, iface));
+                    }
                 }
             }
             FaultAction::LinkDown { segment } => {

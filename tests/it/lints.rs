@@ -271,3 +271,24 @@ fn a_tunnelling_server_without_its_tunnel_or_with_strict_rp_filter_is_flagged() 
     assert_eq!(warnings.len(), 1, "{warnings:#?}");
     assert!(warnings[0].contains("its tunnel does not hold that VIP"));
 }
+
+#[test]
+fn a_sync_group_of_one_instance_is_flagged_where_it_is_named() {
+    // lb2's VI_2 loses its group: lb2's "NAT" is left with VI_1 alone.
+    let warnings = warnings_of(
+        "vrrp-sync-group.ron",
+        &[(
+            "virtual_ipaddress: [\"10.0.1.1\"], sync_group: \"NAT\"),\n            ],\n            services: [(vip: \"10.0.0.100\", scheduler: \"rr\", real_servers: [\n                (ip: \"10.0.2.11\", forward: Nat), (ip: \"10.0.2.12\", forward: Nat), (ip: \"10.0.2.13\", forward: Nat),\n            ])],\n        ),\n        // The servers'",
+            "virtual_ipaddress: [\"10.0.1.1\"]),\n            ],\n            services: [(vip: \"10.0.0.100\", scheduler: \"rr\", real_servers: [\n                (ip: \"10.0.2.11\", forward: Nat), (ip: \"10.0.2.12\", forward: Nat), (ip: \"10.0.2.13\", forward: Nat),\n            ])],\n        ),\n        // The servers'",
+        )],
+    );
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    let text = &warnings[0];
+    assert!(
+        text.starts_with("warning: sync group \"NAT\" of \"lb2\" has only one VRRP instance"),
+        "{text}"
+    );
+    // The caret is on lb2's own group name, line 45 of the scenario.
+    assert!(text.contains("vrrp-sync-group.ron:45:"), "{text}");
+    assert!(text.contains("labs/redundancy.md#lab-9-a-nat-pair-and-its-sync-group"));
+}

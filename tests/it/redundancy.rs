@@ -137,3 +137,70 @@ fn cold_standby_costs_detection_plus_reaction_hot_standby_only_its_share() {
     assert!(failed(&hot_s) < 40, "{}", failed(&hot_s));
     assert!(failed(&cold_s) > 10 * failed(&hot_s));
 }
+
+/// The text of the first fenced block of `page` that follows `marker`.
+fn block_after<'a>(page: &'a str, marker: &str) -> &'a str {
+    let from = page.find(marker).expect("the marker is in the page") + marker.len();
+    let start = page[from..]
+        .find("```text\n")
+        .expect("a text block follows")
+        + from
+        + 8;
+    let end = page[start..].find("```").expect("the block is closed") + start;
+    &page[start..end]
+}
+
+/// Lab 9 of the redundancy lab: a NAT pair whose master loses its outside cable. With the
+/// sync group both VIPs move together and the run fails like a crash; without it the
+/// inside VIP stays behind and requests fail until the cable is back. The page's quoted
+/// `events.csv` lines and `vrrp_sync_group` block are the run's own.
+#[test]
+fn a_sync_group_moves_both_vips_of_a_nat_pair() {
+    let with = run("vrrp-sync-group.ron", None, false);
+    let without = run("vrrp-no-sync-group.ron", None, false);
+    let (w, wo) = (summary(&with.summary_json), summary(&without.summary_json));
+    assert_eq!(w["requests"]["failed"], 85);
+    assert_eq!(wo["requests"]["failed"], 785);
+    assert_eq!(wo["requests"]["issued"], 1394);
+    // The refused requests come after the cable is back: the servers' slots are still held
+    // by the connections whose replies died at lb1.
+    let refused: Vec<f64> = without
+        .requests_csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|cols| cols[5] == "refused")
+        .map(|cols| cols[2].parse().unwrap())
+        .collect();
+    assert_eq!(refused.len(), 96);
+    let first = refused.iter().copied().fold(f64::MAX, f64::min);
+    let last = refused.iter().copied().fold(f64::MIN, f64::max);
+    assert_eq!(
+        (format!("{first:.1}"), format!("{last:.1}")),
+        ("27.4".into(), "30.1".into())
+    );
+    // Both VIPs arrive on lb2 in the same instant with the group; never without it.
+    let takeover = |a: &str, vi| when(a, &format!("lb2/{vi}"), "vrrp_master");
+    assert_eq!(takeover(&with.events_csv, "VI_1"), Some(13.023458));
+    assert_eq!(takeover(&with.events_csv, "VI_2"), Some(13.023458));
+    assert_eq!(takeover(&without.events_csv, "VI_2"), None);
+    let page = std::fs::read_to_string(super::support::root().join("book/src/labs/redundancy.md"))
+        .unwrap();
+    let lab = &page[page.find("### Lab 9").unwrap()..];
+    let events = block_after(lab, "run scenarios/vrrp-sync-group.ron\n```");
+    assert!(events.lines().count() > 10);
+    for line in events.lines() {
+        assert!(
+            with.events_csv.lines().any(|l| l == line),
+            "the book quotes a line the run does not have: {line}"
+        );
+    }
+    let group = &lab[lab.find("vrrp_sync_group NAT {").unwrap()..];
+    let group = &group[..group.find("```").unwrap()];
+    let (_, conf) = with
+        .keepalived_confs
+        .iter()
+        .find(|(name, _)| name == "keepalived-lb1.conf")
+        .unwrap();
+    assert!(conf.contains(group), "{conf}");
+}

@@ -237,6 +237,16 @@ impl Node for L4Balancer {
         self.router.set_vrrp(ctx, running)
     }
 
+    fn interface_up(&mut self, ctx: &mut NodeCtx<'_>, iface: usize) {
+        // The director's kernel is a router's: it announces the link, and keepalived's
+        // instances on it leave FAULT.
+        self.router.interface_up(ctx, iface);
+    }
+
+    fn interface_down(&mut self, ctx: &mut NodeCtx<'_>, iface: usize) {
+        self.router.interface_down(ctx, iface);
+    }
+
     fn operate(&mut self, ctx: &mut NodeCtx<'_>, command: &Command) -> Option<String> {
         match command {
             Command::SetPriority { instance, priority } => {

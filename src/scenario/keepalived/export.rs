@@ -35,6 +35,8 @@
 //!   another instance with different ones gets its own `garp_master_repeat` and
 //!   `garp_master_delay`. A repeat of 0 (netlab: no gratuitous ARP at all) is written as 1,
 //!   keepalived's minimum, and a delay is rounded up to whole seconds.
+//! - A sync group becomes a `vrrp_sync_group` block after the instances; a group of one
+//!   instance only a comment (keepalived would warn that it syncs nothing).
 //! - `nopreempt` is left out at priority 255: keepalived ignores it for an address owner.
 //! - The real servers of one service may mix NAT and DR. The first one's method is the
 //!   service's `lb_kind`; any other carries its own `lvs_method` (keepalived's per-server
@@ -61,7 +63,7 @@ use std::fmt::Write;
 
 use crate::app::{CheckKind, CheckerConfig};
 use crate::ipvs::service::Forward;
-use crate::node::vrrp::VrrpConfig;
+use crate::node::vrrp::{SyncGroup, VrrpConfig};
 use crate::scenario::model::{NodeSpec, Scenario, ServiceSpec};
 use crate::sim::SimDuration;
 
@@ -112,6 +114,7 @@ pub fn keepalived_confs(scenario: &Scenario) -> Vec<(String, String)> {
         for instance in vrrp {
             write_vrrp(&mut out, instance, garp);
         }
+        write_sync_groups(&mut out, vrrp);
         for service in services {
             write_service(&mut out, service);
         }
@@ -187,6 +190,38 @@ fn write_vrrp(out: &mut String, v: &VrrpConfig, global_garp: Option<(u32, SimDur
         let _ = writeln!(out, "        {vip}");
     }
     let _ = writeln!(out, "    }}\n}}\n");
+}
+
+/// A `vrrp_sync_group` block for each sync group of the node's instances. A group of one
+/// instance is only a comment: keepalived warns about it, and it syncs nothing.
+fn write_sync_groups(out: &mut String, vrrp: &[VrrpConfig]) {
+    for group in SyncGroup::from_configs(vrrp) {
+        let name = label(&group.name);
+        if group.members.len() < 2 {
+            note(
+                out,
+                "",
+                &format!(
+                    "netlab's sync group {:?} has one instance and syncs nothing: left out",
+                    group.name
+                ),
+            );
+            out.push('\n');
+            continue;
+        }
+        if name.changed {
+            note(
+                out,
+                "",
+                &format!("netlab's sync group name: {:?}", group.name),
+            );
+        }
+        let _ = writeln!(out, "vrrp_sync_group {} {{\n    group {{", name.text);
+        for member in group.members {
+            let _ = writeln!(out, "        {}", label(&vrrp[member].name).text);
+        }
+        let _ = writeln!(out, "    }}\n}}\n");
+    }
 }
 
 /// `<prefix>repeat` and `<prefix>delay`, in `global_defs` (`vrrp_garp_master_`) or in an
@@ -732,6 +767,30 @@ mod tests {
             "",
         );
         assert!(has(&conf, "    lvs_sync_daemon eth0 VI_7"), "{conf}");
+    }
+
+    #[test]
+    fn a_sync_group_becomes_a_vrrp_sync_group_block() {
+        let conf = director(
+            r#"(name: "VI_1", interface: 1, virtual_router_id: 51, virtual_ipaddress: ["10.0.1.100"], sync_group: "NAT"),
+               (name: "VI 2", interface: 1, virtual_router_id: 52, virtual_ipaddress: ["10.0.1.101"], sync_group: "NAT"),
+               (name: "VI_3", interface: 1, virtual_router_id: 53, virtual_ipaddress: ["10.0.1.102"], sync_group: "ALONE")"#,
+            "",
+        );
+        assert!(
+            conf.contains(
+                "vrrp_sync_group NAT {\n    group {\n        VI_1\n        \"VI 2\"\n    }\n}\n"
+            ),
+            "{conf}"
+        );
+        assert!(!has(&conf, "vrrp_sync_group ALONE {"), "{conf}");
+        assert!(
+            has(
+                &conf,
+                "# netlab's sync group \"ALONE\" has one instance and syncs nothing: left out"
+            ),
+            "{conf}"
+        );
     }
 
     #[test]

@@ -355,7 +355,7 @@ fn map(r: &mut Report<'_>, items: &[Item], conf: &NodeConf<'_>) -> Imported {
         }
     }
     for group in groups {
-        vrrp::sync_group(r, group, &names);
+        vrrp::sync_group(r, group, &mut imported.vrrp);
     }
     // A router has no IPVS connections to synchronise: only a director's sync daemon counts.
     imported.connection_sync = globals.sync_daemon && conf.director;
@@ -554,6 +554,40 @@ mod tests {
         assert_eq!((v.nopreempt, v.garp_master_repeat), (None, Some(3)));
         assert_eq!(imported.vrrp[1].nopreempt, Some(true));
         assert!(imported.connection_sync);
+    }
+
+    #[test]
+    fn a_sync_group_names_its_members_and_keepalived_s_limits_are_warnings() {
+        let instance = |name: &str, iface: u8, vrid: u8, vip: &str| {
+            format!(
+                "vrrp_instance {name} {{\n interface eth{iface}\n virtual_router_id {vrid}\n \
+                 virtual_ipaddress {{\n  {vip}\n }}\n}}\n"
+            )
+        };
+        let text = format!(
+            "vrrp_sync_group NAT {{\n group {{\n  VI_1\n  VI_2\n }}\n}}\n\
+             vrrp_sync_group AGAIN {{\n group {{\n  VI_2\n  VI_3\n }}\n}}\n{}{}{}",
+            instance("VI_1", 0, 51, "10.0.1.100"),
+            instance("VI_2", 1, 52, "10.0.2.254"),
+            instance("VI_3", 1, 53, "10.0.2.253"),
+        );
+        let (imported, found) = mapped(&text);
+        let groups: Vec<Option<&str>> = imported
+            .vrrp
+            .iter()
+            .map(|v| v.sync_group.as_deref())
+            .collect();
+        // VI_2 stays in NAT (keepalived: an instance cannot be in two groups), so AGAIN is
+        // left with VI_3 alone, which syncs nothing.
+        assert_eq!(groups, [Some("NAT"), Some("NAT"), None]);
+        assert_eq!(
+            messages(&found, Severity::Warning),
+            [
+                "`VI_2` is already in sync group `NAT`: an instance belongs to one group; keepalived ignores it in `AGAIN`",
+                "sync group `AGAIN` has only one instance: it syncs nothing",
+            ]
+        );
+        assert!(messages(&found, Severity::Error).is_empty());
     }
 
     #[test]

@@ -13,16 +13,16 @@
 //! - Every instance starts as BACKUP and the election decides, as keepalived does for all
 //!   but an address owner (`state MASTER` with `priority 255`, which keepalived makes master
 //!   at once: a warning says so).
-//! - `vrrp_sync_group` is checked (its instances must exist) but not modelled: netlab's
-//!   instances change state on their own, which differs only when one member alone fails.
+//! - `vrrp_sync_group NAME { group { VI_1 VI_2 } }` sets `sync_group: "NAME"` on its
+//!   members. As keepalived: a member already in another group stays there (a warning), and
+//!   a group of one instance is warned about (and, since it syncs nothing, left out). Its
+//!   `track_script`, `notify` scripts and `global_tracking` are not modelled.
 //! - A virtual address's prefix and options (`dev`, `label`, ...) are not modelled: netlab
 //!   adds the address alone.
 //! - `advert_int` with decimals is rounded to whole seconds, as keepalived does for VRRPv2.
 //!
 //! As keepalived, `nopreempt` is cleared (with a warning) for an instance with `state MASTER`
 //! or priority 255.
-
-use std::collections::BTreeSet;
 
 use super::keywords::Context;
 use super::lexer::Word;
@@ -90,6 +90,7 @@ pub fn vrrp_instance(
         virtual_ipaddress: Vec::new(),
         garp_master_repeat: globals.garp_repeat,
         garp_master_delay: globals.garp_delay.clone(),
+        sync_group: None,
     };
     let mut vrid = None;
     let mut master: Option<&Word> = None;
@@ -323,14 +324,18 @@ fn garp_delay(r: &mut Report<'_>, item: &Item) -> Option<String> {
     Some(scenario_text(crate::sim::SimDuration::from_secs(seconds)))
 }
 
-/// A `vrrp_sync_group NAME { group { VI_1 VI_2 } }`: its instances must exist; the group
-/// itself is not modelled.
-pub fn sync_group(r: &mut Report<'_>, item: &Item, instances: &BTreeSet<String>) {
+/// A `vrrp_sync_group NAME { group { VI_1 VI_2 } }`: its instances must exist; each gets
+/// `sync_group: "NAME"` unless it is in a group already (keepalived: "cannot exist in more
+/// than one sync group"). A group left with one member is warned about and dropped.
+pub fn sync_group(r: &mut Report<'_>, item: &Item, instances: &mut [VrrpFile]) {
     let keyword = item.keyword();
+    let Some(name) = r.arg(item, 0, "a name").cloned() else {
+        return;
+    };
     let Some(items) = r.block(item) else {
         return;
     };
-    let mut members = 0;
+    let mut members: Vec<usize> = Vec::new();
     for inner in items {
         if !r.known(Context::SyncGroup, inner) {
             continue;
@@ -341,29 +346,66 @@ pub fn sync_group(r: &mut Report<'_>, item: &Item, instances: &BTreeSet<String>)
         for member in group {
             r.no_block(member);
             for word in &member.words {
-                members += 1;
-                if !instances.contains(&word.text) {
-                    let help = match crate::scenario::diagnostic::nearest(
-                        &word.text,
-                        instances.iter().map(String::as_str),
-                    ) {
-                        Some(near) => format!("did you mean `{near}`?"),
-                        None => "name the vrrp_instance blocks of this file".to_string(),
-                    };
-                    r.error(
-                        word,
-                        format!("no vrrp_instance is named `{}`", word.text),
-                        help,
-                    );
+                match instances
+                    .iter()
+                    .position(|v| v.name.as_deref() == Some(word.text.as_str()))
+                {
+                    Some(index) => member_of(r, word, &name, index, instances, &mut members),
+                    None => unknown_member(r, word, instances),
                 }
             }
         }
     }
-    if members > 0 {
+    if members.len() == 1 {
         r.warning(
             keyword,
-            "`vrrp_sync_group` is not modelled by netlab: its instances change state on their own".into(),
-            "this matters only when one member alone fails (an interface fault); a crash moves them all",
+            format!(
+                "sync group `{}` has only one instance: it syncs nothing",
+                name.text
+            ),
+            "keepalived warns too (\"this probably isn't what you want\"): list every instance that must change state with it",
         );
+        instances[members[0]].sync_group = None;
     }
+}
+
+/// Instance `index`, named by `word`, joins group `name` unless it is in one already.
+fn member_of(
+    r: &mut Report<'_>,
+    word: &Word,
+    name: &Word,
+    index: usize,
+    instances: &mut [VrrpFile],
+    members: &mut Vec<usize>,
+) {
+    match &instances[index].sync_group {
+        Some(other) => r.warning(
+            word,
+            format!(
+                "`{}` is already in sync group `{other}`: an instance belongs to one group; keepalived ignores it in `{}`",
+                word.text, name.text
+            ),
+            "list the instance in one vrrp_sync_group only",
+        ),
+        None => {
+            instances[index].sync_group = Some(name.text.clone());
+            members.push(index);
+        }
+    }
+}
+
+/// A group member that names no instance of the file.
+fn unknown_member(r: &mut Report<'_>, word: &Word, instances: &[VrrpFile]) {
+    let help = match crate::scenario::diagnostic::nearest(
+        &word.text,
+        instances.iter().filter_map(|v| v.name.as_deref()),
+    ) {
+        Some(near) => format!("did you mean `{near}`?"),
+        None => "name the vrrp_instance blocks of this file".to_string(),
+    };
+    r.error(
+        word,
+        format!("no vrrp_instance is named `{}`", word.text),
+        help,
+    );
 }

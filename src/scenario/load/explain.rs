@@ -269,6 +269,7 @@ const FIELDS: &[(&str, Holds)] = &[
     ("bandwidth", Holds::Bandwidth),
     // Text.
     ("name", Holds::Text),
+    ("sync_group", Holds::Text),
     ("description", Holds::Text),
     ("target", Holds::Text),
     ("attach", Holds::Text),

@@ -1,5 +1,8 @@
 //! *VRRP instances* (RFC 3768, keepalived's `vrrp_instance`): IDs and priorities in range,
-//! virtual addresses on the instance's own subnet.
+//! virtual addresses on the instance's own subnet, sync group names. A sync group is named
+//! on each member instance, so its members are on one node by construction, and an instance
+//! is in one group at most; a group of one instance is only a warning (`lint.rs`), as in
+//! keepalived.
 
 use std::net::Ipv4Addr;
 
@@ -29,6 +32,9 @@ impl Checker<'_> {
             self.enter_at(depth, &[Step::Field("vrrp"), Step::Item(k)]);
             if let Some(instance) = &v.name {
                 self.name(instance, "VRRP instance", anchor);
+            }
+            if let Some(group) = &v.sync_group {
+                self.name(group, "sync group", anchor);
             }
             let iface = v.interface.unwrap_or(0) as usize;
             let Some(spec) = interfaces.get(iface) else {
@@ -145,6 +151,7 @@ impl Checker<'_> {
                     limits::WAIT,
                     anchor,
                 ),
+                sync_group: v.sync_group.clone(),
             });
         }
         self.leave(depth);
