@@ -370,7 +370,8 @@ impl TransparentCache {
             return acted;
         };
         let fetch = self.slots[index].fetch.take().expect("checked above");
-        self.retire(cx, fetch.handle, fetch.port, status != 200);
+        self.outbound
+            .finish(cx, fetch.handle, fetch.port, status != 200);
         if status == 200
             && let Some(key) = self.slots[index].key.clone()
         {
@@ -379,17 +380,6 @@ impl TransparentCache {
         let body = if status == 200 { size } else { 0 };
         self.answer(index, status, body, "MISS");
         true
-    }
-
-    /// Closes (or aborts) an origin connection and recycles its socket once it is closed.
-    fn retire(&mut self, cx: &mut AppCtx<'_>, handle: SocketHandle, port: u16, abort: bool) {
-        let socket = cx.sockets.get_mut::<tcp::Socket>(handle);
-        if abort {
-            socket.abort();
-        } else {
-            socket.close();
-        }
-        self.outbound.done(handle, port);
     }
 
     /// Prepares the client's answer.
@@ -498,7 +488,7 @@ impl TransparentCache {
         socket.set_nagle_enabled(false);
         if let Some(fetch) = self.slots[index].fetch.take() {
             // The client went away during the fetch.
-            self.retire(cx, fetch.handle, fetch.port, true);
+            self.outbound.finish(cx, fetch.handle, fetch.port, true);
         }
         let slot = &mut self.slots[index];
         slot.phase = Phase::Listening;

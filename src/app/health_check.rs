@@ -509,13 +509,8 @@ impl HealthChecker {
                     self.pings.remove(&seq);
                 }
                 Attempt::Stream { handle, port, .. } => {
-                    let socket = cx.sockets.get_mut::<tcp::Socket>(handle);
-                    if result.is_ok() {
-                        socket.close(); // keepalived closes a good connection politely
-                    } else {
-                        socket.abort();
-                    }
-                    self.outbound.done(handle, port);
+                    // keepalived closes a good connection politely, resets a failed one.
+                    self.outbound.finish(cx, handle, port, result.is_err());
                 }
             }
         }

@@ -508,13 +508,7 @@ impl L7Proxy {
     /// Releases a session's backend connection.
     fn drop_backend(&mut self, index: usize, cx: &mut AppCtx<'_>, abort: bool) {
         if let Some((handle, port)) = self.sessions[index].backend.take() {
-            let socket = cx.sockets.get_mut::<tcp::Socket>(handle);
-            if abort {
-                socket.abort();
-            } else {
-                socket.close();
-            }
-            self.outbound.done(handle, port);
+            self.outbound.finish(cx, handle, port, abort);
             if let Some((pool, server)) = self.sessions[index].route {
                 self.open[pool][server] = self.open[pool][server].saturating_sub(1);
             }

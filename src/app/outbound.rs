@@ -76,7 +76,19 @@ impl Outbound {
         Ok((handle, port))
     }
 
-    /// The program is done with this connection (it has closed or aborted the socket).
+    /// The program is done with this connection: closes it politely (FIN) or, with `abort`,
+    /// with a reset; the socket is reused once it has closed.
+    pub fn finish(&mut self, cx: &mut AppCtx<'_>, handle: SocketHandle, port: u16, abort: bool) {
+        let socket = cx.sockets.get_mut::<tcp::Socket>(handle);
+        if abort {
+            socket.abort();
+        } else {
+            socket.close();
+        }
+        self.done(handle, port);
+    }
+
+    /// The program is done with this connection and has closed or aborted it itself.
     pub fn done(&mut self, handle: SocketHandle, port: u16) {
         self.closing.push((handle, port));
     }

@@ -460,31 +460,23 @@ impl<'t> Found<'t> {
             })
             .collect();
         let client_ip = connections.first().map(|c| c.0);
-        // 3a. Through an L7 proxy: the proxy's own connection to the server belongs too.
+        // 3a. Through an L7 proxy or a transparent cache: its own connection to the server
+        // (or, for a cache's miss, to the origin) belongs too.
         let mut connections = connections;
-        let proxied: Vec<Endpoint> = records
+        let onward: Vec<Endpoint> = records
             .iter()
             .filter(in_window)
             .filter_map(|d| match &d.kind {
                 DecisionKind::L7Route(route) if connections.contains(&route.client) => {
                     route.backend
                 }
-                _ => None,
-            })
-            .collect();
-        connections.extend(proxied);
-        // 3b. Through a transparent cache: its connection to the origin for a miss too.
-        let fetched: Vec<Endpoint> = records
-            .iter()
-            .filter(in_window)
-            .filter_map(|d| match &d.kind {
                 DecisionKind::CacheLookup(lookup) if connections.contains(&lookup.client) => {
                     lookup.fetch
                 }
                 _ => None,
             })
             .collect();
-        connections.extend(fetched);
+        connections.extend(onward);
         // 2. DNS answers to the client while it waited for its name.
         let resolved_at = own.iter().find_map(|d| match d.kind {
             DecisionKind::Resolved {
