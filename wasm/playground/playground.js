@@ -172,7 +172,6 @@
     const ms = (performance.now() - started).toFixed(0);
     status.textContent = `done in ${ms} ms`;
     status.dataset.done = "true";
-    status.dataset.runMs = result.ms.toFixed(0);
     for (const url of downloads) URL.revokeObjectURL(url);
     downloads = [];
     const list = $("downloads");

@@ -8,8 +8,8 @@
 //
 // Message in: {module, kind: "run" | "explain", name, text, files, capture, request}, `files`
 // the keepalived.conf files as JSON (see src/wasm.rs), `capture` as `netlab run --pcap`.
-// Message out, for "run": {ok, check, error, table, ms, files: [{name, bytes}]}, the files as
-// `netlab run --pcap` writes them and `ms` the time `run` took; for "explain": {ok, text} or {ok: false, error}.
+// Message out, for "run": {ok, check, error, table, files: [{name, bytes}]}, the files as
+// `netlab run --pcap` writes them; for "explain": {ok, text} or {ok: false, error}.
 "use strict";
 
 onmessage = async (ev) => {
@@ -20,10 +20,8 @@ onmessage = async (ev) => {
       postMessage({ ok: true, text: wasm_bindgen.explain(name, text, undefined, request, files) });
       return;
     }
-    const started = performance.now();
     const result = wasm_bindgen.run(name, text, undefined, capture, files);
     const out = {
-      ms: performance.now() - started,
       ok: result.ok(),
       check: result.check(),
       error: result.error(),
