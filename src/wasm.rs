@@ -9,22 +9,30 @@
 //! same bytes as the same run on the command line (`wasm/check-identical.mjs` proves it).
 //!
 //! The three calls, as JavaScript sees them through `wasm-bindgen`:
-//! - `check(name, text)`: a JSON string `{ok, nodes, text, diagnostics}`, where `text` is
+//! - `check(name, text, files)`: a JSON string `{ok, nodes, text, diagnostics}`, where `text` is
 //!   what `netlab check` prints and each diagnostic has its 1-based `line` and `col`;
-//! - `run(name, text, seed, capture)`: a [`Run`], whose `files()` and `file(name)` give the
+//! - `run(name, text, seed, capture, files)`: a [`Run`], whose `files()` and `file(name)` give the
 //!   output files by the names `netlab run` writes (`summary.json`, `requests.csv`,
 //!   `events.csv`, `ipvsadm.txt`, `keepalived-<node>.conf`, the SVG charts, `report.md`,
 //!   `report.html`, `capture-<segment>.pcap` and `capture.pcapng`), or whose `check()` gives the diagnostics when the text is not valid;
-//! - `explain(name, text, seed, request)`: the story of request `request` (its `id` in
+//! - `explain(name, text, seed, request, files)`: the story of request `request` (its `id` in
 //!   `requests.csv`), as `netlab explain --request` prints it.
 //!
 //! `name` is the file name shown in diagnostics. `seed` is optional (`undefined` takes the
-//! scenario's own). These functions are plain Rust too, so the unit tests below call them
-//! natively.
+//! scenario's own). `files` is optional too: the keepalived.conf files the scenario may name,
+//! as a JSON object of paths (relative to the folder `name` is in, as the scenario writes
+//! them: `{"keepalived/lb1.conf": "…"}`) to texts. A browser has no files, so the loader
+//! reads these instead of the disk (`scenario::keepalived::with_files_in_memory`), by the
+//! same rules and with the same diagnostics. These functions are plain Rust too, so the unit
+//! tests below call them natively.
 //!
 //! # Simplifications
-//! - A scenario that names a keepalived.conf file cannot read it here (there are no files),
-//!   and gets the same positioned "cannot read" diagnostic as a missing file.
+//! - A scenario that names a keepalived.conf file not in `files` gets the same positioned
+//!   "cannot read" diagnostic as a missing file on disk.
+//! - `explain` gives the story's text only; the sequence diagram `report.html` draws for the
+//!   stories it holds needs the run's node names, which the story does not keep.
+
+use std::collections::BTreeMap;
 
 use serde_json::json;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -35,18 +43,38 @@ use crate::report::ChartFormat;
 use crate::run::{Artifacts, execute_with_report};
 use crate::scenario::Scenario;
 use crate::scenario::diagnostic::{Diagnostic, Locator, Severity};
+use crate::scenario::keepalived::with_files_in_memory;
 use crate::scenario::load::{LoadError, load_with_warnings};
 
 /// Checks scenario `text` (named `name` in diagnostics), as `netlab check` does; returns JSON
 /// (see the module doc).
 #[wasm_bindgen]
-pub fn check(name: &str, text: &str) -> String {
-    checked(name, text).1
+pub fn check(name: &str, text: &str, files: Option<String>) -> String {
+    checked(name, text, files.as_deref()).1
 }
 
-/// Loads `text` and renders the result of the check: the scenario, if valid, and the JSON.
-fn checked(name: &str, text: &str) -> (Option<Scenario>, String) {
-    let (scenario, report) = match load_with_warnings(name, text) {
+/// The files of `files` (a JSON object of paths to texts; see the module doc), or why not.
+fn files_from_json(files: Option<&str>) -> Result<BTreeMap<String, String>, String> {
+    match files {
+        None => Ok(BTreeMap::new()),
+        Some(json) => serde_json::from_str(json).map_err(|e| {
+            format!("error: the files given with the scenario are not a JSON object of texts: {e}")
+        }),
+    }
+}
+
+/// Loads `text` (with the keepalived.conf files in `files`) and renders the result of the
+/// check: the scenario, if valid, and the JSON.
+fn checked(name: &str, text: &str, files: Option<&str>) -> (Option<Scenario>, String) {
+    let files = match files_from_json(files) {
+        Ok(files) => files,
+        Err(message) => {
+            let report = json!({"ok": false, "nodes": null, "text": format!("{message}\n"), "diagnostics": []});
+            return (None, report.to_string());
+        }
+    };
+    let loaded = with_files_in_memory(files, || load_with_warnings(name, text));
+    let (scenario, report) = match loaded {
         Ok((scenario, mut warnings)) => {
             warnings.extend(crate::scenario::lint::lint(
                 &scenario,
@@ -165,8 +193,8 @@ impl Run {
 /// Runs scenario `text` with `seed` (the scenario's own if `None`), as `netlab run` does
 /// (`capture`: as `--pcap`), with SVG charts.
 #[wasm_bindgen]
-pub fn run(name: &str, text: &str, seed: Option<u64>, capture: bool) -> Run {
-    let (scenario, check) = checked(name, text);
+pub fn run(name: &str, text: &str, seed: Option<u64>, capture: bool, files: Option<String>) -> Run {
+    let (scenario, check) = checked(name, text, files.as_deref());
     let mut outcome = Run {
         check,
         files: Vec::new(),
@@ -206,8 +234,9 @@ pub fn explain(
     text: &str,
     seed: Option<u64>,
     request: usize,
+    files: Option<String>,
 ) -> Result<String, String> {
-    let (scenario, check) = checked(name, text);
+    let (scenario, check) = checked(name, text, files.as_deref());
     let Some(scenario) = scenario else {
         let report: serde_json::Value = serde_json::from_str(&check).unwrap_or_default();
         return Err(report["text"].as_str().unwrap_or_default().to_string());
@@ -230,7 +259,8 @@ mod tests {
 
     #[test]
     fn a_valid_scenario_checks_ok_with_its_node_count() {
-        let report: serde_json::Value = serde_json::from_str(&check("hello.ron", HELLO)).unwrap();
+        let report: serde_json::Value =
+            serde_json::from_str(&check("hello.ron", HELLO, None)).unwrap();
         assert_eq!(report["ok"], true);
         let nodes = report["nodes"].as_u64().unwrap();
         assert!(nodes > 0);
@@ -252,7 +282,8 @@ mod tests {
             .unwrap();
         lines[line] = lines[line].replacen("name:", "name", 1);
         let broken = lines.join("\n");
-        let report: serde_json::Value = serde_json::from_str(&check("x.ron", &broken)).unwrap();
+        let report: serde_json::Value =
+            serde_json::from_str(&check("x.ron", &broken, None)).unwrap();
         assert_eq!(report["ok"], false);
         let first = &report["diagnostics"][0];
         assert_eq!(first["severity"], "error");
@@ -271,7 +302,7 @@ mod tests {
         let scenario = crate::scenario::load::load_str("hello.ron", HELLO).unwrap();
         let capture = CaptureOptions::memory(true);
         let native = execute_with_report(&scenario, 7, ChartFormat::Svg, capture, |_| {}).unwrap();
-        let run = run("hello.ron", HELLO, Some(7), true);
+        let run = run("hello.ron", HELLO, Some(7), true, None);
         assert!(run.ok(), "{}", run.error());
         let names: Vec<&str> = native.files().iter().map(|(n, _)| *n).collect();
         assert_eq!(run.files(), names);
@@ -285,7 +316,7 @@ mod tests {
 
     #[test]
     fn an_invalid_scenario_runs_nothing_and_says_why() {
-        let run = run("x.ron", "(name: ", None, false);
+        let run = run("x.ron", "(name: ", None, false, None);
         assert!(!run.ok());
         assert!(run.files().is_empty());
         assert!(run.check().contains("\"ok\":false"));
@@ -293,9 +324,55 @@ mod tests {
 
     #[test]
     fn explain_tells_a_request_or_says_there_is_none() {
-        let story = explain("hello.ron", HELLO, None, 0).unwrap();
+        let story = explain("hello.ron", HELLO, None, 0, None).unwrap();
         assert!(!story.is_empty());
-        let missing = explain("hello.ron", HELLO, None, 1_000_000).unwrap_err();
+        let missing = explain("hello.ron", HELLO, None, 1_000_000, None).unwrap_err();
         assert!(missing.starts_with("error: "), "{missing}");
+    }
+
+    /// The shipped keepalived.conf files, as the playground hands them over.
+    fn shipped_confs() -> String {
+        let mut files = BTreeMap::new();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/keepalived");
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy();
+            let text = std::fs::read_to_string(&path).unwrap();
+            files.insert(format!("keepalived/{name}"), text);
+        }
+        serde_json::to_string(&files).unwrap()
+    }
+
+    #[test]
+    fn a_scenario_naming_keepalived_confs_reads_them_from_the_files_given() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let text = std::fs::read_to_string(path.join("vrrp-keepalived.ron")).unwrap();
+        let native = crate::scenario::load::load_file(&path.join("vrrp-keepalived.ron")).unwrap();
+        let capture = CaptureOptions::memory(false);
+        let native =
+            execute_with_report(&native, native.seed, ChartFormat::Svg, capture, |_| {}).unwrap();
+        let run = run(
+            "vrrp-keepalived.ron",
+            &text,
+            None,
+            false,
+            Some(shipped_confs()),
+        );
+        assert!(run.ok(), "{} {}", run.error(), run.check());
+        let summary = native
+            .files()
+            .into_iter()
+            .find(|(n, _)| *n == "summary.json");
+        assert_eq!(run.file("summary.json").as_deref(), summary.map(|(_, b)| b));
+        // Without the files: the diagnostic a missing file gets, at the `keepalived:` field.
+        let report: serde_json::Value =
+            serde_json::from_str(&check("vrrp-keepalived.ron", &text, None)).unwrap();
+        assert_eq!(report["ok"], false);
+        assert!(
+            report["text"].as_str().unwrap().contains("cannot read"),
+            "{report}"
+        );
+        let bad = check("x.ron", &text, Some("[1]".into()));
+        assert!(bad.contains("not a JSON object"), "{bad}");
     }
 }

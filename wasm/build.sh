@@ -2,7 +2,8 @@
 # Builds netlab for the browser: the wasm32 library (feature `wasm`, without `native`) and its
 # JavaScript bindings, made by wasm-bindgen-cli at the exact version of the wasm-bindgen crate.
 #   wasm/build.sh            -> wasm/pkg (Node bindings, for wasm/check-identical.mjs)
-#   wasm/build.sh web DIR    -> DIR (browser bindings, ES module)
+#   wasm/build.sh TARGET DIR -> DIR (bindings for another wasm-bindgen --target, e.g.
+#                               no-modules: a classic script, for the playground)
 # Needs: rustup target add wasm32-unknown-unknown;
 #        cargo install wasm-bindgen-cli --version <the wasm-bindgen version in Cargo.lock>
 set -euo pipefail

@@ -2,7 +2,8 @@
 # CI's WebAssembly step (run by .ci/run after `cargo test`): installs what the wasm build needs
 # when missing, builds it (wasm/build.sh), and checks that the browser build's outputs are
 # byte-identical to the native ones (wasm/check-identical.mjs) on a representative subset of
-# the shipped scenarios: a plain web run, an IPVS director (NAT), VRRP failover and DNS.
+# the shipped scenarios: a plain web run, an IPVS director (NAT), VRRP failover, DNS, and
+# directors configured by keepalived.conf files (with includes) handed over in memory.
 #   wasm/ci.sh          the subset (CI)
 #   wasm/ci.sh --all    every shipped scenario (the longer check; see README.md)
 # Then it builds the playground page and runs its browser test (tests/it/playground.rs).
@@ -30,7 +31,7 @@ if [ "${1:-}" = "--all" ]; then
   scenarios=(scenarios/*.ron)
 else
   scenarios=(scenarios/00-hello-web.ron scenarios/l4-nat.ron scenarios/vrrp-failover.ron
-    scenarios/dns-rr.ron)
+    scenarios/dns-rr.ron scenarios/vrrp-keepalived.ron)
 fi
 node wasm/check-identical.mjs --pkg wasm/pkg --netlab target/debug/netlab "${scenarios[@]}"
 # The playground page (wasm/playground/): built with its browser bindings, then opened in

@@ -414,6 +414,7 @@ var NetlabReport = (function () {
       show(id);
     };
     function show(id) {
+      ui.asked = null;
       body.textContent = "";
       if (!(id >= 0 && id < m.n)) {
         body.appendChild(el("p", { class: "error" }, ["There is no request " + id + "."]));
@@ -426,6 +427,10 @@ var NetlabReport = (function () {
         (r.latency_us[id] / 1000).toFixed(3) + " ms."]));
       var story = m.data.stories[id];
       var command = m.data.explain + " " + id;
+      if (!story && ui.explain) {
+        ask(id, command);
+        return;
+      }
       if (!story) {
         body.appendChild(el("p", {}, ["This request's story is not in the page (it narrates every failed request, the first ones and a sample; see the book's report page). Ask netlab for it:"]));
         body.appendChild(el("pre", { id: "explain-command" }, [command]));
@@ -435,6 +440,25 @@ var NetlabReport = (function () {
       body.appendChild(el("pre", { id: "explanation" }, [story.text]));
       body.appendChild(el("h3", {}, ["Sequence diagram"]));
       body.appendChild(sequence(story));
+      s.scrollIntoView();
+    }
+    // A page that can run netlab (the playground) tells any request's story on demand:
+    // `ui.explain(id)` is a promise of the text `netlab explain --request` prints.
+    function ask(id, command) {
+      var asked = ui.asked = {};
+      var wait = el("p", { class: "note", id: "explain-wait" }, ["Asking netlab in this page for its story (",
+        el("code", {}, [command]), ")…"]);
+      body.appendChild(wait);
+      ui.explain(id).then(function (text) {
+        if (ui.asked !== asked) return;
+        body.removeChild(wait);
+        body.appendChild(el("p", { class: "note" }, ["The same text as ", el("code", {}, [command]), ":"]));
+        body.appendChild(el("pre", { id: "explanation", "data-request": id }, [text]));
+      }, function (error) {
+        if (ui.asked !== asked) return;
+        body.removeChild(wait);
+        body.appendChild(el("pre", { class: "error" }, [String(error)]));
+      });
       s.scrollIntoView();
     }
     ui.show = show;
@@ -523,10 +547,12 @@ var NetlabReport = (function () {
   }
 
   // Draws `data` (report.html's data object) into `root`. With `options.hash`, the page's
-  // `#request=ID` opens that request, and opening one sets it.
+  // `#request=ID` opens that request, and opening one sets it. With `options.explain(id)`
+  // (a promise of a story's text), a request whose story the data lacks is told by it.
+  // Returns the handle whose `open(id)` opens a request.
   function render(data, root, options) {
     var m = model(data);
-    var ui = { view: [0, m.end], hash: !!(options && options.hash) };
+    var ui = { view: [0, m.end], hash: !!(options && options.hash), explain: options && options.explain };
     root.textContent = "";
     root.classList.add("netlab-report");
     root.appendChild(el("h1", {}, [data.scenario]));

@@ -155,3 +155,29 @@ fn the_scenario_reference_lists_the_real_limits() {
         );
     }
 }
+
+#[test]
+fn every_lab_opens_its_scenarios_in_the_playground() {
+    let src = root().join("book/src");
+    const LINK: &str = "](../playground/index.html#scenario=";
+    for page in pages(&src.join("labs")) {
+        let text = std::fs::read_to_string(&page).unwrap();
+        let links: Vec<&str> = text
+            .split(LINK)
+            .skip(1)
+            .map(|rest| &rest[..rest.find(')').unwrap()])
+            .collect();
+        assert!(
+            !links.is_empty(),
+            "{} has no \"Open in the playground\" link",
+            page.display()
+        );
+        for name in links {
+            assert!(
+                root().join("scenarios").join(name).is_file(),
+                "{} opens {name} in the playground, which is not in scenarios/",
+                page.display()
+            );
+        }
+    }
+}

@@ -57,6 +57,7 @@ pub use export::keepalived_confs;
 use parser::{BraceError, Item};
 use report::Report;
 use services::Scripts;
+pub use source::with_files_in_memory;
 
 use super::diagnostic::{Diagnostic, Locator, Severity};
 use super::format::{InterfaceFile, NodeFile, ScenarioFile, VirtualServiceFile, VrrpFile};

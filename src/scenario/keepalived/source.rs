@@ -16,16 +16,26 @@
 //! including file's folder, may hold the wildcards `*`, `?` and `[...]`, and the matching
 //! files are read in name order, as if their statements stood in place of the `include`.
 //!
+//! The files come from the disk, or, where there is no disk (the browser playground,
+//! `src/wasm.rs`), from a map of paths to texts handed over with the scenario
+//! ([`with_files_in_memory`]). Only the four file-system calls differ ([`Files`]); the rules
+//! above, the includes and the diagnostics are the same code for both.
+//!
 //! # Simplifications
 //! - Wildcards are expanded in the file name only, not in folder names
 //!   (`include conf.d/*.conf`, not `include */lb.conf`).
 //! - keepalived reads an absolute path; netlab refuses it (see above).
+//! - In memory there are no symbolic links, and a folder exists when a file is in it.
 
-use std::path::{Path, PathBuf};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
 
 use super::lexer::{Problem, Word, lex};
 use crate::scenario::diagnostic::{Diagnostic, Locator, Severity};
-use crate::scenario::load::{LoadError, MAX_FILE_SIZE, read_source};
+use crate::scenario::load::{LoadError, MAX_FILE_SIZE, decode, read_source};
 
 /// How deep `include`s may nest.
 pub const MAX_INCLUDE_DEPTH: usize = 8;
@@ -80,9 +90,136 @@ pub struct Refusal {
     pub inside: Option<Box<Diagnostic>>,
 }
 
+thread_local! {
+    /// The files [`with_files_in_memory`] hands over, while it runs.
+    static IN_MEMORY: RefCell<Option<Rc<BTreeMap<String, String>>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` (which loads a scenario) with its configuration files read from `files` instead
+/// of the disk: each path, relative to the current folder as a scenario names it
+/// (`keepalived/lb1.conf` for a scenario `x.ron`), to its text. The browser has no files;
+/// the playground hands over the shipped ones (and the student's edits) this way.
+pub fn with_files_in_memory<T>(files: BTreeMap<String, String>, f: impl FnOnce() -> T) -> T {
+    /// Puts back what was there before, even if `f` panics.
+    struct Restore(Option<Rc<BTreeMap<String, String>>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let before = self.0.take();
+            IN_MEMORY.with(|m| *m.borrow_mut() = before);
+        }
+    }
+    let before = IN_MEMORY.with(|m| m.borrow_mut().replace(Rc::new(files)));
+    let _restore = Restore(before);
+    f()
+}
+
+/// Where files are read from: the four calls the reader makes.
+enum Files {
+    /// The disk.
+    Disk,
+    /// The map [`with_files_in_memory`] was given; its folder `/` is the current folder.
+    Memory(Rc<BTreeMap<String, String>>),
+}
+
+impl Files {
+    /// The disk, or the files in memory while [`with_files_in_memory`] runs.
+    fn current() -> Files {
+        IN_MEMORY.with(|m| m.borrow().clone().map_or(Files::Disk, Files::Memory))
+    }
+
+    /// The path with links resolved, if it exists (in memory: `.` and `..` resolved).
+    fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
+        let Files::Memory(files) = self else {
+            return path.canonicalize();
+        };
+        let real = lexical(path);
+        let key = key(&real);
+        let folder = format!("{key}/");
+        let exists = key.is_empty()
+            || files.contains_key(&key)
+            || files.keys().any(|k| k.starts_with(&folder));
+        if exists {
+            Ok(real)
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                "no such file among the files given with the scenario",
+            ))
+        }
+    }
+
+    /// The names in folder `dir` (a canonical path).
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
+        let Files::Memory(files) = self else {
+            return Ok(std::fs::read_dir(dir)?
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .collect());
+        };
+        let key = key(dir);
+        let prefix = if key.is_empty() {
+            key
+        } else {
+            format!("{key}/")
+        };
+        let mut names: Vec<String> = files
+            .keys()
+            .filter_map(|k| k.strip_prefix(&prefix)?.split('/').next())
+            .map(str::to_string)
+            .collect();
+        names.dedup();
+        Ok(names)
+    }
+
+    /// The text of the file at `real` (a canonical path), by the rules of `read_source`.
+    fn read(&self, real: &Path) -> Result<String, LoadError> {
+        let Files::Memory(files) = self else {
+            return read_source(real);
+        };
+        let name = real.display().to_string();
+        let Some(text) = files.get(&key(real)) else {
+            return Err(LoadError::Io {
+                path: name,
+                source: io::Error::new(io::ErrorKind::NotFound, "no such file"),
+            });
+        };
+        if text.len() as u64 > MAX_FILE_SIZE {
+            return Err(LoadError::TooLarge {
+                path: name,
+                size: Some(text.len() as u64),
+            });
+        }
+        decode(&name, text.clone().into_bytes())
+    }
+}
+
+/// `path` made absolute under `/` with `.` and `..` resolved, as in memory there are no links.
+fn lexical(path: &Path) -> PathBuf {
+    let mut real = PathBuf::from("/");
+    for part in path.components() {
+        match part {
+            Component::Normal(name) => real.push(name),
+            Component::ParentDir => {
+                real.pop();
+            }
+            Component::RootDir | Component::Prefix(_) => real = PathBuf::from("/"),
+            Component::CurDir => {}
+        }
+    }
+    real
+}
+
+/// The key of the map for an in-memory path: without its leading `/`.
+fn key(real: &Path) -> String {
+    real.display()
+        .to_string()
+        .trim_start_matches('/')
+        .to_string()
+}
+
 /// Reads the configuration at `path` (as written in the scenario), relative to
 /// `scenario_dir`, the folder of the scenario file (`""` for the current folder).
 pub fn read(scenario_dir: &Path, path: &str) -> Result<Reading, Refusal> {
+    let fs = Files::current();
     let refuse = |message: String, help: &str| Refusal {
         message,
         help: help.to_string(),
@@ -93,13 +230,13 @@ pub fn read(scenario_dir: &Path, path: &str) -> Result<Reading, Refusal> {
     } else {
         scenario_dir
     };
-    let root = root_dir.canonicalize().map_err(|e| {
+    let root = fs.canonicalize(root_dir).map_err(|e| {
         refuse(
             format!("cannot read the scenario's folder: {e}"),
             "run netlab from a folder you may read",
         )
     })?;
-    let files = resolve(&root, root_dir, scenario_dir, path)
+    let files = resolve(&fs, &root, root_dir, scenario_dir, path)
         .map_err(|(message, help)| refuse(message, &help))?;
     let [(real, name)] = files.as_slice() else {
         return Err(refuse(
@@ -108,6 +245,7 @@ pub fn read(scenario_dir: &Path, path: &str) -> Result<Reading, Refusal> {
         ));
     };
     let mut reader = Reader {
+        fs,
         root,
         reading: Reading::default(),
         stack: Vec::new(),
@@ -134,6 +272,8 @@ enum Failure {
 
 /// The reader's state while it follows includes.
 struct Reader {
+    /// Where the files are.
+    fs: Files,
     /// The scenario's folder, with links resolved: nothing outside it is read.
     root: PathBuf,
     /// What has been read.
@@ -153,7 +293,7 @@ impl Reader {
                 "include fewer files".into(),
             ));
         }
-        let text = read_source(real).map_err(|e| refused_by_load(name, e))?;
+        let text = self.fs.read(real).map_err(|e| refused_by_load(name, e))?;
         self.total_bytes += text.len() as u64;
         if self.total_bytes > MAX_TOTAL_BYTES {
             return Err(Failure::Refused(
@@ -214,7 +354,7 @@ impl Reader {
         }
         let dir = real.parent().unwrap_or(Path::new("/"));
         let shown_dir = Path::new(name).parent().unwrap_or(Path::new(""));
-        let matches = match resolve(&self.root, dir, shown_dir, &pattern.text) {
+        let matches = match resolve(&self.fs, &self.root, dir, shown_dir, &pattern.text) {
             Ok(matches) => matches,
             Err((message, help)) => {
                 self.reading
@@ -288,6 +428,7 @@ fn refused_by_load(name: &str, e: LoadError) -> Failure {
 /// The files `pattern` names, relative to `dir` (shown to the user as `shown_dir`): each as
 /// its real path and the name diagnostics give it. Refuses anything outside `root`.
 fn resolve(
+    fs: &Files,
     root: &Path,
     dir: &Path,
     shown_dir: &Path,
@@ -317,7 +458,7 @@ fn resolve(
             "netlab expands wildcards in the file name only, such as conf.d/*.conf".into(),
         ));
     }
-    let real_folder = dir.join(folder).canonicalize().map_err(|e| {
+    let real_folder = fs.canonicalize(&dir.join(folder)).map_err(|e| {
         (
             format!("cannot read the folder of \"{pattern}\": {e}"),
             "check the path; it is relative to the file that names it".into(),
@@ -328,14 +469,14 @@ fn resolve(
     }
     let shown = |name: &str| shown_dir.join(folder).join(name).display().to_string();
     let names: Vec<String> = if file_name.contains(is_wildcard) {
-        let entries = std::fs::read_dir(&real_folder).map_err(|e| {
+        let entries = fs.list(&real_folder).map_err(|e| {
             (
                 format!("cannot list the folder of \"{pattern}\": {e}"),
                 "check the path".into(),
             )
         })?;
         let mut names: Vec<String> = entries
-            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .into_iter()
             .filter(|n| glob_matches(file_name, n))
             .filter(|n| !n.starts_with('.') || file_name.starts_with('.'))
             .collect();
@@ -346,7 +487,7 @@ fn resolve(
     };
     let mut files = Vec::new();
     for name in names {
-        let real = real_folder.join(&name).canonicalize().map_err(|e| {
+        let real = fs.canonicalize(&real_folder.join(&name)).map_err(|e| {
             (
                 format!("cannot read {}: {e}", shown(&name)),
                 "check the path; it is relative to the file that names it".into(),
@@ -509,5 +650,48 @@ mod tests {
             assert!(refusal.message.contains("symbolic link"), "{refusal:?}");
         }
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn files_in_memory_read_as_the_same_files_on_disk() {
+        let texts = [
+            ("main.conf", "a\ninclude sub/*.conf\ninclude ../x\nd\n"),
+            ("sub/2.conf", "c\n"),
+            ("sub/1.conf", "b\ninclude ../main.conf\n"),
+        ];
+        let dir = temp("memory");
+        for (name, text) in texts {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+        let on_disk = read(&dir, "main.conf").unwrap();
+        let files: BTreeMap<String, String> = texts
+            .iter()
+            .map(|(name, text)| (format!("lab/{name}"), text.to_string()))
+            .collect();
+        let in_memory =
+            with_files_in_memory(files, || read(Path::new("lab"), "main.conf")).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        let words = |r: &Reading| -> Vec<String> {
+            r.statements.iter().map(|s| s[0].text.clone()).collect()
+        };
+        assert_eq!(words(&in_memory), ["a", "b", "c", "d"]);
+        assert_eq!(words(&in_memory), words(&on_disk));
+        let names =
+            |r: &Reading| -> Vec<String> { r.files.iter().map(|f| f.name.clone()).collect() };
+        assert_eq!(
+            names(&in_memory),
+            ["lab/main.conf", "lab/sub/1.conf", "lab/sub/2.conf"]
+        );
+        let problems = |r: &Reading| -> Vec<String> {
+            r.problems.iter().map(|(_, p)| p.message.clone()).collect()
+        };
+        let found = problems(&in_memory);
+        assert!(found[0].contains("include loop"), "{found:?}");
+        assert!(found[1].contains("outside"), "{found:?}");
+        assert_eq!(found.len(), problems(&on_disk).len());
+        // Outside the call, the disk again.
+        assert!(read(Path::new("lab"), "main.conf").is_err());
+        let missing = with_files_in_memory(BTreeMap::new(), || read(Path::new(""), "lb.conf"));
+        assert!(missing.unwrap_err().message.contains("cannot read"));
     }
 }
