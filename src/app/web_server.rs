@@ -67,6 +67,9 @@
 //!
 //! # Further reading
 //! - Apache `MaxRequestWorkers`, `ListenBacklog`; `book/src/labs/hello-web.md`.
+//! - The accept queue: `../shared/reference/linux-listen-backlog.md`, `man 7 tcp`
+//!   (`tcp_abort_on_overflow`), RFC 6298 §2.1 and §5.5; `book/src/labs/l4-balancing.md`
+//!   ("A full accept queue").
 
 use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp;

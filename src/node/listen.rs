@@ -22,7 +22,7 @@
 //!
 //! # Further reading
 //! - `../shared/reference/linux-listen-backlog.md`; `man 7 tcp` (`tcp_abort_on_overflow`);
-//!   RFC 6298 §2.1, §5.5; `book/src/labs/l4-balancing.md` (exercise 10).
+//!   RFC 6298 §2.1, §5.5; `book/src/labs/l4-balancing.md` ("A full accept queue", exercise 15).
 
 use std::net::Ipv4Addr;
 
