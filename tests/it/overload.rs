@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use smoltcp::wire::{EthernetFrame, EthernetProtocol, IpProtocol, Ipv4Packet, TcpPacket};
 
 use super::pcap::frames;
+use super::support::{root, run_path};
 
 /// Ten requests, about 20 ms apart, to a server with 1 worker and a backlog of 2, busy 300 ms
 /// per request: from the fourth SYN on, every slot is taken.
@@ -121,4 +122,33 @@ fn abort_on_overflow_resets_and_the_client_sees_refused() {
     assert!(s["servers"]["web"].get("listen_drops").is_none());
     // No SYN is ever sent twice: the reset answers it at once.
     assert!(syns(&run).values().all(|times| times.len() == 1));
+}
+
+/// The L4 lab's "A full accept queue" (exercise 15): `web3` alone under dh. The latency bins
+/// the page quotes, and its sum: every dropped try of every request is one `listen_drops`.
+#[test]
+fn the_l4_labs_overloaded_server_has_one_and_three_second_steps() {
+    let run = run_path(
+        &root().join("book/exercises/l4-balancing-15a.ron"),
+        None,
+        false,
+    );
+    let (mut under_1s, mut to_3s, mut beyond, mut timeouts) = (0, 0, 0, 0);
+    for row in run.requests_csv.lines().skip(1) {
+        let fields: Vec<&str> = row.split(',').collect();
+        let latency_ms: f64 = fields[4].parse().unwrap();
+        match fields[5] {
+            "ok" if latency_ms < 1000.0 => under_1s += 1,
+            "ok" if latency_ms < 3000.0 => to_3s += 1,
+            "ok" => beyond += 1,
+            "timeout" => timeouts += 1,
+            other => panic!("no {other} with Linux's default"),
+        }
+    }
+    assert_eq!((under_1s, to_3s, beyond, timeouts), (388, 217, 290, 605));
+    let s = summary(&run);
+    assert_eq!(
+        s["servers"]["web3"]["listen_drops"],
+        217 + 290 * 2 + 605 * 3
+    );
 }
