@@ -172,6 +172,16 @@ pub struct PeerRecord {
     pub forwarded_for: Vec<String>,
 }
 
+/// A web server's SYNs dropped by its full accept queue (Linux `ListenOverflows`), written
+/// only for a server that dropped some.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListenDropRecord {
+    /// The server (node index).
+    pub node: usize,
+    /// SYNs dropped.
+    pub drops: u64,
+}
+
 /// A transparent cache's totals (`app::TransparentCache`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CacheRecord {
@@ -287,6 +297,8 @@ pub struct Trace {
     pub peers: Vec<PeerRecord>,
     /// Transparent caches' totals.
     pub caches: Vec<CacheRecord>,
+    /// Web servers' SYNs dropped by a full accept queue.
+    pub listen_drops: Vec<ListenDropRecord>,
     /// Decisions with their inputs (empty unless switched on).
     pub decisions: Decisions,
     /// The head of every frame seen on a wire, if switched on.

@@ -22,8 +22,21 @@
 //! side in TIME-WAIT. An idle kept connection holds its slot (an Apache prefork worker holds
 //! its *process*), which is why busy sites keep the timeout short.
 //!
-//! When every slot is busy nothing listens, and a new SYN is answered with a RST: the client
-//! sees `refused`.
+//! **The accept queue.** The `backlog` slots beyond the workers are Linux's accept queue
+//! (`min(backlog, somaxconn)`, see `node::listen`). When every slot is taken nothing listens,
+//! and a new SYN is **dropped** as Linux drops it: no SYN-ACK, no RST. The server counts it
+//! (`listen_drops`, Linux's `ListenOverflows`) and the client sends its SYN again after its
+//! retransmission timeout, 1 s, then 2 s, 4 s… later, so an overloaded server shows up as
+//! latency steps near +1 s and +3 s, not as errors. With `abort_on_overflow` (Linux
+//! `net.ipv4.tcp_abort_on_overflow = 1`) smoltcp answers RST instead and the client sees
+//! `refused`.
+//!
+//! **The client's retransmissions.** smoltcp 0.14's TCP socket retransmits a SYN as Linux
+//! does: its first retransmission timeout is 1 s (`RTTE_INITIAL_RTO`, RFC 6298 §2.1, Linux
+//! `TCP_TIMEOUT_INIT`) and doubles after each expiry (RFC 6298 §5.5), so the SYNs leave at
+//! 0, 1, 3, 7, 15, 31 s… Two differences: smoltcp caps the timeout at 60 s (Linux at 120 s,
+//! `TCP_RTO_MAX`), which only matters after 63 s, and it has no `tcp_syn_retries` (Linux gives
+//! up after 6 retransmissions, about 127 s): a netlab client gives up at its own `timeout`.
 //!
 //! **The accept pool.** smoltcp gives a SYN to the first listening socket of the host's set, so
 //! of all the free slots only that first one matters; the others would only make smoltcp walk
@@ -40,14 +53,23 @@
 //! request with that status; `Slow(factor)` multiplies the service time.
 //!
 //! # Simplifications
-//! - Linux would *drop* a SYN when its accept queue is full, so the client retries after a
-//!   second; smoltcp has no listen backlog and resets it instead.
+//! - A half-open connection (SYN-RECEIVED) already holds its slot, so the handshake's last
+//!   ACK always finds room. Linux counts only established connections against the accept
+//!   queue and checks again on that ACK: with the queue full it drops the ACK and retransmits
+//!   its SYN-ACK (or resets, with `tcp_abort_on_overflow`). Linux also admits one connection
+//!   more than the backlog (`sk_acceptq_is_full` tests `>`); netlab admits exactly `backlog`.
+//! - A connection holds its slot from the SYN until its socket reaches TIME-WAIT, the request
+//!   is read before a worker takes it, and idle kept-alive connections hold slots too: the
+//!   accept queue and the workers are one pool of `workers + backlog` connections.
 //! - Keep-alive has no per-connection request limit (Apache's `MaxKeepAliveRequests`) and no
 //!   pipelining: the next request is read only after the response went out.
 //! - Workers cost time, not CPU: many busy workers do not slow each other down.
 //!
 //! # Further reading
 //! - Apache `MaxRequestWorkers`, `ListenBacklog`; `book/src/labs/hello-web.md`.
+//! - The accept queue: `../shared/reference/linux-listen-backlog.md`, `man 7 tcp`
+//!   (`tcp_abort_on_overflow`), RFC 6298 §2.1 and §5.5; `book/src/labs/l4-balancing.md`
+//!   ("A full accept queue").
 
 use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp;
@@ -156,8 +178,11 @@ pub struct WebServerConfig {
     pub port: u16,
     /// Requests served at once.
     pub workers: u32,
-    /// Connections that may wait for a worker.
+    /// Connections that may wait for a worker: the accept queue, `min(backlog, somaxconn)`.
     pub backlog: u32,
+    /// With every slot taken, answer a new SYN with RST (Linux `tcp_abort_on_overflow = 1`)
+    /// instead of dropping it.
+    pub abort_on_overflow: bool,
     /// Time a worker spends on one request.
     pub service_time: Distribution,
     /// Body size of a 200 response, in bytes.
@@ -238,6 +263,10 @@ pub struct WebServer {
     peers: std::collections::BTreeSet<std::net::Ipv4Addr>,
     /// Distinct `X-Forwarded-For` values.
     forwarded_for: std::collections::BTreeSet<String>,
+    /// Whether the host's ingress policy drops new SYNs for our port (every slot taken).
+    queue_full: bool,
+    /// SYNs dropped because every slot was taken (Linux `ListenOverflows`).
+    listen_drops: u64,
 }
 
 impl WebServer {
@@ -258,6 +287,44 @@ impl WebServer {
             idle_sockets: Vec::new(),
             peers: std::collections::BTreeSet::new(),
             forwarded_for: std::collections::BTreeSet::new(),
+            queue_full: false,
+            listen_drops: 0,
+        }
+    }
+
+    /// Tells the host's ingress policy whether new SYNs for our port must be dropped: only
+    /// when nothing listens and the server does not abort on overflow.
+    fn set_queue_full(&mut self, cx: &mut AppCtx<'_>, full: bool) {
+        let full = full && !self.config.abort_on_overflow;
+        if full != self.queue_full {
+            cx.device
+                .policy
+                .full_queues
+                .set_full(self.config.port, full);
+            self.queue_full = full;
+        }
+    }
+
+    /// Counts the SYNs the ingress policy dropped for our port since the last poll, and
+    /// records why each was dropped when decisions are kept.
+    fn collect_listen_drops(&mut self, cx: &mut AppCtx<'_>) {
+        if !self.queue_full {
+            return;
+        }
+        let dropped = cx.device.policy.full_queues.take_dropped(self.config.port);
+        self.listen_drops += dropped.len() as u64;
+        if !cx.trace.decisions.is_on() {
+            return;
+        }
+        for syn in dropped {
+            let kind = DecisionKind::ListenDrop {
+                peer: syn.peer,
+                busy_workers: self.busy_workers,
+                workers: self.config.workers,
+                waiting: self.queue.len() as u32,
+                backlog: self.config.backlog,
+            };
+            cx.trace.decisions.record(cx.now, cx.node_index, kind);
         }
     }
 
@@ -288,8 +355,9 @@ impl WebServer {
     /// The accept pool: of the free (listening) slots, only the one smoltcp would give the
     /// next SYN to (the first in the host's socket set) must be in the stack's walk; the other
     /// free slots that are clean are parked. One is enough: a host takes in one frame per
-    /// service, so at most one SYN arrives before this runs again.
-    fn balance_pool(&mut self, cx: &mut AppCtx<'_>) {
+    /// service, so at most one SYN arrives before this runs again. Returns whether a slot
+    /// listens (`false`: every slot is taken, the accept queue is full).
+    fn balance_pool(&mut self, cx: &mut AppCtx<'_>) -> bool {
         let mut first_live: Option<usize> = None;
         for &index in &self.live {
             let slot = &self.slots[index];
@@ -311,7 +379,7 @@ impl WebServer {
             }
             (_, Some(index)) => index,
             (_, None) if self.uncreated > 0 => self.create_listening_slot(cx),
-            (_, None) => return,
+            (_, None) => return false,
         };
         let mut kept = 0;
         for at in 0..self.live.len() {
@@ -326,6 +394,7 @@ impl WebServer {
             }
         }
         self.live.truncate(kept);
+        true
     }
 
     /// Creates the listening sockets.
@@ -399,7 +468,11 @@ impl WebServer {
 
 impl App for WebServer {
     fn poll(&mut self, cx: &mut AppCtx<'_>) -> bool {
+        // SYNs dropped while every slot was taken: counted before anything changes.
+        self.collect_listen_drops(cx);
         if self.mode == ServiceMode::Stopped {
+            // A stopped process has no listening socket at all: the kernel resets.
+            self.set_queue_full(cx, false);
             return self.stop(cx);
         }
         if self.slots.is_empty() {
@@ -599,7 +672,8 @@ impl App for WebServer {
                 acted = true; // serve it in the next round of this same service
             }
         }
-        self.balance_pool(cx);
+        let listening = self.balance_pool(cx);
+        self.set_queue_full(cx, !listening);
         acted
     }
 
@@ -613,6 +687,8 @@ impl App for WebServer {
         self.idle_sockets.clear();
         self.queue.clear();
         self.busy_workers = 0;
+        // The card is replaced at boot: its policy drops nothing for us any more.
+        self.queue_full = false;
     }
 
     fn set_service_mode(&mut self, mode: ServiceMode) -> bool {
@@ -626,6 +702,12 @@ impl App for WebServer {
             peers: self.peers.iter().copied().collect(),
             forwarded_for: self.forwarded_for.iter().cloned().collect(),
         });
+        if self.listen_drops > 0 {
+            trace.listen_drops.push(crate::trace::ListenDropRecord {
+                node,
+                drops: self.listen_drops,
+            });
+        }
     }
 
     fn next_timer(&self) -> Option<SimTime> {
@@ -680,6 +762,95 @@ mod tests {
         assert_eq!(status_for(&paths, "/static/logo.png"), 200);
         assert_eq!(status_for(&paths, "/index.html"), 200);
         assert_eq!(status_for(&paths, "/admin"), 404);
+    }
+
+    /// One client sends 6 requests about 10 ms apart to a server with 1 worker and a backlog
+    /// of 1, busy 300 ms per request: from the third SYN on, every slot is taken.
+    fn overloaded(abort_on_overflow: bool) -> crate::run::Artifacts {
+        let source = format!(
+            r#"Scenario(
+    name: "overload",
+    description: "a full accept queue",
+    seed: 1,
+    segments: [(name: "lan", bandwidth: "100Mbps", delay: "50us")],
+    nodes: [
+        WebServer(
+            name: "web",
+            interface: (attach: "lan", ip: "10.0.0.10/24"),
+            workers: 1,
+            backlog: 1,
+            service_time: Fixed("300ms"),
+            abort_on_overflow: {abort_on_overflow},
+        ),
+        Clients(
+            name: "pc",
+            count: 1,
+            attach: "lan",
+            first_ip: "10.0.0.100/24",
+            url: "http://10.0.0.10/",
+            workload: OpenLoop(rate: 100.0, requests: 6),
+            timeout: "10s",
+        ),
+    ],
+)"#
+        );
+        let scenario =
+            crate::scenario::load_str("overload.ron", &source).expect("a valid scenario");
+        crate::run::execute(&scenario, 1, false).expect("the run finishes")
+    }
+
+    /// Seconds from each request's start to its end, in request order.
+    fn latencies(run: &crate::run::Artifacts) -> Vec<f64> {
+        let mut requests: Vec<_> = run.trace.requests.iter().collect();
+        requests.sort_by_key(|r| r.client_seq);
+        requests
+            .iter()
+            .map(|r| (r.end - r.start).as_secs_f64())
+            .collect()
+    }
+
+    #[test]
+    fn a_full_accept_queue_drops_syns_and_clients_retry_after_their_rto() {
+        let run = overloaded(false);
+        assert!(
+            run.trace
+                .requests
+                .iter()
+                .all(|r| r.outcome == crate::trace::Outcome::Ok),
+            "nothing is refused: {:?}",
+            run.trace.requests
+        );
+        let latencies = latencies(&run);
+        // Two requests find a slot; the other four wait for their SYN's retransmission at
+        // +1 s, and two of those for the next one at +3 s.
+        let after_one_rto = latencies
+            .iter()
+            .filter(|&&l| (1.0..3.0).contains(&l))
+            .count();
+        let after_two_rtos = latencies.iter().filter(|&&l| l >= 3.0).count();
+        assert_eq!(latencies.len(), 6);
+        assert_eq!((after_one_rto, after_two_rtos), (2, 2), "{latencies:?}");
+        let drops = run
+            .trace
+            .listen_drops
+            .first()
+            .expect("the server dropped SYNs");
+        assert_eq!(drops.drops, 6, "4 first SYNs, then 2 retransmissions");
+        assert!(run.summary_json.contains("\"listen_drops\": 6"));
+    }
+
+    #[test]
+    fn abort_on_overflow_resets_as_before() {
+        let run = overloaded(true);
+        let refused = run
+            .trace
+            .requests
+            .iter()
+            .filter(|r| r.outcome == crate::trace::Outcome::Refused)
+            .count();
+        assert_eq!(refused, 4);
+        assert!(run.trace.listen_drops.is_empty());
+        assert!(!run.summary_json.contains("listen_drops"));
     }
 
     #[test]

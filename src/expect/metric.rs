@@ -4,7 +4,8 @@
 //! detection time of the first failure; a name holding dots or spaces goes in brackets:
 //! `balancers.lb.services[TCP 10.0.1.101:80].no_destination`. One metric is computed rather
 //! than read: `servers.<name>.share`, the server's part of all the responses the clients
-//! received (`served` over the sum of every server's `served`).
+//! received (`served` over the sum of every server's `served`); and `servers.<name>.listen_drops`
+//! reads as 0 for a server whose summary has none (it is written only when SYNs were dropped).
 //!
 //! `check` knows the shape of `summary.json` for a scenario (its servers, groups and faults)
 //! and refuses a path that cannot exist, with the nearest valid one. Paths under `balancers`,
@@ -69,6 +70,19 @@ impl Metric {
             let total: f64 = all.values().filter_map(served).sum();
             let mine = served(all.get(name)?)?;
             return Some(if total == 0.0 { 0.0 } else { mine / total });
+        }
+        // A server writes `listen_drops` only when it dropped SYNs: absent means none.
+        if let [servers, name, drops] = self.steps.as_slice()
+            && servers == "servers"
+            && drops == "listen_drops"
+        {
+            let server = summary.get("servers")?.get(name)?;
+            return Some(
+                server
+                    .get("listen_drops")
+                    .and_then(Value::as_f64)
+                    .unwrap_or(0.0),
+            );
         }
         let mut at = summary;
         for step in &self.steps {
@@ -137,7 +151,13 @@ pub fn known(scenario: &Scenario) -> Vec<String> {
     }
     let servers = scenario.web_server_names();
     for server in &servers {
-        for field in ["served", "share", "distinct_peers", "forwarded_for"] {
+        for field in [
+            "served",
+            "share",
+            "distinct_peers",
+            "forwarded_for",
+            "listen_drops",
+        ] {
             names.push(format!("servers.{server}.{field}"));
         }
     }
@@ -214,6 +234,12 @@ mod tests {
             Some(4.0)
         );
         assert_eq!(value("servers.b.share"), Some(0.75));
+        assert_eq!(
+            value("servers.a.listen_drops"),
+            Some(0.0),
+            "absent: none dropped"
+        );
+        assert_eq!(value("servers.c.listen_drops"), None, "no such server");
         assert_eq!(value("requests.lost"), None);
         assert_eq!(
             Metric::parse("balancers.lb.services[TCP 10.0.1.101:80].no_destination")

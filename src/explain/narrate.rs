@@ -192,6 +192,16 @@ pub fn sentence(what: &What) -> String {
             }
             text
         }
+        What::ListenDrop {
+            busy_workers,
+            workers,
+            waiting,
+            backlog,
+        } => format!(
+            "accept queue full ({busy_workers} of {workers} workers busy, {waiting} request(s) \
+             waiting, backlog {backlog}): the SYN is dropped unanswered, and the client sends it \
+             again when its retransmission timer expires (1 s, then 2 s, 4 s...)"
+        ),
         What::ServerServe {
             waited_ms,
             service_ms,

@@ -204,6 +204,17 @@ pub enum What {
         /// The service mode in force (`normal`, or a fault).
         mode: String,
     },
+    /// The web server's accept queue was full: the SYN was dropped unanswered.
+    ListenDrop {
+        /// Workers busy.
+        busy_workers: u32,
+        /// Workers configured.
+        workers: u32,
+        /// Requests read and waiting for a worker.
+        waiting: u32,
+        /// The accept queue's size.
+        backlog: u32,
+    },
     /// A worker took the request.
     ServerServe {
         /// Milliseconds it waited for the worker.
@@ -525,6 +536,7 @@ impl<'t> Found<'t> {
                 } => of_connection(&flow.0) || of_connection(&flow.1),
                 DecisionKind::ArpWait { flow: None, .. } => false,
                 DecisionKind::ServerQueued { peer, .. }
+                | DecisionKind::ListenDrop { peer, .. }
                 | DecisionKind::ServerServe { peer, .. } => of_connection(peer),
             })
             .collect();
@@ -713,6 +725,18 @@ pub(crate) fn view(decision: &Decision, names: &Names<'_>) -> What {
             busy_workers: *busy_workers,
             workers: *workers,
             mode: mode_name(*mode),
+        },
+        DecisionKind::ListenDrop {
+            busy_workers,
+            workers,
+            waiting,
+            backlog,
+            ..
+        } => What::ListenDrop {
+            busy_workers: *busy_workers,
+            workers: *workers,
+            waiting: *waiting,
+            backlog: *backlog,
         },
         DecisionKind::ServerServe {
             waited,

@@ -15,6 +15,8 @@
 //! - **ICMP errors to sockets**: Linux reports an ICMP destination-unreachable about a TCP flow
 //!   to its socket (`EHOSTUNREACH`); smoltcp ignores it. The policy notes such errors in
 //!   `icmp_errors` for the applications to read.
+//! - **A full accept queue** ([`FullQueues`], see `listen`): a SYN for a listening port whose
+//!   accept queue is full is dropped unanswered, where smoltcp would answer RST.
 //! - **`arp_ignore`** (for direct-routing real servers, later): ARP requests for the listed
 //!   addresses are dropped unanswered.
 //! - **`tunl0`** (for IPVS tunnelling real servers): IP-in-IP packets to the host are unwrapped
@@ -42,6 +44,7 @@ use smoltcp::wire::{
 };
 
 use super::frames;
+use super::listen::FullQueues;
 use super::tunnel::{Decapsulated, TunnelEndpoint};
 use crate::sim::{SimDuration, SimTime};
 
@@ -143,6 +146,8 @@ pub struct IngressPolicy {
     pub icmp_errors: Vec<IcmpError>,
     /// The IP-in-IP tunnel device, on an IPVS tunnelling real server.
     pub tunnel: Option<TunnelEndpoint>,
+    /// Listening ports whose accept queue is full, and the SYNs dropped for them.
+    pub full_queues: FullQueues,
 }
 
 /// What to do with a received frame.
@@ -162,6 +167,7 @@ impl IngressPolicy {
             time_wait: TimeWaitTable::default(),
             icmp_errors: Vec::new(),
             tunnel: None,
+            full_queues: FullQueues::default(),
         }
     }
 
@@ -188,7 +194,7 @@ impl IngressPolicy {
                     return Verdict::Drop;
                 };
                 match ip.next_header() {
-                    IpProtocol::Tcp if !self.time_wait.is_empty() => {
+                    IpProtocol::Tcp if !self.time_wait.is_empty() || self.full_queues.any() => {
                         self.inspect_tcp(now, eth.src_addr(), &ip, tx)
                     }
                     IpProtocol::Icmp => {
@@ -218,6 +224,7 @@ impl IngressPolicy {
     }
 
     /// TIME-WAIT: swallow segments of a reserved connection; re-acknowledge a repeated FIN.
+    /// Then a full accept queue: swallow new SYNs for its port.
     fn inspect_tcp(
         &mut self,
         now: SimTime,
@@ -234,7 +241,16 @@ impl IngressPolicy {
             remote_ip: ip.src_addr(),
             remote_port: tcp.src_port(),
         };
-        if !self.time_wait.contains(now, &tuple) {
+        if self.time_wait.is_empty() || !self.time_wait.contains(now, &tuple) {
+            // Linux `tcp_conn_request`: no room in the accept queue, the SYN is dropped.
+            let peer = (tuple.remote_ip, tuple.remote_port);
+            if self.full_queues.any()
+                && self
+                    .full_queues
+                    .drops(tuple.local_port, peer, tcp.syn(), tcp.ack())
+            {
+                return Verdict::Drop;
+            }
             return Verdict::Pass;
         }
         if tcp.fin() && !tcp.rst() {

@@ -18,6 +18,7 @@ mod device;
 mod frames;
 mod host;
 mod l4_balancer;
+mod listen;
 pub mod packet_cpu;
 mod router;
 mod sockets;
@@ -31,6 +32,7 @@ pub use device::{
 };
 pub use host::{App, AppCtx, Host, HostConfig};
 pub use l4_balancer::{L4Balancer, MemberHealth, ServiceHealth};
+pub use listen::{DroppedSyn, FullQueues};
 pub use router::{
     IcmpError as RouterIcmpError, Route, Router, RouterInterface, lookup as route_lookup,
     prefix_mask,

@@ -37,6 +37,11 @@ pub fn summary_json(run: &RunReport<'_>) -> String {
             "peer_sample": peers.and_then(|p| p.peers.first()).map(|ip| ip.to_string()),
             "forwarded_for": peers.map_or(0, |p| p.forwarded_for.len()),
         });
+        // Only for a server that dropped SYNs with its accept queue full (Linux
+        // `ListenOverflows`); a missing key reads as 0 in expectations.
+        if let Some(drops) = run.trace.listen_drops.iter().find(|r| Some(r.node) == node) {
+            entry["listen_drops"] = json!(drops.drops);
+        }
         if let Some(cache) = run.trace.caches.iter().find(|c| Some(c.node) == node) {
             entry["cache"] = cache_json(cache.hits, cache.misses, cache.evictions, cache.objects);
         }

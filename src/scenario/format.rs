@@ -923,9 +923,19 @@ pub struct WebServerFile {
     /// Requests served at once (Apache's MaxRequestWorkers). Default 16.
     #[serde(default)]
     pub workers: Option<u32>,
-    /// Connections accepted beyond the busy workers, waiting for one. Default 16.
+    /// Connections accepted beyond the busy workers, waiting for one: the accept queue
+    /// (Apache's `ListenBacklog`, capped by `somaxconn`). Default 16.
     #[serde(default)]
     pub backlog: Option<u32>,
+    /// Linux `net.core.somaxconn`: the cap on any listen backlog. Default 4096 (Linux 5.4 and
+    /// later; 128 before).
+    #[serde(default)]
+    pub somaxconn: Option<u32>,
+    /// Linux `net.ipv4.tcp_abort_on_overflow`: with every slot taken, answer a new SYN with
+    /// RST (the client sees `refused`) instead of dropping it (the client sends it again after
+    /// 1 s, 3 s, ...). Default false, as in Linux.
+    #[serde(default)]
+    pub abort_on_overflow: Option<bool>,
     /// Time a worker spends on one request. Default `Fixed("1ms")`.
     #[serde(default)]
     pub service_time: Option<DistributionFile>,

@@ -299,8 +299,10 @@ pub enum NodeSpec {
         port: u16,
         /// Workers.
         workers: u32,
-        /// Backlog.
+        /// Backlog: the accept queue, already capped by `somaxconn`.
         backlog: u32,
+        /// Whether a full server resets new SYNs instead of dropping them.
+        abort_on_overflow: bool,
         /// Service time.
         service_time: Distribution,
         /// Body bytes of a 200 response.

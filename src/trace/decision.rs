@@ -200,6 +200,20 @@ pub enum DecisionKind {
         /// The service mode in force (a fault, or normal).
         mode: ServiceMode,
     },
+    /// A web server's accept queue was full (every connection slot taken): a new SYN was
+    /// dropped unanswered, and the client will send it again after its retransmission timeout.
+    ListenDrop {
+        /// Who sent the SYN: the client, or the proxy connecting for it.
+        peer: (Ipv4Addr, u16),
+        /// Workers busy.
+        busy_workers: u32,
+        /// Workers configured.
+        workers: u32,
+        /// Requests read and waiting for a worker.
+        waiting: u32,
+        /// The accept queue's size (`min(backlog, somaxconn)`).
+        backlog: u32,
+    },
     /// A worker took the request: how long it waited, and the service time drawn.
     ServerServe {
         /// The TCP peer.

@@ -13,6 +13,8 @@
 //! - `l7`: the reverse proxy: routing by URL, two handshakes, addresses, L4 vs L7;
 //! - `lints`: warnings for valid scenarios that probably do not do what was meant;
 //! - `operator`: operator actions on the timeline and the monitor node;
+//! - `overload`: a full web server: SYNs dropped and retransmitted after 1 s and 3 s by default,
+//!   reset (`refused`) with `abort_on_overflow`;
 //! - `keep_alive`: HTTP keep-alive: handshakes saved, and IPVS balancing connections;
 //! - `pcap`: the capture holds real, well-formed packets (handshake, HTTP, ARP, ICMP);
 //! - `keepalived`: every exported keepalived.conf passes the real `keepalived -t`, and reads
@@ -54,6 +56,7 @@ mod lints;
 mod loading;
 mod operator;
 mod output;
+mod overload;
 mod pcap;
 mod playground;
 mod props;

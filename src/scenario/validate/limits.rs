@@ -37,6 +37,11 @@ pub const MAX_WORKERS: u32 = 1_024;
 pub const MAX_CACHE_OBJECTS: u32 = 1_000_000;
 /// The most connections waiting for a worker.
 pub const MAX_BACKLOG: u32 = 1_024;
+/// Linux `net.core.somaxconn` since 5.4 (`SOMAXCONN`; 128 before).
+pub const DEFAULT_SOMAXCONN: u32 = 4_096;
+/// The largest `somaxconn` accepted (Linux takes up to `INT_MAX`, but no backlog here can reach
+/// more than `MAX_BACKLOG`).
+pub const MAX_SOMAXCONN: u32 = 65_535;
 /// The most connections an L7 proxy holds at once.
 pub const MAX_PROXY_CONNECTIONS: u32 = 4_096;
 /// The most origin servers (times paths) a client group spreads its requests over.

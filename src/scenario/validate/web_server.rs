@@ -1,4 +1,4 @@
-//! *Web servers*: workers and backlog, service time, response size, paths, the loopback
+//! *Web servers*: workers, backlog and its `somaxconn` cap, service time, response size, paths, the loopback
 //! addresses direct routing needs, the tunnel IPVS tunnelling needs, keep-alive.
 
 use std::net::Ipv4Addr;
@@ -33,6 +33,15 @@ impl Checker<'_> {
             0,
             limits::MAX_BACKLOG,
         );
+        let somaxconn = self.count(
+            w.somaxconn.unwrap_or(limits::DEFAULT_SOMAXCONN),
+            "somaxconn",
+            anchor,
+            0,
+            limits::MAX_SOMAXCONN,
+        );
+        // Linux: the accept queue holds min(listen backlog, somaxconn).
+        let backlog = backlog.min(somaxconn);
         let response_bytes = self.size(
             w.response_size.as_deref(),
             "4KiB",
@@ -88,6 +97,14 @@ impl Checker<'_> {
                 self.port(c.origin_port, 80, "origin_port", anchor),
             )
         });
+        if cache.is_some() && w.abort_on_overflow.is_some() {
+            self.at_field(
+                "abort_on_overflow",
+                anchor,
+                format!("cache \"{name}\" does not model the accept queue"),
+                "netlab's transparent cache always resets a SYN when its slots are full: remove abort_on_overflow",
+            );
+        }
         if cache.is_some() && keep_alive.is_some() {
             self.at_field(
                 "keep_alive",
@@ -103,6 +120,7 @@ impl Checker<'_> {
             port,
             workers,
             backlog,
+            abort_on_overflow: w.abort_on_overflow.unwrap_or(false),
             service_time,
             response_bytes,
             paths,
