@@ -28,8 +28,10 @@
 use std::path::Path;
 use std::process::Command;
 
+use netlab::capture::CaptureOptions;
 use netlab::net::Bandwidth;
-use netlab::run::execute;
+use netlab::report::ChartFormat;
+use netlab::run::execute_streaming;
 use netlab::scenario::load_file;
 use netlab::scenario::model::{NodeSpec, Scenario, WorkloadKind};
 use netlab::trace::Outcome;
@@ -184,13 +186,17 @@ fn child(spec: &str) {
         slots: parts[3].parse().expect("slots"),
     };
     let scenario = scenario(parts[0], knobs);
-    let artifacts = execute(&scenario, scenario.seed, false).expect("the run finishes");
-    let ok = artifacts
-        .trace
-        .requests
-        .iter()
-        .filter(|r| r.outcome == Outcome::Ok)
-        .count();
+    // What `netlab run` does, with `requests.csv` streamed into nothing instead of a file.
+    let artifacts = execute_streaming(
+        &scenario,
+        scenario.seed,
+        ChartFormat::Svg,
+        CaptureOptions::memory(false),
+        Box::new(std::io::sink()),
+        |_| {},
+    )
+    .expect("the run finishes");
+    let ok = artifacts.trace.requests.tally().count(Outcome::Ok);
     let usage = rusage();
     println!(
         "{} {} {ok}",

@@ -87,6 +87,7 @@ fn bench(label: &str, file: &str, requests: u64, keep_alive: bool) {
     let ok = artifacts
         .trace
         .requests
+        .records()
         .iter()
         .filter(|r| r.outcome == netlab::trace::Outcome::Ok)
         .count();

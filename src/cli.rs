@@ -23,7 +23,7 @@ use clap::{Parser, Subcommand};
 use crate::capture::CaptureOptions;
 use crate::output::{OutputDir, OutputError};
 use crate::report::ChartFormat;
-use crate::run::execute_with_report;
+use crate::run::execute_streaming;
 use crate::scenario::{self, LoadError};
 use crate::world::RunError;
 use crate::{compare, explain, ipvs};
@@ -400,9 +400,14 @@ fn run_scenario(
         Ok(capture) => capture,
         Err(code) => return Ok(code),
     };
+    // requests.csv is written row by row while the run goes (see `trace::requests`).
+    let requests_csv = match staging.create("requests.csv") {
+        Ok((file, _)) => Box::new(file),
+        Err(e) => return Ok(report_output_error(&e)),
+    };
     // A progress bar on a terminal after a second; Ctrl-C stops the run (see `progress`).
     let watch = crate::progress::Watch::start(&scenario);
-    let result = execute_with_report(&scenario, seed, format, capture, |world| {
+    let result = execute_streaming(&scenario, seed, format, capture, requests_csv, |world| {
         world.watch(watch.watcher())
     });
     watch.finish();
@@ -421,6 +426,10 @@ fn run_scenario(
     };
     if let Some(e) = &artifacts.capture_error {
         eprintln!("error: could not write the capture: {e}");
+        return Ok(ExitCode::from(EXIT_IO));
+    }
+    if let Some(e) = &artifacts.requests_error {
+        eprintln!("error: could not write requests.csv: {e}");
         return Ok(ExitCode::from(EXIT_IO));
     }
     if let Err(e) = write_all(staging, &artifacts.files()) {

@@ -1,13 +1,16 @@
 //! *One run, end to end*: a checked scenario in, the output files' contents out.
 //!
-//! `netlab run`, the tests and the benchmark all go through [`execute`], so they see exactly
-//! the same bytes. Nothing here touches the file system.
+//! `netlab run`, the tests and the benchmark all go through [`execute`] or its variants, so
+//! they see exactly the same bytes. Nothing here touches the file system: `requests.csv` is
+//! either made in memory or, with [`execute_streaming`], written row by row into a writer the
+//! caller opened (the trace's request log releases the rows in order while the run goes; see
+//! `trace::requests`).
 
 use crate::capture::{CaptureOptions, CaptureOutput};
 use crate::report::{
-    ChartFormat, LoadBar, RunReport, TimeSeries, events_csv, ipvsadm_txt, latency_chart, load_bars,
-    load_chart, load_over_time_chart, outcomes_over_time_chart, requests_csv, sorted_latencies_ms,
-    summary_json, terminal_table, time_series,
+    ChartFormat, LatencyCdf, LoadBar, RequestRows, RowsDone, RunReport, TimeSeries, events_csv,
+    ipvsadm_txt, latency_chart, load_bars, load_chart, load_over_time_chart,
+    outcomes_over_time_chart, sorted_latencies_ms, summary_json, terminal_table, time_series,
 };
 use crate::scenario::keepalived::keepalived_confs;
 use crate::scenario::{Scenario, build_capturing};
@@ -19,8 +22,12 @@ use crate::world::{RunError, World};
 pub struct Artifacts {
     /// `summary.json`.
     pub summary_json: String,
-    /// `requests.csv`.
+    /// `requests.csv`; empty when it was streamed to a writer ([`execute_streaming`]).
     pub requests_csv: String,
+    /// Whether `requests.csv` was streamed to a writer (and so is not in `files`).
+    pub requests_streamed: bool,
+    /// A streamed `requests.csv` that could not be written completely.
+    pub requests_error: Option<std::io::Error>,
     /// `events.csv`.
     pub events_csv: String,
     /// The table `netlab run` prints.
@@ -63,11 +70,11 @@ pub struct Artifacts {
 impl Artifacts {
     /// The output files as `(file name, bytes)`, in a fixed order.
     pub fn files(&self) -> Vec<(&str, &[u8])> {
-        let mut files = vec![
-            ("summary.json", self.summary_json.as_bytes()),
-            ("requests.csv", self.requests_csv.as_bytes()),
-            ("events.csv", self.events_csv.as_bytes()),
-        ];
+        let mut files = vec![("summary.json", self.summary_json.as_bytes())];
+        if !self.requests_streamed {
+            files.push(("requests.csv", self.requests_csv.as_bytes()));
+        }
+        files.push(("events.csv", self.events_csv.as_bytes()));
         if let Some(text) = &self.ipvsadm_txt {
             files.push(("ipvsadm.txt", text.as_bytes()));
         }
@@ -159,7 +166,7 @@ pub fn execute_with(
     capture: CaptureOptions,
     setup: impl FnOnce(&mut World),
 ) -> Result<Artifacts, RunError> {
-    let built = build_set_up(scenario, seed, capture, setup);
+    let built = build_set_up(scenario, seed, capture, None, setup);
     finish(scenario, seed, format, built, false)
 }
 
@@ -172,21 +179,63 @@ pub fn execute_with_report(
     capture: CaptureOptions,
     setup: impl FnOnce(&mut World),
 ) -> Result<Artifacts, RunError> {
-    let built = build_set_up(scenario, seed, capture, |world| {
+    report_run(scenario, seed, format, capture, None, setup)
+}
+
+/// [`execute_with_report`], writing `requests.csv` into `requests_csv` row by row while the
+/// run goes instead of into memory, and keeping in memory only the records `report.html`
+/// shows (`report::html::MAX_ROWS`), and letting the bounded recording go once the page's
+/// explanations are told: what `netlab run` does, so a long run's memory does not grow with
+/// its requests. The other files are the same bytes; `Artifacts::requests_csv` is empty,
+/// `requests_error` tells whether every row was written, and `Artifacts::trace` keeps neither
+/// the recording nor more than those first records.
+pub fn execute_streaming(
+    scenario: &Scenario,
+    seed: u64,
+    format: ChartFormat,
+    capture: CaptureOptions,
+    requests_csv: Box<dyn std::io::Write + Send>,
+    setup: impl FnOnce(&mut World),
+) -> Result<Artifacts, RunError> {
+    report_run(scenario, seed, format, capture, Some(requests_csv), setup)
+}
+
+/// The run of [`execute_with_report`] and [`execute_streaming`].
+fn report_run(
+    scenario: &Scenario,
+    seed: u64,
+    format: ChartFormat,
+    capture: CaptureOptions,
+    requests_csv: Option<Box<dyn std::io::Write + Send>>,
+    setup: impl FnOnce(&mut World),
+) -> Result<Artifacts, RunError> {
+    let built = build_set_up(scenario, seed, capture, requests_csv, |world| {
         world.record_bounded(crate::report::html::RECORD_LIMIT);
         setup(world);
     });
     finish(scenario, seed, format, built, true)
 }
 
-/// Builds the world with `capture` and lets `setup` switch on what it asks for.
+/// Builds the world with `capture`, hands `requests.csv`'s writer to it (into memory when
+/// `requests_csv` is `None`), and lets `setup` switch on what it asks for.
 fn build_set_up(
     scenario: &Scenario,
     seed: u64,
     capture: CaptureOptions,
+    requests_csv: Option<Box<dyn std::io::Write + Send>>,
     setup: impl FnOnce(&mut World),
 ) -> crate::scenario::build::Built {
     let mut built = build_capturing(scenario, seed, capture);
+    let (nodes, servers) = (&built.node_names, &built.server_names);
+    match requests_csv {
+        Some(out) => built.world.write_requests(
+            RequestRows::streaming(out, nodes, servers),
+            Some(crate::report::html::MAX_ROWS),
+        ),
+        None => built
+            .world
+            .write_requests(RequestRows::in_memory(nodes, servers), None),
+    }
     setup(&mut built.world);
     built
 }
@@ -200,16 +249,26 @@ fn finish(
     html: bool,
 ) -> Result<Artifacts, RunError> {
     let segments = built.world.segment_names();
-    let output = built.world.run()?;
-    let report = RunReport {
-        scenario: &scenario.name,
-        seed,
-        end: output.end,
-        trace: &output.trace,
-        node_names: &built.node_names,
-        server_names: &built.server_names,
-        server_addrs: &built.server_addrs,
-    };
+    let mut output = built.world.run()?;
+    let names: Names = (built.node_names, built.server_names, built.server_addrs);
+    let (requests_csv, requests_streamed, requests_error) =
+        match output.trace.requests.take_rows().map(RequestRows::finish) {
+            Some(Ok(RowsDone::Text(text))) => (text, false, None),
+            Some(Ok(RowsDone::Streamed)) => (String::new(), true, None),
+            Some(Err(e)) => (String::new(), true, Some(e)),
+            None => (String::new(), false, None),
+        };
+    // report.html's explanations come from the bounded recording. A run that streamed
+    // requests.csv (`netlab run`) then lets the recording go (tens of MB) before the other
+    // files are made; the files are the same either way.
+    let told = html.then(|| {
+        let report = run_report(scenario, seed, (&output.trace, output.end), &names);
+        tell_stories(scenario, &report, &segments)
+    });
+    if requests_streamed {
+        output.trace.forget_recording();
+    }
+    let report = run_report(scenario, seed, (&output.trace, output.end), &names);
     // A chart that cannot be drawn is not worth failing the run for: it is left out, and its
     // data is in summary.json either way.
     let mut charts = Vec::new();
@@ -230,17 +289,19 @@ fn finish(
             "outcomes-over-time",
             outcomes_over_time_chart(format, &title, &series),
         );
-        if !built.server_names.is_empty() {
+        if !names.1.is_empty() {
             let title = format!("{}: responses per second per server", scenario.name);
             add(
                 "load-over-time",
-                load_over_time_chart(format, &title, &series, &built.server_names),
+                load_over_time_chart(format, &title, &series, &names.1),
             );
         }
         let latencies = sorted_latencies_ms(&report);
         if !latencies.is_empty() {
             let title = format!("{}: latency", scenario.name);
-            add("latency", latency_chart(format, &title, &latencies));
+            let cdf = LatencyCdf::of(&latencies);
+            drop(latencies);
+            add("latency", latency_chart(format, &title, &cdf));
         }
     }
     let table = terminal_table(&report);
@@ -251,10 +312,12 @@ fn finish(
     });
     let chart_names: Vec<&str> = charts.iter().map(|(name, _)| name.as_str()).collect();
     let report_md = report_markdown(scenario, seed, &table, &chart_names);
-    let report_html = html.then(|| report_page(scenario, &report, &segments, &table));
+    let report_html = told.map(|told| report_page(scenario, &report, &table, told));
     Ok(Artifacts {
         summary_json: summary_json(&report),
-        requests_csv: requests_csv(&report),
+        requests_csv,
+        requests_streamed,
+        requests_error,
         events_csv: events_csv(&report),
         table,
         charts,
@@ -269,22 +332,43 @@ fn finish(
         end: output.end,
         events: output.events,
         trace: output.trace,
-        node_names: built.node_names,
-        server_names: built.server_names,
-        server_addrs: built.server_addrs,
+        node_names: names.0,
+        server_names: names.1,
+        server_addrs: names.2,
     })
 }
 
-/// `report.html`: the run's data, with the explanations of the requests
-/// `report::html::narrated_ids` picks among those the bounded recording covered.
-fn report_page(
+/// What the reports read of a finished run.
+fn run_report<'a>(
+    scenario: &'a Scenario,
+    seed: u64,
+    (trace, end): (&'a crate::trace::Trace, SimTime),
+    names: &'a Names,
+) -> RunReport<'a> {
+    RunReport {
+        scenario: &scenario.name,
+        seed,
+        end,
+        trace,
+        node_names: &names.0,
+        server_names: &names.1,
+        server_addrs: &names.2,
+    }
+}
+
+/// Node names, web server names and web server addresses, as `Built` gives them.
+type Names = (Vec<String>, Vec<String>, Vec<std::net::Ipv4Addr>);
+
+/// The explanations `report.html` holds: those of the requests `report::html::narrated_ids`
+/// picks among those the bounded recording covered, and how many it covered.
+fn tell_stories(
     scenario: &Scenario,
     report: &RunReport<'_>,
     segments: &[String],
-    table: &str,
-) -> String {
+) -> (Vec<crate::report::html::Narrated>, usize) {
     use crate::report::html;
-    let requests = crate::report::sorted_requests(report);
+    // The requests the page lists, the same whether the run kept all or only these.
+    let requests = html::shown_requests(report);
     let trace = report.trace;
     let stopped = [trace.decisions.full_at(), trace.frame_limit.1]
         .into_iter()
@@ -316,6 +400,17 @@ fn report_page(
         &scenario.name,
         report.seed,
     );
+    (stories, covered)
+}
+
+/// `report.html`: the run's data, with the explanations `told` by [`tell_stories`].
+fn report_page(
+    scenario: &Scenario,
+    report: &RunReport<'_>,
+    table: &str,
+    (stories, covered): (Vec<crate::report::html::Narrated>, usize),
+) -> String {
+    use crate::report::html;
     let extras = html::ReportExtras {
         description: &scenario.description,
         source_file: &scenario.source_file,

@@ -2,6 +2,8 @@
 //!
 //! Nodes append records while the simulation runs: one [`RequestRecord`] per HTTP request a
 //! client finished, one [`PingRecord`] per echo request, and counters of frames.
+//! Finished requests go through [`RequestLog`], which puts them back in start order while the
+//! run goes and counts them (module [`requests`]), so a long run keeps little per request.
 //! After the run, `report` turns the trace into `summary.json`, `requests.csv` and the terminal
 //! table. Nothing in the trace points back into the simulation, so reports can be computed
 //! from it alone.
@@ -14,8 +16,10 @@
 //! - `book/src/reference/output.md`.
 
 pub mod decision;
+pub mod requests;
 
 pub use decision::{Decision, DecisionKind, Decisions};
+pub use requests::{ClientTally, RequestLog, SecondTally, Tally};
 
 use crate::sim::SimTime;
 
@@ -273,10 +277,11 @@ pub struct EventRecord {
 }
 
 /// Everything recorded during one run.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct Trace {
-    /// Finished requests, in the order they finished.
-    pub requests: Vec<RequestRecord>,
+    /// Finished requests, released in start order through a reorder window (module
+    /// [`requests`]).
+    pub requests: RequestLog,
     /// Echo requests, in the order they were resolved.
     pub pings: Vec<PingRecord>,
     /// Frame counters.
@@ -328,6 +333,29 @@ impl FrameRecord {
 }
 
 impl Trace {
+    /// A finished request (it waits in the log's reorder window until it can be released).
+    pub fn request(&mut self, record: RequestRecord) {
+        self.requests.push(record);
+    }
+
+    /// Client `node` will start no request before `floor` (`None`: no more requests);
+    /// releases the finished requests that no other can now precede.
+    pub fn request_floor(&mut self, node: usize, floor: Option<SimTime>, now: SimTime) {
+        self.requests.set_floor(node, floor, now, &self.events);
+    }
+
+    /// The run is over: releases every request still held, in order.
+    pub fn finish_requests(&mut self) {
+        self.requests.finish(&self.events);
+    }
+
+    /// Lets the decisions and frame heads recorded so far go (once `report.html`'s
+    /// explanations are told), to give their memory back.
+    pub fn forget_recording(&mut self) {
+        self.decisions = Decisions::default();
+        self.frames = None;
+    }
+
     /// Appends an event record.
     pub fn event(&mut self, at: SimTime, target: &str, event: &str, detail: String) {
         self.events.push(EventRecord {

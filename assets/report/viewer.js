@@ -6,6 +6,7 @@
 //
 // The request table, the timeline and the per-server load are computed here from the
 // requests' columns, so zooming re-bins at any scale and 100,000 rows stay one typed array.
+// A longer run's page holds its first 100,000 requests only, and says so.
 "use strict";
 
 var NetlabReport = (function () {
@@ -53,6 +54,15 @@ var NetlabReport = (function () {
     var s = el("section", { id: id }, [el("h2", {}, [title])]);
     root.appendChild(s);
     return s;
+  }
+
+  // A long run's page holds only its first requests (data.requests_total says how many the
+  // run had): say so wherever they are counted.
+  function subsetNote(s, m) {
+    var total = m.data.requests_total;
+    if (total === undefined) return;
+    s.appendChild(el("p", { class: "note" }, ["This page holds the first " + m.n + " of the run's " +
+      total + " requests (by start time); requests.csv and summary.json count them all."]));
   }
 
   // The run's facts every part shares.
@@ -166,6 +176,7 @@ var NetlabReport = (function () {
 
   function timeline(root, m, ui) {
     var s = section(root, "timeline", "Timeline");
+    subsetNote(s, m);
     var tools = el("div", { class: "tools" });
     var plotBox = el("div", { class: "plot" });
     var legend = el("div", { class: "legend" });
@@ -285,6 +296,7 @@ var NetlabReport = (function () {
 
   function requestTable(root, m, ui) {
     var s = section(root, "requests", "Requests");
+    subsetNote(s, m);
     var f = { outcome: -1, client: -1, server: -2, from: null, to: null };
     var sort = { col: 0, dir: 1 };
     var rows = new Int32Array(0);

@@ -290,6 +290,27 @@ impl HttpClient {
             && self.config.stop.is_none_or(|stop| at < stop)
     }
 
+    /// The earliest start any request of this host may still have: the oldest one in progress
+    /// or waiting for a name, else the next arrival (`None`: no more requests). Arrivals come
+    /// in time order, and a closed-loop user starts again no earlier than now, so no later
+    /// request starts before it (see `trace::requests`).
+    pub fn floor(&self) -> Option<SimTime> {
+        let arrival = self.next_arrival.filter(|&at| self.may_start(at));
+        let users = self
+            .users_ready_at
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|&at| self.may_start(at))
+            .min();
+        let in_flight = self.in_flight.iter().map(|r| r.start).min();
+        let waiting = self.waiting_dns.iter().map(|w| w.start).min();
+        [arrival, users, in_flight, waiting]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
     /// Starts the requests that are due (steps 1–2).
     fn start_due_requests(&mut self, cx: &mut AppCtx<'_>) -> bool {
         let mut acted = false;
@@ -760,7 +781,7 @@ impl HttpClient {
                 .and_then(|head| head.served_by.as_deref())
                 .and_then(|name| self.config.server_names.iter().position(|s| s == name));
             let status = request.response.head().map(|head| head.status);
-            cx.trace.requests.push(RequestRecord {
+            cx.trace.request(RequestRecord {
                 client_node: cx.node_index,
                 client_seq: request.seq,
                 start: request.start,
@@ -812,7 +833,7 @@ impl HttpClient {
         status: Option<u16>,
         user: Option<usize>,
     ) {
-        cx.trace.requests.push(RequestRecord {
+        cx.trace.request(RequestRecord {
             client_node: cx.node_index,
             client_seq: seq,
             start,
@@ -851,6 +872,8 @@ impl App for HttpClient {
         let resumed = self.resume_waiting(cx);
         let started = self.start_due_requests(cx) || resumed;
         let progressed = self.progress_requests(cx);
+        // Lets the trace release the finished requests no request of ours can now precede.
+        cx.trace.request_floor(cx.node_index, self.floor(), cx.now);
         started || progressed
     }
 

@@ -221,7 +221,7 @@ mod tests {
     fn artifacts(server_names: &[&str]) -> Artifacts {
         let mut trace = Trace::default();
         for (index, _) in server_names.iter().enumerate() {
-            trace.requests.push(RequestRecord {
+            trace.request(RequestRecord {
                 client_node: 0,
                 client_seq: index as u64,
                 start: SimTime::ZERO,
@@ -233,9 +233,12 @@ mod tests {
                 reused_connection: false,
             });
         }
+        trace.finish_requests();
         Artifacts {
             summary_json: String::new(),
             requests_csv: String::new(),
+            requests_streamed: false,
+            requests_error: None,
             events_csv: String::new(),
             table: String::new(),
             captures: Vec::new(),

@@ -565,28 +565,67 @@ impl Figure for FacetsFigure<'_> {
     }
 }
 
+/// The most points the latency chart's curve is drawn from, whatever the number of requests:
+/// at most about 30 KB of SVG. Its vertical step, 1/1,000 of the height, is under a pixel.
+pub const LATENCY_POINTS: usize = 1_000;
+
+/// What the latency chart draws: a bounded summary of the sorted latencies, not one point per
+/// request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LatencyCdf {
+    /// Points of the cumulative distribution, `(latency in ms, share of requests at most
+    /// that fast)`: every request's when there are at most [`LATENCY_POINTS`], else those of
+    /// the ranks `⌈j·n/LATENCY_POINTS⌉` and the first. Each is a point of the full curve, and
+    /// the full curve between two of them stays within one step's height of the line joining
+    /// them (it only goes up and to the right).
+    pub points: Vec<(f64, f64)>,
+    /// The percentiles marked, exact: `(p, latency in ms)` for p50, p95 and p99.
+    pub marks: [(f64, f64); 3],
+}
+
+impl LatencyCdf {
+    /// The summary of `sorted_ms` (latencies in ms, sorted; not empty).
+    pub fn of(sorted_ms: &[f64]) -> LatencyCdf {
+        let n = sorted_ms.len();
+        let share = |rank: usize| rank as f64 / n.max(1) as f64;
+        let ranks: Vec<usize> = if n <= LATENCY_POINTS {
+            (1..=n).collect()
+        } else {
+            std::iter::once(1)
+                .chain((1..=LATENCY_POINTS).map(|j| (j * n).div_ceil(LATENCY_POINTS)))
+                .collect()
+        };
+        LatencyCdf {
+            points: ranks
+                .into_iter()
+                .map(|rank| (sorted_ms[rank - 1], share(rank)))
+                .collect(),
+            marks: [50.0, 95.0, 99.0].map(|p| (p, super::percentile(sorted_ms, p))),
+        }
+    }
+}
+
 /// `latency.svg`: the distribution (CDF) of successful requests' latency, with p50, p95 and
 /// p99 marked.
 pub fn latency_chart(
     format: ChartFormat,
     title: &str,
-    sorted_ms: &[f64],
+    cdf: &LatencyCdf,
 ) -> Result<Vec<u8>, String> {
-    render(format, &LatencyFigure { title, sorted_ms })
+    render(format, &LatencyFigure { title, cdf })
 }
 
 /// The latency chart's data.
 struct LatencyFigure<'a> {
     title: &'a str,
-    sorted_ms: &'a [f64],
+    cdf: &'a LatencyCdf,
 }
 
 impl Figure for LatencyFigure<'_> {
     fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<(), String> {
-        let LatencyFigure { title, sorted_ms } = *self;
+        let LatencyFigure { title, cdf } = *self;
         root.fill(&WHITE).map_err(text)?;
-        let n = sorted_ms.len().max(1) as f64;
-        let right = sorted_ms.last().copied().unwrap_or(1.0).max(0.001) * 1.05;
+        let right = cdf.points.last().map_or(1.0, |&(ms, _)| ms).max(0.001) * 1.05;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 22))
             .margin(16)
@@ -604,10 +643,7 @@ impl Figure for LatencyFigure<'_> {
             .map_err(text)?;
         chart
             .draw_series(LineSeries::new(
-                sorted_ms
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &ms)| (ms, (i + 1) as f64 / n)),
+                cdf.points.iter().copied(),
                 PALETTE[0].stroke_width(2),
             ))
             .map_err(text)?
@@ -615,8 +651,11 @@ impl Figure for LatencyFigure<'_> {
             .legend(|(x, y)| {
                 PathElement::new(vec![(x, y), (x + 16, y)], PALETTE[0].stroke_width(2))
             });
-        for (p, colour) in [(50.0, PALETTE[2]), (95.0, PALETTE[1]), (99.0, PALETTE[3])] {
-            let value = super::percentile(sorted_ms, p);
+        for ((p, value), colour) in cdf
+            .marks
+            .into_iter()
+            .zip([PALETTE[2], PALETTE[1], PALETTE[3]])
+        {
             chart
                 .draw_series(DashedLineSeries::new(
                     vec![(value, 0.0), (value, 1.0)],
@@ -744,6 +783,28 @@ impl Figure for GroupedBarsFigure<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_latency_chart_does_not_grow_with_the_requests() {
+        // A long tail, so the curve's last points are far apart.
+        let sorted: Vec<f64> = (1..=1_000_000)
+            .map(|i| 2.0 + (i as f64 / 1e6).powi(40) * 5_000.0)
+            .collect();
+        let cdf = LatencyCdf::of(&sorted);
+        assert_eq!(cdf.points.len(), LATENCY_POINTS + 1);
+        assert_eq!(cdf.points.first(), Some(&(sorted[0], 1e-6)));
+        assert_eq!(cdf.points.last(), Some(&(sorted[999_999], 1.0)));
+        // Percentiles are exact, not read off the points.
+        assert_eq!(
+            cdf.marks[1],
+            (95.0, crate::report::percentile(&sorted, 95.0))
+        );
+        let svg = latency_chart(ChartFormat::Svg, "t", &cdf).unwrap();
+        assert!(svg.len() < 500_000, "{} bytes", svg.len());
+        // A small run keeps every point: its chart is drawn as before.
+        let few: Vec<f64> = (1..=300).map(f64::from).collect();
+        assert_eq!(LatencyCdf::of(&few).points.len(), 300);
+    }
 
     fn bars() -> Vec<LoadBar> {
         vec![

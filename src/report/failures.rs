@@ -28,7 +28,7 @@ use std::net::Ipv4Addr;
 
 use super::RunReport;
 use crate::sim::SimTime;
-use crate::trace::{EventRecord, Outcome};
+use crate::trace::EventRecord;
 
 /// Events that inject a fault, and the event that undoes each.
 pub const FAULT_EVENTS: [(&str, &str); 11] = [
@@ -176,12 +176,7 @@ pub fn failures(run: &RunReport<'_>) -> Vec<FailureRecord> {
 
 /// The end of the first successful request that started at or after `from`.
 fn first_ok_after(run: &RunReport<'_>, from: SimTime) -> Option<SimTime> {
-    run.trace
-        .requests
-        .iter()
-        .filter(|r| r.outcome == Outcome::Ok && r.start >= from)
-        .map(|r| r.end)
-        .min()
+    run.trace.requests.first_ok_after(from)
 }
 
 /// The first `event` about real server `server` at or after `from`.
@@ -205,8 +200,10 @@ fn failed_between(
 ) -> u64 {
     run.trace
         .requests
+        .tally()
+        .failed
         .iter()
-        .filter(|r| r.outcome != Outcome::Ok && r.start >= from && r.start < until)
-        .filter(|r| vip.is_none() || r.remote_ip == vip)
+        .filter(|&&(start, _)| start >= from && start < until)
+        .filter(|&&(_, remote_ip)| vip.is_none() || remote_ip == vip)
         .count() as u64
 }

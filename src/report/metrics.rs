@@ -54,17 +54,9 @@ pub struct Metrics {
 impl Metrics {
     /// Computes the metrics of a run.
     pub fn of(run: &RunReport<'_>) -> Metrics {
-        let requests = &run.trace.requests;
-        let by_outcome = Outcome::ALL
-            .iter()
-            .map(|&o| (o, requests.iter().filter(|r| r.outcome == o).count() as u64))
-            .collect();
-        let mut latencies_ms: Vec<f64> = requests
-            .iter()
-            .filter(|r| r.outcome == Outcome::Ok)
-            .map(latency_ms)
-            .collect();
-        latencies_ms.sort_by(f64::total_cmp);
+        let tally = run.trace.requests.tally();
+        let by_outcome = Outcome::ALL.iter().map(|&o| (o, tally.count(o))).collect();
+        let latencies_ms = tally.sorted_latencies_ms();
         let latency = (!latencies_ms.is_empty()).then(|| LatencyStats {
             p50: percentile(&latencies_ms, 50.0),
             p95: percentile(&latencies_ms, 95.0),
@@ -75,13 +67,10 @@ impl Metrics {
             .server_names
             .iter()
             .enumerate()
-            .map(|(index, name)| {
-                let count = requests.iter().filter(|r| r.server == Some(index)).count();
-                (name.clone(), count as u64)
-            })
+            .map(|(index, name)| (name.clone(), tally.served.get(index).copied().unwrap_or(0)))
             .collect();
         Metrics {
-            issued: requests.len() as u64,
+            issued: tally.issued,
             by_outcome,
             latency,
             served,
@@ -137,8 +126,8 @@ pub fn group_of(host: &str) -> &str {
 pub fn groups(run: &RunReport<'_>) -> Vec<(String, GroupStats)> {
     let mut groups: std::collections::BTreeMap<String, (GroupStats, Vec<f64>)> =
         std::collections::BTreeMap::new();
-    for r in &run.trace.requests {
-        let group = group_of(&run.node_names[r.client_node]).to_string();
+    for (&node, client) in &run.trace.requests.tally().clients {
+        let group = group_of(&run.node_names[node]).to_string();
         let (stats, latencies) = groups.entry(group).or_insert_with(|| {
             let stats = GroupStats {
                 served: vec![0; run.server_names.len()],
@@ -146,15 +135,13 @@ pub fn groups(run: &RunReport<'_>) -> Vec<(String, GroupStats)> {
             };
             (stats, Vec::new())
         });
-        stats.issued += 1;
-        if r.outcome == Outcome::Ok {
-            stats.ok += 1;
-            latencies.push(latency_ms(r));
+        stats.issued += client.issued;
+        stats.ok += client.ok;
+        latencies.extend(client.latencies.iter().map(|d| d.as_millis_f64()));
+        for (server, n) in client.served.iter().enumerate() {
+            stats.served[server] += n;
         }
-        if let Some(server) = r.server {
-            stats.served[server] += 1;
-        }
-        stats.reused_connections += u64::from(r.reused_connection);
+        stats.reused_connections += client.reused;
     }
     groups
         .into_iter()

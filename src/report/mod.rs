@@ -1,10 +1,13 @@
 //! *Reports*: the files and the table made from a run's trace.
 //!
 //! - `summary.json`: the headline numbers, keys in a fixed order;
-//! - `requests.csv`: one row per request, in order of start time;
+//! - `requests.csv`: one row per request, in order of start time, written while the run goes
+//!   (module `rows`);
 //! - the terminal table printed by `netlab run`.
 //!
 //! Reports read only the [`Trace`](crate::trace::Trace) and the names of nodes and servers;
+//! about requests, they read the counts the trace's request log kept (`trace::Tally`) and the
+//! records it kept, not one record per request of a long run;
 //! they never look into the simulation. Numbers are rounded to fixed precision so that
 //! snapshots and byte-for-byte comparisons are stable.
 //!
@@ -15,15 +18,17 @@ mod chart;
 mod failures;
 pub mod html;
 mod metrics;
+mod rows;
 mod series;
 mod summary;
 mod table;
 
 pub use chart::{
-    BarSeries, ChartFormat, LoadBar, PALETTE, grouped_bars_chart, latency_chart, load_chart,
-    load_over_time_chart, outcomes_over_time_chart,
+    BarSeries, ChartFormat, LATENCY_POINTS, LatencyCdf, LoadBar, PALETTE, grouped_bars_chart,
+    latency_chart, load_chart, load_over_time_chart, outcomes_over_time_chart,
 };
 pub use failures::{FAULT_EVENTS, FailureRecord, failures};
+pub use rows::{RequestRows, RowsDone};
 pub use series::{TimeSeries, sorted_latencies_ms, time_series};
 
 pub use metrics::{LatencyStats, Metrics, PingStats, percentile};

@@ -7,7 +7,6 @@
 
 use super::RunReport;
 use crate::sim::{SimDuration, SimTime};
-use crate::trace::Outcome;
 
 /// Per-bin counts for the over-time charts.
 #[derive(Clone, Debug, PartialEq)]
@@ -42,20 +41,30 @@ pub fn time_series(run: &RunReport<'_>) -> TimeSeries {
     let bin = bin_width(run.end);
     let bins = (run.end.as_nanos() / bin.as_nanos()) as usize + 1;
     let per_s = 1.0 / bin.as_secs_f64();
-    let mut ok = vec![0.0; bins];
-    let mut failed = vec![0.0; bins];
-    let mut served = vec![vec![0.0; bins]; run.server_names.len()];
-    for r in &run.trace.requests {
-        let i = ((r.start.as_nanos() / bin.as_nanos()) as usize).min(bins - 1);
-        if r.outcome == Outcome::Ok {
-            ok[i] += per_s;
-        } else {
-            failed[i] += per_s;
-        }
-        if let Some(server) = r.server {
-            served[server][i] += per_s;
+    // Counts per bin from the log's counts per second (every bin width is whole seconds).
+    let width = (bin.as_nanos() / 1_000_000_000) as usize;
+    let mut ok = vec![0; bins];
+    let mut failed = vec![0; bins];
+    let mut served = vec![vec![0; bins]; run.server_names.len()];
+    for (second, counts) in run.trace.requests.tally().seconds.iter().enumerate() {
+        let i = (second / width).min(bins - 1);
+        ok[i] += counts.ok;
+        failed[i] += counts.failed;
+        for (server, n) in counts.served.iter().enumerate() {
+            served[server][i] += n;
         }
     }
+    // Each request adds `per_s` once, as a sum of that many terms, so the figures are the
+    // same to the last bit as when requests were added one by one.
+    let rate = |counts: Vec<u64>| -> Vec<f64> {
+        counts
+            .into_iter()
+            .map(|n| (0..n).fold(0.0, |sum, _| sum + per_s))
+            .collect()
+    };
+    let ok = rate(ok);
+    let failed = rate(failed);
+    let served: Vec<Vec<f64>> = served.into_iter().map(rate).collect();
     let markers = run
         .trace
         .events
@@ -77,15 +86,7 @@ pub fn time_series(run: &RunReport<'_>) -> TimeSeries {
 
 /// Latencies of `ok` requests in milliseconds, sorted: the points of the CDF.
 pub fn sorted_latencies_ms(run: &RunReport<'_>) -> Vec<f64> {
-    let mut latencies: Vec<f64> = run
-        .trace
-        .requests
-        .iter()
-        .filter(|r| r.outcome == Outcome::Ok)
-        .map(super::metrics::latency_ms)
-        .collect();
-    latencies.sort_by(f64::total_cmp);
-    latencies
+    run.trace.requests.tally().sorted_latencies_ms()
 }
 
 #[cfg(test)]

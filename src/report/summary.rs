@@ -3,7 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use super::RunReport;
-use super::metrics::{Metrics, latency_ms};
+use super::metrics::Metrics;
 use crate::sim::SimTime;
 use crate::trace::{DnsEvent, RequestRecord};
 
@@ -326,47 +326,26 @@ fn csv_text(csv: csv::Writer<Vec<u8>>) -> String {
     String::from_utf8(bytes).expect("CSV built from UTF-8 strings is UTF-8")
 }
 
-/// Requests in report order: by start time, then client, then the client's own order.
+/// The requests kept in memory (all of them, unless the run kept only the first few), in
+/// report order: by start time, then client, then the client's own order.
 pub fn sorted_requests<'a>(run: &RunReport<'a>) -> Vec<&'a RequestRecord> {
-    let mut rows: Vec<&RequestRecord> = run.trace.requests.iter().collect();
+    let mut rows: Vec<&RequestRecord> = run.trace.requests.records().iter().collect();
+    // The log releases them in this order already; sorting again costs one pass.
     rows.sort_by_key(|r| (r.start, r.client_node, r.client_seq));
     rows
 }
 
-/// The contents of `requests.csv`.
+/// The contents of `requests.csv`, from the requests kept in memory. A run writes the file
+/// row by row instead (`RequestRows`); this gives the same bytes.
 pub fn requests_csv(run: &RunReport<'_>) -> String {
-    let mut csv = csv_writer();
-    write_row(
-        &mut csv,
-        [
-            "id",
-            "client",
-            "start_s",
-            "end_s",
-            "latency_ms",
-            "outcome",
-            "server",
-            "status",
-        ],
-    );
+    let mut rows = super::RequestRows::in_memory(run.node_names, run.server_names);
     for (id, r) in sorted_requests(run).into_iter().enumerate() {
-        let server = r.server.map_or("", |s| run.server_names[s].as_str());
-        let status = r.status.map(|s| s.to_string()).unwrap_or_default();
-        write_row(
-            &mut csv,
-            [
-                id.to_string().as_str(),
-                &run.node_names[r.client_node],
-                &format!("{:.6}", r.start.as_secs_f64()),
-                &format!("{:.6}", r.end.as_secs_f64()),
-                &format!("{:.3}", latency_ms(r)),
-                r.outcome.as_str(),
-                server,
-                &status,
-            ],
-        );
+        rows.write(id as u64, r);
     }
-    csv_text(csv)
+    match rows.finish() {
+        Ok(super::RowsDone::Text(text)) => text,
+        _ => unreachable!("rows written into memory come back as text"),
+    }
 }
 
 #[cfg(test)]
@@ -432,7 +411,7 @@ mod tests {
     fn an_awkward_server_name_stays_in_its_column() {
         let mut trace = Trace::default();
         for (client_seq, server) in [(0, Some(0)), (1, Some(1)), (2, None)] {
-            trace.requests.push(RequestRecord {
+            trace.request(RequestRecord {
                 client_node: 0,
                 client_seq,
                 start: SimTime::ZERO + SimDuration::from_millis(100 * client_seq),
@@ -448,6 +427,7 @@ mod tests {
                 reused_connection: false,
             });
         }
+        trace.finish_requests();
         let nodes = ["client, 1".to_string()];
         let servers = ["web1".to_string(), AWKWARD.to_string()];
         let text = requests_csv(&report(&trace, &nodes, &servers));

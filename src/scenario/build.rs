@@ -411,8 +411,11 @@ pub fn build_capturing(scenario: &Scenario, seed: u64, capture: CaptureOptions) 
                             streams.stream(&format!("dns-stub:{host_name}")).next_u64() as u16;
                         client = client.with_dns(DnsStub::new(dns.server, dns.policy, first_id));
                     }
+                    // The trace releases no request before this client's first may start.
+                    let floor = client.floor();
                     host.add_app(Box::new(client));
-                    world.add_node(Box::new(host), 1);
+                    let node = world.add_node(Box::new(host), 1);
+                    world.expect_requests(node, floor);
                     attach(&mut world, index, 0, &interface, &host_name);
                     node_names.push(host_name);
                 }

@@ -282,6 +282,21 @@ impl World {
         self.nodes.len()
     }
 
+    /// Client host `node` will start no request before `floor` (`None`: none): the trace's
+    /// request log waits for it before it releases later requests (`trace::requests`).
+    pub fn expect_requests(&mut self, node: usize, floor: Option<SimTime>) {
+        self.trace.request_floor(node, floor, SimTime::ZERO);
+    }
+
+    /// Hands `requests.csv`'s writer to the trace, which writes each request as it is
+    /// released; `keep` limits the records kept in memory (`None`: all).
+    pub fn write_requests(&mut self, rows: crate::report::RequestRows, keep: Option<usize>) {
+        self.trace.requests.write_rows(rows);
+        if let Some(limit) = keep {
+            self.trace.requests.keep_first(limit);
+        }
+    }
+
     /// Adds a node with `iface_count` interfaces; it is woken at time zero.
     pub fn add_node(&mut self, node: Box<dyn Node>, iface_count: usize) -> usize {
         let index = self.nodes.len();
@@ -380,7 +395,7 @@ impl World {
                 && !watcher(&Progress {
                     now: self.now,
                     events: self.events_processed,
-                    requests: self.trace.requests.len(),
+                    requests: self.trace.requests.finished() as usize,
                 })
             {
                 return Err(RunError::Interrupted { at: self.now });
@@ -395,6 +410,7 @@ impl World {
             let mut ctx = NodeCtx::new(end, index, &mut ignored, &mut self.trace);
             node.finish(&mut ctx);
         }
+        self.trace.finish_requests();
         Ok(RunOutput {
             trace: self.trace,
             end,

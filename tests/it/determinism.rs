@@ -26,7 +26,10 @@ fn another_seed_changes_the_random_parts() {
     let b = run("00-hello-web.ron", Some(2), false);
     assert_ne!(a.requests_csv, b.requests_csv);
     // The workload itself does not change: still 200 requests, all served.
-    assert_eq!(a.trace.requests.len(), b.trace.requests.len());
+    assert_eq!(
+        a.trace.requests.records().len(),
+        b.trace.requests.records().len()
+    );
 }
 
 #[test]
@@ -38,4 +41,66 @@ fn operator_actions_and_alarms_replay_identically() {
     assert_eq!(a.requests_csv, b.requests_csv);
     assert_eq!(a.captures, b.captures);
     assert!(a.events_csv.contains(",plug_in,"));
+}
+
+/// A writer whose bytes the test can read afterwards.
+#[derive(Clone, Default)]
+struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Shared {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_streamed_requests_csv_is_the_same_bytes_and_changes_no_other_file() {
+    use netlab::capture::CaptureOptions;
+    use netlab::report::ChartFormat;
+    use netlab::run::{execute_streaming, execute_with_report};
+    // Timeouts, failovers and keep-alive: requests that end long after later ones started.
+    for name in [
+        "00-hello-web.ron",
+        "dns-rr-dead-server.ron",
+        "hot-standby-web.ron",
+        "health-checks.ron",
+        "l4-keep-alive.ron",
+    ] {
+        let path = super::support::root().join("scenarios").join(name);
+        let scenario = netlab::scenario::load_file(&path).unwrap();
+        let seed = scenario.seed;
+        let memory = CaptureOptions::memory(false);
+        let kept = execute_with_report(&scenario, seed, ChartFormat::Svg, memory, |_| {}).unwrap();
+        let out = Shared::default();
+        let memory = CaptureOptions::memory(false);
+        let streamed = execute_streaming(
+            &scenario,
+            seed,
+            ChartFormat::Svg,
+            memory,
+            Box::new(out.clone()),
+            |_| {},
+        )
+        .unwrap();
+        assert!(streamed.requests_streamed && streamed.requests_error.is_none());
+        let bytes = out.0.lock().unwrap().clone();
+        assert_eq!(
+            String::from_utf8(bytes).unwrap(),
+            kept.requests_csv,
+            "{name}"
+        );
+        let others = |a: &netlab::run::Artifacts| -> Vec<(String, Vec<u8>)> {
+            a.files()
+                .into_iter()
+                .filter(|(n, _)| *n != "requests.csv")
+                .map(|(n, b)| (n.to_string(), b.to_vec()))
+                .collect()
+        };
+        assert_eq!(others(&streamed), others(&kept), "{name}");
+    }
 }

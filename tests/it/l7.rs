@@ -159,12 +159,14 @@ fn a_crashed_proxy_boots_and_serves_again() {
     let late_ok = a
         .trace
         .requests
+        .records()
         .iter()
         .filter(|r| r.start.as_secs_f64() > 12.0 && r.outcome == netlab::trace::Outcome::Ok)
         .count();
     let late = a
         .trace
         .requests
+        .records()
         .iter()
         .filter(|r| r.start.as_secs_f64() > 12.0)
         .count();

@@ -224,7 +224,7 @@ fn the_syn_a_director_scheduled_says_which_server_and_why() {
     let a = run("l4-nat.ron", None, false);
     let merged = pcapng_frames(a.capture("capture.pcapng").unwrap());
     let commented: Vec<&NgFrame> = merged.iter().filter(|f| f.comment.is_some()).collect();
-    let requests = a.trace.requests.len();
+    let requests = a.trace.requests.records().len();
     assert!(
         commented.len() >= requests * 9 / 10,
         "{} comments for {requests} requests",

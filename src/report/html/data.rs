@@ -3,11 +3,15 @@
 //! Requests are stored by column (`start_us`, `latency_us`, `client`, `server`, `outcome`,
 //! `status`), times as integer microseconds and names as indices into `clients`, `servers`
 //! and `outcomes`, so a 100,000-request run stays a few megabytes. Row `i` is request `i` of
-//! `requests.csv`. Explanations are in `stories`, keyed by request id.
+//! `requests.csv`. A run of more than [`MAX_ROWS`] requests shows its first [`MAX_ROWS`] and
+//! says how many it had in `requests_total` (absent otherwise), so the page does not grow
+//! with the run. Explanations are in `stories`, keyed by request id.
 
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value, json};
 
 use super::super::{FAULT_EVENTS, RunReport, sorted_requests};
+use super::MAX_ROWS;
 use crate::sim::SimTime;
 use crate::trace::{DnsEvent, Outcome};
 
@@ -45,8 +49,8 @@ fn us(at: SimTime) -> u64 {
 }
 
 /// The data object of `report.html`.
-pub fn report_data(run: &RunReport<'_>, extras: &ReportExtras<'_>) -> Value {
-    let requests = sorted_requests(run);
+pub fn report_data(run: &RunReport<'_>, extras: &ReportExtras<'_>) -> ReportData {
+    let requests = shown_requests(run);
     let mut clients: Vec<usize> = requests.iter().map(|r| r.client_node).collect();
     clients.sort_unstable();
     clients.dedup();
@@ -54,6 +58,14 @@ pub fn report_data(run: &RunReport<'_>, extras: &ReportExtras<'_>) -> Value {
     let outcome_index = |o: Outcome| Outcome::ALL.iter().position(|&x| x == o).unwrap_or(0);
     let column = |f: &dyn Fn(&crate::trace::RequestRecord) -> i64| -> Vec<i64> {
         requests.iter().map(|r| f(r)).collect()
+    };
+    let columns = Columns {
+        start_us: column(&|r| us(r.start) as i64),
+        latency_us: column(&|r| us(r.end) as i64 - us(r.start) as i64),
+        client: column(&|r| client_index(r.client_node) as i64),
+        server: column(&|r| r.server.map_or(-1, |s| s as i64)),
+        outcome: column(&|r| outcome_index(r.outcome) as i64),
+        status: column(&|r| r.status.map_or(0, i64::from)),
     };
     let mut stories = Map::new();
     for story in extras.stories {
@@ -66,7 +78,7 @@ pub fn report_data(run: &RunReport<'_>, extras: &ReportExtras<'_>) -> Value {
             }),
         );
     }
-    json!({
+    let mut data = json!({
         "format": 1,
         "scenario": run.scenario,
         "description": extras.description,
@@ -78,14 +90,8 @@ pub fn report_data(run: &RunReport<'_>, extras: &ReportExtras<'_>) -> Value {
         "outcomes": Outcome::ALL.iter().map(|o| o.as_str()).collect::<Vec<_>>(),
         "clients": clients.iter().map(|&n| run.node_names[n].as_str()).collect::<Vec<_>>(),
         "servers": run.server_names,
-        "requests": {
-            "start_us": column(&|r| us(r.start) as i64),
-            "latency_us": column(&|r| us(r.end) as i64 - us(r.start) as i64),
-            "client": column(&|r| client_index(r.client_node) as i64),
-            "server": column(&|r| r.server.map_or(-1, |s| s as i64)),
-            "outcome": column(&|r| outcome_index(r.outcome) as i64),
-            "status": column(&|r| r.status.map_or(0, i64::from)),
-        },
+        // Its place in the object; `ReportData` writes the columns there.
+        "requests": null,
         "events": run.trace.events.iter().map(|e| json!([us(e.at), e.target, e.event, e.detail])).collect::<Vec<_>>(),
         "faults": fault_windows(run),
         "ipvsadm": run.trace.ipvsadm.iter().map(|s| json!([us(s.at), run.node_names[s.node], s.list, s.stats])).collect::<Vec<_>>(),
@@ -93,7 +99,69 @@ pub fn report_data(run: &RunReport<'_>, extras: &ReportExtras<'_>) -> Value {
         "stories": stories,
         "covered": extras.covered,
         "explain": format!("netlab explain {} --seed {} --request", shell_word(extras.source_file), run.seed),
-    })
+    });
+    let issued = run.trace.requests.tally().issued;
+    if issued > requests.len() as u64 {
+        // Only a run longer than `MAX_ROWS` has it, so shorter runs' pages are unchanged.
+        data["requests_total"] = json!(issued);
+    }
+    let Value::Object(fields) = data else {
+        unreachable!("json! of an object literal is an object")
+    };
+    ReportData {
+        fields,
+        requests: columns,
+    }
+}
+
+/// The data object of `report.html`: its fields, with the request columns kept as plain
+/// integers and written at the place of `requests` (a `serde_json::Value` per number would
+/// take four times the memory).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReportData {
+    /// Every field but the columns, in the object's order (`requests` is a placeholder).
+    pub fields: Map<String, Value>,
+    /// The requests by column.
+    pub requests: Columns,
+}
+
+/// The requests the page lists, one array per column; row `i` is request `i`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Columns {
+    /// Start, in µs.
+    pub start_us: Vec<i64>,
+    /// End minus start, in µs.
+    pub latency_us: Vec<i64>,
+    /// Index into `clients`.
+    pub client: Vec<i64>,
+    /// Index into `servers`, or -1.
+    pub server: Vec<i64>,
+    /// Index into `outcomes`.
+    pub outcome: Vec<i64>,
+    /// HTTP status, or 0.
+    pub status: Vec<i64>,
+}
+
+impl Serialize for ReportData {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.fields.len()))?;
+        for (key, value) in &self.fields {
+            if key == "requests" {
+                map.serialize_entry(key, &self.requests)?;
+            } else {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        map.end()
+    }
+}
+
+/// The requests the page lists: the first [`MAX_ROWS`] of `requests.csv`, so the page stays
+/// a few megabytes however long the run (the viewer says how many it shows of how many).
+pub fn shown_requests<'a>(run: &RunReport<'a>) -> Vec<&'a crate::trace::RequestRecord> {
+    let mut requests = sorted_requests(run);
+    requests.truncate(MAX_ROWS);
+    requests
 }
 
 /// Each injected fault with when it was undone (null: never): `[start, end, target, event]`.
@@ -163,6 +231,53 @@ fn shell_word(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_run_shows_its_first_rows_and_says_how_many_it_had() {
+        use crate::sim::SimDuration;
+        use crate::trace::{RequestLog, RequestRecord, Trace};
+        let records = (0..MAX_ROWS as u64 + 3).map(|seq| RequestRecord {
+            client_node: 0,
+            client_seq: seq,
+            start: SimTime::ZERO + SimDuration::from_micros(seq),
+            end: SimTime::ZERO + SimDuration::from_micros(seq + 500),
+            outcome: Outcome::Ok,
+            server: Some(0),
+            status: Some(200),
+            remote_ip: None,
+            reused_connection: false,
+        });
+        let trace = Trace {
+            requests: RequestLog::from_records(records),
+            ..Trace::default()
+        };
+        let names = ["pc".to_string()];
+        let run = RunReport {
+            scenario: "long",
+            seed: 1,
+            end: SimTime::ZERO + SimDuration::from_secs(1),
+            trace: &trace,
+            node_names: &names,
+            server_names: &["web".to_string()],
+            server_addrs: &[],
+        };
+        let extras = ReportExtras {
+            description: "",
+            source_file: "long.ron",
+            table: "",
+            stories: &[],
+            covered: 0,
+        };
+        let data = report_data(&run, &extras);
+        assert_eq!(data.requests.start_us.len(), MAX_ROWS);
+        assert_eq!(data.fields["requests_total"], json!(MAX_ROWS + 3));
+        let text = serde_json::to_string(&data).unwrap();
+        assert!(
+            text.contains(",\"requests\":{\"start_us\":[0,1,2,"),
+            "{}",
+            &text[..300]
+        );
+    }
 
     #[test]
     fn odd_file_names_are_quoted_for_the_shell() {

@@ -8,7 +8,8 @@
 //!
 //! What the page shows: the summary table, the timeline (outcomes over time, fault windows
 //! shaded, state changes numbered; zoomable), the load per server (small multiples when there
-//! are many), a request table (sorted, filtered, paged so 100,000 rows stay usable), each
+//! are many), a request table (sorted, filtered, paged so 100,000 rows stay usable; a longer
+//! run lists its first [`MAX_ROWS`] and says so), each
 //! request's explanation and sequence diagram, the ipvsadm snapshots, the DNS servers' cache
 //! activity and the events.
 //!
@@ -28,11 +29,14 @@
 
 mod data;
 
-pub use data::{Narrated, ReportExtras, report_data};
+pub use data::{Columns, Narrated, ReportData, ReportExtras, report_data, shown_requests};
 
 /// The most decisions and frame heads a run that writes `report.html` records (each): about
 /// 30 MB at most, the first few thousand requests of any run.
 pub const RECORD_LIMIT: usize = 150_000;
+/// The most requests the page lists (the first ones of `requests.csv`): about 4 MB of data.
+/// A run that keeps its records only for the page keeps this many (`run::execute_streaming`).
+pub const MAX_ROWS: usize = 100_000;
 /// Failed requests narrated at most.
 pub const MAX_FAILED: usize = 200;
 /// The first requests narrated.
@@ -75,7 +79,7 @@ pub fn narrated_ids(failed: &[bool], covered: usize) -> Vec<usize> {
 
 /// The page: the viewer, and `data` (the JSON object of [`report_data`]) embedded so that no
 /// `</script>` inside a name can end the script early.
-pub fn report_html(title: &str, data: &serde_json::Value) -> String {
+pub fn report_html(title: &str, data: &impl serde::Serialize) -> String {
     let json = serde_json::to_string(data).expect("report data holds only plain values");
     // In JSON `<` appears only inside strings, where `\u003c` means the same.
     let json = json.replace('<', "\\u003c");
