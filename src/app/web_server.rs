@@ -801,7 +801,7 @@ mod tests {
 
     /// Seconds from each request's start to its end, in request order.
     fn latencies(run: &crate::run::Artifacts) -> Vec<f64> {
-        let mut requests: Vec<_> = run.trace.requests.iter().collect();
+        let mut requests: Vec<_> = run.trace.requests.records().iter().collect();
         requests.sort_by_key(|r| r.client_seq);
         requests
             .iter()
@@ -815,10 +815,11 @@ mod tests {
         assert!(
             run.trace
                 .requests
+                .records()
                 .iter()
                 .all(|r| r.outcome == crate::trace::Outcome::Ok),
             "nothing is refused: {:?}",
-            run.trace.requests
+            run.trace.requests.records()
         );
         let latencies = latencies(&run);
         // Two requests find a slot; the other four wait for their SYN's retransmission at
@@ -845,6 +846,7 @@ mod tests {
         let refused = run
             .trace
             .requests
+            .records()
             .iter()
             .filter(|r| r.outcome == crate::trace::Outcome::Refused)
             .count();
