@@ -40,7 +40,7 @@ use smoltcp::phy::{self, ChecksumCapabilities, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 use smoltcp::wire::{
     ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol,
-    Icmpv4Message, Icmpv4Packet, IpProtocol, Ipv4Packet, TcpControl, TcpPacket, TcpRepr,
+    Icmpv4Message, Icmpv4Packet, IpProtocol, Ipv4Packet, TcpControl, TcpPacket,
 };
 
 use super::frames;
@@ -255,20 +255,12 @@ impl IngressPolicy {
         }
         if tcp.fin() && !tcp.rst() {
             // RFC 9293 §3.10.7.4: in TIME-WAIT, a retransmitted FIN is acknowledged again.
-            let ack = TcpRepr {
-                src_port: tuple.local_port,
-                dst_port: tuple.remote_port,
-                control: TcpControl::None,
-                seq_number: tcp.ack_number(),
-                ack_number: Some(tcp.seq_number() + tcp.payload().len() + 1),
-                window_len: 0,
-                window_scale: None,
-                max_seg_size: None,
-                sack_permitted: false,
-                sack_ranges: [None; 3],
-                timestamp: None,
-                payload: &[],
-            };
+            let ack = frames::bare_tcp(
+                (tuple.local_port, tuple.remote_port),
+                TcpControl::None,
+                tcp.ack_number(),
+                Some(tcp.seq_number() + tcp.payload().len() + 1),
+            );
             tx.push(frames::tcp_segment(
                 self.mac,
                 peer_mac,
@@ -453,6 +445,7 @@ impl phy::Device for SimDevice {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use smoltcp::wire::TcpRepr;
 
     fn tuple(port: u16) -> FourTuple {
         FourTuple {

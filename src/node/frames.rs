@@ -12,8 +12,8 @@ use std::net::Ipv4Addr;
 use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::wire::{
     ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol,
-    EthernetRepr, Icmpv4Packet, Icmpv4Repr, IpProtocol, Ipv4Packet, Ipv4Repr, TcpPacket, TcpRepr,
-    UdpPacket, UdpRepr,
+    EthernetRepr, Icmpv4Packet, Icmpv4Repr, IpProtocol, Ipv4Packet, Ipv4Repr, TcpControl,
+    TcpPacket, TcpRepr, TcpSeqNumber, UdpPacket, UdpRepr,
 };
 
 /// Length of an Ethernet II header.
@@ -114,8 +114,32 @@ pub fn quoted(packet: &Ipv4Packet<&[u8]>) -> (Ipv4Repr, usize) {
     (header, quoted_len)
 }
 
+/// A TCP header with no options and no payload, and a zero window: what a stack sends when it
+/// answers for a connection it no longer (or never) had, a reset or a TIME-WAIT's ACK.
+pub fn bare_tcp(
+    ports: (u16, u16),
+    control: TcpControl,
+    seq_number: TcpSeqNumber,
+    ack_number: Option<TcpSeqNumber>,
+) -> TcpRepr<'static> {
+    TcpRepr {
+        src_port: ports.0,
+        dst_port: ports.1,
+        control,
+        seq_number,
+        ack_number,
+        window_len: 0,
+        window_scale: None,
+        max_seg_size: None,
+        sack_permitted: false,
+        sack_ranges: [None; 3],
+        timestamp: None,
+        payload: &[],
+    }
+}
+
 /// A bare TCP segment (no payload) in an Ethernet frame: used to re-acknowledge a peer's FIN
-/// from a connection in TIME-WAIT.
+/// from a connection in TIME-WAIT, and for a director's reset.
 pub fn tcp_segment(
     src_mac: EthernetAddress,
     dst_mac: EthernetAddress,

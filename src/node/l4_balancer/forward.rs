@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 
 use smoltcp::wire::{
     EthernetAddress, EthernetFrame, EthernetProtocol, IpProtocol, Ipv4Packet, TcpControl,
-    TcpPacket, TcpRepr, TcpSeqNumber,
+    TcpPacket, TcpSeqNumber,
 };
 
 use super::super::NodeCtx;
@@ -310,20 +310,7 @@ impl L4Balancer {
             let len = tcp.payload().len() + usize::from(tcp.syn()) + usize::from(tcp.fin());
             (TcpSeqNumber(0), Some(tcp.seq_number() + len))
         };
-        let reset = TcpRepr {
-            src_port: tcp.dst_port(),
-            dst_port: tcp.src_port(),
-            control: TcpControl::Rst,
-            seq_number: seq,
-            ack_number: ack,
-            window_len: 0,
-            window_scale: None,
-            max_seg_size: None,
-            sack_permitted: false,
-            sack_ranges: [None; 3],
-            timestamp: None,
-            payload: &[],
-        };
+        let reset = frames::bare_tcp((tcp.dst_port(), tcp.src_port()), TcpControl::Rst, seq, ack);
         let out = frames::tcp_segment(
             eth.dst_addr(),
             EthernetAddress([0; 6]),
