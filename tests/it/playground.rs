@@ -124,6 +124,22 @@ fn broken_hello(text: &str) -> (String, usize) {
     (lines.join("\n"), line)
 }
 
+/// The page `dom` finished its run without errors, and shows the native run's summary table.
+fn assert_ran_like_native(dom: &str, native_table: &str) {
+    let errors = element_text(dom, "<pre id=\"errors\"", "pre").expect("error box");
+    assert_eq!(errors, "", "the playground reported errors");
+    assert!(
+        dom.contains("data-done=\"true\""),
+        "the run did not finish: {}",
+        element_text(dom, "<span id=\"status\"", "span").unwrap_or_default()
+    );
+    let table = element_text(dom, "<pre class=\"summary\"", "pre").expect("a summary table");
+    assert_eq!(
+        table, native_table,
+        "the browser's summary is the native one"
+    );
+}
+
 #[test]
 fn playground_runs_hello_web_like_native_and_places_a_syntax_error() {
     let Some(dir) = playground() else { return };
@@ -150,18 +166,7 @@ fn playground_runs_hello_web_like_native_and_places_a_syntax_error() {
         &profile,
         5000,
     );
-    let errors = element_text(&dom, "<pre id=\"errors\"", "pre").expect("error box");
-    assert_eq!(errors, "", "the playground reported errors");
-    assert!(
-        dom.contains("data-done=\"true\""),
-        "the run did not finish: {}",
-        element_text(&dom, "<span id=\"status\"", "span").unwrap_or_default()
-    );
-    let table = element_text(&dom, "<pre class=\"summary\"", "pre").expect("a summary table");
-    assert_eq!(
-        table, native.table,
-        "the browser's summary is the native one"
-    );
+    assert_ran_like_native(&dom, &native.table);
     for (name, _) in native.files() {
         assert!(
             dom.contains(&format!("download=\"{name}\"")),
@@ -234,18 +239,7 @@ fn playground_opened_from_disk_runs_keepalived_confs_and_tells_why() {
     );
     let dom = dump_dom(&browser, &url, &profile, 5000);
     let _ = std::fs::remove_dir_all(&profile);
-    let errors = element_text(&dom, "<pre id=\"errors\"", "pre").expect("error box");
-    assert_eq!(errors, "", "the playground reported errors");
-    assert!(
-        dom.contains("data-done=\"true\""),
-        "the run did not finish: {}",
-        element_text(&dom, "<span id=\"status\"", "span").unwrap_or_default()
-    );
-    let table = element_text(&dom, "<pre class=\"summary\"", "pre").expect("a summary table");
-    assert_eq!(
-        table, native.table,
-        "the browser's summary is the native one"
-    );
+    assert_ran_like_native(&dom, &native.table);
     let told = element_text(
         &dom,
         &format!("<pre id=\"explanation\" data-request=\"{why}\""),
