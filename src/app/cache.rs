@@ -463,20 +463,8 @@ impl TransparentCache {
         let socket = cx.sockets.get_mut::<tcp::Socket>(handle);
         match socket.state() {
             tcp::State::TimeWait => {
-                if let (Some(local), Some(remote)) =
-                    (socket.local_endpoint(), socket.remote_endpoint())
-                {
-                    let smoltcp::wire::IpAddress::Ipv4(local_ip) = local.addr;
-                    let smoltcp::wire::IpAddress::Ipv4(remote_ip) = remote.addr;
-                    cx.device.policy.time_wait.insert(
-                        cx.now,
-                        FourTuple {
-                            local_ip,
-                            local_port: local.port,
-                            remote_ip,
-                            remote_port: remote.port,
-                        },
-                    );
+                if let Some(tuple) = FourTuple::of(socket) {
+                    cx.device.policy.time_wait.insert(cx.now, tuple);
                 }
             }
             tcp::State::Closed => {}

@@ -611,20 +611,8 @@ impl App for WebServer {
             {
                 match socket.state() {
                     tcp::State::TimeWait => {
-                        if let (Some(local), Some(remote)) =
-                            (socket.local_endpoint(), socket.remote_endpoint())
-                        {
-                            let smoltcp::wire::IpAddress::Ipv4(local_ip) = local.addr;
-                            let smoltcp::wire::IpAddress::Ipv4(remote_ip) = remote.addr;
-                            cx.device.policy.time_wait.insert(
-                                now,
-                                FourTuple {
-                                    local_ip,
-                                    local_port: local.port,
-                                    remote_ip,
-                                    remote_port: remote.port,
-                                },
-                            );
+                        if let Some(tuple) = FourTuple::of(socket) {
+                            cx.device.policy.time_wait.insert(now, tuple);
                         }
                         rearm(socket, slot, self.config.port);
                         slot.clean = true;

@@ -69,6 +69,20 @@ pub struct FourTuple {
 }
 
 impl FourTuple {
+    /// The endpoints of a smoltcp TCP socket, as this host sees them (`None` while it has no
+    /// peer).
+    pub fn of(socket: &smoltcp::socket::tcp::Socket<'_>) -> Option<FourTuple> {
+        let (local, remote) = (socket.local_endpoint()?, socket.remote_endpoint()?);
+        let smoltcp::wire::IpAddress::Ipv4(local_ip) = local.addr;
+        let smoltcp::wire::IpAddress::Ipv4(remote_ip) = remote.addr;
+        Some(FourTuple {
+            local_ip,
+            local_port: local.port,
+            remote_ip,
+            remote_port: remote.port,
+        })
+    }
+
     /// The tuple as one number, its fields in declaration order (so numbers sort as tuples
     /// do): a busy server looks one up for every segment it receives, and comparing one
     /// integer is cheaper than comparing four fields.
