@@ -290,11 +290,9 @@ impl HttpClient {
             && self.config.stop.is_none_or(|stop| at < stop)
     }
 
-    /// The earliest start any request of this host may still have: the oldest one in progress
-    /// or waiting for a name, else the next arrival (`None`: no more requests). Arrivals come
-    /// in time order, and a closed-loop user starts again no earlier than now, so no later
-    /// request starts before it (see `trace::requests`).
-    pub fn floor(&self) -> Option<SimTime> {
+    /// When the next open-loop arrival and the first ready closed-loop user may start a
+    /// request (each `None` when there is none, or it would start after the workload's end).
+    fn next_starts(&self) -> (Option<SimTime>, Option<SimTime>) {
         let arrival = self.next_arrival.filter(|&at| self.may_start(at));
         let users = self
             .users_ready_at
@@ -303,6 +301,15 @@ impl HttpClient {
             .copied()
             .filter(|&at| self.may_start(at))
             .min();
+        (arrival, users)
+    }
+
+    /// The earliest start any request of this host may still have: the oldest one in progress
+    /// or waiting for a name, else the next arrival (`None`: no more requests). Arrivals come
+    /// in time order, and a closed-loop user starts again no earlier than now, so no later
+    /// request starts before it (see `trace::requests`).
+    pub fn floor(&self) -> Option<SimTime> {
+        let (arrival, users) = self.next_starts();
         let in_flight = self.in_flight.iter().map(|r| r.start).min();
         let waiting = self.waiting_dns.iter().map(|w| w.start).min();
         [arrival, users, in_flight, waiting]
@@ -878,14 +885,7 @@ impl App for HttpClient {
     }
 
     fn next_timer(&self) -> Option<SimTime> {
-        let arrival = self.next_arrival.filter(|&at| self.may_start(at));
-        let users = self
-            .users_ready_at
-            .iter()
-            .flatten()
-            .copied()
-            .filter(|&at| self.may_start(at))
-            .min();
+        let (arrival, users) = self.next_starts();
         let deadlines = self
             .in_flight
             .iter()
