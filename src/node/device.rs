@@ -510,19 +510,15 @@ mod tests {
         let peer = EthernetAddress([2, 0, 0, 0, 0, 100]);
         let mut policy = IngressPolicy::new(mac);
         policy.time_wait.insert(SimTime::ZERO, tuple(50000));
+        // A peer's FIN, repeated: a bare segment with a window, as a live peer sends it.
         let fin = TcpRepr {
-            src_port: 50000,
-            dst_port: 80,
-            control: TcpControl::Fin,
-            seq_number: smoltcp::wire::TcpSeqNumber(1000),
-            ack_number: Some(smoltcp::wire::TcpSeqNumber(5000)),
             window_len: 1024,
-            window_scale: None,
-            max_seg_size: None,
-            sack_permitted: false,
-            sack_ranges: [None; 3],
-            timestamp: None,
-            payload: &[],
+            ..frames::bare_tcp(
+                (50000, 80),
+                TcpControl::Fin,
+                smoltcp::wire::TcpSeqNumber(1000),
+                Some(smoltcp::wire::TcpSeqNumber(5000)),
+            )
         };
         let frame = frames::tcp_segment(
             peer,
