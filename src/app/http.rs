@@ -11,7 +11,9 @@
 //! do, so the client (and a student reading the capture) can tell which server answered.
 //!
 //! The parsers here are incremental: bytes arrive in TCP segments of any size, and the parser
-//! is fed each piece as it comes.
+//! is fed each piece as it comes. Each piece is searched once: a reader remembers how far it
+//! looked for the empty line that ends the head, and where it found it. Lines are found by
+//! looking for their `\n` byte (a one-byte search), then checking the `\r` before it.
 //!
 //! # Simplifications
 //! - No chunked encoding, no pipelining, no request bodies.
@@ -108,10 +110,43 @@ pub fn rewrite_head(head: &[u8], keep_alive: bool, extra: &str, out: &mut Vec<u8
 
 /// Finds the end of a header block (`\r\n\r\n`); returns the index just past it.
 pub fn header_end(bytes: &[u8]) -> Option<usize> {
-    bytes
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|i| i + 4)
+    header_end_from(bytes, 0)
+}
+
+/// [`header_end`] for bytes whose first `searched` were searched already (without finding
+/// it): only the new bytes, and the three before them, are looked at.
+fn header_end_from(bytes: &[u8], searched: usize) -> Option<usize> {
+    let mut from = searched.saturating_sub(3);
+    while let Some(i) = bytes[from..].iter().position(|&b| b == b'\n') {
+        let newline = from + i;
+        if newline >= 3 && &bytes[newline - 3..newline] == b"\r\n\r" {
+            return Some(newline + 1);
+        }
+        from = newline + 1;
+    }
+    None
+}
+
+/// The lines of `text` split at each `\r\n`: the same pieces as `text.split("\r\n")`, found
+/// with a one-byte search for `\n` rather than a two-byte pattern search.
+fn crlf_lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        let bytes = current.as_bytes();
+        let mut from = 0;
+        while let Some(i) = bytes[from..].iter().position(|&b| b == b'\n') {
+            let newline = from + i;
+            if newline > 0 && bytes[newline - 1] == b'\r' {
+                // Both bytes are ASCII, so both cuts are at character boundaries.
+                rest = Some(&current[newline + 1..]);
+                return Some(&current[..newline - 1]);
+            }
+            from = newline + 1;
+        }
+        rest = None;
+        Some(current)
+    })
 }
 
 /// Reads a request head as it arrives.
@@ -119,6 +154,8 @@ pub fn header_end(bytes: &[u8]) -> Option<usize> {
 pub struct RequestReader {
     /// Bytes received so far.
     buffer: Vec<u8>,
+    /// Where the head ends in `buffer`, once found.
+    end: Option<usize>,
 }
 
 /// What a [`RequestReader`] has seen so far.
@@ -135,7 +172,7 @@ pub enum RequestProgress {
 impl RequestReader {
     /// The request head received so far (whole once `feed` returned `Get`).
     pub fn head(&self) -> &[u8] {
-        match header_end(&self.buffer) {
+        match self.end {
             Some(end) => &self.buffer[..end],
             None => &self.buffer,
         }
@@ -144,7 +181,7 @@ impl RequestReader {
     /// The value of header `name` (case-insensitive) in the head, if present.
     pub fn header(&self, name: &str) -> Option<&str> {
         let head = std::str::from_utf8(self.head()).ok()?;
-        head.split("\r\n").skip(1).find_map(|line| {
+        crlf_lines(head).skip(1).find_map(|line| {
             let (key, value) = line.split_once(':')?;
             key.trim().eq_ignore_ascii_case(name).then(|| value.trim())
         })
@@ -153,12 +190,17 @@ impl RequestReader {
     /// Forgets everything, keeping the buffer's memory.
     pub fn reset(&mut self) {
         self.buffer.clear();
+        self.end = None;
     }
 
     /// Feeds received bytes.
     pub fn feed(&mut self, bytes: &[u8]) -> RequestProgress {
+        let searched = self.buffer.len();
         self.buffer.extend_from_slice(bytes);
-        let Some(end) = header_end(&self.buffer) else {
+        if self.end.is_none() {
+            self.end = header_end_from(&self.buffer, searched);
+        }
+        let Some(end) = self.end else {
             if self.buffer.len() > MAX_HEADER_BYTES {
                 return RequestProgress::Malformed;
             }
@@ -229,7 +271,8 @@ impl ResponseReader {
     pub fn feed(&mut self, bytes: &[u8]) -> ResponseProgress {
         if self.parsed.is_none() {
             self.head.extend_from_slice(bytes);
-            let Some(end) = header_end(&self.head) else {
+            let searched = self.head.len() - bytes.len();
+            let Some(end) = header_end_from(&self.head, searched) else {
                 if self.head.len() > MAX_HEADER_BYTES {
                     return ResponseProgress::Malformed;
                 }
@@ -262,7 +305,7 @@ impl ResponseReader {
 /// Parses a whole response head (status line and headers, ending in the empty line).
 pub fn parse_response_head(head: &[u8]) -> Option<ResponseHead> {
     let text = std::str::from_utf8(head).ok()?;
-    let mut lines = text.split("\r\n");
+    let mut lines = crlf_lines(text);
     let status_line = lines.next()?;
     let mut parts = status_line.splitn(3, ' ');
     let version = parts.next()?;
@@ -332,6 +375,44 @@ mod tests {
         assert_eq!(reader.header("host"), Some("www.example"));
         assert_eq!(reader.header("X-Missing"), None);
         assert!(reader.head().ends_with(b"\r\n\r\n"));
+    }
+
+    #[test]
+    fn lines_split_as_str_split_does() {
+        for text in [
+            "",
+            "a",
+            "\r\n",
+            "a\r\nb\r\n\r\n",
+            "lone\nnewline\r\nand\rreturn\r\r\n\n\r\n",
+            "\n\r\n\r",
+        ] {
+            let ours: Vec<&str> = crlf_lines(text).collect();
+            let std: Vec<&str> = text.split("\r\n").collect();
+            assert_eq!(ours, std, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn the_end_of_a_head_is_found_in_any_cut() {
+        let head = b"GET / HTTP/1.1\r\nHost: www\r\n\r\nbody";
+        let end = Some(head.len() - 4);
+        assert_eq!(header_end(head), end);
+        assert_eq!(header_end(b"\r\n\n\r\n"), None);
+        for cut in 0..head.len() {
+            // The first `cut` bytes were searched already when the rest arrives.
+            let found = header_end_from(&head[..cut], 0);
+            let expected = if cut >= head.len() - 4 { end } else { None };
+            assert_eq!(found, expected, "first {cut} bytes");
+            if found.is_none() {
+                assert_eq!(header_end_from(head, cut), end, "after {cut} bytes");
+            }
+        }
+        let mut reader = RequestReader::default();
+        for byte in head.chunks(1) {
+            reader.feed(byte);
+        }
+        assert_eq!(reader.head(), &head[..head.len() - 4]);
     }
 
     #[test]
