@@ -232,6 +232,31 @@ struct Slot {
     clean: bool,
 }
 
+/// The response heads a server sends. They differ only by status, body length and
+/// `Connection`, so each is written once and copied for every later response.
+#[derive(Default)]
+struct ResponseHeads {
+    /// `(status, body length, keep-alive)` and the head's bytes.
+    written: Vec<((u16, u64, bool), Vec<u8>)>,
+}
+
+impl ResponseHeads {
+    /// The head for a response of server `served_by`, written the first time it is asked.
+    fn get(&mut self, served_by: &str, status: u16, body_len: u64, keep_alive: bool) -> &[u8] {
+        let key = (status, body_len, keep_alive);
+        let at = match self.written.iter().position(|(k, _)| *k == key) {
+            Some(at) => at,
+            None => {
+                let mut head = Vec::new();
+                http::write_response_head(&mut head, status, served_by, body_len, keep_alive);
+                self.written.push((key, head));
+                self.written.len() - 1
+            }
+        };
+        &self.written[at].1
+    }
+}
+
 /// A web server application.
 pub struct WebServer {
     /// Configuration.
@@ -267,6 +292,8 @@ pub struct WebServer {
     queue_full: bool,
     /// SYNs dropped because every slot was taken (Linux `ListenOverflows`).
     listen_drops: u64,
+    /// The response heads written so far.
+    heads: ResponseHeads,
 }
 
 impl WebServer {
@@ -289,6 +316,7 @@ impl WebServer {
             forwarded_for: std::collections::BTreeSet::new(),
             queue_full: false,
             listen_drops: 0,
+            heads: ResponseHeads::default(),
         }
     }
 
@@ -568,13 +596,11 @@ impl App for WebServer {
                 } else {
                     0
                 };
-                http::write_response_head(
-                    &mut slot.head,
-                    slot.status,
-                    &self.config.name,
-                    body_len,
-                    slot.keep_alive,
-                );
+                let head =
+                    self.heads
+                        .get(&self.config.name, slot.status, body_len, slot.keep_alive);
+                slot.head.clear();
+                slot.head.extend_from_slice(head);
                 slot.head_sent = 0;
                 slot.body_left = body_len;
                 slot.phase = Phase::Sending;
@@ -841,6 +867,17 @@ mod tests {
         assert_eq!(refused, 4);
         assert!(run.trace.listen_drops.is_empty());
         assert!(!run.summary_json.contains("listen_drops"));
+    }
+
+    #[test]
+    fn a_head_is_written_once_and_copied_after() {
+        let mut heads = ResponseHeads::default();
+        let mut expected = Vec::new();
+        for (status, len, keep) in [(200, 10, false), (404, 0, true), (200, 10, false)] {
+            http::write_response_head(&mut expected, status, "web1", len, keep);
+            assert_eq!(heads.get("web1", status, len, keep), &expected[..]);
+        }
+        assert_eq!(heads.written.len(), 2);
     }
 
     #[test]
