@@ -56,6 +56,10 @@ pub struct RequestLog {
     floors: Vec<Option<SimTime>>,
     /// The same floors, sorted, to find the lowest quickly.
     lowest: BTreeSet<(SimTime, usize)>,
+    /// The lowest floor (the first of `lowest`), kept as it changes.
+    lowest_floor: Option<SimTime>,
+    /// The start of the first record held (the first key of `held`), kept as it changes.
+    first_held: Option<SimTime>,
     /// Records pushed so far (released or held).
     finished: u64,
     /// What the reports need, counted from the released records.
@@ -101,11 +105,19 @@ impl RequestLog {
     /// A finished request. It waits in the window until it can be released.
     pub fn push(&mut self, record: RequestRecord) {
         self.finished += 1;
+        self.first_held = Some(
+            self.first_held
+                .map_or(record.start, |s| s.min(record.start)),
+        );
         self.held.insert(key(&record), record);
     }
 
     /// Client `node` will start no request before `floor` (`None`: none at all); releases what
     /// can be released at `now`. `events` are the trace's events so far.
+    ///
+    /// Every client calls this after each of its polls, most often with the floor it gave
+    /// last time and nothing to release: the lowest floor and the first record held are kept
+    /// up to date as they change, so that such a call only compares two times.
     pub fn set_floor(
         &mut self,
         node: usize,
@@ -117,18 +129,12 @@ impl RequestLog {
             self.floors.resize(node + 1, None);
         }
         if self.floors[node] != floor {
-            if let Some(old) = self.floors[node] {
-                self.lowest.remove(&(old, node));
-            }
-            if let Some(new) = floor {
-                self.lowest.insert((new, node));
-            }
-            self.floors[node] = floor;
+            self.move_floor(node, floor);
         }
-        let bound = self
-            .lowest
-            .first()
-            .map_or(now, |&(floor, _)| floor.min(now));
+        let bound = self.lowest_floor.map_or(now, |lowest| lowest.min(now));
+        if self.first_held.is_none_or(|start| start >= bound) {
+            return;
+        }
         while let Some(entry) = self.held.first_entry() {
             if entry.key().0 >= bound {
                 break;
@@ -136,6 +142,19 @@ impl RequestLog {
             let record = entry.remove();
             self.release(record, events);
         }
+        self.first_held = self.held.first_key_value().map(|(key, _)| key.0);
+    }
+
+    /// Client `node`'s floor becomes `floor`.
+    fn move_floor(&mut self, node: usize, floor: Option<SimTime>) {
+        if let Some(old) = self.floors[node] {
+            self.lowest.remove(&(old, node));
+        }
+        if let Some(new) = floor {
+            self.lowest.insert((new, node));
+        }
+        self.floors[node] = floor;
+        self.lowest_floor = self.lowest.first().map(|&(lowest, _)| lowest);
     }
 
     /// The run is over: releases every record still held, in order. `events` are all the
@@ -144,8 +163,10 @@ impl RequestLog {
         while let Some((_, record)) = self.held.pop_first() {
             self.release(record, events);
         }
+        self.first_held = None;
         self.floors.clear();
         self.lowest.clear();
+        self.lowest_floor = None;
     }
 
     /// Counts, writes and perhaps keeps one record: the next row of `requests.csv`.
@@ -404,6 +425,41 @@ mod tests {
         log.finish(&[]);
         assert_eq!(log.records().len(), 3);
         assert_eq!(log.tally().issued, 10_000);
+    }
+
+    #[test]
+    fn the_kept_lowest_floor_and_first_record_follow_every_change() {
+        let mut log = RequestLog::default();
+        // A fixed pseudo-random walk of three clients (no clock, no seed file).
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let mut floors = [0u64; 3];
+        for (seq, now) in (0..3_000).zip(1..) {
+            let node = next(3) as usize;
+            if next(2) == 0 {
+                let start = floors[node] + next(5);
+                log.push(record(start, now, node, seq, Outcome::Ok));
+            }
+            floors[node] += next(3);
+            let floor = (next(50) > 0).then_some(at(floors[node]));
+            if floor.is_none() {
+                // It promises no request at all: one that comes anyway starts after the run.
+                floors[node] = 10_000_000;
+            }
+            log.set_floor(node, floor, at(now), &[]);
+            assert_eq!(log.lowest_floor, log.lowest.first().map(|&(f, _)| f));
+            assert_eq!(log.first_held, log.held.keys().next().map(|k| k.0));
+            let bound = log.lowest_floor.map_or(at(now), |f| f.min(at(now)));
+            assert!(log.first_held.is_none_or(|start| start >= bound));
+        }
+        log.finish(&[]);
+        let keys: Vec<Key> = log.records().iter().map(key).collect();
+        assert!(keys.is_sorted(), "released in the file's order");
     }
 
     #[test]
