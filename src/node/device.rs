@@ -319,6 +319,9 @@ pub struct SimDevice {
     pub tx: Vec<Vec<u8>>,
     /// Emptied frame buffers kept for reuse, so steady traffic allocates nothing.
     spare: Vec<Vec<u8>>,
+    /// Buffers smoltcp has finished reading, back in `spare` at the next `receive` or
+    /// `transmit` (while a receive token holds this, its transmit token holds `spare`).
+    read: Vec<Vec<u8>>,
     /// The current virtual time, set before each poll.
     now: SimTime,
     /// What happens to frames before smoltcp sees them.
@@ -332,6 +335,7 @@ impl SimDevice {
             rx: VecDeque::new(),
             tx: Vec::new(),
             spare: Vec::new(),
+            read: Vec::new(),
             now: SimTime::ZERO,
             policy: IngressPolicy::new(mac),
         }
@@ -343,12 +347,39 @@ impl SimDevice {
     }
 
     /// Returns a frame buffer to the spare pool.
-    pub fn recycle(&mut self, mut frame: Vec<u8>) {
-        if self.spare.len() < 64 {
-            frame.clear();
-            self.spare.push(frame);
+    pub fn recycle(&mut self, frame: Vec<u8>) {
+        keep_spare(&mut self.spare, frame);
+    }
+
+    /// Moves the buffers smoltcp has read since the last call into the spare pool.
+    fn reclaim(&mut self) {
+        for frame in self.read.drain(..) {
+            keep_spare(&mut self.spare, frame);
         }
     }
+}
+
+/// Frame buffers a card keeps for reuse at most: enough for a burst of segments, few enough
+/// that an idle host holds little (each buffer holds a full frame, [`MTU_WITH_HEADER`]).
+const MAX_SPARE: usize = 64;
+
+/// Empties `frame` and keeps it in `pool`, unless the pool is full.
+fn keep_spare(pool: &mut Vec<Vec<u8>>, mut frame: Vec<u8>) {
+    if pool.len() < MAX_SPARE {
+        frame.clear();
+        pool.push(frame);
+    }
+}
+
+/// A buffer for a frame of `len` bytes, zero-filled: a spare one if there is one, else a new
+/// one with room for the largest frame, so that it never grows when it is reused.
+fn frame_buffer(pool: &mut Vec<Vec<u8>>, len: usize) -> Vec<u8> {
+    let mut buffer = pool
+        .pop()
+        .unwrap_or_else(|| Vec::with_capacity(MTU_WITH_HEADER.max(len)));
+    buffer.clear();
+    buffer.resize(len, 0);
+    buffer
 }
 
 /// Converts virtual time to smoltcp's microsecond `Instant`: the only such conversion.
@@ -365,35 +396,31 @@ pub fn to_duration(d: SimDuration) -> smoltcp::time::Duration {
 pub struct RxToken<'a> {
     /// The frame bytes.
     frame: Vec<u8>,
-    /// Where the buffer goes back after smoltcp has read it.
-    spare: &'a mut Vec<Vec<u8>>,
+    /// Where the buffer goes once smoltcp has read it (on its way back to the spare pool).
+    read: &'a mut Vec<Vec<u8>>,
 }
 
-/// A transmit buffer handed to smoltcp.
+/// A transmit buffer handed to smoltcp. It takes a buffer from the spare pool only when
+/// smoltcp writes a frame: smoltcp asks for one with every received frame, and most received
+/// frames (an ACK, a segment of data) get no immediate answer.
 pub struct TxToken<'a> {
     /// Where the written frame goes.
     tx: &'a mut Vec<Vec<u8>>,
-    /// A reusable buffer, if one is spare.
-    buffer: Option<Vec<u8>>,
+    /// Reusable buffers.
+    spare: &'a mut Vec<Vec<u8>>,
 }
 
 impl phy::RxToken for RxToken<'_> {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
         let result = f(&self.frame);
-        let mut frame = self.frame;
-        if self.spare.len() < 64 {
-            frame.clear();
-            self.spare.push(frame);
-        }
+        self.read.push(self.frame);
         result
     }
 }
 
 impl phy::TxToken for TxToken<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let mut buffer = self.buffer.unwrap_or_default();
-        buffer.clear();
-        buffer.resize(len, 0);
+        let mut buffer = frame_buffer(self.spare, len);
         let result = f(&mut buffer);
         self.tx.push(buffer);
         result
@@ -411,6 +438,7 @@ impl phy::Device for SimDevice {
         Self: 'a;
 
     fn receive(&mut self, _timestamp: Instant) -> Option<(RxToken<'_>, TxToken<'_>)> {
+        self.reclaim();
         loop {
             let mut frame = self.rx.pop_front()?;
             if !self.policy.decapsulate(&mut frame) {
@@ -419,17 +447,16 @@ impl phy::Device for SimDevice {
             }
             match self.policy.inspect(self.now, &frame, &mut self.tx) {
                 Verdict::Pass => {
-                    // The reply buffer comes from the spare pool before the pool is lent to
-                    // the receive token; the two tokens borrow different fields.
-                    let buffer = self.spare.pop();
+                    // The two tokens borrow different fields: the receive token `read`, the
+                    // transmit token `tx` and `spare`.
                     return Some((
                         RxToken {
                             frame,
-                            spare: &mut self.spare,
+                            read: &mut self.read,
                         },
                         TxToken {
                             tx: &mut self.tx,
-                            buffer,
+                            spare: &mut self.spare,
                         },
                     ));
                 }
@@ -440,10 +467,10 @@ impl phy::Device for SimDevice {
 
     fn transmit(&mut self, _timestamp: Instant) -> Option<TxToken<'_>> {
         // Always room: queues and bandwidth are modelled on the wire, not in the card.
-        let buffer = self.spare.pop();
+        self.reclaim();
         Some(TxToken {
             tx: &mut self.tx,
-            buffer,
+            spare: &mut self.spare,
         })
     }
 
@@ -502,6 +529,32 @@ mod tests {
         let after = SimTime::ZERO + TIME_WAIT;
         assert!(!table.contains(after, &tuple(50000)));
         assert!(table.is_empty());
+    }
+
+    #[test]
+    fn a_transmit_token_left_unused_takes_no_buffer_from_the_pool() {
+        use smoltcp::phy::{Device, RxToken as _, TxToken as _};
+        let mac = EthernetAddress([2, 0, 0, 0, 0, 10]);
+        let mut card = SimDevice::new(mac);
+        card.recycle(Vec::with_capacity(MTU_WITH_HEADER));
+        card.rx.push_back(frames::arp(
+            ArpOperation::Request,
+            EthernetAddress([2, 0, 0, 0, 0, 100]),
+            Ipv4Addr::new(10, 0, 0, 100),
+            EthernetAddress([0; 6]),
+            Ipv4Addr::new(10, 0, 0, 10),
+        ));
+        // The stack reads the frame and answers nothing: its transmit token goes unused.
+        let (rx, _unused) = card.receive(Instant::ZERO).expect("a frame is waiting");
+        rx.consume(|frame| assert_eq!(frame.len(), 42));
+        // Both buffers are back for the next frame the stack writes, the read one last.
+        let tx = card
+            .transmit(Instant::ZERO)
+            .expect("a card always has room");
+        tx.consume(60, |buffer| assert!(buffer.iter().all(|&byte| byte == 0)));
+        assert_eq!(card.spare.len(), 1);
+        assert_eq!(card.tx.len(), 1);
+        assert!(card.tx[0].capacity() >= 60);
     }
 
     #[test]

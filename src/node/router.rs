@@ -480,6 +480,7 @@ impl Router {
         // 5. Longest-prefix match.
         let route = lookup(&self.routes, dst).copied();
         if ctx.trace.decisions.is_on()
+            && may_open_connection(&frame)
             && let Some((flow, true)) = tcp_flow(&frame)
         {
             let kind = DecisionKind::RouteMatch { flow, route };
@@ -711,6 +712,23 @@ fn tcp_flow(frame: &[u8]) -> Option<(Flow, bool)> {
     Some((flow, tcp.syn() && !tcp.ack()))
 }
 
+/// A quick look at the raw bytes before [`tcp_flow`] parses the frame: `false` unless it may
+/// be a TCP SYN without ACK (IPv4 protocol 6; in the TCP flags byte, SYN set and ACK clear).
+/// Recording decisions is on for every `report.html`, and a router sees every segment of
+/// every connection, but only the first one of each is recorded.
+fn may_open_connection(frame: &[u8]) -> bool {
+    const IP_PROTOCOL: usize = ETHERNET_HEADER_LEN + 9;
+    const TCP_FLAGS: usize = 13;
+    const SYN: u8 = 0x02;
+    const ACK: u8 = 0x10;
+    let Some(&version_ihl) = frame.get(ETHERNET_HEADER_LEN) else {
+        return false;
+    };
+    let header_len = usize::from(version_ihl & 0x0f) * 4;
+    let flags = frame.get(ETHERNET_HEADER_LEN + header_len + TCP_FLAGS);
+    frame.get(IP_PROTOCOL) == Some(&6) && flags.is_some_and(|f| f & SYN != 0 && f & ACK == 0)
+}
+
 /// An ARP request from `me` for `target`.
 fn arp_request(me: &RouterInterface, target: Ipv4Addr) -> Vec<u8> {
     frames::arp(
@@ -915,6 +933,26 @@ mod tests {
     fn no_route_means_no_match() {
         let routes = [route([10, 0, 0, 0], 24, 0)];
         assert!(lookup(&routes, Ipv4Addr::new(10, 0, 1, 1)).is_none());
+    }
+
+    #[test]
+    fn the_quick_look_passes_every_opening_syn_and_little_else() {
+        use smoltcp::wire::{TcpControl, TcpSeqNumber};
+        let mac = EthernetAddress([2, 0, 0, 0, 0, 1]);
+        let (a, b) = (Ipv4Addr::new(10, 0, 0, 100), Ipv4Addr::new(10, 0, 1, 11));
+        let segment = |control, ack: Option<TcpSeqNumber>| {
+            let repr = frames::bare_tcp((50000, 80), control, TcpSeqNumber(7), ack);
+            frames::tcp_segment(mac, mac, a, b, &repr)
+        };
+        let syn = segment(TcpControl::Syn, None);
+        let syn_ack = segment(TcpControl::Syn, Some(TcpSeqNumber(1)));
+        let ack = segment(TcpControl::None, Some(TcpSeqNumber(1)));
+        assert!(may_open_connection(&syn));
+        assert_eq!(tcp_flow(&syn).map(|(_, opens)| opens), Some(true));
+        for other in [&syn_ack, &ack, &syn[..20], &[][..]] {
+            assert!(!may_open_connection(other));
+            assert_ne!(tcp_flow(other).map(|(_, opens)| opens), Some(true));
+        }
     }
 
     #[test]

@@ -567,13 +567,16 @@ impl World {
         let mut fate = Fate::default();
         self.segments[segment].switch_forward(self.now, port, &frame, &mut hops, &mut fate);
         self.count(fate);
-        let sender = self.segments[segment].port_node(port);
-        let before = hops.len();
-        hops.retain(|hop| match *hop {
-            Hop::ToNode { node, .. } => !self.separated(sender, node, &frame),
-            Hop::ToSwitch { .. } => true,
-        });
-        self.trace.net.frames_lost += (before - hops.len()) as u64;
+        // Only a partition (a fault) keeps a switch from delivering; most runs have none.
+        if !self.partitions.is_empty() {
+            let sender = self.segments[segment].port_node(port);
+            let before = hops.len();
+            hops.retain(|hop| match *hop {
+                Hop::ToNode { node, .. } => !self.separated(sender, node, &frame),
+                Hop::ToSwitch { .. } => true,
+            });
+            self.trace.net.frames_lost += (before - hops.len()) as u64;
+        }
         // The last delivery takes the frame itself; earlier ones (a flood) get copies.
         let n_hops = hops.len();
         let mut frame = Some(frame);
