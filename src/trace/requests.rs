@@ -125,10 +125,7 @@ impl RequestLog {
             }
             self.floors[node] = floor;
         }
-        let bound = self
-            .lowest
-            .first()
-            .map_or(now, |&(floor, _)| floor.min(now));
+        let bound = self.released_before(now);
         while let Some(entry) = self.held.first_entry() {
             if entry.key().0 >= bound {
                 break;
@@ -136,6 +133,14 @@ impl RequestLog {
             let record = entry.remove();
             self.release(record, events);
         }
+    }
+
+    /// After [`RequestLog::set_floor`] at `now`: every request that started before this time
+    /// is released (none is held, and no client can still finish one).
+    pub fn released_before(&self, now: SimTime) -> SimTime {
+        self.lowest
+            .first()
+            .map_or(now, |&(floor, _)| floor.min(now))
     }
 
     /// The run is over: releases every record still held, in order. `events` are all the
