@@ -335,8 +335,10 @@ pub fn sorted_requests<'a>(run: &RunReport<'a>) -> Vec<&'a RequestRecord> {
 /// [`sorted_requests`] of a trace, while its run goes or after.
 pub fn sorted_records(trace: &crate::trace::Trace) -> Vec<&RequestRecord> {
     let mut rows: Vec<&RequestRecord> = trace.requests.records().iter().collect();
-    // The log releases them in this order already; sorting again costs one pass.
-    rows.sort_by_key(|r| (r.start, r.client_node, r.client_seq));
+    // The log releases them in this order already; sorting again costs one pass. The keys
+    // are distinct (a client numbers its requests), so an unstable sort, which needs no
+    // scratch copy, gives the same order.
+    rows.sort_unstable_by_key(|r| (r.start, r.client_node, r.client_seq));
     rows
 }
 

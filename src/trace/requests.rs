@@ -289,7 +289,9 @@ impl Tally {
             .values()
             .flat_map(|c| c.latencies.iter().map(|d| d.as_millis_f64()))
             .collect();
-        all.sort_by(f64::total_cmp);
+        // Unstable, so without a scratch copy (8 MB at a million requests), and the same
+        // order: numbers equal under `total_cmp` have the same bits.
+        all.sort_unstable_by(f64::total_cmp);
         all
     }
 }
