@@ -322,8 +322,8 @@ pub type RecordingReader = Box<dyn FnOnce(&Trace) + Send>;
 pub struct EarlyReader {
     /// The reader.
     read: RecordingReader,
-    /// Whether the decisions must stay when the recording goes (a capture reads them for its
-    /// packet comments while the run goes).
+    /// Whether the decisions must go on being recorded when the recording goes (a capture
+    /// reads them for its packet comments while the run goes, and then forgets them).
     keep_decisions: bool,
 }
 
@@ -388,8 +388,9 @@ impl Trace {
     /// Hands the bounded recording to `read` as soon as it is complete: it stopped, and every
     /// request that started before it stopped is released (`RequestLog::released_before`), so
     /// nothing the recording could tell about is still to come. Then the recording goes (and
-    /// stops): a long run does not hold it to the end. `keep_decisions` keeps the decisions
-    /// (recording and kept as before) for a capture's packet comments. A reader still waiting
+    /// stops): a long run does not hold it to the end. With `keep_decisions` the decisions go
+    /// on being recorded up to their limit, for a capture's packet comments, and the capture
+    /// forgets them once read (`Decisions::release`). A reader still waiting
     /// when the run ends is called by [`Trace::read_recording_now`].
     pub fn read_recording_early(&mut self, read: RecordingReader, keep_decisions: bool) {
         self.early_reader = Some(EarlyReader {
@@ -417,7 +418,9 @@ impl Trace {
         if let Some(reader) = self.early_reader.take() {
             (reader.read)(self);
             self.frames = None;
-            if !reader.keep_decisions {
+            if reader.keep_decisions {
+                self.decisions.release();
+            } else {
                 self.decisions = Decisions::default();
             }
         }
