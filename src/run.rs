@@ -18,6 +18,10 @@ use crate::sim::SimTime;
 use crate::trace::Trace;
 use crate::world::{RunError, World};
 
+mod stories;
+
+use stories::{Gathering, StoryNames};
+
 /// Everything a finished run produced.
 pub struct Artifacts {
     /// `summary.json`.
@@ -167,7 +171,7 @@ pub fn execute_with(
     setup: impl FnOnce(&mut World),
 ) -> Result<Artifacts, RunError> {
     let built = build_set_up(scenario, seed, capture, None, setup);
-    finish(scenario, seed, format, built, false)
+    finish(scenario, seed, format, built, None)
 }
 
 /// What `netlab run` does: [`execute_with`], also making `report.html`. Decisions and frames
@@ -179,14 +183,15 @@ pub fn execute_with_report(
     capture: CaptureOptions,
     setup: impl FnOnce(&mut World),
 ) -> Result<Artifacts, RunError> {
-    report_run(scenario, seed, format, capture, None, setup)
+    let limit = crate::report::html::RECORD_LIMIT;
+    report_run(scenario, seed, (format, capture, limit), None, setup)
 }
 
 /// [`execute_with_report`], writing `requests.csv` into `requests_csv` row by row while the
 /// run goes instead of into memory, and keeping in memory only the records `report.html`
-/// shows (`report::html::MAX_ROWS`), and letting the bounded recording go once the page's
-/// explanations are told: what `netlab run` does, so a long run's memory does not grow with
-/// its requests. The other files are the same bytes; `Artifacts::requests_csv` is empty,
+/// shows (`report::html::MAX_ROWS`), and letting the bounded recording go as soon as the
+/// page's stories are gathered from it, in the middle of the run (module `stories`): what
+/// `netlab run` does, so a long run's memory does not grow with its requests. The other files are the same bytes; `Artifacts::requests_csv` is empty,
 /// `requests_error` tells whether every row was written, and `Artifacts::trace` keeps neither
 /// the recording nor more than those first records.
 pub fn execute_streaming(
@@ -197,23 +202,35 @@ pub fn execute_streaming(
     requests_csv: Box<dyn std::io::Write + Send>,
     setup: impl FnOnce(&mut World),
 ) -> Result<Artifacts, RunError> {
-    report_run(scenario, seed, format, capture, Some(requests_csv), setup)
+    let limit = crate::report::html::RECORD_LIMIT;
+    report_run(
+        scenario,
+        seed,
+        (format, capture, limit),
+        Some(requests_csv),
+        setup,
+    )
 }
 
-/// The run of [`execute_with_report`] and [`execute_streaming`].
+/// The run of [`execute_with_report`] and [`execute_streaming`], recording at most `limit`
+/// decisions and frame heads for the page's stories.
 fn report_run(
     scenario: &Scenario,
     seed: u64,
-    format: ChartFormat,
-    capture: CaptureOptions,
+    (format, capture, limit): (ChartFormat, CaptureOptions, usize),
     requests_csv: Option<Box<dyn std::io::Write + Send>>,
     setup: impl FnOnce(&mut World),
 ) -> Result<Artifacts, RunError> {
-    let built = build_set_up(scenario, seed, capture, requests_csv, |world| {
-        world.record_bounded(crate::report::html::RECORD_LIMIT);
+    let streaming = requests_csv.is_some();
+    let mut built = build_set_up(scenario, seed, capture, requests_csv, |world| {
+        world.record_bounded(limit);
         setup(world);
     });
-    finish(scenario, seed, format, built, true)
+    let stories = Gathering::default();
+    if streaming {
+        stories.early(&mut built);
+    }
+    finish(scenario, seed, format, built, Some(stories))
 }
 
 /// Builds the world with `capture`, hands `requests.csv`'s writer to it (into memory when
@@ -240,15 +257,16 @@ fn build_set_up(
     built
 }
 
-/// Runs a built world and renders its files; `html` adds `report.html`.
+/// Runs a built world and renders its files; `stories` adds `report.html`, with the stories
+/// gathered there.
 fn finish(
     scenario: &Scenario,
     seed: u64,
     format: ChartFormat,
     built: crate::scenario::build::Built,
-    html: bool,
+    stories: Option<Gathering>,
 ) -> Result<Artifacts, RunError> {
-    let segments = built.world.segment_names();
+    let story_names = stories.is_some().then(|| StoryNames::of(&built));
     let mut output = built.world.run()?;
     let names: Names = (built.node_names, built.server_names, built.server_addrs);
     let (requests_csv, requests_streamed, requests_error) =
@@ -258,12 +276,12 @@ fn finish(
             Some(Err(e)) => (String::new(), true, Some(e)),
             None => (String::new(), false, None),
         };
-    // report.html's explanations come from the bounded recording. A run that streamed
-    // requests.csv (`netlab run`) then lets the recording go (tens of MB) before the other
-    // files are made; the files are the same either way.
-    let told = html.then(|| {
-        let report = run_report(scenario, seed, (&output.trace, output.end), &names);
-        tell_stories(scenario, &report, &segments)
+    // report.html's explanations come from the bounded recording, gathered from it in the
+    // middle of a run that streamed requests.csv (`netlab run`), else now. Such a run then
+    // lets what is left of the recording go before the other files are made; the files are
+    // the same either way.
+    let told = stories.zip(story_names).map(|(stories, story_names)| {
+        stories.tell(&mut output.trace, &story_names, &scenario.name, seed)
     });
     if requests_streamed {
         output.trace.forget_recording();
@@ -359,51 +377,7 @@ fn run_report<'a>(
 /// Node names, web server names and web server addresses, as `Built` gives them.
 type Names = (Vec<String>, Vec<String>, Vec<std::net::Ipv4Addr>);
 
-/// The explanations `report.html` holds: those of the requests `report::html::narrated_ids`
-/// picks among those the bounded recording covered, and how many it covered.
-fn tell_stories(
-    scenario: &Scenario,
-    report: &RunReport<'_>,
-    segments: &[String],
-) -> (Vec<crate::report::html::Narrated>, usize) {
-    use crate::report::html;
-    // The requests the page lists, the same whether the run kept all or only these.
-    let requests = html::shown_requests(report);
-    let trace = report.trace;
-    let stopped = [trace.decisions.full_at(), trace.frame_limit.1]
-        .into_iter()
-        .flatten()
-        .min();
-    let complete = |r: &crate::trace::RequestRecord| stopped.is_none_or(|at| r.end < at);
-    let covered = stopped.map_or(requests.len(), |at| {
-        requests.partition_point(|r| r.start < at)
-    });
-    let failed: Vec<bool> = requests
-        .iter()
-        .map(|r| r.outcome != crate::trace::Outcome::Ok)
-        .collect();
-    let ids: Vec<usize> = html::narrated_ids(&failed, covered)
-        .into_iter()
-        .filter(|&id| complete(requests[id]))
-        .collect();
-    let names = crate::explain::Names {
-        nodes: report.node_names,
-        servers: report.server_names,
-        server_addrs: report.server_addrs,
-        segments,
-    };
-    let stories = crate::explain::narrate_for_report(
-        trace,
-        &names,
-        &requests,
-        &ids,
-        &scenario.name,
-        report.seed,
-    );
-    (stories, covered)
-}
-
-/// `report.html`: the run's data, with the explanations `told` by [`tell_stories`].
+/// `report.html`: the run's data, with the explanations `told` (module `stories`).
 fn report_page(
     scenario: &Scenario,
     report: &RunReport<'_>,

@@ -310,6 +310,29 @@ pub struct Trace {
     pub frames: Option<Vec<FrameRecord>>,
     /// The most frame heads `frames` keeps (0 means no limit), and when it became full.
     pub frame_limit: (usize, Option<SimTime>),
+    /// Who reads the bounded recording as soon as it is complete, if anyone
+    /// ([`Trace::read_recording_early`]).
+    pub early_reader: Option<EarlyReader>,
+}
+
+/// Reads the bounded recording of a trace (`report.html`'s stories are gathered from it).
+pub type RecordingReader = Box<dyn FnOnce(&Trace) + Send>;
+
+/// A [`RecordingReader`] waiting for the bounded recording to be complete.
+pub struct EarlyReader {
+    /// The reader.
+    read: RecordingReader,
+    /// Whether the decisions must go on being recorded when the recording goes (a capture
+    /// reads them for its packet comments while the run goes, and then forgets them).
+    keep_decisions: bool,
+}
+
+impl std::fmt::Debug for EarlyReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EarlyReader")
+            .field("keep_decisions", &self.keep_decisions)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The start of one frame as a tap on a wire saw it: enough bytes for the Ethernet, IPv4 and
@@ -342,11 +365,65 @@ impl Trace {
     /// releases the finished requests that no other can now precede.
     pub fn request_floor(&mut self, node: usize, floor: Option<SimTime>, now: SimTime) {
         self.requests.set_floor(node, floor, now, &self.events);
+        if self.early_reader.is_some() {
+            self.read_recording_if_complete(now);
+        }
     }
 
     /// The run is over: releases every request still held, in order.
     pub fn finish_requests(&mut self) {
         self.requests.finish(&self.events);
+    }
+
+    /// When the bounded recording stopped: the first time the decisions or the frame heads
+    /// reached their limit (`None` while both are still recording, or were never bounded).
+    /// Nothing from then on is complete in the recording.
+    pub fn recording_stopped(&self) -> Option<SimTime> {
+        [self.decisions.full_at(), self.frame_limit.1]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Hands the bounded recording to `read` as soon as it is complete: it stopped, and every
+    /// request that started before it stopped is released (`RequestLog::released_before`), so
+    /// nothing the recording could tell about is still to come. Then the recording goes (and
+    /// stops): a long run does not hold it to the end. With `keep_decisions` the decisions go
+    /// on being recorded up to their limit, for a capture's packet comments, and the capture
+    /// forgets them once read (`Decisions::release`). A reader still waiting
+    /// when the run ends is called by [`Trace::read_recording_now`].
+    pub fn read_recording_early(&mut self, read: RecordingReader, keep_decisions: bool) {
+        self.early_reader = Some(EarlyReader {
+            read,
+            keep_decisions,
+        });
+    }
+
+    /// Calls the reader [`Trace::read_recording_early`] left waiting, if any, with the
+    /// recording as it is (at the end of the run); the recording stays.
+    pub fn read_recording_now(&mut self) {
+        if let Some(reader) = self.early_reader.take() {
+            (reader.read)(self);
+        }
+    }
+
+    /// Step 2 of [`Trace::read_recording_early`], after requests were released at `now`.
+    fn read_recording_if_complete(&mut self, now: SimTime) {
+        let Some(stopped) = self.recording_stopped() else {
+            return;
+        };
+        if self.requests.released_before(now) < stopped {
+            return;
+        }
+        if let Some(reader) = self.early_reader.take() {
+            (reader.read)(self);
+            self.frames = None;
+            if reader.keep_decisions {
+                self.decisions.release();
+            } else {
+                self.decisions = Decisions::default();
+            }
+        }
     }
 
     /// Lets the decisions and frame heads recorded so far go (once `report.html`'s

@@ -44,7 +44,8 @@ pub struct Narrator {
     waiting: VecDeque<(SimTime, (Ipv4Addr, u16), String)>,
     /// Records already read from `Decisions`.
     seen: usize,
-    /// Whether someone else (`explain`) keeps the records; if not, they are dropped once read.
+    /// Whether someone else (`explain`, `report.html`) keeps the records; if not (or no
+    /// longer: `Decisions::release`), they are dropped once read.
     keep: bool,
 }
 
@@ -94,7 +95,7 @@ impl Narrator {
             let text = format!("{node}: {}", decision_sentence(decision, &names));
             self.waiting.push_back((decision.at, key, text));
         }
-        if self.keep {
+        if self.keep && !decisions.released() {
             self.seen = records.len();
         } else {
             decisions.clear();

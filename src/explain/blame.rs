@@ -27,7 +27,7 @@ use serde::Serialize;
 use super::story::{Names, Verdict, seconds};
 use crate::report::FAULT_EVENTS;
 use crate::trace::decision::{L4Pick, unavailable};
-use crate::trace::{EventRecord, Outcome, RequestRecord, Trace};
+use crate::trace::{EventRecord, Outcome, RequestRecord};
 
 /// One fault or state change that may explain a failure.
 #[derive(Clone, Debug, Serialize)]
@@ -47,9 +47,10 @@ pub struct Cause {
     pub on_chosen: bool,
 }
 
-/// The verdict on `request`, whose scheduling decisions are `picks`.
+/// The verdict on `request`, whose scheduling decisions are `picks`, from the failure
+/// timeline `events` (the trace's events).
 pub fn verdict(
-    trace: &Trace,
+    events: &[EventRecord],
     names: &Names<'_>,
     request: &RequestRecord,
     picks: &[&L4Pick],
@@ -59,7 +60,7 @@ pub fn verdict(
     let causes = if request.outcome == Outcome::Ok {
         Vec::new()
     } else {
-        causes(&trace.events, names, request, last_pick)
+        causes(events, names, request, last_pick)
     };
     // The likeliest cause: a fault on the very server the director chose.
     if let Some(guilty) = causes

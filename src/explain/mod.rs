@@ -34,7 +34,7 @@ mod story;
 
 pub use frames::{Decoded, decode, summary as frame_summary};
 pub use select::{SelectError, Selector};
-pub use story::{Names, Story};
+pub use story::{Gathered, Names, Story};
 
 use crate::report::sorted_requests;
 use crate::scenario::{Scenario, build};
@@ -98,11 +98,35 @@ pub fn narrate_for_report(
     scenario: &str,
     seed: u64,
 ) -> Vec<crate::report::html::Narrated> {
+    let gathered = gather_for_report(trace, names, requests, ids);
+    narrate_gathered(gathered, &trace.events, names, scenario, seed)
+}
+
+/// The first half of [`narrate_for_report`]: the steps of each story, read from the recording
+/// (which may then go, see [`Gathered`]).
+pub fn gather_for_report(
+    trace: &crate::trace::Trace,
+    names: &Names<'_>,
+    requests: &[&crate::trace::RequestRecord],
+    ids: &[usize],
+) -> Vec<Gathered> {
     ids.iter()
-        .filter_map(|&id| {
-            let story = story::build(trace, names, requests.get(id)?, id);
-            Some(diagram::narrated(&story, scenario, seed, names.nodes))
-        })
+        .filter_map(|&id| Some(story::gather(trace, names, requests.get(id)?, id)))
+        .collect()
+}
+
+/// The second half of [`narrate_for_report`]: each story judged against the failure timeline
+/// `events` (all of the run's), and told.
+pub fn narrate_gathered(
+    gathered: Vec<Gathered>,
+    events: &[crate::trace::EventRecord],
+    names: &Names<'_>,
+    scenario: &str,
+    seed: u64,
+) -> Vec<crate::report::html::Narrated> {
+    gathered
+        .into_iter()
+        .map(|g| diagram::narrated(&g.judge(events, names), scenario, seed, names.nodes))
         .collect()
 }
 

@@ -40,7 +40,7 @@ use crate::sim::SimTime;
 use crate::trace::decision::{
     ConnectHow, L4Pick, L7Route, NameSource, RecordOrderKind, unavailable,
 };
-use crate::trace::{Decision, DecisionKind, FrameRecord, RequestRecord, Trace};
+use crate::trace::{Decision, DecisionKind, EventRecord, FrameRecord, RequestRecord, Trace};
 
 /// The names a story uses instead of indices.
 pub struct Names<'a> {
@@ -337,6 +337,44 @@ fn endpoint(endpoint: Endpoint) -> String {
 
 /// Builds the story of `request` (its `id` in `requests.csv`).
 pub fn build(trace: &Trace, names: &Names<'_>, request: &RequestRecord, id: usize) -> Story {
+    gather(trace, names, request, id).judge(&trace.events, names)
+}
+
+/// A story before its verdict: the steps the recording holds about one request.
+///
+/// The steps come from the decisions and frames recorded while the request ran; the verdict
+/// reads the failure timeline, where a health check may notice a fault after the request
+/// ended. So `report.html` gathers its stories as soon as the bounded recording is complete,
+/// lets the recording go, and judges them when the run is over (`run`).
+#[derive(Clone, Debug)]
+pub struct Gathered {
+    /// The request, as `requests.csv` shows it.
+    view: RequestView,
+    /// Its record.
+    request: RequestRecord,
+    /// The steps, in time order.
+    steps: Vec<Step>,
+    /// The frame steps' MAC addresses (`Story::frame_macs`).
+    frame_macs: Vec<([u8; 6], [u8; 6])>,
+    /// The director's scheduling decisions about it, in time order.
+    picks: Vec<L4Pick>,
+}
+
+impl Gathered {
+    /// The story, with its verdict from the failure timeline `events`.
+    pub fn judge(self, events: &[EventRecord], names: &Names<'_>) -> Story {
+        let picks: Vec<&L4Pick> = self.picks.iter().collect();
+        Story {
+            verdict: blame::verdict(events, names, &self.request, &picks),
+            request: self.view,
+            steps: self.steps,
+            frame_macs: self.frame_macs,
+        }
+    }
+}
+
+/// The steps of `request`'s story (its `id` in `requests.csv`), from the recording in `trace`.
+pub fn gather(trace: &Trace, names: &Names<'_>, request: &RequestRecord, id: usize) -> Gathered {
     let mut found = Found::collect(trace, request);
     let mut steps = vec![step(
         request.start,
@@ -376,17 +414,16 @@ pub fn build(trace: &Trace, names: &Names<'_>, request: &RequestRecord, id: usiz
     // Time order; at the same instant a frame on the wire comes before what a node decided
     // on receiving it (the sort is stable, so decisions keep their recorded order).
     steps.sort_by_key(|s| (s.time_ns, !matches!(s.what, What::Frame { .. })));
-    let picks: Vec<&L4Pick> = found
+    let picks = found
         .decisions
         .iter()
         .filter_map(|d| match &d.kind {
-            DecisionKind::L4Pick(pick) => Some(&**pick),
+            DecisionKind::L4Pick(pick) => Some((**pick).clone()),
             _ => None,
         })
         .collect();
-    let verdict = blame::verdict(trace, names, request, &picks);
-    Story {
-        request: RequestView {
+    Gathered {
+        view: RequestView {
             id,
             client: names.nodes[request.client_node].clone(),
             client_seq: request.client_seq,
@@ -396,9 +433,10 @@ pub fn build(trace: &Trace, names: &Names<'_>, request: &RequestRecord, id: usiz
             server: request.server.map(|s| names.servers[s].clone()),
             status: request.status,
         },
+        request: request.clone(),
         steps,
-        verdict,
         frame_macs,
+        picks,
     }
 }
 

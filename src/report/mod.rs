@@ -32,7 +32,9 @@ pub use rows::{RequestRows, RowsDone};
 pub use series::{TimeSeries, sorted_latencies_ms, time_series};
 
 pub use metrics::{LatencyStats, Metrics, PingStats, percentile};
-pub use summary::{events_csv, ipvsadm_txt, requests_csv, sorted_requests, summary_json};
+pub use summary::{
+    events_csv, ipvsadm_txt, requests_csv, sorted_records, sorted_requests, summary_json,
+};
 pub use table::terminal_table;
 
 use crate::sim::SimTime;

@@ -48,6 +48,10 @@ pub struct Decisions {
     limit: usize,
     /// When recording stopped because `limit` was reached.
     full_at: Option<SimTime>,
+    /// Records made and then forgotten by [`Decisions::clear`]; they count toward `limit`.
+    forgotten: usize,
+    /// Whether only a capture still reads the records ([`Decisions::release`]).
+    released: bool,
 }
 
 impl Decisions {
@@ -60,9 +64,8 @@ impl Decisions {
     pub fn up_to(limit: usize) -> Decisions {
         Decisions {
             on: true,
-            records: Vec::new(),
             limit,
-            full_at: None,
+            ..Decisions::default()
         }
     }
 
@@ -79,7 +82,7 @@ impl Decisions {
     /// Records that `node` decided `kind` at `at` (nothing happens when recording is off).
     pub fn record(&mut self, at: SimTime, node: usize, kind: DecisionKind) {
         if self.on {
-            if self.records.len() < self.limit {
+            if self.records.len() + self.forgotten < self.limit {
                 self.records.push(Decision { at, node, kind });
             } else {
                 self.on = false;
@@ -94,10 +97,31 @@ impl Decisions {
     }
 
     /// Forgets the records kept so far (a capture that has read them, when nothing else
-    /// needs them); recording stays on.
+    /// needs them); recording stays on, and they still count toward the limit.
     pub fn clear(&mut self) {
-        self.records.clear();
+        self.forgotten += self.records.len();
+        if self.records.capacity() > Self::SMALL {
+            self.records = Vec::new(); // What was kept before a release, given back.
+        } else {
+            self.records.clear();
+        }
     }
+
+    /// Nobody keeps the records any more but a capture, which reads them for its packet
+    /// comments (`report.html`'s stories were gathered from them): from now on it forgets
+    /// them once read ([`Decisions::released`]). Recording goes on, and stops at the same
+    /// record as if they had been kept.
+    pub fn release(&mut self) {
+        self.released = true;
+    }
+
+    /// Whether [`Decisions::release`] was called.
+    pub fn released(&self) -> bool {
+        self.released
+    }
+
+    /// Room for the few records made between two frames, kept when cleared.
+    const SMALL: usize = 64;
 }
 
 /// One decision: who, when, what.
@@ -404,6 +428,27 @@ mod tests {
         );
         assert_eq!(on.records().len(), 1);
         assert_eq!(on.records()[0].node, 3);
+    }
+
+    #[test]
+    fn forgotten_records_count_toward_the_limit() {
+        let ask = || DecisionKind::AskDns {
+            seq: 0,
+            server: Ipv4Addr::LOCALHOST,
+        };
+        let mut bounded = Decisions::up_to(3);
+        bounded.record(SimTime::ZERO, 0, ask());
+        bounded.release();
+        assert!(bounded.released());
+        bounded.clear();
+        bounded.record(SimTime::ZERO, 0, ask());
+        bounded.record(SimTime::ZERO, 0, ask());
+        let at = SimTime::ZERO + SimDuration::from_secs(1);
+        bounded.record(at, 0, ask());
+        // The fourth stops recording, as it would have with the first one kept.
+        assert_eq!(bounded.records().len(), 2);
+        assert_eq!(bounded.full_at(), Some(at));
+        assert!(!bounded.is_on());
     }
 
     #[test]

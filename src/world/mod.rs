@@ -355,6 +355,13 @@ impl World {
         self.trace.frame_limit = (limit, None);
     }
 
+    /// Hands the bounded recording to `read` as soon as it is complete, then lets it go
+    /// (`Trace::read_recording_early`); the decisions stay if the capture reads them.
+    pub fn read_recording_early(&mut self, read: crate::trace::RecordingReader) {
+        let capture_reads = self.capture.is_some();
+        self.trace.read_recording_early(read, capture_reads);
+    }
+
     /// The segments' names, by segment index.
     pub fn segment_names(&self) -> Vec<String> {
         self.segments.iter().map(|s| s.name.clone()).collect()

@@ -10,7 +10,7 @@
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value, json};
 
-use super::super::{FAULT_EVENTS, RunReport, sorted_requests};
+use super::super::{FAULT_EVENTS, RunReport, sorted_records};
 use super::MAX_ROWS;
 use crate::sim::SimTime;
 use crate::trace::{DnsEvent, Outcome};
@@ -50,7 +50,7 @@ fn us(at: SimTime) -> u64 {
 
 /// The data object of `report.html`.
 pub fn report_data(run: &RunReport<'_>, extras: &ReportExtras<'_>) -> ReportData {
-    let requests = shown_requests(run);
+    let requests = shown_requests(run.trace);
     let mut clients: Vec<usize> = requests.iter().map(|r| r.client_node).collect();
     clients.sort_unstable();
     clients.dedup();
@@ -158,8 +158,8 @@ impl Serialize for ReportData {
 
 /// The requests the page lists: the first [`MAX_ROWS`] of `requests.csv`, so the page stays
 /// a few megabytes however long the run (the viewer says how many it shows of how many).
-pub fn shown_requests<'a>(run: &RunReport<'a>) -> Vec<&'a crate::trace::RequestRecord> {
-    let mut requests = sorted_requests(run);
+pub fn shown_requests(trace: &crate::trace::Trace) -> Vec<&crate::trace::RequestRecord> {
+    let mut requests = sorted_records(trace);
     requests.truncate(MAX_ROWS);
     requests
 }

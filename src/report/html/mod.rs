@@ -80,31 +80,57 @@ pub fn narrated_ids(failed: &[bool], covered: usize) -> Vec<usize> {
 /// The page: the viewer, and `data` (the JSON object of [`report_data`]) embedded so that no
 /// `</script>` inside a name can end the script early.
 pub fn report_html(title: &str, data: &impl serde::Serialize) -> String {
-    let json = serde_json::to_string(data).expect("report data holds only plain values");
-    // In JSON `<` appears only inside strings, where `\u003c` means the same.
-    let json = json.replace('<', "\\u003c");
-    let mut page = String::with_capacity(json.len() + VIEWER_JS.len() + VIEWER_CSS.len() + 1024);
-    page.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
-    page.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    page.push_str(
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; \
+    let mut page: Vec<u8> = Vec::with_capacity(VIEWER_JS.len() + VIEWER_CSS.len() + 1024);
+    page.extend_from_slice(
+        b"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n",
+    );
+    page.extend_from_slice(
+        b"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n",
+    );
+    page.extend_from_slice(
+        b"<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; \
          script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:\">\n",
     );
-    page.push_str("<title>");
-    page.push_str(&escape_html(title));
-    page.push_str(" · netlab report</title>\n<style>\n");
-    page.push_str(VIEWER_CSS);
-    page.push_str("</style>\n</head>\n<body>\n<div id=\"netlab-report\"></div>\n");
-    page.push_str("<pre id=\"netlab-errors\" hidden></pre>\n");
-    page.push_str("<script type=\"application/json\" id=\"netlab-data\">");
-    page.push_str(&json);
-    page.push_str("</script>\n<script>\n");
-    page.push_str(VIEWER_JS);
-    page.push_str(
-        "\nNetlabReport.start(\"netlab-data\", \"netlab-report\", \"netlab-errors\");\n\
+    page.extend_from_slice(b"<title>");
+    page.extend_from_slice(escape_html(title).as_bytes());
+    page.extend_from_slice(" · netlab report</title>\n<style>\n".as_bytes());
+    page.extend_from_slice(VIEWER_CSS.as_bytes());
+    page.extend_from_slice(b"</style>\n</head>\n<body>\n<div id=\"netlab-report\"></div>\n");
+    page.extend_from_slice(b"<pre id=\"netlab-errors\" hidden></pre>\n");
+    page.extend_from_slice(b"<script type=\"application/json\" id=\"netlab-data\">");
+    // Straight into the page: a long run's data is megabytes, not worth two more copies.
+    serde_json::to_writer(ScriptSafe(&mut page), data)
+        .expect("report data holds only plain values");
+    page.extend_from_slice(b"</script>\n<script>\n");
+    page.extend_from_slice(VIEWER_JS.as_bytes());
+    page.extend_from_slice(
+        b"\nNetlabReport.start(\"netlab-data\", \"netlab-report\", \"netlab-errors\");\n\
          </script>\n</body>\n</html>\n",
     );
-    page
+    // JSON, the viewer and the title are text, and `ScriptSafe` only swaps ASCII.
+    String::from_utf8(page).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// Writes JSON with every `<` as `\u003c`: in JSON `<` appears only inside strings, where the
+/// escape means the same, and so no `</script>` can appear.
+struct ScriptSafe<'a>(&'a mut Vec<u8>);
+
+impl std::io::Write for ScriptSafe<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut parts = buf.split(|&b| b == b'<');
+        if let Some(first) = parts.next() {
+            self.0.extend_from_slice(first);
+        }
+        for part in parts {
+            self.0.extend_from_slice(b"\\u003c");
+            self.0.extend_from_slice(part);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Text made safe to put between HTML tags.
