@@ -492,12 +492,8 @@ impl Router {
             }
             return;
         };
-        // 6. One hop less to live; the header checksum covers the TTL, so recompute it.
-        {
-            let mut packet = Ipv4Packet::new_unchecked(&mut frame[ETHERNET_HEADER_LEN..]);
-            packet.set_hop_limit(ttl - 1);
-            packet.fill_checksum();
-        }
+        // 6. One hop less to live; the header checksum covers the TTL, so update it.
+        decrease_ttl(&mut frame[ETHERNET_HEADER_LEN..]);
         self.send_to_next_hop(ctx, route.iface, route.via.unwrap_or(dst), frame);
     }
 
@@ -740,6 +736,28 @@ fn arp_request(me: &RouterInterface, target: Ipv4Addr) -> Vec<u8> {
     )
 }
 
+/// Takes one from the TTL of an IPv4 header whose checksum is right and whose TTL is above
+/// one, and updates the checksum for the change instead of summing the header again
+/// (RFC 1624, as Linux's `ip_decrease_ttl` in `include/net/ip.h` does).
+///
+/// The TTL is the high byte of the header's fifth 16-bit word, so that word, and the one's
+/// complement sum of the header with it, drop by 0x0100; the checksum, the sum's complement,
+/// rises by 0x0100, a carry out of 16 bits being added back in. The result is the one a full
+/// recomputation gives, bit for bit: both are congruent modulo 0xffff and neither is ever
+/// 0xffff (the header is never all zeros, so its sum is never zero).
+fn decrease_ttl(header: &mut [u8]) {
+    const TTL: usize = 8;
+    const CHECKSUM: std::ops::Range<usize> = 10..12;
+    header[TTL] -= 1;
+    let old = u32::from(u16::from_be_bytes([
+        header[CHECKSUM.start],
+        header[CHECKSUM.start + 1],
+    ]));
+    let raised = old + 0x0100;
+    let folded = (raised + u32::from(raised >= 0xffff)) as u16;
+    header[CHECKSUM].copy_from_slice(&folded.to_be_bytes());
+}
+
 /// Writes the Ethernet source and destination of a frame.
 fn set_macs(frame: &mut [u8], src: EthernetAddress, dst: EthernetAddress) {
     let mut eth = EthernetFrame::new_unchecked(frame);
@@ -952,6 +970,40 @@ mod tests {
         for other in [&syn_ack, &ack, &syn[..20], &[][..]] {
             assert!(!may_open_connection(other));
             assert_ne!(tcp_flow(other).map(|(_, opens)| opens), Some(true));
+        }
+    }
+
+    #[test]
+    fn the_ttl_update_gives_the_checksum_a_full_sum_gives() {
+        let mut rng = crate::sim::Streams::new(3).stream("headers");
+        for round in 0..100_000 {
+            let mut header = [0u8; 20];
+            header.fill_with(|| rng.below(256) as u8);
+            header[0] = 0x45;
+            header[8] = 2 + rng.below(254) as u8;
+            if round % 4 == 0 {
+                // Make the header's sum 0xffff, so that its checksum is zero, which a sender
+                // may also write as 0xffff, its other one's complement form.
+                header[10..14].fill(0);
+                let sum = header.chunks(2).fold(0u32, |sum, word| {
+                    let sum = sum + u32::from(u16::from_be_bytes([word[0], word[1]]));
+                    (sum & 0xffff) + (sum >> 16)
+                });
+                header[12..14].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+            }
+            let mut packet = Ipv4Packet::new_unchecked(&mut header[..]);
+            packet.fill_checksum();
+            if round % 8 == 0 {
+                assert_eq!(packet.checksum(), 0);
+                packet.set_checksum(0xffff);
+            }
+            assert!(packet.verify_checksum());
+            let mut full = header;
+            let mut expected = Ipv4Packet::new_unchecked(&mut full[..]);
+            expected.set_hop_limit(header[8] - 1);
+            expected.fill_checksum();
+            decrease_ttl(&mut header);
+            assert_eq!(header, full, "round {round}");
         }
     }
 
