@@ -10,7 +10,7 @@
 //! hand into one reused buffer:
 //! - the names (client, server) are quoted by the `csv` crate's rules (RFC 4180: only when
 //!   they hold a comma, a quote or a line break) once, when the writer is made, not per row;
-//! - the numbers are written digit by digit. The times are whole nanoseconds, and the file
+//! - the numbers are written by `itoa`, without `format!`. The times are whole nanoseconds, and the file
 //!   shows whole microseconds (`start_s` with 6 decimals, `latency_ms` with 3), so a time is
 //!   rounded to the microsecond in integers. That is what `format!("{:.6}", secs_f64)` prints,
 //!   except when the nanoseconds end in exactly 500 (a tie, which the float's binary error
@@ -179,16 +179,13 @@ fn csv_field(text: &str) -> Vec<u8> {
     field
 }
 
-/// Appends `value` in decimal, with leading zeros up to `width` digits (at most 20).
-fn push_uint(out: &mut Vec<u8>, mut value: u64, width: usize) {
-    let mut digits = [b'0'; 20];
-    let mut at = digits.len();
-    while value > 0 || digits.len() - at < width.max(1) {
-        at -= 1;
-        digits[at] = b'0' + (value % 10) as u8;
-        value /= 10;
-    }
-    out.extend_from_slice(&digits[at..]);
+/// Appends `value` in decimal, with leading zeros up to `width` digits. The digits come from
+/// `itoa`, the integer formatter `serde_json` uses.
+fn push_uint(out: &mut Vec<u8>, value: u64, width: usize) {
+    let mut buffer = itoa::Buffer::new();
+    let digits = buffer.format(value).as_bytes();
+    out.resize(out.len() + width.saturating_sub(digits.len()), b'0');
+    out.extend_from_slice(digits);
 }
 
 /// Appends a time of `nanos` nanoseconds in seconds (`decimals` 6) or milliseconds
