@@ -647,6 +647,16 @@ impl HttpClient {
         let mut index = 0;
         while index < self.in_flight.len() {
             let request = &mut self.in_flight[index];
+            // An asleep connection is as this loop last left it (`node::sockets`), unless it
+            // is a kept one just given a new request: only an ICMP error or a deadline may
+            // end it.
+            let timed = cx.now >= request.deadline
+                || request.connect_deadline.is_some_and(|at| cx.now >= at);
+            let reused = request.established && request.request_written == 0;
+            if !reused && !timed && icmp_errors.is_empty() && cx.sockets.is_asleep(request.handle) {
+                index += 1;
+                continue;
+            }
             let socket = cx.sockets.get_mut::<tcp::Socket>(request.handle);
             let mut ended: Option<Outcome> = None;
 
@@ -807,7 +817,7 @@ impl HttpClient {
         let mut index = 0;
         while index < self.kept.len() {
             let kept = self.kept[index];
-            if keep_alive::is_reusable(cx.sockets.get_mut::<tcp::Socket>(kept.handle)) {
+            if keep_alive::is_reusable(cx.sockets.get::<tcp::Socket>(kept.handle)) {
                 index += 1;
             } else {
                 self.kept.remove(index);
@@ -817,8 +827,7 @@ impl HttpClient {
         let now = cx.now;
         let (idle, ports) = (&mut self.idle_sockets, &mut self.ports);
         self.closing.retain(|&(handle, port)| {
-            let socket = cx.sockets.get_mut::<tcp::Socket>(handle);
-            if socket.is_open() {
+            if cx.sockets.get::<tcp::Socket>(handle).is_open() {
                 return true;
             }
             idle.push(handle);

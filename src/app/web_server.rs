@@ -512,8 +512,14 @@ impl App for WebServer {
         for live_index in 0..self.live.len() {
             let index = self.live[live_index];
             let handle = self.slots[index].handle;
-            let socket = cx.sockets.get_mut::<tcp::Socket>(handle);
             let slot = &mut self.slots[index];
+            // An asleep connection is as this loop last left it (`node::sockets`): only a
+            // phase waiting for a time may have something to do.
+            let timed = matches!(slot.phase, Phase::Serving { .. }) || slot.idle_until.is_some();
+            if !timed && cx.sockets.is_asleep(handle) {
+                continue;
+            }
+            let socket = cx.sockets.get_mut::<tcp::Socket>(handle);
             // 1. Listening: an established connection is our accept().
             if slot.phase == Phase::Listening {
                 if socket.state() != tcp::State::Listen {

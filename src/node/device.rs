@@ -86,7 +86,7 @@ impl FourTuple {
     /// The tuple as one number, its fields in declaration order (so numbers sort as tuples
     /// do): a busy server looks one up for every segment it receives, and comparing one
     /// integer is cheaper than comparing four fields.
-    fn key(&self) -> u128 {
+    pub(crate) fn key(&self) -> u128 {
         (u128::from(u32::from(self.local_ip)) << 64)
             | (u128::from(self.local_port) << 48)
             | (u128::from(u32::from(self.remote_ip)) << 16)

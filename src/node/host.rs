@@ -8,9 +8,11 @@
 //!    sends whatever its sockets have to send;
 //! 2. every application looks at its sockets and acts (accepts, reads, writes, closes);
 //! 3. if an application acted, the stack is polled again so that its data leaves now;
-//! 4. the frames the stack wrote are handed to the world, and the host asks to be woken at the
-//!    earliest of the stack's own deadline (`poll_at`: retransmission, delayed ACK...) and its
-//!    applications' timers.
+//! 4. the frames the stack wrote are handed to the world, the connections with nothing to do
+//!    fall asleep out of the stack's walk (`node::sockets`: before each poll the ones it may
+//!    concern wake up), and the host asks to be woken at the earliest of the stack's own
+//!    deadline (`poll_at`: retransmission, delayed ACK..., the asleep connections' included)
+//!    and its applications' timers.
 //!
 //! A host that has nothing to do is never polled, which keeps large scenarios cheap.
 //!
@@ -29,10 +31,13 @@
 use std::net::Ipv4Addr;
 
 use smoltcp::iface::{Config, Interface};
-use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr};
+use smoltcp::wire::{
+    ArpOperation, ArpPacket, EthernetAddress, EthernetFrame, EthernetProtocol, HardwareAddress,
+    IpCidr,
+};
 
 use super::device::{SimDevice, to_instant};
-use super::sockets::HostSockets;
+use super::sockets::{HostSockets, NEIGHBOUR_DOUBT};
 use super::tunnel::{TunnelConfig, TunnelEndpoint, clamp_mss};
 use super::{Command, Node, NodeCtx, ServiceMode};
 use crate::sim::SimTime;
@@ -135,6 +140,8 @@ pub struct Host {
     sockets: HostSockets,
     /// The applications, run in this order.
     apps: Vec<Box<dyn App>>,
+    /// When the stack last sent an ARP request (see `sockets::NEIGHBOUR_DOUBT`).
+    last_arp_request: Option<SimTime>,
 }
 
 impl Host {
@@ -153,6 +160,7 @@ impl Host {
             device,
             sockets: HostSockets::new(),
             apps: Vec::new(),
+            last_arp_request: None,
         }
     }
 
@@ -206,7 +214,10 @@ impl Host {
         let instant = to_instant(now);
         self.device.set_now(now);
         for _ in 0..MAX_ROUNDS_PER_SERVICE {
-            // 1. The stack takes in frames and sends what its sockets have queued.
+            // 1. The stack takes in frames and sends what its sockets have queued; first the
+            //    asleep connections this may concern come back into its walk.
+            self.sockets
+                .before_poll(&mut self.iface, instant, &self.device.rx);
             self.iface
                 .poll(instant, &mut self.device, &mut self.sockets);
             // 2. The applications act on their sockets.
@@ -235,9 +246,23 @@ impl Host {
             if let Some(mss) = clamp {
                 clamp_mss(&mut frame, mss);
             }
+            if is_arp_request(&frame) {
+                self.last_arp_request = Some(now);
+            }
             ctx.send(0, frame);
         }
-        if let Some(at) = self.iface.poll_at(instant, &self.sockets) {
+        // The connections with nothing to do leave the stack's walk until they have.
+        let careful = !self.gateway_on_link()
+            || self
+                .last_arp_request
+                .is_some_and(|at| now < at + from_duration(NEIGHBOUR_DOUBT));
+        self.sockets.settle(&mut self.iface, instant, careful);
+        let stack = self.iface.poll_at(instant, &self.sockets);
+        let due = match (stack, self.sockets.next_alarm()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if let Some(at) = due {
             // smoltcp counts in microseconds and reports "due now" as a time at or before now.
             // Everything due now was just done, so a deadline that is not in the future means
             // "as soon as possible": the next microsecond. Waking again in the same instant
@@ -251,6 +276,32 @@ impl Host {
             }
         }
     }
+}
+
+impl Host {
+    /// Whether every peer has a route: a default gateway on the host's own subnet (without
+    /// one, smoltcp finds no route to some peers and holds their sockets' sending back).
+    fn gateway_on_link(&self) -> bool {
+        let subnet = IpCidr::new(self.config.ip.into(), self.config.prefix_len);
+        self.config
+            .gateway
+            .is_some_and(|gateway| subnet.contains_addr(&gateway.into()))
+    }
+}
+
+/// Whether `frame` is an ARP request.
+fn is_arp_request(frame: &[u8]) -> bool {
+    let Ok(eth) = EthernetFrame::new_checked(frame) else {
+        return false;
+    };
+    eth.ethertype() == EthernetProtocol::Arp
+        && ArpPacket::new_checked(eth.payload())
+            .is_ok_and(|arp| arp.operation() == ArpOperation::Request)
+}
+
+/// smoltcp's duration as virtual time.
+fn from_duration(d: smoltcp::time::Duration) -> crate::sim::SimDuration {
+    crate::sim::SimDuration::from_nanos(d.total_micros() * 1_000)
 }
 
 /// A smoltcp interface with the host's address and default route, booted at `now`.
