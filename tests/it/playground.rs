@@ -174,9 +174,11 @@ fn playground_runs_hello_web_like_native_and_places_a_syntax_error() {
         );
     }
 
+    // `hold` here too: the engine compiles in real time, and without a pending fetch a loaded
+    // machine let virtual time run out before the page listed its diagnostics (wasm/ci.sh).
     let dom = dump_dom(
         &browser,
-        &format!("{base}/index.html?src=/broken.ron"),
+        &format!("{base}/index.html?src=/broken.ron&hold=/hold"),
         &profile,
         5000,
     );
