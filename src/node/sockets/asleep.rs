@@ -1,0 +1,567 @@
+//! *Asleep connections*: a host's live connections with nothing to do, out of smoltcp's walk.
+//!
+//! A busy host holds many live connections, and most of them wait for the peer at any moment:
+//! nothing to send, no timer due. smoltcp still looks at each of them for every frame (which socket takes the segment, which has something to send, when is the
+//! next timer), so at 20 times the request rate each frame costs several times as much. After
+//! each service the host puts such connections **asleep** (`settle`): the connection's socket
+//! moves into a one-socket *cell* and an empty, closed TCP socket takes its place in the set.
+//! smoltcp steps over that placeholder for the price of a few comparisons: it has no peer, so
+//! it takes no segment and has nothing to send. An asleep connection wakes up, back at its
+//! place, when
+//! - a segment arrives for its 4-tuple (`before_poll`, from the frames waiting in the card):
+//!   before the stack sees the segment;
+//! - its own next deadline comes (smoltcp's `poll_at` for the socket alone, asked in its cell:
+//!   retransmission, delayed ACK, timeout, TIME-WAIT's end); the host is woken at the earliest
+//!   of the set's deadline and the asleep ones' (`next_alarm`), as smoltcp would have woken it;
+//! - an application changed it so that it has something to send (`get_mut` hands out the
+//!   socket in its cell and `before_poll` asks its deadline again).
+//!
+//! A connection falls asleep only when smoltcp, asked for that socket alone, says it has
+//! nothing to do before a time still to come. Until then smoltcp's `dispatch` would return
+//! without a change and its `accepts` would refuse every segment of another 4-tuple, so taking
+//! it out of the walk changes nothing: the same frames leave in the same order (every other
+//! socket keeps its place), the same socket takes each segment, the host wakes at the same
+//! times. smoltcp's state of the *place* (whether its socket waits for a neighbour's ARP
+//! reply, and until when) stays with the placeholder and follows the same course. That state
+//! could move a sleeping socket's deadline (smoltcp then reports the end of its one-second
+//! silence instead), so a socket that might be under it is **held awake** for that second
+//! (`HELD_AWAKE`): one found with something still to do after the host's polls (its sending
+//! was held back, the only way a place gets the state). A host with few connections does not
+//! ask them at all (`SLEEP_FROM`), unless sending may have been held back: within
+//! `NEIGHBOUR_DOUBT` of its last ARP request, or always when it has no gateway on its subnet
+//! (smoltcp then finds no route to some peers).
+//!
+//! # Further reading
+//! - `super` (the socket table and its places); `../shared/reference/smoltcp-0.14.md` §2.2;
+//!   smoltcp's `src/iface/socket_meta.rs` and `tcp::Socket::poll_at`.
+
+use smoltcp::iface::{Interface, SocketHandle, SocketSet};
+use smoltcp::socket::{AnySocket, tcp};
+use smoltcp::time::{Duration, Instant};
+use smoltcp::wire::{EthernetFrame, EthernetProtocol, IpProtocol, Ipv4Packet};
+
+use super::HostSockets;
+use crate::node::device::FourTuple;
+use crate::node::tunnel::IPPROTO_IPIP;
+
+/// How long a socket whose sending smoltcp held back stays awake: smoltcp's
+/// `Meta::DISCOVERY_SILENT_TIME`, the time a place waits before asking again for a neighbour
+/// it could not reach (`src/iface/socket_meta.rs`).
+const HELD_AWAKE: Duration = Duration::from_millis(1_000);
+
+/// Connections fall asleep only on a host holding at least this many: putting one to sleep
+/// and waking it costs about what smoltcp spends on a few idle sockets in its walks, so on a
+/// host with one or two connections it would not pay. Below it their deadlines are not asked,
+/// unless the host must be careful (`settle`).
+const SLEEP_FROM: usize = 4;
+
+/// How long after the host's last ARP request smoltcp may hold back a socket's sending: it
+/// sends an ARP request when a lookup misses and then refuses lookups of missing neighbours
+/// for `NeighborCache::SILENT_TIME` (1 s), and a socket refused waits `HELD_AWAKE` more.
+pub const NEIGHBOUR_DOUBT: Duration = Duration::from_millis(2_000);
+
+/// An asleep connection's socket.
+#[derive(Debug)]
+pub(super) struct Sleeper {
+    /// Where the socket waits.
+    cell: Cell,
+    /// Its entry in `HostSockets::sleepers`.
+    entry: usize,
+    /// Whether it is in `touched`.
+    touched: bool,
+}
+
+/// What wakes an asleep connection: a segment for its 4-tuple, or its deadline.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Alarm {
+    /// The connection.
+    handle: SocketHandle,
+    /// Its 4-tuple, as `FourTuple::key`.
+    tuple: u128,
+    /// Its own next deadline (`None`: only a segment can give it work).
+    at: Option<Instant>,
+}
+
+/// The number of `handle`'s place in the set. smoltcp keeps it private, but a handle hashes
+/// as its number (`#[derive(Hash)]` on `SocketHandle(usize)` writes the one `usize`), so the
+/// tables of asleep connections are plain vectors indexed by place instead of maps searched
+/// on every access (`handles_number_their_places` checks it).
+pub(super) fn place(handle: SocketHandle) -> usize {
+    use std::hash::{Hash, Hasher};
+    /// A hasher that keeps the last `usize` written.
+    struct Number(usize);
+    impl Hasher for Number {
+        fn finish(&self) -> u64 {
+            self.0 as u64
+        }
+        fn write(&mut self, _bytes: &[u8]) {}
+        fn write_usize(&mut self, n: usize) {
+            self.0 = n;
+        }
+    }
+    let mut number = Number(0);
+    handle.hash(&mut number);
+    number.0
+}
+
+/// `table[index]`, growing the table with `None` as needed.
+pub(super) fn entry<T>(table: &mut Vec<Option<T>>, index: usize) -> &mut Option<T> {
+    if table.len() <= index {
+        table.resize_with(index + 1, || None);
+    }
+    &mut table[index]
+}
+
+/// A set of one TCP socket: where an asleep socket waits, and where smoltcp is asked for that
+/// socket's own deadline. Free, it holds a placeholder: a closed socket with no buffers.
+#[derive(Debug)]
+pub(super) struct Cell {
+    /// The set.
+    set: SocketSet<'static>,
+    /// Its one socket.
+    handle: SocketHandle,
+}
+
+impl Cell {
+    /// A cell holding a placeholder.
+    fn new() -> Cell {
+        let mut set = SocketSet::new(Vec::with_capacity(1));
+        let placeholder = tcp::Socket::new(
+            tcp::SocketBuffer::new(Vec::new()),
+            tcp::SocketBuffer::new(Vec::new()),
+        );
+        let handle = set.add(placeholder);
+        Cell { set, handle }
+    }
+
+    /// The socket in the cell.
+    fn socket(&mut self) -> &mut tcp::Socket<'static> {
+        self.set.get_mut(self.handle)
+    }
+
+    /// When smoltcp must next poll the socket in the cell, were it alone (`None`: only when a
+    /// segment arrives). A socket that waits for no neighbour (the cell's place never sent
+    /// anything) gets its own `tcp::Socket::poll_at`.
+    fn deadline(&self, iface: &mut Interface, now: Instant) -> Option<Instant> {
+        iface.poll_at(now, &self.set)
+    }
+}
+
+/// Whether a socket whose own deadline is `deadline` has nothing to do at `now`.
+fn idle(deadline: Option<Instant>, now: Instant) -> bool {
+    deadline.is_none_or(|at| at > now)
+}
+
+/// Which asleep connections a received frame may concern.
+#[derive(Debug, PartialEq, Eq)]
+enum Arrival {
+    /// None: it is not a TCP segment (ARP, UDP, ICMP...).
+    Nothing,
+    /// The one with this 4-tuple (`FourTuple::key`, as the receiving host sees it).
+    Segment(u128),
+    /// Any: a TCP segment or tunnelled packet the host does not read here (a fragment).
+    Any,
+}
+
+/// What `frame` concerns, read as smoltcp will read it (after `tunl0` unwraps IP in IP).
+fn arrival(frame: &[u8]) -> Arrival {
+    match EthernetFrame::new_checked(frame) {
+        Ok(eth) if eth.ethertype() == EthernetProtocol::Ipv4 => ip_arrival(eth.payload(), true),
+        _ => Arrival::Nothing,
+    }
+}
+
+/// What an IPv4 packet concerns; `outer` allows one level of IP in IP.
+fn ip_arrival(packet: &[u8], outer: bool) -> Arrival {
+    let Ok(ip) = Ipv4Packet::new_checked(packet) else {
+        return Arrival::Any;
+    };
+    match ip.next_header() {
+        IpProtocol::Udp | IpProtocol::Icmp => Arrival::Nothing,
+        IpProtocol::Tcp if !ip.more_frags() && ip.frag_offset() == 0 && ip.payload().len() >= 4 => {
+            let ports = ip.payload();
+            let tuple = FourTuple {
+                local_ip: ip.dst_addr(),
+                local_port: u16::from_be_bytes([ports[2], ports[3]]),
+                remote_ip: ip.src_addr(),
+                remote_port: u16::from_be_bytes([ports[0], ports[1]]),
+            };
+            Arrival::Segment(tuple.key())
+        }
+        IpProtocol::Unknown(IPPROTO_IPIP) if outer => ip_arrival(ip.payload(), false),
+        _ => Arrival::Any,
+    }
+}
+
+/// Asleep connections (see the module doc).
+impl HostSockets {
+    /// The socket `handle`, asleep or not.
+    ///
+    /// # Panics
+    /// As `SocketSet::get`: if `handle` is not in use or the socket is of another type.
+    pub fn get<T: AnySocket<'static>>(&self, handle: SocketHandle) -> &T {
+        match self.asleep.get(place(handle)) {
+            Some(Some(sleeper)) => sleeper.cell.set.get(sleeper.cell.handle),
+            _ => self.set.get(handle),
+        }
+    }
+
+    /// The socket `handle`, to change it. An asleep one stays in its cell; the host asks its
+    /// deadline again before the stack's next poll (`before_poll`), and wakes it if it has
+    /// something to do.
+    ///
+    /// # Panics
+    /// As `SocketSet::get_mut`.
+    pub fn get_mut<T: AnySocket<'static>>(&mut self, handle: SocketHandle) -> &mut T {
+        match self.asleep.get_mut(place(handle)) {
+            Some(Some(sleeper)) => {
+                if !sleeper.touched {
+                    sleeper.touched = true;
+                    self.touched.push(handle);
+                }
+                sleeper.cell.set.get_mut(sleeper.cell.handle)
+            }
+            _ => self.set.get_mut(handle),
+        }
+    }
+
+    /// Whether `handle` is an asleep connection: nothing happened to it since the host last
+    /// serviced it (no segment, no timer, no application's `get_mut`).
+    pub fn is_asleep(&self, handle: SocketHandle) -> bool {
+        matches!(self.asleep.get(place(handle)), Some(Some(_)))
+    }
+
+    /// The earliest deadline of the asleep connections.
+    pub fn next_alarm(&self) -> Option<Instant> {
+        self.earliest
+    }
+
+    /// Before the stack polls at `now` with `rx` waiting: wakes the connections the poll may
+    /// concern (a segment's 4-tuple, a deadline come, an application's change).
+    pub fn before_poll<'a>(
+        &mut self,
+        iface: &mut Interface,
+        now: Instant,
+        rx: impl IntoIterator<Item = &'a Vec<u8>>,
+    ) {
+        if self.sleepers.is_empty() {
+            return;
+        }
+        self.recheck_touched(iface, now);
+        if self.earliest.is_some_and(|at| at <= now) {
+            self.wake_where(|alarm| alarm.at.is_some_and(|at| at <= now));
+        }
+        for frame in rx {
+            match arrival(frame) {
+                Arrival::Nothing => {}
+                Arrival::Segment(tuple) => self.wake_where(|alarm| alarm.tuple == tuple),
+                Arrival::Any => self.wake_where(|_| true),
+            }
+        }
+    }
+
+    /// After a service at `now`: puts to sleep the awake connections that have nothing to do
+    /// before a time still to come. `careful`: smoltcp may have held back some sending for a
+    /// missing neighbour or route (see `NEIGHBOUR_DOUBT`); every connection is then asked, so
+    /// that those it held back are held awake.
+    pub fn settle(&mut self, iface: &mut Interface, now: Instant, careful: bool) {
+        self.recheck_touched(iface, now);
+        let mut connections = std::mem::take(&mut self.connections);
+        connections.clear();
+        // Sockets with no peer (listening, closed) never sleep: a listener takes SYNs of any
+        // 4-tuple, and a closed socket costs smoltcp no more than a placeholder.
+        connections.extend(self.awake.iter().flatten().filter_map(|&handle| {
+            FourTuple::of(self.set.get::<tcp::Socket>(handle)).map(|tuple| (handle, tuple.key()))
+        }));
+        if careful || connections.len() + self.sleepers.len() >= SLEEP_FROM {
+            for &(handle, tuple) in &connections {
+                self.try_sleep(iface, now, handle, tuple);
+            }
+        }
+        self.connections = connections;
+    }
+
+    /// Moves the awake connection `handle` into a cell, and leaves it there asleep if it has
+    /// nothing to do at `now` and is not held awake.
+    fn try_sleep(
+        &mut self,
+        iface: &mut Interface,
+        now: Instant,
+        handle: SocketHandle,
+        tuple: u128,
+    ) {
+        let mut cell = self.spare_cells.pop().unwrap_or_else(Cell::new);
+        std::mem::swap(self.set.get_mut::<tcp::Socket>(handle), cell.socket());
+        let at = cell.deadline(iface, now);
+        let held = entry(&mut self.held, place(handle));
+        if !idle(at, now) {
+            // Something to do right after the stack's polls: smoltcp held back its sending
+            // (a neighbour not reached yet: the place then waits `HELD_AWAKE` before trying
+            // again), or an application changed it without asking for a poll.
+            *held = Some(now + HELD_AWAKE);
+        } else if held.is_some_and(|until| now >= until) {
+            *held = None;
+        }
+        if held.is_some() {
+            std::mem::swap(self.set.get_mut::<tcp::Socket>(handle), cell.socket());
+            self.spare_cells.push(cell);
+            return;
+        }
+        self.awake[place(handle)] = None;
+        self.sleepers.push(Alarm { handle, tuple, at });
+        self.earliest = [self.earliest, at].into_iter().flatten().min();
+        *entry(&mut self.asleep, place(handle)) = Some(Sleeper {
+            cell,
+            entry: self.sleepers.len() - 1,
+            touched: false,
+        });
+    }
+
+    /// Asks the deadline of every asleep socket an application took with `get_mut`, and wakes
+    /// those that now have something to do (or another 4-tuple).
+    fn recheck_touched(&mut self, iface: &mut Interface, now: Instant) {
+        if self.touched.is_empty() {
+            return;
+        }
+        let mut touched = std::mem::take(&mut self.touched);
+        for &handle in &touched {
+            let Some(Some(sleeper)) = self.asleep.get_mut(place(handle)) else {
+                continue;
+            };
+            sleeper.touched = false;
+            let at = sleeper.cell.deadline(iface, now);
+            let tuple = FourTuple::of(sleeper.cell.socket()).map(|t| t.key());
+            let alarm = &mut self.sleepers[sleeper.entry];
+            if !idle(at, now) || tuple != Some(alarm.tuple) {
+                self.wake(handle);
+            } else if at != alarm.at {
+                alarm.at = at;
+                self.earliest = self.sleepers.iter().filter_map(|a| a.at).min();
+            }
+        }
+        touched.clear();
+        self.touched = touched;
+    }
+
+    /// Wakes every asleep connection whose alarm passes `wanted`.
+    fn wake_where(&mut self, wanted: impl Fn(&Alarm) -> bool) {
+        let mut found = std::mem::take(&mut self.scratch);
+        found.clear();
+        found.extend(
+            self.sleepers
+                .iter()
+                .filter(|alarm| wanted(alarm))
+                .map(|alarm| alarm.handle),
+        );
+        for &handle in &found {
+            self.wake(handle);
+        }
+        self.scratch = found;
+    }
+
+    /// Puts the asleep connection `handle` back at its place. Does nothing if it is awake.
+    pub(super) fn wake(&mut self, handle: SocketHandle) {
+        let Some(slot) = self.asleep.get_mut(place(handle)) else {
+            return;
+        };
+        let Some(mut sleeper) = slot.take() else {
+            return;
+        };
+        std::mem::swap(
+            self.set.get_mut::<tcp::Socket>(handle),
+            sleeper.cell.socket(),
+        );
+        let alarm = self.sleepers.swap_remove(sleeper.entry);
+        if let Some(moved) = self.sleepers.get(sleeper.entry)
+            && let Some(Some(other)) = self.asleep.get_mut(place(moved.handle))
+        {
+            other.entry = sleeper.entry;
+        }
+        if alarm.at.is_some() && alarm.at == self.earliest {
+            self.earliest = self.sleepers.iter().filter_map(|a| a.at).min();
+        }
+        self.spare_cells.push(sleeper.cell);
+        *entry(&mut self.awake, place(handle)) = Some(handle);
+    }
+}
+
+/// Asleep connections against a stack that walks every socket: the same frames, the same
+/// deadlines.
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use smoltcp::iface::Config;
+    use smoltcp::socket::udp;
+    use smoltcp::wire::{
+        ArpOperation, EthernetAddress, HardwareAddress, IpCidr, TcpControl, TcpPacket, TcpRepr,
+        TcpSeqNumber,
+    };
+
+    use super::*;
+    use crate::node::device::SimDevice;
+    use crate::node::frames;
+
+    const HOST_MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 10]);
+    const PEER_MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 100]);
+    const HOST: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 10);
+    const PEER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 100);
+
+    /// A host's stack with three sockets listening on port 80; `sleeps` says whether
+    /// connections fall asleep.
+    struct Stack {
+        iface: Interface,
+        device: SimDevice,
+        sockets: HostSockets,
+        handles: Vec<SocketHandle>,
+        sleeps: bool,
+    }
+
+    impl Stack {
+        fn new(sleeps: bool) -> Stack {
+            let mut device = SimDevice::new(HOST_MAC);
+            let config = Config::new(HardwareAddress::Ethernet(HOST_MAC));
+            let mut iface = Interface::new(config, &mut device, Instant::ZERO);
+            iface.update_ip_addrs(|addrs| {
+                addrs.push(IpCidr::new(HOST.into(), 24)).unwrap();
+            });
+            let mut sockets = HostSockets::new();
+            let handles = (0..3)
+                .map(|_| {
+                    let mut socket = tcp::Socket::new(
+                        tcp::SocketBuffer::new(vec![0; 1024]),
+                        tcp::SocketBuffer::new(vec![0; 1024]),
+                    );
+                    socket.listen(80).unwrap();
+                    sockets.add(socket)
+                })
+                .collect();
+            Stack {
+                iface,
+                device,
+                sockets,
+                handles,
+                sleeps,
+            }
+        }
+
+        /// Services the host at `now` with `frame` arriving: what it sends, and when it wants
+        /// to be woken.
+        fn step(&mut self, now: Instant, frame: Vec<u8>) -> (Vec<Vec<u8>>, Option<Instant>) {
+            if !frame.is_empty() {
+                self.device.rx.push_back(frame);
+            }
+            if self.sleeps {
+                self.sockets
+                    .before_poll(&mut self.iface, now, &self.device.rx);
+            }
+            self.iface.poll(now, &mut self.device, &mut self.sockets);
+            if self.sleeps {
+                self.sockets.settle(&mut self.iface, now, true);
+            }
+            let stack = self.iface.poll_at(now, &self.sockets);
+            let due = [stack, self.sockets.next_alarm()]
+                .into_iter()
+                .flatten()
+                .min();
+            (std::mem::take(&mut self.device.tx), due)
+        }
+    }
+
+    /// A segment from the peer's `port` to the host's port 80.
+    fn segment(port: u16, control: TcpControl, seq: u32, ack: Option<TcpSeqNumber>) -> Vec<u8> {
+        let repr = TcpRepr {
+            window_len: 1024,
+            ..frames::bare_tcp((port, 80), control, TcpSeqNumber(seq as i32), ack)
+        };
+        frames::tcp_segment(PEER_MAC, HOST_MAC, PEER, HOST, &repr)
+    }
+
+    /// The sequence number of the host's SYN-ACK among `sent`.
+    fn syn_ack_seq(sent: &[Vec<u8>]) -> TcpSeqNumber {
+        let frame = sent.last().expect("the host answered");
+        let eth = EthernetFrame::new_checked(&frame[..]).unwrap();
+        let ip = Ipv4Packet::new_checked(eth.payload()).unwrap();
+        TcpPacket::new_checked(ip.payload()).unwrap().seq_number()
+    }
+
+    #[test]
+    fn handles_number_their_places() {
+        let mut set = SocketSet::new(Vec::new());
+        for expected in 0..5 {
+            let handle = set.add(udp::Socket::new(
+                udp::PacketBuffer::new(Vec::new(), Vec::new()),
+                udp::PacketBuffer::new(Vec::new(), Vec::new()),
+            ));
+            assert_eq!(place(handle), expected);
+            assert_eq!(handle.to_string(), format!("#{expected}"));
+        }
+    }
+
+    #[test]
+    fn asleep_connections_change_nothing_the_stack_does() {
+        let mut walked = Stack::new(false);
+        let mut asleep = Stack::new(true);
+        let at = |ms: i64| Instant::from_millis(ms);
+        let arp = frames::arp(ArpOperation::Request, PEER_MAC, PEER, HOST_MAC, HOST);
+        let mut script = vec![(at(0), arp)];
+        script.push((at(1), segment(50000, TcpControl::Syn, 1000, None)));
+        script.push((at(2), segment(50001, TcpControl::Syn, 2000, None)));
+        for (now, frame) in script {
+            let expected = walked.step(now, frame.clone());
+            assert_eq!(asleep.step(now, frame), expected, "at {now}");
+        }
+        let (first, second) = (asleep.handles[0], asleep.handles[1]);
+        assert!(asleep.sockets.is_asleep(first) && asleep.sockets.is_asleep(second));
+        // Each SYN went to the first listener in the set's order, as with no one asleep.
+        let state =
+            |stack: &Stack, i: usize| stack.sockets.get::<tcp::Socket>(stack.handles[i]).state();
+        assert_eq!(state(&asleep, 1), tcp::State::SynReceived);
+        assert_eq!(state(&asleep, 2), tcp::State::Listen);
+        let syn = segment(50002, TcpControl::Syn, 3000, None);
+        let (sent, _) = walked.step(at(3), syn.clone());
+        assert_eq!(asleep.step(at(3), syn).0, sent);
+        // The handshake's last ACK wakes its connection, at its place.
+        let ack = segment(50002, TcpControl::None, 3001, Some(syn_ack_seq(&sent) + 1));
+        let mut expected = walked.step(at(4), ack.clone());
+        assert_eq!(asleep.step(at(4), ack), expected);
+        assert_eq!(state(&asleep, 2), tcp::State::Established);
+        // Nothing more arrives: the host is woken for the SYN-ACKs' retransmissions, and sends
+        // the same ones at the same times.
+        for _ in 0..4 {
+            let due = expected.1.expect("a retransmission is due");
+            expected = walked.step(due, Vec::new());
+            assert_eq!(asleep.step(due, Vec::new()), expected, "at {due}");
+            assert!(!expected.0.is_empty());
+        }
+        let order: Vec<SocketHandle> = asleep.sockets.iter().map(|(h, _)| h).collect();
+        assert_eq!(order, asleep.handles, "every socket keeps its place");
+    }
+
+    #[test]
+    fn an_application_write_wakes_an_asleep_connection() {
+        let mut walked = Stack::new(false);
+        let mut asleep = Stack::new(true);
+        let at = |ms: i64| Instant::from_millis(ms);
+        let arp = frames::arp(ArpOperation::Request, PEER_MAC, PEER, HOST_MAC, HOST);
+        walked.step(at(0), arp.clone());
+        asleep.step(at(0), arp);
+        let (sent, _) = walked.step(at(1), segment(50000, TcpControl::Syn, 1000, None));
+        asleep.step(at(1), segment(50000, TcpControl::Syn, 1000, None));
+        let ack = segment(50000, TcpControl::None, 1001, Some(syn_ack_seq(&sent) + 1));
+        assert_eq!(walked.step(at(2), ack.clone()), asleep.step(at(2), ack));
+        let handle = asleep.handles[0];
+        assert!(asleep.sockets.is_asleep(handle));
+        for stack in [&mut walked, &mut asleep] {
+            let socket = stack.sockets.get_mut::<tcp::Socket>(handle);
+            socket.send_slice(b"hello").unwrap();
+        }
+        assert!(
+            asleep.sockets.is_asleep(handle),
+            "still in its cell until the next poll"
+        );
+        let expected = walked.step(at(3), Vec::new());
+        assert_eq!(asleep.step(at(3), Vec::new()), expected);
+        assert_eq!(expected.0.len(), 1, "the data left");
+    }
+}
