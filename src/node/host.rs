@@ -31,13 +31,10 @@
 use std::net::Ipv4Addr;
 
 use smoltcp::iface::{Config, Interface};
-use smoltcp::wire::{
-    ArpOperation, ArpPacket, EthernetAddress, EthernetFrame, EthernetProtocol, HardwareAddress,
-    IpCidr,
-};
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr};
 
 use super::device::{SimDevice, to_instant};
-use super::sockets::{HostSockets, NEIGHBOUR_DOUBT};
+use super::sockets::HostSockets;
 use super::tunnel::{TunnelConfig, TunnelEndpoint, clamp_mss};
 use super::{Command, Node, NodeCtx, ServiceMode};
 use crate::sim::SimTime;
@@ -140,8 +137,6 @@ pub struct Host {
     sockets: HostSockets,
     /// The applications, run in this order.
     apps: Vec<Box<dyn App>>,
-    /// When the stack last sent an ARP request (see `sockets::NEIGHBOUR_DOUBT`).
-    last_arp_request: Option<SimTime>,
 }
 
 impl Host {
@@ -160,7 +155,6 @@ impl Host {
             device,
             sockets: HostSockets::new(),
             apps: Vec::new(),
-            last_arp_request: None,
         }
     }
 
@@ -246,17 +240,10 @@ impl Host {
             if let Some(mss) = clamp {
                 clamp_mss(&mut frame, mss);
             }
-            if is_arp_request(&frame) {
-                self.last_arp_request = Some(now);
-            }
             ctx.send(0, frame);
         }
         // The connections with nothing to do leave the stack's walk until they have.
-        let careful = !self.gateway_on_link()
-            || self
-                .last_arp_request
-                .is_some_and(|at| now < at + from_duration(NEIGHBOUR_DOUBT));
-        self.sockets.settle(&mut self.iface, instant, careful);
+        self.sockets.settle(&mut self.iface, instant);
         let stack = self.iface.poll_at(instant, &self.sockets);
         let due = match (stack, self.sockets.next_alarm()) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -276,32 +263,6 @@ impl Host {
             }
         }
     }
-}
-
-impl Host {
-    /// Whether every peer has a route: a default gateway on the host's own subnet (without
-    /// one, smoltcp finds no route to some peers and holds their sockets' sending back).
-    fn gateway_on_link(&self) -> bool {
-        let subnet = IpCidr::new(self.config.ip.into(), self.config.prefix_len);
-        self.config
-            .gateway
-            .is_some_and(|gateway| subnet.contains_addr(&gateway.into()))
-    }
-}
-
-/// Whether `frame` is an ARP request.
-fn is_arp_request(frame: &[u8]) -> bool {
-    let Ok(eth) = EthernetFrame::new_checked(frame) else {
-        return false;
-    };
-    eth.ethertype() == EthernetProtocol::Arp
-        && ArpPacket::new_checked(eth.payload())
-            .is_ok_and(|arp| arp.operation() == ArpOperation::Request)
-}
-
-/// smoltcp's duration as virtual time.
-fn from_duration(d: smoltcp::time::Duration) -> crate::sim::SimDuration {
-    crate::sim::SimDuration::from_nanos(d.total_micros() * 1_000)
 }
 
 /// A smoltcp interface with the host's address and default route, booted at `now`.

@@ -5,16 +5,17 @@
 //! although only the lowest one of them can take the next SYN. An application may **park** a
 //! socket it knows to be idle: the socket leaves the set (its place becomes an empty entry that
 //! smoltcp skips for the price of one comparison), and **unparking** puts it back at the very
-//! same place, with the very same handle.
+//! same place, with the very same handle and the state smoltcp keeps for the place.
 //!
 //! Places matter: smoltcp gives a SYN to the first listening socket in set order and sends the
 //! sockets' segments in set order, so a socket back at another place could change which
 //! connection a slot gets, or the order of two frames sent at the same instant. The table keeps
 //! every handle's place: `add` puts a new socket where `SocketSet::add` would have put it had
-//! nothing been parked (the first place neither in use nor parked), and `unpark` returns a
-//! socket to its own place. Both fill the parked places below the wanted one with empty
-//! placeholder sockets for the moment of the call, because `SocketSet::add` always takes the
-//! first empty place.
+//! nothing been parked (the first place neither in use, parked nor asleep: it fills the empty
+//! places below with placeholder sockets for the moment of the call, because `SocketSet::add`
+//! always takes the first empty place), and `unpark` returns a socket to its own place
+//! (`SocketSet::put_back`, which netlab's copy of smoltcp adds: see
+//! `vendor/smoltcp/NETLAB-PATCH.md`).
 //!
 //! **Reserved places.** A web server of 320 slots rarely has more than a few connections at a
 //! time. It *reserves* its places when it starts and creates each socket only when it needs
@@ -27,14 +28,8 @@
 //! segment, a deadline or an application needs them.
 //!
 //! Reading through `get` or `get_mut` works whether a socket is asleep or not; `iter` (through
-//! `Deref`) sees the placeholders. Everything else (the stack's `poll`) goes to the `SocketSet`
-//! itself, through `Deref`.
-//!
-//! # Simplifications
-//! - smoltcp keeps a little state per place (whether the socket waits for a neighbour's ARP
-//!   reply); a socket unparked starts with none. Applications park only sockets whose last
-//!   connection ended cleanly, for which that state is already the default. (Asleep sockets
-//!   keep it: see `asleep`.)
+//! `Deref`) sees only the sockets in the set. Everything else (the stack's `poll`) goes to the
+//! `SocketSet` itself, through `Deref`.
 //!
 //! # Further reading
 //! - `../shared/reference/smoltcp-0.14.md` §0 (cost per socket), §2.2; smoltcp's
@@ -44,22 +39,22 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::ops::{Deref, DerefMut};
 
-use smoltcp::iface::{SocketHandle, SocketSet};
+use smoltcp::iface::{SocketHandle, SocketSet, TakenSocket};
 use smoltcp::socket::{AnySocket, Socket, udp};
 use smoltcp::time::Instant;
 
 mod asleep;
 
-pub use asleep::NEIGHBOUR_DOUBT;
-use asleep::{Alarm, Cell, Sleeper, entry, place};
+use asleep::{Alarm, Cell, SLEEP_FROM, Sleeper, entry, place};
 
 /// A host's sockets: smoltcp's set, and the sockets parked out of it (see the module doc).
 #[derive(Debug)]
 pub struct HostSockets {
     /// What smoltcp walks.
     set: SocketSet<'static>,
-    /// Sockets out of `set`, each owning its place there (an empty entry).
-    parked: BTreeMap<SocketHandle, Socket<'static>>,
+    /// Sockets out of `set`, each owning its place there (an empty entry), and whether it is
+    /// a TCP socket (one of those that may fall asleep).
+    parked: BTreeMap<SocketHandle, (TakenSocket<'static>, bool)>,
     /// Places reserved and not used yet, per reservation (see the module doc).
     reservations: Vec<Reserved>,
     /// Empty entries of `set` that belong to a reservation.
@@ -75,14 +70,14 @@ pub struct HostSockets {
     earliest: Option<Instant>,
     /// Asleep sockets an application took with `get_mut` since their deadline was asked.
     touched: Vec<SocketHandle>,
-    /// Per place: until when its socket is kept awake (smoltcp may hold back its sending).
-    held: Vec<Option<Instant>>,
-    /// Cells not in use, each holding a placeholder.
+    /// Cells not in use, each with its place empty.
     spare_cells: Vec<Cell>,
     /// A reused list of handles, for loops that change the tables they read.
     scratch: Vec<SocketHandle>,
     /// A reused list of awake connections and their 4-tuples (`FourTuple::key`).
     connections: Vec<(SocketHandle, u128)>,
+    /// Connections fall asleep only on a host holding at least this many (`SLEEP_FROM`).
+    sleep_from: usize,
 }
 
 /// The places of one reservation not used yet, in order.
@@ -117,10 +112,10 @@ impl HostSockets {
             sleepers: Vec::new(),
             earliest: None,
             touched: Vec::new(),
-            held: Vec::new(),
             spare_cells: Vec::new(),
             scratch: Vec::new(),
             connections: Vec::new(),
+            sleep_from: SLEEP_FROM,
         }
     }
 
@@ -188,16 +183,17 @@ impl HostSockets {
             .copied()
             .filter(below)
             .chain(self.vacant.iter().copied().filter(below))
+            .chain(self.sleepers.iter().map(|alarm| alarm.handle).filter(below))
             .collect();
         holes.sort();
         holes
     }
 
-    /// Adds a socket at the first place neither in use nor parked, as `SocketSet::add` would
-    /// with nothing parked.
+    /// Adds a socket at the first place neither in use, parked nor asleep, as `SocketSet::add`
+    /// would with nothing parked or asleep.
     pub fn add<T: AnySocket<'static>>(&mut self, socket: T) -> SocketHandle {
         self.materialize_pending();
-        if self.parked.is_empty() && self.vacant.is_empty() {
+        if self.parked.is_empty() && self.vacant.is_empty() && self.sleepers.is_empty() {
             return self.place(socket.upcast());
         }
         let holes = self.holes_below(None);
@@ -207,9 +203,9 @@ impl HostSockets {
     /// Takes an idle socket out of the stack's walk; its handle stays reserved.
     pub fn park(&mut self, handle: SocketHandle) {
         self.wake(handle);
-        *entry(&mut self.awake, place(handle)) = None;
-        let socket = self.set.remove(handle);
-        self.parked.insert(handle, socket);
+        let tcp = entry(&mut self.awake, place(handle)).take().is_some();
+        let socket = self.set.take_out(handle);
+        self.parked.insert(handle, (socket, tcp));
     }
 
     /// Whether `handle` is parked.
@@ -219,15 +215,13 @@ impl HostSockets {
 
     /// Puts a parked socket back at its own place. Does nothing if it is not parked.
     pub fn unpark(&mut self, handle: SocketHandle) {
-        let Some(socket) = self.parked.remove(&handle) else {
+        let Some((socket, tcp)) = self.parked.remove(&handle) else {
             return;
         };
-        let below = self.holes_below(Some(handle));
-        let placed = self.add_above(&below, socket);
-        debug_assert_eq!(
-            placed, handle,
-            "an unparked socket returns to its own place"
-        );
+        self.set.put_back(handle, socket);
+        if tcp {
+            *entry(&mut self.awake, place(handle)) = Some(handle);
+        }
     }
 
     /// Adds `socket` to the set after filling the empty places `holes` with placeholders, so

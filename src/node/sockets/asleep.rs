@@ -1,64 +1,55 @@
 //! *Asleep connections*: a host's live connections with nothing to do, out of smoltcp's walk.
 //!
 //! A busy host holds many live connections, and most of them wait for the peer at any moment:
-//! nothing to send, no timer due. smoltcp still looks at each of them for every frame (which socket takes the segment, which has something to send, when is the
-//! next timer), so at 20 times the request rate each frame costs several times as much. After
-//! each service the host puts such connections **asleep** (`settle`): the connection's socket
-//! moves into a one-socket *cell* and an empty, closed TCP socket takes its place in the set.
-//! smoltcp steps over that placeholder for the price of a few comparisons: it has no peer, so
-//! it takes no segment and has nothing to send. An asleep connection wakes up, back at its
-//! place, when
+//! nothing to send, no timer due. smoltcp still looks at each of them for every frame (which
+//! socket takes the segment, which has something to send, when is the next timer), so at 20
+//! times the request rate each frame costs several times as much. After each service the host
+//! puts such connections **asleep** (`settle`): the connection's socket is taken out of its
+//! place, together with the little state smoltcp keeps for the place (whether it waits for a
+//! neighbour's ARP reply, and until when), into a one-socket *cell*; its place stays an empty
+//! entry of the set, which smoltcp's walks step over for the price of one comparison. An asleep
+//! connection wakes up, back at its place with that state, when
 //! - a segment arrives for its 4-tuple (`before_poll`, from the frames waiting in the card):
 //!   before the stack sees the segment;
-//! - its own next deadline comes (smoltcp's `poll_at` for the socket alone, asked in its cell:
-//!   retransmission, delayed ACK, timeout, TIME-WAIT's end); the host is woken at the earliest
-//!   of the set's deadline and the asleep ones' (`next_alarm`), as smoltcp would have woken it;
+//! - its own next deadline comes (smoltcp's `poll_at` asked of the cell alone: retransmission,
+//!   delayed ACK, timeout, TIME-WAIT's end, the end of a neighbour's silence); the host is
+//!   woken at the earliest of the set's deadline and the asleep ones' (`next_alarm`), as
+//!   smoltcp would have woken it;
 //! - an application changed it so that it has something to send (`get_mut` hands out the
-//!   socket in its cell and `before_poll` asks its deadline again).
+//!   socket in its cell and `before_poll` asks its deadline again);
+//! - an ARP packet arrives: it may fill smoltcp's neighbour cache (and push another neighbour
+//!   out of it), which changes what a place waiting for a neighbour may do, so every asleep
+//!   connection comes back for that poll, as it would be in the walk.
 //!
-//! A connection falls asleep only when smoltcp, asked for that socket alone, says it has
-//! nothing to do before a time still to come. Until then smoltcp's `dispatch` would return
-//! without a change and its `accepts` would refuse every segment of another 4-tuple, so taking
-//! it out of the walk changes nothing: the same frames leave in the same order (every other
-//! socket keeps its place), the same socket takes each segment, the host wakes at the same
-//! times. smoltcp's state of the *place* (whether its socket waits for a neighbour's ARP
-//! reply, and until when) stays with the placeholder and follows the same course. That state
-//! could move a sleeping socket's deadline (smoltcp then reports the end of its one-second
-//! silence instead), so a socket that might be under it is **held awake** for that second
-//! (`HELD_AWAKE`): one found with something still to do after the host's polls (its sending
-//! was held back, the only way a place gets the state). A host with few connections does not
-//! ask them at all (`SLEEP_FROM`), unless sending may have been held back: within
-//! `NEIGHBOUR_DOUBT` of its last ARP request, or always when it has no gateway on its subnet
-//! (smoltcp then finds no route to some peers).
+//! A connection falls asleep only when smoltcp, asked for that socket alone with its place's
+//! state, says it has nothing to do before a time still to come. Until then smoltcp's
+//! `dispatch` would return without a change and its `accepts` would refuse every segment of
+//! another 4-tuple, so taking it out of the walk changes nothing: the same frames leave in the
+//! same order (every other socket keeps its place), the same socket takes each segment, the
+//! host wakes at the same times. A host with few connections does not ask them at all
+//! (`SLEEP_FROM`).
+//!
+//! smoltcp's `SocketSet` can only add a socket at its first empty place and forgets a removed
+//! socket's place state, so netlab's copy of smoltcp adds two methods, `take_out` and
+//! `put_back` (`vendor/smoltcp/NETLAB-PATCH.md`).
 //!
 //! # Further reading
 //! - `super` (the socket table and its places); `../shared/reference/smoltcp-0.14.md` §2.2;
 //!   smoltcp's `src/iface/socket_meta.rs` and `tcp::Socket::poll_at`.
 
 use smoltcp::iface::{Interface, SocketHandle, SocketSet};
-use smoltcp::socket::{AnySocket, tcp};
-use smoltcp::time::{Duration, Instant};
+use smoltcp::socket::{AnySocket, tcp, udp};
+use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetFrame, EthernetProtocol, IpProtocol, Ipv4Packet};
 
 use super::HostSockets;
 use crate::node::device::FourTuple;
 use crate::node::tunnel::IPPROTO_IPIP;
 
-/// How long a socket whose sending smoltcp held back stays awake: smoltcp's
-/// `Meta::DISCOVERY_SILENT_TIME`, the time a place waits before asking again for a neighbour
-/// it could not reach (`src/iface/socket_meta.rs`).
-const HELD_AWAKE: Duration = Duration::from_millis(1_000);
-
 /// Connections fall asleep only on a host holding at least this many: putting one to sleep
 /// and waking it costs about what smoltcp spends on a few idle sockets in its walks, so on a
-/// host with one or two connections it would not pay. Below it their deadlines are not asked,
-/// unless the host must be careful (`settle`).
-const SLEEP_FROM: usize = 4;
-
-/// How long after the host's last ARP request smoltcp may hold back a socket's sending: it
-/// sends an ARP request when a lookup misses and then refuses lookups of missing neighbours
-/// for `NeighborCache::SILENT_TIME` (1 s), and a socket refused waits `HELD_AWAKE` more.
-pub const NEIGHBOUR_DOUBT: Duration = Duration::from_millis(2_000);
+/// host with one or two connections it would not pay. Below it their deadlines are not asked.
+pub(super) const SLEEP_FROM: usize = 4;
 
 /// An asleep connection's socket.
 #[derive(Debug)]
@@ -75,7 +66,7 @@ pub(super) struct Sleeper {
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Alarm {
     /// The connection.
-    handle: SocketHandle,
+    pub(super) handle: SocketHandle,
     /// Its 4-tuple, as `FourTuple::key`.
     tuple: u128,
     /// Its own next deadline (`None`: only a segment can give it work).
@@ -112,25 +103,25 @@ pub(super) fn entry<T>(table: &mut Vec<Option<T>>, index: usize) -> &mut Option<
     &mut table[index]
 }
 
-/// A set of one TCP socket: where an asleep socket waits, and where smoltcp is asked for that
-/// socket's own deadline. Free, it holds a placeholder: a closed socket with no buffers.
+/// A set of one place: where an asleep socket waits, with its place's state, and where
+/// smoltcp is asked for that socket's own deadline. A spare cell's place is empty.
 #[derive(Debug)]
 pub(super) struct Cell {
     /// The set.
     set: SocketSet<'static>,
-    /// Its one socket.
+    /// Its one place.
     handle: SocketHandle,
 }
 
 impl Cell {
-    /// A cell holding a placeholder.
+    /// A cell with its place empty.
     fn new() -> Cell {
         let mut set = SocketSet::new(Vec::with_capacity(1));
-        let placeholder = tcp::Socket::new(
-            tcp::SocketBuffer::new(Vec::new()),
-            tcp::SocketBuffer::new(Vec::new()),
-        );
-        let handle = set.add(placeholder);
+        let handle = set.add(udp::Socket::new(
+            udp::PacketBuffer::new(Vec::new(), Vec::new()),
+            udp::PacketBuffer::new(Vec::new(), Vec::new()),
+        ));
+        set.remove(handle);
         Cell { set, handle }
     }
 
@@ -140,8 +131,8 @@ impl Cell {
     }
 
     /// When smoltcp must next poll the socket in the cell, were it alone (`None`: only when a
-    /// segment arrives). A socket that waits for no neighbour (the cell's place never sent
-    /// anything) gets its own `tcp::Socket::poll_at`.
+    /// segment arrives): its own `tcp::Socket::poll_at`, or the end of its place's silence
+    /// while it waits for a neighbour smoltcp does not know.
     fn deadline(&self, iface: &mut Interface, now: Instant) -> Option<Instant> {
         iface.poll_at(now, &self.set)
     }
@@ -155,11 +146,12 @@ fn idle(deadline: Option<Instant>, now: Instant) -> bool {
 /// Which asleep connections a received frame may concern.
 #[derive(Debug, PartialEq, Eq)]
 enum Arrival {
-    /// None: it is not a TCP segment (ARP, UDP, ICMP...).
+    /// None: it is not a TCP segment or an ARP packet (UDP, ICMP...).
     Nothing,
     /// The one with this 4-tuple (`FourTuple::key`, as the receiving host sees it).
     Segment(u128),
-    /// Any: a TCP segment or tunnelled packet the host does not read here (a fragment).
+    /// Any: an ARP packet (see the module doc), or a TCP segment or tunnelled packet the host
+    /// does not read here (a fragment).
     Any,
 }
 
@@ -167,10 +159,10 @@ enum Arrival {
 fn arrival(frame: &[u8]) -> Arrival {
     match EthernetFrame::new_checked(frame) {
         Ok(eth) if eth.ethertype() == EthernetProtocol::Ipv4 => ip_arrival(eth.payload(), true),
+        Ok(eth) if eth.ethertype() == EthernetProtocol::Arp => Arrival::Any,
         _ => Arrival::Nothing,
     }
 }
-
 /// What an IPv4 packet concerns; `outer` allows one level of IP in IP.
 fn ip_arrival(packet: &[u8], outer: bool) -> Arrival {
     let Ok(ip) = Ipv4Packet::new_checked(packet) else {
@@ -237,7 +229,7 @@ impl HostSockets {
     }
 
     /// Before the stack polls at `now` with `rx` waiting: wakes the connections the poll may
-    /// concern (a segment's 4-tuple, a deadline come, an application's change).
+    /// concern (a segment's 4-tuple, a deadline come, an application's change, an ARP packet).
     pub fn before_poll<'a>(
         &mut self,
         iface: &mut Interface,
@@ -261,19 +253,17 @@ impl HostSockets {
     }
 
     /// After a service at `now`: puts to sleep the awake connections that have nothing to do
-    /// before a time still to come. `careful`: smoltcp may have held back some sending for a
-    /// missing neighbour or route (see `NEIGHBOUR_DOUBT`); every connection is then asked, so
-    /// that those it held back are held awake.
-    pub fn settle(&mut self, iface: &mut Interface, now: Instant, careful: bool) {
+    /// before a time still to come.
+    pub fn settle(&mut self, iface: &mut Interface, now: Instant) {
         self.recheck_touched(iface, now);
         let mut connections = std::mem::take(&mut self.connections);
         connections.clear();
         // Sockets with no peer (listening, closed) never sleep: a listener takes SYNs of any
-        // 4-tuple, and a closed socket costs smoltcp no more than a placeholder.
+        // 4-tuple, and a closed socket has nothing to do until an application uses it.
         connections.extend(self.awake.iter().flatten().filter_map(|&handle| {
             FourTuple::of(self.set.get::<tcp::Socket>(handle)).map(|tuple| (handle, tuple.key()))
         }));
-        if careful || connections.len() + self.sleepers.len() >= SLEEP_FROM {
+        if connections.len() + self.sleepers.len() >= self.sleep_from {
             for &(handle, tuple) in &connections {
                 self.try_sleep(iface, now, handle, tuple);
             }
@@ -282,7 +272,7 @@ impl HostSockets {
     }
 
     /// Moves the awake connection `handle` into a cell, and leaves it there asleep if it has
-    /// nothing to do at `now` and is not held awake.
+    /// nothing to do at `now`.
     fn try_sleep(
         &mut self,
         iface: &mut Interface,
@@ -291,19 +281,12 @@ impl HostSockets {
         tuple: u128,
     ) {
         let mut cell = self.spare_cells.pop().unwrap_or_else(Cell::new);
-        std::mem::swap(self.set.get_mut::<tcp::Socket>(handle), cell.socket());
+        cell.set.put_back(cell.handle, self.set.take_out(handle));
         let at = cell.deadline(iface, now);
-        let held = entry(&mut self.held, place(handle));
         if !idle(at, now) {
-            // Something to do right after the stack's polls: smoltcp held back its sending
-            // (a neighbour not reached yet: the place then waits `HELD_AWAKE` before trying
-            // again), or an application changed it without asking for a poll.
-            *held = Some(now + HELD_AWAKE);
-        } else if held.is_some_and(|until| now >= until) {
-            *held = None;
-        }
-        if held.is_some() {
-            std::mem::swap(self.set.get_mut::<tcp::Socket>(handle), cell.socket());
+            // Something to do right after the stack's polls: an application changed it
+            // without asking for a poll, or smoltcp holds its sending back for a neighbour.
+            self.set.put_back(handle, cell.set.take_out(cell.handle));
             self.spare_cells.push(cell);
             return;
         }
@@ -367,10 +350,8 @@ impl HostSockets {
         let Some(mut sleeper) = slot.take() else {
             return;
         };
-        std::mem::swap(
-            self.set.get_mut::<tcp::Socket>(handle),
-            sleeper.cell.socket(),
-        );
+        let cell = &mut sleeper.cell;
+        self.set.put_back(handle, cell.set.take_out(cell.handle));
         let alarm = self.sleepers.swap_remove(sleeper.entry);
         if let Some(moved) = self.sleepers.get(sleeper.entry)
             && let Some(Some(other)) = self.asleep.get_mut(place(moved.handle))
@@ -426,6 +407,7 @@ mod tests {
                 addrs.push(IpCidr::new(HOST.into(), 24)).unwrap();
             });
             let mut sockets = HostSockets::new();
+            sockets.sleep_from = 1; // even one connection falls asleep
             let handles = (0..3)
                 .map(|_| {
                     let mut socket = tcp::Socket::new(
@@ -457,7 +439,7 @@ mod tests {
             }
             self.iface.poll(now, &mut self.device, &mut self.sockets);
             if self.sleeps {
-                self.sockets.settle(&mut self.iface, now, true);
+                self.sockets.settle(&mut self.iface, now);
             }
             let stack = self.iface.poll_at(now, &self.sockets);
             let due = [stack, self.sockets.next_alarm()]
@@ -534,8 +516,72 @@ mod tests {
             assert_eq!(asleep.step(due, Vec::new()), expected, "at {due}");
             assert!(!expected.0.is_empty());
         }
-        let order: Vec<SocketHandle> = asleep.sockets.iter().map(|(h, _)| h).collect();
-        assert_eq!(order, asleep.handles, "every socket keeps its place");
+        // The asleep ones left empty entries: smoltcp walks only the others, in their order.
+        let walked: Vec<SocketHandle> = asleep.sockets.iter().map(|(h, _)| h).collect();
+        let awake: Vec<SocketHandle> = (asleep.handles.iter().copied())
+            .filter(|&h| !asleep.sockets.is_asleep(h))
+            .collect();
+        assert_eq!(walked, awake, "every socket keeps its place");
+        assert!(walked.len() < asleep.handles.len(), "some are asleep");
+    }
+
+    #[test]
+    fn a_connection_waiting_for_a_neighbour_sleeps_as_the_stack_would_wait() {
+        let mut walked = Stack::new(false);
+        let mut asleep = Stack::new(true);
+        let at = |ms: i64| Instant::from_millis(ms);
+        // One connection established, so that the other may sleep beside it.
+        let arp = frames::arp(ArpOperation::Request, PEER_MAC, PEER, HOST_MAC, HOST);
+        for stack in [&mut walked, &mut asleep] {
+            stack.step(at(0), arp.clone());
+            let (sent, _) = stack.step(at(1), segment(50000, TcpControl::Syn, 1000, None));
+            let ack = segment(50000, TcpControl::None, 1001, Some(syn_ack_seq(&sent) + 1));
+            stack.step(at(2), ack);
+        }
+        // A connection to a host on the link whose address nobody has told: its SYN waits for
+        // the ARP reply, and smoltcp keeps its place silent for a second between requests.
+        let stranger = Ipv4Addr::new(10, 0, 0, 200);
+        for stack in [&mut walked, &mut asleep] {
+            let mut socket = tcp::Socket::new(
+                tcp::SocketBuffer::new(vec![0; 1024]),
+                tcp::SocketBuffer::new(vec![0; 1024]),
+            );
+            socket
+                .connect(stack.iface.context(), (stranger, 80), 40000)
+                .unwrap();
+            stack.sockets.add(socket);
+        }
+        let mut expected = walked.step(at(3), Vec::new());
+        assert_eq!(asleep.step(at(3), Vec::new()), expected);
+        assert!(asleep.sockets.is_asleep(asleep.handles[0]));
+        let mut requests = usize::from(!expected.0.is_empty());
+        for _ in 0..4 {
+            let due = expected.1.expect("the stack must ask again");
+            expected = walked.step(due, Vec::new());
+            assert_eq!(asleep.step(due, Vec::new()), expected, "at {due}");
+            requests += expected.0.len();
+        }
+        assert!(requests >= 3, "an ARP request every second: {requests}");
+    }
+
+    #[test]
+    fn an_arp_packet_wakes_every_asleep_connection() {
+        let mut asleep = Stack::new(true);
+        let at = |ms: i64| Instant::from_millis(ms);
+        let arp = frames::arp(ArpOperation::Request, PEER_MAC, PEER, HOST_MAC, HOST);
+        asleep.step(at(0), arp.clone());
+        let (sent, _) = asleep.step(at(1), segment(50000, TcpControl::Syn, 1000, None));
+        let ack = segment(50000, TcpControl::None, 1001, Some(syn_ack_seq(&sent) + 1));
+        asleep.step(at(2), ack);
+        let first = asleep.handles[0];
+        assert!(asleep.sockets.is_asleep(first));
+        // The neighbour cache may change with it, and with it what a place waiting for a
+        // neighbour may do: the connection is in the walk for that poll.
+        asleep.device.rx.push_back(arp);
+        asleep
+            .sockets
+            .before_poll(&mut asleep.iface, at(3), &asleep.device.rx);
+        assert!(!asleep.sockets.is_asleep(first));
     }
 
     #[test]
