@@ -142,6 +142,49 @@ struct InFlight {
     reused: bool,
 }
 
+impl InFlight {
+    /// When the client must look at it again whatever happens: its connect deadline or its
+    /// deadline, the earlier.
+    fn timer(&self) -> SimTime {
+        self.connect_deadline
+            .unwrap_or(self.deadline)
+            .min(self.deadline)
+    }
+}
+
+/// The earliest of a set of times that changes, kept as times come and go, so that asking
+/// it after every poll needs no walk. Adding a time is one comparison; removing the earliest
+/// forgets it, and the next question walks the set once (removing a later one changes
+/// nothing). The set itself stays with its owner, who says what was added and removed.
+#[derive(Debug, Default)]
+struct Earliest {
+    /// The earliest time (`None` inside: the set is empty), or `None`: forgotten.
+    known: std::cell::Cell<Option<Option<SimTime>>>,
+}
+
+impl Earliest {
+    /// `at` joins the set.
+    fn add(&mut self, at: SimTime) {
+        if let Some(known) = self.known.get() {
+            self.known.set(Some(earliest(known, Some(at))));
+        }
+    }
+
+    /// `at` leaves the set.
+    fn remove(&mut self, at: SimTime) {
+        if self.known.get() == Some(Some(at)) {
+            self.known.set(None);
+        }
+    }
+
+    /// The earliest time of the set, which `walk` gives when it was forgotten.
+    fn get(&self, walk: impl FnOnce() -> Option<SimTime>) -> Option<SimTime> {
+        let known = self.known.get().unwrap_or_else(walk);
+        self.known.set(Some(known));
+        known
+    }
+}
+
 /// An open connection waiting for the next request (keep-alive).
 #[derive(Clone, Copy, Debug)]
 struct KeptConnection {
@@ -186,8 +229,15 @@ pub struct HttpClient {
     tx_buffer_bytes: usize,
     /// Requests in progress.
     in_flight: Vec<InFlight>,
+    /// The earliest start of the requests in progress or waiting for a name (for `floor`).
+    oldest_start: Earliest,
+    /// The earliest of their timers and deadlines (for `next_timer`).
+    first_timer: Earliest,
     /// Sockets closing after their request ended: `(socket, port)`.
     closing: Vec<(SocketHandle, u16)>,
+    /// How many of `closing`, from the first, the last `recycle_closed` found still open (the
+    /// others were added after it).
+    closing_seen: usize,
     /// Closed sockets ready for reuse.
     idle_sockets: Vec<SocketHandle>,
     /// Open loop: when the next request arrives.
@@ -257,7 +307,10 @@ impl HttpClient {
             rng,
             request_bytes,
             in_flight: Vec::new(),
+            oldest_start: Earliest::default(),
+            first_timer: Earliest::default(),
             closing: Vec::new(),
+            closing_seen: 0,
             idle_sockets: Vec::new(),
             next_arrival: None,
             users_ready_at: Vec::new(),
@@ -310,9 +363,32 @@ impl HttpClient {
     /// request starts before it (see `trace::requests`).
     pub fn floor(&self) -> Option<SimTime> {
         let (arrival, users) = self.next_starts();
-        let in_flight = self.in_flight.iter().map(|r| r.start).min();
-        let waiting = self.waiting_dns.iter().map(|w| w.start).min();
-        earliest(earliest(arrival, users), earliest(in_flight, waiting))
+        let oldest = self.oldest_start.get(|| {
+            let in_flight = self.in_flight.iter().map(|r| r.start).min();
+            let waiting = self.waiting_dns.iter().map(|w| w.start).min();
+            earliest(in_flight, waiting)
+        });
+        earliest(earliest(arrival, users), oldest)
+    }
+
+    /// A request goes in flight.
+    fn push_in_flight(&mut self, request: InFlight) {
+        self.oldest_start.add(request.start);
+        self.first_timer.add(request.timer());
+        self.in_flight.push(request);
+    }
+
+    /// A request waits for its name.
+    fn push_waiting(&mut self, waiting: WaitingName) {
+        self.oldest_start.add(waiting.start);
+        self.first_timer.add(waiting.deadline);
+        self.waiting_dns.push(waiting);
+    }
+
+    /// A request in flight or waiting for its name with this start and timer leaves its list.
+    fn forget(&mut self, start: SimTime, timer: SimTime) {
+        self.oldest_start.remove(start);
+        self.first_timer.remove(timer);
     }
 
     /// Starts the requests that are due (steps 1–2).
@@ -434,7 +510,7 @@ impl HttpClient {
                     };
                     cx.trace.decisions.record(cx.now, cx.node_index, kind);
                 }
-                self.waiting_dns.push(WaitingName {
+                self.push_waiting(WaitingName {
                     asked_dns: true,
                     ..waiting
                 });
@@ -482,7 +558,7 @@ impl HttpClient {
             return false;
         };
         self.record_connect(cx, waiting.seq, local_port, remote_ip, ConnectHow::New);
-        self.in_flight.push(InFlight {
+        self.push_in_flight(InFlight {
             seq: waiting.seq,
             handle,
             local_port,
@@ -517,7 +593,7 @@ impl HttpClient {
                 kept.remote_ip,
                 ConnectHow::Kept,
             );
-            self.in_flight.push(InFlight {
+            self.push_in_flight(InFlight {
                 seq: waiting.seq,
                 handle: kept.handle,
                 local_port: kept.local_port,
@@ -624,6 +700,7 @@ impl HttpClient {
             return acted;
         }
         for waiting in std::mem::take(&mut self.waiting_dns) {
+            self.forget(waiting.start, waiting.deadline);
             if cx.now >= waiting.deadline {
                 self.record(
                     cx,
@@ -743,7 +820,11 @@ impl HttpClient {
                     request.handle = handle;
                     request.local_port = port;
                     request.remote_ip = next;
+                    let before = request.timer();
                     request.connect_deadline = timeout.map(|t| cx.now + t);
+                    let after = request.timer();
+                    self.first_timer.remove(before);
+                    self.first_timer.add(after);
                     acted = true;
                     index += 1;
                     continue;
@@ -755,6 +836,7 @@ impl HttpClient {
             };
             acted = true;
             let request = self.in_flight.swap_remove(index);
+            self.forget(request.start, request.timer());
             // Keep-alive race: the server closed the idle connection before our request
             // reached it. Nothing was answered, so the request goes again on a new connection.
             if request.reused
@@ -824,16 +906,24 @@ impl HttpClient {
                 self.retire(cx, kept.handle, kept.local_port);
             }
         }
-        let now = cx.now;
-        let (idle, ports) = (&mut self.idle_sockets, &mut self.ports);
-        self.closing.retain(|&(handle, port)| {
-            if cx.sockets.get::<tcp::Socket>(handle).is_open() {
-                return true;
+        // A socket found open last time and asleep since is as it was then (`node::sockets`):
+        // only the others are looked at, and the list changes only when one has closed.
+        let mut index = 0;
+        while index < self.closing.len() {
+            let (handle, port) = self.closing[index];
+            let asleep_since = index < self.closing_seen && cx.sockets.is_asleep(handle);
+            if asleep_since || cx.sockets.get::<tcp::Socket>(handle).is_open() {
+                index += 1;
+                continue;
             }
-            idle.push(handle);
-            ports.release(port, now);
-            false
-        });
+            self.closing.remove(index);
+            if index < self.closing_seen {
+                self.closing_seen -= 1;
+            }
+            self.idle_sockets.push(handle);
+            self.ports.release(port, cx.now);
+        }
+        self.closing_seen = self.closing.len();
     }
 
     /// Records a request that ended before it had a socket.
@@ -903,12 +993,13 @@ impl App for HttpClient {
 
     fn next_timer(&self) -> Option<SimTime> {
         let (arrival, users) = self.next_starts();
-        let deadlines = self
-            .in_flight
-            .iter()
-            .map(|r| r.connect_deadline.unwrap_or(r.deadline).min(r.deadline))
-            .chain(self.waiting_dns.iter().map(|w| w.deadline))
-            .min();
+        let deadlines = self.first_timer.get(|| {
+            self.in_flight
+                .iter()
+                .map(InFlight::timer)
+                .chain(self.waiting_dns.iter().map(|w| w.deadline))
+                .min()
+        });
         let dns = self.dns.as_ref().and_then(|d| d.next_timer());
         earliest(earliest(arrival, users), earliest(deadlines, dns))
     }
@@ -929,5 +1020,22 @@ mod tests {
         assert_eq!(earliest(None, Some(two)), Some(two));
         assert_eq!(earliest(Some(one), None), Some(one));
         assert_eq!(earliest(None, None), None);
+    }
+
+    #[test]
+    fn the_earliest_time_is_kept_and_walked_for_only_when_it_left() {
+        let at = |ms| SimTime::ZERO + SimDuration::from_millis(ms);
+        let mut times = vec![at(5), at(3)];
+        let mut kept = Earliest::default();
+        let walk = |times: &Vec<SimTime>| times.iter().copied().min();
+        assert_eq!(kept.get(|| walk(&times)), Some(at(3)));
+        times.push(at(1));
+        kept.add(at(1));
+        times.retain(|&t| t != at(5));
+        kept.remove(at(5));
+        assert_eq!(kept.get(|| unreachable!("still known")), Some(at(1)));
+        times.retain(|&t| t != at(1));
+        kept.remove(at(1));
+        assert_eq!(kept.get(|| walk(&times)), Some(at(3)));
     }
 }

@@ -268,6 +268,12 @@ pub struct WebServer {
     live: Vec<usize>,
     /// Free slots whose sockets are parked, by socket handle (see [`WebServer::balance_pool`]).
     parked: std::collections::BTreeSet<(SocketHandle, usize)>,
+    /// The free slots in the stack's walk, in slot order, as the last poll's loop left them:
+    /// the accept pool needs only these, not every live slot.
+    free: Vec<usize>,
+    /// The earliest time a slot waits for (end of a service, end of a keep-alive wait), as
+    /// the last poll left them: `next_timer` without a walk over the live slots.
+    timer: Option<SimTime>,
     /// Slots waiting for a worker, oldest first.
     queue: std::collections::VecDeque<usize>,
     /// Workers busy now.
@@ -304,6 +310,8 @@ impl WebServer {
             slots: Vec::new(),
             live: Vec::new(),
             parked: std::collections::BTreeSet::new(),
+            free: Vec::new(),
+            timer: None,
             queue: std::collections::VecDeque::new(),
             busy_workers: 0,
             rng,
@@ -384,17 +392,17 @@ impl WebServer {
     /// next SYN to (the first in the host's socket set) must be in the stack's walk; the other
     /// free slots that are clean are parked. One is enough: a host takes in one frame per
     /// service, so at most one SYN arrives before this runs again. Returns whether a slot
-    /// listens (`false`: every slot is taken, the accept queue is full).
+    /// listens (`false`: every slot is taken, the accept queue is full). It looks only at the
+    /// free slots the poll's loop listed, so its cost does not grow with the live connections.
     fn balance_pool(&mut self, cx: &mut AppCtx<'_>) -> bool {
-        let mut first_live: Option<usize> = None;
-        for &index in &self.live {
-            let slot = &self.slots[index];
-            if is_free(slot, cx)
-                && first_live.is_none_or(|first| slot.handle < self.slots[first].handle)
-            {
-                first_live = Some(index);
-            }
-        }
+        // The poll's loop listed the free slots in the walk (a slot it skipped is asleep, so
+        // it has a peer: not free).
+        let slots = &self.slots;
+        let first_live = self
+            .free
+            .iter()
+            .copied()
+            .min_by_key(|&index| slots[index].handle);
         let first = match (self.parked.first().copied(), first_live) {
             (Some((handle, index)), live)
                 if live.is_none_or(|first| handle < self.slots[first].handle) =>
@@ -409,19 +417,18 @@ impl WebServer {
             (_, None) if self.uncreated > 0 => self.create_listening_slot(cx),
             (_, None) => return false,
         };
-        let mut kept = 0;
-        for at in 0..self.live.len() {
-            let index = self.live[at];
+        for &index in &self.free {
             let slot = &self.slots[index];
-            if index != first && slot.clean && is_free(slot, cx) {
+            if index != first && slot.clean {
                 cx.sockets.park(slot.handle);
                 self.parked.insert((slot.handle, index));
-            } else {
-                self.live[kept] = index;
-                kept += 1;
+                let at = self
+                    .live
+                    .binary_search(&index)
+                    .expect("a free slot in the walk is live");
+                self.live.remove(at);
             }
         }
-        self.live.truncate(kept);
         true
     }
 
@@ -498,6 +505,8 @@ impl App for WebServer {
     fn poll(&mut self, cx: &mut AppCtx<'_>) -> bool {
         // SYNs dropped while every slot was taken: counted before anything changes.
         self.collect_listen_drops(cx);
+        self.timer = None;
+        self.free.clear();
         if self.mode == ServiceMode::Stopped {
             // A stopped process has no listening socket at all: the kernel resets.
             self.set_queue_full(cx, false);
@@ -526,6 +535,9 @@ impl App for WebServer {
                     slot.clean = false; // a handshake began: smoltcp may note things now
                 }
                 if socket.state() != tcp::State::Established {
+                    if socket.state() == tcp::State::Listen {
+                        self.free.push(index);
+                    }
                     continue;
                 }
                 slot.phase = Phase::Reading;
@@ -665,6 +677,13 @@ impl App for WebServer {
                     _ => {}
                 }
             }
+            // What the pool and `next_timer` need to know of this slot now.
+            match slot.phase {
+                Phase::Listening if socket.state() == tcp::State::Listen => self.free.push(index),
+                Phase::Serving { until } => self.timer = earliest(self.timer, Some(until)),
+                Phase::Reading => self.timer = earliest(self.timer, slot.idle_until),
+                _ => {}
+            }
         }
         // 3 → 4. Free workers take queued requests, oldest first (a hung process never does).
         while self.busy_workers < self.config.workers && self.mode != ServiceMode::Hung {
@@ -678,6 +697,7 @@ impl App for WebServer {
             self.slots[index].phase = Phase::Serving {
                 until: now + service,
             };
+            self.timer = earliest(self.timer, Some(now + service));
             if let Some((peer, queued_at)) = self.slots[index].queued.take() {
                 let kind = DecisionKind::ServerServe {
                     peer,
@@ -707,6 +727,8 @@ impl App for WebServer {
         self.idle_sockets.clear();
         self.queue.clear();
         self.busy_workers = 0;
+        self.free.clear();
+        self.timer = None;
         // The card is replaced at boot: its policy drops nothing for us any more.
         self.queue_full = false;
     }
@@ -731,22 +753,18 @@ impl App for WebServer {
     }
 
     fn next_timer(&self) -> Option<SimTime> {
-        self.live
-            .iter()
-            .map(|&index| &self.slots[index])
-            .filter_map(|slot| match slot.phase {
-                Phase::Serving { until } => Some(until),
-                Phase::Reading => slot.idle_until,
-                _ => None,
-            })
-            .min()
+        // Slots the poll's loop skipped wait for no time (it visits every one that does).
+        self.timer
     }
 }
 
-/// Whether a slot listens for a new connection (no SYN taken yet).
-fn is_free(slot: &Slot, cx: &AppCtx<'_>) -> bool {
-    slot.phase == Phase::Listening
-        && cx.sockets.get::<tcp::Socket>(slot.handle).state() == tcp::State::Listen
+/// The earlier of two times, either of which may be missing.
+fn earliest(a: Option<SimTime>, b: Option<SimTime>) -> Option<SimTime> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
 }
 
 /// Puts a slot's socket back into LISTEN (discarding smoltcp's own TIME-WAIT: our table keeps it).
