@@ -43,7 +43,7 @@ use super::keep_alive;
 use super::ports::PortAllocator;
 use super::resolver::Resolver;
 use super::web_server::Distribution;
-use crate::node::{App, AppCtx};
+use crate::node::{App, AppCtx, FourTuple};
 use crate::sim::{SimDuration, SimTime, Stream};
 use crate::trace::decision::{ConnectHow, NameSource};
 use crate::trace::{DecisionKind, Outcome, RequestRecord};
@@ -667,12 +667,16 @@ impl HttpClient {
         remote_ip: Ipv4Addr,
     ) -> Option<(SocketHandle, u16)> {
         let local_port = self.ports.allocate(cx.now)?;
-        let handle = self.idle_sockets.pop().unwrap_or_else(|| {
-            cx.sockets.add(tcp::Socket::new(
+        let handle = match self.idle_sockets.pop() {
+            Some(handle) => {
+                cx.sockets.unpark(handle);
+                handle
+            }
+            None => cx.sockets.add(tcp::Socket::new(
                 tcp::SocketBuffer::new(vec![0; RX_BUFFER_BYTES]),
                 tcp::SocketBuffer::new(vec![0; self.tx_buffer_bytes]),
-            ))
-        });
+            )),
+        };
         let socket = cx.sockets.get_mut::<tcp::Socket>(handle);
         socket.set_timeout(None);
         if socket
@@ -922,6 +926,12 @@ impl HttpClient {
             }
             self.idle_sockets.push(handle);
             self.ports.release(port, cx.now);
+            // A closed socket with no peer left (no RST or TIME-WAIT still to come) has
+            // nothing to do until it is reused: out of the stack's walk meanwhile.
+            let socket = cx.sockets.get::<tcp::Socket>(handle);
+            if socket.state() == tcp::State::Closed && FourTuple::of(socket).is_none() {
+                cx.sockets.park(handle);
+            }
         }
         self.closing_seen = self.closing.len();
     }

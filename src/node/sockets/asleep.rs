@@ -565,6 +565,40 @@ mod tests {
     }
 
     #[test]
+    fn a_socket_added_or_parked_beside_asleep_ones_keeps_every_place() {
+        let mut asleep = Stack::new(true);
+        let at = |ms: i64| Instant::from_millis(ms);
+        let arp = frames::arp(ArpOperation::Request, PEER_MAC, PEER, HOST_MAC, HOST);
+        asleep.step(at(0), arp);
+        let (sent, _) = asleep.step(at(1), segment(50000, TcpControl::Syn, 1000, None));
+        let ack = segment(50000, TcpControl::None, 1001, Some(syn_ack_seq(&sent) + 1));
+        asleep.step(at(2), ack);
+        let [first, second, third] = [0, 1, 2].map(|i| asleep.handles[i]);
+        assert!(asleep.sockets.is_asleep(first));
+        // The asleep connection's place is an empty entry: a new socket must not take it, as
+        // it would not in a set where the connection stayed.
+        let bare = || {
+            tcp::Socket::new(
+                tcp::SocketBuffer::new(Vec::new()),
+                tcp::SocketBuffer::new(Vec::new()),
+            )
+        };
+        let mut plain = SocketSet::new(Vec::new());
+        let expected: Vec<SocketHandle> = (0..4).map(|_| plain.add(bare())).collect();
+        asleep.sockets.park(second);
+        let added = asleep.sockets.add(bare());
+        assert_eq!(added, expected[3]);
+        asleep.sockets.unpark(second);
+        asleep.sockets.wake(first);
+        let order: Vec<SocketHandle> = asleep.sockets.iter().map(|(h, _)| h).collect();
+        assert_eq!(order, vec![first, second, third, added]);
+        assert_eq!(
+            asleep.sockets.get::<tcp::Socket>(first).state(),
+            tcp::State::Established
+        );
+    }
+
+    #[test]
     fn an_arp_packet_wakes_every_asleep_connection() {
         let mut asleep = Stack::new(true);
         let at = |ms: i64| Instant::from_millis(ms);
