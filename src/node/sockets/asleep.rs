@@ -450,6 +450,23 @@ mod tests {
         }
     }
 
+    impl Stack {
+        /// The peer's ARP request at 0 ms, then a handshake from its port 50000 (SYN at 1 ms,
+        /// the last ACK at 2 ms): the first listening socket holds an established connection.
+        fn establish(&mut self) {
+            let at = |ms: i64| Instant::from_millis(ms);
+            self.step(at(0), peer_arp());
+            let (sent, _) = self.step(at(1), segment(50000, TcpControl::Syn, 1000, None));
+            let ack = segment(50000, TcpControl::None, 1001, Some(syn_ack_seq(&sent) + 1));
+            self.step(at(2), ack);
+        }
+    }
+
+    /// The peer's ARP request for the host's address.
+    fn peer_arp() -> Vec<u8> {
+        frames::arp(ArpOperation::Request, PEER_MAC, PEER, HOST_MAC, HOST)
+    }
+
     /// A segment from the peer's `port` to the host's port 80.
     fn segment(port: u16, control: TcpControl, seq: u32, ack: Option<TcpSeqNumber>) -> Vec<u8> {
         let repr = TcpRepr {
@@ -531,13 +548,8 @@ mod tests {
         let mut asleep = Stack::new(true);
         let at = |ms: i64| Instant::from_millis(ms);
         // One connection established, so that the other may sleep beside it.
-        let arp = frames::arp(ArpOperation::Request, PEER_MAC, PEER, HOST_MAC, HOST);
-        for stack in [&mut walked, &mut asleep] {
-            stack.step(at(0), arp.clone());
-            let (sent, _) = stack.step(at(1), segment(50000, TcpControl::Syn, 1000, None));
-            let ack = segment(50000, TcpControl::None, 1001, Some(syn_ack_seq(&sent) + 1));
-            stack.step(at(2), ack);
-        }
+        walked.establish();
+        asleep.establish();
         // A connection to a host on the link whose address nobody has told: its SYN waits for
         // the ARP reply, and smoltcp keeps its place silent for a second between requests.
         let stranger = Ipv4Addr::new(10, 0, 0, 200);
@@ -567,12 +579,7 @@ mod tests {
     #[test]
     fn a_socket_added_or_parked_beside_asleep_ones_keeps_every_place() {
         let mut asleep = Stack::new(true);
-        let at = |ms: i64| Instant::from_millis(ms);
-        let arp = frames::arp(ArpOperation::Request, PEER_MAC, PEER, HOST_MAC, HOST);
-        asleep.step(at(0), arp);
-        let (sent, _) = asleep.step(at(1), segment(50000, TcpControl::Syn, 1000, None));
-        let ack = segment(50000, TcpControl::None, 1001, Some(syn_ack_seq(&sent) + 1));
-        asleep.step(at(2), ack);
+        asleep.establish();
         let [first, second, third] = [0, 1, 2].map(|i| asleep.handles[i]);
         assert!(asleep.sockets.is_asleep(first));
         // The asleep connection's place is an empty entry: a new socket must not take it, as
@@ -601,20 +608,17 @@ mod tests {
     #[test]
     fn an_arp_packet_wakes_every_asleep_connection() {
         let mut asleep = Stack::new(true);
-        let at = |ms: i64| Instant::from_millis(ms);
-        let arp = frames::arp(ArpOperation::Request, PEER_MAC, PEER, HOST_MAC, HOST);
-        asleep.step(at(0), arp.clone());
-        let (sent, _) = asleep.step(at(1), segment(50000, TcpControl::Syn, 1000, None));
-        let ack = segment(50000, TcpControl::None, 1001, Some(syn_ack_seq(&sent) + 1));
-        asleep.step(at(2), ack);
+        asleep.establish();
         let first = asleep.handles[0];
         assert!(asleep.sockets.is_asleep(first));
         // The neighbour cache may change with it, and with it what a place waiting for a
         // neighbour may do: the connection is in the walk for that poll.
-        asleep.device.rx.push_back(arp);
-        asleep
-            .sockets
-            .before_poll(&mut asleep.iface, at(3), &asleep.device.rx);
+        asleep.device.rx.push_back(peer_arp());
+        asleep.sockets.before_poll(
+            &mut asleep.iface,
+            Instant::from_millis(3),
+            &asleep.device.rx,
+        );
         assert!(!asleep.sockets.is_asleep(first));
     }
 
