@@ -1,3 +1,4 @@
+use alloc::boxed::Box; // netlab patch: the set holds boxed items (needs `alloc`)
 use core::fmt;
 use managed::ManagedSlice;
 
@@ -10,7 +11,10 @@ use crate::socket::{AnySocket, Socket};
 /// sockets when creating an Interface.
 #[derive(Debug, Default)]
 pub struct SocketStorage<'a> {
-    inner: Option<Item<'a>>,
+    // netlab patch: the item is boxed, so the set is a dense array of pointers: a walk steps
+    // over an empty place without touching a socket's memory, and a socket taken out or put
+    // back moves as one pointer.
+    inner: Option<Box<Item<'a>>>,
 }
 
 impl<'a> SocketStorage<'a> {
@@ -29,7 +33,7 @@ pub(crate) struct Item<'a> {
 /// [`SocketSet::take_out`]).
 #[derive(Debug)]
 pub struct TakenSocket<'a> {
-    item: Item<'a>,
+    item: Box<Item<'a>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
@@ -73,7 +77,7 @@ impl<'a> SocketSet<'a> {
             let mut meta = Meta::default();
             meta.handle = handle;
             *slot = SocketStorage {
-                inner: Some(Item { meta, socket }),
+                inner: Some(Box::new(Item { meta, socket })), // netlab patch: boxed
             };
             handle
         }
@@ -131,7 +135,7 @@ impl<'a> SocketSet<'a> {
     pub fn remove(&mut self, handle: SocketHandle) -> Socket<'a> {
         net_trace!("[{}]: removing", handle.0);
         match self.sockets[handle.0].inner.take() {
-            Some(item) => item.socket,
+            Some(item) => item.socket, // netlab patch: moved out of its box
             None => panic!("handle does not refer to a valid socket"),
         }
     }
@@ -174,11 +178,11 @@ impl<'a> SocketSet<'a> {
 
     /// Iterate every socket in this set.
     pub(crate) fn items(&self) -> impl Iterator<Item = &Item<'a>> + '_ {
-        self.sockets.iter().filter_map(|x| x.inner.as_ref())
+        self.sockets.iter().filter_map(|x| x.inner.as_deref()) // netlab patch: boxed
     }
 
     /// Iterate every socket in this set.
     pub(crate) fn items_mut(&mut self) -> impl Iterator<Item = &mut Item<'a>> + '_ {
-        self.sockets.iter_mut().filter_map(|x| x.inner.as_mut())
+        self.sockets.iter_mut().filter_map(|x| x.inner.as_deref_mut()) // netlab patch: boxed
     }
 }
