@@ -64,6 +64,10 @@ pub struct HostSockets {
     awake: Vec<Option<SocketHandle>>,
     /// Per place: the asleep connection there (see the module doc).
     asleep: Vec<Option<Sleeper>>,
+    /// Per place: whether `asleep` holds a connection there. Applications ask it for each of
+    /// their live connections on every poll, and a byte per place keeps the answer for 64
+    /// places in one cache line (an entry of `asleep` takes about one line of its own).
+    is_asleep: Vec<bool>,
     /// The asleep connections in no order, scanned for a segment's 4-tuple and for deadlines.
     sleepers: Vec<Alarm>,
     /// The earliest of their deadlines.
@@ -109,6 +113,7 @@ impl HostSockets {
             vacant: BTreeSet::new(),
             awake: Vec::new(),
             asleep: Vec::new(),
+            is_asleep: Vec::new(),
             sleepers: Vec::new(),
             earliest: None,
             touched: Vec::new(),

@@ -103,6 +103,14 @@ pub(super) fn entry<T>(table: &mut Vec<Option<T>>, index: usize) -> &mut Option<
     &mut table[index]
 }
 
+/// Sets `flags[index]`, growing the table with `false` as needed.
+fn set_flag(flags: &mut Vec<bool>, index: usize, value: bool) {
+    if flags.len() <= index {
+        flags.resize(index + 1, false);
+    }
+    flags[index] = value;
+}
+
 /// A set of one place: where an asleep socket waits, with its place's state, and where
 /// smoltcp is asked for that socket's own deadline. A spare cell's place is empty.
 #[derive(Debug)]
@@ -192,6 +200,9 @@ impl HostSockets {
     /// # Panics
     /// As `SocketSet::get`: if `handle` is not in use or the socket is of another type.
     pub fn get<T: AnySocket<'static>>(&self, handle: SocketHandle) -> &T {
+        if !self.is_asleep(handle) {
+            return self.set.get(handle);
+        }
         match self.asleep.get(place(handle)) {
             Some(Some(sleeper)) => sleeper.cell.set.get(sleeper.cell.handle),
             _ => self.set.get(handle),
@@ -205,6 +216,9 @@ impl HostSockets {
     /// # Panics
     /// As `SocketSet::get_mut`.
     pub fn get_mut<T: AnySocket<'static>>(&mut self, handle: SocketHandle) -> &mut T {
+        if !self.is_asleep(handle) {
+            return self.set.get_mut(handle);
+        }
         match self.asleep.get_mut(place(handle)) {
             Some(Some(sleeper)) => {
                 if !sleeper.touched {
@@ -220,7 +234,9 @@ impl HostSockets {
     /// Whether `handle` is an asleep connection: nothing happened to it since the host last
     /// serviced it (no segment, no timer, no application's `get_mut`).
     pub fn is_asleep(&self, handle: SocketHandle) -> bool {
-        matches!(self.asleep.get(place(handle)), Some(Some(_)))
+        self.is_asleep
+            .get(place(handle))
+            .is_some_and(|&asleep| asleep)
     }
 
     /// The earliest deadline of the asleep connections.
@@ -293,6 +309,7 @@ impl HostSockets {
         self.awake[place(handle)] = None;
         self.sleepers.push(Alarm { handle, tuple, at });
         self.earliest = [self.earliest, at].into_iter().flatten().min();
+        set_flag(&mut self.is_asleep, place(handle), true);
         *entry(&mut self.asleep, place(handle)) = Some(Sleeper {
             cell,
             entry: self.sleepers.len() - 1,
@@ -350,6 +367,7 @@ impl HostSockets {
         let Some(mut sleeper) = slot.take() else {
             return;
         };
+        set_flag(&mut self.is_asleep, place(handle), false);
         let cell = &mut sleeper.cell;
         self.set.put_back(handle, cell.set.take_out(cell.handle));
         let alarm = self.sleepers.swap_remove(sleeper.entry);
