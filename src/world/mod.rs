@@ -84,6 +84,15 @@ pub enum Event {
     },
 }
 
+/// Which way a frame goes through an interface, for its lane in the queue.
+#[derive(Clone, Copy)]
+enum Direction {
+    /// Sent by the interface.
+    Out = 0,
+    /// Received by it.
+    In = 1,
+}
+
 /// Limits that stop a runaway run.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
@@ -172,6 +181,10 @@ pub struct World {
     segments: Vec<Segment>,
     /// For each node, the earliest wake-up already in the queue (later ones are stale).
     pending_wake: Vec<Option<SimTime>>,
+    /// For each node, the number of its first interface among all nodes' interfaces: the
+    /// frames an interface sends and those it receives each wait in a lane of the queue
+    /// (`lane`).
+    first_iface: Vec<usize>,
     /// Nodes whose workload is not finished yet.
     busy_nodes: BTreeSet<usize>,
     /// The capture, if on.
@@ -214,6 +227,7 @@ impl World {
             attachments: Vec::new(),
             segments: Vec::new(),
             pending_wake: Vec::new(),
+            first_iface: Vec::new(),
             busy_nodes: BTreeSet::new(),
             capture: None,
             trace: Trace::default(),
@@ -303,6 +317,10 @@ impl World {
         self.nodes.push(node);
         self.attachments.push(vec![None; iface_count]);
         self.pending_wake.push(None);
+        let first = self.first_iface.last().map_or(0, |&first| {
+            first + self.attachments[self.attachments.len() - 2].len()
+        });
+        self.first_iface.push(first);
         self.down.push(false);
         self.node_ips.push(Vec::new());
         self.schedule_wake(index, SimTime::ZERO);
@@ -512,7 +530,8 @@ impl World {
         self.count(fate);
         match hop {
             Some(Hop::ToSwitch { port, at }) => {
-                self.queue.push(
+                self.queue.push_in_lane(
+                    self.lane(node, iface, Direction::Out),
                     at,
                     Event::AtSwitch {
                         segment,
@@ -530,7 +549,8 @@ impl World {
                     self.trace.net.frames_lost += 1;
                     return;
                 }
-                self.queue.push(
+                self.queue.push_in_lane(
+                    self.lane(to, iface, Direction::In),
                     at,
                     Event::Deliver {
                         node: to,
@@ -542,6 +562,13 @@ impl World {
             }
             None => {}
         }
+    }
+
+    /// The queue's lane for the frames interface `iface` of `node` sends (`Out`: on their way
+    /// to a switch) or receives (`In`). Frames of one lane usually arrive in the order they
+    /// were sent, which is what lanes are for (see `sim::queue`).
+    fn lane(&self, node: usize, iface: usize, direction: Direction) -> usize {
+        2 * (self.first_iface[node] + iface) + direction as usize
     }
 
     /// Keeps the head of `frame`, seen on `segment` now, if frames are being recorded.
@@ -598,7 +625,8 @@ impl World {
             } else {
                 frame.as_ref().expect("the frame is still here").clone()
             };
-            self.queue.push(
+            self.queue.push_in_lane(
+                self.lane(node, iface, Direction::In),
                 at,
                 Event::Deliver {
                     node,
