@@ -244,6 +244,19 @@ mod tests {
         assert_eq!(popped, (0..100).collect::<Vec<_>>());
     }
 
+    /// A heap of `(time, seq, event)`, the order the queue must pop in.
+    type Reference = BinaryHeap<std::cmp::Reverse<(u64, u64, u64)>>;
+
+    /// Pops `q` and `reference` (after `round` steps) and checks they agree, the time of the
+    /// next event too; returns the popped time.
+    fn pop_both(q: &mut EventQueue<u64>, reference: &mut Reference, round: u64) -> Option<u64> {
+        let expected = reference.pop().map(|std::cmp::Reverse((t, _, r))| (t, r));
+        assert_eq!(q.peek_time().map(SimTime::as_nanos), expected.map(|e| e.0));
+        let got = q.pop().map(|(t, r)| (t.as_nanos(), r));
+        assert_eq!(got, expected, "after {round} steps");
+        got.map(|(t, _)| t)
+    }
+
     /// The packed key orders as `(time, seq)` does: on random pushes (at the clock, near it,
     /// far ahead) and pops, the queue pops what a binary heap of `(time, seq)` tuples pops.
     #[test]
@@ -265,11 +278,7 @@ mod tests {
                 reference.push(Reverse((time, seq, round)));
                 seq += 1;
             } else {
-                let expected = reference.pop().map(|Reverse((t, _, r))| (t, r));
-                assert_eq!(q.peek_time().map(SimTime::as_nanos), expected.map(|e| e.0));
-                let got = q.pop().map(|(t, r)| (t.as_nanos(), r));
-                assert_eq!(got, expected, "after {round} steps");
-                now = got.map_or(now, |(t, _)| t.min(1 << 62));
+                now = pop_both(&mut q, &mut reference, round).map_or(now, |t| t.min(1 << 62));
             }
         }
     }
@@ -303,11 +312,7 @@ mod tests {
                 reference.push(Reverse((time, seq, round)));
                 seq += 1;
             } else {
-                let expected = reference.pop().map(|Reverse((t, _, r))| (t, r));
-                assert_eq!(q.peek_time().map(SimTime::as_nanos), expected.map(|e| e.0));
-                let got = q.pop().map(|(t, r)| (t.as_nanos(), r));
-                assert_eq!(got, expected, "after {round} steps");
-                now = got.map_or(now, |(t, _)| t);
+                now = pop_both(&mut q, &mut reference, round).unwrap_or(now);
             }
             assert_eq!(q.len(), reference.len());
         }
