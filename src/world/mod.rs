@@ -315,12 +315,14 @@ impl World {
     pub fn add_node(&mut self, node: Box<dyn Node>, iface_count: usize) -> usize {
         let index = self.nodes.len();
         self.nodes.push(node);
+        // Its interfaces are numbered after every interface of the nodes before it.
+        let first = match (self.first_iface.last(), self.attachments.last()) {
+            (Some(&before), Some(its)) => before + its.len(),
+            _ => 0,
+        };
+        self.first_iface.push(first);
         self.attachments.push(vec![None; iface_count]);
         self.pending_wake.push(None);
-        let first = self.first_iface.last().map_or(0, |&first| {
-            first + self.attachments[self.attachments.len() - 2].len()
-        });
-        self.first_iface.push(first);
         self.down.push(false);
         self.node_ips.push(Vec::new());
         self.schedule_wake(index, SimTime::ZERO);
