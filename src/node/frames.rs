@@ -217,6 +217,43 @@ pub fn udp(
     frame
 }
 
+/// Whether every checksum in `frame` is right: the IPv4 header's, and the TCP, UDP or ICMP
+/// one it carries (a fragment's only the header's, its payload is summed whole). A frame
+/// that is not a well-formed IPv4 packet has nothing to check here; the stack drops it.
+///
+/// Hosts do not check received checksums (`device::receive_offload`); debug builds ask this
+/// of every frame a host's stack is handed, so a test fails if netlab ever wrote a bad one.
+pub fn checksums_valid(frame: &[u8]) -> bool {
+    let Ok(eth) = EthernetFrame::new_checked(frame) else {
+        return true;
+    };
+    if eth.ethertype() != EthernetProtocol::Ipv4 {
+        return true;
+    }
+    let Ok(ip) = Ipv4Packet::new_checked(eth.payload()) else {
+        return true;
+    };
+    if !ip.verify_checksum() {
+        return false;
+    }
+    if ip.more_frags() || ip.frag_offset() != 0 {
+        return true;
+    }
+    let (src, dst) = (ip.src_addr().into(), ip.dst_addr().into());
+    match ip.next_header() {
+        IpProtocol::Tcp => TcpPacket::new_checked(ip.payload())
+            .ok()
+            .is_none_or(|tcp| tcp.verify_checksum(&src, &dst)),
+        IpProtocol::Udp => UdpPacket::new_checked(ip.payload())
+            .ok()
+            .is_none_or(|udp| udp.verify_checksum(&src, &dst)),
+        IpProtocol::Icmp => Icmpv4Packet::new_checked(ip.payload())
+            .ok()
+            .is_none_or(|icmp| icmp.verify_checksum()),
+        _ => true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,5 +301,44 @@ mod tests {
         let icmp = Icmpv4Packet::new_checked(ip.payload()).unwrap();
         assert!(icmp.verify_checksum());
         assert_eq!(icmp.echo_seq_no(), 1);
+    }
+
+    #[test]
+    fn a_flipped_bit_anywhere_a_checksum_covers_is_caught() {
+        let (a, b) = (
+            EthernetAddress([2, 0, 0, 0, 0, 1]),
+            EthernetAddress([2, 0, 0, 0, 0, 2]),
+        );
+        let (ip_a, ip_b) = (Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2));
+        let syn = bare_tcp((40000, 80), TcpControl::Syn, TcpSeqNumber(1), None);
+        let segment = tcp_segment(a, b, ip_a, ip_b, &syn);
+        let datagram = udp(a, b, (ip_a, 5000), (ip_b, 53), 64, b"question");
+        let ping = icmp(
+            a,
+            b,
+            ip_a,
+            ip_b,
+            &Icmpv4Repr::EchoRequest {
+                ident: 1,
+                seq_no: 1,
+                data: b"abcd",
+            },
+        );
+        let request = arp(
+            ArpOperation::Request,
+            a,
+            ip_a,
+            EthernetAddress([0; 6]),
+            ip_b,
+        );
+        for frame in [&segment, &datagram, &ping, &request] {
+            assert!(checksums_valid(frame));
+        }
+        // The TTL (IPv4 header), a TCP port, the UDP payload, the ICMP data.
+        for (frame, at) in [(&segment, 22), (&segment, 34), (&datagram, 45), (&ping, 43)] {
+            let mut bad = frame.clone();
+            bad[at] ^= 1;
+            assert!(!checksums_valid(&bad), "byte {at} of {frame:02x?}");
+        }
     }
 }
