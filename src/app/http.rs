@@ -128,6 +128,14 @@ fn header_end_from(bytes: &[u8], searched: usize) -> Option<usize> {
     None
 }
 
+/// A header line cut at its first `:` into name and value (both untrimmed): what
+/// `line.split_once(':')` gives, found with a one-byte search rather than a character search.
+fn split_header(line: &str) -> Option<(&str, &str)> {
+    let colon = memchr::memchr(b':', line.as_bytes())?;
+    // `:` is one byte in UTF-8, so both cuts are at character boundaries.
+    Some((&line[..colon], &line[colon + 1..]))
+}
+
 /// The lines of `text` split at each `\r\n`: the same pieces as `text.split("\r\n")`, found
 /// with a one-byte search for `\n` rather than a two-byte pattern search.
 fn crlf_lines(text: &str) -> impl Iterator<Item = &str> {
@@ -183,7 +191,7 @@ impl RequestReader {
     pub fn header(&self, name: &str) -> Option<&str> {
         let head = std::str::from_utf8(self.head()).ok()?;
         crlf_lines(head).skip(1).find_map(|line| {
-            let (key, value) = line.split_once(':')?;
+            let (key, value) = split_header(line)?;
             key.trim().eq_ignore_ascii_case(name).then(|| value.trim())
         })
     }
@@ -318,16 +326,15 @@ pub fn parse_response_head(head: &[u8]) -> Option<ResponseHead> {
     let mut served_by = None;
     let mut keep_alive = false;
     for line in lines {
-        let Some((name, value)) = line.split_once(':') else {
+        let Some((name, value)) = split_header(line) else {
             continue;
         };
-        let value = value.trim();
         if name.eq_ignore_ascii_case("content-length") {
-            content_length = value.parse().ok();
+            content_length = value.trim().parse().ok();
         } else if name.eq_ignore_ascii_case("x-served-by") {
-            served_by = Some(value.to_string());
+            served_by = Some(value.trim().to_string());
         } else if name.eq_ignore_ascii_case("connection") {
-            keep_alive = value.eq_ignore_ascii_case("keep-alive");
+            keep_alive = value.trim().eq_ignore_ascii_case("keep-alive");
         }
     }
     Some(ResponseHead {
@@ -479,5 +486,19 @@ mod tests {
         let mut reader = ResponseReader::default();
         assert_eq!(reader.feed(&head), ResponseProgress::Complete);
         assert_eq!(reader.head().unwrap().status, 404);
+    }
+
+    #[test]
+    fn a_header_line_is_cut_where_split_once_cuts_it() {
+        for line in [
+            "Host: www",
+            "X-Served-By:web1",
+            "no colon",
+            ":",
+            "Café: ünïcode: yes",
+            "",
+        ] {
+            assert_eq!(split_header(line), line.split_once(':'), "{line:?}");
+        }
     }
 }
