@@ -28,6 +28,11 @@
 //! time. A timer that moves earlier (ESTABLISHED's 15 minutes becoming FIN_WAIT's 2) is moved
 //! at once. Entries still leave in the order of their real expiry, ties by key, as before.
 //!
+//! **Hash maps, never walked.** The director looks an entry up two or three times per packet
+//! (its key, or the reply's key first). Those lookups go to [`LookupMap`]s, hash maps with a
+//! fixed seed that offer no way to walk them, so their order cannot reach a result; what must
+//! be ordered (the expiry index) is a B-tree.
+//!
 //! # Simplifications
 //! - TCP only; no `sloppy_tcp`, no secure_tcp (`tcp_states_dos`).
 //! - A SYN for an entry in TIME_WAIT or CLOSE makes a new connection at once (the kernel's
@@ -37,11 +42,11 @@
 //! - Linux `net/netfilter/ipvs/ip_vs_proto_tcp.c`: `tcp_timeouts`, `tcp_states`,
 //!   `set_tcp_state`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
 use super::persistence::TemplateId;
-use crate::sim::{SimDuration, SimTime};
+use crate::sim::{LookupMap, SimDuration, SimTime};
 
 /// IPVS's TCP connection states (`IP_VS_TCP_S_*`), in the kernel's order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -189,7 +194,7 @@ pub fn next_state(state: TcpState, direction: Direction, flags: TcpFlags) -> Opt
 }
 
 /// What names a connection: the client's side and the virtual service's side.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ConnKey {
     /// Client address.
     pub client_ip: Ipv4Addr,
@@ -229,10 +234,10 @@ impl Conn {
 /// All connection entries, with an expiry index.
 #[derive(Default)]
 pub struct ConnTable {
-    /// Entries by client-side key.
-    entries: BTreeMap<ConnKey, Entry>,
-    /// The reverse index for NAT replies: (real server, client) → key.
-    by_reply: BTreeMap<(Ipv4Addr, u16, Ipv4Addr, u16), ConnKey>,
+    /// Entries by client-side key (never walked: module docs).
+    entries: LookupMap<ConnKey, Entry>,
+    /// The reverse index for NAT replies: (real server, client) → key (never walked).
+    by_reply: LookupMap<(Ipv4Addr, u16, Ipv4Addr, u16), ConnKey>,
     /// Entries by the time they are filed under (at or before their expiry; module docs).
     expiry: BTreeSet<(SimTime, ConnKey)>,
     /// The front of `expiry` when it was last found to be a real expiry, so that asking
