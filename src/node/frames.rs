@@ -217,6 +217,32 @@ pub fn udp(
     frame
 }
 
+/// The checksum of a header after some of its 16-bit words changed from `old` to `new`,
+/// updated for the change instead of summed again (RFC 1624 eqn. 3, `HC' = ~(~HC + ~m + m')`;
+/// Linux's `inet_proto_csum_replace4`, which IPVS's `tcp_fast_csum_update` uses for NAT).
+///
+/// When `checksum` is right and is not 0xffff (smoltcp never writes that form of zero), the
+/// result is the one a full recomputation gives, bit for bit: both sums are congruent modulo
+/// 0xffff, and neither is ever zero (the update starts from `!checksum`, which is not zero, and
+/// an end-around-carry sum of something non-zero never folds to zero; the full sum covers a
+/// header that is never all zeros). A wrong checksum stays wrong, as it does in Linux.
+pub fn update_checksum(checksum: u16, old: &[u16], new: &[u16]) -> u16 {
+    let mut sum = u32::from(!checksum);
+    for (&old, &new) in old.iter().zip(new) {
+        sum += u32::from(!old) + u32::from(new);
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// An IPv4 address as the two 16-bit words a checksum adds.
+pub fn address_words(address: Ipv4Addr) -> [u16; 2] {
+    let [a, b, c, d] = address.octets();
+    [u16::from_be_bytes([a, b]), u16::from_be_bytes([c, d])]
+}
+
 /// Whether every checksum in `frame` is right: the IPv4 header's, and the TCP, UDP or ICMP
 /// one it carries (a fragment's only the header's, its payload is summed whole). A frame
 /// that is not a well-formed IPv4 packet has nothing to check here; the stack drops it.

@@ -745,7 +745,7 @@ fn arp_request(me: &RouterInterface, target: Ipv4Addr) -> Vec<u8> {
 /// rises by 0x0100, a carry out of 16 bits being added back in. The result is the one a full
 /// recomputation gives, bit for bit: both are congruent modulo 0xffff and neither is ever
 /// 0xffff (the header is never all zeros, so its sum is never zero).
-fn decrease_ttl(header: &mut [u8]) {
+pub(super) fn decrease_ttl(header: &mut [u8]) {
     const TTL: usize = 8;
     const CHECKSUM: std::ops::Range<usize> = 10..12;
     header[TTL] -= 1;

@@ -12,7 +12,7 @@ use smoltcp::wire::{
 
 use super::super::NodeCtx;
 use super::super::frames::{self, ETHERNET_HEADER_LEN};
-use super::super::router::IcmpError;
+use super::super::router::{IcmpError, decrease_ttl};
 use super::super::tunnel::{self, EncapsulateError};
 use super::L4Balancer;
 use super::decision::pick_record;
@@ -66,34 +66,50 @@ pub(super) fn parse_tcp(frame: &[u8]) -> Option<Segment> {
 }
 
 /// Rewrites the destination (`to_dst`) or source address and port of a TCP/IPv4 frame and
-/// recomputes both checksums (the TCP checksum covers the addresses through the pseudo-header).
+/// updates both checksums for the change (the TCP checksum covers the addresses through the
+/// pseudo-header), as IPVS's `tcp_dnat_handler` / `tcp_snat_handler` do with
+/// `tcp_fast_csum_update`: the same bytes a full recomputation writes
+/// ([`frames::update_checksum`]), without summing the 10 KiB of a full segment again.
 pub(super) fn rewrite(frame: &mut [u8], address: Ipv4Addr, port: u16, to_dst: bool) {
     let mut ip = Ipv4Packet::new_unchecked(&mut frame[ETHERNET_HEADER_LEN..]);
+    let old_address = if to_dst { ip.dst_addr() } else { ip.src_addr() };
     if to_dst {
         ip.set_dst_addr(address);
     } else {
         ip.set_src_addr(address);
     }
-    ip.fill_checksum();
-    let (src, dst) = (ip.src_addr(), ip.dst_addr());
+    let (old_words, new_words) = (
+        frames::address_words(old_address),
+        frames::address_words(address),
+    );
+    ip.set_checksum(frames::update_checksum(
+        ip.checksum(),
+        &old_words,
+        &new_words,
+    ));
     let mut tcp = TcpPacket::new_unchecked(ip.payload_mut());
+    let old_port = if to_dst {
+        tcp.dst_port()
+    } else {
+        tcp.src_port()
+    };
     if to_dst {
         tcp.set_dst_port(port);
     } else {
         tcp.set_src_port(port);
     }
-    tcp.fill_checksum(&src.into(), &dst.into());
+    let old = [old_words[0], old_words[1], old_port];
+    let new = [new_words[0], new_words[1], port];
+    tcp.set_checksum(frames::update_checksum(tcp.checksum(), &old, &new));
 }
 
 /// Takes one off the TTL and fixes the header checksum; `false` if the packet must die here.
 fn decrement_ttl(frame: &mut [u8]) -> bool {
-    let mut ip = Ipv4Packet::new_unchecked(&mut frame[ETHERNET_HEADER_LEN..]);
-    let ttl = ip.hop_limit();
-    if ttl <= 1 {
+    let header = &mut frame[ETHERNET_HEADER_LEN..];
+    if Ipv4Packet::new_unchecked(&*header).hop_limit() <= 1 {
         return false;
     }
-    ip.set_hop_limit(ttl - 1);
-    ip.fill_checksum();
+    decrease_ttl(header);
     true
 }
 
@@ -319,5 +335,77 @@ impl L4Balancer {
             &reset,
         );
         self.router.send_towards(ctx, ip.src_addr(), out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smoltcp::wire::TcpRepr;
+
+    /// A random TCP/IPv4 frame with right checksums, as a host's stack writes one.
+    fn random_segment(rng: &mut crate::sim::Stream, payload: &mut Vec<u8>) -> Vec<u8> {
+        let mut word = || rng.below(1 << 16) as u16;
+        let address = |high: u16, low: u16| {
+            let [a, b] = high.to_be_bytes();
+            let [c, d] = low.to_be_bytes();
+            Ipv4Addr::new(a, b, c, d)
+        };
+        let (src, dst) = (address(word(), word()), address(word(), word()));
+        let ports = (word(), word());
+        let seq = TcpSeqNumber(i32::from(word() as i16) << 8);
+        payload.clear();
+        payload.extend((0..word() % 1500).map(|i| (i as u8).wrapping_mul(31)));
+        let segment = TcpRepr {
+            payload: &payload[..],
+            ..frames::bare_tcp(ports, TcpControl::None, seq, Some(seq + 1))
+        };
+        let mac = EthernetAddress([2, 0, 0, 0, 0, 1]);
+        frames::tcp_segment(mac, mac, src, dst, &segment)
+    }
+
+    #[test]
+    fn the_nat_rewrite_writes_the_checksums_a_full_sum_writes() {
+        let mut rng = crate::sim::Streams::new(5).stream("segments");
+        let mut payload = Vec::new();
+        for round in 0..20_000 {
+            let mut frame = random_segment(&mut rng, &mut payload);
+            let [a, b, c, d] = (rng.below(1 << 32) as u32).to_be_bytes();
+            let (address, port) = (Ipv4Addr::new(a, b, c, d), rng.below(1 << 16) as u16);
+            let to_dst = round % 2 == 0;
+            let mut full = frame.clone();
+            let mut ip = Ipv4Packet::new_unchecked(&mut full[ETHERNET_HEADER_LEN..]);
+            if to_dst {
+                ip.set_dst_addr(address);
+            } else {
+                ip.set_src_addr(address);
+            }
+            ip.fill_checksum();
+            let (src, dst) = (ip.src_addr(), ip.dst_addr());
+            let mut tcp = TcpPacket::new_unchecked(ip.payload_mut());
+            if to_dst {
+                tcp.set_dst_port(port);
+            } else {
+                tcp.set_src_port(port);
+            }
+            tcp.fill_checksum(&src.into(), &dst.into());
+            rewrite(&mut frame, address, port, to_dst);
+            assert_eq!(frame, full, "round {round}");
+            assert!(frames::checksums_valid(&frame));
+        }
+    }
+
+    #[test]
+    fn the_ttl_drops_by_one_and_a_packet_at_one_dies() {
+        let mut rng = crate::sim::Streams::new(6).stream("segments");
+        let mut frame = random_segment(&mut rng, &mut Vec::new());
+        let ttl =
+            |frame: &[u8]| Ipv4Packet::new_unchecked(&frame[ETHERNET_HEADER_LEN..]).hop_limit();
+        let before = ttl(&frame);
+        assert!(decrement_ttl(&mut frame));
+        assert_eq!(ttl(&frame), before - 1);
+        assert!(frames::checksums_valid(&frame));
+        Ipv4Packet::new_unchecked(&mut frame[ETHERNET_HEADER_LEN..]).set_hop_limit(1);
+        assert!(!decrement_ttl(&mut frame));
     }
 }
