@@ -240,8 +240,10 @@ pub struct ConnTable {
     by_reply: LookupMap<(Ipv4Addr, u16, Ipv4Addr, u16), ConnKey>,
     /// Entries by the time they are filed under (at or before their expiry; module docs).
     expiry: BTreeSet<(SimTime, ConnKey)>,
-    /// The front of `expiry` when it was last found to be a real expiry, so that asking
-    /// again (the director asks on every packet) costs no search of `entries`.
+    /// The front of `expiry` once it is found to be a real expiry, so that asking again (the
+    /// director asks twice per packet) costs no search at all. While `Some`, it *is* the
+    /// front and a real expiry: whatever could change either clears it (`file` for a timer
+    /// filed before it, `forget_checked` for its own entry changing or leaving).
     front_checked: Option<(SimTime, ConnKey)>,
 }
 
@@ -281,7 +283,7 @@ impl ConnTable {
             (conn.dest_ip, conn.dest_port, key.client_ip, key.client_port),
             key,
         );
-        self.expiry.insert((conn.expires, key));
+        self.file(conn.expires, key);
         if let Some(old) = self.entries.insert(
             key,
             Entry {
@@ -315,7 +317,8 @@ impl ConnTable {
         if entry.conn.expires < entry.filed {
             self.expiry.remove(&(entry.filed, *key));
             entry.filed = entry.conn.expires;
-            self.expiry.insert((entry.filed, *key));
+            let filed = entry.filed;
+            self.file(filed, *key);
         }
         Some(old)
     }
@@ -323,10 +326,12 @@ impl ConnTable {
     /// Refiles the timers at the front of the index that moved later, until the front one is
     /// an entry's real expiry (or the index is empty).
     fn refile_front(&mut self) {
+        if self.front_checked.is_some() {
+            // Still the front, and still a real expiry (`front_checked`'s invariant).
+            debug_assert_eq!(self.expiry.first().copied(), self.front_checked);
+            return;
+        }
         while let Some(&(at, key)) = self.expiry.first() {
-            if self.front_checked == Some((at, key)) {
-                return;
-            }
             match self.entries.get_mut(&key) {
                 Some(entry) if entry.conn.expires == at => {
                     self.front_checked = Some((at, key));
@@ -343,6 +348,15 @@ impl ConnTable {
                 }
             }
         }
+    }
+
+    /// Files `key`'s timer at `at` in the expiry index. One filed before the checked front
+    /// becomes the new front, not yet checked.
+    fn file(&mut self, at: SimTime, key: ConnKey) {
+        if self.front_checked.is_some_and(|front| (at, key) < front) {
+            self.front_checked = None;
+        }
+        self.expiry.insert((at, key));
     }
 
     /// Forgets that `key`'s timer was checked: it is about to change.
@@ -364,7 +378,7 @@ impl ConnTable {
     /// director uses it to run connection and template timers in time order.
     pub fn expire_next(&mut self, now: SimTime) -> Option<(ConnKey, Conn)> {
         self.refile_front();
-        let &(at, key) = self.expiry.first()?;
+        let (at, key) = self.front_checked?;
         if at > now {
             return None;
         }
@@ -374,7 +388,7 @@ impl ConnTable {
     /// When the next entry expires.
     pub fn next_expiry(&mut self) -> Option<SimTime> {
         self.refile_front();
-        self.expiry.first().map(|&(at, _)| at)
+        self.front_checked.map(|(at, _)| at)
     }
 
     /// Number of entries.
@@ -539,5 +553,83 @@ mod tests {
         assert_eq!(gone, [2, 1, 3], "2 s, then 10 s twice, ties by key");
         assert!(table.is_empty());
         assert_eq!(table.next_expiry(), None);
+    }
+
+    /// One step of the property test below.
+    #[derive(Clone, Debug)]
+    enum Op {
+        Insert(u16, u64),
+        Update(u16, usize, u64),
+        Remove(u16),
+        Expire(u64),
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (0u16..8, 0u64..200).prop_map(|(k, at)| Op::Insert(k, at)),
+            (0u16..8, 0usize..STATES.len(), 0u64..200)
+                .prop_map(|(k, s, now)| Op::Update(k, s, now)),
+            (0u16..8).prop_map(Op::Remove),
+            (0u64..400).prop_map(Op::Expire),
+        ]
+    }
+
+    const STATES: [TcpState; 5] = [
+        TcpState::None,
+        TcpState::Established,
+        TcpState::FinWait,
+        TcpState::TimeWait,
+        TcpState::Close,
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config {
+            cases: 300, failure_persistence: None, ..Default::default()
+        })]
+
+        /// Lazy filing and the remembered front never change what leaves the table or when:
+        /// against a plain map of real expiries, the same entries leave, in the same order
+        /// (time, then key), and the next expiry is always the earliest real one.
+        #[test]
+        fn the_table_expires_as_a_plain_map_of_expiries_would(
+            ops in proptest::collection::vec(op(), 1..60),
+        ) {
+            let secs = |s: u64| SimTime::ZERO + SimDuration::from_secs(s);
+            let mut table = ConnTable::default();
+            let mut model = std::collections::BTreeMap::<u16, SimTime>::new();
+            for op in ops {
+                match op {
+                    Op::Insert(k, at) => {
+                        table.insert(key(k), conn(secs(at).as_nanos()));
+                        model.insert(k, secs(at));
+                    }
+                    Op::Update(k, s, now) => {
+                        let old = table.update(&key(k), STATES[s], secs(now));
+                        proptest::prop_assert_eq!(old.is_some(), model.contains_key(&k));
+                        if let Some(at) = model.get_mut(&k) {
+                            *at = secs(now) + STATES[s].timeout();
+                        }
+                    }
+                    Op::Remove(k) => {
+                        proptest::prop_assert_eq!(table.remove(&key(k)).is_some(), model.remove(&k).is_some());
+                    }
+                    Op::Expire(now) => {
+                        let gone: Vec<u16> =
+                            table.expire(secs(now)).iter().map(|(k, _)| k.client_port).collect();
+                        let mut due: Vec<(SimTime, u16)> =
+                            model.iter().filter(|&(_, &at)| at <= secs(now)).map(|(&k, &at)| (at, k)).collect();
+                        due.sort();
+                        for (_, k) in &due {
+                            model.remove(k);
+                        }
+                        proptest::prop_assert_eq!(gone, due.iter().map(|&(_, k)| k).collect::<Vec<_>>());
+                    }
+                }
+                let next = model.iter().map(|(&k, &at)| (at, k)).min().map(|(at, _)| at);
+                proptest::prop_assert_eq!(table.next_expiry(), next);
+                proptest::prop_assert_eq!(table.len(), model.len());
+            }
+        }
     }
 }
