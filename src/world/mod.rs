@@ -28,8 +28,6 @@ mod fault;
 pub use action::{Action, ActionKind, Reaction};
 pub use fault::{Fault, FaultAction};
 
-use std::collections::BTreeSet;
-
 use thiserror::Error;
 
 use crate::capture::{Capture, CaptureOutput};
@@ -185,8 +183,11 @@ pub struct World {
     /// frames an interface sends and those it receives each wait in a lane of the queue
     /// (`lane`).
     first_iface: Vec<usize>,
-    /// Nodes whose workload is not finished yet.
-    busy_nodes: BTreeSet<usize>,
+    /// For each node, whether its workload is not finished yet (a flag per node: the loop
+    /// asks after every node's turn).
+    busy: Vec<bool>,
+    /// How many nodes are busy.
+    busy_count: usize,
     /// The capture, if on.
     capture: Option<Capture>,
     /// Everything recorded so far.
@@ -228,7 +229,8 @@ impl World {
             segments: Vec::new(),
             pending_wake: Vec::new(),
             first_iface: Vec::new(),
-            busy_nodes: BTreeSet::new(),
+            busy: Vec::new(),
+            busy_count: 0,
             capture: None,
             trace: Trace::default(),
             limits,
@@ -390,15 +392,16 @@ impl World {
     /// Runs until every workload is finished, or a limit is hit.
     pub fn run(mut self) -> Result<RunOutput, RunError> {
         // Nodes with a workload must finish; the others only serve them.
-        for (index, node) in self.nodes.iter().enumerate() {
-            if node.has_pending_workload() {
-                self.busy_nodes.insert(index);
-            }
-        }
+        self.busy = self
+            .nodes
+            .iter()
+            .map(|n| n.has_pending_workload())
+            .collect();
+        self.busy_count = self.busy.iter().filter(|&&busy| busy).count();
         let mut finished_at: Option<SimTime> = None;
         while let Some((time, event)) = self.queue.pop() {
             // Once the workload is done, let the last packets (FINs, final ACKs) land, then stop.
-            if finished_at.is_none() && self.busy_nodes.is_empty() {
+            if finished_at.is_none() && self.busy_count == 0 {
                 finished_at = Some(self.now);
             }
             if finished_at.is_some_and(|done| time > done + DRAIN) {
@@ -407,14 +410,14 @@ impl World {
             if time > self.limits.max_sim_time {
                 return Err(RunError::MaxSimTime {
                     limit: self.limits.max_sim_time,
-                    busy: self.busy_nodes.len(),
+                    busy: self.busy_count,
                 });
             }
             if self.events_processed >= self.limits.max_events {
                 return Err(RunError::MaxEvents {
                     limit: self.limits.max_events,
                     at: self.now,
-                    busy: self.busy_nodes.len(),
+                    busy: self.busy_count,
                 });
             }
             if self.events_processed.is_multiple_of(WATCH_EVERY)
@@ -506,8 +509,9 @@ impl World {
             self.transmit(index, iface, frame);
         }
         self.outbox = outbox;
-        if self.busy_nodes.contains(&index) && !self.nodes[index].has_pending_workload() {
-            self.busy_nodes.remove(&index);
+        if self.busy.get(index) == Some(&true) && !self.nodes[index].has_pending_workload() {
+            self.busy[index] = false;
+            self.busy_count -= 1;
         }
     }
 
