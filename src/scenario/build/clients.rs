@@ -1,0 +1,106 @@
+//! Client groups: `count` hosts, each running an `HttpClient` with its share of the workload.
+
+use std::net::Ipv4Addr;
+use std::rc::Rc;
+
+use super::Builder;
+use crate::app::dns::stub::DnsStub;
+use crate::app::{HttpClient, HttpClientConfig, StaticHosts, Workload};
+use crate::scenario::model::{InterfaceSpec, NodeSpec, WorkloadKind, WorkloadSpec};
+use crate::sim::{SimDuration, SimTime};
+
+impl Builder<'_> {
+    /// Adds the hosts of a `Clients` group, `<group>-1` to `<group>-<count>`, at consecutive
+    /// addresses from `first_ip`.
+    pub(super) fn add_clients(&mut self, spec: &NodeSpec) {
+        let NodeSpec::Clients {
+            name,
+            count,
+            segment,
+            first_ip,
+            prefix_len,
+            gateway,
+            url,
+            workload,
+            timeout,
+            connect_timeout,
+            dns,
+            paths,
+            keep_alive,
+            cookie_bytes,
+            origins,
+        } = spec
+        else {
+            unreachable!("add_node sends only client groups here");
+        };
+        let start = SimTime::ZERO + workload.start;
+        let stop = workload.duration.map(|d| start + d);
+        for k in 0..*count {
+            let host_name = format!("{name}-{}", k + 1);
+            let index = self.world.next_node_index();
+            let interface = InterfaceSpec {
+                segment: *segment,
+                ip: Ipv4Addr::from(u32::from(*first_ip) + k),
+                prefix_len: *prefix_len,
+                mac: None,
+            };
+            let mut host = self.new_host(&host_name, index, &interface, *gateway);
+            let config = HttpClientConfig {
+                host: url.host.clone(),
+                port: url.port,
+                path: url.path.clone(),
+                timeout: *timeout,
+                workload: host_workload(workload, *count),
+                max_requests: share(workload, *count, k),
+                start,
+                stop,
+                server_names: Rc::clone(&self.server_names),
+                connect_timeout: *connect_timeout,
+                paths: paths.clone(),
+                try_next: dns.as_ref().is_some_and(|d| d.try_next),
+                keep_alive: *keep_alive,
+                cookie_bytes: *cookie_bytes as usize,
+                origins: origins.clone(),
+            };
+            let resolver = Box::new(StaticHosts::new(self.scenario.hosts.clone()));
+            let rng = self.streams.stream(&format!("client:{host_name}"));
+            let mut client = HttpClient::new(config, resolver, rng);
+            if let Some(dns) = dns {
+                // DNS transaction ids are random, from their own stream.
+                let first_id = self
+                    .streams
+                    .stream(&format!("dns-stub:{host_name}"))
+                    .next_u64() as u16;
+                client = client.with_dns(DnsStub::new(dns.server, dns.policy, first_id));
+            }
+            // The trace releases no request before this client's first may start.
+            let floor = client.floor();
+            host.add_app(Box::new(client));
+            let node = self.world.add_node(Box::new(host), 1);
+            self.world.expect_requests(node, floor);
+            self.attach(index, 0, &interface, &host_name);
+            self.node_names.push(host_name);
+        }
+    }
+}
+
+/// Client `k`'s share of the group's requests: the totals are split evenly, and the first
+/// hosts take the remainder (`None`: no limit).
+fn share(workload: &WorkloadSpec, count: u32, k: u32) -> Option<u64> {
+    workload
+        .requests
+        .map(|total| total / count as u64 + u64::from((k as u64) < total % count as u64))
+}
+
+/// One client's workload: an open loop's rate is the group's, divided among its hosts.
+fn host_workload(workload: &WorkloadSpec, count: u32) -> Workload {
+    match &workload.kind {
+        WorkloadKind::OpenLoop { rate } => Workload::OpenLoop {
+            mean_gap: SimDuration::from_secs_f64(count as f64 / rate),
+        },
+        WorkloadKind::ClosedLoop { users, think_time } => Workload::ClosedLoop {
+            users: *users,
+            think_time: *think_time,
+        },
+    }
+}
