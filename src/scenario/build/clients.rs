@@ -76,10 +76,8 @@ impl Builder<'_> {
             // The trace releases no request before this client's first may start.
             let floor = client.floor();
             host.add_app(Box::new(client));
-            let node = self.world.add_node(Box::new(host), 1);
-            self.world.expect_requests(node, floor);
-            self.attach(index, 0, &interface, &host_name);
-            self.node_names.push(host_name);
+            self.place(Box::new(host), std::slice::from_ref(&interface), &host_name);
+            self.world.expect_requests(index, floor);
         }
     }
 }

@@ -31,7 +31,7 @@ use smoltcp::wire::EthernetAddress;
 use super::model::{InterfaceSpec, NodeSpec, Scenario};
 use crate::capture::{Capture, CaptureOptions, OwnedNames, Plan};
 use crate::net::Segment;
-use crate::node::{Host, HostConfig, prefix_mask};
+use crate::node::{Host, HostConfig, Node, prefix_mask};
 use crate::sim::Streams;
 use crate::world::{Limits, World};
 
@@ -59,7 +59,6 @@ pub fn build_capturing(scenario: &Scenario, seed: u64, capture: CaptureOptions) 
     for spec in &scenario.nodes {
         builder.add_node(spec);
     }
-    builder.record_addresses();
     let Builder {
         mut world,
         node_names,
@@ -134,9 +133,20 @@ impl<'a> Builder<'a> {
             NodeSpec::Monitor { .. } => self.monitor(index, spec),
         };
         let interface = single_interface(spec).expect("a host kind has one interface");
-        self.world.add_node(Box::new(host), 1);
-        self.attach(index, 0, interface, spec.name());
-        self.node_names.push(spec.name().to_string());
+        self.place(Box::new(host), std::slice::from_ref(interface), spec.name());
+    }
+
+    /// Adds `node` to the world with its interfaces plugged in, its addresses told (for
+    /// partitions) and its name recorded; returns its index.
+    fn place(&mut self, node: Box<dyn Node>, interfaces: &[InterfaceSpec], name: &str) -> usize {
+        let index = self.world.add_node(node, interfaces.len());
+        self.world
+            .set_addresses(index, interfaces.iter().map(|i| i.ip).collect());
+        for (i, spec) in interfaces.iter().enumerate() {
+            self.attach(index, i, spec, name);
+        }
+        self.node_names.push(name.to_string());
+        index
     }
 
     /// Plugs interface `iface` of node `node` into its wire, with its own loss stream.
@@ -166,38 +176,10 @@ impl<'a> Builder<'a> {
             stack_seed: self.streams.derive_seed(&format!("stack:{name}")),
         })
     }
-
-    /// Tells the world each node's addresses, in node order (for partitions).
-    fn record_addresses(&mut self) {
-        let mut index = 0;
-        for spec in &self.scenario.nodes {
-            match spec {
-                NodeSpec::Router { interfaces, .. } | NodeSpec::L4Balancer { interfaces, .. } => {
-                    self.world
-                        .set_addresses(index, interfaces.iter().map(|i| i.ip).collect());
-                    index += 1;
-                }
-                NodeSpec::Clients {
-                    count, first_ip, ..
-                } => {
-                    for k in 0..*count {
-                        let ip = Ipv4Addr::from(u32::from(*first_ip) + k);
-                        self.world.set_addresses(index, vec![ip]);
-                        index += 1;
-                    }
-                }
-                host => {
-                    let interface = single_interface(host).expect("a host kind has one interface");
-                    self.world.set_addresses(index, vec![interface.ip]);
-                    index += 1;
-                }
-            }
-        }
-    }
 }
 
 /// The one interface of a single-interface host kind (`None` for routers, directors and
-/// client groups).
+/// client groups, which add their nodes themselves).
 fn single_interface(spec: &NodeSpec) -> Option<&InterfaceSpec> {
     match spec {
         NodeSpec::Host { interface, .. }

@@ -29,15 +29,11 @@ impl Builder<'_> {
         let mut router = new_router(index, name, interfaces, routes, *arp_timeout, &[]);
         router.add_vrrp(vrrp.clone());
         router.set_ignore_garp(*ignore_garp);
-        self.world.add_node(Box::new(router), interfaces.len());
-        for (i, s) in interfaces.iter().enumerate() {
-            self.attach(index, i, s, name);
-        }
+        self.place(Box::new(router), interfaces, name);
         if *cold_spare {
             // In the cupboard: configured, but no cable in until a `PlugIn` action.
             self.world.unplug(index);
         }
-        self.node_names.push(name.clone());
     }
 
     /// Adds an `L4Balancer` node at `index`: a router half, its virtual services, and
@@ -81,11 +77,7 @@ impl Builder<'_> {
         if services.iter().any(|s| s.has_health_checks()) {
             self.enable_health_checks(&mut balancer, index, name, interfaces, services);
         }
-        self.world.add_node(Box::new(balancer), interfaces.len());
-        for (i, s) in interfaces.iter().enumerate() {
-            self.attach(index, i, s, name);
-        }
-        self.node_names.push(name.clone());
+        self.place(Box::new(balancer), interfaces, name);
     }
 
     /// Gives director `name` keepalived's checkers, each on a stack of its own per interface.
