@@ -20,10 +20,8 @@
 //! # Further reading
 //! - `book/src/engine.md`, "Frames and wires".
 
-use std::collections::BTreeMap;
-
 use super::{LinkConfig, TxQueue};
-use crate::sim::{SimTime, Stream};
+use crate::sim::{LookupMap, SimTime, Stream};
 
 /// Which kind of wire a segment is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,8 +94,10 @@ pub struct Segment {
     pub captured: bool,
     /// The ports, in the order interfaces were attached.
     ports: Vec<Port>,
-    /// The switch's learned MAC address table: MAC (as `mac_key`) → port.
-    mac_table: BTreeMap<u64, PortId>,
+    /// The switch's learned MAC address table: MAC (as `mac_key`) → port. A hash map for
+    /// lookups only (`sim::LookupMap`): the switch looks up two addresses per frame and
+    /// never lists the table, so no hash order can reach a result.
+    mac_table: LookupMap<u64, PortId>,
 }
 
 impl Segment {
@@ -109,7 +109,7 @@ impl Segment {
             config,
             captured: false,
             ports: Vec::new(),
-            mac_table: BTreeMap::new(),
+            mac_table: LookupMap::default(),
         }
     }
 

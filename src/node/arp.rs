@@ -16,12 +16,11 @@
 //! # Further reading
 //! - RFC 826; Linux `Documentation/networking/ip-sysctl.rst` (`arp_accept`).
 
-use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use smoltcp::wire::EthernetAddress;
 
-use crate::sim::{SimDuration, SimTime};
+use crate::sim::{LookupMap, SimDuration, SimTime};
 
 /// One learned neighbour.
 #[derive(Clone, Copy, Debug)]
@@ -34,8 +33,9 @@ struct Entry {
 
 /// Neighbours learned per interface.
 pub struct ArpCache {
-    /// `(interface, neighbour address)` → entry.
-    entries: BTreeMap<(usize, Ipv4Addr), Entry>,
+    /// `(interface, neighbour address)` → entry: a hash map for lookups only
+    /// (`sim::LookupMap`), asked for every packet a router forwards and never listed.
+    entries: LookupMap<(usize, Ipv4Addr), Entry>,
     /// How long an entry stays valid after it was learned or confirmed.
     lifetime: SimDuration,
 }
@@ -44,7 +44,7 @@ impl ArpCache {
     /// An empty cache whose entries live for `lifetime`.
     pub fn new(lifetime: SimDuration) -> ArpCache {
         ArpCache {
-            entries: BTreeMap::new(),
+            entries: LookupMap::default(),
             lifetime,
         }
     }

@@ -36,7 +36,7 @@
 //! # Further reading
 //! - `../shared/reference/smoltcp-0.14.md` §1.1, §2.1, §2.5, §3.2.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::Ipv4Addr;
 
 use smoltcp::phy::{self, Checksum, ChecksumCapabilities, DeviceCapabilities, Medium};
@@ -49,7 +49,7 @@ use smoltcp::wire::{
 use super::frames;
 use super::listen::FullQueues;
 use super::tunnel::{Decapsulated, TunnelEndpoint};
-use crate::sim::{SimDuration, SimTime};
+use crate::sim::{LookupMap, SimDuration, SimTime};
 
 /// How long a 4-tuple stays reserved after an active close (smoltcp's fixed `CLOSE_DELAY`;
 /// Linux uses 60 s).
@@ -100,8 +100,9 @@ impl FourTuple {
 /// Connections in TIME-WAIT, kept outside smoltcp so their sockets can be reused at once.
 #[derive(Default)]
 pub struct TimeWaitTable {
-    /// Reserved 4-tuples (as `FourTuple::key`) and when each reservation ends.
-    entries: BTreeMap<u128, SimTime>,
+    /// Reserved 4-tuples (as `FourTuple::key`) and when each reservation ends: a hash map
+    /// for lookups only (`sim::LookupMap`), asked once per received segment and never listed.
+    entries: LookupMap<u128, SimTime>,
     /// The same reservations in the order they end, to expire them cheaply.
     expiry_order: VecDeque<(SimTime, u128)>,
 }
@@ -125,7 +126,7 @@ impl TimeWaitTable {
                 self.entries.remove(&old);
             }
         }
-        self.entries.contains_key(&tuple.key())
+        self.entries.get(&tuple.key()).is_some()
     }
 
     /// Number of reservations held (some may have ended but not yet been forgotten).

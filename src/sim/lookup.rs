@@ -48,6 +48,11 @@ impl<K: std::hash::Hash + Eq, V> LookupMap<K, V> {
         self.inner.remove(key)
     }
 
+    /// Forgets every entry.
+    pub fn clear(&mut self) {
+        self.inner.clear();
+    }
+
     /// Number of entries.
     pub fn len(&self) -> usize {
         self.inner.len()
@@ -78,5 +83,8 @@ mod tests {
         assert_eq!(map.remove(&(1, 80)), Some("c"));
         assert_eq!(map.get(&(1, 80)), None);
         assert_eq!(map.len(), 1);
+        map.clear();
+        assert!(map.is_empty());
+        assert_eq!(map.get(&(2, 80)), None);
     }
 }
