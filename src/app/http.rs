@@ -128,6 +128,29 @@ fn header_end_from(bytes: &[u8], searched: usize) -> Option<usize> {
     None
 }
 
+/// Where a head ends in `bytes`, which follow the head bytes `before` (searched already
+/// without finding its end): the number of `bytes` up to and including the empty line's `\n`.
+/// The same end [`header_end_from`] finds in `before` and `bytes` joined, without joining them.
+fn head_end_after(before: &[u8], bytes: &[u8]) -> Option<usize> {
+    // The byte `back` places before `bytes[newline]`, looking into `before` if need be.
+    let byte_before = |newline: usize, back: usize| match newline.checked_sub(back) {
+        Some(i) => Some(bytes[i]),
+        None => before.len().checked_sub(back - newline).map(|i| before[i]),
+    };
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b'\n', &bytes[from..]) {
+        let newline = from + i;
+        if byte_before(newline, 3) == Some(b'\r')
+            && byte_before(newline, 2) == Some(b'\n')
+            && byte_before(newline, 1) == Some(b'\r')
+        {
+            return Some(newline + 1);
+        }
+        from = newline + 1;
+    }
+    None
+}
+
 /// A header line cut at its first `:` into name and value (both untrimmed): what
 /// `line.split_once(':')` gives, found with a one-byte search rather than a character search.
 fn split_header(line: &str) -> Option<(&str, &str)> {
@@ -279,18 +302,19 @@ impl ResponseReader {
     /// Feeds received bytes.
     pub fn feed(&mut self, bytes: &[u8]) -> ResponseProgress {
         if self.parsed.is_none() {
-            self.head.extend_from_slice(bytes);
-            let searched = self.head.len() - bytes.len();
-            let Some(end) = header_end_from(&self.head, searched) else {
+            // Only the head is kept: the body that came with its end is counted, not copied.
+            let Some(end) = head_end_after(&self.head, bytes) else {
+                self.head.extend_from_slice(bytes);
                 if self.head.len() > MAX_HEADER_BYTES {
                     return ResponseProgress::Malformed;
                 }
                 return ResponseProgress::Incomplete;
             };
-            let Some(head) = parse_response_head(&self.head[..end]) else {
+            self.head.extend_from_slice(&bytes[..end]);
+            let Some(head) = parse_response_head(&self.head) else {
                 return ResponseProgress::Malformed;
             };
-            self.body_received = (self.head.len() - end) as u64;
+            self.body_received = (bytes.len() - end) as u64;
             self.parsed = Some(head);
         } else {
             self.body_received += bytes.len() as u64;
@@ -427,6 +451,43 @@ mod tests {
     fn garbage_is_not_a_request() {
         let mut reader = RequestReader::default();
         assert_eq!(reader.feed(b"HELLO\r\n\r\n"), RequestProgress::Malformed);
+    }
+
+    #[test]
+    fn a_head_ends_where_header_end_finds_it_whatever_the_cut() {
+        let stream = b"HTTP/1.1 200 OK\r\nA: b\r\n\r\nbody\r\n\r\n";
+        let end = header_end_from(stream, 0).expect("the stream holds a head");
+        // Every cut before the end (as `feed` calls it: the end not yet in `before`).
+        for cut in 0..end {
+            let (before, bytes) = stream.split_at(cut);
+            assert_eq!(
+                head_end_after(before, bytes),
+                Some(end - cut),
+                "cut at {cut}"
+            );
+        }
+        assert_eq!(head_end_after(b"", b"HTTP/1.1 200 OK\r\n\r"), None);
+    }
+
+    #[test]
+    fn a_response_read_in_pieces_keeps_its_head_and_counts_its_body() {
+        let head = b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nX-Served-By: web2\r\n\r\n";
+        let whole = [&head[..], b"abcdef"].concat();
+        for cut in 1..whole.len() {
+            let mut reader = ResponseReader::default();
+            let first = reader.feed(&whole[..cut]);
+            let second = reader.feed(&whole[cut..]);
+            assert_eq!(
+                (first, second),
+                (ResponseProgress::Incomplete, ResponseProgress::Complete)
+            );
+            assert_eq!(reader.head, head, "cut at {cut}");
+            assert_eq!(reader.body_received, 6);
+            assert_eq!(
+                reader.head().and_then(|h| h.served_by.as_deref()),
+                Some("web2")
+            );
+        }
     }
 
     #[test]
