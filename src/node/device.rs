@@ -350,6 +350,12 @@ impl SimDevice {
         self.now = now;
     }
 
+    /// Trades spare pools with `pool`: a host takes the world's pool for a service and gives it
+    /// back after (`NodeCtx::spare_frames`).
+    pub fn swap_spare(&mut self, pool: &mut Vec<Vec<u8>>) {
+        std::mem::swap(&mut self.spare, pool);
+    }
+
     /// Returns a frame buffer to the spare pool.
     pub fn recycle(&mut self, frame: Vec<u8>) {
         keep_spare(&mut self.spare, frame);
@@ -363,9 +369,11 @@ impl SimDevice {
     }
 }
 
-/// Frame buffers a card keeps for reuse at most: enough for a burst of segments, few enough
-/// that an idle host holds little (each buffer holds a full frame, [`MTU_WITH_HEADER`]).
-const MAX_SPARE: usize = 64;
+/// Frame buffers a spare pool keeps for reuse at most (the world's pool, which the hosts share,
+/// see `NodeCtx::spare_frames`): enough for the frames a busy run has in flight, few enough
+/// that an idle one holds little (each buffer holds a full frame, [`MTU_WITH_HEADER`]: 384 KiB
+/// in all).
+const MAX_SPARE: usize = 256;
 
 /// Empties `frame` and keeps it in `pool`, unless the pool is full.
 fn keep_spare(pool: &mut Vec<Vec<u8>>, mut frame: Vec<u8>) {
@@ -582,6 +590,36 @@ mod tests {
         assert_eq!(card.spare.len(), 1);
         assert_eq!(card.tx.len(), 1);
         assert!(card.tx[0].capacity() >= 60);
+    }
+
+    /// One host writes a frame from the shared pool, another reads it and its buffer goes back
+    /// to that pool: the next frame is sent without a new allocation.
+    #[test]
+    fn a_frame_read_by_one_card_returns_its_buffer_to_the_pool_the_other_sends_from() {
+        use smoltcp::phy::{Device, RxToken as _, TxToken as _};
+        let mut pool = vec![Vec::with_capacity(MTU_WITH_HEADER)];
+        let buffer_address = pool[0].as_ptr();
+        let mut writer = SimDevice::new(EthernetAddress([2, 0, 0, 0, 0, 1]));
+        let mut reader = SimDevice::new(EthernetAddress([2, 0, 0, 0, 0, 2]));
+        writer.swap_spare(&mut pool);
+        let tx = writer
+            .transmit(Instant::ZERO)
+            .expect("a card always has room");
+        tx.consume(60, |buffer| buffer[0] = 0xff);
+        writer.swap_spare(&mut pool);
+        assert!(pool.is_empty(), "the buffer left with the frame");
+        reader
+            .rx
+            .push_back(writer.tx.pop().expect("the frame was written"));
+        reader.swap_spare(&mut pool);
+        let (rx, _unused) = reader.receive(Instant::ZERO).expect("a frame is waiting");
+        rx.consume(|frame| assert_eq!(frame[0], 0xff));
+        // The read buffer is back in the pool at the card's next call.
+        assert!(reader.transmit(Instant::ZERO).is_some());
+        reader.swap_spare(&mut pool);
+        assert_eq!(pool.len(), 1);
+        assert_eq!(pool[0].as_ptr(), buffer_address, "the same buffer");
+        assert!(writer.spare.is_empty() && reader.spare.is_empty());
     }
 
     #[test]

@@ -207,6 +207,8 @@ impl Host {
         let now = ctx.now;
         let instant = to_instant(now);
         self.device.set_now(now);
+        // The card sends from, and reads back into, the world's pool of spare buffers.
+        self.device.swap_spare(&mut ctx.spare_frames);
         for _ in 0..MAX_ROUNDS_PER_SERVICE {
             // 1. The stack takes in frames and sends what its sockets have queued; first the
             //    asleep connections this may concern come back into its walk.
@@ -234,6 +236,7 @@ impl Host {
                 break;
             }
         }
+        self.device.swap_spare(&mut ctx.spare_frames);
         // 4. Hand the frames to the wire and ask to be woken when next needed.
         let clamp = self.tunnel.as_ref().and_then(|(t, _)| t.clamp_mss);
         for mut frame in self.device.tx.drain(..) {

@@ -126,6 +126,10 @@ pub struct NodeCtx<'a> {
     /// Alarms raised during this call (a monitor's check index each), for the world to page
     /// the operator with.
     pub alarms: Vec<usize>,
+    /// The world's emptied frame buffers, lent for this call. A frame is written by one host
+    /// and read by another, so a pool per card fills at the readers and runs dry at the
+    /// writers; one pool for all lets steady traffic send without allocating.
+    pub spare_frames: Vec<Vec<u8>>,
 }
 
 impl<'a> NodeCtx<'a> {
@@ -144,6 +148,7 @@ impl<'a> NodeCtx<'a> {
             wake: None,
             trace,
             alarms: Vec::new(),
+            spare_frames: Vec::new(),
         }
     }
 

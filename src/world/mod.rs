@@ -198,6 +198,8 @@ pub struct World {
     events_processed: u64,
     /// Scratch space for a node's outgoing frames, reused for every event.
     outbox: Vec<(usize, Vec<u8>)>,
+    /// Emptied frame buffers, lent to each node it runs (`NodeCtx::spare_frames`).
+    spare_frames: Vec<Vec<u8>>,
     /// Scratch space for a switch's deliveries, reused for every event.
     hops: Vec<Hop>,
     /// Nodes that are crashed now.
@@ -236,6 +238,7 @@ impl World {
             limits,
             events_processed: 0,
             outbox: Vec::new(),
+            spare_frames: Vec::new(),
             hops: Vec::new(),
             down: Vec::new(),
             faults: Vec::new(),
@@ -496,7 +499,9 @@ impl World {
         let mut outbox = std::mem::take(&mut self.outbox);
         let (wake, alarms) = {
             let mut ctx = NodeCtx::new(self.now, index, &mut outbox, &mut self.trace);
+            ctx.spare_frames = std::mem::take(&mut self.spare_frames);
             action(self.nodes[index].as_mut(), &mut ctx);
+            self.spare_frames = std::mem::take(&mut ctx.spare_frames);
             (ctx.requested_wake(), std::mem::take(&mut ctx.alarms))
         };
         if let Some(at) = wake {
