@@ -371,8 +371,8 @@ impl SimDevice {
 
 /// Frame buffers a spare pool keeps for reuse at most (the world's pool, which the hosts share,
 /// see `NodeCtx::spare_frames`): enough for the frames a busy run has in flight, few enough
-/// that an idle one holds little (each buffer holds a full frame, [`MTU_WITH_HEADER`]: 384 KiB
-/// in all).
+/// that an idle one holds little (each buffer holds a full frame, [`MTU_WITH_HEADER`]: about
+/// 380 KiB in all).
 const MAX_SPARE: usize = 256;
 
 /// Empties `frame` and keeps it in `pool`, unless the pool is full.

@@ -178,11 +178,14 @@ impl L4Balancer {
         let mut outbox = Vec::new();
         let wake = {
             let mut inner = NodeCtx::new(ctx.now, ctx.node, &mut outbox, &mut *ctx.trace);
+            // The checkers' stack sends from the world's spare frame buffers too.
+            inner.spare_frames = std::mem::take(&mut ctx.spare_frames);
             let host = &mut self.checker_stacks[index].host;
             match frame {
                 Some(frame) => host.handle_frame(&mut inner, 0, frame),
                 None => host.handle_wake(&mut inner),
             }
+            ctx.spare_frames = std::mem::take(&mut inner.spare_frames);
             inner.requested_wake()
         };
         for (_, frame) in outbox {
