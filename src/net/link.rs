@@ -63,10 +63,10 @@ impl Bandwidth {
     /// ```
     pub fn serialisation_delay(self, bytes: usize) -> SimDuration {
         // Every frame is offered once per cable it crosses, so this is on the hot path. A
-        // speed that divides 8 × 10^9 (1 Gbps, 100 Mbps, 10 Mbps, 2 Gbps...) takes a whole number of
-        // nanoseconds per byte: one multiplication. Otherwise, for any frame up to 2.3 GB,
-        // 8n × 10^9 fits in a u64 and one machine division does; a u128 division is a call
-        // into the compiler's runtime library.
+        // speed that divides 8 × 10^9 (1 Gbps, 100 Mbps, 10 Mbps, 2 Gbps...) takes a whole
+        // number of nanoseconds per byte: one multiplication. Otherwise, for any frame up to
+        // 2.3 GB, 8n × 10^9 fits in a u64 and one machine division does; a u128 division is
+        // a call into the compiler's runtime library.
         if self.ns_per_byte != 0
             && let Some(ns) = (bytes as u64).checked_mul(self.ns_per_byte)
         {
