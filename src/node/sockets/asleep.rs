@@ -276,7 +276,7 @@ impl HostSockets {
         connections.clear();
         // Sockets with no peer (listening, closed) never sleep: a listener takes SYNs of any
         // 4-tuple, and a closed socket has nothing to do until an application uses it.
-        connections.extend(self.awake.iter().flatten().filter_map(|&handle| {
+        connections.extend(self.awake.iter().filter_map(|&handle| {
             FourTuple::of(self.set.get::<tcp::Socket>(handle)).map(|tuple| (handle, tuple.key()))
         }));
         if connections.len() + self.sleepers.len() >= self.sleep_from {
@@ -306,7 +306,7 @@ impl HostSockets {
             self.spare_cells.push(cell);
             return;
         }
-        self.awake[place(handle)] = None;
+        self.leave_awake(handle);
         self.sleepers.push(Alarm { handle, tuple, at });
         self.earliest = [self.earliest, at].into_iter().flatten().min();
         set_flag(&mut self.is_asleep, place(handle), true);
@@ -380,7 +380,32 @@ impl HostSockets {
             self.earliest = self.sleepers.iter().filter_map(|a| a.at).min();
         }
         self.spare_cells.push(sleeper.cell);
-        *entry(&mut self.awake, place(handle)) = Some(handle);
+        self.join_awake(handle);
+    }
+
+    /// Adds the TCP socket `handle`, just put in the set, to the awake ones, at its place's
+    /// rank.
+    pub(super) fn join_awake(&mut self, handle: SocketHandle) {
+        if let Err(rank) = self
+            .awake
+            .binary_search_by_key(&place(handle), |&h| place(h))
+        {
+            self.awake.insert(rank, handle);
+        }
+    }
+
+    /// Takes `handle` off the awake TCP sockets; whether it was one.
+    pub(super) fn leave_awake(&mut self, handle: SocketHandle) -> bool {
+        match self
+            .awake
+            .binary_search_by_key(&place(handle), |&h| place(h))
+        {
+            Ok(rank) => {
+                self.awake.remove(rank);
+                true
+            }
+            Err(_) => false,
+        }
     }
 }
 
