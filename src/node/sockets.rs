@@ -60,7 +60,7 @@ pub struct HostSockets {
     /// Empty entries of `set` that belong to a reservation.
     vacant: BTreeSet<SocketHandle>,
     /// The TCP sockets in the set (those that may fall asleep), in the order of their places
-    /// (see [`place`]). A dense list rather than a table by place: at 20,000 requests per
+    /// (see [`asleep::place`]). A dense list rather than a table by place: at 20,000 requests per
     /// second a server's set has about 40 places and one or two such sockets in it after a
     /// service, and `settle` visits them after every service.
     awake: Vec<SocketHandle>,
@@ -404,7 +404,7 @@ mod tests {
         }
         assert!(
             model.len() > 128,
-            "the test crossed two words: {}",
+            "the test reached more than 128 places: {}",
             model.len()
         );
     }
