@@ -24,8 +24,8 @@
 //! them they become empty entries, filled in later at their own place, as parked ones are.
 //!
 //! **Asleep connections** (`asleep`): a busy host's live connections with nothing to do leave
-//! the stack's walk as well, each into a one-socket cell, and come back at their place when a
-//! segment, a deadline or an application needs them.
+//! the stack's walk as well, each kept aside with its place's state, and come back at their
+//! place when a segment, a deadline or an application needs them.
 //!
 //! Reading through `get` or `get_mut` works whether a socket is asleep or not; `iter` (through
 //! `Deref`) sees only the sockets in the set. Everything else (the stack's `poll`) goes to the
@@ -45,7 +45,7 @@ use smoltcp::time::Instant;
 
 mod asleep;
 
-use asleep::{Alarm, Cell, SLEEP_FROM, Sleeper};
+use asleep::{Alarm, Probe, SLEEP_FROM, Sleeper};
 
 /// A host's sockets: smoltcp's set, and the sockets parked out of it (see the module doc).
 #[derive(Debug)]
@@ -76,8 +76,8 @@ pub struct HostSockets {
     earliest: Option<Instant>,
     /// Asleep sockets an application took with `get_mut` since their deadline was asked.
     touched: Vec<SocketHandle>,
-    /// Cells not in use, each with its place empty.
-    spare_cells: Vec<Cell>,
+    /// Where an asleep or falling-asleep socket is put alone to ask smoltcp its deadline.
+    probe: Probe,
     /// A reused list of handles, for loops that change the tables they read.
     scratch: Vec<SocketHandle>,
     /// A reused list of awake connections and their 4-tuples (`FourTuple::key`).
@@ -119,7 +119,7 @@ impl HostSockets {
             sleepers: Vec::new(),
             earliest: None,
             touched: Vec::new(),
-            spare_cells: Vec::new(),
+            probe: Probe::new(),
             scratch: Vec::new(),
             connections: Vec::new(),
             sleep_from: SLEEP_FROM,

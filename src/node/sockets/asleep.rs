@@ -6,17 +6,17 @@
 //! times the request rate each frame costs several times as much. After each service the host
 //! puts such connections **asleep** (`settle`): the connection's socket is taken out of its
 //! place, together with the little state smoltcp keeps for the place (whether it waits for a
-//! neighbour's ARP reply, and until when), into a one-socket *cell*; its place stays an empty
-//! entry of the set, which smoltcp's walks step over for the price of one comparison. An asleep
-//! connection wakes up, back at its place with that state, when
+//! neighbour's ARP reply, and until when), and kept aside (a `TakenSocket`, one pointer); its
+//! place stays an empty entry of the set, which smoltcp's walks step over for the price of one
+//! comparison. An asleep connection wakes up, back at its place with that state, when
 //! - a segment arrives for its 4-tuple (`before_poll`, from the frames waiting in the card):
 //!   before the stack sees the segment;
-//! - its own next deadline comes (smoltcp's `poll_at` asked of the cell alone: retransmission,
-//!   delayed ACK, timeout, TIME-WAIT's end, the end of a neighbour's silence); the host is
-//!   woken at the earliest of the set's deadline and the asleep ones' (`next_alarm`), as
-//!   smoltcp would have woken it;
+//! - its own next deadline comes (smoltcp's `poll_at`, asked of a one-socket set, the *probe*,
+//!   that holds it alone for the question: retransmission, delayed ACK, timeout, TIME-WAIT's
+//!   end, the end of a neighbour's silence); the host is woken at the earliest of the set's
+//!   deadline and the asleep ones' (`next_alarm`), as smoltcp would have woken it;
 //! - an application changed it so that it has something to send (`get_mut` hands out the
-//!   socket in its cell and `before_poll` asks its deadline again);
+//!   socket where it waits and `before_poll` asks its deadline again);
 //! - an ARP packet arrives: it may fill smoltcp's neighbour cache (and push another neighbour
 //!   out of it), which changes what a place waiting for a neighbour may do, so every asleep
 //!   connection comes back for that poll, as it would be in the walk.
@@ -37,7 +37,7 @@
 //! - `super` (the socket table and its places); `../shared/reference/smoltcp-0.14.md` §2.2;
 //!   smoltcp's `src/iface/socket_meta.rs` and `tcp::Socket::poll_at`.
 
-use smoltcp::iface::{Interface, SocketHandle, SocketSet};
+use smoltcp::iface::{Interface, SocketHandle, SocketSet, TakenSocket};
 use smoltcp::socket::{AnySocket, tcp, udp};
 use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetFrame, EthernetProtocol, IpProtocol, Ipv4Packet};
@@ -54,8 +54,8 @@ pub(super) const SLEEP_FROM: usize = 4;
 /// An asleep connection's socket.
 #[derive(Debug)]
 pub(super) struct Sleeper {
-    /// Where the socket waits.
-    cell: Cell,
+    /// The socket, with its place's state.
+    socket: TakenSocket<'static>,
     /// Its entry in `HostSockets::sleepers`.
     entry: usize,
     /// Whether it is in `touched`.
@@ -111,38 +111,40 @@ fn set_flag(flags: &mut Vec<bool>, index: usize, value: bool) {
     flags[index] = value;
 }
 
-/// A set of one place: where an asleep socket waits, with its place's state, and where
-/// smoltcp is asked for that socket's own deadline. A spare cell's place is empty.
+/// A set of one place, empty between questions, where smoltcp is asked for one socket's own
+/// deadline: smoltcp answers `poll_at` only for a whole set.
 #[derive(Debug)]
-pub(super) struct Cell {
+pub(super) struct Probe {
     /// The set.
     set: SocketSet<'static>,
     /// Its one place.
     handle: SocketHandle,
 }
 
-impl Cell {
-    /// A cell with its place empty.
-    fn new() -> Cell {
+impl Probe {
+    /// A probe with its place empty.
+    pub(super) fn new() -> Probe {
         let mut set = SocketSet::new(Vec::with_capacity(1));
         let handle = set.add(udp::Socket::new(
             udp::PacketBuffer::new(Vec::new(), Vec::new()),
             udp::PacketBuffer::new(Vec::new(), Vec::new()),
         ));
         set.remove(handle);
-        Cell { set, handle }
+        Probe { set, handle }
     }
 
-    /// The socket in the cell.
-    fn socket(&mut self) -> &mut tcp::Socket<'static> {
-        self.set.get_mut(self.handle)
-    }
-
-    /// When smoltcp must next poll the socket in the cell, were it alone (`None`: only when a
-    /// segment arrives): its own `tcp::Socket::poll_at`, or the end of its place's silence
-    /// while it waits for a neighbour smoltcp does not know.
-    fn deadline(&self, iface: &mut Interface, now: Instant) -> Option<Instant> {
-        iface.poll_at(now, &self.set)
+    /// When smoltcp must next poll `socket`, were it alone (`None`: only when a segment
+    /// arrives): its own `tcp::Socket::poll_at`, or the end of its place's silence while it
+    /// waits for a neighbour smoltcp does not know. The socket comes back as it went in.
+    fn deadline(
+        &mut self,
+        iface: &mut Interface,
+        now: Instant,
+        socket: TakenSocket<'static>,
+    ) -> (Option<Instant>, TakenSocket<'static>) {
+        self.set.put_back(self.handle, socket);
+        let at = iface.poll_at(now, &self.set);
+        (at, self.set.take_out(self.handle))
     }
 }
 
@@ -204,12 +206,12 @@ impl HostSockets {
             return self.set.get(handle);
         }
         match self.asleep.get(place(handle)) {
-            Some(Some(sleeper)) => sleeper.cell.set.get(sleeper.cell.handle),
+            Some(Some(sleeper)) => sleeper.socket.get(),
             _ => self.set.get(handle),
         }
     }
 
-    /// The socket `handle`, to change it. An asleep one stays in its cell; the host asks its
+    /// The socket `handle`, to change it. An asleep one stays aside; the host asks its
     /// deadline again before the stack's next poll (`before_poll`), and wakes it if it has
     /// something to do.
     ///
@@ -225,7 +227,7 @@ impl HostSockets {
                     sleeper.touched = true;
                     self.touched.push(handle);
                 }
-                sleeper.cell.set.get_mut(sleeper.cell.handle)
+                sleeper.socket.get_mut()
             }
             _ => self.set.get_mut(handle),
         }
@@ -287,7 +289,7 @@ impl HostSockets {
         self.connections = connections;
     }
 
-    /// Moves the awake connection `handle` into a cell, and leaves it there asleep if it has
+    /// Takes the awake connection `handle` out of the set, and leaves it out asleep if it has
     /// nothing to do at `now`.
     fn try_sleep(
         &mut self,
@@ -296,14 +298,11 @@ impl HostSockets {
         handle: SocketHandle,
         tuple: u128,
     ) {
-        let mut cell = self.spare_cells.pop().unwrap_or_else(Cell::new);
-        cell.set.put_back(cell.handle, self.set.take_out(handle));
-        let at = cell.deadline(iface, now);
+        let (at, socket) = self.probe.deadline(iface, now, self.set.take_out(handle));
         if !idle(at, now) {
             // Something to do right after the stack's polls: an application changed it
             // without asking for a poll, or smoltcp holds its sending back for a neighbour.
-            self.set.put_back(handle, cell.set.take_out(cell.handle));
-            self.spare_cells.push(cell);
+            self.set.put_back(handle, socket);
             return;
         }
         self.leave_awake(handle);
@@ -311,7 +310,7 @@ impl HostSockets {
         self.earliest = [self.earliest, at].into_iter().flatten().min();
         set_flag(&mut self.is_asleep, place(handle), true);
         *entry(&mut self.asleep, place(handle)) = Some(Sleeper {
-            cell,
+            socket,
             entry: self.sleepers.len() - 1,
             touched: false,
         });
@@ -325,13 +324,17 @@ impl HostSockets {
         }
         let mut touched = std::mem::take(&mut self.touched);
         for &handle in &touched {
-            let Some(Some(sleeper)) = self.asleep.get_mut(place(handle)) else {
+            let Some(Some(mut sleeper)) = self.asleep.get_mut(place(handle)).map(Option::take)
+            else {
                 continue;
             };
             sleeper.touched = false;
-            let at = sleeper.cell.deadline(iface, now);
-            let tuple = FourTuple::of(sleeper.cell.socket()).map(|t| t.key());
-            let alarm = &mut self.sleepers[sleeper.entry];
+            let (at, socket) = self.probe.deadline(iface, now, sleeper.socket);
+            sleeper.socket = socket;
+            let tuple = FourTuple::of(sleeper.socket.get::<tcp::Socket>()).map(|t| t.key());
+            let entry = sleeper.entry;
+            self.asleep[place(handle)] = Some(sleeper);
+            let alarm = &mut self.sleepers[entry];
             if !idle(at, now) || tuple != Some(alarm.tuple) {
                 self.wake(handle);
             } else if at != alarm.at {
@@ -364,12 +367,11 @@ impl HostSockets {
         let Some(slot) = self.asleep.get_mut(place(handle)) else {
             return;
         };
-        let Some(mut sleeper) = slot.take() else {
+        let Some(sleeper) = slot.take() else {
             return;
         };
         set_flag(&mut self.is_asleep, place(handle), false);
-        let cell = &mut sleeper.cell;
-        self.set.put_back(handle, cell.set.take_out(cell.handle));
+        self.set.put_back(handle, sleeper.socket);
         let alarm = self.sleepers.swap_remove(sleeper.entry);
         if let Some(moved) = self.sleepers.get(sleeper.entry)
             && let Some(Some(other)) = self.asleep.get_mut(place(moved.handle))
@@ -379,7 +381,6 @@ impl HostSockets {
         if alarm.at.is_some() && alarm.at == self.earliest {
             self.earliest = self.sleepers.iter().filter_map(|a| a.at).min();
         }
-        self.spare_cells.push(sleeper.cell);
         self.join_awake(handle);
     }
 
@@ -685,7 +686,7 @@ mod tests {
         }
         assert!(
             asleep.sockets.is_asleep(handle),
-            "still in its cell until the next poll"
+            "still asleep, aside, until the next poll"
         );
         let expected = walked.step(at(3), Vec::new());
         assert_eq!(asleep.step(at(3), Vec::new()), expected);

@@ -36,6 +36,24 @@ pub struct TakenSocket<'a> {
     item: Box<Item<'a>>,
 }
 
+impl<'a> TakenSocket<'a> {
+    /// netlab patch: the socket taken out, as [`SocketSet::get`] gives it.
+    ///
+    /// # Panics
+    /// This function may panic if the socket is of another type.
+    pub fn get<T: AnySocket<'a>>(&self) -> &T {
+        T::downcast(&self.item.socket).expect("the taken socket is of a wrong type")
+    }
+
+    /// netlab patch: the socket taken out, as [`SocketSet::get_mut`] gives it.
+    ///
+    /// # Panics
+    /// This function may panic if the socket is of another type.
+    pub fn get_mut<T: AnySocket<'a>>(&mut self) -> &mut T {
+        T::downcast_mut(&mut self.item.socket).expect("the taken socket is of a wrong type")
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct SocketHandle(usize);
