@@ -364,11 +364,7 @@ mod tests {
             if step < 150 || pick.is_multiple_of(3) || occupied.is_empty() {
                 let expected = model.iter().position(|full| !full).unwrap_or(model.len());
                 let handle = set.add(tcp_socket());
-                assert_eq!(
-                    handle.to_string(),
-                    format!("#{expected}"),
-                    "add at step {step}"
-                );
+                assert_eq!(asleep::place(handle), expected, "add at step {step}");
                 // A taken-out socket whose place was filled cannot go back: forget it.
                 taken.retain(|(h, _): &(SocketHandle, _)| *h != handle);
                 if expected == model.len() {
@@ -378,11 +374,9 @@ mod tests {
                 }
             } else if pick % 3 == 1 || taken.is_empty() {
                 let index = occupied[pick % occupied.len()];
-                let handle = set
+                let (handle, _) = set
                     .iter()
-                    .find(|(h, _)| h.to_string() == format!("#{index}"));
-                let handle = handle
-                    .map(|(h, _)| h)
+                    .find(|&(h, _)| asleep::place(h) == index)
                     .expect("the model's socket is in the set");
                 if pick.is_multiple_of(2) {
                     set.remove(handle);
@@ -393,13 +387,10 @@ mod tests {
             } else {
                 let (handle, socket) = taken.swap_remove(pick % taken.len());
                 set.put_back(handle, socket);
-                model[handle.to_string()[1..].parse::<usize>().unwrap()] = true;
+                model[asleep::place(handle)] = true;
             }
-            let walked: Vec<String> = set.iter().map(|(h, _)| h.to_string()).collect();
-            let expected: Vec<String> = (0..model.len())
-                .filter(|&i| model[i])
-                .map(|i| format!("#{i}"))
-                .collect();
+            let walked: Vec<usize> = set.iter().map(|(h, _)| asleep::place(h)).collect();
+            let expected: Vec<usize> = (0..model.len()).filter(|&i| model[i]).collect();
             assert_eq!(walked, expected, "the walk after step {step}");
         }
         assert!(
