@@ -9,7 +9,8 @@
 //! `NETLAB_BENCH_CHILD` set), so that its peak memory is its own and its user time is read by
 //! the operating system (`getrusage`) rather than by a wall clock that other builds on a
 //! shared machine would inflate. The figure kept is the best of the runs: the one least
-//! disturbed.
+//! disturbed. The first lines say which processor ran them: figures from two machines do
+//! not compare (BENCHMARKS.md, round 12).
 //!
 //! ```text
 //! cargo bench --bench reference                       # 100,000 requests, best of 5
@@ -93,6 +94,9 @@ fn main() {
         slots: 1,
     };
     println!("reference workload: {requests} requests, best of {runs} (user CPU time)");
+    // Figures from two machines cannot be compared, and a machine kind can change under the
+    // same name (BENCHMARKS.md, round 12): say which processor these come from.
+    println!("machine: {}", machine());
     for (label, file) in VARIANTS {
         let m = best(file, base, runs);
         println!(
@@ -279,6 +283,25 @@ fn rusage() -> libc::rusage {
         let mut usage: libc::rusage = std::mem::zeroed();
         libc::getrusage(libc::RUSAGE_SELF, &mut usage);
         usage
+    }
+}
+
+/// The processor's model name and the number of processors, as Linux reports them in
+/// `/proc/cpuinfo`; "unknown" where that file is not there or says neither.
+fn machine() -> String {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = info
+        .lines()
+        .find_map(|line| line.strip_prefix("model name"))
+        .and_then(|rest| rest.split_once(':'))
+        .map(|(_, name)| name.trim().to_string());
+    let processors = info
+        .lines()
+        .filter(|line| line.starts_with("processor"))
+        .count();
+    match model {
+        Some(model) => format!("{model}, {processors} processor(s)"),
+        None => "unknown".to_string(),
     }
 }
 
