@@ -590,7 +590,8 @@ struct CompareOptions<'a> {
 /// a few hundred; more is almost surely a typo in `--vary` or `--seeds`.
 pub const MAX_COMPARE_RUNS: u64 = 10_000;
 
-/// `netlab compare`.
+/// `netlab compare`: plans the runs (every `--vary` combination × scheduler × seed), runs this
+/// shard's share of them (all of them without `--shard`) and writes the results.
 fn compare(file: &Path, options: CompareOptions<'_>) -> Result<ExitCode> {
     let CompareOptions {
         schedulers,
@@ -603,142 +604,10 @@ fn compare(file: &Path, options: CompareOptions<'_>) -> Result<ExitCode> {
         shard,
     } = options;
     let rerun = rerun_command(file, schedulers.as_deref(), vary, seeds, seed, format);
-    let source = match scenario::load::read_source(file) {
-        Ok(text) => text,
-        Err(e) => return Ok(report_load_error(&e)),
+    let ComparePlan { jobs, scenario } = match plan_compare(file, schedulers, vary, seeds, seed) {
+        Ok(plan) => plan,
+        Err(code) => return Ok(code),
     };
-    let name = file.display().to_string();
-    let mut parsed = match scenario::load::parse(&name, &source) {
-        Ok(parsed) => parsed,
-        Err(e) => return Ok(report_load_error(&e)),
-    };
-    // The keepalived.conf files it names, read once for every variant.
-    let conf_addresses = match scenario::load::import_keepalived(&name, &source, &mut parsed) {
-        Ok((_, addresses)) => addresses,
-        Err(e) => return Ok(report_load_error(&e)),
-    };
-    // --vary PATH=V1,V2: the grid of every combination, in the order given.
-    let mut axes: Vec<(&str, Vec<&str>)> = Vec::new();
-    for spec in vary {
-        let Some((path, values)) = spec.split_once('=') else {
-            return Ok(usage_error(
-                &format!("--vary {spec}: expected PATH=V1,V2,..."),
-                "for example --vary nodes.ns1.zone.0.ttl=1s,60s",
-            ));
-        };
-        axes.push((path, values.split(',').collect()));
-    }
-    let schedulers: Vec<Option<String>> = match schedulers {
-        Some(list) if list.iter().any(|s| s == "all") => ipvs::scheduler::ALL
-            .iter()
-            .map(|s| Some(s.to_string()))
-            .collect(),
-        Some(list) => list.into_iter().map(Some).collect(),
-        None if vary.is_empty() => ipvs::scheduler::ALL
-            .iter()
-            .map(|s| Some(s.to_string()))
-            .collect(),
-        None => vec![None],
-    };
-    if let Some(bad) = schedulers
-        .iter()
-        .flatten()
-        .find(|n| !ipvs::scheduler::ALL.contains(&n.as_str()))
-    {
-        return Ok(usage_error(
-            &format!("unknown scheduler \"{bad}\""),
-            &format!(
-                "the schedulers are: {} (or all)",
-                ipvs::scheduler::ALL.join(",")
-            ),
-        ));
-    }
-    // Count the runs before making any of them.
-    let runs = axes
-        .iter()
-        .try_fold(schedulers.len() as u64, |n, (_, values)| {
-            n.checked_mul(values.len() as u64)
-        })
-        .and_then(|n| n.checked_mul(seeds));
-    if runs.is_none_or(|n| n > MAX_COMPARE_RUNS) {
-        return Ok(usage_error(
-            &format!("this comparison asks for more than {MAX_COMPARE_RUNS} runs"),
-            "use fewer --vary values, schedulers or --seeds",
-        ));
-    }
-    let mut grid: Vec<Vec<(String, String)>> = vec![Vec::new()];
-    for (path, values) in &axes {
-        grid = grid
-            .into_iter()
-            .flat_map(|done| {
-                values.iter().map(move |v| {
-                    let mut next = done.clone();
-                    next.push((path.to_string(), v.to_string()));
-                    next
-                })
-            })
-            .collect();
-    }
-    let locator = scenario::diagnostic::Locator::new(&name, &source);
-    let mut jobs = Vec::new();
-    let mut reference: Option<scenario::Scenario> = None;
-    for values in &grid {
-        let mut changed = parsed.clone();
-        for (path, value) in values {
-            changed = match scenario::vary::apply(&changed, path, value) {
-                Ok(c) => c,
-                Err(e) => {
-                    return Ok(usage_error(
-                        &format!("--vary {e}"),
-                        "paths step through fields, list positions and node names, as in nodes.web1.workers",
-                    ));
-                }
-            };
-        }
-        let checked = match scenario::validate::validate(&changed, &locator) {
-            Ok(s) => s,
-            Err(mut problems) => {
-                scenario::keepalived::relocate(&mut problems, &conf_addresses);
-                let label = compare::variant_label("-", values);
-                eprintln!("with {label}:");
-                return Ok(report_load_error(&LoadError::Invalid(problems)));
-            }
-        };
-        if schedulers.iter().flatten().next().is_some()
-            && !checked
-                .nodes
-                .iter()
-                .any(|n| matches!(n, scenario::model::NodeSpec::L4Balancer { .. }))
-        {
-            return Ok(usage_error(
-                &format!(
-                    "{} has no L4Balancer, so there is no scheduler to vary",
-                    file.display()
-                ),
-                "use --vary instead",
-            ));
-        }
-        let first_seed = seed.unwrap_or(checked.seed);
-        // The last seed is first + seeds - 1; it must not wrap around.
-        if first_seed.checked_add(seeds - 1).is_none() {
-            return Ok(usage_error(
-                &format!("--seeds {seeds} from seed {first_seed} goes past the largest seed"),
-                &format!("start at --seed {} or lower", u64::MAX - (seeds - 1)),
-            ));
-        }
-        for scheduler in &schedulers {
-            for s in 0..seeds {
-                jobs.push(compare::Job {
-                    scenario: checked.clone(),
-                    scheduler: scheduler.clone(),
-                    values: values.clone(),
-                    seed: first_seed + s,
-                });
-            }
-        }
-        reference.get_or_insert(checked);
-    }
-    let scenario = reference.expect("the grid has at least one cell");
     let heading = compare::Heading::of(&scenario);
     let folder = shard.map_or("compare".to_string(), |s| {
         format!("compare-shard-{}-of-{}", s.index, s.count)
@@ -810,6 +679,179 @@ fn compare(file: &Path, options: CompareOptions<'_>) -> Result<ExitCode> {
         say(&format!("results in {}/\n", out_dir.display()))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a comparison will run, before anything runs or is written.
+struct ComparePlan {
+    /// Every run, in the order of the results: grid cell, then scheduler, then seed.
+    jobs: Vec<compare::Job>,
+    /// The scenario of the first grid cell, checked: it heads the results.
+    scenario: scenario::Scenario,
+}
+
+/// Reads and checks the scenario and every flag of `netlab compare`, and lists its runs. A
+/// problem is reported where it is found (`Err` holds the exit code).
+fn plan_compare(
+    file: &Path,
+    schedulers: Option<Vec<String>>,
+    vary: &[String],
+    seeds: u64,
+    seed: Option<u64>,
+) -> Result<ComparePlan, ExitCode> {
+    let source = scenario::load::read_source(file).map_err(|e| report_load_error(&e))?;
+    let name = file.display().to_string();
+    let mut parsed = scenario::load::parse(&name, &source).map_err(|e| report_load_error(&e))?;
+    // The keepalived.conf files it names, read once for every variant.
+    let (_, conf_addresses) = scenario::load::import_keepalived(&name, &source, &mut parsed)
+        .map_err(|e| report_load_error(&e))?;
+    let axes = vary_axes(vary)?;
+    let schedulers = compared_schedulers(schedulers, vary.is_empty())?;
+    // Count the runs before making any of them.
+    let runs = axes
+        .iter()
+        .try_fold(schedulers.len() as u64, |n, (_, values)| {
+            n.checked_mul(values.len() as u64)
+        })
+        .and_then(|n| n.checked_mul(seeds));
+    if runs.is_none_or(|n| n > MAX_COMPARE_RUNS) {
+        return Err(usage_error(
+            &format!("this comparison asks for more than {MAX_COMPARE_RUNS} runs"),
+            "use fewer --vary values, schedulers or --seeds",
+        ));
+    }
+    let locator = scenario::diagnostic::Locator::new(&name, &source);
+    let mut jobs = Vec::new();
+    let mut reference: Option<scenario::Scenario> = None;
+    for values in grid(&axes) {
+        let checked = grid_cell(&parsed, &values, &locator, &conf_addresses)?;
+        if schedulers.iter().flatten().next().is_some()
+            && !checked
+                .nodes
+                .iter()
+                .any(|n| matches!(n, scenario::model::NodeSpec::L4Balancer { .. }))
+        {
+            return Err(usage_error(
+                &format!(
+                    "{} has no L4Balancer, so there is no scheduler to vary",
+                    file.display()
+                ),
+                "use --vary instead",
+            ));
+        }
+        let first_seed = seed.unwrap_or(checked.seed);
+        // The last seed is first + seeds - 1; it must not wrap around.
+        if first_seed.checked_add(seeds - 1).is_none() {
+            return Err(usage_error(
+                &format!("--seeds {seeds} from seed {first_seed} goes past the largest seed"),
+                &format!("start at --seed {} or lower", u64::MAX - (seeds - 1)),
+            ));
+        }
+        for scheduler in &schedulers {
+            for s in 0..seeds {
+                jobs.push(compare::Job {
+                    scenario: checked.clone(),
+                    scheduler: scheduler.clone(),
+                    values: values.clone(),
+                    seed: first_seed + s,
+                });
+            }
+        }
+        reference.get_or_insert(checked);
+    }
+    let scenario = reference.expect("the grid has at least one cell");
+    Ok(ComparePlan { jobs, scenario })
+}
+
+/// `--vary PATH=V1,V2,...`, each flag an axis of the grid: its path and its values, in the
+/// order given.
+fn vary_axes(vary: &[String]) -> Result<Vec<(&str, Vec<&str>)>, ExitCode> {
+    vary.iter()
+        .map(|spec| match spec.split_once('=') {
+            Some((path, values)) => Ok((path, values.split(',').collect())),
+            None => Err(usage_error(
+                &format!("--vary {spec}: expected PATH=V1,V2,..."),
+                "for example --vary nodes.ns1.zone.0.ttl=1s,60s",
+            )),
+        })
+        .collect()
+}
+
+/// The schedulers to compare: those of `--schedulers` (`all`: every one), or every one when
+/// nothing is varied, or only the scenario's own (`None`) when `--vary` is the point.
+fn compared_schedulers(
+    schedulers: Option<Vec<String>>,
+    nothing_varied: bool,
+) -> Result<Vec<Option<String>>, ExitCode> {
+    let every = || {
+        ipvs::scheduler::ALL
+            .iter()
+            .map(|s| Some(s.to_string()))
+            .collect()
+    };
+    let schedulers: Vec<Option<String>> = match schedulers {
+        Some(list) if list.iter().any(|s| s == "all") => every(),
+        Some(list) => list.into_iter().map(Some).collect(),
+        None if nothing_varied => every(),
+        None => vec![None],
+    };
+    if let Some(bad) = schedulers
+        .iter()
+        .flatten()
+        .find(|n| !ipvs::scheduler::ALL.contains(&n.as_str()))
+    {
+        return Err(usage_error(
+            &format!("unknown scheduler \"{bad}\""),
+            &format!(
+                "the schedulers are: {} (or all)",
+                ipvs::scheduler::ALL.join(",")
+            ),
+        ));
+    }
+    Ok(schedulers)
+}
+
+/// Every combination of one value per axis, the first axis varying slowest; one empty cell
+/// when there is no axis.
+fn grid(axes: &[(&str, Vec<&str>)]) -> Vec<Vec<(String, String)>> {
+    let mut grid: Vec<Vec<(String, String)>> = vec![Vec::new()];
+    for (path, values) in axes {
+        grid = grid
+            .into_iter()
+            .flat_map(|done| {
+                values.iter().map(move |v| {
+                    let mut next = done.clone();
+                    next.push((path.to_string(), v.to_string()));
+                    next
+                })
+            })
+            .collect();
+    }
+    grid
+}
+
+/// The scenario of one grid cell: `parsed` with the cell's values applied, then checked as a
+/// scenario file is (problems located in the file, or in the keepalived.conf they came from).
+fn grid_cell(
+    parsed: &scenario::format::ScenarioFile,
+    values: &[(String, String)],
+    locator: &scenario::diagnostic::Locator<'_>,
+    conf_addresses: &scenario::load::ConfAddresses,
+) -> Result<scenario::Scenario, ExitCode> {
+    let mut changed = parsed.clone();
+    for (path, value) in values {
+        changed = scenario::vary::apply(&changed, path, value).map_err(|e| {
+            usage_error(
+                &format!("--vary {e}"),
+                "paths step through fields, list positions and node names, as in nodes.web1.workers",
+            )
+        })?;
+    }
+    scenario::validate::validate(&changed, locator).map_err(|mut problems| {
+        scenario::keepalived::relocate(&mut problems, conf_addresses);
+        let label = compare::variant_label("-", values);
+        eprintln!("with {label}:");
+        report_load_error(&LoadError::Invalid(problems))
+    })
 }
 
 /// The command line that runs a slice of this comparison, without `--shard`, `--out` and
@@ -1065,5 +1107,41 @@ mod tests {
         assert!(parse(&["--seeds", "1001"]).is_err(), "--seeds 1001");
         assert!(parse(&["--threads", "100000"]).is_err(), "--threads 100000");
         assert!(parse(&["--seeds", "3", "--threads", "2"]).is_ok());
+    }
+
+    #[test]
+    fn the_grid_varies_the_first_axis_slowest() {
+        let vary = ["a=1,2".to_string(), "b=x,y,z".to_string()];
+        let axes = vary_axes(&vary).expect("two well-formed axes");
+        assert_eq!(
+            axes,
+            vec![("a", vec!["1", "2"]), ("b", vec!["x", "y", "z"])]
+        );
+        let cells = grid(&axes);
+        let pair = |a: &str, b: &str| vec![("a".into(), a.into()), ("b".into(), b.into())];
+        assert_eq!(cells.len(), 6);
+        assert_eq!(cells[0], pair("1", "x"));
+        assert_eq!(cells[1], pair("1", "y"));
+        assert_eq!(cells[3], pair("2", "x"));
+        // No axis: one cell, the scenario as it is.
+        assert_eq!(grid(&[]), vec![Vec::<(String, String)>::new()]);
+        // A flag without '=' is refused with the usage exit code.
+        let bad = ["nodes.web1.workers".to_string()];
+        assert_eq!(vary_axes(&bad), Err(ExitCode::from(EXIT_INVALID)));
+    }
+
+    #[test]
+    fn the_schedulers_default_to_all_unless_something_is_varied() {
+        let all = compared_schedulers(None, true).expect("every scheduler");
+        assert_eq!(all.len(), ipvs::scheduler::ALL.len());
+        assert_eq!(compared_schedulers(None, false), Ok(vec![None]));
+        let named = compared_schedulers(Some(vec!["wlc".into(), "rr".into()]), true);
+        assert_eq!(named, Ok(vec![Some("wlc".into()), Some("rr".into())]));
+        let every = compared_schedulers(Some(vec!["rr".into(), "all".into()]), false);
+        assert_eq!(every.map(|list| list.len()), Ok(ipvs::scheduler::ALL.len()));
+        assert_eq!(
+            compared_schedulers(Some(vec!["fastest".into()]), true),
+            Err(ExitCode::from(EXIT_INVALID))
+        );
     }
 }
