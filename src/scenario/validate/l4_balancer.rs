@@ -6,11 +6,12 @@ use std::net::Ipv4Addr;
 use super::addresses::{not_host_address, same_subnet};
 use super::checker::{Checker, Role};
 use super::limits;
+use crate::app::CheckerConfig;
 use crate::ipvs::fwmark::MarkRule;
 use crate::ipvs::scheduler;
 use crate::ipvs::service::{Forward, RealServerConfig};
 use crate::scenario::diagnostic::nearest;
-use crate::scenario::format::{ForwardFile, L4BalancerFile, VirtualServiceFile};
+use crate::scenario::format::{ForwardFile, L4BalancerFile, RealServerFile, VirtualServiceFile};
 use crate::scenario::model::{InterfaceSpec, NodeSpec, ServiceSpec};
 use crate::scenario::spans::Step;
 
@@ -125,19 +126,7 @@ impl Checker<'_> {
         let anchor = Some(name);
         let vip = self.service_address(s, anchor);
         let port = self.port(s.port, 80, "port", anchor);
-        let scheduler = s.scheduler.clone().unwrap_or_else(|| "wlc".to_string());
-        if !scheduler::ALL.contains(&scheduler.as_str()) {
-            let mut help = format!("the schedulers are: {}", scheduler::ALL.join(" "));
-            if let Some(near) = nearest(&scheduler, scheduler::ALL) {
-                help.push_str(&format!("; did you mean \"{near}\"?"));
-            }
-            self.at_value(
-                &scheduler,
-                anchor,
-                format!("unknown scheduler \"{scheduler}\""),
-                help,
-            );
-        }
+        let scheduler = self.service_scheduler(s, anchor);
         let persistence = self.opt_duration(
             s.persistence_timeout.as_deref(),
             limits::PERSISTENCE,
@@ -155,147 +144,23 @@ impl Checker<'_> {
             return self.empty_service(vip, port, scheduler);
         }
         self.check_timing(&s.check_timing, anchor);
+        let service = Service {
+            file: s,
+            director: name,
+            interfaces,
+            vip,
+            port,
+        };
         let depth = self.depth();
         for (k, rs) in s.real_servers.iter().enumerate() {
             self.enter_at(depth, &[Step::Field("real_servers"), Step::Item(k)]);
-            let Some(addr) = self.unicast(&rs.ip, anchor) else {
-                continue;
-            };
-            self.check_timing(&rs.check_timing, anchor);
-            let segment = interfaces
-                .iter()
-                .find(|i| same_subnet(i.ip, addr, i.prefix_len));
-            let on_a_segment = segment.is_some();
-            if s.fwmark.is_some() && matches!(rs.forward, Some(ForwardFile::Dr | ForwardFile::Tun))
+            if let Some((server, its_checks, inhibit)) =
+                self.real_server(rs, &service, &real_servers)
             {
-                self.at_field(
-                    "forward",
-                    anchor,
-                    "a firewall-mark service forwards by NAT in netlab".into(),
-                    "its packets are addressed to other machines (origin servers), which netlab's servers do not accept as their own: use forward: Nat",
-                );
+                checks.push(its_checks);
+                inhibit_on_failure.push(inhibit);
+                real_servers.push(server);
             }
-            let problem = if interfaces.iter().any(|i| i.ip == addr) {
-                Some(format!("is \"{name}\"'s own address"))
-            } else if addr == vip {
-                Some("is the service's VIP".to_string())
-            } else {
-                segment.and_then(|i| not_host_address(addr, i.prefix_len))
-            };
-            if let Some(problem) = problem {
-                self.at_value(
-                    &rs.ip,
-                    anchor,
-                    format!("real server {addr} {problem}"),
-                    "a real server is a machine behind the director, such as a web server's address",
-                );
-            }
-            if !rs.checks.is_empty() && !on_a_segment {
-                self.at_value(
-                    &rs.ip,
-                    anchor,
-                    format!("real server {addr} has health checks but is not on a segment of \"{name}\""),
-                    "netlab's checkers speak from the director's own interface: put the server on one of its subnets",
-                );
-            }
-            let rs_port = self.port(rs.port, port, "port", anchor);
-            if self.list_len(rs.checks.len(), "checks", anchor, limits::MAX_LIST) {
-                checks.push(
-                    rs.checks
-                        .iter()
-                        .enumerate()
-                        .map(|(m, check)| {
-                            let at = self.depth();
-                            self.enter_at(at, &[Step::Field("checks"), Step::Item(m)]);
-                            let checker = self.checker(
-                                check,
-                                addr,
-                                rs_port,
-                                &[&rs.check_timing, &s.check_timing],
-                                anchor,
-                            );
-                            self.leave(at);
-                            checker
-                        })
-                        .collect(),
-                );
-            } else {
-                checks.push(Vec::new());
-            }
-            inhibit_on_failure.push(
-                rs.inhibit_on_failure
-                    .or(s.inhibit_on_failure)
-                    .unwrap_or(false),
-            );
-            let forward = forward(rs.forward);
-            if forward != Forward::Masq && rs_port != port {
-                let method = if forward == Forward::Route {
-                    "direct routing"
-                } else {
-                    "tunnelling"
-                };
-                self.at_field(
-                    "port",
-                    anchor,
-                    format!("real server {addr} uses {method} on port {rs_port}, but the service listens on {port}"),
-                    format!("{method} never rewrites the port (the client's packet arrives as it was sent): leave the real server's port out, or use forward: Nat"),
-                );
-            }
-            if forward == Forward::Route && !on_a_segment {
-                self.at_value(
-                    &rs.ip,
-                    anchor,
-                    format!("real server {addr} is not on a segment of \"{name}\"; direct routing only rewrites the MAC address"),
-                    "put the real server on one of the director's subnets, or use forward: Nat",
-                );
-            }
-            if real_servers
-                .iter()
-                .any(|r| r.addr == addr && r.port == rs_port)
-            {
-                self.at_value(
-                    &rs.ip,
-                    anchor,
-                    format!("real server {addr}:{rs_port} is listed twice"),
-                    "each real server appears once per service",
-                );
-            }
-            let upper = rs.upper_threshold.unwrap_or(0);
-            let lower = rs.lower_threshold.unwrap_or(0);
-            if upper > 0 && lower > upper {
-                self.at_field(
-                    "lower_threshold",
-                    anchor,
-                    format!("lower_threshold {lower} is above upper_threshold {upper}"),
-                    "IPVS stops sending at the upper threshold and starts again below the lower one: make lower < upper",
-                );
-            }
-            real_servers.push(RealServerConfig {
-                addr,
-                port: rs_port,
-                weight: self.count(
-                    rs.weight.unwrap_or(1),
-                    "weight",
-                    anchor,
-                    0,
-                    limits::MAX_WEIGHT,
-                ),
-                forward,
-                upper_threshold: self.count(
-                    rs.upper_threshold.unwrap_or(0),
-                    "upper_threshold",
-                    anchor,
-                    0,
-                    limits::MAX_THRESHOLD,
-                ),
-                lower_threshold: self.count(
-                    rs.lower_threshold.unwrap_or(0),
-                    "lower_threshold",
-                    anchor,
-                    0,
-                    limits::MAX_THRESHOLD,
-                ),
-            });
         }
         self.leave(depth);
         let sorry_server = s.sorry_server.as_ref().and_then(|sorry| {
@@ -311,7 +176,239 @@ impl Checker<'_> {
                 })
             })
         });
-        // keepalived lowers a quorum above the total weight to that total.
+        let (quorum, hysteresis) = self.quorum(s, &real_servers, anchor);
+        ServiceSpec {
+            vip,
+            fwmark: s.fwmark,
+            port,
+            scheduler,
+            persistence,
+            real_servers,
+            checks,
+            inhibit_on_failure,
+            quorum,
+            hysteresis,
+            sorry_server,
+        }
+    }
+
+    /// The service's scheduler (`wlc` when none is given), one of IPVS's.
+    fn service_scheduler(&mut self, s: &VirtualServiceFile, anchor: Option<&str>) -> String {
+        let scheduler = s.scheduler.clone().unwrap_or_else(|| "wlc".to_string());
+        if !scheduler::ALL.contains(&scheduler.as_str()) {
+            let mut help = format!("the schedulers are: {}", scheduler::ALL.join(" "));
+            if let Some(near) = nearest(&scheduler, scheduler::ALL) {
+                help.push_str(&format!("; did you mean \"{near}\"?"));
+            }
+            self.at_value(
+                &scheduler,
+                anchor,
+                format!("unknown scheduler \"{scheduler}\""),
+                help,
+            );
+        }
+        scheduler
+    }
+
+    /// One real server of `service`, after the `earlier` ones: its address and where it
+    /// sits, its health checks, how it is forwarded to, and its weight and thresholds. It
+    /// returns the server, its checkers and whether a failed check sets its weight to 0
+    /// (`inhibit_on_failure`) instead of removing it; `None` when its address is refused.
+    fn real_server(
+        &mut self,
+        rs: &RealServerFile,
+        service: &Service<'_>,
+        earlier: &[RealServerConfig],
+    ) -> Option<(RealServerConfig, Vec<CheckerConfig>, bool)> {
+        let Service {
+            file: s,
+            director: name,
+            interfaces,
+            vip,
+            port,
+        } = *service;
+        let anchor = Some(name);
+        let addr = self.unicast(&rs.ip, anchor)?;
+        self.check_timing(&rs.check_timing, anchor);
+        let segment = interfaces
+            .iter()
+            .find(|i| same_subnet(i.ip, addr, i.prefix_len));
+        let on_a_segment = segment.is_some();
+        if s.fwmark.is_some() && matches!(rs.forward, Some(ForwardFile::Dr | ForwardFile::Tun)) {
+            self.at_field(
+                "forward",
+                anchor,
+                "a firewall-mark service forwards by NAT in netlab".into(),
+                "its packets are addressed to other machines (origin servers), which netlab's servers do not accept as their own: use forward: Nat",
+            );
+        }
+        let problem = if interfaces.iter().any(|i| i.ip == addr) {
+            Some(format!("is \"{name}\"'s own address"))
+        } else if addr == vip {
+            Some("is the service's VIP".to_string())
+        } else {
+            segment.and_then(|i| not_host_address(addr, i.prefix_len))
+        };
+        if let Some(problem) = problem {
+            self.at_value(
+                &rs.ip,
+                anchor,
+                format!("real server {addr} {problem}"),
+                "a real server is a machine behind the director, such as a web server's address",
+            );
+        }
+        if !rs.checks.is_empty() && !on_a_segment {
+            self.at_value(
+                &rs.ip,
+                anchor,
+                format!("real server {addr} has health checks but is not on a segment of \"{name}\""),
+                "netlab's checkers speak from the director's own interface: put the server on one of its subnets",
+            );
+        }
+        let rs_port = self.port(rs.port, port, "port", anchor);
+        let checks = self.real_server_checks(rs, s, addr, rs_port, anchor);
+        let inhibit = rs
+            .inhibit_on_failure
+            .or(s.inhibit_on_failure)
+            .unwrap_or(false);
+        let forward = forward(rs.forward);
+        self.forwarding(rs, addr, rs_port, forward, service, on_a_segment);
+        if earlier.iter().any(|r| r.addr == addr && r.port == rs_port) {
+            self.at_value(
+                &rs.ip,
+                anchor,
+                format!("real server {addr}:{rs_port} is listed twice"),
+                "each real server appears once per service",
+            );
+        }
+        let server = self.weight_and_thresholds(rs, addr, rs_port, forward, anchor);
+        Some((server, checks, inhibit))
+    }
+
+    /// The health checkers of real server `rs` at `addr:rs_port` (none when its list is
+    /// refused as too long).
+    fn real_server_checks(
+        &mut self,
+        rs: &RealServerFile,
+        s: &VirtualServiceFile,
+        addr: Ipv4Addr,
+        rs_port: u16,
+        anchor: Option<&str>,
+    ) -> Vec<CheckerConfig> {
+        if !self.list_len(rs.checks.len(), "checks", anchor, limits::MAX_LIST) {
+            return Vec::new();
+        }
+        rs.checks
+            .iter()
+            .enumerate()
+            .map(|(m, check)| {
+                let at = self.depth();
+                self.enter_at(at, &[Step::Field("checks"), Step::Item(m)]);
+                let checker = self.checker(
+                    check,
+                    addr,
+                    rs_port,
+                    &[&rs.check_timing, &s.check_timing],
+                    anchor,
+                );
+                self.leave(at);
+                checker
+            })
+            .collect()
+    }
+
+    /// What direct routing and tunnelling cannot do: change the port, or (direct routing)
+    /// reach a server off the director's subnets.
+    fn forwarding(
+        &mut self,
+        rs: &RealServerFile,
+        addr: Ipv4Addr,
+        rs_port: u16,
+        forward: Forward,
+        service: &Service<'_>,
+        on_a_segment: bool,
+    ) {
+        let (anchor, port) = (Some(service.director), service.port);
+        if forward != Forward::Masq && rs_port != port {
+            let method = if forward == Forward::Route {
+                "direct routing"
+            } else {
+                "tunnelling"
+            };
+            self.at_field(
+                "port",
+                anchor,
+                format!("real server {addr} uses {method} on port {rs_port}, but the service listens on {port}"),
+                format!("{method} never rewrites the port (the client's packet arrives as it was sent): leave the real server's port out, or use forward: Nat"),
+            );
+        }
+        if forward == Forward::Route && !on_a_segment {
+            self.at_value(
+                &rs.ip,
+                anchor,
+                format!("real server {addr} is not on a segment of \"{}\"; direct routing only rewrites the MAC address", service.director),
+                "put the real server on one of the director's subnets, or use forward: Nat",
+            );
+        }
+    }
+
+    /// Real server `rs`'s weight and connection thresholds (a lower threshold above the
+    /// upper one is refused, as keepalived does).
+    fn weight_and_thresholds(
+        &mut self,
+        rs: &RealServerFile,
+        addr: Ipv4Addr,
+        rs_port: u16,
+        forward: Forward,
+        anchor: Option<&str>,
+    ) -> RealServerConfig {
+        let upper = rs.upper_threshold.unwrap_or(0);
+        let lower = rs.lower_threshold.unwrap_or(0);
+        if upper > 0 && lower > upper {
+            self.at_field(
+                "lower_threshold",
+                anchor,
+                format!("lower_threshold {lower} is above upper_threshold {upper}"),
+                "IPVS stops sending at the upper threshold and starts again below the lower one: make lower < upper",
+            );
+        }
+        RealServerConfig {
+            addr,
+            port: rs_port,
+            weight: self.count(
+                rs.weight.unwrap_or(1),
+                "weight",
+                anchor,
+                0,
+                limits::MAX_WEIGHT,
+            ),
+            forward,
+            upper_threshold: self.count(
+                rs.upper_threshold.unwrap_or(0),
+                "upper_threshold",
+                anchor,
+                0,
+                limits::MAX_THRESHOLD,
+            ),
+            lower_threshold: self.count(
+                rs.lower_threshold.unwrap_or(0),
+                "lower_threshold",
+                anchor,
+                0,
+                limits::MAX_THRESHOLD,
+            ),
+        }
+    }
+
+    /// The service's quorum (the total weight of live servers it needs to stay up) and
+    /// hysteresis, as keepalived reads them: a quorum above the total weight is lowered to
+    /// that total.
+    fn quorum(
+        &mut self,
+        s: &VirtualServiceFile,
+        real_servers: &[RealServerConfig],
+        anchor: Option<&str>,
+    ) -> (u32, u32) {
         let total_weight: u64 = real_servers.iter().map(|r| u64::from(r.weight)).sum();
         if s.quorum == Some(0) {
             self.at_field(
@@ -331,19 +428,7 @@ impl Checker<'_> {
                 "keepalived refuses it too: the quorum would be lost at a negative weight; use a smaller hysteresis",
             );
         }
-        ServiceSpec {
-            vip,
-            fwmark: s.fwmark,
-            port,
-            scheduler,
-            persistence,
-            real_servers,
-            checks,
-            inhibit_on_failure,
-            quorum,
-            hysteresis,
-            sorry_server,
-        }
+        (quorum, hysteresis)
     }
 
     /// A service left empty because its real-server list was refused.
@@ -479,4 +564,19 @@ pub(super) fn forward(file: Option<ForwardFile>) -> Forward {
         ForwardFile::Dr => Forward::Route,
         ForwardFile::Tun => Forward::Tunnel,
     }
+}
+
+/// What a real server of a virtual service is checked against.
+#[derive(Clone, Copy)]
+struct Service<'a> {
+    /// The service as written.
+    file: &'a VirtualServiceFile,
+    /// The director's name, which problems are anchored to.
+    director: &'a str,
+    /// The director's interfaces.
+    interfaces: &'a [InterfaceSpec],
+    /// The service's address.
+    vip: Ipv4Addr,
+    /// The service's port.
+    port: u16,
 }
