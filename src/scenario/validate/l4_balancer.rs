@@ -132,9 +132,6 @@ impl Checker<'_> {
             limits::PERSISTENCE,
             anchor,
         );
-        let mut real_servers: Vec<RealServerConfig> = Vec::new();
-        let mut checks = Vec::new();
-        let mut inhibit_on_failure = Vec::new();
         if !self.list_len(
             s.real_servers.len(),
             "real_servers",
@@ -144,6 +141,10 @@ impl Checker<'_> {
             return self.empty_service(vip, port, scheduler);
         }
         self.check_timing(&s.check_timing, anchor);
+        // Three lists in step: each real server, its checkers, and what a failed check does.
+        let mut real_servers: Vec<RealServerConfig> = Vec::new();
+        let mut checks = Vec::new();
+        let mut inhibit_on_failure = Vec::new();
         let service = Service {
             file: s,
             director: name,
