@@ -13,6 +13,7 @@ fn round3(x: f64) -> f64 {
 }
 
 /// The contents of `summary.json`: keys in a fixed order, numbers rounded, a final newline.
+/// Each section is made by a function of its own below, in the order of the file.
 pub fn summary_json(run: &RunReport<'_>) -> String {
     let m = Metrics::of(run);
     let mut by_outcome = Map::new();
@@ -25,6 +26,49 @@ pub fn summary_json(run: &RunReport<'_>) -> String {
         }),
         None => json!({ "p50": null, "p95": null, "p99": null, "mean": null }),
     };
+    let net = run.trace.net;
+    let mut summary = json!({
+        "scenario": run.scenario,
+        "seed": run.seed,
+        "sim_time_s": run.end.as_micros() as f64 / 1e6,
+        "requests": {
+            "issued": m.issued,
+            "ok": m.ok(),
+            "failed": m.failed(),
+            "by_outcome": by_outcome,
+        },
+        "latency_ms": latency,
+        "servers": servers_json(run, &m),
+        "network": {
+            "frames_sent": net.frames_sent,
+            "frames_dropped_queue": net.frames_dropped_queue,
+            "frames_lost": net.frames_lost,
+        },
+        "pings": pings_json(&m),
+        "balancers": balancers_json(run),
+        "proxies": proxies_json(run),
+        "groups": groups_json(run),
+        "dns": dns_json(run),
+        "events": events_json(run),
+        "failures": failures_json(run),
+    });
+    if !run.trace.caches.is_empty() {
+        // The cluster as a whole: what its hit ratio saves the origins.
+        let sum = |f: fn(&crate::trace::CacheRecord) -> u64| run.trace.caches.iter().map(f).sum();
+        summary["caches"] = cache_json(
+            sum(|c| c.hits),
+            sum(|c| c.misses),
+            sum(|c| c.evictions),
+            sum(|c| c.objects),
+        );
+    }
+    let mut text = serde_json::to_string_pretty(&summary).expect("a JSON value always serialises");
+    text.push('\n');
+    text
+}
+
+/// `servers`: what each web server served, and whom it saw as its clients.
+fn servers_json(run: &RunReport<'_>, m: &Metrics) -> Map<String, Value> {
     let mut servers = Map::new();
     for (name, served) in &m.served {
         // Which addresses the server saw as its clients: the real clients behind an L4
@@ -47,6 +91,11 @@ pub fn summary_json(run: &RunReport<'_>) -> String {
         }
         servers.insert(name.clone(), entry);
     }
+    servers
+}
+
+/// `proxies`: each L7 proxy's connections, busy time and where its pools sent requests.
+fn proxies_json(run: &RunReport<'_>) -> Map<String, Value> {
     let mut proxies = Map::new();
     for totals in &run.trace.proxy_totals {
         let mut by_pool: std::collections::BTreeMap<
@@ -78,8 +127,12 @@ pub fn summary_json(run: &RunReport<'_>) -> String {
             }),
         );
     }
-    let pings: Vec<Value> = m
-        .pings
+    proxies
+}
+
+/// `pings`: each pinger's echoes and round-trip times.
+fn pings_json(m: &Metrics) -> Vec<Value> {
+    m.pings
         .iter()
         .map(|p| {
             let rtt = match p.rtt_ms {
@@ -93,7 +146,11 @@ pub fn summary_json(run: &RunReport<'_>) -> String {
                 "rtt_ms": rtt
             })
         })
-        .collect();
+        .collect()
+}
+
+/// `balancers`: each IPVS director's services and real servers, and its CPU when modelled.
+fn balancers_json(run: &RunReport<'_>) -> Map<String, Value> {
     let mut balancers = Map::new();
     for balancer in &run.trace.balancers {
         let mut services = Map::new();
@@ -123,8 +180,12 @@ pub fn summary_json(run: &RunReport<'_>) -> String {
         }
         balancers.insert(run.node_names[balancer.node].clone(), entry);
     }
-    let events: Vec<Value> = run
-        .trace
+    balancers
+}
+
+/// `events`: the timeline (faults, actions, what nodes noticed), in time order.
+fn events_json(run: &RunReport<'_>) -> Vec<Value> {
+    run.trace
         .events
         .iter()
         .map(|e| {
@@ -135,9 +196,13 @@ pub fn summary_json(run: &RunReport<'_>) -> String {
                 "detail": e.detail,
             })
         })
-        .collect();
+        .collect()
+}
+
+/// `failures`: each injected failure, when it was detected and what users saw.
+fn failures_json(run: &RunReport<'_>) -> Vec<Value> {
     let secs = |t: SimTime| t.as_micros() as f64 / 1e6;
-    let failures_json: Vec<Value> = super::failures(run)
+    super::failures(run)
         .iter()
         .map(|f| {
             json!({
@@ -155,7 +220,11 @@ pub fn summary_json(run: &RunReport<'_>) -> String {
                 "failed_requests": f.failed_requests,
             })
         })
-        .collect();
+        .collect()
+}
+
+/// `dns`: each name server's questions, answers from its zone and its cache.
+fn dns_json(run: &RunReport<'_>) -> Map<String, Value> {
     let mut dns = Map::new();
     let mut dns_nodes: Vec<usize> = run.trace.dns.iter().map(|d| d.node).collect();
     dns_nodes.sort_unstable();
@@ -178,6 +247,11 @@ pub fn summary_json(run: &RunReport<'_>) -> String {
             }),
         );
     }
+    dns
+}
+
+/// `groups`: each client group's requests, which servers answered them, and latency.
+fn groups_json(run: &RunReport<'_>) -> Map<String, Value> {
     let mut groups = Map::new();
     for (group, stats) in super::metrics::groups(run) {
         let mut served = Map::new();
@@ -207,46 +281,7 @@ pub fn summary_json(run: &RunReport<'_>) -> String {
             }),
         );
     }
-    let net = run.trace.net;
-    let summary = json!({
-        "scenario": run.scenario,
-        "seed": run.seed,
-        "sim_time_s": run.end.as_micros() as f64 / 1e6,
-        "requests": {
-            "issued": m.issued,
-            "ok": m.ok(),
-            "failed": m.failed(),
-            "by_outcome": by_outcome,
-        },
-        "latency_ms": latency,
-        "servers": servers,
-        "network": {
-            "frames_sent": net.frames_sent,
-            "frames_dropped_queue": net.frames_dropped_queue,
-            "frames_lost": net.frames_lost,
-        },
-        "pings": pings,
-        "balancers": balancers,
-        "proxies": proxies,
-        "groups": groups,
-        "dns": dns,
-        "events": events,
-        "failures": failures_json,
-    });
-    let mut summary = summary;
-    if !run.trace.caches.is_empty() {
-        // The cluster as a whole: what its hit ratio saves the origins.
-        let sum = |f: fn(&crate::trace::CacheRecord) -> u64| run.trace.caches.iter().map(f).sum();
-        summary["caches"] = cache_json(
-            sum(|c| c.hits),
-            sum(|c| c.misses),
-            sum(|c| c.evictions),
-            sum(|c| c.objects),
-        );
-    }
-    let mut text = serde_json::to_string_pretty(&summary).expect("a JSON value always serialises");
-    text.push('\n');
-    text
+    groups
 }
 
 /// A transparent cache's (or the cluster's) counters and hit ratio.
