@@ -16,7 +16,8 @@
 //! never reach the student: they are mapped to words ("a segment or link"), and a test feeds
 //! hundreds of wrong values to check that none slips through.
 //!
-//! Start reading at [`explain_at`], one arm per kind of mistake.
+//! Start reading at [`explain_at`]: the mistakes looked for first, then one family of ron's
+//! errors at a time ([`Here`]'s methods), an arm per kind of mistake.
 //!
 //! # Simplifications
 //! - The lexer follows brackets and field names, not RON's whole grammar. When a mistake
@@ -700,249 +701,411 @@ pub(super) fn explain(locator: &Locator<'_>, error: &SpannedError) -> Diagnostic
 }
 
 /// The explanation of `code`, found at `spot` (ron's own position is byte `pos`).
+///
+/// Three mistakes are looked for first, whatever ron says, because they confuse its report:
+/// a file that ends too early, brackets that do not pair, a string left open. Then ron's
+/// errors are taken a family at a time, each in a method of [`Here`]: a wrong name, a wrong
+/// number, wrong brackets, and the rest (characters ron could not read at all).
 fn explain_at(spot: &Spot<'_>, code: &ron::Error, source: &str, pos: usize) -> Explained {
     use ron::Error as E;
-    let width = spot.text.chars().count();
-    let on_token = |message: String, help: String| Explained {
-        at: spot.start,
-        width,
-        message,
-        help,
-    };
-    let named = spot.named();
-    let holder = spot.holder();
-    let what = holder.and_then(holds);
+    if !spot.has_code {
+        return end_of_file(spot, source);
+    }
+    if let Some(explained) = mismatched_bracket(spot, source) {
+        return explained;
+    }
+    if let Some(explained) = runaway_string(spot, code) {
+        return explained;
+    }
+    let here = Here::new(spot, source, pos);
     match code {
-        _ if !spot.has_code => end_of_file(spot, source),
-        _ if mismatched_bracket(spot, source).is_some() => {
-            mismatched_bracket(spot, source).unwrap_or_else(|| end_of_file(spot, source))
-        }
-        // A string that swallowed a line end, then anything: the missing quote is the news.
-        _ if spot.runaway_string.is_some()
-            && matches!(
-                code,
-                E::ExpectedComma
-                    | E::ExpectedStructLikeEnd
-                    | E::ExpectedArrayEnd
-                    | E::ExpectedMapEnd
-                    | E::ExpectedMapColon
-                    | E::TrailingCharacters
-            ) =>
-        {
-            let string = spot.runaway_string.unwrap_or(Token {
-                kind: TokenKind::Punct('"'),
-                start: pos,
-                end: pos,
-            });
-            Explained {
-                at: string.start,
-                width: 1,
-                message: "this string runs past the end of its line".into(),
-                help: "is its closing `\"` missing? A string ends only at the next `\"`, so the \
-                       text after it was read as part of the string"
-                    .into(),
-            }
-        }
         E::Eof | E::ExpectedStringEnd | E::UnclosedBlockComment => end_of_file(spot, source),
-        E::NoSuchEnumVariant {
-            expected,
-            found,
-            outer,
-        } => {
-            let choice = outer
-                .as_deref()
-                .and_then(|o| CHOICES.iter().find(|c| c.type_name == o));
-            let (one, several) = choice.map_or(("name", "names here"), |c| (c.one, c.several));
-            on_token(
-                format!("unknown {one} `{found}`"),
-                format!(
-                    "the {several} are {}{}",
-                    prose_list(expected, "and"),
-                    did_you_mean(found, expected)
-                ),
-            )
-        }
-        E::NoSuchStructField {
-            expected,
-            found,
-            outer,
-        } => {
-            let owner = outer.as_deref().map_or("this".to_string(), struct_words);
-            on_token(
-                format!("{owner} has no field `{found}`"),
-                format!(
-                    "the fields here are {}{}",
-                    prose_list(expected, "and"),
-                    did_you_mean(found, expected)
-                ),
-            )
-        }
-        E::MissingStructField { field, outer } => {
-            let owner = outer.as_deref().map_or("this".to_string(), struct_words);
-            // Point at the start of what lacks the field, not at its closing `)`.
-            let (at, width) = match spot.open.and_then(|f| f.variant.or(Some(f.open))) {
-                Some(t) => (t.start, t.text(source).chars().count()),
-                None => (spot.start, width),
-            };
-            Explained {
-                at,
-                width,
-                message: format!("{owner} is missing `{field}`"),
-                help: format!(
-                    "add `{field}: {}`; this field has no default",
-                    example_of(holds(field))
-                ),
-            }
-        }
-        E::DuplicateStructField { field, .. } => on_token(
-            format!("`{field}` is given twice"),
-            "keep only one of them".into(),
-        ),
-        E::ExpectedString => expected_string(spot, what, source),
+        E::NoSuchEnumVariant { .. }
+        | E::NoSuchStructField { .. }
+        | E::MissingStructField { .. }
+        | E::DuplicateStructField { .. } => here.wrong_name(code),
+        E::ExpectedString => expected_string(spot, here.what, source),
         E::ExpectedIdentifier | E::SuggestRawIdentifier(_) | E::InvalidIdentifier(_) => {
-            match what {
-                Some(Holds::Choice(choice)) => {
-                    let variants = (choice.variants)();
-                    let quoted = spot.text.trim_matches('"');
-                    let in_list = spot.open.is_some_and(|f| f.open.text(source) == "[");
-                    // In a list, an item is written alone; elsewhere, with its field.
-                    let written = |value: &str| {
-                        if in_list {
-                            format!("`{value}`")
-                        } else {
-                            spot.written("", value)
-                        }
-                    };
-                    let help = if spot.is_string() && variants.contains(&quoted) {
-                        format!("write it without quotes: {}", written(quoted))
-                    } else if spot.is_string() && choice.type_name == DISTRIBUTION.type_name {
-                        format!("write it as {}", written(&format!("Fixed({})", spot.text)))
-                    } else {
-                        format!("write it as in {}", written(choice.example))
-                    };
-                    let what = if in_list {
-                        format!("each item of {named}")
-                    } else {
-                        named.clone()
-                    };
-                    on_token(
-                        format!(
-                            "{what} is a {}: one of {}",
-                            choice.one,
-                            prose_list(variants, "or")
-                        ),
-                        help,
-                    )
-                }
-                // Inside a struct's parentheses, the name ron wants is a field's.
-                _ if spot.open.is_some_and(|f| f.open.text(source) == "(") => {
-                    let example = STRUCT_EXAMPLES
-                        .iter()
-                        .find(|(f, _)| Some(*f) == holder)
-                        .map_or("(name: \"lan\")", |(_, e)| e);
-                    on_token(
-                        "expected a field name here".into(),
-                        format!("write fields as `name: value`, as in `{example}`"),
-                    )
-                }
-                _ => on_token(
-                    "expected a name here, such as `Nat` or `WebServer`".into(),
-                    "names of kinds and variants are written without quotes; the book's \
-                     scenario reference lists them"
-                        .into(),
-                ),
-            }
+            here.expected_name()
         }
-        E::ExpectedInteger | E::InvalidIntegerDigit { .. } | E::UnderscoreAtBeginning => {
-            // `workers: "4"` becomes `workers: 4`.
-            let example = match (spot.text.trim_matches('"').parse::<u64>(), what) {
-                (Ok(n), _) => n,
-                (_, Some(Holds::Whole(max))) => max.min(16),
-                _ => 16,
-            };
-            on_token(
-                format!("{named} is a whole number"),
-                format!(
-                    "write digits only, without quotes, as in {}",
-                    spot.written("count", &example.to_string())
-                ),
-            )
-        }
-        E::ExpectedFloat | E::FloatUnderscore => on_token(
-            format!("{named} is a number"),
-            format!(
-                "write it without quotes, as in {}",
-                spot.written(
-                    "rate",
-                    if holder == Some("loss") {
-                        "0.01"
-                    } else {
-                        "10.0"
-                    }
-                )
-            ),
-        ),
-        E::ExpectedBoolean => on_token(
-            format!("{named} is true or false"),
-            format!(
-                "write {} or {}, without quotes",
-                spot.written("enabled", "true"),
-                spot.written("enabled", "false")
-            ),
-        ),
-        E::IntegerOutOfBounds if spot.text.starts_with('-') => on_token(
-            format!("{named} cannot be negative"),
-            format!(
-                "write a whole number ≥ 0, as in {}",
-                spot.written("count", spot.text.trim_start_matches('-'))
-            ),
-        ),
-        E::IntegerOutOfBounds => on_token(
-            format!("{} is too large for {named}", spot.text),
-            match what {
-                Some(Holds::Whole(max)) => format!("{named} goes from 0 to {max}"),
-                _ => "this number is larger than the field can hold".into(),
-            },
-        ),
+        E::ExpectedInteger
+        | E::InvalidIntegerDigit { .. }
+        | E::UnderscoreAtBeginning
+        | E::ExpectedFloat
+        | E::FloatUnderscore
+        | E::ExpectedBoolean
+        | E::IntegerOutOfBounds => here.wrong_number(code),
         // `workers: 4.5`: ron reads the whole number 4, then finds `.5` where a comma goes.
-        E::ExpectedComma if source[pos..].starts_with('.') && spot.is_number() => on_token(
-            format!("{named} is a whole number: {} has a fraction", spot.text),
+        E::ExpectedComma if source[pos..].starts_with('.') && spot.is_number() => here.fraction(),
+        E::ExpectedComma => expected_comma(spot, source),
+        E::ExpectedArray
+        | E::ExpectedArrayEnd
+        | E::ExpectedMap
+        | E::ExpectedMapColon
+        | E::ExpectedMapEnd
+        | E::ExpectedStructLike
+        | E::ExpectedNamedStructLike(_)
+        | E::ExpectedStructLikeEnd
+        | E::ExpectedOptionEnd
+        | E::ExpectedUnit
+        | E::ExpectedDifferentStructName { .. }
+        | E::ExpectedDifferentLength { .. } => here.wrong_brackets(code),
+        other => here.unreadable(other),
+    }
+}
+
+/// A string that swallowed a line end, then anything: the missing quote is the news, whatever
+/// ron stumbled on after it.
+fn runaway_string(spot: &Spot<'_>, code: &ron::Error) -> Option<Explained> {
+    use ron::Error as E;
+    let string = spot.runaway_string?;
+    let after_it = matches!(
+        code,
+        E::ExpectedComma
+            | E::ExpectedStructLikeEnd
+            | E::ExpectedArrayEnd
+            | E::ExpectedMapEnd
+            | E::ExpectedMapColon
+            | E::TrailingCharacters
+    );
+    after_it.then(|| Explained {
+        at: string.start,
+        width: 1,
+        message: "this string runs past the end of its line".into(),
+        help: "is its closing `\"` missing? A string ends only at the next `\"`, so the \
+               text after it was read as part of the string"
+            .into(),
+    })
+}
+
+/// What [`explain_at`]'s families of errors need to know of the place ron stopped at.
+struct Here<'a, 's> {
+    /// The token there and what it belongs to.
+    spot: &'a Spot<'s>,
+    /// The whole scenario file.
+    source: &'a str,
+    /// ron's own position, a byte offset into `source`.
+    pos: usize,
+    /// The token's width in characters: what most messages underline.
+    width: usize,
+    /// The field the value belongs to, in words: "`delay`", or "this value".
+    named: String,
+    /// That field's (or variant's) name, when there is one.
+    holder: Option<&'s str>,
+    /// What that field holds, when the table knows it.
+    what: Option<Holds>,
+}
+
+impl<'a, 's> Here<'a, 's> {
+    /// The place of `spot` in `source`, ron's position being byte `pos`.
+    fn new(spot: &'a Spot<'s>, source: &'a str, pos: usize) -> Self {
+        let holder = spot.holder();
+        Here {
+            spot,
+            source,
+            pos,
+            width: spot.text.chars().count(),
+            named: spot.named(),
+            holder,
+            what: holder.and_then(holds),
+        }
+    }
+
+    /// A message underlining the token ron stopped at.
+    fn on_token(&self, message: String, help: String) -> Explained {
+        Explained {
+            at: self.spot.start,
+            width: self.width,
+            message,
+            help,
+        }
+    }
+
+    /// Whether the innermost open bracket is `open`.
+    fn inside(&self, open: &str) -> bool {
+        self.spot
+            .open
+            .is_some_and(|f| f.open.text(self.source) == open)
+    }
+
+    /// The example written in `STRUCT_EXAMPLES` for the field here, or `otherwise`.
+    fn struct_example(&self, otherwise: &'static str) -> &'static str {
+        STRUCT_EXAMPLES
+            .iter()
+            .find(|(f, _)| Some(*f) == self.holder)
+            .map_or(otherwise, |(_, e)| e)
+    }
+
+    /// A name that is not one of those allowed here: a variant, a field (unknown, missing or
+    /// given twice).
+    fn wrong_name(&self, code: &ron::Error) -> Explained {
+        use ron::Error as E;
+        match code {
+            E::NoSuchEnumVariant {
+                expected,
+                found,
+                outer,
+            } => {
+                let choice = outer
+                    .as_deref()
+                    .and_then(|o| CHOICES.iter().find(|c| c.type_name == o));
+                let (one, several) = choice.map_or(("name", "names here"), |c| (c.one, c.several));
+                self.on_token(
+                    format!("unknown {one} `{found}`"),
+                    format!(
+                        "the {several} are {}{}",
+                        prose_list(expected, "and"),
+                        did_you_mean(found, expected)
+                    ),
+                )
+            }
+            E::NoSuchStructField {
+                expected,
+                found,
+                outer,
+            } => {
+                let owner = outer.as_deref().map_or("this".to_string(), struct_words);
+                self.on_token(
+                    format!("{owner} has no field `{found}`"),
+                    format!(
+                        "the fields here are {}{}",
+                        prose_list(expected, "and"),
+                        did_you_mean(found, expected)
+                    ),
+                )
+            }
+            E::MissingStructField { field, outer } => {
+                let owner = outer.as_deref().map_or("this".to_string(), struct_words);
+                // Point at the start of what lacks the field, not at its closing `)`.
+                let (at, width) = match self.spot.open.and_then(|f| f.variant.or(Some(f.open))) {
+                    Some(t) => (t.start, t.text(self.source).chars().count()),
+                    None => (self.spot.start, self.width),
+                };
+                Explained {
+                    at,
+                    width,
+                    message: format!("{owner} is missing `{field}`"),
+                    help: format!(
+                        "add `{field}: {}`; this field has no default",
+                        example_of(holds(field))
+                    ),
+                }
+            }
+            E::DuplicateStructField { field, .. } => self.on_token(
+                format!("`{field}` is given twice"),
+                "keep only one of them".into(),
+            ),
+            other => self.unreadable(other),
+        }
+    }
+
+    /// ron wanted a name (a variant, a field's name) and found something else, often the
+    /// name in quotes.
+    fn expected_name(&self) -> Explained {
+        let spot = self.spot;
+        match self.what {
+            Some(Holds::Choice(choice)) => {
+                let variants = (choice.variants)();
+                let quoted = spot.text.trim_matches('"');
+                let in_list = self.inside("[");
+                // In a list, an item is written alone; elsewhere, with its field.
+                let written = |value: &str| {
+                    if in_list {
+                        format!("`{value}`")
+                    } else {
+                        spot.written("", value)
+                    }
+                };
+                let help = if spot.is_string() && variants.contains(&quoted) {
+                    format!("write it without quotes: {}", written(quoted))
+                } else if spot.is_string() && choice.type_name == DISTRIBUTION.type_name {
+                    format!("write it as {}", written(&format!("Fixed({})", spot.text)))
+                } else {
+                    format!("write it as in {}", written(choice.example))
+                };
+                let what = if in_list {
+                    format!("each item of {}", self.named)
+                } else {
+                    self.named.clone()
+                };
+                self.on_token(
+                    format!(
+                        "{what} is a {}: one of {}",
+                        choice.one,
+                        prose_list(variants, "or")
+                    ),
+                    help,
+                )
+            }
+            // Inside a struct's parentheses, the name ron wants is a field's.
+            _ if self.inside("(") => {
+                let example = self.struct_example("(name: \"lan\")");
+                self.on_token(
+                    "expected a field name here".into(),
+                    format!("write fields as `name: value`, as in `{example}`"),
+                )
+            }
+            _ => self.on_token(
+                "expected a name here, such as `Nat` or `WebServer`".into(),
+                "names of kinds and variants are written without quotes; the book's \
+                 scenario reference lists them"
+                    .into(),
+            ),
+        }
+    }
+
+    /// A number or a truth value that is not one, or is out of range.
+    fn wrong_number(&self, code: &ron::Error) -> Explained {
+        use ron::Error as E;
+        let (spot, named) = (self.spot, &self.named);
+        match code {
+            E::ExpectedInteger | E::InvalidIntegerDigit { .. } | E::UnderscoreAtBeginning => {
+                // `workers: "4"` becomes `workers: 4`.
+                let example = match (spot.text.trim_matches('"').parse::<u64>(), self.what) {
+                    (Ok(n), _) => n,
+                    (_, Some(Holds::Whole(max))) => max.min(16),
+                    _ => 16,
+                };
+                self.on_token(
+                    format!("{named} is a whole number"),
+                    format!(
+                        "write digits only, without quotes, as in {}",
+                        spot.written("count", &example.to_string())
+                    ),
+                )
+            }
+            E::ExpectedFloat | E::FloatUnderscore => self.on_token(
+                format!("{named} is a number"),
+                format!(
+                    "write it without quotes, as in {}",
+                    spot.written(
+                        "rate",
+                        if self.holder == Some("loss") {
+                            "0.01"
+                        } else {
+                            "10.0"
+                        }
+                    )
+                ),
+            ),
+            E::ExpectedBoolean => self.on_token(
+                format!("{named} is true or false"),
+                format!(
+                    "write {} or {}, without quotes",
+                    spot.written("enabled", "true"),
+                    spot.written("enabled", "false")
+                ),
+            ),
+            E::IntegerOutOfBounds if spot.text.starts_with('-') => self.on_token(
+                format!("{named} cannot be negative"),
+                format!(
+                    "write a whole number ≥ 0, as in {}",
+                    spot.written("count", spot.text.trim_start_matches('-'))
+                ),
+            ),
+            E::IntegerOutOfBounds => self.on_token(
+                format!("{} is too large for {named}", spot.text),
+                match self.what {
+                    Some(Holds::Whole(max)) => format!("{named} goes from 0 to {max}"),
+                    _ => "this number is larger than the field can hold".into(),
+                },
+            ),
+            other => self.unreadable(other),
+        }
+    }
+
+    /// A whole number written with a fraction, such as `workers: 4.5`.
+    fn fraction(&self) -> Explained {
+        let spot = self.spot;
+        self.on_token(
+            format!(
+                "{} is a whole number: {} has a fraction",
+                self.named, spot.text
+            ),
             format!(
                 "write a whole number, as in {}",
                 spot.written("count", spot.text.split('.').next().unwrap_or("1"))
             ),
-        ),
-        E::ExpectedComma => expected_comma(spot, source),
-        E::ExpectedArray => on_token(
-            format!("{named} is a list, in square brackets"),
-            format!(
-                "write {}, with the items separated by commas",
-                spot.written("nodes", "[ ... ]")
+        )
+    }
+
+    /// Brackets that are missing, or of the wrong kind: lists `[...]`, tables `{...}`, a
+    /// kind's parentheses `Name(...)`.
+    fn wrong_brackets(&self, code: &ron::Error) -> Explained {
+        use ron::Error as E;
+        let named = &self.named;
+        match code {
+            E::ExpectedArray => self.on_token(
+                format!("{named} is a list, in square brackets"),
+                format!(
+                    "write {}, with the items separated by commas",
+                    self.spot.written("nodes", "[ ... ]")
+                ),
             ),
-        ),
-        E::ExpectedArrayEnd => on_token(
-            "expected `,` or `]` in this list".into(),
-            "list items are separated by commas, and the list ends with `]`".into(),
-        ),
-        E::ExpectedMap => on_token(
-            format!("{named} is a table, in braces"),
-            "write it as `{ \"www\": \"10.0.0.10\" }`, each name with its value".into(),
-        ),
-        E::ExpectedMapColon => on_token(
-            "expected `:` between a name and its value".into(),
-            "write each entry as `\"name\": \"value\"`".into(),
-        ),
-        E::ExpectedMapEnd => on_token(
-            "expected `,` or `}` in this table".into(),
-            "entries are separated by commas, and the table ends with `}`".into(),
-        ),
-        E::ExpectedNamedStructLike("Scenario") if spot.open.is_none() => on_token(
-            "a scenario file starts with `Scenario(`".into(),
-            "compare with the start of a scenario in scenarios/ (`netlab list` shows them)".into(),
-        ),
-        E::ExpectedStructLike | E::ExpectedNamedStructLike(_) => match spot.name_before {
+            E::ExpectedArrayEnd => self.on_token(
+                "expected `,` or `]` in this list".into(),
+                "list items are separated by commas, and the list ends with `]`".into(),
+            ),
+            E::ExpectedMap => self.on_token(
+                format!("{named} is a table, in braces"),
+                "write it as `{ \"www\": \"10.0.0.10\" }`, each name with its value".into(),
+            ),
+            E::ExpectedMapColon => self.on_token(
+                "expected `:` between a name and its value".into(),
+                "write each entry as `\"name\": \"value\"`".into(),
+            ),
+            E::ExpectedMapEnd => self.on_token(
+                "expected `,` or `}` in this table".into(),
+                "entries are separated by commas, and the table ends with `}`".into(),
+            ),
+            E::ExpectedNamedStructLike("Scenario") if self.spot.open.is_none() => self.on_token(
+                "a scenario file starts with `Scenario(`".into(),
+                "compare with the start of a scenario in scenarios/ (`netlab list` shows them)"
+                    .into(),
+            ),
+            E::ExpectedStructLike | E::ExpectedNamedStructLike(_) => self.expected_parentheses(),
+            E::ExpectedStructLikeEnd | E::ExpectedOptionEnd => self.on_token(
+                "expected `,` or `)` here".into(),
+                "fields are separated by commas, and each `(` needs its `)`".into(),
+            ),
+            E::ExpectedUnit => {
+                let name = self
+                    .spot
+                    .name_before
+                    .map_or("the name", |t| t.text(self.source));
+                self.on_token(
+                    format!("`{name}` takes nothing in parentheses"),
+                    format!("write just `{name}`"),
+                )
+            }
+            E::ExpectedDifferentStructName { expected, found } if *expected == "Scenario" => self
+                .on_token(
+                    format!("a scenario file starts with `Scenario(`, not `{found}(`"),
+                    "check the spelling of `Scenario`".into(),
+                ),
+            E::ExpectedDifferentStructName { found, .. } => self.on_token(
+                format!("`{found}` is not a name used here"),
+                "write just the parentheses, `(...)`, without a name before them".into(),
+            ),
+            E::ExpectedDifferentLength { expected, found } => self.on_token(
+                format!("expected {} but found {found} item(s)", scrub(expected)),
+                if self.holder == Some("results") {
+                    "each result is a pair of a time and true or false, as in `(\"20s\", false)`"
+                        .into()
+                } else {
+                    "compare with the book's scenario reference".into()
+                },
+            ),
+            other => self.unreadable(other),
+        }
+    }
+
+    /// A kind, or a value with fields, written without its parentheses.
+    fn expected_parentheses(&self) -> Explained {
+        let named = &self.named;
+        match self.spot.name_before {
             Some(before) => {
-                let name = before.text(source);
+                let name = before.text(self.source);
                 Explained {
                     at: before.start,
                     width: name.chars().count(),
@@ -954,12 +1117,8 @@ fn explain_at(spot: &Spot<'_>, code: &ron::Error, source: &str, pos: usize) -> E
                 }
             }
             None => {
-                let example = STRUCT_EXAMPLES
-                    .iter()
-                    .find(|(f, _)| Some(*f) == holder)
-                    .map_or("(name: value, ...)", |(_, e)| e);
-                let in_list = spot.open.is_some_and(|f| f.open.text(source) == "[");
-                let (message, help) = if in_list {
+                let example = self.struct_example("(name: value, ...)");
+                let (message, help) = if self.inside("[") {
                     (
                         format!("each item of {named} has fields of its own, in parentheses"),
                         format!("write each item as `{example}`"),
@@ -967,79 +1126,61 @@ fn explain_at(spot: &Spot<'_>, code: &ron::Error, source: &str, pos: usize) -> E
                 } else {
                     (
                         format!("{named} has fields of its own, in parentheses"),
-                        format!("write it as {}", spot.written("interface", example)),
+                        format!("write it as {}", self.spot.written("interface", example)),
                     )
                 };
-                on_token(message, help)
+                self.on_token(message, help)
             }
-        },
-        E::ExpectedStructLikeEnd | E::ExpectedOptionEnd => on_token(
-            "expected `,` or `)` here".into(),
-            "fields are separated by commas, and each `(` needs its `)`".into(),
-        ),
-        E::ExpectedUnit => {
-            let name = spot.name_before.map_or("the name", |t| t.text(source));
-            on_token(
-                format!("`{name}` takes nothing in parentheses"),
-                format!("write just `{name}`"),
-            )
         }
-        E::ExpectedDifferentStructName { expected, found } if *expected == "Scenario" => on_token(
-            format!("a scenario file starts with `Scenario(`, not `{found}(`"),
-            "check the spelling of `Scenario`".into(),
-        ),
-        E::ExpectedDifferentStructName { found, .. } => on_token(
-            format!("`{found}` is not a name used here"),
-            "write just the parentheses, `(...)`, without a name before them".into(),
-        ),
-        E::ExpectedDifferentLength { expected, found } => on_token(
-            format!("expected {} but found {found} item(s)", scrub(expected)),
-            if holder == Some("results") {
-                "each result is a pair of a time and true or false, as in `(\"20s\", false)`".into()
-            } else {
-                "compare with the book's scenario reference".into()
+    }
+
+    /// Text ron could not read as part of a scenario at all, and ron's errors that no family
+    /// above takes (rare; ron's own words, with Rust's names scrubbed).
+    fn unreadable(&self, code: &ron::Error) -> Explained {
+        use ron::Error as E;
+        match code {
+            E::TrailingCharacters => self.on_token(
+                "unexpected text after the end of the scenario".into(),
+                "the scenario ends at the `)` that closes `Scenario(`; remove what follows, or \
+                 look for an extra `)` before it"
+                    .into(),
+            ),
+            E::InvalidEscape(_) => Explained {
+                at: self.pos,
+                width: 2,
+                message: "unknown escape in a string".into(),
+                help: "in a string, write `\\\\` for a backslash and `\\\"` for a quote".into(),
             },
-        ),
-        E::TrailingCharacters => on_token(
-            "unexpected text after the end of the scenario".into(),
-            "the scenario ends at the `)` that closes `Scenario(`; remove what follows, or \
-             look for an extra `)` before it"
-                .into(),
-        ),
-        E::InvalidEscape(_) => Explained {
-            at: pos,
-            width: 2,
-            message: "unknown escape in a string".into(),
-            help: "in a string, write `\\\\` for a backslash and `\\\"` for a quote".into(),
-        },
-        E::UnexpectedChar(c) => Explained {
-            at: pos,
-            width: 1,
-            message: format!("unexpected character {c:?}"),
-            help: match c {
-                '\'' => "strings are written in double quotes, as in `\"web\"`".into(),
-                '\0' => "the file holds a NUL byte: is it a text file?".into(),
-                _ => "check the characters here against a scenario in scenarios/".into(),
+            E::UnexpectedChar(c) => Explained {
+                at: self.pos,
+                width: 1,
+                message: format!("unexpected character {c:?}"),
+                help: match c {
+                    '\'' => "strings are written in double quotes, as in `\"web\"`".into(),
+                    '\0' => "the file holds a NUL byte: is it a text file?".into(),
+                    _ => "check the characters here against a scenario in scenarios/".into(),
+                },
             },
-        },
-        E::ExceededRecursionLimit => on_token(
-            "brackets are nested too deeply".into(),
-            "a scenario needs only a few levels of brackets: is a `)` or `]` missing?".into(),
-        ),
-        E::NoSuchExtension(_) | E::ExpectedAttribute | E::ExpectedAttributeEnd => on_token(
-            "unknown `#![enable(...)]` line".into(),
-            "scenario files need no `#![enable(...)]`: `Some` may be left out and variants \
-             are unwrapped already; remove the line"
-                .into(),
-        ),
-        E::InvalidValueForType { expected, found } => on_token(
-            format!("expected {} but found {}", scrub(expected), scrub(found)),
-            "compare with the book's scenario reference".into(),
-        ),
-        other => on_token(
-            scrub(&other.to_string()),
-            "compare with a scenario in scenarios/ (`netlab list` shows them)".into(),
-        ),
+            E::ExceededRecursionLimit => self.on_token(
+                "brackets are nested too deeply".into(),
+                "a scenario needs only a few levels of brackets: is a `)` or `]` missing?".into(),
+            ),
+            E::NoSuchExtension(_) | E::ExpectedAttribute | E::ExpectedAttributeEnd => self
+                .on_token(
+                    "unknown `#![enable(...)]` line".into(),
+                    "scenario files need no `#![enable(...)]`: `Some` may be left out and \
+                     variants are unwrapped already; remove the line"
+                        .into(),
+                ),
+            E::InvalidValueForType { expected, found } => self.on_token(
+                format!("expected {} but found {}", scrub(expected), scrub(found)),
+                "compare with the book's scenario reference".into(),
+            ),
+            other => self.on_token(
+                scrub(&other.to_string()),
+                "compare with a scenario in scenarios/ (`netlab list` shows them)".into(),
+            ),
+        }
     }
 }
 
