@@ -818,47 +818,102 @@ impl App for L7Proxy {
     }
 }
 
+/// How the wait for the server's handshake stands (step 4).
+enum Connecting {
+    /// Connected just now: the request went out.
+    Sent,
+    /// The server refused, or did not answer in time: the client got a 502 or a 504.
+    Failed,
+    /// Still waiting for the handshake.
+    Waiting,
+}
+
+/// What one pass of relaying did (step 5).
+enum Relayed {
+    /// Response bytes handed to the client (perhaps none).
+    Moved(u64),
+    /// The server closed a reused connection before answering: the request is to be routed
+    /// again.
+    Retry,
+}
+
 impl L7Proxy {
     /// Steps 4–5 for one session: send the request once connected, relay the response.
     fn relay(&mut self, index: usize, cx: &mut AppCtx<'_>) -> bool {
-        let now = cx.now;
         let Some((backend, _)) = self.sessions[index].backend else {
             return false;
         };
-        let client = self.sessions[index].client;
         let mut acted = false;
-        let socket = cx.sockets.get_mut::<tcp::Socket>(backend);
-        let session = &mut self.sessions[index];
-        if !session.established {
-            if socket.state() == tcp::State::Established {
-                session.established = true;
-                // The request as received, with X-Forwarded-For naming the real client, and
-                // this server connection's own `Connection` header, whatever the client asked.
-                let client_ip = session.client_ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
-                let mut request = Vec::with_capacity(session.request.head().len() + 64);
-                http::rewrite_head(
-                    session.request.head(),
-                    self.config.reuse_server_connections,
-                    &format!("X-Forwarded-For: {client_ip}\r\n"),
-                    &mut request,
-                );
-                let _ = socket.send_slice(&request);
-                acted = true;
-            } else if !socket.is_open() || now >= session.connect_deadline {
-                let status = if socket.is_open() { 504 } else { 502 };
-                let (pool, server) = session.route.expect("a relaying session has a route");
-                let name = {
-                    let b = &self.config.pools[pool].servers[server];
-                    format!("{}:{}", b.addr, b.port)
-                };
-                self.drop_backend(index, cx, true);
-                self.answer(index, cx, status, pool, Some(name));
-                return true;
-            } else {
-                return false;
+        if !self.sessions[index].established {
+            match self.await_backend(index, backend, cx) {
+                Connecting::Sent => acted = true,
+                Connecting::Failed => return true,
+                Connecting::Waiting => return false,
             }
         }
-        // Response bytes from the backend go to the client as fast as it takes them.
+        match self.move_response(index, backend, cx) {
+            Relayed::Retry => return true,
+            Relayed::Moved(0) => {}
+            Relayed::Moved(moved) => {
+                // Relaying costs CPU: later requests wait for it.
+                let cost =
+                    SimDuration::from_nanos(self.config.cost_per_kib.as_nanos() * moved / 1024);
+                self.charge(cx.now, cost);
+                acted = true;
+            }
+        }
+        acted |= self.end_response(index, backend, cx);
+        acted
+    }
+
+    /// Step 4: once the server's connection is up, sends it the request; answers the client
+    /// with an error if it is refused (502) or takes too long (504).
+    fn await_backend(
+        &mut self,
+        index: usize,
+        backend: SocketHandle,
+        cx: &mut AppCtx<'_>,
+    ) -> Connecting {
+        let socket = cx.sockets.get_mut::<tcp::Socket>(backend);
+        let session = &mut self.sessions[index];
+        if socket.state() == tcp::State::Established {
+            session.established = true;
+            // The request as received, with X-Forwarded-For naming the real client, and
+            // this server connection's own `Connection` header, whatever the client asked.
+            let client_ip = session.client_ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
+            let mut request = Vec::with_capacity(session.request.head().len() + 64);
+            http::rewrite_head(
+                session.request.head(),
+                self.config.reuse_server_connections,
+                &format!("X-Forwarded-For: {client_ip}\r\n"),
+                &mut request,
+            );
+            let _ = socket.send_slice(&request);
+            Connecting::Sent
+        } else if !socket.is_open() || cx.now >= session.connect_deadline {
+            let status = if socket.is_open() { 504 } else { 502 };
+            let (pool, server) = session.route.expect("a relaying session has a route");
+            let name = {
+                let b = &self.config.pools[pool].servers[server];
+                format!("{}:{}", b.addr, b.port)
+            };
+            self.drop_backend(index, cx, true);
+            self.answer(index, cx, status, pool, Some(name));
+            Connecting::Failed
+        } else {
+            Connecting::Waiting
+        }
+    }
+
+    /// Step 5: response bytes from the server go to the client as fast as it takes them,
+    /// the head rewritten on the way (its `Connection` header is the client hop's own).
+    fn move_response(
+        &mut self,
+        index: usize,
+        backend: SocketHandle,
+        cx: &mut AppCtx<'_>,
+    ) -> Relayed {
+        let client = self.sessions[index].client;
         let mut moved = 0u64;
         loop {
             let socket = cx.sockets.get_mut::<tcp::Socket>(backend);
@@ -874,27 +929,14 @@ impl L7Proxy {
             let session = &mut self.sessions[index];
             if !session.head_done {
                 if let Some(end) = http::header_end(&session.pending) {
-                    // Where the response ends, and whether the server keeps its connection.
-                    if let Some(head) = http::parse_response_head(&session.pending[..end]) {
-                        session.response_len = head.content_length.map(|n| end as u64 + n);
-                        session.server_keeps = head.keep_alive;
-                    }
-                    // The client's hop gets its own Connection header: keep-alive if kept,
-                    // and close (not the server's keep-alive) otherwise.
-                    if session.keep_client || self.config.reuse_server_connections {
-                        let mut head = Vec::with_capacity(end + 16);
-                        let keep = session.keep_client;
-                        http::rewrite_head(&session.pending[..end], keep, "", &mut head);
-                        session.pending.splice(..end, head);
-                    }
-                    session.head_done = true;
+                    self.pass_head(index, end);
                 } else if backend_done && session.reused_backend && session.backend_bytes == 0 {
                     // The server closed the reused connection just as the request went out:
                     // nothing was answered, so route the request again on a new connection.
                     self.drop_backend(index, cx, false);
-                    self.sessions[index].phase = Phase::Routing { at: now };
+                    self.sessions[index].phase = Phase::Routing { at: cx.now };
                     self.sessions[index].retrying = true;
-                    return true;
+                    return Relayed::Retry;
                 } else if backend_done {
                     // No whole head will come: pass on what there is, and close after it.
                     session.keep_client = false;
@@ -903,6 +945,7 @@ impl L7Proxy {
                     break;
                 }
             }
+            let session = &mut self.sessions[index];
             let client_socket = cx.sockets.get_mut::<tcp::Socket>(client);
             if session.pending.is_empty() || !client_socket.can_send() {
                 break;
@@ -915,15 +958,34 @@ impl L7Proxy {
             session.relayed += sent as u64;
             moved += sent as u64;
         }
-        if moved > 0 {
-            // Relaying costs CPU: later requests wait for it.
-            let cost = SimDuration::from_nanos(self.config.cost_per_kib.as_nanos() * moved / 1024);
-            self.charge(now, cost);
-            acted = true;
+        Relayed::Moved(moved)
+    }
+
+    /// The response's head is whole (its first `end` bytes waiting): notes where the
+    /// response ends and whether the server keeps its connection, and gives the client's
+    /// hop its own `Connection` header: keep-alive if kept, and close (not the server's
+    /// keep-alive) otherwise.
+    fn pass_head(&mut self, index: usize, end: usize) {
+        let reuse_server_connections = self.config.reuse_server_connections;
+        let session = &mut self.sessions[index];
+        if let Some(head) = http::parse_response_head(&session.pending[..end]) {
+            session.response_len = head.content_length.map(|n| end as u64 + n);
+            session.server_keeps = head.keep_alive;
         }
-        // The response is complete (all its bytes, or the server closed) and everything went to
-        // the client: keep the server connection for reuse or close it, and keep the client
-        // connection for its next request or close it.
+        if session.keep_client || reuse_server_connections {
+            let mut head = Vec::with_capacity(end + 16);
+            let keep = session.keep_client;
+            http::rewrite_head(&session.pending[..end], keep, "", &mut head);
+            session.pending.splice(..end, head);
+        }
+        session.head_done = true;
+    }
+
+    /// The response is complete (all its bytes, or the server closed) and everything went to
+    /// the client: keeps the server connection for reuse or closes it, and keeps the client
+    /// connection for its next request or closes it. Whether it did.
+    fn end_response(&mut self, index: usize, backend: SocketHandle, cx: &mut AppCtx<'_>) -> bool {
+        let client = self.sessions[index].client;
         let backend_socket = cx.sockets.get_mut::<tcp::Socket>(backend);
         let backend_done = !backend_socket.may_recv();
         let reusable = keep_alive::is_reusable(backend_socket);
@@ -932,28 +994,28 @@ impl L7Proxy {
             || session
                 .response_len
                 .is_some_and(|len| session.backend_bytes >= len);
-        if complete && session.pending.is_empty() {
-            if self.config.reuse_server_connections && session.server_keeps && reusable {
-                self.park_backend(index);
-            } else {
-                self.drop_backend(index, cx, false);
-            }
-            let session = &mut self.sessions[index];
-            match (session.keep_client, self.config.keep_alive) {
-                (true, Some(timeout)) => {
-                    session.await_request(Some(now + timeout));
-                    keep_alive::wait_for_next_request(
-                        cx.sockets.get_mut::<tcp::Socket>(client),
-                        timeout,
-                    );
-                }
-                _ => {
-                    cx.sockets.get_mut::<tcp::Socket>(client).close();
-                    session.phase = Phase::Closing;
-                }
-            }
-            acted = true;
+        if !complete || !session.pending.is_empty() {
+            return false;
         }
-        acted
+        if self.config.reuse_server_connections && session.server_keeps && reusable {
+            self.park_backend(index);
+        } else {
+            self.drop_backend(index, cx, false);
+        }
+        let session = &mut self.sessions[index];
+        match (session.keep_client, self.config.keep_alive) {
+            (true, Some(timeout)) => {
+                session.await_request(Some(cx.now + timeout));
+                keep_alive::wait_for_next_request(
+                    cx.sockets.get_mut::<tcp::Socket>(client),
+                    timeout,
+                );
+            }
+            _ => {
+                cx.sockets.get_mut::<tcp::Socket>(client).close();
+                session.phase = Phase::Closing;
+            }
+        }
+        true
     }
 }
