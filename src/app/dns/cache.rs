@@ -48,12 +48,15 @@ pub struct CacheConfig {
     pub max_ttl: Option<SimDuration>,
 }
 
+/// Who asked: the query's id, the client's address and port, and the address it asked.
+type Asker = (u16, IpEndpoint, Option<smoltcp::wire::IpAddress>);
+
 /// A question asked upstream and the clients waiting for it.
 struct Pending {
     /// Transaction id of the upstream query.
     id: u16,
     /// Clients waiting: their query id and where to answer.
-    waiting: Vec<(u16, IpEndpoint, Option<smoltcp::wire::IpAddress>)>,
+    waiting: Vec<Asker>,
     /// When the last attempt went out.
     sent_at: SimTime,
     /// Attempts so far.
@@ -119,7 +122,7 @@ impl DnsCache {
     fn reply(
         &mut self,
         cx: &mut AppCtx<'_>,
-        to: (u16, IpEndpoint, Option<smoltcp::wire::IpAddress>),
+        to: Asker,
         name: &str,
         rcode: Rcode,
         answers: Vec<Answer>,
@@ -154,15 +157,10 @@ fn udp_socket(cx: &mut AppCtx<'_>, port: u16) -> SocketHandle {
     cx.sockets.add(socket)
 }
 
-impl App for DnsCache {
-    fn poll(&mut self, cx: &mut AppCtx<'_>) -> bool {
-        let server = *self.server.get_or_insert_with(|| udp_socket(cx, DNS_PORT));
-        let client = *self
-            .client
-            .get_or_insert_with(|| udp_socket(cx, UPSTREAM_PORT));
-        let now = cx.now;
+impl DnsCache {
+    /// Step 1: questions from clients, answered from the cache or asked upstream.
+    fn take_questions(&mut self, cx: &mut AppCtx<'_>, server: SocketHandle) -> bool {
         let mut acted = false;
-        // 1. Questions from clients: from the cache, or asked upstream.
         loop {
             let socket = cx.sockets.get_mut::<udp::Socket>(server);
             let Ok((bytes, meta)) = socket.recv() else {
@@ -172,67 +170,90 @@ impl App for DnsCache {
                 continue;
             };
             let who = (query.id, meta.endpoint, meta.local_address);
-            if let Some((records, expires)) = self.cache.get(&query.name).cloned()
-                && expires > now
-            {
-                // The TTL counts down while the answer sits in the cache.
-                let left = (expires - now).as_nanos().div_ceil(1_000_000_000) as u32;
-                let answers = records
-                    .iter()
-                    .map(|a| Answer {
-                        address: a.address,
-                        ttl: left,
-                    })
-                    .collect();
-                cx.trace.dns.push(DnsRecord {
-                    at: now,
-                    node: cx.node_index,
-                    name: query.name.clone(),
-                    event: DnsEvent::CacheHit,
-                });
-                if cx.trace.decisions.is_on() {
-                    let kind = DecisionKind::ResolverLookup {
-                        client: endpoint_v4(meta.endpoint),
-                        ttl_left: Some(left),
-                        addresses: records.iter().map(|a| a.address).collect(),
-                    };
-                    cx.trace.decisions.record(now, cx.node_index, kind);
-                }
-                self.reply(cx, who, &query.name, Rcode::NoError, answers);
+            if self.answer_from_cache(cx, &query.name, who) {
                 acted = true;
                 continue;
             }
-            cx.trace.dns.push(DnsRecord {
-                at: now,
-                node: cx.node_index,
-                name: query.name.clone(),
-                event: DnsEvent::CacheMiss,
-            });
+            acted |= self.ask_for(cx, &query.name, who);
+        }
+        acted
+    }
+
+    /// Answers `who` from the cache if it holds `name` and its answer has not expired; the
+    /// TTL given is what is left of it. Whether it did.
+    fn answer_from_cache(&mut self, cx: &mut AppCtx<'_>, name: &str, who: Asker) -> bool {
+        let now = cx.now;
+        let Some((records, expires)) = self.cache.get(name).cloned() else {
+            return false;
+        };
+        if expires <= now {
+            return false;
+        }
+        // The TTL counts down while the answer sits in the cache.
+        let left = (expires - now).as_nanos().div_ceil(1_000_000_000) as u32;
+        let answers = records
+            .iter()
+            .map(|a| Answer {
+                address: a.address,
+                ttl: left,
+            })
+            .collect();
+        cx.trace.dns.push(DnsRecord {
+            at: now,
+            node: cx.node_index,
+            name: name.to_string(),
+            event: DnsEvent::CacheHit,
+        });
+        if cx.trace.decisions.is_on() {
             let kind = DecisionKind::ResolverLookup {
-                client: endpoint_v4(meta.endpoint),
-                ttl_left: None,
-                addresses: Vec::new(),
+                client: endpoint_v4(who.1),
+                ttl_left: Some(left),
+                addresses: records.iter().map(|a| a.address).collect(),
             };
             cx.trace.decisions.record(now, cx.node_index, kind);
-            if let Some(pending) = self.pending.get_mut(&query.name) {
-                pending.waiting.push(who);
-                continue;
-            }
-            let id = self.next_id;
-            self.next_id = self.next_id.wrapping_add(1).max(1);
-            self.pending.insert(
-                query.name.clone(),
-                Pending {
-                    id,
-                    waiting: vec![who],
-                    sent_at: now,
-                    attempts: 1,
-                },
-            );
-            self.ask_upstream(cx, &query.name, id);
-            acted = true;
         }
-        // 2. Answers from upstream: cache them and answer everyone waiting.
+        self.reply(cx, who, name, Rcode::NoError, answers);
+        true
+    }
+
+    /// A cache miss: `who` waits for the answer to `name`, which is asked upstream unless
+    /// it already is. Whether a question went upstream.
+    fn ask_for(&mut self, cx: &mut AppCtx<'_>, name: &str, who: Asker) -> bool {
+        let now = cx.now;
+        cx.trace.dns.push(DnsRecord {
+            at: now,
+            node: cx.node_index,
+            name: name.to_string(),
+            event: DnsEvent::CacheMiss,
+        });
+        let kind = DecisionKind::ResolverLookup {
+            client: endpoint_v4(who.1),
+            ttl_left: None,
+            addresses: Vec::new(),
+        };
+        cx.trace.decisions.record(now, cx.node_index, kind);
+        if let Some(pending) = self.pending.get_mut(name) {
+            pending.waiting.push(who);
+            return false;
+        }
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1).max(1);
+        self.pending.insert(
+            name.to_string(),
+            Pending {
+                id,
+                waiting: vec![who],
+                sent_at: now,
+                attempts: 1,
+            },
+        );
+        self.ask_upstream(cx, name, id);
+        true
+    }
+
+    /// Step 2: answers from upstream, cached and passed to everyone waiting for them.
+    fn take_answers(&mut self, cx: &mut AppCtx<'_>, client: SocketHandle) -> bool {
+        let mut acted = false;
         loop {
             let socket = cx.sockets.get_mut::<udp::Socket>(client);
             let Ok((bytes, _)) = socket.recv() else {
@@ -250,7 +271,7 @@ impl App for DnsCache {
             };
             if answer.rcode == Rcode::NoError && !answer.answers.is_empty() {
                 let ttl = answer.answers.iter().map(|a| a.ttl).min().unwrap_or(0);
-                let expires = now + self.hold_for(ttl);
+                let expires = cx.now + self.hold_for(ttl);
                 self.cache
                     .insert(answer.name.clone(), (answer.answers.clone(), expires));
             }
@@ -259,13 +280,20 @@ impl App for DnsCache {
             }
             acted = true;
         }
-        // 3. Questions that upstream did not answer: ask again, or give up.
+        acted
+    }
+
+    /// Step 3: questions that upstream did not answer in time are asked again, or, after
+    /// the last attempt, answered SERVFAIL.
+    fn retry_overdue(&mut self, cx: &mut AppCtx<'_>) -> bool {
+        let now = cx.now;
         let overdue: Vec<String> = self
             .pending
             .iter()
             .filter(|(_, p)| p.sent_at + RETRY <= now)
             .map(|(name, _)| name.clone())
             .collect();
+        let acted = !overdue.is_empty();
         for name in overdue {
             let pending = self.pending.get_mut(&name).expect("listed just above");
             if pending.attempts >= ATTEMPTS {
@@ -279,8 +307,23 @@ impl App for DnsCache {
                 let id = pending.id;
                 self.ask_upstream(cx, &name, id);
             }
-            acted = true;
         }
+        acted
+    }
+}
+
+impl App for DnsCache {
+    fn poll(&mut self, cx: &mut AppCtx<'_>) -> bool {
+        let server = *self.server.get_or_insert_with(|| udp_socket(cx, DNS_PORT));
+        let client = *self
+            .client
+            .get_or_insert_with(|| udp_socket(cx, UPSTREAM_PORT));
+        // 1. Questions from clients: from the cache, or asked upstream.
+        let mut acted = self.take_questions(cx, server);
+        // 2. Answers from upstream: cache them and answer everyone waiting.
+        acted |= self.take_answers(cx, client);
+        // 3. Questions that upstream did not answer: ask again, or give up.
+        acted |= self.retry_overdue(cx);
         acted
     }
 
