@@ -424,80 +424,8 @@ impl HealthChecker {
                 send_at,
                 sent,
                 reader,
-            } => {
-                let CheckKind::Http { path, status, .. } = &kind else {
-                    unreachable!("an HTTP step belongs to an HTTP checker");
-                };
-                if !*sent && send_at.is_some_and(|at| at <= cx.now) && socket.can_send() {
-                    let mut request = Vec::new();
-                    http::write_request(&mut request, &target.to_string(), path, false);
-                    let _ = socket.send_slice(&request);
-                    *sent = true;
-                }
-                while socket.can_recv() {
-                    let progress = socket
-                        .recv(|bytes| (bytes.len(), reader.feed(bytes)))
-                        .unwrap_or(ResponseProgress::Malformed);
-                    match progress {
-                        ResponseProgress::Complete => {
-                            let code = reader.head().map_or(0, |h| h.status);
-                            return Some(
-                                if status.iter().any(|&(lo, hi)| (lo..=hi).contains(&code)) {
-                                    Ok(())
-                                } else {
-                                    Err(format!("status {code}"))
-                                },
-                            );
-                        }
-                        ResponseProgress::Malformed => {
-                            return Some(Err("not an HTTP response".to_string()));
-                        }
-                        ResponseProgress::Incomplete => {}
-                    }
-                }
-                if !socket.may_recv() || !socket.is_open() {
-                    return Some(Err("connection closed before the response".to_string()));
-                }
-                None
-            }
-            StreamStep::Smtp { line, stage } => {
-                let CheckKind::Smtp { helo, .. } = &kind else {
-                    unreachable!("an SMTP step belongs to an SMTP checker");
-                };
-                while socket.can_recv() {
-                    let _ = socket.recv(|bytes| {
-                        line.extend_from_slice(bytes);
-                        (bytes.len(), ())
-                    });
-                }
-                while let Some(end) = line.windows(2).position(|w| w == b"\r\n") {
-                    let reply: Vec<u8> = line.drain(..end + 2).collect();
-                    let expected: &[u8] = match stage {
-                        0 => b"220",
-                        1 => b"250",
-                        _ => b"221",
-                    };
-                    if !reply.starts_with(expected) {
-                        let text = String::from_utf8_lossy(&reply[..reply.len() - 2]).into_owned();
-                        return Some(Err(format!("SMTP replied \"{text}\"")));
-                    }
-                    match stage {
-                        0 => {
-                            let _ = socket.send_slice(format!("HELO {helo}\r\n").as_bytes());
-                            *stage = 1;
-                        }
-                        1 => {
-                            let _ = socket.send_slice(b"QUIT\r\n");
-                            *stage = 2;
-                        }
-                        _ => return Some(Ok(())),
-                    }
-                }
-                if !socket.may_recv() || !socket.is_open() {
-                    return Some(Err("connection closed during the SMTP dialogue".to_string()));
-                }
-                None
-            }
+            } => http_exchange(socket, &kind, target, cx.now, *send_at, sent, reader),
+            StreamStep::Smtp { line, stage } => smtp_dialogue(socket, &kind, line, stage),
         }
     }
 
@@ -567,6 +495,100 @@ impl HealthChecker {
     pub fn is_up(&self, i: usize) -> bool {
         self.checkers[i].up
     }
+}
+
+/// An HTTP_GET or SSL_GET check once connected: sends `GET path` when `send_at` comes (after
+/// the modelled TLS handshake), then reads the response and compares its status with the
+/// accepted ranges. `Some` once it has a result.
+fn http_exchange(
+    socket: &mut tcp::Socket<'_>,
+    kind: &CheckKind,
+    target: Ipv4Addr,
+    now: SimTime,
+    send_at: Option<SimTime>,
+    sent: &mut bool,
+    reader: &mut ResponseReader,
+) -> Option<Result<(), String>> {
+    let CheckKind::Http { path, status, .. } = kind else {
+        unreachable!("an HTTP step belongs to an HTTP checker");
+    };
+    if !*sent && send_at.is_some_and(|at| at <= now) && socket.can_send() {
+        let mut request = Vec::new();
+        http::write_request(&mut request, &target.to_string(), path, false);
+        let _ = socket.send_slice(&request);
+        *sent = true;
+    }
+    while socket.can_recv() {
+        let progress = socket
+            .recv(|bytes| (bytes.len(), reader.feed(bytes)))
+            .unwrap_or(ResponseProgress::Malformed);
+        match progress {
+            ResponseProgress::Complete => {
+                let code = reader.head().map_or(0, |h| h.status);
+                return Some(
+                    if status.iter().any(|&(lo, hi)| (lo..=hi).contains(&code)) {
+                        Ok(())
+                    } else {
+                        Err(format!("status {code}"))
+                    },
+                );
+            }
+            ResponseProgress::Malformed => {
+                return Some(Err("not an HTTP response".to_string()));
+            }
+            ResponseProgress::Incomplete => {}
+        }
+    }
+    if !socket.may_recv() || !socket.is_open() {
+        return Some(Err("connection closed before the response".to_string()));
+    }
+    None
+}
+
+/// An SMTP_CHECK once connected: waits for the `220` greeting, says `HELO`, expects `250`,
+/// says `QUIT`, expects `221`. `Some` once it has a result.
+fn smtp_dialogue(
+    socket: &mut tcp::Socket<'_>,
+    kind: &CheckKind,
+    line: &mut Vec<u8>,
+    stage: &mut u8,
+) -> Option<Result<(), String>> {
+    let CheckKind::Smtp { helo, .. } = kind else {
+        unreachable!("an SMTP step belongs to an SMTP checker");
+    };
+    while socket.can_recv() {
+        let _ = socket.recv(|bytes| {
+            line.extend_from_slice(bytes);
+            (bytes.len(), ())
+        });
+    }
+    while let Some(end) = line.windows(2).position(|w| w == b"\r\n") {
+        let reply: Vec<u8> = line.drain(..end + 2).collect();
+        let expected: &[u8] = match stage {
+            0 => b"220",
+            1 => b"250",
+            _ => b"221",
+        };
+        if !reply.starts_with(expected) {
+            let text = String::from_utf8_lossy(&reply[..reply.len() - 2]).into_owned();
+            return Some(Err(format!("SMTP replied \"{text}\"")));
+        }
+        match stage {
+            0 => {
+                let _ = socket.send_slice(format!("HELO {helo}\r\n").as_bytes());
+                *stage = 1;
+            }
+            1 => {
+                let _ = socket.send_slice(b"QUIT\r\n");
+                *stage = 2;
+            }
+            _ => return Some(Ok(())),
+        }
+    }
+    if !socket.may_recv() || !socket.is_open() {
+        return Some(Err("connection closed during the SMTP dialogue".to_string()));
+    }
+    None
 }
 
 impl App for HealthChecker {
