@@ -35,10 +35,10 @@ use super::frames::{self, Decoded, Endpoint};
 use super::narrate;
 use crate::app::{Algorithm, RuleMatch};
 use crate::ipvs::scheduler::SchedulerState;
-use crate::node::ServiceMode;
-use crate::sim::SimTime;
+use crate::node::{Route, ServiceMode};
+use crate::sim::{SimDuration, SimTime};
 use crate::trace::decision::{
-    ConnectHow, L4Pick, L7Route, NameSource, RecordOrderKind, unavailable,
+    CacheLookup, ConnectHow, L4Pick, L7Route, NameSource, RecordOrderKind, unavailable,
 };
 use crate::trace::{Decision, DecisionKind, EventRecord, FrameRecord, RequestRecord, Trace};
 
@@ -479,16 +479,71 @@ struct Found<'t> {
 }
 
 impl<'t> Found<'t> {
-    /// Steps 1–4 of the module doc.
+    /// Steps 1–4 of the module doc: first the keys the request is known by, then everything
+    /// recorded under one of them.
     fn collect(trace: &'t Trace, request: &RequestRecord) -> Found<'t> {
+        let recorded = Recorded::around(trace, request);
+        // 1. The client's own records, and the connections it used.
+        let own = recorded.clients_own(request);
+        let mut connections = connections_used(&own);
+        let client_ip = connections.first().map(|c| c.0);
+        // 2. Until the client had its name from DNS, the DNS answers to its address.
+        let resolved_at = resolved_by_dns_at(&own);
+        // 3. Its connections; through an L7 proxy or a transparent cache, the one onward to
+        // the server (or, for a cache's miss, to the origin) too.
+        let onward = recorded.onward(&connections);
+        connections.extend(onward);
+        let keys = Keys {
+            own,
+            connections,
+            client_ip,
+            resolved_at,
+        };
+        // Every record made under one of these keys...
+        let mut decisions = keys.records_of(&recorded);
+        // ...but of the authority's answers, only the ones this request received.
+        keys.keep_answers_received(&mut decisions);
+        // 4. The frames; with them the ARP exchanges the request waited for.
+        let frames = keys.frames(trace, request, &decisions);
+        Found { decisions, frames }
+    }
+}
+
+/// The decisions recorded around one request's time.
+struct Recorded<'t> {
+    /// Those from the request's start to its end, found by binary search (`window`).
+    window: &'t [Decision],
+    /// All those before its start: a kept-alive connection's pick lies there.
+    before: &'t [Decision],
+    /// The request's start.
+    start: SimTime,
+    /// The request's end.
+    end: SimTime,
+}
+
+impl<'t> Recorded<'t> {
+    /// The decisions of `trace` around `request`'s time.
+    fn around(trace: &'t Trace, request: &RequestRecord) -> Recorded<'t> {
         let all = trace.decisions.records();
-        let records = window(all, |d| d.at, request.start, request.end);
-        let before = &all[..all.partition_point(|d| d.at < request.start)];
-        let in_window = |d: &&Decision| d.at >= request.start && d.at <= request.end;
-        // 1. The client's own records.
-        let own: Vec<&Decision> = records
+        Recorded {
+            window: window(all, |d| d.at, request.start, request.end),
+            before: &all[..all.partition_point(|d| d.at < request.start)],
+            start: request.start,
+            end: request.end,
+        }
+    }
+
+    /// The decisions made from the request's start to its end, both included, in time order.
+    fn during(&self) -> impl Iterator<Item = &'t Decision> + '_ {
+        self.window
             .iter()
-            .filter(in_window)
+            .filter(|d| d.at >= self.start && d.at <= self.end)
+    }
+
+    /// Step 1: the client's own records of `request`, which carry its request number: its
+    /// name lookup, its question to its DNS server, and the connection it used.
+    fn clients_own(&self, request: &RequestRecord) -> Vec<&'t Decision> {
+        self.during()
             .filter(|d| d.node == request.client_node)
             .filter(|d| match &d.kind {
                 DecisionKind::Resolved { seq, .. }
@@ -496,25 +551,14 @@ impl<'t> Found<'t> {
                 | DecisionKind::Connect { seq, .. } => *seq == request.client_seq,
                 _ => false,
             })
-            .collect();
-        let connections: Vec<Endpoint> = own
-            .iter()
-            .filter_map(|d| match d.kind {
-                DecisionKind::Connect {
-                    local_ip,
-                    local_port,
-                    ..
-                } => Some((local_ip, local_port)),
-                _ => None,
-            })
-            .collect();
-        let client_ip = connections.first().map(|c| c.0);
-        // 3a. Through an L7 proxy or a transparent cache: its own connection to the server
-        // (or, for a cache's miss, to the origin) belongs too.
-        let mut connections = connections;
-        let onward: Vec<Endpoint> = records
-            .iter()
-            .filter(in_window)
+            .collect()
+    }
+
+    /// Step 3: the connections an L7 proxy or a transparent cache opened onward for a
+    /// request that came on one of `connections` (the proxy's to the server, the cache's to
+    /// the origin), named by their address and port on the proxy or cache.
+    fn onward(&self, connections: &[Endpoint]) -> Vec<Endpoint> {
+        self.during()
             .filter_map(|d| match &d.kind {
                 DecisionKind::L7Route(route) if connections.contains(&route.client) => {
                     route.backend
@@ -524,24 +568,106 @@ impl<'t> Found<'t> {
                 }
                 _ => None,
             })
-            .collect();
-        connections.extend(onward);
-        // 2. DNS answers to the client while it waited for its name.
-        let resolved_at = own.iter().find_map(|d| match d.kind {
-            DecisionKind::Resolved {
-                source: NameSource::Dns,
+            .collect()
+    }
+}
+
+/// The connections the client's `own` records say it used, as its address and port.
+fn connections_used(own: &[&Decision]) -> Vec<Endpoint> {
+    own.iter()
+        .filter_map(|d| match d.kind {
+            DecisionKind::Connect {
+                local_ip,
+                local_port,
                 ..
-            } => Some(d.at),
+            } => Some((local_ip, local_port)),
             _ => None,
-        });
-        let dns_window = |d: &&Decision| resolved_at.is_some_and(|at| d.at <= at);
-        let asked_by_client = |client: &Endpoint| Some(client.0) == client_ip;
-        // 3. The director's and the server's records of the connection.
-        let of_connection = |peer: &Endpoint| connections.contains(peer);
-        // A kept-alive connection was scheduled for an earlier request: its director's pick,
-        // made before this request started, still decides where this one goes. The last pick
-        // of the connection before the start is the one.
-        let kept = own.iter().any(|d| {
+        })
+        .collect()
+}
+
+/// When the client's `own` records say it had its name from DNS (`None`: it did not ask).
+fn resolved_by_dns_at(own: &[&Decision]) -> Option<SimTime> {
+    own.iter().find_map(|d| match d.kind {
+        DecisionKind::Resolved {
+            source: NameSource::Dns,
+            ..
+        } => Some(d.at),
+        _ => None,
+    })
+}
+
+/// The keys by which the nodes and wires know one request (steps 1–3 of the module doc).
+struct Keys<'t> {
+    /// The client's own records of it.
+    own: Vec<&'t Decision>,
+    /// Its connections: the client's, and any a proxy or cache opened onward for it.
+    connections: Vec<Endpoint>,
+    /// The client's address (`None` if it opened no connection).
+    client_ip: Option<Ipv4Addr>,
+    /// When the client had its name from DNS (`None`: it did not ask).
+    resolved_at: Option<SimTime>,
+}
+
+impl<'t> Keys<'t> {
+    /// Whether the client was still waiting for its DNS answer `at` this time.
+    fn looking_up(&self, at: SimTime) -> bool {
+        self.resolved_at.is_some_and(|resolved| at <= resolved)
+    }
+
+    /// Whether a DNS question from `client` (address and port) came from the request's
+    /// client, known by its address alone.
+    fn asked_by_client(&self, client: &Endpoint) -> bool {
+        Some(client.0) == self.client_ip
+    }
+
+    /// Whether `peer` is one of the request's connections.
+    fn of_connection(&self, peer: &Endpoint) -> bool {
+        self.connections.contains(peer)
+    }
+
+    /// Steps 1–3: the records made under one of the keys, in time order, with a kept-alive
+    /// connection's earlier pick first.
+    fn records_of(&self, recorded: &Recorded<'t>) -> Vec<&'t Decision> {
+        self.earlier_pick(recorded.before)
+            .into_iter()
+            .chain(recorded.during())
+            .filter(|d| self.names_the_request(d))
+            .collect()
+    }
+
+    /// Whether `decision` is one of the client's own, or was made under one of the keys:
+    /// the client's address while it looked its name up (2), or one of its connections (3).
+    fn names_the_request(&self, decision: &Decision) -> bool {
+        match &decision.kind {
+            DecisionKind::Resolved { .. }
+            | DecisionKind::AskDns { .. }
+            | DecisionKind::Connect { .. } => self.own.contains(&decision),
+            DecisionKind::ResolverLookup { client, .. } => {
+                self.looking_up(decision.at) && self.asked_by_client(client)
+            }
+            // The authority answers the resolver (or the client itself).
+            DecisionKind::AuthorityAnswer { .. } => self.looking_up(decision.at),
+            DecisionKind::L4Pick(pick) => self.of_connection(&pick.client),
+            DecisionKind::L7Route(route) => self.of_connection(&route.client),
+            DecisionKind::CacheLookup(lookup) => self.of_connection(&lookup.client),
+            DecisionKind::RouteMatch { flow, .. }
+            | DecisionKind::ArpWait {
+                flow: Some(flow), ..
+            } => self.of_connection(&flow.0) || self.of_connection(&flow.1),
+            DecisionKind::ArpWait { flow: None, .. } => false,
+            DecisionKind::ServerQueued { peer, .. }
+            | DecisionKind::ListenDrop { peer, .. }
+            | DecisionKind::ServerServe { peer, .. } => self.of_connection(peer),
+        }
+    }
+
+    /// A kept-alive connection was scheduled for an earlier request: its director's pick,
+    /// made before this request started, still decides where this one goes. The last pick
+    /// of the connection before the start is the one. `before` is every decision before
+    /// the start.
+    fn earlier_pick(&self, before: &'t [Decision]) -> Option<&'t Decision> {
+        let kept = self.own.iter().any(|d| {
             matches!(
                 d.kind,
                 DecisionKind::Connect {
@@ -550,93 +676,99 @@ impl<'t> Found<'t> {
                 }
             )
         });
-        let earlier_pick = before.iter().filter(|_| kept).rfind(
-            |d| matches!(&d.kind, DecisionKind::L4Pick(pick) if of_connection(&pick.client)),
-        );
-        let mut decisions: Vec<&Decision> = earlier_pick
-            .into_iter()
-            .chain(records.iter().filter(in_window))
-            .filter(|d| match &d.kind {
-                DecisionKind::Resolved { .. }
-                | DecisionKind::AskDns { .. }
-                | DecisionKind::Connect { .. } => own.contains(d),
-                DecisionKind::ResolverLookup { client, .. } => {
-                    dns_window(d) && asked_by_client(client)
-                }
-                // The authority answers the resolver (or the client itself).
-                DecisionKind::AuthorityAnswer { .. } => dns_window(d),
-                DecisionKind::L4Pick(pick) => of_connection(&pick.client),
-                DecisionKind::L7Route(route) => of_connection(&route.client),
-                DecisionKind::CacheLookup(lookup) => of_connection(&lookup.client),
-                DecisionKind::RouteMatch { flow, .. }
-                | DecisionKind::ArpWait {
-                    flow: Some(flow), ..
-                } => of_connection(&flow.0) || of_connection(&flow.1),
-                DecisionKind::ArpWait { flow: None, .. } => false,
-                DecisionKind::ServerQueued { peer, .. }
-                | DecisionKind::ListenDrop { peer, .. }
-                | DecisionKind::ServerServe { peer, .. } => of_connection(peer),
-            })
-            .collect();
-        // An authority answer belongs if the client asked it, or if the resolver missed and
-        // this is the answer it passed on: the first one after the miss with the very records,
-        // in the very order, the client received. (The authority answers other resolvers and
-        // other questions in the same moments; those are not this request's story.)
+        if !kept {
+            return None;
+        }
+        before.iter().rfind(
+            |d| matches!(&d.kind, DecisionKind::L4Pick(pick) if self.of_connection(&pick.client)),
+        )
+    }
+
+    /// Drops from `decisions` the authority's answers that were not this request's: an answer
+    /// belongs if the client asked it, or if it is the one the resolver passed on after a
+    /// miss (`answer_passed_on`). (The authority answers other resolvers and other questions
+    /// in the same moments; those are not this request's story.)
+    fn keep_answers_received(&self, decisions: &mut Vec<&'t Decision>) {
+        let passed_on = self.answer_passed_on(decisions);
+        decisions.retain(|d| match &d.kind {
+            DecisionKind::AuthorityAnswer { client, .. } => {
+                self.asked_by_client(client) || passed_on == Some((d.at, d.node))
+            }
+            _ => true,
+        });
+    }
+
+    /// The authority's answer the resolver passed on to the client after it missed, as its
+    /// time and node: the first one after the miss with the very records, in the very order,
+    /// the client received.
+    fn answer_passed_on(&self, decisions: &[&Decision]) -> Option<(SimTime, usize)> {
         let missed_at = decisions
             .iter()
             .filter(|d| matches!(d.kind, DecisionKind::ResolverLookup { ttl_left: None, .. }))
             .map(|d| d.at)
             .min();
-        let received = own.iter().find_map(|d| match &d.kind {
+        let received = self.own.iter().find_map(|d| match &d.kind {
             DecisionKind::Resolved { addresses, .. } => Some(addresses),
             _ => None,
         });
-        let passed_on = decisions
+        decisions
             .iter()
             .filter(|d| missed_at.is_some_and(|at| d.at >= at))
             .find(|d| {
                 matches!(&d.kind, DecisionKind::AuthorityAnswer { addresses, .. }
                     if Some(addresses) == received)
             })
-            .map(|d| (d.at, d.node));
-        decisions.retain(|d| match &d.kind {
-            DecisionKind::AuthorityAnswer { client, .. } => {
-                asked_by_client(client) || passed_on == Some((d.at, d.node))
-            }
-            _ => true,
-        });
-        // 4. The frames; with them the ARP exchanges the request waited for.
-        let arp_hops: Vec<Ipv4Addr> = decisions
-            .iter()
-            .filter_map(|d| match d.kind {
-                DecisionKind::ArpWait { next_hop, .. } => Some(next_hop),
-                _ => None,
-            })
-            .collect();
+            .map(|d| (d.at, d.node))
+    }
+
+    /// Step 4: the request's frames in `trace`, in time order: those of its connections and
+    /// its name lookup (`frame_belongs`), and the ARP exchanges about the next hops its
+    /// `decisions` say a router waited for.
+    fn frames(
+        &self,
+        trace: &'t Trace,
+        request: &RequestRecord,
+        decisions: &[&Decision],
+    ) -> Vec<&'t FrameRecord> {
+        let arp_hops = arp_waits(decisions);
         let all_frames = trace.frames.as_deref().unwrap_or(&[]);
-        let frames = window(all_frames, |f| f.at, request.start, request.end)
+        window(all_frames, |f| f.at, request.start, request.end)
             .iter()
             .filter(|f| {
                 let decoded = frames::decode(&f.head);
-                let about_hop = match decoded {
-                    Decoded::Arp {
-                        request,
-                        sender,
-                        target,
-                        ..
-                    } => arp_hops.contains(if request { &target } else { &sender }),
-                    _ => false,
-                };
-                about_hop
+                arp_about(&decoded, &arp_hops)
                     || frame_belongs(
                         &decoded,
-                        &connections,
-                        client_ip,
-                        resolved_at.filter(|&at| f.at <= at).is_some(),
+                        &self.connections,
+                        self.client_ip,
+                        self.looking_up(f.at),
                     )
             })
-            .collect();
-        Found { decisions, frames }
+            .collect()
+    }
+}
+
+/// The next hops whose MAC address a router had to ask for, by `decisions`' ARP waits.
+fn arp_waits(decisions: &[&Decision]) -> Vec<Ipv4Addr> {
+    decisions
+        .iter()
+        .filter_map(|d| match d.kind {
+            DecisionKind::ArpWait { next_hop, .. } => Some(next_hop),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether a frame is an ARP request for, or an ARP reply from, one of `hops`.
+fn arp_about(decoded: &Decoded, hops: &[Ipv4Addr]) -> bool {
+    match *decoded {
+        Decoded::Arp {
+            request,
+            sender,
+            target,
+            ..
+        } => hops.contains(if request { &target } else { &sender }),
+        _ => false,
     }
 }
 
@@ -664,68 +796,16 @@ fn frame_belongs(
     }
 }
 
-/// The story's view of one decision.
+/// The story's view of one decision: the same facts, with names and words instead of indices
+/// and enums. The kinds come in the order a request meets them; a kind that needs more than
+/// copying has its own helper below.
 pub(crate) fn view(decision: &Decision, names: &Names<'_>) -> What {
     match &decision.kind {
+        // 1. The name lookup: the client, its resolver, the authority.
         DecisionKind::Resolved {
             source, addresses, ..
-        } => {
-            let (source, expires_in_s) = match source {
-                NameSource::Static => ("static", None),
-                NameSource::ClientCache { expires } => (
-                    "client_cache",
-                    expires.map(|at| (at - decision.at).as_secs_f64()),
-                ),
-                NameSource::Dns => ("dns", None),
-            };
-            What::Resolved {
-                source,
-                expires_in_s,
-                addresses: addresses.clone(),
-            }
-        }
+        } => resolved_view(*source, addresses, decision.at),
         DecisionKind::AskDns { server, .. } => What::AskDns { server: *server },
-        DecisionKind::Connect {
-            local_ip,
-            local_port,
-            remote_ip,
-            remote_port,
-            how,
-            ..
-        } => What::Connect {
-            local: endpoint((*local_ip, *local_port)),
-            remote: endpoint((*remote_ip, *remote_port)),
-            how: match how {
-                ConnectHow::New => "new",
-                ConnectHow::NextAddress => "next_address",
-                ConnectHow::Kept => "kept",
-            },
-        },
-        DecisionKind::L4Pick(pick) => What::L4Pick(pick_view(pick, names)),
-        DecisionKind::L7Route(route) => What::L7Route(route_view(route, names)),
-        DecisionKind::CacheLookup(lookup) => What::CacheLookup {
-            object: format!("http://{}{}", lookup.origin, lookup.path),
-            hit: lookup.hit,
-            stored: lookup.stored,
-            capacity: lookup.capacity,
-            fetch_from: lookup.fetch.map(endpoint),
-        },
-        DecisionKind::RouteMatch { flow, route } => What::RouteMatch {
-            packet: format!("{} -> {}", endpoint(flow.0), endpoint(flow.1)),
-            route: route.map(|r| {
-                let prefix = format!("{}/{}", r.network, r.prefix_len);
-                match r.via {
-                    Some(via) => format!("{prefix} via {via}"),
-                    None => format!("{prefix}, directly connected"),
-                }
-            }),
-        },
-        DecisionKind::ArpWait {
-            next_hop, asked, ..
-        } => What::ArpWait {
-            next_hop: *next_hop,
-            asked: *asked,
-        },
         DecisionKind::ResolverLookup {
             ttl_left,
             addresses,
@@ -739,19 +819,31 @@ pub(crate) fn view(decision: &Decision, names: &Names<'_>) -> What {
             order,
             ttl,
             ..
-        } => {
-            let (order, rotation) = match order {
-                RecordOrderKind::Cyclic { first } => ("cyclic", Some(*first)),
-                RecordOrderKind::Fixed => ("fixed", None),
-                RecordOrderKind::Random => ("random", None),
-            };
-            What::AuthorityAnswer {
-                addresses: addresses.clone(),
-                order,
-                rotation,
-                ttl_s: *ttl,
-            }
-        }
+        } => authority_answer_view(addresses, *order, *ttl),
+        // 2. The connection, and the routers on its way.
+        DecisionKind::Connect {
+            local_ip,
+            local_port,
+            remote_ip,
+            remote_port,
+            how,
+            ..
+        } => connect_view((*local_ip, *local_port), (*remote_ip, *remote_port), *how),
+        DecisionKind::RouteMatch { flow, route } => What::RouteMatch {
+            packet: format!("{} -> {}", endpoint(flow.0), endpoint(flow.1)),
+            route: route.map(route_words),
+        },
+        DecisionKind::ArpWait {
+            next_hop, asked, ..
+        } => What::ArpWait {
+            next_hop: *next_hop,
+            asked: *asked,
+        },
+        // 3. The director, the proxy and the cache.
+        DecisionKind::L4Pick(pick) => What::L4Pick(pick_view(pick, names)),
+        DecisionKind::L7Route(route) => What::L7Route(route_view(route, names)),
+        DecisionKind::CacheLookup(lookup) => cache_lookup_view(lookup),
+        // 4. The web server.
         DecisionKind::ServerQueued {
             waiting_ahead,
             busy_workers,
@@ -781,11 +873,85 @@ pub(crate) fn view(decision: &Decision, names: &Names<'_>) -> What {
             service,
             mode,
             ..
-        } => What::ServerServe {
-            waited_ms: waited.as_secs_f64() * 1000.0,
-            service_ms: service.as_secs_f64() * 1000.0,
-            mode: mode_name(*mode),
+        } => server_serve_view(*waited, *service, *mode),
+    }
+}
+
+/// A name lookup's answer, with its source in words: `static`, `client_cache` (with the
+/// seconds until the cached answer expires, counted from `at`) or `dns`.
+fn resolved_view(source: NameSource, addresses: &[Ipv4Addr], at: SimTime) -> What {
+    let (source, expires_in_s) = match source {
+        NameSource::Static => ("static", None),
+        NameSource::ClientCache { expires } => (
+            "client_cache",
+            expires.map(|expires| (expires - at).as_secs_f64()),
+        ),
+        NameSource::Dns => ("dns", None),
+    };
+    What::Resolved {
+        source,
+        expires_in_s,
+        addresses: addresses.to_vec(),
+    }
+}
+
+/// An authority's answer, with its record order in words (`cyclic`, `fixed`, `random`) and,
+/// for cyclic order, the zone index of the record sent first.
+fn authority_answer_view(addresses: &[Ipv4Addr], order: RecordOrderKind, ttl: u32) -> What {
+    let (order, rotation) = match order {
+        RecordOrderKind::Cyclic { first } => ("cyclic", Some(first)),
+        RecordOrderKind::Fixed => ("fixed", None),
+        RecordOrderKind::Random => ("random", None),
+    };
+    What::AuthorityAnswer {
+        addresses: addresses.to_vec(),
+        order,
+        rotation,
+        ttl_s: ttl,
+    }
+}
+
+/// The connection the client used, as `address:port` at both ends, and why it used it in
+/// words: `new`, `next_address` (the one before failed) or `kept` (kept alive).
+fn connect_view(local: Endpoint, remote: Endpoint, how: ConnectHow) -> What {
+    What::Connect {
+        local: endpoint(local),
+        remote: endpoint(remote),
+        how: match how {
+            ConnectHow::New => "new",
+            ConnectHow::NextAddress => "next_address",
+            ConnectHow::Kept => "kept",
         },
+    }
+}
+
+/// A router's route as `prefix via next hop`, or `prefix, directly connected`.
+fn route_words(route: Route) -> String {
+    let prefix = format!("{}/{}", route.network, route.prefix_len);
+    match route.via {
+        Some(via) => format!("{prefix} via {via}"),
+        None => format!("{prefix}, directly connected"),
+    }
+}
+
+/// A transparent cache's lookup, with the object as a URL.
+fn cache_lookup_view(lookup: &CacheLookup) -> What {
+    What::CacheLookup {
+        object: format!("http://{}{}", lookup.origin, lookup.path),
+        hit: lookup.hit,
+        stored: lookup.stored,
+        capacity: lookup.capacity,
+        fetch_from: lookup.fetch.map(endpoint),
+    }
+}
+
+/// A worker took the request: how long it waited and the service time drawn, in
+/// milliseconds, and the service mode in force.
+fn server_serve_view(waited: SimDuration, service: SimDuration, mode: ServiceMode) -> What {
+    What::ServerServe {
+        waited_ms: waited.as_secs_f64() * 1000.0,
+        service_ms: service.as_secs_f64() * 1000.0,
+        mode: mode_name(mode),
     }
 }
 
