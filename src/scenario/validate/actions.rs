@@ -16,7 +16,7 @@ use crate::ipvs::service::RealServerConfig;
 use crate::node::vrrp::VrrpConfig;
 use crate::node::{Command, ZoneEdit};
 use crate::scenario::diagnostic::nearest;
-use crate::scenario::format::{ActionEventFile, ActionFile, NodeFile};
+use crate::scenario::format::{ActionEventFile, ActionFile, ForwardFile, NodeFile};
 use crate::scenario::model::{ActionSpec, ActionSpecKind, NodeSpec, ServiceSpec};
 use crate::scenario::spans::Step;
 use crate::sim::SimDuration;
@@ -93,7 +93,10 @@ impl Checker<'_> {
             .collect()
     }
 
-    /// One action on `target`, at `at` (or `at` after an alarm).
+    /// One action on `target`, at `at` (or `at` after an alarm): find the node it names,
+    /// then check what the action asks of that node. Each kind of action has its own helper
+    /// below, grouped by the node kind it is for: any machine (`PlugIn`), a director's
+    /// virtual services (ipvsadm), a DNS server's zone, a VRRP instance.
     pub fn action(
         &mut self,
         target: &str,
@@ -103,149 +106,30 @@ impl Checker<'_> {
         files: &[NodeFile],
         added: &Added,
     ) -> Option<ActionSpec> {
-        let Some(node) = nodes.iter().find(|n| n.name() == target) else {
-            if !files.iter().any(|f| node_name(f) == target) {
-                let mut help = "an action names the node it is done to".to_string();
-                if let Some(near) = nearest(target, files.iter().map(node_name)) {
-                    help.push_str(&format!("; did you mean \"{near}\"?"));
-                }
-                self.at_value(target, None, format!("unknown node \"{target}\""), help);
-            }
-            return None;
-        };
+        let node = self.action_node(target, nodes, files)?;
         let (event_target, kind) = match action {
             ActionEventFile::PlugIn => self.plug_in(node)?,
             ActionEventFile::SetWeight {
                 server,
                 weight,
                 service,
-            } => {
-                let (service_index, svc) = self.director_service(node, service, "SetWeight")?;
-                let (addr, port) = self.known_server(node, svc, server, added)?;
-                let weight = self.count(*weight, "weight", None, 0, limits::MAX_WEIGHT);
-                let command = Command::SetWeight {
-                    service: service_index,
-                    addr,
-                    port,
-                    weight,
-                };
-                (
-                    server_target(node, addr, port),
-                    ActionSpecKind::Command(command),
-                )
-            }
+            } => self.set_weight(node, server, *weight, service, added)?,
             ActionEventFile::RemoveServer { server, service } => {
-                let (service_index, svc) = self.director_service(node, service, "RemoveServer")?;
-                let (addr, port) = self.known_server(node, svc, server, added)?;
-                let command = Command::RemoveServer {
-                    service: service_index,
-                    addr,
-                    port,
-                };
-                (
-                    server_target(node, addr, port),
-                    ActionSpecKind::Command(command),
-                )
+                self.remove_server(node, server, service, added)?
             }
             ActionEventFile::AddServer {
                 server,
                 weight,
                 forward,
                 service,
-            } => {
-                let (service_index, svc) = self.director_service(node, service, "AddServer")?;
-                let (addr, port) = self.server_address(server, svc.port)?;
-                let weight = self.count(weight.unwrap_or(1), "weight", None, 0, limits::MAX_WEIGHT);
-                let config = RealServerConfig {
-                    addr,
-                    port,
-                    weight,
-                    forward: super::l4_balancer::forward(*forward),
-                    upper_threshold: 0,
-                    lower_threshold: 0,
-                };
-                let command = Command::AddServer {
-                    service: service_index,
-                    server: config,
-                };
-                (
-                    server_target(node, addr, port),
-                    ActionSpecKind::Command(command),
-                )
-            }
+            } => self.add_server(node, server, *weight, *forward, service)?,
             ActionEventFile::RemoveRecord { name, address } => {
-                let zone_name = self.zone_entry(node, name, "RemoveRecord")?;
-                let text = address;
-                let address = self.unicast(text, None)?;
-                let known = zone_has(node, &zone_name, address)
-                    || added.records.contains(&(
-                        node.name().to_string(),
-                        zone_name.clone(),
-                        address,
-                    ));
-                if !known {
-                    self.at_value(
-                        text,
-                        None,
-                        format!("\"{zone_name}\" has no record {address}"),
-                        format!(
-                            "its records are {}; remove one of them, or add this one first with AddRecord",
-                            zone_addresses(node, &zone_name)
-                        ),
-                    );
-                    return None;
-                }
-                let edit = ZoneEdit::RemoveRecord {
-                    name: zone_name.clone(),
-                    address,
-                };
-                (
-                    format!("{}/{zone_name}", node.name()),
-                    ActionSpecKind::Command(Command::Zone(edit)),
-                )
+                self.remove_record(node, name, address, added)?
             }
-            ActionEventFile::AddRecord { name, address } => {
-                let zone_name = self.zone_entry(node, name, "AddRecord")?;
-                let address = self.unicast(address, None)?;
-                let edit = ZoneEdit::AddRecord {
-                    name: zone_name.clone(),
-                    address,
-                };
-                (
-                    format!("{}/{zone_name}", node.name()),
-                    ActionSpecKind::Command(Command::Zone(edit)),
-                )
-            }
-            ActionEventFile::SetTtl { name, ttl } => {
-                let zone_name = self.zone_entry(node, name, "SetTtl")?;
-                let ttl = self.duration(Some(ttl), "0s", limits::TTL, None);
-                let edit = ZoneEdit::SetTtl {
-                    name: zone_name.clone(),
-                    ttl: (ttl.as_nanos() / 1_000_000_000) as u32,
-                };
-                (
-                    format!("{}/{zone_name}", node.name()),
-                    ActionSpecKind::Command(Command::Zone(edit)),
-                )
-            }
+            ActionEventFile::AddRecord { name, address } => self.add_record(node, name, address)?,
+            ActionEventFile::SetTtl { name, ttl } => self.set_ttl(node, name, ttl)?,
             ActionEventFile::SetPriority { priority, instance } => {
-                let (index, instance_name) = self.vrrp_instance(node, instance.as_deref())?;
-                if !(1..=254).contains(priority) {
-                    self.at_field(
-                        "priority",
-                        None,
-                        format!("priority {priority} cannot be set by an operator"),
-                        "use 1 to 254: 0 means \"resigning\" and 255 \"address owner\" in VRRP",
-                    );
-                }
-                let command = Command::SetPriority {
-                    instance: index,
-                    priority: *priority,
-                };
-                (
-                    format!("{}/{instance_name}", node.name()),
-                    ActionSpecKind::Command(command),
-                )
+                self.set_priority(node, *priority, instance.as_deref())?
             }
         };
         Some(ActionSpec {
@@ -254,6 +138,27 @@ impl Checker<'_> {
             event_target,
             kind,
         })
+    }
+
+    /// The checked node an action names. A node that is unknown is reported here; one that
+    /// was itself refused was reported with its own checks, so it is skipped in silence.
+    fn action_node<'n>(
+        &mut self,
+        target: &str,
+        nodes: &'n [NodeSpec],
+        files: &[NodeFile],
+    ) -> Option<&'n NodeSpec> {
+        if let Some(node) = nodes.iter().find(|n| n.name() == target) {
+            return Some(node);
+        }
+        if !files.iter().any(|f| node_name(f) == target) {
+            let mut help = "an action names the node it is done to".to_string();
+            if let Some(near) = nearest(target, files.iter().map(node_name)) {
+                help.push_str(&format!("; did you mean \"{near}\"?"));
+            }
+            self.at_value(target, None, format!("unknown node \"{target}\""), help);
+        }
+        None
     }
 
     /// `PlugIn`: any machine but a client group.
@@ -268,6 +173,84 @@ impl Checker<'_> {
             return None;
         }
         Some((node.name().to_string(), ActionSpecKind::PlugIn))
+    }
+
+    /// `SetWeight` (`ipvsadm -e -w`): a new weight for a real server the service has, or
+    /// that an `AddServer` action adds.
+    fn set_weight(
+        &mut self,
+        node: &NodeSpec,
+        server: &str,
+        weight: u32,
+        service: &Option<String>,
+        added: &Added,
+    ) -> Option<(String, ActionSpecKind)> {
+        let (service_index, svc) = self.director_service(node, service, "SetWeight")?;
+        let (addr, port) = self.known_server(node, svc, server, added)?;
+        let weight = self.count(weight, "weight", None, 0, limits::MAX_WEIGHT);
+        let command = Command::SetWeight {
+            service: service_index,
+            addr,
+            port,
+            weight,
+        };
+        Some((
+            server_target(node, addr, port),
+            ActionSpecKind::Command(command),
+        ))
+    }
+
+    /// `RemoveServer` (`ipvsadm -d`): a real server the service has, or that an
+    /// `AddServer` action adds.
+    fn remove_server(
+        &mut self,
+        node: &NodeSpec,
+        server: &str,
+        service: &Option<String>,
+        added: &Added,
+    ) -> Option<(String, ActionSpecKind)> {
+        let (service_index, svc) = self.director_service(node, service, "RemoveServer")?;
+        let (addr, port) = self.known_server(node, svc, server, added)?;
+        let command = Command::RemoveServer {
+            service: service_index,
+            addr,
+            port,
+        };
+        Some((
+            server_target(node, addr, port),
+            ActionSpecKind::Command(command),
+        ))
+    }
+
+    /// `AddServer` (`ipvsadm -a`): a new real server, with its weight (1 by default) and
+    /// how it is forwarded to. It has no thresholds.
+    fn add_server(
+        &mut self,
+        node: &NodeSpec,
+        server: &str,
+        weight: Option<u32>,
+        forward: Option<ForwardFile>,
+        service: &Option<String>,
+    ) -> Option<(String, ActionSpecKind)> {
+        let (service_index, svc) = self.director_service(node, service, "AddServer")?;
+        let (addr, port) = self.server_address(server, svc.port)?;
+        let weight = self.count(weight.unwrap_or(1), "weight", None, 0, limits::MAX_WEIGHT);
+        let config = RealServerConfig {
+            addr,
+            port,
+            weight,
+            forward: super::l4_balancer::forward(forward),
+            upper_threshold: 0,
+            lower_threshold: 0,
+        };
+        let command = Command::AddServer {
+            service: service_index,
+            server: config,
+        };
+        Some((
+            server_target(node, addr, port),
+            ActionSpecKind::Command(command),
+        ))
     }
 
     /// The virtual service an `ipvsadm` action is about: `service` names it, or the director
@@ -411,6 +394,64 @@ impl Checker<'_> {
         None
     }
 
+    /// `RemoveRecord`: an address the zone name has, or that an `AddRecord` action adds.
+    fn remove_record(
+        &mut self,
+        node: &NodeSpec,
+        name: &str,
+        address: &str,
+        added: &Added,
+    ) -> Option<(String, ActionSpecKind)> {
+        let zone_name = self.zone_entry(node, name, "RemoveRecord")?;
+        let address = self.known_record(node, &zone_name, address, added)?;
+        let edit = ZoneEdit::RemoveRecord {
+            name: zone_name.clone(),
+            address,
+        };
+        Some((
+            zone_target(node, &zone_name),
+            ActionSpecKind::Command(Command::Zone(edit)),
+        ))
+    }
+
+    /// `AddRecord`: a new address for a name the zone has.
+    fn add_record(
+        &mut self,
+        node: &NodeSpec,
+        name: &str,
+        address: &str,
+    ) -> Option<(String, ActionSpecKind)> {
+        let zone_name = self.zone_entry(node, name, "AddRecord")?;
+        let address = self.unicast(address, None)?;
+        let edit = ZoneEdit::AddRecord {
+            name: zone_name.clone(),
+            address,
+        };
+        Some((
+            zone_target(node, &zone_name),
+            ActionSpecKind::Command(Command::Zone(edit)),
+        ))
+    }
+
+    /// `SetTtl`: a new time to live, in whole seconds, for a name the zone has.
+    fn set_ttl(
+        &mut self,
+        node: &NodeSpec,
+        name: &str,
+        ttl: &str,
+    ) -> Option<(String, ActionSpecKind)> {
+        let zone_name = self.zone_entry(node, name, "SetTtl")?;
+        let ttl = self.duration(Some(ttl), "0s", limits::TTL, None);
+        let edit = ZoneEdit::SetTtl {
+            name: zone_name.clone(),
+            ttl: (ttl.as_nanos() / 1_000_000_000) as u32,
+        };
+        Some((
+            zone_target(node, &zone_name),
+            ActionSpecKind::Command(Command::Zone(edit)),
+        ))
+    }
+
     /// A name of a DNS server's zone, lowercase.
     fn zone_entry(&mut self, node: &NodeSpec, name: &str, action: &str) -> Option<String> {
         let NodeSpec::DnsServer { zone, .. } = node else {
@@ -442,6 +483,61 @@ impl Checker<'_> {
             help,
         );
         None
+    }
+
+    /// A record of zone name `zone_name` (configured, or added by an `AddRecord` action):
+    /// the address `text` names.
+    fn known_record(
+        &mut self,
+        node: &NodeSpec,
+        zone_name: &str,
+        text: &str,
+        added: &Added,
+    ) -> Option<Ipv4Addr> {
+        let address = self.unicast(text, None)?;
+        let known = zone_has(node, zone_name, address)
+            || added
+                .records
+                .contains(&(node.name().to_string(), zone_name.to_string(), address));
+        if known {
+            return Some(address);
+        }
+        self.at_value(
+            text,
+            None,
+            format!("\"{zone_name}\" has no record {address}"),
+            format!(
+                "its records are {}; remove one of them, or add this one first with AddRecord",
+                zone_addresses(node, zone_name)
+            ),
+        );
+        None
+    }
+
+    /// `SetPriority`: a new priority for a VRRP instance, one an operator may set.
+    fn set_priority(
+        &mut self,
+        node: &NodeSpec,
+        priority: u8,
+        instance: Option<&str>,
+    ) -> Option<(String, ActionSpecKind)> {
+        let (index, instance_name) = self.vrrp_instance(node, instance)?;
+        if !(1..=254).contains(&priority) {
+            self.at_field(
+                "priority",
+                None,
+                format!("priority {priority} cannot be set by an operator"),
+                "use 1 to 254: 0 means \"resigning\" and 255 \"address owner\" in VRRP",
+            );
+        }
+        let command = Command::SetPriority {
+            instance: index,
+            priority,
+        };
+        Some((
+            format!("{}/{instance_name}", node.name()),
+            ActionSpecKind::Command(command),
+        ))
     }
 
     /// The VRRP instance of a router or director: `instance` names it, or there is only one.
@@ -514,6 +610,11 @@ fn zone_name(name: &str) -> String {
 /// The event target of a real server: `director/addr:port`, as keepalived's events name it.
 fn server_target(node: &NodeSpec, addr: Ipv4Addr, port: u16) -> String {
     format!("{}/{addr}:{port}", node.name())
+}
+
+/// The event target of a zone name: `dns-server/name`.
+fn zone_target(node: &NodeSpec, zone_name: &str) -> String {
+    format!("{}/{zone_name}", node.name())
 }
 
 /// Whether zone name `name` of DNS server `node` has a record `address`.
