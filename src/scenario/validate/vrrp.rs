@@ -187,7 +187,9 @@ impl Checker<'_> {
                 "list the address the master takes over, such as [\"10.0.0.1\"]",
             );
         }
-        let vips: Vec<Ipv4Addr> = if self.list_len(
+        // Each address that reads as one, beside its own text: a diagnostic about a VIP
+        // points at that VIP's entry, even when an entry before it did not read.
+        let parsed: Vec<(&String, Ipv4Addr)> = if self.list_len(
             v.virtual_ipaddress.len(),
             "virtual_ipaddress",
             anchor,
@@ -195,13 +197,13 @@ impl Checker<'_> {
         ) {
             v.virtual_ipaddress
                 .iter()
-                .filter_map(|t| self.unicast(t, anchor))
+                .filter_map(|t| self.unicast(t, anchor).map(|vip| (t, vip)))
                 .collect()
         } else {
             Vec::new()
         };
-        for (text, vip) in v.virtual_ipaddress.iter().zip(&vips) {
-            if let Some(problem) = not_host_address(*vip, spec.prefix_len) {
+        for &(text, vip) in &parsed {
+            if let Some(problem) = not_host_address(vip, spec.prefix_len) {
                 self.at_value(
                     text,
                     anchor,
@@ -209,8 +211,8 @@ impl Checker<'_> {
                     "a VIP is an address hosts connect to: pick a free host address of the subnet",
                 );
             }
-            self.claim_address(*vip, text, name, Role::VrrpVip);
-            if !same_subnet(spec.ip, *vip, spec.prefix_len) {
+            self.claim_address(vip, text, name, Role::VrrpVip);
+            if !same_subnet(spec.ip, vip, spec.prefix_len) {
                 self.at_value(
                     text,
                     anchor,
@@ -219,7 +221,7 @@ impl Checker<'_> {
                 );
             }
         }
-        vips
+        parsed.into_iter().map(|(_, vip)| vip).collect()
     }
 
     /// The gratuitous ARPs a new master sends: how many per VIP in each burst (5 by
