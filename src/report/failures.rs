@@ -76,7 +76,6 @@ pub struct FailureRecord {
 /// The failure records of a run, in the order the faults happened.
 pub fn failures(run: &RunReport<'_>) -> Vec<FailureRecord> {
     let events = &run.trace.events;
-    let run_end = run.end;
     let mut records = Vec::new();
     for (index, event) in events.iter().enumerate() {
         let Some(&(_, undo_name)) = FAULT_EVENTS.iter().find(|(name, _)| *name == event.event)
@@ -88,90 +87,137 @@ pub fn failures(run: &RunReport<'_>) -> Vec<FailureRecord> {
         if event.at == SimTime::ZERO {
             continue;
         }
-        let undone = events[index + 1..]
-            .iter()
-            .find(|e| e.target == event.target && e.event == undo_name)
-            .map(|e| e.at);
-        let server_ip = run
-            .server_names
-            .iter()
-            .position(|n| *n == event.target)
-            .and_then(|i| run.server_addrs.get(i).copied());
-        // Directors that run the same service (a VRRP pair) give it one record, detected by
-        // the first of their checks that takes the server out.
-        let mut services: Vec<(String, String)> = match server_ip {
-            Some(ip) => run
-                .trace
-                .balancers
+        let fault = Fault {
+            event,
+            undone: events[index + 1..]
                 .iter()
-                .flat_map(|b| &b.services)
-                .flat_map(|svc| {
-                    svc.real_servers
-                        .iter()
-                        .filter(move |rs| rs.addr.starts_with(&format!("{ip}:")))
-                        .map(move |rs| (svc.addr.clone(), rs.addr.clone()))
-                })
-                .collect(),
-            None => Vec::new(),
+                .find(|e| e.target == event.target && e.event == undo_name)
+                .map(|e| e.at),
+            server_ip: run
+                .server_names
+                .iter()
+                .position(|n| *n == event.target)
+                .and_then(|i| run.server_addrs.get(i).copied()),
         };
-        let mut seen = std::collections::BTreeSet::new();
-        services.retain(|pair| seen.insert(pair.clone()));
+        let services = fault
+            .server_ip
+            .map_or(Vec::new(), |ip| services_of(run, ip));
         if services.is_empty() {
-            // A VRRP master that fails is "detected" when another node takes its VIPs over;
-            // a web server behind an L7 proxy, when the proxy's checks take it out.
-            let prefix = format!("{}/", event.target);
-            let by_address = server_ip.map(|ip| format!("/{ip}:"));
-            let takeover = events.iter().find(|e| {
-                e.at >= event.at
-                    && undone.is_none_or(|u| e.at <= u)
-                    && match &by_address {
-                        Some(address) => e.event == "server_down" && e.target.contains(address),
-                        None => e.event == "vrrp_master" && !e.target.starts_with(&prefix),
-                    }
-            });
-            let detected = takeover.map(|e| e.at);
-            let until = detected.or(undone).unwrap_or(run_end);
-            records.push(FailureRecord {
-                target: event.target.clone(),
-                event: event.event.clone(),
-                injected: event.at,
-                undone,
-                service: None,
-                server: takeover.map(|e| e.target.clone()),
-                detected,
-                cause: takeover.map(|e| e.detail.clone()),
-                readded: None,
-                failed_requests: failed_between(run, None, event.at, until),
-                first_ok: first_ok_after(run, detected.unwrap_or(event.at)),
-            });
-            continue;
+            records.push(node_record(run, &fault));
         }
         for (service, server) in services {
-            // Only a detection while the fault lasted counts: a later `server_down` belongs to
-            // a later fault.
-            let down = first_after(events, event.at, "server_down", &server)
-                .filter(|e| undone.is_none_or(|u| e.at <= u));
-            let detected = down.map(|e| e.at);
-            let readded =
-                detected.and_then(|at| first_after(events, at, "server_up", &server).map(|e| e.at));
-            let vip: Option<Ipv4Addr> = service.split(':').next().and_then(|ip| ip.parse().ok());
-            let until = detected.or(undone).unwrap_or(run_end);
-            records.push(FailureRecord {
-                target: event.target.clone(),
-                event: event.event.clone(),
-                injected: event.at,
-                undone,
-                service: Some(service),
-                server: Some(server),
-                detected,
-                cause: down.map(|e| e.detail.clone()),
-                readded,
-                failed_requests: failed_between(run, vip, event.at, until),
-                first_ok: first_ok_after(run, detected.unwrap_or(event.at)),
-            });
+            records.push(service_record(run, &fault, service, server));
         }
     }
     records
+}
+
+/// One injected fault, as `failures` finds it in the events.
+struct Fault<'a> {
+    /// The event that injected it.
+    event: &'a EventRecord,
+    /// When it was undone, if it was.
+    undone: Option<SimTime>,
+    /// The address of the web server it hit, if it hit one.
+    server_ip: Option<Ipv4Addr>,
+}
+
+impl Fault<'_> {
+    /// A record of this fault, with nothing yet about its detection.
+    fn record(&self, failed_requests: u64, first_ok: Option<SimTime>) -> FailureRecord {
+        FailureRecord {
+            target: self.event.target.clone(),
+            event: self.event.event.clone(),
+            injected: self.event.at,
+            undone: self.undone,
+            service: None,
+            server: None,
+            detected: None,
+            cause: None,
+            readded: None,
+            failed_requests,
+            first_ok,
+        }
+    }
+}
+
+/// The virtual services (`VIP:port`) that have the server at `ip` in their pool, each with
+/// that real server (`address:port`). Directors that run the same service (a VRRP pair) give
+/// it one entry, detected by the first of their checks that takes the server out.
+fn services_of(run: &RunReport<'_>, ip: Ipv4Addr) -> Vec<(String, String)> {
+    let mut services: Vec<(String, String)> = run
+        .trace
+        .balancers
+        .iter()
+        .flat_map(|b| &b.services)
+        .flat_map(|svc| {
+            svc.real_servers
+                .iter()
+                .filter(move |rs| rs.addr.starts_with(&format!("{ip}:")))
+                .map(move |rs| (svc.addr.clone(), rs.addr.clone()))
+        })
+        .collect();
+    let mut seen = std::collections::BTreeSet::new();
+    services.retain(|pair| seen.insert(pair.clone()));
+    services
+}
+
+/// The record of a fault that no L4 service sees as a server's: a VRRP master that fails is
+/// "detected" when another node takes its VIPs over; a web server behind an L7 proxy, when
+/// the proxy's checks take it out. Every failed request counts, whatever it asked.
+fn node_record(run: &RunReport<'_>, fault: &Fault<'_>) -> FailureRecord {
+    let event = fault.event;
+    let prefix = format!("{}/", event.target);
+    let by_address = fault.server_ip.map(|ip| format!("/{ip}:"));
+    let takeover = run.trace.events.iter().find(|e| {
+        e.at >= event.at
+            && fault.undone.is_none_or(|u| e.at <= u)
+            && match &by_address {
+                Some(address) => e.event == "server_down" && e.target.contains(address),
+                None => e.event == "vrrp_master" && !e.target.starts_with(&prefix),
+            }
+    });
+    let detected = takeover.map(|e| e.at);
+    let until = detected.or(fault.undone).unwrap_or(run.end);
+    FailureRecord {
+        server: takeover.map(|e| e.target.clone()),
+        detected,
+        cause: takeover.map(|e| e.detail.clone()),
+        ..fault.record(
+            failed_between(run, None, event.at, until),
+            first_ok_after(run, detected.unwrap_or(event.at)),
+        )
+    }
+}
+
+/// The record of a fault on real server `server` of virtual service `service`: detected
+/// when that service's checks took the server out while the fault lasted (a later
+/// `server_down` belongs to a later fault); the failed requests are those to its VIP.
+fn service_record(
+    run: &RunReport<'_>,
+    fault: &Fault<'_>,
+    service: String,
+    server: String,
+) -> FailureRecord {
+    let events = &run.trace.events;
+    let at = fault.event.at;
+    let down = first_after(events, at, "server_down", &server)
+        .filter(|e| fault.undone.is_none_or(|u| e.at <= u));
+    let detected = down.map(|e| e.at);
+    let readded = detected.and_then(|d| first_after(events, d, "server_up", &server).map(|e| e.at));
+    let vip: Option<Ipv4Addr> = service.split(':').next().and_then(|ip| ip.parse().ok());
+    let until = detected.or(fault.undone).unwrap_or(run.end);
+    FailureRecord {
+        service: Some(service),
+        server: Some(server),
+        detected,
+        cause: down.map(|e| e.detail.clone()),
+        readded,
+        ..fault.record(
+            failed_between(run, vip, at, until),
+            first_ok_after(run, detected.unwrap_or(at)),
+        )
+    }
 }
 
 /// The end of the first successful request that started at or after `from`.
