@@ -270,12 +270,7 @@ fn finish(
     let mut output = built.world.run()?;
     let names: Names = (built.node_names, built.server_names, built.server_addrs);
     let (requests_csv, requests_streamed, requests_error) =
-        match output.trace.requests.take_rows().map(RequestRows::finish) {
-            Some(Ok(RowsDone::Text(text))) => (text, false, None),
-            Some(Ok(RowsDone::Streamed)) => (String::new(), true, None),
-            Some(Err(e)) => (String::new(), true, Some(e)),
-            None => (String::new(), false, None),
-        };
+        finish_rows(output.trace.requests.take_rows());
     // report.html's explanations come from the bounded recording, gathered from it in the
     // middle of a run that streamed requests.csv (`netlab run`), else now. Such a run then
     // lets what is left of the recording go before the other files are made; the files are
@@ -287,41 +282,9 @@ fn finish(
         output.trace.forget_recording();
     }
     let report = run_report(scenario, seed, (&output.trace, output.end), &names);
-    // A chart that cannot be drawn is not worth failing the run for: it is left out, and its
-    // data is in summary.json either way.
-    let mut charts = Vec::new();
-    let mut add = |name: &str, chart: Result<Vec<u8>, String>| {
-        if let Ok(bytes) = chart {
-            charts.push((format!("{name}.{}", format.extension()), bytes));
-        }
-    };
     let load_bars = load_bars(&report);
-    if !load_bars.is_empty() {
-        let title = format!("{}: requests served per server", scenario.name);
-        add("load", load_chart(format, &title, &load_bars));
-    }
     let series = time_series(&report);
-    if !output.trace.requests.is_empty() {
-        let title = format!("{}: requests per second by outcome", scenario.name);
-        add(
-            "outcomes-over-time",
-            outcomes_over_time_chart(format, &title, &series),
-        );
-        if !names.1.is_empty() {
-            let title = format!("{}: responses per second per server", scenario.name);
-            add(
-                "load-over-time",
-                load_over_time_chart(format, &title, &series, &names.1),
-            );
-        }
-        let latencies = sorted_latencies_ms(&report);
-        if !latencies.is_empty() {
-            let title = format!("{}: latency", scenario.name);
-            let cdf = LatencyCdf::of(&latencies);
-            drop(latencies);
-            add("latency", latency_chart(format, &title, &cdf));
-        }
-    }
+    let charts = draw_charts(scenario, format, &report, (&load_bars, &series));
     let table = terminal_table(&report);
     let capture = output.capture.unwrap_or(CaptureOutput {
         files: Vec::new(),
@@ -354,6 +317,63 @@ fn finish(
         server_names: names.1,
         server_addrs: names.2,
     })
+}
+
+/// `requests.csv` once the run is over: its text when it was made in memory, or nothing
+/// when it was streamed into its file; whether it was streamed; the error that stopped the
+/// stream, if one did.
+fn finish_rows(rows: Option<RequestRows>) -> (String, bool, Option<std::io::Error>) {
+    match rows.map(RequestRows::finish) {
+        Some(Ok(RowsDone::Text(text))) => (text, false, None),
+        Some(Ok(RowsDone::Streamed)) => (String::new(), true, None),
+        Some(Err(e)) => (String::new(), true, Some(e)),
+        None => (String::new(), false, None),
+    }
+}
+
+/// The run's charts, each a file name and its bytes: the load per server, and, when there
+/// were requests, their outcomes and the servers' load over time and the latency.
+fn draw_charts(
+    scenario: &Scenario,
+    format: ChartFormat,
+    report: &RunReport<'_>,
+    (load_bars, series): (&[LoadBar], &TimeSeries),
+) -> Vec<(String, Vec<u8>)> {
+    // A chart that cannot be drawn is not worth failing the run for: it is left out, and its
+    // data is in summary.json either way.
+    let mut charts = Vec::new();
+    let mut add = |name: &str, chart: Result<Vec<u8>, String>| {
+        if let Ok(bytes) = chart {
+            charts.push((format!("{name}.{}", format.extension()), bytes));
+        }
+    };
+    if !load_bars.is_empty() {
+        let title = format!("{}: requests served per server", scenario.name);
+        add("load", load_chart(format, &title, load_bars));
+    }
+    if report.trace.requests.is_empty() {
+        return charts;
+    }
+    let title = format!("{}: requests per second by outcome", scenario.name);
+    add(
+        "outcomes-over-time",
+        outcomes_over_time_chart(format, &title, series),
+    );
+    if !report.server_names.is_empty() {
+        let title = format!("{}: responses per second per server", scenario.name);
+        add(
+            "load-over-time",
+            load_over_time_chart(format, &title, series, report.server_names),
+        );
+    }
+    let latencies = sorted_latencies_ms(report);
+    if !latencies.is_empty() {
+        let title = format!("{}: latency", scenario.name);
+        let cdf = LatencyCdf::of(&latencies);
+        drop(latencies);
+        add("latency", latency_chart(format, &title, &cdf));
+    }
+    charts
 }
 
 /// What the reports read of a finished run.
