@@ -1,5 +1,6 @@
 //! *Web servers*: workers, backlog and its `somaxconn` cap, service time, response size, paths, the loopback
-//! addresses direct routing needs, the tunnel IPVS tunnelling needs, keep-alive.
+//! addresses direct routing needs, the tunnel IPVS tunnelling needs, keep-alive, and the
+//! transparent cache a web server can run as.
 
 use std::net::Ipv4Addr;
 
@@ -12,13 +13,55 @@ use crate::scenario::spans::Step;
 use crate::sim::SimDuration;
 
 impl Checker<'_> {
-    /// A `WebServer`.
+    /// A `WebServer`: where it sits (interface, gateway, port), how many requests it takes at
+    /// once, what it answers (response size, paths, service time), the VIPs it holds for a
+    /// director in front of it, and its extras (keep-alive, an SMTP greeter, a cache).
     pub fn web_server(&mut self, w: &WebServerFile) -> Option<NodeSpec> {
         let name = w.name.as_str();
         let anchor = Some(name);
         let interface = self.single_interface(&w.interface, name);
         let gateway = self.gateway(w.gateway.as_deref(), interface.as_ref(), name);
         let port = self.port(w.port, 80, "port", anchor);
+        let (workers, backlog) = self.workers_and_backlog(w, anchor);
+        let response_bytes = self.size(
+            w.response_size.as_deref(),
+            "4KiB",
+            limits::RESPONSE_SIZE,
+            anchor,
+        );
+        let paths = self.served_paths(w, anchor);
+        let (loopback, tunnel) = self.vip_addresses(w, anchor);
+        let service_time =
+            self.distribution(w.service_time.as_ref(), SimDuration::from_millis(1), anchor);
+        let keep_alive = self.opt_duration(w.keep_alive.as_deref(), limits::TIMEOUT, anchor);
+        let smtp_port = w
+            .smtp_port
+            .map(|p| self.port(Some(p), 25, "smtp_port", anchor));
+        let cache = self.transparent_cache(w, keep_alive, anchor);
+        Some(NodeSpec::WebServer {
+            name: name.to_string(),
+            interface: interface?,
+            gateway,
+            port,
+            workers,
+            backlog,
+            abort_on_overflow: w.abort_on_overflow.unwrap_or(false),
+            service_time,
+            response_bytes,
+            paths,
+            loopback,
+            arp_ignore: w.arp_ignore.unwrap_or(true),
+            tunnel,
+            smtp_port,
+            keep_alive,
+            cache,
+        })
+    }
+
+    /// How many connections the server holds at once: `workers` serving requests (16 by
+    /// default), and an accept queue of `backlog` more waiting for one (16 by default), which
+    /// Linux caps at `somaxconn`. Returns the workers and the backlog once capped.
+    fn workers_and_backlog(&mut self, w: &WebServerFile, anchor: Option<&str>) -> (u32, u32) {
         let workers = self.count(
             w.workers.unwrap_or(16),
             "workers",
@@ -41,13 +84,13 @@ impl Checker<'_> {
             limits::MAX_SOMAXCONN,
         );
         // Linux: the accept queue holds min(listen backlog, somaxconn).
-        let backlog = backlog.min(somaxconn);
-        let response_bytes = self.size(
-            w.response_size.as_deref(),
-            "4KiB",
-            limits::RESPONSE_SIZE,
-            anchor,
-        );
+        (workers, backlog.min(somaxconn))
+    }
+
+    /// The path prefixes the server answers with 200 (all of them, `["/"]`, by default): at
+    /// least one, or every request gets 404, and each a well-formed path.
+    fn served_paths(&mut self, w: &WebServerFile, anchor: Option<&str>) -> Vec<String> {
+        let name = w.name.as_str();
         let paths = w.paths.clone().unwrap_or_else(|| vec!["/".to_string()]);
         if paths.is_empty() {
             self.at_field(
@@ -57,11 +100,19 @@ impl Checker<'_> {
                 "leave `paths` out to serve everything, or list prefixes such as [\"/\"]",
             );
         }
-        if self.list_len(paths.len(), "paths", anchor, limits::MAX_LIST) {
-            for p in &paths {
-                self.url_path(p, anchor);
-            }
-        }
+        self.url_paths(&paths, anchor);
+        paths
+    }
+
+    /// The VIPs a real server holds besides its own address, for the director in front of it:
+    /// on `lo` for direct routing, on `tunl0` for tunnelling, and no more of both together
+    /// than one interface holds. Returns the loopback addresses that are unicast addresses
+    /// (none when the list is too long) and the tunnel.
+    fn vip_addresses(
+        &mut self,
+        w: &WebServerFile,
+        anchor: Option<&str>,
+    ) -> (Vec<Ipv4Addr>, Option<TunnelConfig>) {
         let loopback: Vec<Ipv4Addr> =
             if self.list_len(w.loopback.len(), "loopback", anchor, limits::MAX_LOOPBACK) {
                 w.loopback
@@ -72,6 +123,13 @@ impl Checker<'_> {
                 Vec::new()
             };
         let tunnel = w.tunnel.as_ref().map(|t| self.tunnel(t, anchor));
+        self.address_room(w, anchor);
+        (loopback, tunnel)
+    }
+
+    /// The loopback and tunnel addresses together fit beside the server's own address in
+    /// smoltcp's interface. A `loopback` list too long on its own was reported already.
+    fn address_room(&mut self, w: &WebServerFile, anchor: Option<&str>) {
         let extra = w.loopback.len() + w.tunnel.as_ref().map_or(0, |t| t.addresses.len());
         if w.loopback.len() <= limits::MAX_LOOPBACK && extra > limits::MAX_LOOPBACK {
             self.at_field(
@@ -84,20 +142,35 @@ impl Checker<'_> {
                 "smoltcp's interface holds 8 addresses: keep the VIPs this server needs, on lo or tunl0",
             );
         }
-        let service_time =
-            self.distribution(w.service_time.as_ref(), SimDuration::from_millis(1), anchor);
-        let keep_alive = self.opt_duration(w.keep_alive.as_deref(), limits::TIMEOUT, anchor);
-        let smtp_port = w
-            .smtp_port
-            .map(|p| self.port(Some(p), 25, "smtp_port", anchor));
-        let cache = w.transparent_cache.as_ref().map(|c| {
-            let capacity = self.count(c.capacity, "capacity", anchor, 1, limits::MAX_CACHE_OBJECTS);
-            (
-                capacity,
-                self.port(c.origin_port, 80, "origin_port", anchor),
-            )
-        });
-        if cache.is_some() && w.abort_on_overflow.is_some() {
+    }
+
+    /// A transparent cache's memory (`capacity`, in objects) and its origins' port (80 by
+    /// default), when the server runs as one. The server's `keep_alive`, already read, and
+    /// `abort_on_overflow` are refused beside it: see [`Checker::not_for_a_cache`].
+    fn transparent_cache(
+        &mut self,
+        w: &WebServerFile,
+        keep_alive: Option<SimDuration>,
+        anchor: Option<&str>,
+    ) -> Option<(u32, u16)> {
+        let c = w.transparent_cache.as_ref()?;
+        let capacity = self.count(c.capacity, "capacity", anchor, 1, limits::MAX_CACHE_OBJECTS);
+        let origin_port = self.port(c.origin_port, 80, "origin_port", anchor);
+        self.not_for_a_cache(w, keep_alive, anchor);
+        Some((capacity, origin_port))
+    }
+
+    /// What a web server has and netlab's transparent cache does not: an accept queue that
+    /// can reset a SYN when full (`abort_on_overflow`), and connections kept open
+    /// (`keep_alive`, when it was read without a problem).
+    fn not_for_a_cache(
+        &mut self,
+        w: &WebServerFile,
+        keep_alive: Option<SimDuration>,
+        anchor: Option<&str>,
+    ) {
+        let name = w.name.as_str();
+        if w.abort_on_overflow.is_some() {
             self.at_field(
                 "abort_on_overflow",
                 anchor,
@@ -105,7 +178,7 @@ impl Checker<'_> {
                 "netlab's transparent cache always resets a SYN when its slots are full: remove abort_on_overflow",
             );
         }
-        if cache.is_some() && keep_alive.is_some() {
+        if keep_alive.is_some() {
             self.at_field(
                 "keep_alive",
                 anchor,
@@ -113,24 +186,6 @@ impl Checker<'_> {
                 "netlab's transparent cache closes every connection: remove keep_alive",
             );
         }
-        Some(NodeSpec::WebServer {
-            name: name.to_string(),
-            interface: interface?,
-            gateway,
-            port,
-            workers,
-            backlog,
-            abort_on_overflow: w.abort_on_overflow.unwrap_or(false),
-            service_time,
-            response_bytes,
-            paths,
-            loopback,
-            arp_ignore: w.arp_ignore.unwrap_or(true),
-            tunnel,
-            smtp_port,
-            keep_alive,
-            cache,
-        })
     }
 
     /// A real server's `tunl0`: its addresses, `rp_filter`, and an MSS clamp that leaves room
@@ -189,6 +244,16 @@ impl Checker<'_> {
             return default;
         }
         port
+    }
+
+    /// A list of URL paths (`paths`): at most [`limits::MAX_LIST`] of them, each checked by
+    /// [`Checker::url_path`] when the list is not too long.
+    pub fn url_paths(&mut self, paths: &[String], anchor: Option<&str>) {
+        if self.list_len(paths.len(), "paths", anchor, limits::MAX_LIST) {
+            for path in paths {
+                self.url_path(path, anchor);
+            }
+        }
     }
 
     /// A URL path or path prefix: starts with `/`, printable ASCII without spaces or `#`.
