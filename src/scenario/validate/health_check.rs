@@ -8,7 +8,7 @@ use super::checker::Checker;
 use super::limits;
 use crate::app::{CheckKind, CheckTiming, CheckerConfig};
 use crate::scenario::format::{CheckFile, CheckTimingFile};
-use crate::sim::SimTime;
+use crate::sim::{SimDuration, SimTime};
 
 impl Checker<'_> {
     /// One checker of `target`, whose service port is `rs_port`. `timings` are searched in
@@ -83,7 +83,8 @@ impl Checker<'_> {
         }
     }
 
-    /// What the checker does: its kind, port, path, expected status codes.
+    /// What the checker does: its kind, then what that kind needs (a port, a request and the
+    /// answers that mean healthy, a HELO name, a scripted timeline).
     pub(super) fn check_kind(
         &mut self,
         check: &CheckFile,
@@ -95,94 +96,159 @@ impl Checker<'_> {
             CheckFile::TcpCheck { port } => CheckKind::Tcp {
                 port: self.port(*port, rs_port, "port", anchor),
             },
-            CheckFile::HttpGet { path, status, port }
-            | CheckFile::SslGet {
-                path, status, port, ..
+            CheckFile::HttpGet { path, status, port } => {
+                let request = HttpRequest::new(path, status, *port);
+                self.http_check(request, None, rs_port, anchor)
+            }
+            CheckFile::SslGet {
+                path,
+                status,
+                port,
+                handshake,
             } => {
-                let handshake = match check {
-                    CheckFile::SslGet { handshake, .. } => {
-                        Some(self.duration(handshake.as_deref(), "2ms", limits::WAIT, anchor))
-                    }
-                    _ => None,
-                };
-                let path = path.clone().unwrap_or_else(|| "/".to_string());
-                self.url_path(&path, anchor);
-                let status = match status {
-                    Some(codes) => {
-                        if codes.is_empty() {
-                            self.at_field(
-                                "status",
-                                anchor,
-                                "an empty `status` list accepts no answer".into(),
-                                "list the codes that mean healthy, such as [200]",
-                            );
-                        }
-                        for &code in codes {
-                            if !(100..=599).contains(&code) {
-                                self.at_field(
-                                    "status",
-                                    anchor,
-                                    format!("{code} is not an HTTP status code"),
-                                    "HTTP status codes run from 100 to 599, such as 200",
-                                );
-                            }
-                        }
-                        codes.iter().map(|&code| (code, code)).collect()
-                    }
-                    None => vec![(200, 299)],
-                };
-                CheckKind::Http {
-                    port: self.port(*port, rs_port, "port", anchor),
-                    path,
-                    status,
-                    handshake,
-                }
+                // The handshake is read first, so its problem is reported before the request's.
+                let handshake = self.duration(handshake.as_deref(), "2ms", limits::WAIT, anchor);
+                let request = HttpRequest::new(path, status, *port);
+                self.http_check(request, Some(handshake), rs_port, anchor)
             }
             CheckFile::SmtpCheck { port, helo_name } => {
-                let helo = helo_name
-                    .clone()
-                    .unwrap_or_else(|| "smtpchecker.keepalived.org".to_string());
-                self.dns_name(&helo, "HELO", anchor);
-                CheckKind::Smtp {
-                    port: self.port(*port, 25, "port", anchor),
-                    helo,
-                }
+                self.smtp_check(*port, helo_name.as_deref(), anchor)
             }
-            CheckFile::MiscCheck { results } => {
-                if results.is_empty() {
-                    self.at_field(
-                        "results",
-                        anchor,
-                        "a MISC_CHECK needs at least one result on its timeline".into(),
-                        "write what the script says from when, such as results: [(\"0s\", true), (\"20s\", false)]",
-                    );
-                }
-                let before = self.problems.len();
-                let timeline = if self.list_len(results.len(), "results", anchor, limits::MAX_LIST)
-                {
-                    results
-                        .iter()
-                        .map(|(at, ok)| {
-                            (
-                                SimTime::ZERO + self.duration(Some(at), "0s", limits::TIME, anchor),
-                                *ok,
-                            )
-                        })
-                        .collect()
-                } else {
-                    Vec::new()
-                };
-                let parsed = self.problems.len() == before;
-                if parsed && timeline.windows(2).any(|pair| pair[0].0 >= pair[1].0) {
-                    self.at_field(
-                        "results",
-                        anchor,
-                        "a MISC_CHECK's results must be in time order, each later than the one before".into(),
-                        "sort the (time, result) pairs by time",
-                    );
-                }
-                CheckKind::Misc { timeline }
+            CheckFile::MiscCheck { results } => self.misc_check(results, anchor),
+        }
+    }
+
+    /// `HTTP_GET`, or `SSL_GET` when it has a `handshake` time: the path to request (`/` by
+    /// default), the status codes that mean healthy, and the port (the real server's,
+    /// `rs_port`, by default).
+    fn http_check(
+        &mut self,
+        request: HttpRequest<'_>,
+        handshake: Option<SimDuration>,
+        rs_port: u16,
+        anchor: Option<&str>,
+    ) -> CheckKind {
+        let path = request.path.unwrap_or("/").to_string();
+        self.url_path(&path, anchor);
+        let status = self.status_codes(request.status, anchor);
+        CheckKind::Http {
+            port: self.port(request.port, rs_port, "port", anchor),
+            path,
+            status,
+            handshake,
+        }
+    }
+
+    /// The status codes that mean healthy, as ranges: each code listed (at least one, each
+    /// from 100 to 599), or 200 to 299 by default.
+    fn status_codes(&mut self, codes: Option<&[u16]>, anchor: Option<&str>) -> Vec<(u16, u16)> {
+        let Some(codes) = codes else {
+            return vec![(200, 299)];
+        };
+        if codes.is_empty() {
+            self.at_field(
+                "status",
+                anchor,
+                "an empty `status` list accepts no answer".into(),
+                "list the codes that mean healthy, such as [200]",
+            );
+        }
+        for &code in codes {
+            if !(100..=599).contains(&code) {
+                self.at_field(
+                    "status",
+                    anchor,
+                    format!("{code} is not an HTTP status code"),
+                    "HTTP status codes run from 100 to 599, such as 200",
+                );
             }
+        }
+        codes.iter().map(|&code| (code, code)).collect()
+    }
+
+    /// `SMTP_CHECK`: the name it sends with HELO (keepalived's own by default), which must be a
+    /// DNS name, and the port (25 by default, whatever the real server's).
+    fn smtp_check(
+        &mut self,
+        port: Option<u16>,
+        helo_name: Option<&str>,
+        anchor: Option<&str>,
+    ) -> CheckKind {
+        let helo = helo_name
+            .unwrap_or("smtpchecker.keepalived.org")
+            .to_string();
+        self.dns_name(&helo, "HELO", anchor);
+        CheckKind::Smtp {
+            port: self.port(port, 25, "port", anchor),
+            helo,
+        }
+    }
+
+    /// `MISC_CHECK`: the script's results as a timeline of `(from, succeeds)` pairs, at least
+    /// one, in time order. The order is checked only when every time was read.
+    fn misc_check(&mut self, results: &[(String, bool)], anchor: Option<&str>) -> CheckKind {
+        if results.is_empty() {
+            self.at_field(
+                "results",
+                anchor,
+                "a MISC_CHECK needs at least one result on its timeline".into(),
+                "write what the script says from when, such as results: [(\"0s\", true), (\"20s\", false)]",
+            );
+        }
+        let before = self.problems.len();
+        let timeline = self.misc_timeline(results, anchor);
+        let parsed = self.problems.len() == before;
+        if parsed && timeline.windows(2).any(|pair| pair[0].0 >= pair[1].0) {
+            self.at_field(
+                "results",
+                anchor,
+                "a MISC_CHECK's results must be in time order, each later than the one before"
+                    .into(),
+                "sort the (time, result) pairs by time",
+            );
+        }
+        CheckKind::Misc { timeline }
+    }
+
+    /// The times of a MISC_CHECK's `results`, read as times in the run; none when the list is
+    /// too long.
+    fn misc_timeline(
+        &mut self,
+        results: &[(String, bool)],
+        anchor: Option<&str>,
+    ) -> Vec<(SimTime, bool)> {
+        if !self.list_len(results.len(), "results", anchor, limits::MAX_LIST) {
+            return Vec::new();
+        }
+        results
+            .iter()
+            .map(|(at, ok)| {
+                (
+                    SimTime::ZERO + self.duration(Some(at), "0s", limits::TIME, anchor),
+                    *ok,
+                )
+            })
+            .collect()
+    }
+}
+
+/// What an `HTTP_GET` or `SSL_GET` asks for, as the file gives it: the fields the two share.
+struct HttpRequest<'a> {
+    /// The path to request.
+    path: Option<&'a str>,
+    /// The status codes that mean healthy.
+    status: Option<&'a [u16]>,
+    /// The port to connect to.
+    port: Option<u16>,
+}
+
+impl<'a> HttpRequest<'a> {
+    /// The request of a check whose fields are `path`, `status` and `port`.
+    fn new(path: &'a Option<String>, status: &'a Option<Vec<u16>>, port: Option<u16>) -> Self {
+        HttpRequest {
+            path: path.as_deref(),
+            status: status.as_deref(),
+            port,
         }
     }
 }
