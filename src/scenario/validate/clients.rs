@@ -12,7 +12,8 @@ use super::web_server::{PATH_HELP, path_problem};
 use crate::app::dns::stub::CachePolicy;
 use crate::scenario::diagnostic::nearest;
 use crate::scenario::format::{
-    ClientCacheFile, ClientsFile, OriginsFile, PopularityFile, WorkloadFile,
+    ClientCacheFile, ClientDnsFile, ClientsFile, DistributionFile, OriginsFile, PopularityFile,
+    WorkloadFile,
 };
 use crate::scenario::model::{
     ClientDnsSpec, InterfaceSpec, NodeSpec, Url, WorkloadKind, WorkloadSpec,
@@ -21,7 +22,9 @@ use crate::scenario::spans::Step;
 use crate::sim::SimDuration;
 
 impl Checker<'_> {
-    /// A `Clients` group. Its size was checked against [`limits::MAX_HOSTS`] already.
+    /// A `Clients` group: how many hosts, where they plug in and which addresses they take,
+    /// their gateway, what they fetch and how long they wait for it, how they resolve names,
+    /// their workload and origins. Its size was checked against [`limits::MAX_HOSTS`] already.
     pub fn clients(&mut self, group: &ClientsFile) -> Option<NodeSpec> {
         let name = group.name.as_str();
         let anchor = Some(name);
@@ -32,73 +35,22 @@ impl Checker<'_> {
             1,
             limits::MAX_HOSTS as u32,
         );
-        let segment = self.segments.get(&group.attach).copied();
-        if segment.is_none() {
-            self.unknown_segment(&group.attach, anchor);
-        }
+        let segment = self.client_segment(group, anchor);
         let cidr = self.cidr(&group.first_ip, anchor);
         let cidr = cidr.filter(|&(first, prefix_len)| self.client_range(group, first, prefix_len));
-        let gateway = group.gateway.as_deref().and_then(|g| {
-            let iface = cidr.map(|(ip, prefix_len)| InterfaceSpec {
-                segment: 0,
-                ip,
-                prefix_len,
-                mac: None,
-            });
-            let gateway = self.gateway(Some(g), iface.as_ref(), name)?;
-            if let Some((first, _)) = cidr
-                && (u32::from(first)..u32::from(first) + count).contains(&u32::from(gateway))
-            {
-                self.at_value(
-                    g,
-                    anchor,
-                    format!("gateway {gateway} is one of the group's own hosts"),
-                    "the gateway is the router's address on the clients' subnet",
-                );
-            }
-            Some(gateway)
-        });
+        let gateway = self.client_gateway(group, cidr, count);
         let url = self.url(&group.url, group.dns.is_some(), anchor);
-        if self.list_len(group.paths.len(), "paths", anchor, limits::MAX_LIST) {
-            for path in &group.paths {
-                self.url_path(path, anchor);
-            }
-        }
-        let timeout = self.duration(group.timeout.as_deref(), "5s", limits::TIMEOUT, anchor);
-        let connect_timeout =
-            self.opt_duration(group.connect_timeout.as_deref(), limits::TIMEOUT, anchor);
-        if let Some(connect) = connect_timeout
-            && connect >= timeout
-        {
-            self.at_value(
-                group.connect_timeout.as_deref().unwrap_or_default(),
-                anchor,
-                format!("connect_timeout {connect} is not shorter than timeout {timeout}, so it can never fire"),
-                "connect_timeout limits the handshake alone: make it shorter than the whole request's timeout",
-            );
-        }
-        let dns = group.dns.as_ref().and_then(|d| {
-            let server = self.unicast(&d.server, anchor)?;
-            let policy = match &d.cache {
-                None | Some(ClientCacheFile::HonorTtl) => CachePolicy::HonorTtl,
-                Some(ClientCacheFile::NoCache) => CachePolicy::NoCache,
-                Some(ClientCacheFile::Forever) => CachePolicy::Forever,
-                Some(ClientCacheFile::Hold(t)) => {
-                    CachePolicy::Hold(self.duration(Some(t), "0s", limits::TTL, anchor))
-                }
-            };
-            Some(ClientDnsSpec {
-                server,
-                policy,
-                try_next: d.try_next.unwrap_or(false),
-            })
-        });
+        self.url_paths(&group.paths, anchor);
+        let (timeout, connect_timeout) = self.client_timeouts(group, anchor);
+        let dns = group.dns.as_ref().and_then(|d| self.client_dns(d, anchor));
         let workload = self.workload(&group.workload, count, anchor);
         let origins = group
             .origins
             .as_ref()
             .map(|o| self.origins(o, group, anchor))
             .unwrap_or_default();
+        // A group without its segment, its addresses or its URL cannot be built; its cookie
+        // is read only for a group that can.
         let (segment, (first_ip, prefix_len), url) = (segment?, cidr?, url?);
         self.attach_counts[segment] += count as usize;
         Some(NodeSpec::Clients {
@@ -119,6 +71,93 @@ impl Checker<'_> {
                 self.size(Some(text), "0B", limits::COOKIE_SIZE, anchor)
             }),
             origins,
+        })
+    }
+
+    /// The segment the group's hosts plug into, by index; `None`, reported, when the scenario
+    /// has no segment of that name.
+    fn client_segment(&mut self, group: &ClientsFile, anchor: Option<&str>) -> Option<usize> {
+        let segment = self.segments.get(&group.attach).copied();
+        if segment.is_none() {
+            self.unknown_segment(&group.attach, anchor);
+        }
+        segment
+    }
+
+    /// The group's default gateway, when it has one: a router's address on the subnet of the
+    /// hosts' addresses (`cidr`, when they were accepted), and none of the `count` hosts'
+    /// own addresses.
+    fn client_gateway(
+        &mut self,
+        group: &ClientsFile,
+        cidr: Option<(Ipv4Addr, u8)>,
+        count: u32,
+    ) -> Option<Ipv4Addr> {
+        let text = group.gateway.as_deref()?;
+        let name = group.name.as_str();
+        // The hosts' subnet, seen as the interface the gateway must be on; its segment does
+        // not matter to the gateway.
+        let iface = cidr.map(|(ip, prefix_len)| InterfaceSpec {
+            segment: 0,
+            ip,
+            prefix_len,
+            mac: None,
+        });
+        let gateway = self.gateway(Some(text), iface.as_ref(), name)?;
+        if let Some((first, _)) = cidr
+            && (u32::from(first)..u32::from(first) + count).contains(&u32::from(gateway))
+        {
+            self.at_value(
+                text,
+                Some(name),
+                format!("gateway {gateway} is one of the group's own hosts"),
+                "the gateway is the router's address on the clients' subnet",
+            );
+        }
+        Some(gateway)
+    }
+
+    /// How long a host waits for a whole request (`timeout`, 5 s by default) and, when given,
+    /// for the connection alone (`connect_timeout`), which must be the shorter of the two to
+    /// ever fire.
+    fn client_timeouts(
+        &mut self,
+        group: &ClientsFile,
+        anchor: Option<&str>,
+    ) -> (SimDuration, Option<SimDuration>) {
+        let timeout = self.duration(group.timeout.as_deref(), "5s", limits::TIMEOUT, anchor);
+        let connect_timeout =
+            self.opt_duration(group.connect_timeout.as_deref(), limits::TIMEOUT, anchor);
+        if let Some(connect) = connect_timeout
+            && connect >= timeout
+        {
+            self.at_value(
+                group.connect_timeout.as_deref().unwrap_or_default(),
+                anchor,
+                format!("connect_timeout {connect} is not shorter than timeout {timeout}, so it can never fire"),
+                "connect_timeout limits the handshake alone: make it shorter than the whole request's timeout",
+            );
+        }
+        (timeout, connect_timeout)
+    }
+
+    /// How the group resolves names with DNS: the server it asks, a unicast address, and how
+    /// long its hosts keep answers. `None` when the server's address was refused (then the
+    /// cache policy is not read).
+    fn client_dns(&mut self, d: &ClientDnsFile, anchor: Option<&str>) -> Option<ClientDnsSpec> {
+        let server = self.unicast(&d.server, anchor)?;
+        let policy = match &d.cache {
+            None | Some(ClientCacheFile::HonorTtl) => CachePolicy::HonorTtl,
+            Some(ClientCacheFile::NoCache) => CachePolicy::NoCache,
+            Some(ClientCacheFile::Forever) => CachePolicy::Forever,
+            Some(ClientCacheFile::Hold(t)) => {
+                CachePolicy::Hold(self.duration(Some(t), "0s", limits::TTL, anchor))
+            }
+        };
+        Some(ClientDnsSpec {
+            server,
+            policy,
+            try_next: d.try_next.unwrap_or(false),
         })
     }
 
@@ -277,7 +316,8 @@ impl Checker<'_> {
         Some(url)
     }
 
-    /// A workload must have a positive rate or user count, and must end.
+    /// A workload: what sends the requests (an open loop's rate, or a closed loop's users),
+    /// when it stops (it must), and when it starts. `count` is the number of hosts.
     fn workload(&mut self, w: &WorkloadFile, count: u32, anchor: Option<&str>) -> WorkloadSpec {
         let (kind, requests, duration, start) = match w {
             WorkloadFile::OpenLoop {
@@ -285,28 +325,7 @@ impl Checker<'_> {
                 requests,
                 duration,
                 start,
-            } => {
-                if !(rate.is_finite() && *rate > 0.0 && *rate <= limits::MAX_RATE) {
-                    self.at_field(
-                        "rate",
-                        anchor,
-                        format!(
-                            "rate {} is not a number of requests per second netlab can run",
-                            super::checker::number(*rate)
-                        ),
-                        format!(
-                            "write a positive number up to {}, such as 50.0",
-                            limits::MAX_RATE
-                        ),
-                    );
-                }
-                (
-                    WorkloadKind::OpenLoop { rate: *rate },
-                    *requests,
-                    duration,
-                    start,
-                )
-            }
+            } => (self.open_loop(*rate, anchor), *requests, duration, start),
             WorkloadFile::ClosedLoop {
                 users,
                 think_time,
@@ -314,37 +333,79 @@ impl Checker<'_> {
                 duration,
                 start,
             } => {
-                let total = u64::from(*users) * u64::from(count);
-                if *users == 0 {
-                    self.at_field(
-                        "users",
-                        anchor,
-                        "`users` is 0: nobody would send a request".into(),
-                        "give each host at least one user, such as users: 2",
-                    );
-                } else if total > limits::MAX_USERS {
-                    self.at_field(
-                        "users",
-                        anchor,
-                        format!("{users} users on each of {count} hosts is {total} users in all"),
-                        format!(
-                            "use at least 1 user per host and at most {} in the group",
-                            limits::MAX_USERS
-                        ),
-                    );
-                }
-                let think_time = self.distribution(think_time.as_ref(), SimDuration::ZERO, anchor);
-                (
-                    WorkloadKind::ClosedLoop {
-                        users: *users,
-                        think_time,
-                    },
-                    *requests,
-                    duration,
-                    start,
-                )
+                let kind = self.closed_loop(*users, think_time.as_ref(), count, anchor);
+                (kind, *requests, duration, start)
             }
         };
+        WorkloadSpec {
+            kind,
+            requests,
+            duration: self.workload_stop(requests, duration.as_deref(), anchor),
+            start: self.start_time(start.as_deref(), anchor),
+        }
+    }
+
+    /// An open loop: requests arrive at `rate` per second for the whole group, a positive
+    /// number up to [`limits::MAX_RATE`].
+    fn open_loop(&mut self, rate: f64, anchor: Option<&str>) -> WorkloadKind {
+        if !(rate.is_finite() && rate > 0.0 && rate <= limits::MAX_RATE) {
+            self.at_field(
+                "rate",
+                anchor,
+                format!(
+                    "rate {} is not a number of requests per second netlab can run",
+                    super::checker::number(rate)
+                ),
+                format!(
+                    "write a positive number up to {}, such as 50.0",
+                    limits::MAX_RATE
+                ),
+            );
+        }
+        WorkloadKind::OpenLoop { rate }
+    }
+
+    /// A closed loop: `users` users on each of the `count` hosts (at least one each, at most
+    /// [`limits::MAX_USERS`] in the group), each thinking for `think_time` (0 by default)
+    /// between a response and its next request.
+    fn closed_loop(
+        &mut self,
+        users: u32,
+        think_time: Option<&DistributionFile>,
+        count: u32,
+        anchor: Option<&str>,
+    ) -> WorkloadKind {
+        let total = u64::from(users) * u64::from(count);
+        if users == 0 {
+            self.at_field(
+                "users",
+                anchor,
+                "`users` is 0: nobody would send a request".into(),
+                "give each host at least one user, such as users: 2",
+            );
+        } else if total > limits::MAX_USERS {
+            self.at_field(
+                "users",
+                anchor,
+                format!("{users} users on each of {count} hosts is {total} users in all"),
+                format!(
+                    "use at least 1 user per host and at most {} in the group",
+                    limits::MAX_USERS
+                ),
+            );
+        }
+        let think_time = self.distribution(think_time, SimDuration::ZERO, anchor);
+        WorkloadKind::ClosedLoop { users, think_time }
+    }
+
+    /// When a workload stops: after `requests` requests or after `duration` (at least 1 ms),
+    /// whichever comes first; at least one of them must be given. Returns the duration.
+    fn workload_stop(
+        &mut self,
+        requests: Option<u64>,
+        duration: Option<&str>,
+        anchor: Option<&str>,
+    ) -> Option<SimDuration> {
         if let Some(n) = requests {
             self.count(n, "requests", anchor, 1, limits::MAX_REQUESTS);
         }
@@ -356,22 +417,17 @@ impl Checker<'_> {
                 "give `requests: N`, `duration: \"10s\"`, or both",
             );
         }
-        WorkloadSpec {
-            kind,
-            requests,
-            duration: duration.as_deref().map(|d| {
-                self.duration(
-                    Some(d),
-                    "0s",
-                    limits::Bounds {
-                        min: "1ms",
-                        max: limits::TIME.max,
-                    },
-                    anchor,
-                )
-            }),
-            start: self.start_time(start.as_deref(), anchor),
-        }
+        duration.map(|d| {
+            self.duration(
+                Some(d),
+                "0s",
+                limits::Bounds {
+                    min: "1ms",
+                    max: limits::TIME.max,
+                },
+                anchor,
+            )
+        })
     }
 }
 
