@@ -38,6 +38,7 @@ use std::net::Ipv4Addr;
 
 use super::checkers::{CheckerRead, Timing, checker};
 use super::keywords::Context;
+use super::lexer::Word;
 use super::parser::Item;
 use super::report::Report;
 use crate::ipvs::scheduler;
@@ -84,7 +85,7 @@ pub fn virtual_server_group(r: &mut Report<'_>, item: &Item, groups: &mut Groups
             Some((low, last)) => (low, Some(last)),
             None => (first.text.as_str(), None),
         };
-        let low_word = super::lexer::Word {
+        let low_word = Word {
             text: low.to_string(),
             ..first.clone()
         };
@@ -195,6 +196,10 @@ pub fn virtual_server(
 
 /// The block of a `virtual_server` read as the service `vip`:`port`, or as the firewall-mark
 /// service `fwmark` (`None` where they could not be read, reported already).
+///
+/// The block is read in one pass, then what needs the whole block is settled: the missing
+/// `protocol`, the sorry server's forwarding method, and the real servers, which inherit the
+/// service's port, method, weight and check timing wherever in the block those are written.
 fn virtual_server_at(
     r: &mut Report<'_>,
     item: &Item,
@@ -206,10 +211,44 @@ fn virtual_server_at(
     let keyword = item.keyword();
     let items = r.block(item)?;
     let is_fwmark = item.args().first().is_some_and(|w| w.text == "fwmark");
+    let mut service = empty_service(is_fwmark, vip, port, fwmark)?;
+    let mut block = ServiceBlock::default();
+    for item in items {
+        service_keyword(r, item, &mut service, &mut block);
+    }
+    if !block.protocol_seen && !is_fwmark {
+        r.warning(
+            keyword,
+            "this virtual server has no `protocol`: keepalived makes it UDP, netlab runs it as TCP"
+                .into(),
+            "write `protocol TCP`, as netlab models it",
+        );
+    }
+    sorry_server_forward(&mut service, &block);
+    real_servers(r, &mut service, &block, scripts);
+    if service.real_servers.is_empty() {
+        r.warning(
+            keyword,
+            "this virtual server has no real servers".into(),
+            "keepalived ignores it; netlab keeps the empty service in IPVS",
+        );
+    }
+    Some(service)
+}
+
+/// The service the block fills in, with only its address set: `vip`:`port`, or the
+/// firewall mark `fwmark` (with `port` its real servers' default port) when the block is
+/// `virtual_server fwmark N`. `None` when one of them could not be read.
+fn empty_service(
+    is_fwmark: bool,
+    vip: Option<Ipv4Addr>,
+    port: Option<u16>,
+    fwmark: Option<u32>,
+) -> Option<VirtualServiceFile> {
     if is_fwmark && fwmark.is_none() {
         return None;
     }
-    let mut service = VirtualServiceFile {
+    Some(VirtualServiceFile {
         vip: if is_fwmark {
             String::new()
         } else {
@@ -225,91 +264,121 @@ fn virtual_server_at(
         quorum: None,
         hysteresis: None,
         sorry_server: None,
+    })
+}
+
+/// What a `virtual_server` block says beyond the fields of the service itself: what its
+/// real servers inherit, and what is only settled once the whole block is read.
+#[derive(Default)]
+struct ServiceBlock<'i> {
+    /// Checker timing at service level (`delay_loop`, `retry`, ...).
+    timing: Timing,
+    /// `lb_kind` / `lvs_method`, if given.
+    method: Option<ForwardFile>,
+    /// `sorry_server_lvs_method`, if given.
+    sorry_method: Option<ForwardFile>,
+    /// `weight` at service level, if given: the real servers' default.
+    weight: Option<u32>,
+    /// Whether the block has a `protocol` line.
+    protocol_seen: bool,
+    /// The `real_server` blocks, read once the rest of the block is known.
+    real_servers: Vec<&'i Item>,
+}
+
+/// One line of a `virtual_server` block, into the service or into `block`. Each group of
+/// keywords has its own reader:
+/// - scheduling and forwarding: `lb_algo` / `lvs_sched` ([`sched`]), `lb_kind` /
+///   `lvs_method` and `sorry_server_lvs_method` ([`forward`]), `protocol`;
+/// - persistence: `persistence_timeout`, `persistence_granularity`;
+/// - the real servers as a whole: `quorum`, `hysteresis`, `inhibit_on_failure`, `weight`;
+/// - the `sorry_server`, the `real_server` blocks, and checker timing (the rest).
+fn service_keyword<'i>(
+    r: &mut Report<'_>,
+    item: &'i Item,
+    service: &mut VirtualServiceFile,
+    block: &mut ServiceBlock<'i>,
+) {
+    if !r.known(Context::VirtualServer, item) {
+        return;
+    }
+    let name = item.keyword().text.as_str();
+    if name != "real_server" {
+        r.no_block(item);
+    }
+    match name {
+        "lb_algo" | "lvs_sched" => service.scheduler = sched(r, item),
+        "lb_kind" | "lvs_method" => block.method = forward(r, item),
+        "sorry_server_lvs_method" => block.sorry_method = forward(r, item),
+        "protocol" => {
+            block.protocol_seen = true;
+            protocol(r, item);
+        }
+        "persistence_timeout" => service.persistence_timeout = persistence_timeout(r, item),
+        "persistence_granularity" => granularity(r, item),
+        "quorum" => service.quorum = live_weight(r, item, 1),
+        "hysteresis" => service.hysteresis = live_weight(r, item, 0),
+        "inhibit_on_failure" => service.inhibit_on_failure = r.flag(item.args().first()),
+        "weight" => block.weight = weight(r, item),
+        "sorry_server" => service.sorry_server = sorry_server(r, item),
+        "real_server" => block.real_servers.push(item),
+        _ => block.timing.read(r, item),
+    }
+}
+
+/// `persistence_timeout [S]`: a client keeps going to the same real server for `S` seconds
+/// (1 s to 31 days), as scenario text. Without a value, keepalived's default of 6 minutes.
+fn persistence_timeout(r: &mut Report<'_>, item: &Item) -> Option<String> {
+    let seconds = match item.args().first() {
+        Some(word) => r.number(word, "persistence_timeout", 1, MAX_PERSISTENCE_S),
+        None => Some(360),
     };
-    let mut timing = Timing::default();
-    let mut method = None;
-    let mut sorry_method = None;
-    let mut default_weight = None;
-    let mut protocol_seen = false;
-    let mut real_servers = Vec::new();
-    for item in items {
-        if !r.known(Context::VirtualServer, item) {
-            continue;
-        }
-        let name = item.keyword().text.as_str();
-        if name != "real_server" {
-            r.no_block(item);
-        }
-        match name {
-            "lb_algo" | "lvs_sched" => service.scheduler = sched(r, item),
-            "lb_kind" | "lvs_method" => method = forward(r, item),
-            "sorry_server_lvs_method" => sorry_method = forward(r, item),
-            "protocol" => {
-                protocol_seen = true;
-                protocol(r, item);
-            }
-            "persistence_timeout" => {
-                // Without a value, keepalived's default of 6 minutes.
-                let seconds = match item.args().first() {
-                    Some(word) => r.number(word, "persistence_timeout", 1, MAX_PERSISTENCE_S),
-                    None => Some(360),
-                };
-                service.persistence_timeout = seconds.map(|s| format!("{s}s"));
-            }
-            "persistence_granularity" => granularity(r, item),
-            "quorum" => {
-                service.quorum = r
-                    .arg(item, 0, "a weight")
-                    .and_then(|w| r.number(w, "quorum", 1, u64::from(u32::MAX)))
-                    .map(|q| q as u32);
-            }
-            "hysteresis" => {
-                service.hysteresis = r
-                    .arg(item, 0, "a weight")
-                    .and_then(|w| r.number(w, "hysteresis", 0, u64::from(u32::MAX)))
-                    .map(|h| h as u32);
-            }
-            "inhibit_on_failure" => service.inhibit_on_failure = r.flag(item.args().first()),
-            "weight" => default_weight = weight(r, item),
-            "sorry_server" => service.sorry_server = sorry_server(r, item),
-            "real_server" => real_servers.push(item),
-            _ => timing.read(r, item),
-        }
-    }
-    if !protocol_seen && !is_fwmark {
-        r.warning(
-            keyword,
-            "this virtual server has no `protocol`: keepalived makes it UDP, netlab runs it as TCP"
-                .into(),
-            "write `protocol TCP`, as netlab models it",
-        );
-    }
+    seconds.map(|s| format!("{s}s"))
+}
+
+/// `quorum W` (at least `min` = 1) or `hysteresis W` (`min` = 0): weights compared with the
+/// sum of the weights of the live real servers. keepalived keeps the service up while that
+/// sum is at least the quorum; the hysteresis widens the step, so that the service comes up
+/// at quorum + hysteresis and goes down below quorum − hysteresis.
+fn live_weight(r: &mut Report<'_>, item: &Item, min: u64) -> Option<u32> {
+    let keyword = item.keyword().text.as_str();
+    r.arg(item, 0, "a weight")
+        .and_then(|w| r.number(w, keyword, min, u64::from(u32::MAX)))
+        .map(|n| n as u32)
+}
+
+/// The sorry server's forwarding method: `sorry_server_lvs_method`, else the service's
+/// `lb_kind`. Direct routing and tunnelling cannot change the port, so its port is dropped
+/// with them.
+fn sorry_server_forward(service: &mut VirtualServiceFile, block: &ServiceBlock<'_>) {
     if let Some(sorry) = service.sorry_server.as_mut() {
-        sorry.forward = sorry_method.or(method);
+        sorry.forward = block.sorry_method.or(block.method);
         if matches!(sorry.forward, Some(ForwardFile::Dr | ForwardFile::Tun)) {
             sorry.port = None;
         }
     }
+}
+
+/// The `real_server` blocks of the service, in order, each with what it inherits from the
+/// service (its port, `lb_kind`, `weight` and checker timing). Those that cannot be read are
+/// left out (reported already).
+fn real_servers(
+    r: &mut Report<'_>,
+    service: &mut VirtualServiceFile,
+    block: &ServiceBlock<'_>,
+    scripts: &Scripts,
+) {
     let defaults = ServiceDefaults {
         port: service.port.unwrap_or(80),
-        method,
-        weight: default_weight,
-        timing: &timing,
+        method: block.method,
+        weight: block.weight,
+        timing: &block.timing,
         scripts,
     };
-    for item in real_servers {
+    for item in &block.real_servers {
         if let Some(rs) = real_server(r, item, &defaults) {
             service.real_servers.push(rs);
         }
     }
-    if service.real_servers.is_empty() {
-        r.warning(
-            keyword,
-            "this virtual server has no real servers".into(),
-            "keepalived ignores it; netlab keeps the empty service in IPVS",
-        );
-    }
-    Some(service)
 }
 
 /// What a virtual server passes down to its real servers.
@@ -326,24 +395,58 @@ struct ServiceDefaults<'a> {
     scripts: &'a Scripts,
 }
 
-/// A `real_server IP [PORT] { ... }` block.
+/// The checker blocks a real server may hold (see `checkers`).
+const CHECKERS: [&str; 6] = [
+    "HTTP_GET",
+    "SSL_GET",
+    "TCP_CHECK",
+    "SMTP_CHECK",
+    "MISC_CHECK",
+    "PING_CHECK",
+];
+
+/// A `real_server IP [PORT] { ... }` block: its address, its own settings and checkers,
+/// then the rules that need them all (the port direct routing and tunnelling keep, the
+/// port the checkers probe, one timing for all its checkers).
 fn real_server(r: &mut Report<'_>, item: &Item, s: &ServiceDefaults<'_>) -> Option<RealServerFile> {
     let keyword = item.keyword();
+    let port_word = item.args().get(1);
+    let (addr, port) = real_server_address(r, item, s.port)?;
+    let mut rs = inherited_server(addr, port, s);
+    let (timing, checkers) = real_server_block(r, item, addr, s.scripts, &mut rs);
+    keep_service_port(r, &mut rs, port, port_word, s.port);
+    if port_word.is_none() {
+        warn_probed_ports(r, keyword, &rs.ip, &checkers, s.port);
+    }
+    rs.check_timing = per_server_timing(r, keyword, &checkers, &timing, s.timing);
+    rs.checks = checkers.into_iter().map(|c| c.check).collect();
+    Some(rs)
+}
+
+/// The `IP [PORT]` after `real_server`: its address, and its port (the service's
+/// `service_port` when it gives none, as keepalived). `None` when either cannot be read; both
+/// are reported.
+fn real_server_address(
+    r: &mut Report<'_>,
+    item: &Item,
+    service_port: u16,
+) -> Option<(Ipv4Addr, u16)> {
     let addr = r
         .arg(item, 0, "an address")
         .and_then(|w| r.ipv4(w, "the real server"));
-    let port_word = item.args().get(1);
-    let port = match port_word {
+    let port = match item.args().get(1) {
         Some(word) => r.port(word),
-        None => Some(s.port),
+        None => Some(service_port),
     };
-    let items = match &item.block {
-        Some(block) => block.items.as_slice(),
-        None => &[],
-    };
-    let mut rs = RealServerFile {
-        ip: addr?.to_string(),
-        port: Some(port?),
+    Some((addr?, port?))
+}
+
+/// Real server `addr`:`port` before its block is read: with the service's `weight` and
+/// `lb_kind`, which its own `weight` and `lvs_method` may override.
+fn inherited_server(addr: Ipv4Addr, port: u16, s: &ServiceDefaults<'_>) -> RealServerFile {
+    RealServerFile {
+        ip: addr.to_string(),
+        port: Some(port),
         weight: s.weight,
         forward: s.method,
         upper_threshold: None,
@@ -351,85 +454,130 @@ fn real_server(r: &mut Report<'_>, item: &Item, s: &ServiceDefaults<'_>) -> Opti
         checks: Vec::new(),
         check_timing: CheckTimingFile::default(),
         inhibit_on_failure: None,
-    };
+    }
+}
+
+/// The lines of the block of real server `addr` (it may have none), into `rs`: its
+/// checkers, as they are read (see `checkers`), and the timing the block sets for all of
+/// them; the other lines are its settings.
+fn real_server_block(
+    r: &mut Report<'_>,
+    item: &Item,
+    addr: Ipv4Addr,
+    scripts: &Scripts,
+    rs: &mut RealServerFile,
+) -> (Timing, Vec<CheckerRead>) {
     let mut timing = Timing::default();
     let mut checkers: Vec<CheckerRead> = Vec::new();
+    let items = match &item.block {
+        Some(block) => block.items.as_slice(),
+        None => &[],
+    };
     for item in items {
         if !r.known(Context::RealServer, item) {
             continue;
         }
-        let name = item.keyword().text.as_str();
-        match name {
-            "HTTP_GET" | "SSL_GET" | "TCP_CHECK" | "SMTP_CHECK" | "MISC_CHECK" | "PING_CHECK" => {
-                if let Some(read) = checker(r, item, addr?, s.scripts) {
-                    checkers.push(read);
-                }
-                continue;
+        if CHECKERS.contains(&item.keyword().text.as_str()) {
+            if let Some(read) = checker(r, item, addr, scripts) {
+                checkers.push(read);
             }
-            _ => r.no_block(item),
+            continue;
         }
-        match name {
-            "weight" => rs.weight = weight(r, item),
-            "lvs_method" => rs.forward = forward(r, item),
-            "inhibit_on_failure" => rs.inhibit_on_failure = r.flag(item.args().first()),
-            "uthreshold" | "lthreshold" => {
-                let value = r
-                    .arg(item, 0, "a number of connections")
-                    .and_then(|w| r.number(w, name, 0, u64::from(limits::MAX_THRESHOLD)))
-                    .map(|n| n as u32);
-                if name == "uthreshold" {
-                    rs.upper_threshold = value;
-                } else {
-                    rs.lower_threshold = value;
-                }
-            }
-            _ => timing.read(r, item),
-        }
+        r.no_block(item);
+        real_server_setting(r, item, rs, &mut timing);
     }
-    // Direct routing and tunnelling cannot change the port: keepalived resets it.
+    (timing, checkers)
+}
+
+/// One line of a `real_server` block other than a checker, into `rs`: `weight`,
+/// `lvs_method` (this server's own forwarding method), `inhibit_on_failure` (a failed
+/// server gets weight 0 instead of leaving the IPVS table), `uthreshold` and `lthreshold`;
+/// the rest is checker timing, for all its checkers.
+fn real_server_setting(
+    r: &mut Report<'_>,
+    item: &Item,
+    rs: &mut RealServerFile,
+    timing: &mut Timing,
+) {
+    match item.keyword().text.as_str() {
+        "weight" => rs.weight = weight(r, item),
+        "lvs_method" => rs.forward = forward(r, item),
+        "inhibit_on_failure" => rs.inhibit_on_failure = r.flag(item.args().first()),
+        "uthreshold" => rs.upper_threshold = threshold(r, item),
+        "lthreshold" => rs.lower_threshold = threshold(r, item),
+        _ => timing.read(r, item),
+    }
+}
+
+/// `uthreshold N` or `lthreshold N`: the connection thresholds keepalived passes to IPVS.
+/// At the upper one the server takes no new connections; below the lower one it takes them
+/// again.
+fn threshold(r: &mut Report<'_>, item: &Item) -> Option<u32> {
+    let keyword = item.keyword().text.as_str();
+    r.arg(item, 0, "a number of connections")
+        .and_then(|w| r.number(w, keyword, 0, u64::from(limits::MAX_THRESHOLD)))
+        .map(|n| n as u32)
+}
+
+/// Direct routing and tunnelling cannot change the port: the packet reaches the real
+/// server as the client sent it. keepalived resets a different `port` to the service's
+/// (with "ports don't match"); so does netlab, with a warning on the port written
+/// (`port_word`).
+fn keep_service_port(
+    r: &mut Report<'_>,
+    rs: &mut RealServerFile,
+    port: u16,
+    port_word: Option<&Word>,
+    service_port: u16,
+) {
     let keeps_packet = matches!(rs.forward, Some(ForwardFile::Dr | ForwardFile::Tun));
-    if keeps_packet && port != Some(s.port) {
-        if let Some(word) = port_word {
-            let method = if rs.forward == Some(ForwardFile::Dr) {
-                "direct routing"
-            } else {
-                "tunnelling"
-            };
+    if !keeps_packet || port == service_port {
+        return;
+    }
+    if let Some(word) = port_word {
+        let method = if rs.forward == Some(ForwardFile::Dr) {
+            "direct routing"
+        } else {
+            "tunnelling"
+        };
+        r.warning(
+            word,
+            format!("{method} cannot change the port: the service's {service_port} is used"),
+            "keepalived resets it too (\"ports don't match\"): write the service's port",
+        );
+    }
+    rs.port = Some(service_port);
+}
+
+/// A real server written without a port gets the service's (`service_port`); a checker of
+/// it that probes another port (`connect_port`) most likely names the port the server
+/// really listens on, so each such checker gets a warning.
+fn warn_probed_ports(
+    r: &mut Report<'_>,
+    keyword: &Word,
+    ip: &str,
+    checkers: &[CheckerRead],
+    service_port: u16,
+) {
+    for read in checkers {
+        if let Some(probed) = read.port.filter(|&p| p != service_port) {
             r.warning(
-                word,
+                keyword,
                 format!(
-                    "{method} cannot change the port: the service's {} is used",
-                    s.port
+                    "this real server has no port, so it gets the service's {service_port}, but its {} probes port {probed}",
+                    read.keyword
                 ),
-                "keepalived resets it too (\"ports don't match\"): write the service's port",
+                format!("write the port the server listens on: `real_server {ip} {probed}`"),
             );
         }
-        rs.port = Some(s.port);
     }
-    if port_word.is_none() {
-        for read in &checkers {
-            if let Some(probed) = read.port.filter(|&p| p != s.port) {
-                r.warning(
-                    keyword,
-                    format!(
-                        "this real server has no port, so it gets the service's {}, but its {} probes port {probed}",
-                        s.port, read.keyword
-                    ),
-                    format!("write the port the server listens on: `real_server {} {probed}`", rs.ip),
-                );
-            }
-        }
-    }
-    rs.check_timing = per_server_timing(r, keyword, &checkers, &timing, s.timing);
-    rs.checks = checkers.into_iter().map(|c| c.check).collect();
-    Some(rs)
 }
 
 /// The timing of a real server's checkers as one `check_timing`: each checker's value is its
 /// own, else the real server's, else the service's (keepalived's inheritance).
 fn per_server_timing(
     r: &mut Report<'_>,
-    keyword: &super::lexer::Word,
+    keyword: &Word,
     checkers: &[CheckerRead],
     server: &Timing,
     service: &Timing,
