@@ -71,6 +71,10 @@ pub fn global_defs(r: &mut Report<'_>, item: &Item, globals: &mut Globals) {
 
 /// A `vrrp_instance NAME { ... }` block, on a node whose interfaces are described (in
 /// order) by `interfaces`.
+///
+/// The block is read in one pass; then come the checks that need the whole block: the
+/// keywords every instance needs, and keepalived's rules for `state MASTER`. `None` when
+/// the instance cannot be used (reported already).
 pub fn vrrp_instance(
     r: &mut Report<'_>,
     item: &Item,
@@ -92,55 +96,99 @@ pub fn vrrp_instance(
         garp_master_delay: globals.garp_delay.clone(),
         sync_group: None,
     };
-    let mut vrid = None;
-    let mut master: Option<&Word> = None;
-    let mut interface_seen = false;
-    let mut nopreempt_word: Option<&Word> = None;
+    let mut block = InstanceBlock::default();
     for item in items {
-        if !r.known(Context::VrrpInstance, item) {
-            continue;
-        }
-        let keyword = item.keyword().text.as_str();
-        if keyword != "virtual_ipaddress" {
-            r.no_block(item);
-        }
-        match keyword {
-            "state" => master = state(r, item).then_some(item.keyword()),
-            "interface" => {
-                interface_seen = true;
-                vrrp.interface = interface(r, item, interfaces);
-            }
-            "virtual_router_id" => {
-                vrid = r
-                    .arg(item, 0, "a number")
-                    .and_then(|w| r.number(w, keyword, 1, 255))
-                    .map(|n| n as u8);
-            }
-            "priority" => {
-                vrrp.priority = r
-                    .arg(item, 0, "a number")
-                    .and_then(|w| r.number(w, keyword, 1, 255))
-                    .map(|n| n as u8);
-            }
-            "advert_int" => vrrp.advert_int = advert_int(r, item),
-            "nopreempt" => {
-                vrrp.nopreempt = Some(true);
-                nopreempt_word = Some(item.keyword());
-            }
-            "preempt" => vrrp.nopreempt = Some(false),
-            "virtual_ipaddress" => vrrp.virtual_ipaddress = addresses(r, item),
-            "garp_master_repeat" => vrrp.garp_master_repeat = garp_repeat(r, item),
-            _ => vrrp.garp_master_delay = garp_delay(r, item),
-        }
+        instance_keyword(r, item, interfaces, &mut vrrp, &mut block);
     }
-    if !interface_seen {
+    vrrp.virtual_router_id = required_keywords(r, keyword, name, &vrrp, &block)?;
+    clear_nopreempt(r, &mut vrrp, &block);
+    master_state(r, &mut vrrp, &block);
+    Some(vrrp)
+}
+
+/// What a `vrrp_instance` block says beyond the fields of the `VrrpFile`, for the checks
+/// that need the whole block.
+#[derive(Default)]
+struct InstanceBlock<'i> {
+    /// `virtual_router_id`, if given and valid.
+    vrid: Option<u8>,
+    /// The `state` keyword, when it says MASTER.
+    master: Option<&'i Word>,
+    /// Whether the block has an `interface` line (valid or not).
+    interface_seen: bool,
+    /// The `nopreempt` keyword, if given.
+    nopreempt: Option<&'i Word>,
+}
+
+/// One line of a `vrrp_instance` block, into `vrrp` or into `block`:
+/// - the election: `state`, `priority`, `nopreempt` and `preempt` (the last one written
+///   wins);
+/// - where the router is: `interface`, `virtual_router_id`;
+/// - what the master holds: `virtual_ipaddress`;
+/// - timers: `advert_int`, `garp_master_repeat` and `garp_master_delay` (the rest).
+fn instance_keyword<'i>(
+    r: &mut Report<'_>,
+    item: &'i Item,
+    interfaces: &[String],
+    vrrp: &mut VrrpFile,
+    block: &mut InstanceBlock<'i>,
+) {
+    if !r.known(Context::VrrpInstance, item) {
+        return;
+    }
+    let keyword = item.keyword().text.as_str();
+    if keyword != "virtual_ipaddress" {
+        r.no_block(item);
+    }
+    match keyword {
+        "state" => block.master = state(r, item).then_some(item.keyword()),
+        "interface" => {
+            block.interface_seen = true;
+            vrrp.interface = interface(r, item, interfaces);
+        }
+        "virtual_router_id" => block.vrid = one_to_255(r, item),
+        "priority" => vrrp.priority = one_to_255(r, item),
+        "advert_int" => vrrp.advert_int = advert_int(r, item),
+        "nopreempt" => {
+            vrrp.nopreempt = Some(true);
+            block.nopreempt = Some(item.keyword());
+        }
+        "preempt" => vrrp.nopreempt = Some(false),
+        "virtual_ipaddress" => vrrp.virtual_ipaddress = addresses(r, item),
+        "garp_master_repeat" => vrrp.garp_master_repeat = garp_repeat(r, item),
+        _ => vrrp.garp_master_delay = garp_delay(r, item),
+    }
+}
+
+/// `virtual_router_id N` or `priority N`: 1 to 255. The VRID names the virtual router on
+/// its segment (the same on every router of the group); priority 255 is kept for the
+/// router that owns the addresses, and 0 for a master that resigns.
+fn one_to_255(r: &mut Report<'_>, item: &Item) -> Option<u8> {
+    let keyword = item.keyword().text.as_str();
+    r.arg(item, 0, "a number")
+        .and_then(|w| r.number(w, keyword, 1, 255))
+        .map(|n| n as u8)
+}
+
+/// The keywords every instance needs, each missing one an error on the `vrrp_instance`
+/// `keyword` of instance `name`: `interface`, `virtual_router_id` and `virtual_ipaddress`.
+/// Returns the virtual router ID; without one, `None` (the instance is left out, and its
+/// addresses are not checked).
+fn required_keywords(
+    r: &mut Report<'_>,
+    keyword: &Word,
+    name: &Word,
+    vrrp: &VrrpFile,
+    block: &InstanceBlock<'_>,
+) -> Option<u8> {
+    if !block.interface_seen {
         r.error(
             keyword,
             format!("vrrp_instance {} has no `interface`", name.text),
             "add `interface eth0` (eth0 is the node's first interface in the scenario)",
         );
     }
-    let Some(vrid) = vrid else {
+    let Some(vrid) = block.vrid else {
         r.error(
             keyword,
             format!("vrrp_instance {} has no `virtual_router_id`", name.text),
@@ -148,7 +196,6 @@ pub fn vrrp_instance(
         );
         return None;
     };
-    vrrp.virtual_router_id = vrid;
     if vrrp.virtual_ipaddress.is_empty() {
         r.error(
             keyword,
@@ -156,13 +203,18 @@ pub fn vrrp_instance(
             "add `virtual_ipaddress { 10.0.0.100 }`: the addresses the master holds",
         );
     }
-    // keepalived clears nopreempt for an instance that wants to be master or owns the
-    // addresses ("nopreempt will not work with initial state MASTER - clearing").
-    let priority = vrrp
-        .priority
-        .unwrap_or(if master.is_some() { 255 } else { 100 });
-    if vrrp.nopreempt == Some(true) && (master.is_some() || priority == 255) {
-        if let Some(word) = nopreempt_word {
+    Some(vrid)
+}
+
+/// keepalived clears `nopreempt` for an instance that wants to be master or owns the
+/// addresses ("nopreempt will not work with initial state MASTER - clearing"): with
+/// `state MASTER`, or priority 255 (given, or the default of `state MASTER`). So does
+/// netlab, with a warning on the `nopreempt`.
+fn clear_nopreempt(r: &mut Report<'_>, vrrp: &mut VrrpFile, block: &InstanceBlock<'_>) {
+    let master = block.master.is_some();
+    let priority = vrrp.priority.unwrap_or(if master { 255 } else { 100 });
+    if vrrp.nopreempt == Some(true) && (master || priority == 255) {
+        if let Some(word) = block.nopreempt {
             r.warning(
                 word,
                 "keepalived ignores `nopreempt` with `state MASTER` or priority 255".into(),
@@ -171,18 +223,24 @@ pub fn vrrp_instance(
         }
         vrrp.nopreempt = None;
     }
-    if let Some(state) = master {
-        // keepalived: without a priority, MASTER means 255 (the address owner).
-        let priority = *vrrp.priority.get_or_insert(255);
-        if priority == 255 {
-            r.warning(
-                state,
-                "keepalived makes an address owner (`state MASTER`, priority 255) master at once; netlab starts it as BACKUP".into(),
-                "it wins the first election anyway, after one Master_Down_Interval",
-            );
-        }
+}
+
+/// `state MASTER` is only a wish: every instance starts as BACKUP and the election decides,
+/// except an address owner (priority 255), which keepalived makes master at once. An
+/// instance with `state MASTER` and no `priority` gets 255, as in keepalived; netlab starts
+/// an address owner as BACKUP too, with a warning on the `state`.
+fn master_state(r: &mut Report<'_>, vrrp: &mut VrrpFile, block: &InstanceBlock<'_>) {
+    let Some(state) = block.master else {
+        return;
+    };
+    let priority = *vrrp.priority.get_or_insert(255);
+    if priority == 255 {
+        r.warning(
+            state,
+            "keepalived makes an address owner (`state MASTER`, priority 255) master at once; netlab starts it as BACKUP".into(),
+            "it wins the first election anyway, after one Master_Down_Interval",
+        );
     }
-    Some(vrrp)
 }
 
 /// `state MASTER|BACKUP`: whether it says MASTER.
