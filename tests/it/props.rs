@@ -93,6 +93,10 @@ enum Edit {
     Splice(f64, f64, f64),
     /// Replace the n-th number in the text with another one.
     Number(usize, i128),
+    /// Replace the n-th number with a decimal `whole.fraction` (six digits of fraction): the
+    /// seconds of a keepalived timer, such as `advert_int 18446744073709.551115`, whose
+    /// microseconds sit near `u64::MAX`.
+    Decimal(usize, u64, u32),
 }
 
 fn edit() -> impl Strategy<Value = Edit> {
@@ -102,7 +106,16 @@ fn edit() -> impl Strategy<Value = Edit> {
         (0.0..1.0, 0.0..1.0, 0.0..1.0).prop_map(|(a, b, c)| Edit::Splice(a, b, c)),
         (0usize..200, any::<i128>()).prop_map(|(n, v)| Edit::Number(n, v)),
         (0usize..200, -3i128..70000).prop_map(|(n, v)| Edit::Number(n, v)),
+        (0usize..200, seconds_near_the_top(), 0u32..1_000_000)
+            .prop_map(|(n, w, f)| Edit::Decimal(n, w, f)),
     ]
+}
+
+/// Whole seconds for `Edit::Decimal`: small, any, or those whose microseconds come within a
+/// second of `u64::MAX` (where rounding or adding to them overflows).
+fn seconds_near_the_top() -> impl Strategy<Value = u64> {
+    const TOP: u64 = u64::MAX / 1_000_000;
+    prop_oneof![0u64..300, any::<u64>(), TOP - 2..=TOP + 2]
 }
 
 /// The byte index at fraction `f` of `text`, moved back to a character boundary.
@@ -130,23 +143,29 @@ fn apply(text: &str, edit: &Edit) -> String {
             let c = at(text, c);
             format!("{}{}{}", &text[..c], &text[a..b], &text[c..])
         }
-        Edit::Number(n, v) => {
-            let starts: Vec<usize> = text
-                .char_indices()
-                .filter(|&(i, ch)| {
-                    ch.is_ascii_digit() && (i == 0 || !text.as_bytes()[i - 1].is_ascii_digit())
-                })
-                .map(|(i, _)| i)
-                .collect();
-            let Some(&start) = starts.get(n % starts.len().max(1)) else {
-                return text.to_string();
-            };
-            let end = text[start..]
-                .find(|ch: char| !ch.is_ascii_digit())
-                .map_or(text.len(), |e| start + e);
-            format!("{}{v}{}", &text[..start], &text[end..])
+        Edit::Number(n, v) => replace_number(text, n, &v.to_string()),
+        Edit::Decimal(n, whole, fraction) => {
+            replace_number(text, n, &format!("{whole}.{fraction:06}"))
         }
     }
+}
+
+/// `text` with its n-th number (counted round) replaced by `by`.
+fn replace_number(text: &str, n: usize, by: &str) -> String {
+    let starts: Vec<usize> = text
+        .char_indices()
+        .filter(|&(i, ch)| {
+            ch.is_ascii_digit() && (i == 0 || !text.as_bytes()[i - 1].is_ascii_digit())
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let Some(&start) = starts.get(n % starts.len().max(1)) else {
+        return text.to_string();
+    };
+    let end = text[start..]
+        .find(|ch: char| !ch.is_ascii_digit())
+        .map_or(text.len(), |e| start + e);
+    format!("{}{by}{}", &text[..start], &text[end..])
 }
 
 /// What `netlab check` does with a text, minus the printing: decode, load, lint, and render
@@ -413,6 +432,10 @@ fn edits_stay_on_character_boundaries() {
         assert!(text.is_char_boundary(i));
     }
     assert_eq!(apply("a: 12, b: 3", &Edit::Number(1, -7)), "a: 12, b: -7");
+    assert_eq!(
+        apply("a: 12, b: 3", &Edit::Decimal(0, 7, 5)),
+        "a: 7.000005, b: 3"
+    );
     assert_eq!(apply("(x)", &Edit::Cut(0.0, 0.34)), "x)");
 }
 

@@ -62,17 +62,19 @@ impl Report<'_> {
             );
             return None;
         };
-        let value = SimDuration::from_micros(micros);
+        // Six decimals of seconds fit a u64 of microseconds that may not fit one of
+        // nanoseconds (past 584 years): such a time is out of any range.
+        let value = micros.checked_mul(1_000).map(SimDuration::from_nanos);
         let min = parse_duration(bounds.min).unwrap_or(SimDuration::ZERO);
         let max = parse_duration(bounds.max).unwrap_or(SimDuration::ZERO);
-        if value < min || value > max {
+        let Some(value) = value.filter(|v| (min..=max).contains(v)) else {
             self.error(
                 word,
                 format!("{keyword} {} s is outside netlab's range", word.text),
                 help,
             );
             return None;
-        }
+        };
         Some(value)
     }
 

@@ -304,7 +304,8 @@ fn interface(r: &mut Report<'_>, item: &Item, interfaces: &[String]) -> Option<u
 fn advert_int(r: &mut Report<'_>, item: &Item) -> Option<u8> {
     let word = r.arg(item, 0, "a time in seconds")?;
     let micros = super::values::seconds_to_micros(&word.text);
-    let seconds = micros.map(|m| (m + 500_000) / 1_000_000);
+    // Rounded to the nearest second without `m + 500_000`, which overflows near u64::MAX.
+    let seconds = micros.map(|m| m / 1_000_000 + u64::from(m % 1_000_000 >= 500_000));
     match seconds {
         Some(s @ 1..=255) => {
             if micros != Some(s * 1_000_000) {
