@@ -49,8 +49,11 @@ impl Checker<'_> {
             .as_ref()
             .map(|o| self.origins(o, group, anchor))
             .unwrap_or_default();
-        // A group without its segment, its addresses or its URL cannot be built; its cookie
-        // is read only for a group that can.
+        let cookie_bytes = group.cookie.as_deref().map_or(0, |text| {
+            self.size(Some(text), "0B", limits::COOKIE_SIZE, anchor)
+        });
+        // A group without its segment, its addresses or its URL cannot be built (its other
+        // fields were checked all the same, so every mistake is reported at once).
         let (segment, (first_ip, prefix_len), url) = (segment?, cidr?, url?);
         self.attach_counts[segment] += count as usize;
         Some(NodeSpec::Clients {
@@ -67,9 +70,7 @@ impl Checker<'_> {
             dns,
             paths: group.paths.clone(),
             keep_alive: group.keep_alive.unwrap_or(false),
-            cookie_bytes: group.cookie.as_deref().map_or(0, |text| {
-                self.size(Some(text), "0B", limits::COOKIE_SIZE, anchor)
-            }),
+            cookie_bytes,
             origins,
         })
     }
@@ -145,7 +146,8 @@ impl Checker<'_> {
     /// long its hosts keep answers. `None` when the server's address was refused (then the
     /// cache policy is not read).
     fn client_dns(&mut self, d: &ClientDnsFile, anchor: Option<&str>) -> Option<ClientDnsSpec> {
-        let server = self.unicast(&d.server, anchor)?;
+        // The cache policy is checked even when the server's address is refused.
+        let server = self.unicast(&d.server, anchor);
         let policy = match &d.cache {
             None | Some(ClientCacheFile::HonorTtl) => CachePolicy::HonorTtl,
             Some(ClientCacheFile::NoCache) => CachePolicy::NoCache,
@@ -155,7 +157,7 @@ impl Checker<'_> {
             }
         };
         Some(ClientDnsSpec {
-            server,
+            server: server?,
             policy,
             try_next: d.try_next.unwrap_or(false),
         })
