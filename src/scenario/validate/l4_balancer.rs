@@ -16,7 +16,9 @@ use crate::scenario::model::{InterfaceSpec, NodeSpec, ServiceSpec};
 use crate::scenario::spans::Step;
 
 impl Checker<'_> {
-    /// An `L4Balancer`.
+    /// An `L4Balancer`: its interfaces and routes, its virtual services (each on its own
+    /// address and port, or firewall mark), its VRRP instances, the VIPs it claims, when it
+    /// prints `ipvsadm -Ln`, and its CPU per packet.
     pub fn l4_balancer(&mut self, b: &L4BalancerFile) -> NodeSpec {
         let name = b.name.as_str();
         let anchor = Some(name);
@@ -32,24 +34,65 @@ impl Checker<'_> {
         let routes = self.routes(&b.routes, &interfaces, name);
         let arp_timeout =
             self.duration(b.arp_timeout.as_deref(), "60s", limits::ARP_TIMEOUT, anchor);
-        let services: Vec<ServiceSpec> =
-            if self.list_len(b.services.len(), "services", anchor, limits::MAX_LIST) {
-                b.services
+        let services = self.virtual_services(b, &interfaces);
+        let marks = self.mark_rules(b, anchor);
+        self.services_apart(b, &services, &marks);
+        let vrrp = self.vrrp(&b.vrrp, &interfaces, name);
+        self.claim_vips(b, &services);
+        let ipvsadm_at =
+            if self.list_len(b.ipvsadm_at.len(), "ipvsadm_at", anchor, limits::MAX_LIST) {
+                b.ipvsadm_at
                     .iter()
-                    .enumerate()
-                    .map(|(j, s)| {
-                        self.within(&[Step::Field("services"), Step::Item(j)], |c| {
-                            c.virtual_service(s, &interfaces, name)
-                        })
-                    })
+                    .map(|t| self.start_time(Some(t), anchor))
                     .collect()
             } else {
                 Vec::new()
             };
-        let marks = self.mark_rules(b, anchor);
-        for (k, (file, spec)) in b.services.iter().zip(&services).enumerate() {
+        let packet_cost = self.packet_cost(b);
+        NodeSpec::L4Balancer {
+            name: name.to_string(),
+            interfaces,
+            routes,
+            arp_timeout,
+            services,
+            ipvsadm_at,
+            connection_sync: b.connection_sync.unwrap_or(false),
+            marks,
+            vrrp,
+            ignore_garp: b.ignore_garp.unwrap_or(false),
+            packet_cost,
+        }
+    }
+
+    /// The director's virtual services, each checked on its own (`virtual_service`).
+    fn virtual_services(
+        &mut self,
+        b: &L4BalancerFile,
+        interfaces: &[InterfaceSpec],
+    ) -> Vec<ServiceSpec> {
+        let name = b.name.as_str();
+        if !self.list_len(b.services.len(), "services", Some(name), limits::MAX_LIST) {
+            return Vec::new();
+        }
+        b.services
+            .iter()
+            .enumerate()
+            .map(|(j, s)| {
+                self.within(&[Step::Field("services"), Step::Item(j)], |c| {
+                    c.virtual_service(s, interfaces, name)
+                })
+            })
+            .collect()
+    }
+
+    /// No two services on one address and port, as ipvsadm refuses; services on a firewall
+    /// mark are checked against the `marks` rules instead (`fwmark_service`).
+    fn services_apart(&mut self, b: &L4BalancerFile, services: &[ServiceSpec], marks: &[MarkRule]) {
+        let name = b.name.as_str();
+        let anchor = Some(name);
+        for (k, (file, spec)) in b.services.iter().zip(services).enumerate() {
             if let Some(mark) = spec.fwmark {
-                self.fwmark_service(k, mark, &services[..k], &marks, anchor);
+                self.fwmark_service(k, mark, &services[..k], marks, anchor);
                 continue;
             }
             if services[..k].iter().any(|other| {
@@ -66,31 +109,30 @@ impl Checker<'_> {
                 self.leave(depth);
             }
         }
-        let vrrp = self.vrrp(&b.vrrp, &interfaces, name);
-        // A VIP is an address of the director: nobody else may use it (VIPs that VRRP moves
-        // between directors are shared on purpose). The file's VRRP addresses count even
-        // where their instance was refused, so one mistake is reported once.
+    }
+
+    /// A VIP is an address of the director: nobody else may use it (VIPs that VRRP moves
+    /// between directors are shared on purpose). The file's VRRP addresses count even where
+    /// their instance was refused, so one mistake is reported once.
+    fn claim_vips(&mut self, b: &L4BalancerFile, services: &[ServiceSpec]) {
         let mut vips: Vec<Ipv4Addr> = b
             .vrrp
             .iter()
             .flat_map(|v| v.virtual_ipaddress.iter().filter_map(|t| t.parse().ok()))
             .collect();
-        for (file, spec) in b.services.iter().zip(&services) {
+        for (file, spec) in b.services.iter().zip(services) {
             if !vips.contains(&spec.vip) && spec.vip != Ipv4Addr::UNSPECIFIED {
                 vips.push(spec.vip);
-                self.claim_address(spec.vip, &file.vip, name, Role::Vip);
+                self.claim_address(spec.vip, &file.vip, &b.name, Role::Vip);
             }
         }
-        let ipvsadm_at =
-            if self.list_len(b.ipvsadm_at.len(), "ipvsadm_at", anchor, limits::MAX_LIST) {
-                b.ipvsadm_at
-                    .iter()
-                    .map(|t| self.start_time(Some(t), anchor))
-                    .collect()
-            } else {
-                Vec::new()
-            };
-        let packet_cost = b.cost_per_packet.as_deref().map(|t| {
+    }
+
+    /// The director's CPU per packet and the backlog of packets waiting for it, when
+    /// `cost_per_packet` is given (`None`: the director costs nothing).
+    fn packet_cost(&mut self, b: &L4BalancerFile) -> Option<(crate::sim::SimDuration, u32)> {
+        let anchor = Some(b.name.as_str());
+        b.cost_per_packet.as_deref().map(|t| {
             let cost = self.duration(Some(t), "0s", limits::WAIT, anchor);
             let backlog = self.count(
                 b.packet_backlog.unwrap_or(1000),
@@ -100,20 +142,7 @@ impl Checker<'_> {
                 limits::MAX_PACKET_BACKLOG,
             );
             (cost, backlog)
-        });
-        NodeSpec::L4Balancer {
-            name: name.to_string(),
-            interfaces,
-            routes,
-            arp_timeout,
-            services,
-            ipvsadm_at,
-            connection_sync: b.connection_sync.unwrap_or(false),
-            marks,
-            vrrp,
-            ignore_garp: b.ignore_garp.unwrap_or(false),
-            packet_cost,
-        }
+        })
     }
 
     /// A virtual service: address, scheduler, real servers, quorum, sorry server.
