@@ -676,105 +676,25 @@ impl App for L7Proxy {
         self.outbound.recycle(cx);
         for index in 0..self.sessions.len() {
             let client = self.sessions[index].client;
-            // Re-arm finished slots.
-            {
-                let socket = cx.sockets.get_mut::<tcp::Socket>(client);
-                let session = &mut self.sessions[index];
-                if !socket.is_open() {
-                    if session.backend.is_some() {
-                        // The client went away: drop the backend side too (below).
-                    } else {
-                        socket
-                            .listen(self.config.port)
-                            .expect("a closed socket can always listen");
-                        socket.set_timeout(Some(IDLE_ABORT));
-                        // TCP_NODELAY towards clients, as nginx sets it on kept connections:
-                        // Nagle would hold each response's short last segment for a round
-                        // trip, since the connection does not close after it.
-                        socket.set_nagle_enabled(false);
-                        session.await_request(None);
-                        session.client_ip = None;
-                        session.pending.clear();
-                        continue;
-                    }
-                }
-            }
             if !cx.sockets.get_mut::<tcp::Socket>(client).is_open() {
-                self.drop_backend(index, cx, true);
-                acted = true;
+                if self.sessions[index].backend.is_some() {
+                    // The client went away: drop the backend side too.
+                    self.drop_backend(index, cx, true);
+                    acted = true;
+                } else {
+                    self.rearm(index, cx);
+                }
                 continue;
             }
             match self.sessions[index].phase {
-                Phase::Reading => {
-                    let socket = cx.sockets.get_mut::<tcp::Socket>(client);
-                    let session = &mut self.sessions[index];
-                    // A kept connection ends when the client closes it or stays idle too long.
-                    if let Some(until) = session.idle_until
-                        && !socket.can_recv()
-                        && (!socket.may_recv() || now >= until)
-                    {
-                        socket.close();
-                        session.idle_until = None;
-                        session.phase = Phase::Closing;
-                        acted = true;
-                        continue;
-                    }
-                    if socket.state() != tcp::State::Established {
-                        continue;
-                    }
-                    if session.client_ip.is_none() {
-                        self.client_connections += 1;
-                        session.client_ip = socket.remote_endpoint().map(|e| match e.addr {
-                            IpAddress::Ipv4(ip) => ip,
-                        });
-                        session.client_port = socket.remote_endpoint().map_or(0, |e| e.port);
-                    }
-                    let mut progress = RequestProgress::Incomplete;
-                    while socket.can_recv() && progress == RequestProgress::Incomplete {
-                        let reader = &mut session.request;
-                        progress = socket
-                            .recv(|bytes| (bytes.len(), reader.feed(bytes)))
-                            .unwrap_or(RequestProgress::Malformed);
-                    }
-                    match progress {
-                        RequestProgress::Get(_) => {
-                            session.keep_client = self.config.keep_alive.is_some()
-                                && session
-                                    .request
-                                    .header("connection")
-                                    .is_some_and(|value| value.eq_ignore_ascii_case("keep-alive"));
-                            session.idle_until = None;
-                            // 1 → 2: the request waits for the proxy's CPU.
-                            let at = self.charge(now, self.config.cost_per_request);
-                            self.sessions[index].phase = Phase::Routing { at };
-                        }
-                        RequestProgress::Malformed => {
-                            socket.abort();
-                            acted = true;
-                        }
-                        RequestProgress::Incomplete => {}
-                    }
-                }
+                Phase::Reading => acted |= self.read_request(index, cx),
                 Phase::Routing { at } if at <= now => {
                     self.route(index, cx);
                     acted = true;
                 }
                 Phase::Routing { .. } => {}
                 Phase::Relaying => acted |= self.relay(index, cx),
-                Phase::Answering => {
-                    let socket = cx.sockets.get_mut::<tcp::Socket>(client);
-                    let session = &mut self.sessions[index];
-                    if socket.can_send() && !session.pending.is_empty() {
-                        let sent = socket.send_slice(&session.pending).unwrap_or(0);
-                        session.pending.drain(..sent);
-                        acted = true;
-                    }
-                    if session.pending.is_empty() {
-                        socket.close();
-                        session.phase = Phase::Closing;
-                        acted = true;
-                    }
-                }
+                Phase::Answering => acted |= self.send_answer(index, cx),
                 Phase::Closing => {}
             }
         }
@@ -838,6 +758,102 @@ enum Relayed {
 }
 
 impl L7Proxy {
+    /// A finished slot listens again for its next client.
+    fn rearm(&mut self, index: usize, cx: &mut AppCtx<'_>) {
+        let socket = cx
+            .sockets
+            .get_mut::<tcp::Socket>(self.sessions[index].client);
+        socket
+            .listen(self.config.port)
+            .expect("a closed socket can always listen");
+        socket.set_timeout(Some(IDLE_ABORT));
+        // TCP_NODELAY towards clients, as nginx sets it on kept connections: Nagle would
+        // hold each response's short last segment for a round trip, since the connection
+        // does not close after it.
+        socket.set_nagle_enabled(false);
+        let session = &mut self.sessions[index];
+        session.await_request(None);
+        session.client_ip = None;
+        session.pending.clear();
+    }
+
+    /// Step 1: reads the client's request; once it is whole, it waits for the proxy's CPU
+    /// before steps 2–3 route it (`Phase::Routing`). A kept connection ends here when the
+    /// client closes it or stays idle too long. Whether it did something.
+    fn read_request(&mut self, index: usize, cx: &mut AppCtx<'_>) -> bool {
+        let now = cx.now;
+        let socket = cx
+            .sockets
+            .get_mut::<tcp::Socket>(self.sessions[index].client);
+        let session = &mut self.sessions[index];
+        if let Some(until) = session.idle_until
+            && !socket.can_recv()
+            && (!socket.may_recv() || now >= until)
+        {
+            socket.close();
+            session.idle_until = None;
+            session.phase = Phase::Closing;
+            return true;
+        }
+        if socket.state() != tcp::State::Established {
+            return false;
+        }
+        if session.client_ip.is_none() {
+            self.client_connections += 1;
+            session.client_ip = socket.remote_endpoint().map(|e| match e.addr {
+                IpAddress::Ipv4(ip) => ip,
+            });
+            session.client_port = socket.remote_endpoint().map_or(0, |e| e.port);
+        }
+        let mut progress = RequestProgress::Incomplete;
+        while socket.can_recv() && progress == RequestProgress::Incomplete {
+            let reader = &mut session.request;
+            progress = socket
+                .recv(|bytes| (bytes.len(), reader.feed(bytes)))
+                .unwrap_or(RequestProgress::Malformed);
+        }
+        match progress {
+            RequestProgress::Get(_) => {
+                session.keep_client = self.config.keep_alive.is_some()
+                    && session
+                        .request
+                        .header("connection")
+                        .is_some_and(|value| value.eq_ignore_ascii_case("keep-alive"));
+                session.idle_until = None;
+                // 1 → 2: the request waits for the proxy's CPU.
+                let at = self.charge(now, self.config.cost_per_request);
+                self.sessions[index].phase = Phase::Routing { at };
+                false
+            }
+            RequestProgress::Malformed => {
+                socket.abort();
+                true
+            }
+            RequestProgress::Incomplete => false,
+        }
+    }
+
+    /// The proxy's own answer (an error status) goes to the client, then the connection
+    /// closes. Whether it did something.
+    fn send_answer(&mut self, index: usize, cx: &mut AppCtx<'_>) -> bool {
+        let socket = cx
+            .sockets
+            .get_mut::<tcp::Socket>(self.sessions[index].client);
+        let session = &mut self.sessions[index];
+        let mut acted = false;
+        if socket.can_send() && !session.pending.is_empty() {
+            let sent = socket.send_slice(&session.pending).unwrap_or(0);
+            session.pending.drain(..sent);
+            acted = true;
+        }
+        if session.pending.is_empty() {
+            socket.close();
+            session.phase = Phase::Closing;
+            acted = true;
+        }
+        acted
+    }
+
     /// Steps 4–5 for one session: send the request once connected, relay the response.
     fn relay(&mut self, index: usize, cx: &mut AppCtx<'_>) -> bool {
         let Some((backend, _)) = self.sessions[index].backend else {
