@@ -24,7 +24,8 @@ use std::net::Ipv4Addr;
 
 use super::diagnostic::{Diagnostic, Locator};
 use super::model::{
-    ActionSpecKind, FaultKind, FaultSpec, NodeSpec, Scenario, ServiceSpec, WorkloadKind,
+    ActionSpecKind, FaultKind, FaultSpec, InterfaceSpec, NodeSpec, Scenario, ServiceSpec,
+    WorkloadKind,
 };
 use crate::app::{CheckKind, CheckerConfig};
 use crate::ipvs::service::Forward;
@@ -189,69 +190,110 @@ fn real_servers(
         else {
             continue;
         };
-        let mask = crate::node::prefix_mask(interface.prefix_len);
-        let client_next_door = scenario.nodes.iter().find_map(|n| match n {
-            NodeSpec::Clients {
-                name,
-                first_ip,
-                url,
-                ..
-            } if u32::from(*first_ip) & mask == u32::from(interface.ip) & mask
-                && may_reach(scenario, &url.host, service.vip) =>
-            {
-                Some(name)
-            }
-            _ => None,
-        });
-        match rs.forward {
-            Forward::Route if !loopback.contains(&service.vip) => lints.push(Lint {
-                value: rs.addr.to_string(),
-                anchor: Some(director.to_string()),
-                nth_fault: None,
-                message: format!(
-                    "real server \"{name}\" ({}) gets requests for {} by direct routing, but does not have that VIP on its loopback: it will drop every one, while its health checks pass",
-                    rs.addr, service.vip
-                ),
-                help: format!("add `loopback: [\"{}\"]` to \"{name}\"", service.vip),
-                page: "labs/l4-balancing.md#the-real-servers-hold-the-vip-quietly",
-            }),
-            Forward::Tunnel => {
-                if let Some(lint) = tunnel_lint(director, name, rs.addr, service.vip, tunnel) {
-                    lints.push(lint);
-                }
-            }
-            Forward::Masq if client_next_door.is_some() => lints.push(Lint {
-                value: rs.addr.to_string(),
-                anchor: Some(director.to_string()),
-                nth_fault: None,
-                message: format!(
-                    "real server \"{name}\" ({}) is behind NAT on the same subnet as client group \"{}\": it answers those clients directly, from an address they never asked",
-                    rs.addr,
-                    client_next_door.unwrap_or(&String::new())
-                ),
-                help: "put the clients on another subnet, or use forward: Dr".into(),
-                page: "labs/l4-balancing.md#why-nat-fails-here",
-            }),
-            Forward::Masq
-                if !gateway.is_some_and(|g| returns_through(scenario, g, director_addrs)) =>
-            {
-                lints.push(Lint {
-                    value: rs.addr.to_string(),
-                    anchor: Some(director.to_string()),
-                    nth_fault: None,
-                    message: format!(
-                        "real server \"{name}\" ({}) is behind NAT, but its gateway is not the director \"{director}\": its replies will not be rewritten on the way back",
-                        rs.addr
-                    ),
-                    help: format!(
-                        "make \"{name}\"'s gateway an address of \"{director}\", or use forward: Dr"
-                    ),
-                    page: "labs/l4-balancing.md#why-nat-fails-here",
-                })
-            }
-            _ => {}
-        }
+        let served = Served {
+            director,
+            name,
+            addr: rs.addr,
+            vip: service.vip,
+        };
+        let lint = match rs.forward {
+            Forward::Route => vip_not_on_loopback(&served, loopback),
+            Forward::Tunnel => tunnel_lint(director, name, rs.addr, service.vip, tunnel),
+            Forward::Masq => nat_lint(scenario, &served, director_addrs, interface, *gateway),
+        };
+        lints.extend(lint);
     }
+}
+
+/// A real server of a director's virtual service, as the forwarding lints name it.
+struct Served<'a> {
+    /// The director.
+    director: &'a str,
+    /// The real server's node name.
+    name: &'a str,
+    /// Its address.
+    addr: Ipv4Addr,
+    /// The service's VIP.
+    vip: Ipv4Addr,
+}
+
+/// Direct routing: the real server must hold the VIP on its loopback, or it drops every
+/// request while its health checks (to its own address) pass.
+fn vip_not_on_loopback(s: &Served<'_>, loopback: &[Ipv4Addr]) -> Option<Lint> {
+    if loopback.contains(&s.vip) {
+        return None;
+    }
+    let (name, addr, vip) = (s.name, s.addr, s.vip);
+    Some(Lint {
+        value: addr.to_string(),
+        anchor: Some(s.director.to_string()),
+        nth_fault: None,
+        message: format!(
+            "real server \"{name}\" ({addr}) gets requests for {vip} by direct routing, but does not have that VIP on its loopback: it will drop every one, while its health checks pass"
+        ),
+        help: format!("add `loopback: [\"{vip}\"]` to \"{name}\""),
+        page: "labs/l4-balancing.md#the-real-servers-hold-the-vip-quietly",
+    })
+}
+
+/// NAT: the replies must come back through the director. They do not when clients that ask
+/// the VIP sit on the real server's own subnet (it answers them directly), or when its
+/// gateway is not the director.
+fn nat_lint(
+    scenario: &Scenario,
+    s: &Served<'_>,
+    director_addrs: &[Ipv4Addr],
+    interface: &InterfaceSpec,
+    gateway: Option<Ipv4Addr>,
+) -> Option<Lint> {
+    let (director, name, addr) = (s.director, s.name, s.addr);
+    if let Some(group) = client_next_door(scenario, interface, s.vip) {
+        return Some(Lint {
+            value: addr.to_string(),
+            anchor: Some(director.to_string()),
+            nth_fault: None,
+            message: format!(
+                "real server \"{name}\" ({addr}) is behind NAT on the same subnet as client group \"{group}\": it answers those clients directly, from an address they never asked"
+            ),
+            help: "put the clients on another subnet, or use forward: Dr".into(),
+            page: "labs/l4-balancing.md#why-nat-fails-here",
+        });
+    }
+    if gateway.is_some_and(|g| returns_through(scenario, g, director_addrs)) {
+        return None;
+    }
+    Some(Lint {
+        value: addr.to_string(),
+        anchor: Some(director.to_string()),
+        nth_fault: None,
+        message: format!(
+            "real server \"{name}\" ({addr}) is behind NAT, but its gateway is not the director \"{director}\": its replies will not be rewritten on the way back"
+        ),
+        help: format!("make \"{name}\"'s gateway an address of \"{director}\", or use forward: Dr"),
+        page: "labs/l4-balancing.md#why-nat-fails-here",
+    })
+}
+
+/// The first client group on the subnet of `interface` whose URL may lead to `vip`.
+fn client_next_door<'a>(
+    scenario: &'a Scenario,
+    interface: &InterfaceSpec,
+    vip: Ipv4Addr,
+) -> Option<&'a String> {
+    let mask = crate::node::prefix_mask(interface.prefix_len);
+    scenario.nodes.iter().find_map(|n| match n {
+        NodeSpec::Clients {
+            name,
+            first_ip,
+            url,
+            ..
+        } if u32::from(*first_ip) & mask == u32::from(interface.ip) & mask
+            && may_reach(scenario, &url.host, vip) =>
+        {
+            Some(name)
+        }
+        _ => None,
+    })
 }
 
 /// Whether a real server's gateway `gateway` brings its replies back to the director: it is
