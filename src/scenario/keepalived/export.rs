@@ -62,7 +62,7 @@
 use std::fmt::Write;
 
 use crate::app::{CheckKind, CheckerConfig};
-use crate::ipvs::service::Forward;
+use crate::ipvs::service::{Forward, RealServerConfig};
 use crate::node::vrrp::{SyncGroup, VrrpConfig};
 use crate::scenario::model::{NodeSpec, Scenario, ServiceSpec};
 use crate::sim::SimDuration;
@@ -261,20 +261,51 @@ fn method(forward: Forward) -> &'static str {
 const MAX_PERSISTENCE_S: u64 = 31 * 86_400;
 
 /// A `virtual_server` block with its real servers and their checkers.
+///
+/// The block's lines come in keepalived's usual order: the header (address, scheduler,
+/// forwarding, protocol), the service-wide settings (persistence, alpha, quorum), the sorry
+/// server, then one `real_server` block per real server.
 fn write_service(out: &mut String, s: &ServiceSpec) {
-    if s.real_servers.is_empty() {
-        note(
-            out,
-            "",
-            &format!(
-                "netlab's virtual service {}:{} has no real servers: keepalived would ignore its \
-                 virtual_server (\"has no real servers\"), so it is not written",
-                s.vip, s.port
-            ),
-        );
-        out.push('\n');
+    let Some(first) = s.real_servers.first() else {
+        note_no_real_servers(out, s);
         return;
+    };
+    // lb_kind belongs to the virtual server; a real server may override it with lvs_method.
+    let service_kind = first.forward;
+    write_service_header(out, s, service_kind);
+    if let Some(timeout) = s.persistence {
+        write_persistence(out, timeout);
     }
+    write_alpha(out, s);
+    write_quorum(out, s);
+    if let Some(sorry) = &s.sorry_server {
+        write_sorry_server(out, sorry, s.port, service_kind);
+    }
+    for index in 0..s.real_servers.len() {
+        write_real_server(out, s, index, service_kind);
+    }
+    let _ = writeln!(out, "}}\n");
+}
+
+/// A service without real servers: only a comment, since keepalived ignores a
+/// `virtual_server` that has none (netlab keeps the empty service in IPVS).
+fn note_no_real_servers(out: &mut String, s: &ServiceSpec) {
+    note(
+        out,
+        "",
+        &format!(
+            "netlab's virtual service {}:{} has no real servers: keepalived would ignore its \
+             virtual_server (\"has no real servers\"), so it is not written",
+            s.vip, s.port
+        ),
+    );
+    out.push('\n');
+}
+
+/// The opening of a `virtual_server` block: what it matches (`VIP PORT`, or `fwmark N`),
+/// its scheduler (`lb_algo`), its forwarding method (`lb_kind`, from the first real
+/// server) and, for an address and port, its protocol.
+fn write_service_header(out: &mut String, s: &ServiceSpec, service_kind: Forward) {
     match s.fwmark {
         Some(mark) => {
             let _ = writeln!(out, "virtual_server fwmark {mark} {{");
@@ -284,20 +315,29 @@ fn write_service(out: &mut String, s: &ServiceSpec) {
         }
     }
     let _ = writeln!(out, "    lb_algo {}", s.scheduler);
-    // lb_kind belongs to the virtual server; a real server may override it with lvs_method.
-    let service_kind = s.real_servers[0].forward;
     let _ = writeln!(out, "    lb_kind {}", method(service_kind));
     if s.fwmark.is_none() {
         // A firewall mark covers every protocol; keepalived warns about one given.
         let _ = writeln!(out, "    protocol TCP");
     }
-    if let Some(timeout) = s.persistence {
-        write_persistence(out, timeout);
-    }
+}
+
+/// `alpha` at service level, when every checker of the service starts its real server as
+/// failed (keepalived's `alpha`: down until the first check succeeds). A service without
+/// checkers gets none.
+fn write_alpha(out: &mut String, s: &ServiceSpec) {
     let checkers: Vec<&CheckerConfig> = s.checks.iter().flatten().collect();
     if !checkers.is_empty() && checkers.iter().all(|c| c.alpha) {
         let _ = writeln!(out, "    alpha");
     }
+}
+
+/// `quorum` and `hysteresis`: the total weight of live real servers the service needs to
+/// be up, and the margin before it counts as up again. Written only when netlab's differ
+/// from keepalived's defaults (quorum 1, hysteresis 0); a hysteresis not below the quorum
+/// becomes `quorum - 1`, as keepalived would correct it. A service whose real servers all
+/// weigh 0 is noted: keepalived's quorum (1 at least) would exceed their total weight.
+fn write_quorum(out: &mut String, s: &ServiceSpec) {
     if s.real_servers.iter().all(|rs| rs.weight == 0) {
         note(
             out,
@@ -323,36 +363,52 @@ fn write_service(out: &mut String, s: &ServiceSpec) {
         };
         let _ = writeln!(out, "    quorum {quorum}\n    hysteresis {hysteresis}");
     }
-    if let Some(sorry) = &s.sorry_server {
-        let port = port_for(out, sorry.forward, sorry.port, s.port);
-        let _ = writeln!(out, "    sorry_server {} {port}", sorry.addr);
-        if sorry.forward != service_kind {
-            let _ = writeln!(out, "    sorry_server_lvs_method {}", method(sorry.forward));
-        }
+}
+
+/// `sorry_server`: where the service sends its clients while no real server is up. Its
+/// port follows the same rule as a real server's (see [`port_for`]), and a forwarding
+/// method other than the service's is given as `sorry_server_lvs_method`.
+fn write_sorry_server(
+    out: &mut String,
+    sorry: &RealServerConfig,
+    service_port: u16,
+    service_kind: Forward,
+) {
+    let port = port_for(out, sorry.forward, sorry.port, service_port);
+    let _ = writeln!(out, "    sorry_server {} {port}", sorry.addr);
+    if sorry.forward != service_kind {
+        let _ = writeln!(out, "    sorry_server_lvs_method {}", method(sorry.forward));
     }
-    for (index, rs) in s.real_servers.iter().enumerate() {
-        out.push('\n');
-        let port = port_for(out, rs.forward, rs.port, s.port);
-        let _ = writeln!(out, "    real_server {} {port} {{", rs.addr);
-        let _ = writeln!(out, "        weight {}", rs.weight);
-        if rs.forward != service_kind {
-            let _ = writeln!(out, "        lvs_method {}", method(rs.forward));
-        }
-        if rs.upper_threshold > 0 {
-            let _ = writeln!(out, "        uthreshold {}", rs.upper_threshold);
-        }
-        if rs.lower_threshold > 0 {
-            let _ = writeln!(out, "        lthreshold {}", rs.lower_threshold);
-        }
-        if s.inhibit_on_failure.get(index).copied().unwrap_or(false) {
-            let _ = writeln!(out, "        inhibit_on_failure");
-        }
-        for checker in s.checks.get(index).into_iter().flatten() {
-            write_checker(out, checker);
-        }
-        let _ = writeln!(out, "    }}");
+}
+
+/// The `real_server` block of the service's real server number `index`: its address and
+/// port, its weight, its own forwarding method when it differs from the service's
+/// (`lvs_method`), its connection thresholds (`uthreshold`, `lthreshold`; a 0, no limit or
+/// the kernel's default rule, is left out),
+/// `inhibit_on_failure` (a failed server stays in IPVS at weight 0 instead of being
+/// removed), and its checkers.
+fn write_real_server(out: &mut String, s: &ServiceSpec, index: usize, service_kind: Forward) {
+    let rs = &s.real_servers[index];
+    out.push('\n');
+    let port = port_for(out, rs.forward, rs.port, s.port);
+    let _ = writeln!(out, "    real_server {} {port} {{", rs.addr);
+    let _ = writeln!(out, "        weight {}", rs.weight);
+    if rs.forward != service_kind {
+        let _ = writeln!(out, "        lvs_method {}", method(rs.forward));
     }
-    let _ = writeln!(out, "}}\n");
+    if rs.upper_threshold > 0 {
+        let _ = writeln!(out, "        uthreshold {}", rs.upper_threshold);
+    }
+    if rs.lower_threshold > 0 {
+        let _ = writeln!(out, "        lthreshold {}", rs.lower_threshold);
+    }
+    if s.inhibit_on_failure.get(index).copied().unwrap_or(false) {
+        let _ = writeln!(out, "        inhibit_on_failure");
+    }
+    for checker in s.checks.get(index).into_iter().flatten() {
+        write_checker(out, checker);
+    }
+    let _ = writeln!(out, "    }}");
 }
 
 /// `persistence_timeout`: whole seconds from 1 to 31 days in keepalived.
@@ -403,7 +459,8 @@ fn port_for(out: &mut String, forward: Forward, port: u16, service_port: u16) ->
 /// The lowest and highest HTTP status codes keepalived's `status_code` takes.
 const STATUS_CODES: (u16, u16) = (100, 599);
 
-/// A checker block inside a `real_server`.
+/// A checker block inside a `real_server`: what its kind needs (port, URL, HELO name,
+/// script), then its timing.
 fn write_checker(out: &mut String, c: &CheckerConfig) {
     let _ = writeln!(out, "        {} {{", c.kind.keyword());
     match &c.kind {
@@ -414,60 +471,10 @@ fn write_checker(out: &mut String, c: &CheckerConfig) {
         CheckKind::Http {
             port, path, status, ..
         } => {
-            let _ = writeln!(out, "            url {{");
-            let url = url_path(path);
-            if url.changed {
-                note(out, "                ", &format!("netlab's path: {path:?}"));
-            }
-            let _ = writeln!(out, "                path {}", url.text);
-            let (lowest, highest) = STATUS_CODES;
-            if !status.is_empty()
-                && status
-                    .iter()
-                    .all(|&(low, high)| low > highest || high < lowest)
-            {
-                note(
-                    out,
-                    "                ",
-                    "none of netlab's status codes is in 100-599: keepalived will expect 200-299",
-                );
-            }
-            for &(low, high) in status {
-                let (low_kept, high_kept) = (low.max(lowest), high.min(highest));
-                if (low_kept, high_kept) != (low, high) {
-                    let codes = if low == high {
-                        low.to_string()
-                    } else {
-                        format!("{low}-{high}")
-                    };
-                    note(
-                        out,
-                        "                ",
-                        &format!("netlab also accepts {codes}; keepalived takes 100-599 only"),
-                    );
-                }
-                if low_kept > high_kept {
-                    continue;
-                } else if low_kept == high_kept {
-                    let _ = writeln!(out, "                status_code {low_kept}");
-                } else {
-                    let _ = writeln!(out, "                status_code {low_kept}-{high_kept}");
-                }
-            }
-            let _ = writeln!(out, "            }}\n            connect_port {port}");
-        }
-        CheckKind::Smtp { port, helo } => {
+            write_url(out, path, status);
             let _ = writeln!(out, "            connect_port {port}");
-            let helo_name = label(helo);
-            if helo_name.changed {
-                note(
-                    out,
-                    "            ",
-                    &format!("netlab's HELO name: {helo:?}"),
-                );
-            }
-            let _ = writeln!(out, "            helo_name {}", helo_name.text);
         }
+        CheckKind::Smtp { port, helo } => write_smtp(out, *port, helo),
         CheckKind::Misc { .. } => {
             let _ = writeln!(
                 out,
@@ -475,6 +482,84 @@ fn write_checker(out: &mut String, c: &CheckerConfig) {
             );
         }
     }
+    write_checker_timing(out, c);
+    let _ = writeln!(out, "        }}");
+}
+
+/// The `url { ... }` block of an HTTP_GET or SSL_GET: the path to request (see
+/// [`url_path`] for the characters replaced) and the status codes that count as success.
+fn write_url(out: &mut String, path: &str, status: &[(u16, u16)]) {
+    let _ = writeln!(out, "            url {{");
+    let url = url_path(path);
+    if url.changed {
+        note(out, "                ", &format!("netlab's path: {path:?}"));
+    }
+    let _ = writeln!(out, "                path {}", url.text);
+    write_status_codes(out, status);
+    let _ = writeln!(out, "            }}");
+}
+
+/// One `status_code` line per range netlab accepts, cut to the 100-599 keepalived takes;
+/// a range wholly outside is left out, and every cut is noted. Without any line
+/// keepalived expects 200-299, which is noted when it is because none was in range.
+fn write_status_codes(out: &mut String, status: &[(u16, u16)]) {
+    let (lowest, highest) = STATUS_CODES;
+    if !status.is_empty()
+        && status
+            .iter()
+            .all(|&(low, high)| low > highest || high < lowest)
+    {
+        note(
+            out,
+            "                ",
+            "none of netlab's status codes is in 100-599: keepalived will expect 200-299",
+        );
+    }
+    for &(low, high) in status {
+        let (low_kept, high_kept) = (low.max(lowest), high.min(highest));
+        if (low_kept, high_kept) != (low, high) {
+            let codes = if low == high {
+                low.to_string()
+            } else {
+                format!("{low}-{high}")
+            };
+            note(
+                out,
+                "                ",
+                &format!("netlab also accepts {codes}; keepalived takes 100-599 only"),
+            );
+        }
+        if low_kept > high_kept {
+            continue;
+        } else if low_kept == high_kept {
+            let _ = writeln!(out, "                status_code {low_kept}");
+        } else {
+            let _ = writeln!(out, "                status_code {low_kept}-{high_kept}");
+        }
+    }
+}
+
+/// An SMTP_CHECK's port and the name it sends with HELO (see [`label`] for the
+/// characters replaced).
+fn write_smtp(out: &mut String, port: u16, helo: &str) {
+    let _ = writeln!(out, "            connect_port {port}");
+    let helo_name = label(helo);
+    if helo_name.changed {
+        note(
+            out,
+            "            ",
+            &format!("netlab's HELO name: {helo:?}"),
+        );
+    }
+    let _ = writeln!(out, "            helo_name {}", helo_name.text);
+}
+
+/// A checker's timing, which keepalived 2.x takes inside the checker: how often it checks
+/// (`delay_loop`), how long a connection may take (`connect_timeout`, 1 microsecond at
+/// least; MISC_CHECK has none), how often a failed check is retried before the server is
+/// marked down (`retry`) and the wait before each retry (`delay_before_retry`), and the
+/// longest random wait before the first check (`warmup`).
+fn write_checker_timing(out: &mut String, c: &CheckerConfig) {
     let t = &c.timing;
     write_timer(out, "delay_loop", t.delay_loop);
     // MISC_CHECK has no connect_timeout (its script's limit would be misc_timeout).
@@ -495,7 +580,6 @@ fn write_checker(out: &mut String, c: &CheckerConfig) {
     let _ = writeln!(out, "            retry {}", t.retry);
     write_timer(out, "delay_before_retry", t.delay_before_retry);
     write_timer(out, "warmup", t.warmup);
-    let _ = writeln!(out, "        }}");
 }
 
 /// One timer line of a checker, rounded up to keepalived's microseconds.
