@@ -187,6 +187,9 @@ impl CheckerRead {
 }
 
 /// A checker block of a real server at `addr`.
+///
+/// The block is read in one pass; then the checker's kind decides which of what was read
+/// makes the scenario's check. `None` when the check cannot be made (reported already).
 pub fn checker(
     r: &mut Report<'_>,
     item: &Item,
@@ -195,76 +198,116 @@ pub fn checker(
 ) -> Option<CheckerRead> {
     let keyword = item.keyword();
     let items = r.block(item)?;
-    let mut timing = Timing::default();
-    let mut port = None;
-    let mut url: Option<(Option<String>, Option<Vec<u16>>)> = None;
-    let mut helo_name = None;
-    let mut misc_path: Option<&Word> = None;
+    let mut block = CheckerBlock::default();
     for item in items {
-        if !r.known(Context::Checker, item) {
-            continue;
-        }
-        let name = item.keyword().text.as_str();
-        if !applies(r, keyword, item) {
-            continue;
-        }
-        if name != "url" {
-            r.no_block(item);
-        }
-        match name {
-            "connect_port" => port = r.arg(item, 0, "a port").and_then(|w| r.port(w)),
-            "connect_ip" => connect_ip(r, item, addr),
-            "url" => {
-                let read = read_url(r, item);
-                if url.is_some() {
-                    r.warning(
-                        item.keyword(),
-                        "netlab checks the first url of a checker only".into(),
-                        "this url is not checked: give it a checker of its own",
-                    );
-                } else {
-                    url = Some(read);
-                }
-            }
-            "helo_name" => helo_name = r.arg(item, 0, "a name").map(|w| w.text.clone()),
-            "misc_path" => misc_path = r.arg(item, 0, "a script"),
-            "misc_timeout" => r.warning(
-                item.keyword(),
-                "`misc_timeout` is not modelled by netlab".into(),
-                "netlab's scripted MISC_CHECK results take no time",
-            ),
-            "nb_get_retry" => {
-                r.warning(
-                    item.keyword(),
-                    "`nb_get_retry` is keepalived 1.x's name for `retry`".into(),
-                    "write `retry`: keepalived 2.2.7 reports nb_get_retry as deprecated",
-                );
-                timing.read(r, item);
-            }
-            _ => timing.read(r, item),
-        }
+        checker_keyword(r, keyword, item, addr, &mut block);
     }
-    let check = match keyword.text.as_str() {
-        "HTTP_GET" | "SSL_GET" => {
-            let Some((path, status)) = url else {
-                r.error(
-                    keyword,
-                    format!("this {} has no `url` block", keyword.text),
-                    "add `url { path / }` (keepalived 2.2.7 crashes on a checker without one)",
-                );
-                return None;
-            };
-            if keyword.text == "HTTP_GET" {
-                CheckFile::HttpGet { path, status, port }
-            } else {
-                CheckFile::SslGet {
-                    path,
-                    status,
-                    port,
-                    handshake: None,
-                }
-            }
+    let (port, timing) = (block.port, block.timing);
+    let check = check_file(r, keyword, block, scripts)?;
+    Some(CheckerRead {
+        keyword: keyword.text.clone(),
+        check,
+        port,
+        timing,
+    })
+}
+
+/// A `url` block as read: its path and its accepted status codes, each if given.
+type Url = (Option<String>, Option<Vec<u16>>);
+
+/// What a checker block says, gathered for the check its kind makes of it.
+#[derive(Default)]
+struct CheckerBlock<'i> {
+    /// The checker's own timing (`delay_loop`, `retry`, ...).
+    timing: Timing,
+    /// `connect_port`, if given and valid.
+    port: Option<u16>,
+    /// The first `url` block (HTTP_GET and SSL_GET).
+    url: Option<Url>,
+    /// `helo_name` (SMTP_CHECK).
+    helo_name: Option<String>,
+    /// `misc_path`, the script whose results the scenario gives (MISC_CHECK).
+    misc_path: Option<&'i Word>,
+}
+
+/// One line of the block of a checker of kind `kind` (`HTTP_GET`...), into `block`:
+/// - where to probe: `connect_port`, `connect_ip` (only the real server's own address is
+///   modelled);
+/// - what to ask: `url` (HTTP_GET, SSL_GET), `helo_name` (SMTP_CHECK), `misc_path` and
+///   `misc_timeout` (MISC_CHECK);
+/// - timing: `nb_get_retry` (keepalived 1.x's `retry`, with a warning) and the rest.
+///
+/// A keyword another kind of checker takes is an error ([`applies`]).
+fn checker_keyword<'i>(
+    r: &mut Report<'_>,
+    kind: &Word,
+    item: &'i Item,
+    addr: Ipv4Addr,
+    block: &mut CheckerBlock<'i>,
+) {
+    if !r.known(Context::Checker, item) || !applies(r, kind, item) {
+        return;
+    }
+    let name = item.keyword().text.as_str();
+    if name != "url" {
+        r.no_block(item);
+    }
+    match name {
+        "connect_port" => block.port = r.arg(item, 0, "a port").and_then(|w| r.port(w)),
+        "connect_ip" => connect_ip(r, item, addr),
+        "url" => first_url(r, item, &mut block.url),
+        "helo_name" => block.helo_name = r.arg(item, 0, "a name").map(|w| w.text.clone()),
+        "misc_path" => block.misc_path = r.arg(item, 0, "a script"),
+        "misc_timeout" => r.warning(
+            item.keyword(),
+            "`misc_timeout` is not modelled by netlab".into(),
+            "netlab's scripted MISC_CHECK results take no time",
+        ),
+        "nb_get_retry" => {
+            r.warning(
+                item.keyword(),
+                "`nb_get_retry` is keepalived 1.x's name for `retry`".into(),
+                "write `retry`: keepalived 2.2.7 reports nb_get_retry as deprecated",
+            );
+            block.timing.read(r, item);
         }
+        _ => block.timing.read(r, item),
+    }
+}
+
+/// A `url` block: read (and checked) in any case, but only the checker's first is kept in
+/// `url`; netlab warns about the others, which keepalived would also request.
+fn first_url(r: &mut Report<'_>, item: &Item, url: &mut Option<Url>) {
+    let read = read_url(r, item);
+    if url.is_some() {
+        r.warning(
+            item.keyword(),
+            "netlab checks the first url of a checker only".into(),
+            "this url is not checked: give it a checker of its own",
+        );
+    } else {
+        *url = Some(read);
+    }
+}
+
+/// The scenario's check for a checker of kind `keyword`, from what its block says: the
+/// port for every kind but PING_CHECK and MISC_CHECK, the url for HTTP_GET and SSL_GET,
+/// the HELO name for SMTP_CHECK, the scripted results for MISC_CHECK.
+fn check_file(
+    r: &mut Report<'_>,
+    keyword: &Word,
+    block: CheckerBlock<'_>,
+    scripts: &Scripts,
+) -> Option<CheckFile> {
+    let CheckerBlock {
+        port,
+        url,
+        helo_name,
+        misc_path,
+        ..
+    } = block;
+    let check = match keyword.text.as_str() {
+        "HTTP_GET" | "SSL_GET" => http_check(r, keyword, url, port)?,
         "TCP_CHECK" => CheckFile::TcpCheck { port },
         "SMTP_CHECK" => CheckFile::SmtpCheck { port, helo_name },
         "PING_CHECK" => CheckFile::PingCheck,
@@ -272,12 +315,35 @@ pub fn checker(
             results: misc_results(r, keyword, misc_path, scripts)?,
         },
     };
-    Some(CheckerRead {
-        keyword: keyword.text.clone(),
-        check,
-        port,
-        timing,
-    })
+    Some(check)
+}
+
+/// An HTTP_GET or SSL_GET (as `keyword` says) of its `url` on `port`. A checker without
+/// a `url` block is an error: keepalived 2.2.7 crashes on one.
+fn http_check(
+    r: &mut Report<'_>,
+    keyword: &Word,
+    url: Option<Url>,
+    port: Option<u16>,
+) -> Option<CheckFile> {
+    let Some((path, status)) = url else {
+        r.error(
+            keyword,
+            format!("this {} has no `url` block", keyword.text),
+            "add `url { path / }` (keepalived 2.2.7 crashes on a checker without one)",
+        );
+        return None;
+    };
+    if keyword.text == "HTTP_GET" {
+        Some(CheckFile::HttpGet { path, status, port })
+    } else {
+        Some(CheckFile::SslGet {
+            path,
+            status,
+            port,
+            handshake: None,
+        })
+    }
 }
 
 /// Whether a checker keyword applies to this kind of checker; an error if not.
@@ -318,7 +384,7 @@ fn connect_ip(r: &mut Report<'_>, item: &Item, addr: Ipv4Addr) {
 }
 
 /// A `url { path P; status_code C... }` block: the path and the accepted codes.
-fn read_url(r: &mut Report<'_>, item: &Item) -> (Option<String>, Option<Vec<u16>>) {
+fn read_url(r: &mut Report<'_>, item: &Item) -> Url {
     let Some(items) = r.block(item) else {
         return (None, None);
     };
