@@ -242,7 +242,10 @@ fn write_garp(out: &mut String, prefix: &str, repeat: u32, delay: SimDuration) {
         note(
             out,
             "    ",
-            &format!("netlab's {prefix}delay is {delay}; keepalived counts whole seconds"),
+            &format!(
+                "netlab's {prefix}delay is {}; keepalived counts whole seconds",
+                exact(delay)
+            ),
         );
     }
     let _ = writeln!(out, "    {prefix}delay {delay_s}");
@@ -427,7 +430,8 @@ fn write_persistence(out: &mut String, timeout: SimDuration) {
             out,
             "    ",
             &format!(
-                "netlab's persistence_timeout is {timeout}; keepalived takes whole seconds up to 31 days"
+                "netlab's persistence_timeout is {}; keepalived takes whole seconds up to 31 days",
+                exact(timeout)
             ),
         );
     }
@@ -589,10 +593,26 @@ fn write_timer(out: &mut String, keyword: &str, d: SimDuration) {
         note(
             out,
             "            ",
-            &format!("netlab's {keyword} is {d}; keepalived counts microseconds"),
+            &format!(
+                "netlab's {keyword} is {}; keepalived counts microseconds",
+                exact(d)
+            ),
         );
     }
     let _ = writeln!(out, "            {keyword} {text}");
+}
+
+/// A duration in seconds to the nanosecond, without trailing zeros (`2.0000005s`), for the
+/// notes that say what a rounding changed: `SimDuration`'s own display keeps three decimals,
+/// which can hide the very digits that were rounded (it shows 2.0000005 s as `2s`).
+fn exact(d: SimDuration) -> String {
+    let ns = d.as_nanos();
+    let (whole, fraction) = (ns / 1_000_000_000, ns % 1_000_000_000);
+    if fraction == 0 {
+        return format!("{whole}s");
+    }
+    let digits = format!("{fraction:09}");
+    format!("{whole}.{}s", digits.trim_end_matches('0'))
 }
 
 /// A duration as keepalived's timers read it (`read_timer`): seconds with at most six
@@ -719,6 +739,26 @@ mod tests {
         assert_eq!(whole_seconds(SimDuration::from_millis(1500)), (2, true));
         assert_eq!(whole_seconds(SimDuration::from_secs(5)), (5, false));
         assert_eq!(whole_seconds(SimDuration::ZERO), (0, false));
+    }
+
+    #[test]
+    fn the_rounding_notes_show_every_digit_that_was_rounded() {
+        assert_eq!(exact(SimDuration::from_nanos(2_000_000_500)), "2.0000005s");
+        assert_eq!(exact(SimDuration::from_millis(1500)), "1.5s");
+        assert_eq!(exact(SimDuration::from_millis(500)), "0.5s");
+        assert_eq!(exact(SimDuration::from_secs(360)), "360s");
+        assert_eq!(exact(SimDuration::ZERO), "0s");
+        let mut out = String::new();
+        write_timer(
+            &mut out,
+            "delay_loop",
+            SimDuration::from_nanos(2_000_000_500),
+        );
+        assert!(
+            out.contains("netlab's delay_loop is 2.0000005s; keepalived counts microseconds"),
+            "{out}"
+        );
+        assert!(out.contains("delay_loop 2.000001\n"), "{out}");
     }
 
     #[test]
