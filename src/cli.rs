@@ -619,25 +619,17 @@ fn compare(file: &Path, options: CompareOptions<'_>) -> Result<ExitCode> {
     };
     let total = jobs.len();
     // A shard runs every N-th job, and keeps what merge checks the slices by.
-    let sweep = shard.map(|s| (s, compare::shard::sweep_id(&jobs, format)));
-    let owned: Vec<usize> = match shard {
-        Some(s) => s.jobs(total).collect(),
-        None => (0..total).collect(),
-    };
-    let jobs: Vec<compare::Job> = jobs
-        .into_iter()
-        .enumerate()
-        .filter(|(k, _)| shard.is_none_or(|s| s.owns(*k)))
-        .map(|(_, job)| job)
-        .collect();
-    // A progress bar on a terminal; indicatif draws nothing when stderr is not one.
-    let progress = indicatif::ProgressBar::new(jobs.len() as u64).with_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} runs  {elapsed}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    let result = compare::run_jobs(jobs, threads, &|| progress.inc(1));
-    progress.finish_and_clear();
-    let variants = match result {
+    let partial = shard.map(|shard| compare::Partial {
+        sweep: compare::shard::sweep_id(&jobs, format),
+        shard,
+        total,
+        rerun,
+        format,
+        heading: heading.clone(),
+        runs: Vec::new(),
+    });
+    let (owned, jobs) = shard_of(jobs, shard);
+    let variants = match run_with_progress(jobs, threads) {
         Ok(v) => v,
         Err((variant, e)) => {
             eprintln!("error: {} with {variant}: {e}", file.display());
@@ -645,17 +637,10 @@ fn compare(file: &Path, options: CompareOptions<'_>) -> Result<ExitCode> {
         }
     };
     let rows: Vec<compare::Measured> = variants.iter().map(|v| v.measured(&scenario)).collect();
-    let files = match sweep {
-        Some((shard, sweep)) => {
-            let partial = compare::Partial {
-                sweep,
-                shard,
-                total,
-                rerun,
-                format,
-                heading,
-                runs: owned.into_iter().zip(rows.iter().cloned()).collect(),
-            };
+    let files = match partial {
+        // A shard writes its partial result; `netlab merge` makes the files of them all.
+        Some(mut partial) => {
+            partial.runs = owned.into_iter().zip(rows.iter().cloned()).collect();
             vec![(
                 compare::shard::FILE.to_string(),
                 partial.to_json().into_bytes(),
@@ -679,6 +664,32 @@ fn compare(file: &Path, options: CompareOptions<'_>) -> Result<ExitCode> {
         say(&format!("results in {}/\n", out_dir.display()))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The jobs `shard` owns (every job without one), with their places in the whole sweep.
+fn shard_of(
+    jobs: Vec<compare::Job>,
+    shard: Option<compare::shard::Shard>,
+) -> (Vec<usize>, Vec<compare::Job>) {
+    jobs.into_iter()
+        .enumerate()
+        .filter(|(k, _)| shard.is_none_or(|s| s.owns(*k)))
+        .unzip()
+}
+
+/// Runs `jobs` on `threads` threads, with a progress bar on a terminal (indicatif draws
+/// nothing when stderr is not one).
+fn run_with_progress(
+    jobs: Vec<compare::Job>,
+    threads: usize,
+) -> Result<Vec<compare::Variant>, (String, crate::world::RunError)> {
+    let progress = indicatif::ProgressBar::new(jobs.len() as u64).with_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} runs  {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let result = compare::run_jobs(jobs, threads, &|| progress.inc(1));
+    progress.finish_and_clear();
+    result
 }
 
 /// What a comparison will run, before anything runs or is written.
