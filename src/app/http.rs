@@ -219,6 +219,13 @@ impl RequestReader {
         })
     }
 
+    /// Whether the request asks to keep its connection open for the next one: a
+    /// `Connection: keep-alive` header, in any case (RFC 9112, section 9.3).
+    pub fn asks_keep_alive(&self) -> bool {
+        self.header("connection")
+            .is_some_and(|value| value.eq_ignore_ascii_case("keep-alive"))
+    }
+
     /// Forgets everything, keeping the buffer's memory.
     pub fn reset(&mut self) {
         self.buffer.clear();
@@ -509,6 +516,12 @@ mod tests {
         let mut reader = RequestReader::default();
         reader.feed(&request);
         assert_eq!(reader.header("connection"), Some("keep-alive"));
+        assert!(reader.asks_keep_alive());
+        let mut closing = Vec::new();
+        write_request(&mut closing, "www", "/", false);
+        let mut reader = RequestReader::default();
+        reader.feed(&closing);
+        assert!(!reader.asks_keep_alive());
         let mut head = Vec::new();
         write_response_head(&mut head, 200, "web1", 0, true);
         let mut response = ResponseReader::default();

@@ -814,11 +814,8 @@ impl L7Proxy {
         }
         match progress {
             RequestProgress::Get(_) => {
-                session.keep_client = self.config.keep_alive.is_some()
-                    && session
-                        .request
-                        .header("connection")
-                        .is_some_and(|value| value.eq_ignore_ascii_case("keep-alive"));
+                session.keep_client =
+                    self.config.keep_alive.is_some() && session.request.asks_keep_alive();
                 session.idle_until = None;
                 // 1 → 2: the request waits for the proxy's CPU.
                 let at = self.charge(now, self.config.cost_per_request);

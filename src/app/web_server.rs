@@ -630,11 +630,8 @@ impl App for WebServer {
                             self.forwarded_for.insert(xff.to_string());
                         }
                         slot.status = status_for(&self.config.paths, &path);
-                        slot.keep_alive = self.config.keep_alive.is_some()
-                            && slot
-                                .request
-                                .header("connection")
-                                .is_some_and(|value| value.eq_ignore_ascii_case("keep-alive"));
+                        slot.keep_alive =
+                            self.config.keep_alive.is_some() && slot.request.asks_keep_alive();
                         slot.idle_until = None;
                         slot.phase = Phase::Queued;
                         self.queue.push_back(index);
