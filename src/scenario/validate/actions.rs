@@ -404,13 +404,13 @@ impl Checker<'_> {
     ) -> Option<(String, ActionSpecKind)> {
         let zone_name = self.zone_entry(node, name, "RemoveRecord")?;
         let address = self.known_record(node, &zone_name, address, added)?;
-        let edit = ZoneEdit::RemoveRecord {
-            name: zone_name.clone(),
-            address,
-        };
-        Some((
-            zone_target(node, &zone_name),
-            ActionSpecKind::Command(Command::Zone(edit)),
+        Some(zone_command(
+            node,
+            &zone_name,
+            ZoneEdit::RemoveRecord {
+                name: zone_name.clone(),
+                address,
+            },
         ))
     }
 
@@ -423,13 +423,13 @@ impl Checker<'_> {
     ) -> Option<(String, ActionSpecKind)> {
         let zone_name = self.zone_entry(node, name, "AddRecord")?;
         let address = self.unicast(address, None)?;
-        let edit = ZoneEdit::AddRecord {
-            name: zone_name.clone(),
-            address,
-        };
-        Some((
-            zone_target(node, &zone_name),
-            ActionSpecKind::Command(Command::Zone(edit)),
+        Some(zone_command(
+            node,
+            &zone_name,
+            ZoneEdit::AddRecord {
+                name: zone_name.clone(),
+                address,
+            },
         ))
     }
 
@@ -442,13 +442,13 @@ impl Checker<'_> {
     ) -> Option<(String, ActionSpecKind)> {
         let zone_name = self.zone_entry(node, name, "SetTtl")?;
         let ttl = self.duration(Some(ttl), "0s", limits::TTL, None);
-        let edit = ZoneEdit::SetTtl {
-            name: zone_name.clone(),
-            ttl: (ttl.as_nanos() / 1_000_000_000) as u32,
-        };
-        Some((
-            zone_target(node, &zone_name),
-            ActionSpecKind::Command(Command::Zone(edit)),
+        Some(zone_command(
+            node,
+            &zone_name,
+            ZoneEdit::SetTtl {
+                name: zone_name.clone(),
+                ttl: (ttl.as_nanos() / 1_000_000_000) as u32,
+            },
         ))
     }
 
@@ -612,9 +612,12 @@ fn server_target(node: &NodeSpec, addr: Ipv4Addr, port: u16) -> String {
     format!("{}/{addr}:{port}", node.name())
 }
 
-/// The event target of a zone name: `dns-server/name`.
-fn zone_target(node: &NodeSpec, zone_name: &str) -> String {
-    format!("{}/{zone_name}", node.name())
+/// An edit of zone name `zone_name`, with its event target: `dns-server/name`.
+fn zone_command(node: &NodeSpec, zone_name: &str, edit: ZoneEdit) -> (String, ActionSpecKind) {
+    (
+        format!("{}/{zone_name}", node.name()),
+        ActionSpecKind::Command(Command::Zone(edit)),
+    )
 }
 
 /// Whether zone name `name` of DNS server `node` has a record `address`.
