@@ -265,6 +265,40 @@ impl Slot {
     fn is_timed(&self) -> bool {
         matches!(self.phase, Phase::Serving { .. }) || self.idle_until.is_some()
     }
+
+    /// Step 1, a listening slot's accept(): true once its socket holds an established
+    /// connection, which the slot then reads. A handshake that began marks the slot as no
+    /// longer clean (smoltcp may note things about the connection from then on).
+    fn accept(&mut self, socket: &tcp::Socket<'static>) -> bool {
+        if socket.state() != tcp::State::Listen {
+            self.clean = false;
+        }
+        if socket.state() != tcp::State::Established {
+            return false;
+        }
+        self.phase = Phase::Reading;
+        self.request.reset();
+        self.idle_until = None;
+        true
+    }
+
+    /// Step 2, while the request is incomplete: a kept connection ends normally when the client
+    /// closed it or left it idle for the whole keep-alive timeout; a client that gives up
+    /// before finishing its first request is reset. True if the socket was closed or reset.
+    fn unfinished_request(&mut self, socket: &mut tcp::Socket<'static>, now: SimTime) -> bool {
+        let kept = self.idle_until.is_some();
+        if kept && (!socket.may_recv() || self.idle_until.is_some_and(|t| now >= t)) {
+            socket.close();
+            self.phase = Phase::Closing;
+            self.idle_until = None;
+            true
+        } else if !socket.may_recv() {
+            socket.abort();
+            true
+        } else {
+            false
+        }
+    }
 }
 
 /// The response heads a server sends. They differ only by status, body length and
@@ -545,189 +579,119 @@ impl WebServer {
     }
 }
 
-impl App for WebServer {
-    fn poll(&mut self, cx: &mut AppCtx<'_>) -> bool {
-        // SYNs dropped while every slot was taken: counted before anything changes.
-        self.collect_listen_drops(cx);
-        self.timer = None;
-        self.free.clear();
-        if self.mode == ServiceMode::Stopped {
-            // A stopped process has no listening socket at all: the kernel resets.
-            self.set_queue_full(cx, false);
-            return self.stop(cx);
-        }
-        if self.slots.is_empty() {
-            self.open_slots(cx);
+/// One connection's steps (1, 2, 4, 5 and 6 of the module doc), taken by the poll for each
+/// live slot, and step 3's workers. Each step returns whether it gave the stack something to
+/// send (it wrote to, closed or reset the socket), so the host polls the stack again.
+impl WebServer {
+    /// Takes live slot `index`, whose socket is `handle`, as far as it can go now, then notes
+    /// what the pool, `next_timer` and the next poll need to know of it.
+    fn visit(
+        &mut self,
+        index: usize,
+        slot: &mut Slot,
+        handle: SocketHandle,
+        cx: &mut AppCtx<'_>,
+    ) -> bool {
+        let now = cx.now;
+        let socket = cx.sockets.get_mut::<tcp::Socket>(handle);
+        if slot.phase == Phase::Listening && !slot.accept(socket) {
+            if socket.state() == tcp::State::Listen {
+                self.free.push(index);
+            }
+            return false;
         }
         let mut acted = false;
-        let now = cx.now;
-        // Parked slots are listening out of the stack's walk: nothing can have happened to them.
-        for live_index in 0..self.live.len() {
-            let index = self.live[live_index];
-            // An asleep connection is as this loop last left it (`node::sockets`): only a
-            // phase waiting for a time may have something to do.
-            let SlotKey { handle, timed } = self.keys[index];
-            debug_assert_eq!(timed, self.slots[index].is_timed(), "slot {index}'s key");
-            if !timed && cx.sockets.is_asleep(handle) {
-                continue;
+        if slot.phase == Phase::Reading {
+            acted |= self.read(index, slot, socket, cx.node_index, now, cx.trace);
+        }
+        if let Phase::Serving { until } = slot.phase
+            && now >= until
+        {
+            self.end_service(slot);
+        }
+        if slot.phase == Phase::Sending {
+            acted |= self.send(slot, socket, now);
+        }
+        if slot.phase == Phase::Closing || (slot.phase != Phase::Listening && !socket.is_open()) {
+            acted |= self.reuse(index, slot, socket, now, cx.device);
+        }
+        // What the pool, `next_timer` and the next poll's loop need to know of this slot.
+        self.keys[index].timed = slot.is_timed();
+        match slot.phase {
+            Phase::Listening if socket.state() == tcp::State::Listen => self.free.push(index),
+            Phase::Serving { until } => self.timer = earliest(self.timer, Some(until)),
+            Phase::Reading => self.timer = earliest(self.timer, slot.idle_until),
+            _ => {}
+        }
+        acted
+    }
+
+    /// Step 2: reads the request; a complete one joins the queue for a worker (step 3).
+    fn read(
+        &mut self,
+        index: usize,
+        slot: &mut Slot,
+        socket: &mut tcp::Socket<'static>,
+        node_index: usize,
+        now: SimTime,
+        trace: &mut crate::trace::Trace,
+    ) -> bool {
+        match read_request(socket, &mut slot.request) {
+            RequestProgress::Incomplete => slot.unfinished_request(socket, now),
+            RequestProgress::Get(path) => {
+                self.enqueue(slot, &path, socket, node_index, now, trace);
+                self.queue.push_back(index);
+                false
             }
-            let slot = &mut self.slots[index];
-            let socket = cx.sockets.get_mut::<tcp::Socket>(handle);
-            // 1. Listening: an established connection is our accept().
-            if slot.phase == Phase::Listening {
-                if socket.state() != tcp::State::Listen {
-                    slot.clean = false; // a handshake began: smoltcp may note things now
-                }
-                if socket.state() != tcp::State::Established {
-                    if socket.state() == tcp::State::Listen {
-                        self.free.push(index);
-                    }
-                    continue;
-                }
-                slot.phase = Phase::Reading;
-                slot.request.reset();
-                slot.idle_until = None;
-            }
-            // 2. Reading the request.
-            if slot.phase == Phase::Reading {
-                let progress = read_request(socket, &mut slot.request);
-                match progress {
-                    RequestProgress::Incomplete => {
-                        let kept = slot.idle_until.is_some();
-                        if kept && (!socket.may_recv() || slot.idle_until.is_some_and(|t| now >= t))
-                        {
-                            // A kept connection ends normally: the client closed it, or it
-                            // stayed idle for the whole keep-alive timeout.
-                            socket.close();
-                            slot.phase = Phase::Closing;
-                            slot.idle_until = None;
-                            acted = true;
-                        } else if !socket.may_recv() {
-                            // The client gave up before finishing its request.
-                            socket.abort();
-                            acted = true;
-                        }
-                    }
-                    RequestProgress::Get(path) => {
-                        // Who is the client? The TCP peer, and what a proxy says it forwarded.
-                        if let Some(endpoint) = socket.remote_endpoint() {
-                            let smoltcp::wire::IpAddress::Ipv4(ip) = endpoint.addr;
-                            self.peers.insert(ip);
-                            if cx.trace.decisions.is_on() {
-                                let peer = (ip, endpoint.port);
-                                slot.queued = Some((peer, now));
-                                let kind = DecisionKind::ServerQueued {
-                                    peer,
-                                    waiting_ahead: self.queue.len() as u32,
-                                    busy_workers: self.busy_workers,
-                                    workers: self.config.workers,
-                                    mode: self.mode,
-                                };
-                                cx.trace.decisions.record(now, cx.node_index, kind);
-                            }
-                        }
-                        if let Some(xff) = slot.request.header("x-forwarded-for") {
-                            self.forwarded_for.insert(xff.to_string());
-                        }
-                        slot.status = status_for(&self.config.paths, &path);
-                        slot.keep_alive =
-                            self.config.keep_alive.is_some() && slot.request.asks_keep_alive();
-                        slot.idle_until = None;
-                        slot.phase = Phase::Queued;
-                        self.queue.push_back(index);
-                    }
-                    RequestProgress::Malformed => {
-                        socket.abort();
-                        acted = true;
-                    }
-                }
-            }
-            // 4. Serving: the worker finishes at `until`.
-            if let Phase::Serving { until } = slot.phase
-                && now >= until
-            {
-                // A failing application answers every request with its error status.
-                if let ServiceMode::Errors(status) = self.mode {
-                    slot.status = status;
-                }
-                let body_len = if slot.status == 200 {
-                    self.config.response_bytes
-                } else {
-                    0
-                };
-                let head =
-                    self.heads
-                        .get(&self.config.name, slot.status, body_len, slot.keep_alive);
-                slot.head.clear();
-                slot.head.extend_from_slice(head);
-                slot.head_sent = 0;
-                slot.body_left = body_len;
-                slot.phase = Phase::Sending;
-            }
-            // 5. Sending as much as the socket takes.
-            if slot.phase == Phase::Sending {
-                acted |=
-                    send_response(socket, &slot.head, &mut slot.head_sent, &mut slot.body_left);
-                if slot.head_sent == slot.head.len() && slot.body_left == 0 {
-                    match (slot.keep_alive, self.config.keep_alive) {
-                        (true, Some(timeout)) => {
-                            // Keep-alive: wait on this connection for the next request.
-                            slot.request.reset();
-                            slot.idle_until = Some(now + timeout);
-                            slot.phase = Phase::Reading;
-                            keep_alive::wait_for_next_request(socket, timeout);
-                        }
-                        _ => {
-                            socket.close();
-                            slot.phase = Phase::Closing;
-                        }
-                    }
-                    self.busy_workers -= 1;
-                    self.requests_handled += 1;
-                    acted = true;
-                } else if !socket.is_active() {
-                    // The client went away mid-response.
-                    slot.phase = Phase::Closing;
-                    self.busy_workers -= 1;
-                }
-            }
-            // 6. Closing: reuse the slot once the connection is over.
-            if slot.phase == Phase::Closing || (slot.phase != Phase::Listening && !socket.is_open())
-            {
-                match socket.state() {
-                    tcp::State::TimeWait => {
-                        if let Some(tuple) = FourTuple::of(socket) {
-                            cx.device.policy.time_wait.insert(now, tuple);
-                        }
-                        rearm(socket, slot, self.config.port);
-                        slot.clean = true;
-                        acted = true;
-                    }
-                    tcp::State::Closed => {
-                        if matches!(slot.phase, Phase::Queued | Phase::Serving { .. }) {
-                            // Reset while waiting: a worker (if any) is released below.
-                            if matches!(slot.phase, Phase::Serving { .. }) {
-                                self.busy_workers -= 1;
-                            } else {
-                                self.queue.retain(|&queued| queued != index);
-                            }
-                        }
-                        rearm(socket, slot, self.config.port);
-                        acted = true;
-                    }
-                    _ => {}
-                }
-            }
-            // What the pool, `next_timer` and the next poll's loop need to know of this slot.
-            self.keys[index].timed = slot.is_timed();
-            match slot.phase {
-                Phase::Listening if socket.state() == tcp::State::Listen => self.free.push(index),
-                Phase::Serving { until } => self.timer = earliest(self.timer, Some(until)),
-                Phase::Reading => self.timer = earliest(self.timer, slot.idle_until),
-                _ => {}
+            RequestProgress::Malformed => {
+                socket.abort();
+                true
             }
         }
-        // 3 → 4. Free workers take queued requests, oldest first (a hung process never does).
+    }
+
+    /// A complete request: notes who sent it, and decides its status and whether the
+    /// connection stays open after it. The caller queues it for a worker.
+    fn enqueue(
+        &mut self,
+        slot: &mut Slot,
+        path: &str,
+        socket: &tcp::Socket<'static>,
+        node_index: usize,
+        now: SimTime,
+        trace: &mut crate::trace::Trace,
+    ) {
+        // Who is the client? The TCP peer, and what a proxy says it forwarded.
+        if let Some(endpoint) = socket.remote_endpoint() {
+            let smoltcp::wire::IpAddress::Ipv4(ip) = endpoint.addr;
+            self.peers.insert(ip);
+            if trace.decisions.is_on() {
+                let peer = (ip, endpoint.port);
+                slot.queued = Some((peer, now));
+                let kind = DecisionKind::ServerQueued {
+                    peer,
+                    waiting_ahead: self.queue.len() as u32,
+                    busy_workers: self.busy_workers,
+                    workers: self.config.workers,
+                    mode: self.mode,
+                };
+                trace.decisions.record(now, node_index, kind);
+            }
+        }
+        if let Some(xff) = slot.request.header("x-forwarded-for") {
+            self.forwarded_for.insert(xff.to_string());
+        }
+        slot.status = status_for(&self.config.paths, path);
+        slot.keep_alive = self.config.keep_alive.is_some() && slot.request.asks_keep_alive();
+        slot.idle_until = None;
+        slot.phase = Phase::Queued;
+    }
+
+    /// Steps 3 → 4: free workers take queued requests, oldest first (a hung process never does).
+    /// True if one was served in no time: it is sent in the next round of this same service.
+    fn start_workers(&mut self, cx: &mut AppCtx<'_>) -> bool {
+        let now = cx.now;
+        let mut acted = false;
         while self.busy_workers < self.config.workers && self.mode != ServiceMode::Hung {
             let Some(index) = self.queue.pop_front() else {
                 break;
@@ -752,9 +716,129 @@ impl App for WebServer {
             }
             self.busy_workers += 1;
             if service == SimDuration::ZERO {
-                acted = true; // serve it in the next round of this same service
+                acted = true;
             }
         }
+        acted
+    }
+
+    /// Step 4 ends: the worker is done, and the response's head is written (with the error
+    /// status of a failing application, if it is one).
+    fn end_service(&mut self, slot: &mut Slot) {
+        if let ServiceMode::Errors(status) = self.mode {
+            slot.status = status;
+        }
+        let body_len = if slot.status == 200 {
+            self.config.response_bytes
+        } else {
+            0
+        };
+        let head = self
+            .heads
+            .get(&self.config.name, slot.status, body_len, slot.keep_alive);
+        slot.head.clear();
+        slot.head.extend_from_slice(head);
+        slot.head_sent = 0;
+        slot.body_left = body_len;
+        slot.phase = Phase::Sending;
+    }
+
+    /// Step 5: sends as much of the response as the socket takes. Once all of it is handed to
+    /// TCP the worker is free, and the connection waits for its next request (keep-alive) or
+    /// closes.
+    fn send(&mut self, slot: &mut Slot, socket: &mut tcp::Socket<'static>, now: SimTime) -> bool {
+        let mut acted = send_response(socket, &slot.head, &mut slot.head_sent, &mut slot.body_left);
+        if slot.head_sent == slot.head.len() && slot.body_left == 0 {
+            match (slot.keep_alive, self.config.keep_alive) {
+                (true, Some(timeout)) => {
+                    // Keep-alive: wait on this connection for the next request.
+                    slot.request.reset();
+                    slot.idle_until = Some(now + timeout);
+                    slot.phase = Phase::Reading;
+                    keep_alive::wait_for_next_request(socket, timeout);
+                }
+                _ => {
+                    socket.close();
+                    slot.phase = Phase::Closing;
+                }
+            }
+            self.busy_workers -= 1;
+            self.requests_handled += 1;
+            acted = true;
+        } else if !socket.is_active() {
+            // The client went away mid-response.
+            slot.phase = Phase::Closing;
+            self.busy_workers -= 1;
+        }
+        acted
+    }
+
+    /// Step 6: once the connection is over, the slot listens again: a 4-tuple left in TIME-WAIT
+    /// goes into the card's table, and a connection reset while it waited gives back its
+    /// worker or its place in the queue.
+    fn reuse(
+        &mut self,
+        index: usize,
+        slot: &mut Slot,
+        socket: &mut tcp::Socket<'static>,
+        now: SimTime,
+        device: &mut crate::node::SimDevice,
+    ) -> bool {
+        match socket.state() {
+            tcp::State::TimeWait => {
+                if let Some(tuple) = FourTuple::of(socket) {
+                    device.policy.time_wait.insert(now, tuple);
+                }
+                rearm(socket, slot, self.config.port);
+                slot.clean = true;
+                true
+            }
+            tcp::State::Closed => {
+                match slot.phase {
+                    Phase::Serving { .. } => self.busy_workers -= 1,
+                    Phase::Queued => self.queue.retain(|&queued| queued != index),
+                    _ => {}
+                }
+                rearm(socket, slot, self.config.port);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+impl App for WebServer {
+    fn poll(&mut self, cx: &mut AppCtx<'_>) -> bool {
+        // SYNs dropped while every slot was taken: counted before anything changes.
+        self.collect_listen_drops(cx);
+        self.timer = None;
+        self.free.clear();
+        if self.mode == ServiceMode::Stopped {
+            // A stopped process has no listening socket at all: the kernel resets.
+            self.set_queue_full(cx, false);
+            return self.stop(cx);
+        }
+        if self.slots.is_empty() {
+            self.open_slots(cx);
+        }
+        let mut acted = false;
+        // The slots leave the server during the loop, so that one slot and the server's other
+        // fields can be lent to a step together.
+        let mut slots = std::mem::take(&mut self.slots);
+        // Parked slots are listening out of the stack's walk: nothing can have happened to them.
+        for live_index in 0..self.live.len() {
+            let index = self.live[live_index];
+            // An asleep connection is as this loop last left it (`node::sockets`): only a
+            // phase waiting for a time may have something to do.
+            let SlotKey { handle, timed } = self.keys[index];
+            debug_assert_eq!(timed, slots[index].is_timed(), "slot {index}'s key");
+            if !timed && cx.sockets.is_asleep(handle) {
+                continue;
+            }
+            acted |= self.visit(index, &mut slots[index], handle, cx);
+        }
+        self.slots = slots;
+        acted |= self.start_workers(cx);
         let listening = self.balance_pool(cx);
         self.set_queue_full(cx, !listening);
         acted
