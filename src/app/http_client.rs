@@ -43,7 +43,7 @@ use super::keep_alive;
 use super::ports::PortAllocator;
 use super::resolver::Resolver;
 use super::web_server::Distribution;
-use crate::node::{App, AppCtx, FourTuple};
+use crate::node::{App, AppCtx, FourTuple, IcmpError};
 use crate::sim::{SimDuration, SimTime, Stream};
 use crate::trace::decision::{ConnectHow, NameSource};
 use crate::trace::{DecisionKind, Outcome, RequestRecord};
@@ -158,6 +158,80 @@ impl InFlight {
             timer: self.timer(),
             reused: self.established && self.request_written == 0,
         }
+    }
+
+    /// Step 3: sends the request once connected, then reads what has arrived. Returns the
+    /// outcome once the response is complete or unreadable; sets `acted` if it wrote to the
+    /// socket.
+    fn exchange(
+        &mut self,
+        socket: &mut tcp::Socket<'static>,
+        bytes: &[u8],
+        acted: &mut bool,
+    ) -> Option<Outcome> {
+        if socket.state() == tcp::State::Established || socket.may_send() {
+            self.established = true;
+        }
+        if self.established && self.request_written < bytes.len() && socket.can_send() {
+            let rest = &bytes[self.request_written..];
+            self.request_written += socket.send_slice(rest).unwrap_or(0);
+            *acted = true;
+        }
+        while socket.can_recv() {
+            let reader = &mut self.response;
+            let progress = socket
+                .recv(|bytes| (bytes.len(), reader.feed(bytes)))
+                .unwrap_or(ResponseProgress::Malformed);
+            match progress {
+                ResponseProgress::Complete => return Some(outcome_of(&self.response)),
+                ResponseProgress::Malformed => return Some(Outcome::Reset),
+                ResponseProgress::Incomplete => {}
+            }
+        }
+        None
+    }
+
+    /// How the request failed, if it did: its connection ended before the response did, an
+    /// ICMP error came about it, or it ran out of time (the connection is then reset).
+    fn failure(
+        &self,
+        socket: &mut tcp::Socket<'static>,
+        icmp_errors: &[IcmpError],
+        now: SimTime,
+    ) -> Option<Outcome> {
+        if !socket.is_open() {
+            return Some(if self.established {
+                Outcome::Reset
+            } else {
+                Outcome::Refused
+            });
+        }
+        if self.established && !socket.may_recv() {
+            return Some(match self.response.finish_at_close() {
+                ResponseProgress::Complete => outcome_of(&self.response),
+                _ => Outcome::Reset,
+            });
+        }
+        // An ICMP error about this flow: port unreachable is "connection refused" (what an
+        // IPVS director with no available server sends), the others "unreachable".
+        let error = icmp_errors
+            .iter()
+            .find(|e| e.local_port == self.local_port && e.remote_ip == self.remote_ip);
+        let outcome = if let Some(error) = error {
+            if error.port_unreachable {
+                Outcome::Refused
+            } else {
+                Outcome::Unreachable
+            }
+        } else if (!self.established && self.connect_deadline.is_some_and(|at| now >= at))
+            || now >= self.deadline
+        {
+            Outcome::Timeout
+        } else {
+            return None;
+        };
+        socket.abort();
+        Some(outcome)
     }
 }
 
@@ -766,101 +840,10 @@ impl HttpClient {
             }
             let request = &mut self.in_flight[index];
             let socket = cx.sockets.get_mut::<tcp::Socket>(request.handle);
-            let mut ended: Option<Outcome> = None;
-
-            if socket.state() == tcp::State::Established || socket.may_send() {
-                request.established = true;
-            }
-            // 3. Send the request once connected.
             let bytes = &self.request_bytes[request.variant];
-            if request.established && request.request_written < bytes.len() && socket.can_send() {
-                let rest = &bytes[request.request_written..];
-                request.request_written += socket.send_slice(rest).unwrap_or(0);
-                acted = true;
-            }
-            // Read what has arrived.
-            while socket.can_recv() && ended.is_none() {
-                let reader = &mut request.response;
-                let progress = socket
-                    .recv(|bytes| (bytes.len(), reader.feed(bytes)))
-                    .unwrap_or(ResponseProgress::Malformed);
-                match progress {
-                    ResponseProgress::Complete => ended = Some(outcome_of(&request.response)),
-                    ResponseProgress::Malformed => ended = Some(Outcome::Reset),
-                    ResponseProgress::Incomplete => {}
-                }
-            }
-            // The connection ended before the response did.
-            if ended.is_none() && !socket.is_open() {
-                ended = Some(if request.established {
-                    Outcome::Reset
-                } else {
-                    Outcome::Refused
-                });
-            }
-            if ended.is_none() && request.established && !socket.may_recv() {
-                ended = Some(match request.response.finish_at_close() {
-                    ResponseProgress::Complete => outcome_of(&request.response),
-                    _ => Outcome::Reset,
-                });
-            }
-            // An ICMP error about this flow: port unreachable is "connection refused" (what
-            // an IPVS director with no available server sends), the others "unreachable".
-            if ended.is_none()
-                && let Some(error) = icmp_errors.iter().find(|e| {
-                    e.local_port == request.local_port && e.remote_ip == request.remote_ip
-                })
-            {
-                socket.abort();
-                ended = Some(if error.port_unreachable {
-                    Outcome::Refused
-                } else {
-                    Outcome::Unreachable
-                });
-            }
-            if ended.is_none()
-                && !request.established
-                && request.connect_deadline.is_some_and(|at| cx.now >= at)
-            {
-                socket.abort();
-                ended = Some(Outcome::Timeout);
-            }
-            if ended.is_none() && cx.now >= request.deadline {
-                socket.abort();
-                ended = Some(Outcome::Timeout);
-            }
-            // A connection that failed before it was established: with `try_next`, the next
-            // address of the answer gets its chance (if the request's time allows).
-            if let Some(outcome) = ended
-                && !request.established
-                && !request.alternates.is_empty()
-                && cx.now < request.deadline
-                && matches!(
-                    outcome,
-                    Outcome::Refused | Outcome::Unreachable | Outcome::Timeout
-                )
-            {
-                socket.abort();
-                let next = request.alternates.remove(0);
-                let timeout = self.config.connect_timeout;
-                if let Some((handle, port)) = self.open_socket(cx, next) {
-                    let seq = self.in_flight[index].seq;
-                    self.record_connect(cx, seq, port, next, ConnectHow::NextAddress);
-                    let request = &mut self.in_flight[index];
-                    self.closing.push((request.handle, request.local_port));
-                    request.handle = handle;
-                    request.local_port = port;
-                    request.remote_ip = next;
-                    let before = request.timer();
-                    request.connect_deadline = timeout.map(|t| cx.now + t);
-                    let after = request.timer();
-                    self.first_timer.remove(before);
-                    self.first_timer.add(after);
-                    self.flight_keys[index] = request.key();
-                    acted = true;
-                    index += 1;
-                    continue;
-                }
+            let mut ended = request.exchange(socket, bytes, &mut acted);
+            if ended.is_none() {
+                ended = request.failure(socket, &icmp_errors, cx.now);
             }
             let Some(outcome) = ended else {
                 self.flight_keys[index] = self.in_flight[index].key();
@@ -868,63 +851,114 @@ impl HttpClient {
                 continue;
             };
             acted = true;
-            self.flight_keys.swap_remove(index);
-            let request = self.in_flight.swap_remove(index);
-            self.forget(request.start, request.timer());
-            // Keep-alive race: the server closed the idle connection before our request
-            // reached it. Nothing was answered, so the request goes again on a new connection.
-            if request.reused
-                && outcome == Outcome::Reset
-                && request.response.head().is_none()
-                && cx.now < request.deadline
-            {
-                self.retire(cx, request.handle, request.local_port);
-                let waiting = WaitingName {
-                    seq: request.seq,
-                    start: request.start,
-                    user: request.user,
-                    deadline: request.deadline,
-                    variant: request.variant,
-                    asked_dns: false,
-                };
-                self.resolve_and_connect(cx, waiting);
+            if self.try_next_address(index, outcome, cx) {
+                index += 1;
                 continue;
             }
-            // 4. Keep the connection for the next request if both sides agreed, or close our
-            // side (a no-op if already closed); then record.
-            let socket = cx.sockets.get_mut::<tcp::Socket>(request.handle);
-            let keep = self.config.keep_alive
-                && request.response.head().is_some_and(|head| head.keep_alive)
-                && keep_alive::is_reusable(socket);
-            if keep {
-                self.kept.push(KeptConnection {
-                    handle: request.handle,
-                    local_port: request.local_port,
-                    remote_ip: request.remote_ip,
-                });
-            } else {
-                self.retire(cx, request.handle, request.local_port);
-            }
-            let server = request
-                .response
-                .head()
-                .and_then(|head| head.served_by.as_deref())
-                .and_then(|name| self.config.server_names.iter().position(|s| s == name));
-            let status = request.response.head().map(|head| head.status);
-            cx.trace.request(RequestRecord {
-                client_node: cx.node_index,
-                client_seq: request.seq,
-                start: request.start,
-                end: cx.now,
-                outcome,
-                server,
-                status,
-                remote_ip: Some(request.remote_ip),
-                reused_connection: request.reused,
-            });
-            self.user_done(cx.now, request.user);
+            // The last request takes this one's place: the loop looks at `index` again.
+            self.end_request(index, outcome, cx);
         }
         acted
+    }
+
+    /// A connection that failed before it was established: with `try_next`, the next address
+    /// of the answer gets its chance, if the request's time allows. True if the request now
+    /// waits on a connection to that address.
+    fn try_next_address(&mut self, index: usize, outcome: Outcome, cx: &mut AppCtx<'_>) -> bool {
+        let request = &mut self.in_flight[index];
+        if request.established
+            || request.alternates.is_empty()
+            || cx.now >= request.deadline
+            || !matches!(
+                outcome,
+                Outcome::Refused | Outcome::Unreachable | Outcome::Timeout
+            )
+        {
+            return false;
+        }
+        cx.sockets.get_mut::<tcp::Socket>(request.handle).abort();
+        let next = request.alternates.remove(0);
+        let Some((handle, port)) = self.open_socket(cx, next) else {
+            return false;
+        };
+        let seq = self.in_flight[index].seq;
+        self.record_connect(cx, seq, port, next, ConnectHow::NextAddress);
+        let request = &mut self.in_flight[index];
+        self.closing.push((request.handle, request.local_port));
+        request.handle = handle;
+        request.local_port = port;
+        request.remote_ip = next;
+        let before = request.timer();
+        request.connect_deadline = self.config.connect_timeout.map(|t| cx.now + t);
+        let after = request.timer();
+        self.first_timer.remove(before);
+        self.first_timer.add(after);
+        self.flight_keys[index] = request.key();
+        true
+    }
+
+    /// Step 4: request `index` ended with `outcome`, and leaves the flight (the last request
+    /// takes its place). One that lost the keep-alive race goes again on a new connection;
+    /// any other keeps its connection for the next request or closes it, and is recorded.
+    fn end_request(&mut self, index: usize, outcome: Outcome, cx: &mut AppCtx<'_>) {
+        self.flight_keys.swap_remove(index);
+        let request = self.in_flight.swap_remove(index);
+        self.forget(request.start, request.timer());
+        // Keep-alive race: the server closed the idle connection before our request reached
+        // it. Nothing was answered, so the request goes again on a new connection.
+        if request.reused
+            && outcome == Outcome::Reset
+            && request.response.head().is_none()
+            && cx.now < request.deadline
+        {
+            self.retire(cx, request.handle, request.local_port);
+            let waiting = WaitingName {
+                seq: request.seq,
+                start: request.start,
+                user: request.user,
+                deadline: request.deadline,
+                variant: request.variant,
+                asked_dns: false,
+            };
+            self.resolve_and_connect(cx, waiting);
+            return;
+        }
+        // Keep the connection for the next request if both sides agreed, or close our side
+        // (a no-op if already closed); then record.
+        let socket = cx.sockets.get_mut::<tcp::Socket>(request.handle);
+        let keep = self.config.keep_alive
+            && request.response.head().is_some_and(|head| head.keep_alive)
+            && keep_alive::is_reusable(socket);
+        if keep {
+            self.kept.push(KeptConnection {
+                handle: request.handle,
+                local_port: request.local_port,
+                remote_ip: request.remote_ip,
+            });
+        } else {
+            self.retire(cx, request.handle, request.local_port);
+        }
+        self.record_ended(cx, &request, outcome);
+    }
+
+    /// Records the outcome of a request that ended now, and frees its user (closed loop).
+    fn record_ended(&mut self, cx: &mut AppCtx<'_>, request: &InFlight, outcome: Outcome) {
+        let head = request.response.head();
+        let server = head
+            .and_then(|head| head.served_by.as_deref())
+            .and_then(|name| self.config.server_names.iter().position(|s| s == name));
+        cx.trace.request(RequestRecord {
+            client_node: cx.node_index,
+            client_seq: request.seq,
+            start: request.start,
+            end: cx.now,
+            outcome,
+            server,
+            status: head.map(|head| head.status),
+            remote_ip: Some(request.remote_ip),
+            reused_connection: request.reused,
+        });
+        self.user_done(cx.now, request.user);
     }
 
     /// Returns closed sockets and their ports for reuse.
