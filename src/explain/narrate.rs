@@ -13,6 +13,7 @@
 //! (`--format json`) always tell the same story.
 
 use std::fmt::Write;
+use std::net::Ipv4Addr;
 
 use super::story::{CandidateView, PickView, RouteView, Story, What, seconds};
 use crate::trace::decision::Unavailable;
@@ -69,69 +70,36 @@ pub fn text(story: &Story, scenario: &str, seed: u64) -> String {
     out
 }
 
-/// The sentence for one step.
+/// The sentence for one step. The kinds come in the order a request meets them, by family
+/// (the name lookup, the connection and its routers, the director, proxy and cache, the web
+/// server); each kind has its own function below, under its family's heading.
 pub fn sentence(what: &What) -> String {
     match what {
         What::Start => "decides to send a request".to_string(),
+        // 1. The name lookup: the client, its resolver, the authority.
         What::Resolved {
             source,
             expires_in_s,
             addresses,
-        } => {
-            let list = join(addresses);
-            let first = addresses
-                .first()
-                .map_or(String::new(), |a| format!(" → tries {a} first"));
-            match *source {
-                "static" => format!("the name is in the static table: {list}{first}"),
-                "client_cache" => {
-                    let expiry = expires_in_s.map_or("kept for ever".to_string(), |s| {
-                        format!("expires in {s:.3} s")
-                    });
-                    format!("its own DNS cache answers: {list} ({expiry}){first}")
-                }
-                _ => format!("the DNS answer arrives: {list}{first}"),
-            }
+        } => resolved_sentence(source, *expires_in_s, addresses),
+        What::AskDns { server } => {
+            format!("its own DNS cache has no fresh answer: it asks {server}")
         }
         What::ResolverLookup {
-            ttl_left_s: Some(ttl),
+            ttl_left_s,
             addresses,
-        } => format!(
-            "resolver cache hit: {} with {ttl} s of TTL left (everyone behind this resolver gets \
-             this order until it expires)",
-            join(addresses)
-        ),
-        What::ResolverLookup {
-            ttl_left_s: None, ..
-        } => "resolver cache miss: the question goes to the authoritative server".to_string(),
+        } => resolver_sentence(*ttl_left_s, addresses),
         What::AuthorityAnswer {
             addresses,
             order,
             rotation,
             ttl_s,
-        } => match rotation {
-            Some(first) => format!(
-                "authoritative answer, {order} order rotated to record {first} of the zone: {}, \
-                 TTL {ttl_s} s",
-                join(addresses)
-            ),
-            None => format!(
-                "authoritative answer, {order} order: {}, TTL {ttl_s} s",
-                join(addresses)
-            ),
-        },
-        What::AskDns { server } => {
-            format!("its own DNS cache has no fresh answer: it asks {server}")
-        }
-        What::Connect { local, remote, how } => match *how {
-            "kept" => {
-                format!("sends it on its kept-alive connection {local} -> {remote} (no handshake)")
-            }
-            "next_address" => {
-                format!("the last address failed; connects from {local} to the next, {remote}")
-            }
-            _ => format!("connects from {local} to {remote}"),
-        },
+        } => authority_sentence(addresses, order, *rotation, *ttl_s),
+        // 2. The connection, and the routers on its way.
+        What::Connect { local, remote, how } => connect_sentence(local, remote, how),
+        What::RouteMatch { packet, route } => route_match_sentence(packet, route.as_deref()),
+        What::ArpWait { next_hop, asked } => arp_wait_sentence(*next_hop, *asked),
+        // 3. The director, the proxy and the cache.
         What::L4Pick(pick) => pick_sentence(pick),
         What::L7Route(route) => route_sentence(route),
         What::CacheLookup {
@@ -140,82 +108,26 @@ pub fn sentence(what: &What) -> String {
             stored,
             capacity,
             fetch_from,
-        } => {
-            let looked =
-                format!("looks {object} up in its memory ({stored} of {capacity} objects)");
-            match (hit, fetch_from) {
-                (true, _) => {
-                    format!("{looked}: a hit, answered from memory after one service time")
-                }
-                (false, Some(from)) => format!(
-                    "{looked}: a miss; fetches it from the origin over its own connection from \
-                     {from}, stores it (evicting the least recently used object if full) and \
-                     answers with it"
-                ),
-                (false, None) => {
-                    format!(
-                        "{looked}: a miss, and no connection to the origin could be opened: 502"
-                    )
-                }
-            }
-        }
-        What::RouteMatch {
-            packet,
-            route: Some(route),
-        } => format!("routes the SYN {packet}: longest prefix match {route}"),
-        What::RouteMatch {
-            packet,
-            route: None,
-        } => format!("no route for the SYN {packet}: ICMP network unreachable"),
-        What::ArpWait {
-            next_hop,
-            asked: true,
-        } => {
-            format!("does not know {next_hop}'s MAC address: the packet waits while it asks (ARP)")
-        }
-        What::ArpWait {
-            next_hop,
-            asked: false,
-        } => format!("the packet waits for the ARP answer from {next_hop}, already asked"),
+        } => cache_sentence(object, *hit, *stored, *capacity, fetch_from.as_deref()),
+        // 4. The web server.
         What::ServerQueued {
             waiting_ahead,
             busy_workers,
             workers,
             mode,
-        } => {
-            let mut text = format!(
-                "request read; {busy_workers} of {workers} workers busy, {waiting_ahead} \
-                 request(s) waiting ahead of it"
-            );
-            if mode != "normal" {
-                let _ = write!(text, "; the service is {mode} (a fault)");
-            }
-            text
-        }
+        } => queued_sentence(*waiting_ahead, *busy_workers, *workers, mode),
         What::ListenDrop {
             busy_workers,
             workers,
             waiting,
             backlog,
-        } => format!(
-            "accept queue full ({busy_workers} of {workers} workers busy, {waiting} request(s) \
-             waiting, backlog {backlog}): the SYN is dropped unanswered, and the client sends it \
-             again when its retransmission timer expires (1 s, then 2 s, 4 s...)"
-        ),
+        } => listen_drop_sentence(*busy_workers, *workers, *waiting, *backlog),
         What::ServerServe {
             waited_ms,
             service_ms,
             mode,
-        } => {
-            let mut text = format!(
-                "a worker takes it after {waited_ms:.3} ms in the queue; service time drawn \
-                 {service_ms:.3} ms"
-            );
-            if mode != "normal" {
-                let _ = write!(text, " (the service is {mode})");
-            }
-            text
-        }
+        } => serve_sentence(*waited_ms, *service_ms, mode),
+        // 5. The wire, and the end.
         What::Frame { line } => line.clone(),
         What::End {
             outcome,
@@ -224,14 +136,101 @@ pub fn sentence(what: &What) -> String {
     }
 }
 
+// 1. The name lookup.
+
+/// How the client found the addresses (its static table, its own DNS cache with the time
+/// left, or a DNS answer), and which it tries first.
+fn resolved_sentence(source: &str, expires_in_s: Option<f64>, addresses: &[Ipv4Addr]) -> String {
+    let list = join(addresses);
+    let first = addresses
+        .first()
+        .map_or(String::new(), |a| format!(" → tries {a} first"));
+    match source {
+        "static" => format!("the name is in the static table: {list}{first}"),
+        "client_cache" => {
+            let expiry = expires_in_s.map_or("kept for ever".to_string(), |s| {
+                format!("expires in {s:.3} s")
+            });
+            format!("its own DNS cache answers: {list} ({expiry}){first}")
+        }
+        _ => format!("the DNS answer arrives: {list}{first}"),
+    }
+}
+
+/// A caching resolver's lookup: a hit with the TTL it has left, or a miss sent upstream.
+fn resolver_sentence(ttl_left_s: Option<u32>, addresses: &[Ipv4Addr]) -> String {
+    match ttl_left_s {
+        Some(ttl) => format!(
+            "resolver cache hit: {} with {ttl} s of TTL left (everyone behind this resolver gets \
+             this order until it expires)",
+            join(addresses)
+        ),
+        None => "resolver cache miss: the question goes to the authoritative server".to_string(),
+    }
+}
+
+/// An authoritative server's answer: its record order (for cyclic order, the record of the
+/// zone it rotated to), the records and the TTL.
+fn authority_sentence(
+    addresses: &[Ipv4Addr],
+    order: &str,
+    rotation: Option<usize>,
+    ttl_s: u32,
+) -> String {
+    let order = match rotation {
+        Some(first) => format!("{order} order rotated to record {first} of the zone"),
+        None => format!("{order} order"),
+    };
+    format!(
+        "authoritative answer, {order}: {}, TTL {ttl_s} s",
+        join(addresses)
+    )
+}
+
 /// Addresses separated by commas.
-fn join(addresses: &[std::net::Ipv4Addr]) -> String {
+fn join(addresses: &[Ipv4Addr]) -> String {
     addresses
         .iter()
         .map(|a| a.to_string())
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+// 2. The connection and the routers.
+
+/// The connection the client sends on: a kept-alive one, the next address after a failed
+/// one, or a new one.
+fn connect_sentence(local: &str, remote: &str, how: &str) -> String {
+    match how {
+        "kept" => {
+            format!("sends it on its kept-alive connection {local} -> {remote} (no handshake)")
+        }
+        "next_address" => {
+            format!("the last address failed; connects from {local} to the next, {remote}")
+        }
+        _ => format!("connects from {local} to {remote}"),
+    }
+}
+
+/// A router's route for the connection's SYN, or ICMP network unreachable when none matches.
+fn route_match_sentence(packet: &str, route: Option<&str>) -> String {
+    match route {
+        Some(route) => format!("routes the SYN {packet}: longest prefix match {route}"),
+        None => format!("no route for the SYN {packet}: ICMP network unreachable"),
+    }
+}
+
+/// A packet waiting for the next hop's MAC address: it sent the ARP request, or one was on
+/// its way already.
+fn arp_wait_sentence(next_hop: Ipv4Addr, asked: bool) -> String {
+    if asked {
+        format!("does not know {next_hop}'s MAC address: the packet waits while it asks (ARP)")
+    } else {
+        format!("the packet waits for the ARP answer from {next_hop}, already asked")
+    }
+}
+
+// 3. The director, the proxy and the cache.
 
 /// `scheduler wlc for C -> VIP: web1 515/w3, web2 down; web3 is lightest → web3 (Masq)`.
 fn pick_sentence(pick: &PickView) -> String {
@@ -383,6 +382,68 @@ fn winner_rule(pick: &PickView, chosen: &str) -> String {
         "lblc" | "lblcr" => format!("{chosen} is the cached server if usable, else wlc's pick"),
         other => format!("{other} picks {chosen}"),
     }
+}
+
+/// A transparent cache's lookup, with its memory's fill (`stored` of `capacity` objects): a
+/// hit, a miss fetched from the origin over the connection from `fetch_from`, or a miss with
+/// no connection to the origin.
+fn cache_sentence(
+    object: &str,
+    hit: bool,
+    stored: u32,
+    capacity: u32,
+    fetch_from: Option<&str>,
+) -> String {
+    let looked = format!("looks {object} up in its memory ({stored} of {capacity} objects)");
+    match (hit, fetch_from) {
+        (true, _) => format!("{looked}: a hit, answered from memory after one service time"),
+        (false, Some(from)) => format!(
+            "{looked}: a miss; fetches it from the origin over its own connection from \
+             {from}, stores it (evicting the least recently used object if full) and \
+             answers with it"
+        ),
+        (false, None) => {
+            format!("{looked}: a miss, and no connection to the origin could be opened: 502")
+        }
+    }
+}
+
+// 4. The web server.
+
+/// The web server queuing the request it read: its busy workers, the requests ahead of it,
+/// and the fault in force if any.
+fn queued_sentence(waiting_ahead: u32, busy_workers: u32, workers: u32, mode: &str) -> String {
+    let mut text = format!(
+        "request read; {busy_workers} of {workers} workers busy, {waiting_ahead} \
+         request(s) waiting ahead of it"
+    );
+    if mode != "normal" {
+        let _ = write!(text, "; the service is {mode} (a fault)");
+    }
+    text
+}
+
+/// The web server dropping a SYN because its accept queue is full, and the client's
+/// retransmission that follows.
+fn listen_drop_sentence(busy_workers: u32, workers: u32, waiting: u32, backlog: u32) -> String {
+    format!(
+        "accept queue full ({busy_workers} of {workers} workers busy, {waiting} request(s) \
+         waiting, backlog {backlog}): the SYN is dropped unanswered, and the client sends it \
+         again when its retransmission timer expires (1 s, then 2 s, 4 s...)"
+    )
+}
+
+/// A worker taking the request: how long it waited, the service time drawn, and the fault
+/// in force if any.
+fn serve_sentence(waited_ms: f64, service_ms: f64, mode: &str) -> String {
+    let mut text = format!(
+        "a worker takes it after {waited_ms:.3} ms in the queue; service time drawn \
+         {service_ms:.3} ms"
+    );
+    if mode != "normal" {
+        let _ = write!(text, " (the service is {mode})");
+    }
+    text
 }
 
 #[cfg(test)]
