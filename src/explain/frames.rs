@@ -224,7 +224,7 @@ pub fn summary(frame: &FrameRecord) -> String {
     }
 }
 
-/// The line of the (innermost) packet of a frame.
+/// The line of the (innermost) packet of a frame, in tcpdump's words for its protocol.
 fn inner_summary(frame: &FrameRecord) -> String {
     match decode(&frame.head) {
         Decoded::Tcp {
@@ -233,78 +233,104 @@ fn inner_summary(frame: &FrameRecord) -> String {
             flags,
             payload_len,
             http_line,
-        } => {
-            let mut line = format!(
-                "{}.{} > {}.{}: Flags [{}], length {payload_len}",
-                src.0,
-                src.1,
-                dst.0,
-                dst.1,
-                flag_letters(flags)
-            );
-            if let Some(http) = http_line {
-                line.push_str(&format!(": HTTP: {http}"));
-            }
-            line
-        }
+        } => tcp_line(src, dst, flags, payload_len, http_line),
         Decoded::Udp {
             src,
             dst,
             payload_len,
-        } => {
-            let what = if src.1 == 53 || dst.1 == 53 {
-                "DNS"
-            } else {
-                "UDP"
-            };
-            format!(
-                "{}.{} > {}.{}: {what}, length {payload_len}",
-                src.0, src.1, dst.0, dst.1
-            )
-        }
+        } => udp_line(src, dst, payload_len),
         Decoded::Icmp {
             src,
             dst,
             icmp_type,
             code,
             about,
-        } => {
-            let what = match (icmp_type, code) {
-                (0, _) => "echo reply".to_string(),
-                (8, _) => "echo request".to_string(),
-                (3, 3) => "port unreachable".to_string(),
-                (3, 1) => "host unreachable".to_string(),
-                (3, 2) => "protocol unreachable".to_string(),
-                (3, 4) => "fragmentation needed".to_string(),
-                (3, _) => format!("destination unreachable (code {code})"),
-                (11, _) => "time exceeded".to_string(),
-                _ => format!("type {icmp_type} code {code}"),
-            };
-            match about {
-                Some((from, to)) => format!(
-                    "{src} > {dst}: ICMP {what} for {}.{} > {}.{}",
-                    from.0, from.1, to.0, to.1
-                ),
-                None => format!("{src} > {dst}: ICMP {what}"),
-            }
-        }
+        } => icmp_line(src, dst, icmp_type, code, about),
         Decoded::Arp {
-            request: true,
+            request,
             sender,
+            sender_mac,
             target,
-            ..
-        } => format!("ARP, Request who-has {target} tell {sender}"),
-        Decoded::Arp {
-            request: false,
-            sender,
-            sender_mac: m,
-            ..
-        } => format!(
-            "ARP, Reply {sender} is-at {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-            m[0], m[1], m[2], m[3], m[4], m[5]
-        ),
+        } => arp_line(request, sender, sender_mac, target),
         Decoded::Other => format!("(frame of {} bytes)", frame.len),
     }
+}
+
+/// Two ends as tcpdump writes them, the port after a dot: `10.0.0.5.40000 > 10.0.1.100.80`.
+fn flow(src: Endpoint, dst: Endpoint) -> String {
+    format!("{}.{} > {}.{}", src.0, src.1, dst.0, dst.1)
+}
+
+/// A TCP segment: its ends, its flags, its payload's length, and the HTTP line it starts
+/// with, if any.
+fn tcp_line(
+    src: Endpoint,
+    dst: Endpoint,
+    flags: u8,
+    payload_len: usize,
+    http: Option<String>,
+) -> String {
+    let mut line = format!(
+        "{}: Flags [{}], length {payload_len}",
+        flow(src, dst),
+        flag_letters(flags)
+    );
+    if let Some(http) = http {
+        line.push_str(&format!(": HTTP: {http}"));
+    }
+    line
+}
+
+/// A UDP datagram: its ends and its payload's length, named DNS when either port is 53.
+fn udp_line(src: Endpoint, dst: Endpoint, payload_len: usize) -> String {
+    let what = if src.1 == 53 || dst.1 == 53 {
+        "DNS"
+    } else {
+        "UDP"
+    };
+    format!("{}: {what}, length {payload_len}", flow(src, dst))
+}
+
+/// An ICMP message: its ends, what it says, and for an error the packet it is about.
+fn icmp_line(
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    icmp_type: u8,
+    code: u8,
+    about: Option<(Endpoint, Endpoint)>,
+) -> String {
+    let what = icmp_words(icmp_type, code);
+    match about {
+        Some((from, to)) => format!("{src} > {dst}: ICMP {what} for {}", flow(from, to)),
+        None => format!("{src} > {dst}: ICMP {what}"),
+    }
+}
+
+/// An ICMP type and code in words (RFC 792): `echo request`, `port unreachable`...
+fn icmp_words(icmp_type: u8, code: u8) -> String {
+    match (icmp_type, code) {
+        (0, _) => "echo reply".to_string(),
+        (8, _) => "echo request".to_string(),
+        (3, 3) => "port unreachable".to_string(),
+        (3, 1) => "host unreachable".to_string(),
+        (3, 2) => "protocol unreachable".to_string(),
+        (3, 4) => "fragmentation needed".to_string(),
+        (3, _) => format!("destination unreachable (code {code})"),
+        (11, _) => "time exceeded".to_string(),
+        _ => format!("type {icmp_type} code {code}"),
+    }
+}
+
+/// An ARP request (who has `target`?) or reply (`sender` is at its MAC address).
+fn arp_line(request: bool, sender: Ipv4Addr, sender_mac: [u8; 6], target: Ipv4Addr) -> String {
+    if request {
+        return format!("ARP, Request who-has {target} tell {sender}");
+    }
+    let m = sender_mac;
+    format!(
+        "ARP, Reply {sender} is-at {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        m[0], m[1], m[2], m[3], m[4], m[5]
+    )
 }
 
 #[cfg(test)]
