@@ -38,7 +38,7 @@ use crate::ipvs::scheduler::SchedulerState;
 use crate::node::{Route, ServiceMode};
 use crate::sim::{SimDuration, SimTime};
 use crate::trace::decision::{
-    CacheLookup, ConnectHow, L4Pick, L7Route, NameSource, RecordOrderKind, unavailable,
+    CacheLookup, ConnectHow, Flow, L4Pick, L7Route, NameSource, RecordOrderKind, unavailable,
 };
 use crate::trace::{Decision, DecisionKind, EventRecord, FrameRecord, RequestRecord, Trace};
 
@@ -829,10 +829,7 @@ pub(crate) fn view(decision: &Decision, names: &Names<'_>) -> What {
             how,
             ..
         } => connect_view((*local_ip, *local_port), (*remote_ip, *remote_port), *how),
-        DecisionKind::RouteMatch { flow, route } => What::RouteMatch {
-            packet: format!("{} -> {}", endpoint(flow.0), endpoint(flow.1)),
-            route: route.map(route_words),
-        },
+        DecisionKind::RouteMatch { flow, route } => route_match_view(*flow, *route),
         DecisionKind::ArpWait {
             next_hop, asked, ..
         } => What::ArpWait {
@@ -850,12 +847,7 @@ pub(crate) fn view(decision: &Decision, names: &Names<'_>) -> What {
             workers,
             mode,
             ..
-        } => What::ServerQueued {
-            waiting_ahead: *waiting_ahead,
-            busy_workers: *busy_workers,
-            workers: *workers,
-            mode: mode_name(*mode),
-        },
+        } => server_queued_view(*waiting_ahead, *busy_workers, *workers, *mode),
         DecisionKind::ListenDrop {
             busy_workers,
             workers,
@@ -925,6 +917,15 @@ fn connect_view(local: Endpoint, remote: Endpoint, how: ConnectHow) -> What {
     }
 }
 
+/// A router's choice for the connection's first packet, as `source:port -> destination:port`
+/// and the route in words (`None`: no route).
+fn route_match_view(flow: Flow, route: Option<Route>) -> What {
+    What::RouteMatch {
+        packet: format!("{} -> {}", endpoint(flow.0), endpoint(flow.1)),
+        route: route.map(route_words),
+    }
+}
+
 /// A router's route as `prefix via next hop`, or `prefix, directly connected`.
 fn route_words(route: Route) -> String {
     let prefix = format!("{}/{}", route.network, route.prefix_len);
@@ -942,6 +943,22 @@ fn cache_lookup_view(lookup: &CacheLookup) -> What {
         stored: lookup.stored,
         capacity: lookup.capacity,
         fetch_from: lookup.fetch.map(endpoint),
+    }
+}
+
+/// The web server queued the request: the requests ahead of it, its busy workers, and the
+/// service mode in force in words.
+fn server_queued_view(
+    waiting_ahead: u32,
+    busy_workers: u32,
+    workers: u32,
+    mode: ServiceMode,
+) -> What {
+    What::ServerQueued {
+        waiting_ahead,
+        busy_workers,
+        workers,
+        mode: mode_name(mode),
     }
 }
 
