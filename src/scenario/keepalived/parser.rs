@@ -18,6 +18,8 @@
 //!   sub-keywords, braces or not. netlab asks for the braces: a block keyword without `{`,
 //!   or a `{` after a keyword that takes none, is reported by the mapping.
 
+use std::ops::ControlFlow;
+
 use super::lexer::Word;
 
 /// The deepest nesting of blocks read. keepalived's deepest is five (`virtual_server`,
@@ -87,95 +89,163 @@ pub fn parse(
     statements: Vec<Vec<Word>>,
     indent: impl Fn(&Word) -> usize,
 ) -> (Vec<Item>, Vec<BraceError>) {
-    // The open blocks: the item that owns each (outermost first) and its items so far.
-    let mut stack: Vec<(Item, Vec<Item>)> = Vec::new();
-    let mut top: Vec<Item> = Vec::new();
-    let mut errors = Vec::new();
-    // The `}`s that closed a block opened on a line indented more: candidates for a
-    // forgotten `}`.
-    let mut suspicious: Vec<(Word, Word, Option<Word>)> = Vec::new();
+    let mut tree = Tree::default();
     for statement in statements {
         let first = &statement[0];
-        let items = match stack.last_mut() {
-            Some((_, items)) => items,
-            None => &mut top,
-        };
         if first.is_brace("{") {
-            let brace = first.clone();
-            // The `{` belongs to the statement just before it, if that has no block yet.
-            match items.pop() {
-                Some(mut owner) if owner.block.is_none() => {
-                    if stack.len() >= MAX_DEPTH {
-                        errors.push(BraceError::TooDeep(brace));
-                        return (top, errors);
-                    }
-                    owner.block = Some(Block {
-                        open: brace,
-                        close: None,
-                        items: Vec::new(),
-                    });
-                    stack.push((owner, Vec::new()));
-                }
-                other => {
-                    items.extend(other);
-                    errors.push(BraceError::OpensNothing(brace));
-                }
+            if tree.open(first.clone()).is_break() {
+                return (tree.top, tree.errors);
             }
         } else if first.is_brace("}") {
-            let Some((mut owner, inner)) = stack.pop() else {
-                errors.push(BraceError::ExtraClose(first.clone()));
-                continue;
-            };
-            let depth = indent(owner.keyword());
-            if indent(first) < depth {
-                let outdented = inner
-                    .iter()
-                    .find(|item| indent(item.keyword()) <= depth)
-                    .map(|item| item.keyword().clone());
-                suspicious.push((owner.keyword().clone(), first.clone(), outdented));
-            }
-            if let Some(block) = owner.block.as_mut() {
-                block.close = Some(first.clone());
-                block.items = inner;
-            }
-            match stack.last_mut() {
-                Some((_, items)) => items.push(owner),
-                None => top.push(owner),
-            }
+            tree.close(first.clone(), &indent);
         } else {
-            items.push(Item {
+            tree.items().push(Item {
                 words: statement,
                 block: None,
             });
         }
     }
-    // Blocks still open at the end of the file.
-    if !stack.is_empty() {
-        let (keyword, misplaced_close, outdented) = match suspicious.first() {
-            Some((keyword, close, outdented)) => {
-                (keyword.clone(), Some(close.clone()), outdented.clone())
+    tree.close_at_end();
+    (tree.top, tree.errors)
+}
+
+/// A `}` indented less than the keyword of the block it closed: a sign that the block's own
+/// `}` was forgotten, and that this one was meant for a block further out.
+#[derive(Debug)]
+struct Suspect {
+    /// The keyword of the block the `}` closed.
+    keyword: Word,
+    /// The `}`.
+    close: Word,
+    /// The first statement inside the block indented no deeper than its keyword.
+    outdented: Option<Word>,
+}
+
+/// The tree while it is being built: the blocks still open, and what is read so far.
+#[derive(Debug, Default)]
+struct Tree {
+    /// The open blocks: the item that owns each (outermost first) and its items so far.
+    stack: Vec<(Item, Vec<Item>)>,
+    /// The items outside every block.
+    top: Vec<Item>,
+    /// The braces that do not balance, in the order found.
+    errors: Vec<BraceError>,
+    /// The `}`s that closed a block opened on a line indented more: candidates for a
+    /// forgotten `}`.
+    suspects: Vec<Suspect>,
+}
+
+impl Tree {
+    /// Where a statement read now goes: the innermost open block, or the top of the file.
+    fn items(&mut self) -> &mut Vec<Item> {
+        match self.stack.last_mut() {
+            Some((_, items)) => items,
+            None => &mut self.top,
+        }
+    }
+
+    /// A `{`: it opens the block of the statement just before it, if that has no block yet.
+    /// Breaks (with [`BraceError::TooDeep`]) when the blocks would nest deeper than
+    /// [`MAX_DEPTH`]: the rest of the file is not read.
+    fn open(&mut self, brace: Word) -> ControlFlow<()> {
+        match self.items().pop() {
+            Some(mut owner) if owner.block.is_none() => {
+                if self.stack.len() >= MAX_DEPTH {
+                    self.errors.push(BraceError::TooDeep(brace));
+                    return ControlFlow::Break(());
+                }
+                owner.block = Some(Block {
+                    open: brace,
+                    close: None,
+                    items: Vec::new(),
+                });
+                self.stack.push((owner, Vec::new()));
             }
-            None => (stack[stack.len() - 1].0.keyword().clone(), None, None),
+            other => {
+                self.items().extend(other);
+                self.errors.push(BraceError::OpensNothing(brace));
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// A `}`: it closes the innermost open block, which joins the block around it.
+    fn close(&mut self, close: Word, indent: &impl Fn(&Word) -> usize) {
+        let Some((mut owner, inner)) = self.stack.pop() else {
+            self.errors.push(BraceError::ExtraClose(close));
+            return;
         };
-        let open = find_open(&stack, &top, &keyword);
-        errors.push(BraceError::Unclosed {
+        self.suspect(&owner, &inner, &close, indent);
+        if let Some(block) = owner.block.as_mut() {
+            block.close = Some(close);
+            block.items = inner;
+        }
+        self.items().push(owner);
+    }
+
+    /// Notes `close` as a [`Suspect`] when it is indented less than `owner`'s keyword, the
+    /// block it closes holding `inner`.
+    fn suspect(
+        &mut self,
+        owner: &Item,
+        inner: &[Item],
+        close: &Word,
+        indent: &impl Fn(&Word) -> usize,
+    ) {
+        let depth = indent(owner.keyword());
+        if indent(close) >= depth {
+            return;
+        }
+        let outdented = inner
+            .iter()
+            .find(|item| indent(item.keyword()) <= depth)
+            .map(|item| item.keyword().clone());
+        self.suspects.push(Suspect {
+            keyword: owner.keyword().clone(),
+            close: close.clone(),
+            outdented,
+        });
+    }
+
+    /// The end of the file: blocks still open are reported (once, for the one most likely
+    /// left open), then closed, so that the mapping still sees what was read.
+    fn close_at_end(&mut self) {
+        if self.stack.is_empty() {
+            return;
+        }
+        let unclosed = self.unclosed();
+        self.errors.push(unclosed);
+        while let Some((mut owner, inner)) = self.stack.pop() {
+            if let Some(block) = owner.block.as_mut() {
+                block.items = inner;
+            }
+            self.items().push(owner);
+        }
+    }
+
+    /// The block left open: the one the first [`Suspect`] closed, if there is one (its `}`
+    /// was misplaced), else the innermost block still open.
+    fn unclosed(&self) -> BraceError {
+        let (keyword, misplaced_close, outdented) = match self.suspects.first() {
+            Some(suspect) => (
+                suspect.keyword.clone(),
+                Some(suspect.close.clone()),
+                suspect.outdented.clone(),
+            ),
+            None => (
+                self.stack[self.stack.len() - 1].0.keyword().clone(),
+                None,
+                None,
+            ),
+        };
+        let open = find_open(&self.stack, &self.top, &keyword);
+        BraceError::Unclosed {
             keyword,
             open,
             misplaced_close,
             outdented,
-        });
-        // Close them all, so that the mapping still sees what was read.
-        while let Some((mut owner, inner)) = stack.pop() {
-            if let Some(block) = owner.block.as_mut() {
-                block.items = inner;
-            }
-            match stack.last_mut() {
-                Some((_, items)) => items.push(owner),
-                None => top.push(owner),
-            }
         }
     }
-    (top, errors)
 }
 
 /// The `{` of the block whose keyword is `keyword`, searched in the open blocks and the
