@@ -81,6 +81,84 @@ impl<'s> Frame<'s> {
     fn current_field(&self) -> Option<&'s str> {
         self.key.or(self.field)
     }
+
+    /// The frame an opening bracket `open` starts inside `outer` (the innermost bracket open
+    /// before it), `previous` being the token before it: the name of a `(`'s variant.
+    fn opened(
+        open: Token,
+        previous: Option<Token>,
+        outer: Option<&Frame<'s>>,
+        source: &'s str,
+    ) -> Frame<'s> {
+        let variant = previous.filter(|p| {
+            open.text(source) == "(" && p.kind == TokenKind::Ident && p.text(source) != "Some"
+        });
+        Frame {
+            open,
+            variant,
+            field: outer.and_then(Frame::current_field),
+            key: None,
+        }
+    }
+}
+
+/// Keeps `frames`, the brackets open, up to date after `token` (`previous` being the token
+/// before it): a `name:` names the field being read, a `,` ends it, an opening bracket
+/// pushes a frame and a closing one pops it.
+fn follow_brackets<'s>(
+    frames: &mut Vec<Frame<'s>>,
+    token: Token,
+    previous: Option<Token>,
+    source: &'s str,
+) {
+    match token.kind {
+        TokenKind::Punct(':') => {
+            let name_before = previous
+                .filter(|p| p.kind == TokenKind::Ident)
+                .map(|p| p.text(source));
+            if let (Some(frame), Some(name)) = (frames.last_mut(), name_before) {
+                frame.key = Some(name);
+            }
+        }
+        TokenKind::Punct(',') => {
+            if let Some(frame) = frames.last_mut() {
+                frame.key = None;
+            }
+        }
+        TokenKind::Punct('(' | '[' | '{') => {
+            let frame = Frame::opened(token, previous, frames.last(), source);
+            frames.push(frame);
+        }
+        TokenKind::Punct(')' | ']' | '}') => {
+            frames.pop();
+        }
+        _ => {}
+    }
+}
+
+/// Whether `token` is a string or a block comment that the file ends inside.
+fn is_unclosed(token: &Token) -> bool {
+    matches!(
+        token.kind,
+        TokenKind::Comment { closed: false } | TokenKind::Str { closed: false }
+    )
+}
+
+/// Where the token starts and ends (`source_len`, the end of the file, when there is no
+/// token): a number's sign just before it (`-3`) is part of it.
+fn signed_extent(
+    token: Option<Token>,
+    previous: Option<Token>,
+    source_len: usize,
+) -> (usize, usize) {
+    let Some(t) = token else {
+        return (source_len, source_len);
+    };
+    let signed = t.kind == TokenKind::Number
+        && previous
+            .is_some_and(|p| matches!(p.kind, TokenKind::Punct('-' | '+')) && p.end == t.start);
+    let start = if signed { t.start - 1 } else { t.start };
+    (start, t.end)
 }
 
 impl<'s> Spot<'s> {
@@ -91,11 +169,8 @@ impl<'s> Spot<'s> {
         let mut previous: Option<Token> = None;
         let mut lexer = Lexer::new(source);
         for token in lexer.by_ref() {
-            match token.kind {
-                TokenKind::Comment { closed: false } | TokenKind::Str { closed: false } => {
-                    spot.unclosed = Some(token);
-                }
-                _ => {}
+            if is_unclosed(&token) {
+                spot.unclosed = Some(token);
             }
             if token.is_comment() {
                 continue;
@@ -105,74 +180,33 @@ impl<'s> Spot<'s> {
                 spot.token = Some(token);
                 break;
             }
-            let text = token.text(source);
-            let name_before = previous
-                .filter(|p| p.kind == TokenKind::Ident)
-                .map(|p| p.text(source));
-            match token.kind {
-                TokenKind::Punct(':') => {
-                    if let (Some(frame), Some(name)) = (frames.last_mut(), name_before) {
-                        frame.key = Some(name);
-                    }
-                }
-                TokenKind::Punct(',') => {
-                    if let Some(frame) = frames.last_mut() {
-                        frame.key = None;
-                    }
-                }
-                TokenKind::Punct('(' | '[' | '{') => {
-                    let variant = previous.filter(|p| {
-                        text == "(" && p.kind == TokenKind::Ident && p.text(source) != "Some"
-                    });
-                    let field = frames.last().and_then(Frame::current_field);
-                    frames.push(Frame {
-                        open: token,
-                        variant,
-                        field,
-                        key: None,
-                    });
-                }
-                TokenKind::Punct(')' | ']' | '}') => {
-                    frames.pop();
-                }
-                _ => {}
-            }
+            follow_brackets(&mut frames, token, previous, source);
             previous = Some(token);
         }
         // The rest of the file only matters for a string or comment it ends inside.
         if spot.unclosed.is_none() {
-            spot.unclosed = lexer.find(|t| {
-                matches!(
-                    t.kind,
-                    TokenKind::Comment { closed: false } | TokenKind::Str { closed: false }
-                )
-            });
+            spot.unclosed = lexer.find(is_unclosed);
         }
-        spot.open = frames.last().copied();
-        if let Some(frame) = &spot.open {
-            spot.field = frame.current_field();
-            if frame.key.is_none() {
-                spot.variant = frame.variant.map(|v| v.text(source));
-            }
-        }
+        spot.place_in(frames.last().copied(), source);
         spot.name_before = previous.filter(|p| p.kind == TokenKind::Ident);
         spot.runaway_string = previous
             .filter(|p| matches!(p.kind, TokenKind::Str { .. }) && p.text(source).contains('\n'));
-        // The token, with the sign of a number.
-        let (start, end) = match spot.token {
-            Some(t) => {
-                let signed = t.kind == TokenKind::Number
-                    && previous.is_some_and(|p| {
-                        matches!(p.kind, TokenKind::Punct('-' | '+')) && p.end == t.start
-                    });
-                let start = if signed { t.start - 1 } else { t.start };
-                (start, t.end)
-            }
-            None => (source.len(), source.len()),
-        };
+        let (start, end) = signed_extent(spot.token, previous, source.len());
         spot.start = start;
         spot.text = &source[start..end];
         spot
+    }
+
+    /// The innermost bracket `open` at the token, and the field or variant whose value the
+    /// token is inside it.
+    fn place_in(&mut self, open: Option<Frame<'s>>, source: &'s str) {
+        self.open = open;
+        if let Some(frame) = &self.open {
+            self.field = frame.current_field();
+            if frame.key.is_none() {
+                self.variant = frame.variant.map(|v| v.text(source));
+            }
+        }
     }
 
     /// The field, or the variant, whose value is at the spot: what [`holds`] is asked about.
@@ -724,7 +758,7 @@ fn explain_at(spot: &Spot<'_>, code: &ron::Error, source: &str, pos: usize) -> E
         | E::NoSuchStructField { .. }
         | E::MissingStructField { .. }
         | E::DuplicateStructField { .. } => here.wrong_name(code),
-        E::ExpectedString => expected_string(spot, here.what, source),
+        E::ExpectedString => here.expected_string(),
         E::ExpectedIdentifier | E::SuggestRawIdentifier(_) | E::InvalidIdentifier(_) => {
             here.expected_name()
         }
@@ -1033,6 +1067,28 @@ impl<'a, 's> Here<'a, 's> {
     /// kind's parentheses `Name(...)`.
     fn wrong_brackets(&self, code: &ron::Error) -> Explained {
         use ron::Error as E;
+        match code {
+            E::ExpectedArray
+            | E::ExpectedArrayEnd
+            | E::ExpectedMap
+            | E::ExpectedMapColon
+            | E::ExpectedMapEnd => self.wrong_list_or_table(code),
+            E::ExpectedDifferentLength { expected, found } => self.on_token(
+                format!("expected {} but found {found} item(s)", scrub(expected)),
+                if self.holder == Some("results") {
+                    "each result is a pair of a time and true or false, as in `(\"20s\", false)`"
+                        .into()
+                } else {
+                    "compare with the book's scenario reference".into()
+                },
+            ),
+            other => self.wrong_parentheses(other),
+        }
+    }
+
+    /// A list `[...]` or a table `{...}` missing, or not closed where ron expected.
+    fn wrong_list_or_table(&self, code: &ron::Error) -> Explained {
+        use ron::Error as E;
         let named = &self.named;
         match code {
             E::ExpectedArray => self.on_token(
@@ -1058,6 +1114,15 @@ impl<'a, 's> Here<'a, 's> {
                 "expected `,` or `}` in this table".into(),
                 "entries are separated by commas, and the table ends with `}`".into(),
             ),
+            other => self.unreadable(other),
+        }
+    }
+
+    /// A kind's or a value's parentheses `Name(...)`: missing, not closed where ron
+    /// expected, given to a name that takes none, or after the wrong name.
+    fn wrong_parentheses(&self, code: &ron::Error) -> Explained {
+        use ron::Error as E;
+        match code {
             E::ExpectedNamedStructLike("Scenario") if self.spot.open.is_none() => self.on_token(
                 "a scenario file starts with `Scenario(`".into(),
                 "compare with the start of a scenario in scenarios/ (`netlab list` shows them)"
@@ -1087,17 +1152,60 @@ impl<'a, 's> Here<'a, 's> {
                 format!("`{found}` is not a name used here"),
                 "write just the parentheses, `(...)`, without a name before them".into(),
             ),
-            E::ExpectedDifferentLength { expected, found } => self.on_token(
-                format!("expected {} but found {found} item(s)", scrub(expected)),
-                if self.holder == Some("results") {
-                    "each result is a pair of a time and true or false, as in `(\"20s\", false)`"
-                        .into()
-                } else {
-                    "compare with the book's scenario reference".into()
-                },
-            ),
             other => self.unreadable(other),
         }
+    }
+
+    /// ron wanted a string and found something else, often a bare number for a quantity.
+    fn expected_string(&self) -> Explained {
+        let named = &self.named;
+        if self.inside("{") {
+            return self.on_token(
+                format!("an entry of {named} is a name and an address, both in quotes"),
+                "write each entry as `\"www\": \"10.0.0.10\"`".into(),
+            );
+        }
+        let n = if self.spot.is_number() {
+            self.spot.text
+        } else {
+            "10"
+        };
+        if let Some(quantity) = quantity(self.what, n) {
+            return self.without_unit(&quantity);
+        }
+        match self.what {
+            Some(Holds::Text) => self.on_token(
+                format!("{named} is text, in double quotes"),
+                format!("write it as {}", self.spot.written("field", "\"...\"")),
+            ),
+            _ => self.on_token(
+                "expected a string in double quotes".into(),
+                "names and addresses are quoted, and so are quantities with their unit: \
+                 durations like \"10ms\", sizes like \"64KiB\", bandwidths like \"100Mbps\""
+                    .into(),
+            ),
+        }
+    }
+
+    /// A quantity given as something other than a string: most often a bare number, such as
+    /// `delay: 10`, which needs quotes and a unit.
+    fn without_unit(&self, quantity: &Quantity) -> Explained {
+        let spot = self.spot;
+        let (named, kind) = (&self.named, quantity.kind);
+        let message = if spot.is_number() {
+            format!("{named} is {kind}: {} needs a unit", spot.text)
+        } else {
+            format!("{named} is {kind}, written in quotes with a unit")
+        };
+        let [first, second] = &quantity.examples;
+        self.on_token(
+            message,
+            format!(
+                "write {} or {second} (units: {})",
+                spot.written("field", first),
+                quantity.units
+            ),
+        )
     }
 
     /// A kind, or a value with fields, written without its parentheses.
@@ -1266,77 +1374,43 @@ fn example_of(what: Option<Holds>) -> &'static str {
     }
 }
 
-/// ron wanted a string and found something else, often a bare number for a quantity.
-fn expected_string(spot: &Spot<'_>, what: Option<Holds>, source: &str) -> Explained {
-    let named = spot.named();
-    let holder = spot.holder().unwrap_or("field");
-    let value = |v: &str| {
-        // `Fixed("5ms")` for a variant, `delay: "5ms"` for a field.
-        if spot.variant == Some(holder) {
-            format!("`{holder}({v})`")
-        } else {
-            format!("`{holder}: {v}`")
-        }
-    };
-    if spot.open.is_some_and(|f| f.open.text(source) == "{") {
-        return Explained {
-            at: spot.start,
-            width: spot.text.chars().count(),
-            message: format!("an entry of {named} is a name and an address, both in quotes"),
-            help: "write each entry as `\"www\": \"10.0.0.10\"`".into(),
-        };
-    }
-    let n = if spot.is_number() { spot.text } else { "10" };
-    let (kind, units, examples) = match what {
-        Some(Holds::Duration) => (
+/// A quantity written in quotes with a unit: what it is, its units, and two ways to write
+/// a value of it.
+struct Quantity {
+    /// "a duration", "a size" or "a bandwidth".
+    kind: &'static str,
+    /// Its units, as a list in words.
+    units: &'static str,
+    /// Two examples, the first with the number `n` given to [`quantity`].
+    examples: [String; 2],
+}
+
+/// The quantity that `what` is, with examples using the number `n`; `None` for what is not
+/// a quantity.
+fn quantity(what: Option<Holds>, n: &str) -> Option<Quantity> {
+    let (kind, units, examples) = match what? {
+        Holds::Duration => (
             "a duration",
             "ns, us, ms, s, min or h",
             [format!("\"{n}ms\""), format!("\"{n}s\"")],
         ),
-        Some(Holds::Size) => (
+        Holds::Size => (
             "a size",
             "B, KB, MB, KiB or MiB",
             [format!("\"{n}B\""), "\"64KiB\"".to_string()],
         ),
-        Some(Holds::Bandwidth) => (
+        Holds::Bandwidth => (
             "a bandwidth",
             "bps, Kbps, Mbps or Gbps",
             [format!("\"{n}Mbps\""), format!("\"{n}Gbps\"")],
         ),
-        Some(Holds::Text) => {
-            return Explained {
-                at: spot.start,
-                width: spot.text.chars().count(),
-                message: format!("{named} is text, in double quotes"),
-                help: format!("write it as {}", value("\"...\"")),
-            };
-        }
-        _ => {
-            return Explained {
-                at: spot.start,
-                width: spot.text.chars().count(),
-                message: "expected a string in double quotes".into(),
-                help: "names and addresses are quoted, and so are quantities with their unit: \
-                       durations like \"10ms\", sizes like \"64KiB\", bandwidths like \"100Mbps\""
-                    .into(),
-            };
-        }
+        _ => return None,
     };
-    let message = if spot.is_number() {
-        format!("{named} is {kind}: {} needs a unit", spot.text)
-    } else {
-        format!("{named} is {kind}, written in quotes with a unit")
-    };
-    Explained {
-        at: spot.start,
-        width: spot.text.chars().count(),
-        message,
-        help: format!(
-            "write {} or {} (units: {units})",
-            value(&examples[0]),
-            examples[1]
-        ),
-    }
+    Some(Quantity {
+        kind,
+        units,
+        examples,
+    })
 }
 
 /// The file ended too early: say what was left open.
