@@ -58,7 +58,7 @@ use faults::node_name;
 
 use super::diagnostic::{Diagnostic, Locator};
 use super::format::{NodeFile, ScenarioFile};
-use super::model::{NodeSpec, Scenario};
+use super::model::{ActionSpec, NodeSpec, Scenario, SegmentSpec};
 use super::spans::Step;
 use crate::sim::SimTime;
 
@@ -96,22 +96,8 @@ pub(crate) fn checked(
         None,
     );
     c.end = max_sim_time;
-    // 3. Wires, the name table, node names.
-    let segments = c.wires(file);
-    c.within(&[Step::Field("hosts")], |c| c.hosts_table(&file.hosts));
-    c.node_names(&file.nodes);
-    // 4. Nodes, each by its kind.
-    let mut nodes: Vec<NodeSpec> = file
-        .nodes
-        .iter()
-        .enumerate()
-        .filter_map(|(i, n)| {
-            c.within(&[Step::Field("nodes"), Step::Item(i)], |c| {
-                c.node(n, &file.nodes)
-            })
-        })
-        .collect();
-    c.link_ends(&segments);
+    // 3. and 4. Wires, the name table, node names; nodes, each by its kind.
+    let (segments, mut nodes) = c.network(file);
     // 5. Capture, the event limit, the failure timeline.
     let capture_segments = c.capture(&file.capture);
     let (capture_filter, capture_snaplen) = c.capture_filter(&file.capture);
@@ -124,18 +110,9 @@ pub(crate) fn checked(
     );
     let faults = c.faults(&file.faults, &file.nodes);
     // 6. Operator actions, against the checked nodes.
-    let added = actions::Added::collect(&file.actions, &file.nodes);
-    c.alarm_reactions(&file.nodes, &mut nodes, &added);
-    let actions = c.actions(&file.actions, &nodes, &file.nodes, &added);
+    let actions = c.operator_actions(file, &mut nodes);
     let expect = c.within(&[Step::Field("expect")], |c| c.expect(&file.expect));
-    if nodes.is_empty() && c.problems.is_empty() {
-        c.at_field(
-            "nodes",
-            None,
-            "the scenario has no nodes".into(),
-            "add at least a web server and a client group",
-        );
-    }
+    c.needs_nodes(&nodes);
     let mut scenario = Scenario {
         source_file: loc.file().to_string(),
         name: file.name.clone(),
@@ -161,6 +138,18 @@ pub(crate) fn checked(
     (Some(scenario), without_repeats(c.problems))
 }
 
+/// How many machines the scenario's `nodes` run: one per node, a client group's `count` hosts
+/// for a group.
+fn machine_count(nodes: &[NodeFile]) -> u64 {
+    nodes
+        .iter()
+        .map(|n| match n {
+            NodeFile::Clients(g) => u64::from(g.count.unwrap_or(1)),
+            _ => 1,
+        })
+        .sum()
+}
+
 /// The problems in order, each said once: a `check_timing` inherited by several checkers
 /// would otherwise report its one mistake once per checker.
 fn without_repeats(problems: Vec<Diagnostic>) -> Vec<Diagnostic> {
@@ -175,25 +164,45 @@ impl Checker<'_> {
     /// The scenario's size: how many nodes, machines and wires. Returns `false` when it is
     /// too big to check any further.
     fn sizes(&mut self, file: &ScenarioFile) -> bool {
-        let mut fits = self.list_len(file.nodes.len(), "nodes", None, limits::MAX_NODES);
-        let wires = file.segments.len() + file.links.len();
-        if wires > limits::MAX_WIRES {
-            self.at_field(
-                if file.segments.len() >= file.links.len() {
-                    "segments"
-                } else {
-                    "links"
-                },
-                None,
-                format!(
-                    "the scenario has {wires} segments and links; netlab takes at most {}",
-                    limits::MAX_WIRES
-                ),
-                "use fewer segments: one switch segment can hold any number of interfaces",
-            );
+        let nodes_fit = self.list_len(file.nodes.len(), "nodes", None, limits::MAX_NODES);
+        let wires_fit = self.wires_fit(file);
+        self.description(&file.description);
+        let machines = machine_count(&file.nodes);
+        let mut fits = nodes_fit && wires_fit;
+        if fits && machines > limits::MAX_HOSTS {
+            self.too_many_machines(&file.nodes, machines);
             fits = false;
         }
-        if file.description.trim().is_empty() {
+        self.machines = machines;
+        fits
+    }
+
+    /// Whether the segments and links together stay within [`limits::MAX_WIRES`]; the
+    /// message points at the longer of the two lists.
+    fn wires_fit(&mut self, file: &ScenarioFile) -> bool {
+        let wires = file.segments.len() + file.links.len();
+        if wires <= limits::MAX_WIRES {
+            return true;
+        }
+        self.at_field(
+            if file.segments.len() >= file.links.len() {
+                "segments"
+            } else {
+                "links"
+            },
+            None,
+            format!(
+                "the scenario has {wires} segments and links; netlab takes at most {}",
+                limits::MAX_WIRES
+            ),
+            "use fewer segments: one switch segment can hold any number of interfaces",
+        );
+        false
+    }
+
+    /// The description: one line or two, not empty (`netlab list` prints it).
+    fn description(&mut self, description: &str) {
+        if description.trim().is_empty() {
             self.at_field(
                 "description",
                 None,
@@ -201,48 +210,80 @@ impl Checker<'_> {
                 "say in one line what the scenario shows: `netlab list` prints it",
             );
         }
-        if file.description.len() > limits::MAX_TEXT_LEN {
+        if description.len() > limits::MAX_TEXT_LEN {
             self.at_field(
                 "description",
                 None,
                 format!(
                     "the description has {} characters; netlab takes at most {}",
-                    file.description.len(),
+                    description.len(),
                     limits::MAX_TEXT_LEN
                 ),
                 "keep it to a line or two; explain more in comments",
             );
         }
-        let machines: u64 = file
+    }
+
+    /// More than [`limits::MAX_HOSTS`] `machines`: the message points at the biggest client
+    /// group's `count`.
+    fn too_many_machines(&mut self, nodes: &[NodeFile], machines: u64) {
+        let biggest = nodes
+            .iter()
+            .filter_map(|n| match n {
+                NodeFile::Clients(g) => Some(g),
+                _ => None,
+            })
+            .max_by_key(|g| g.count.unwrap_or(1));
+        self.at_field(
+            "count",
+            biggest.map(|g| g.name.as_str()),
+            format!(
+                "the scenario has {machines} machines, client hosts included; netlab runs at most {}",
+                limits::MAX_HOSTS
+            ),
+            "use fewer client hosts: a few hosts with a higher rate load a server just as well",
+        );
+    }
+
+    /// Steps 3 and 4 of [`checked`]: the wires, the `hosts` name table and the node names,
+    /// then each node by its kind, then the links' ends (which name nodes).
+    fn network(&mut self, file: &ScenarioFile) -> (Vec<SegmentSpec>, Vec<NodeSpec>) {
+        let segments = self.wires(file);
+        self.within(&[Step::Field("hosts")], |c| c.hosts_table(&file.hosts));
+        self.node_names(&file.nodes);
+        let nodes = file
             .nodes
             .iter()
-            .map(|n| match n {
-                NodeFile::Clients(g) => u64::from(g.count.unwrap_or(1)),
-                _ => 1,
-            })
-            .sum();
-        if fits && machines > limits::MAX_HOSTS {
-            let biggest = file
-                .nodes
-                .iter()
-                .filter_map(|n| match n {
-                    NodeFile::Clients(g) => Some(g),
-                    _ => None,
+            .enumerate()
+            .filter_map(|(i, n)| {
+                self.within(&[Step::Field("nodes"), Step::Item(i)], |c| {
+                    c.node(n, &file.nodes)
                 })
-                .max_by_key(|g| g.count.unwrap_or(1));
+            })
+            .collect();
+        self.link_ends(&segments);
+        (segments, nodes)
+    }
+
+    /// The operator's actions, on the timeline and on a monitor's alarm, against the checked
+    /// `nodes`; an alarm's reactions are added to its monitor's node.
+    fn operator_actions(&mut self, file: &ScenarioFile, nodes: &mut [NodeSpec]) -> Vec<ActionSpec> {
+        let added = actions::Added::collect(&file.actions, &file.nodes);
+        self.alarm_reactions(&file.nodes, nodes, &added);
+        self.actions(&file.actions, nodes, &file.nodes, &added)
+    }
+
+    /// A scenario with no nodes at all, said only when nothing else is wrong (refused nodes
+    /// are not built, and their own messages say why).
+    fn needs_nodes(&mut self, nodes: &[NodeSpec]) {
+        if nodes.is_empty() && self.problems.is_empty() {
             self.at_field(
-                "count",
-                biggest.map(|g| g.name.as_str()),
-                format!(
-                    "the scenario has {machines} machines, client hosts included; netlab runs at most {}",
-                    limits::MAX_HOSTS
-                ),
-                "use fewer client hosts: a few hosts with a higher rate load a server just as well",
+                "nodes",
+                None,
+                "the scenario has no nodes".into(),
+                "add at least a web server and a client group",
             );
-            fits = false;
         }
-        self.machines = machines;
-        fits
     }
 
     /// Node names: valid, unique, and not the name of a client group's host (`web-1`).
