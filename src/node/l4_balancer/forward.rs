@@ -19,7 +19,7 @@ use super::decision::pick_record;
 use crate::ipvs::conn::{Conn, ConnKey, Direction, TcpFlags, TcpState, next_state};
 use crate::ipvs::fwmark;
 use crate::ipvs::scheduler::Connection;
-use crate::ipvs::service::{Forward, find_service};
+use crate::ipvs::service::{Forward, Scheduled, find_service};
 use crate::sim::SimTime;
 use crate::trace::DecisionKind;
 
@@ -131,7 +131,7 @@ impl L4Balancer {
     pub(super) fn inbound(
         &mut self,
         ctx: &mut NodeCtx<'_>,
-        mut frame: Vec<u8>,
+        frame: Vec<u8>,
         seg: Segment,
         service: usize,
     ) {
@@ -141,69 +141,9 @@ impl L4Balancer {
             vip: seg.dst,
             vport: seg.dst_port,
         };
-        // A new SYN reusing a finished connection's 4-tuple starts afresh (conn_reuse_mode=1).
-        let is_new_syn = seg.flags.syn && !seg.flags.ack;
-        if is_new_syn
-            && self
-                .conns
-                .get(&key)
-                .is_some_and(|c| matches!(c.state, TcpState::TimeWait | TcpState::Close))
-        {
-            self.drop_conn(&key);
-        }
         // 1–2. Find the connection, or schedule a new one.
-        let conn = match self.conns.get(&key).copied() {
-            Some(conn) => conn,
-            None => {
-                if !is_new_syn {
-                    // Not part of any connection IPVS knows (a director that took over without
-                    // connection sync, say): the packet goes to the local TCP stack, which owns
-                    // the VIP and answers with a reset.
-                    self.send_reset(ctx, &frame);
-                    return;
-                }
-                let svc = &mut self.services[service];
-                let request = Connection::new(seg.src, seg.src_port, seg.dst, seg.dst_port);
-                // The inputs of the pick, copied before it changes them (only when recording).
-                let inputs = ctx
-                    .trace
-                    .decisions
-                    .is_on()
-                    .then(|| (svc.dests.clone(), svc.scheduler.state(&svc.dests, &request)));
-                let scheduled = svc.schedule(&request, ctx.now);
-                if let Some((candidates, state)) = inputs {
-                    let pick = pick_record(svc, &request, candidates, state, scheduled);
-                    let node = self.node_index;
-                    ctx.trace
-                        .decisions
-                        .record(ctx.now, node, DecisionKind::L4Pick(Box::new(pick)));
-                }
-                let svc = &mut self.services[service];
-                let Some(scheduled) = scheduled else {
-                    // ip_vs_leave(): no destination available → ICMP port unreachable, from
-                    // the VIP (the packet's local destination).
-                    self.router.send_icmp_error_from(
-                        ctx,
-                        seg.dst,
-                        &frame,
-                        IcmpError::PortUnreachable,
-                    );
-                    return;
-                };
-                let conn = Conn {
-                    service,
-                    dest_ip: svc.dests[scheduled.dest].addr,
-                    dest_port: svc.dests[scheduled.dest].port,
-                    state: TcpState::None,
-                    expires: ctx.now + TcpState::None.timeout(),
-                    control: scheduled.control,
-                };
-                self.conns.insert(key, conn);
-                if self.sync {
-                    self.send_sync(ctx, &key, &conn);
-                }
-                conn
-            }
+        let Some(conn) = self.connection_for(ctx, &frame, &seg, key, service) else {
+            return;
         };
         let svc = &mut self.services[conn.service];
         let Some(dest) = svc.dest_index(conn.dest_ip, conn.dest_port) else {
@@ -221,8 +161,104 @@ impl L4Balancer {
         svc.stats.in_bytes += seg.ip_len;
         svc.dest_stats[dest].in_pkts += 1;
         svc.dest_stats[dest].in_bytes += seg.ip_len;
-        // 4. Forward. Like any forwarded packet it loses one TTL (Linux IPVS decrements it
-        // for NAT, DR and TUN since 4.x); one that would reach zero is dropped.
+        // 4. Forward.
+        self.forward_in(ctx, frame, seg.dst, &conn, forward);
+    }
+
+    /// Steps 1–2: the connection `key`'s packet belongs to, or a new one if it is a SYN and
+    /// the scheduler finds a real server. `None` if the packet was answered here instead: a
+    /// reset for a packet of no known connection, or ICMP port unreachable when no real
+    /// server is available.
+    fn connection_for(
+        &mut self,
+        ctx: &mut NodeCtx<'_>,
+        frame: &[u8],
+        seg: &Segment,
+        key: ConnKey,
+        service: usize,
+    ) -> Option<Conn> {
+        // A new SYN reusing a finished connection's 4-tuple starts afresh (conn_reuse_mode=1).
+        let is_new_syn = seg.flags.syn && !seg.flags.ack;
+        if is_new_syn
+            && self
+                .conns
+                .get(&key)
+                .is_some_and(|c| matches!(c.state, TcpState::TimeWait | TcpState::Close))
+        {
+            self.drop_conn(&key);
+        }
+        if let Some(conn) = self.conns.get(&key).copied() {
+            return Some(conn);
+        }
+        if !is_new_syn {
+            // Not part of any connection IPVS knows (a director that took over without
+            // connection sync, say): the packet goes to the local TCP stack, which owns the
+            // VIP and answers with a reset.
+            self.send_reset(ctx, frame);
+            return None;
+        }
+        let Some(scheduled) = self.schedule(ctx, seg, service) else {
+            // ip_vs_leave(): no destination available → ICMP port unreachable, from the VIP
+            // (the packet's local destination).
+            self.router
+                .send_icmp_error_from(ctx, seg.dst, frame, IcmpError::PortUnreachable);
+            return None;
+        };
+        let svc = &self.services[service];
+        let conn = Conn {
+            service,
+            dest_ip: svc.dests[scheduled.dest].addr,
+            dest_port: svc.dests[scheduled.dest].port,
+            state: TcpState::None,
+            expires: ctx.now + TcpState::None.timeout(),
+            control: scheduled.control,
+        };
+        self.conns.insert(key, conn);
+        if self.sync {
+            self.send_sync(ctx, &key, &conn);
+        }
+        Some(conn)
+    }
+
+    /// Step 2: the scheduler picks a real server of `service` for a new connection, and the
+    /// pick is recorded with the inputs it saw (copied before it changes them, and only when
+    /// decisions are recorded).
+    fn schedule(
+        &mut self,
+        ctx: &mut NodeCtx<'_>,
+        seg: &Segment,
+        service: usize,
+    ) -> Option<Scheduled> {
+        let svc = &mut self.services[service];
+        let request = Connection::new(seg.src, seg.src_port, seg.dst, seg.dst_port);
+        let inputs = ctx
+            .trace
+            .decisions
+            .is_on()
+            .then(|| (svc.dests.clone(), svc.scheduler.state(&svc.dests, &request)));
+        let scheduled = svc.schedule(&request, ctx.now);
+        if let Some((candidates, state)) = inputs {
+            let pick = pick_record(svc, &request, candidates, state, scheduled);
+            let node = self.node_index;
+            ctx.trace
+                .decisions
+                .record(ctx.now, node, DecisionKind::L4Pick(Box::new(pick)));
+        }
+        scheduled
+    }
+
+    /// Step 4: the packet goes on to `conn`'s real server, rewritten for NAT, as it is for
+    /// direct routing, or wrapped in IP-in-IP for tunnelling. Like any forwarded packet it
+    /// loses one TTL (Linux IPVS decrements it for NAT, DR and TUN since 4.x); one that would
+    /// reach zero is dropped.
+    fn forward_in(
+        &mut self,
+        ctx: &mut NodeCtx<'_>,
+        mut frame: Vec<u8>,
+        vip: Ipv4Addr,
+        conn: &Conn,
+        forward: Forward,
+    ) {
         if !decrement_ttl(&mut frame) {
             return;
         }
@@ -235,8 +271,7 @@ impl L4Balancer {
                     // icmp_send() from the packet's local destination, the VIP; Linux never
                     // rate-limits this one (path MTU discovery depends on it).
                     let error = IcmpError::FragNeeded { mtu };
-                    self.router
-                        .send_icmp_error_from(ctx, seg.dst, &frame, error);
+                    self.router.send_icmp_error_from(ctx, vip, &frame, error);
                     return;
                 }
                 Err(EncapsulateError::Malformed) => return,
