@@ -527,19 +527,7 @@ impl L7Proxy {
 
     /// Steps 3–4: picks a server and connects to it, or answers 503.
     fn route(&mut self, index: usize, cx: &mut AppCtx<'_>) {
-        let path = match self.sessions[index]
-            .request
-            .head()
-            .split(|&b| b == b' ')
-            .nth(1)
-        {
-            Some(p) => String::from_utf8_lossy(p).into_owned(),
-            None => "/".to_string(),
-        };
-        let host = self.sessions[index]
-            .request
-            .header("host")
-            .map(str::to_string);
+        let (path, host) = self.request_target(index);
         let (pool, rule) = self.pool_for(&path, host.as_deref());
         let client_ip = self.sessions[index]
             .client_ip
@@ -549,58 +537,82 @@ impl L7Proxy {
         let Some(server) = self.pick(pool, client_ip, &path) else {
             if let Some(candidates) = eligible {
                 let route = self.route_record(index, &path, rule, pool, candidates, None);
-                cx.trace.decisions.record(
-                    cx.now,
-                    cx.node_index,
-                    DecisionKind::L7Route(Box::new(route)),
-                );
+                record_route(cx, route);
             }
             self.answer(index, cx, 503, pool, None);
             return;
         };
-        let backend = self.config.pools[pool].servers[server].clone();
-        let reused = self.take_idle_backend(pool, server, cx);
-        let (handle, local_port) = match reused {
-            Some(connection) => connection,
-            None => {
-                let remote = (backend.addr, backend.port);
-                let Ok(connection) = self.outbound.open(cx, remote, Some(IDLE_ABORT)) else {
-                    self.answer(index, cx, 503, pool, None);
-                    return;
-                };
-                self.server_connections += 1;
-                connection
-            }
+        let Some((connection, reused)) = self.connect_backend(pool, server, cx) else {
+            self.answer(index, cx, 503, pool, None);
+            return;
         };
         if let Some(candidates) = eligible {
-            let backend_conn = Some(((cx.ip, local_port), reused.is_some()));
+            let backend_conn = Some(((cx.ip, connection.1), reused));
             let route = self.route_record(index, &path, rule, pool, candidates, backend_conn);
             let route = L7Route {
                 chosen: Some(server),
                 ..route
             };
-            cx.trace.decisions.record(
-                cx.now,
-                cx.node_index,
-                DecisionKind::L7Route(Box::new(route)),
-            );
+            record_route(cx, route);
         }
+        self.start_relay(index, (pool, server), connection, reused, cx);
+    }
+
+    /// What the rules match a request on: the path of its request line (`/` if it has
+    /// none) and its `Host` header.
+    fn request_target(&self, index: usize) -> (String, Option<String>) {
+        let request = &self.sessions[index].request;
+        let path = match request.head().split(|&b| b == b' ').nth(1) {
+            Some(p) => String::from_utf8_lossy(p).into_owned(),
+            None => "/".to_string(),
+        };
+        (path, request.header("host").map(str::to_string))
+    }
+
+    /// A connection to `server` of `pool`: an idle one left by an earlier request (`true`),
+    /// or a new one. `None` if no new one can be opened.
+    fn connect_backend(
+        &mut self,
+        pool: usize,
+        server: usize,
+        cx: &mut AppCtx<'_>,
+    ) -> Option<((SocketHandle, u16), bool)> {
+        if let Some(connection) = self.take_idle_backend(pool, server, cx) {
+            return Some((connection, true));
+        }
+        let backend = &self.config.pools[pool].servers[server];
+        let remote = (backend.addr, backend.port);
+        let connection = self.outbound.open(cx, remote, Some(IDLE_ABORT)).ok()?;
+        self.server_connections += 1;
+        Some((connection, false))
+    }
+
+    /// Step 4 begins: session `index` relays through `connection` to `server` of `pool`, and
+    /// the route is recorded (once: a retried request was counted when it was first routed).
+    fn start_relay(
+        &mut self,
+        index: usize,
+        (pool, server): (usize, usize),
+        connection: (SocketHandle, u16),
+        reused: bool,
+        cx: &mut AppCtx<'_>,
+    ) {
         self.open[pool][server] += 1;
         let session = &mut self.sessions[index];
-        session.backend = Some((handle, local_port));
+        session.backend = Some(connection);
         session.route = Some((pool, server));
         // A reused connection is already established: the request goes at the next poll.
         session.established = false;
-        session.reused_backend = reused.is_some();
+        session.reused_backend = reused;
         session.backend_bytes = 0;
         session.response_len = None;
         session.server_keeps = false;
         session.connect_deadline = cx.now + CONNECT_TIMEOUT;
         session.phase = Phase::Relaying;
-        // A retried request was counted when it was first routed.
         if std::mem::take(&mut session.retrying) {
             return;
         }
+        let backend = &self.config.pools[pool].servers[server];
         cx.trace.proxy.push(ProxyRecord {
             node: self.node,
             at: cx.now,
@@ -1031,4 +1043,13 @@ impl L7Proxy {
         }
         true
     }
+}
+
+/// Records the proxy's route decision for one request (`explain` tells it).
+fn record_route(cx: &mut AppCtx<'_>, route: L7Route) {
+    cx.trace.decisions.record(
+        cx.now,
+        cx.node_index,
+        DecisionKind::L7Route(Box::new(route)),
+    );
 }
