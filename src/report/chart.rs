@@ -11,8 +11,8 @@
 use std::sync::Once;
 
 use plotters::coord::Shift;
-use plotters::coord::ranged1d::SegmentValue;
-use plotters::coord::types::RangedCoordf64;
+use plotters::coord::ranged1d::{SegmentValue, SegmentedCoord};
+use plotters::coord::types::{RangedCoordf64, RangedCoordusize};
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
@@ -91,26 +91,46 @@ struct LoadFigure<'a> {
 
 impl Figure for LoadFigure<'_> {
     fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<(), String> {
-        let LoadFigure { title, bars } = *self;
         root.fill(&WHITE).map_err(text)?;
-        let n = bars.len().max(1);
-        let top = bars
+        let top = self.top();
+        let mut chart = self.axes(&root, top)?;
+        self.draw_served(&mut chart)?;
+        self.draw_ideal(&mut chart)?;
+        self.draw_counts(&mut chart, top)?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
+    }
+}
+
+impl LoadFigure<'_> {
+    /// The top of the share axis, in %: the tallest bar or ideal mark, with head room.
+    fn top(&self) -> f64 {
+        self.bars
             .iter()
             .map(|b| b.share.max(b.ideal))
             .fold(0.0, f64::max)
             .max(0.1)
             * 100.0
             // Head room, so the legend never covers the tallest bar's label.
-            * 1.4;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 22))
+            * 1.4
+    }
+
+    /// The title, the axes up to `top` % and the grid, each bar's segment named after its
+    /// server.
+    fn axes<'a, DB: DrawingBackend>(
+        &self,
+        root: &'a DrawingArea<DB, Shift>,
+        top: f64,
+    ) -> Result<BarChart<'a, DB>, String> {
+        let n = self.bars.len().max(1);
+        let mut chart = ChartBuilder::on(root)
+            .caption(self.title, ("sans-serif", 22))
             .margin(16)
             .x_label_area_size(48)
             .y_label_area_size(64)
             // A segmented range `0..k` has k + 1 segments, one per bar.
             .build_cartesian_2d((0..n - 1).into_segmented(), 0.0..top)
             .map_err(text)?;
-        let labels: Vec<String> = bars.iter().map(|b| b.server.clone()).collect();
+        let labels: Vec<String> = self.bars.iter().map(|b| b.server.clone()).collect();
         chart
             .configure_mesh()
             .disable_x_mesh()
@@ -126,8 +146,13 @@ impl Figure for LoadFigure<'_> {
             .axis_desc_style(("sans-serif", 16))
             .draw()
             .map_err(text)?;
+        Ok(chart)
+    }
+
+    /// One filled bar per server, as tall as its share: the legend's "served".
+    fn draw_served<DB: DrawingBackend>(&self, chart: &mut BarChart<'_, DB>) -> Result<(), String> {
         chart
-            .draw_series(bars.iter().enumerate().map(|(i, b)| {
+            .draw_series(self.bars.iter().enumerate().map(|(i, b)| {
                 let mut bar = Rectangle::new(
                     [
                         (SegmentValue::Exact(i), 0.0),
@@ -141,8 +166,13 @@ impl Figure for LoadFigure<'_> {
             .map_err(text)?
             .label("served")
             .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 16, y + 6)], PALETTE[0].filled()));
+        Ok(())
+    }
+
+    /// A thick line across each bar's segment at the share its weight entitles it to.
+    fn draw_ideal<DB: DrawingBackend>(&self, chart: &mut BarChart<'_, DB>) -> Result<(), String> {
         chart
-            .draw_series(bars.iter().enumerate().map(|(i, b)| {
+            .draw_series(self.bars.iter().enumerate().map(|(i, b)| {
                 PathElement::new(
                     vec![
                         (SegmentValue::Exact(i), b.ideal * 100.0),
@@ -156,8 +186,17 @@ impl Figure for LoadFigure<'_> {
             .legend(|(x, y)| {
                 PathElement::new(vec![(x, y), (x + 16, y)], PALETTE[1].stroke_width(4))
             });
+        Ok(())
+    }
+
+    /// Above each bar (or its ideal mark, if higher): the requests it served and its share.
+    fn draw_counts<DB: DrawingBackend>(
+        &self,
+        chart: &mut BarChart<'_, DB>,
+        top: f64,
+    ) -> Result<(), String> {
         chart
-            .draw_series(bars.iter().enumerate().map(|(i, b)| {
+            .draw_series(self.bars.iter().enumerate().map(|(i, b)| {
                 Text::new(
                     format!("{} ({:.1}%)", b.served, b.share * 100.0),
                     (
@@ -171,7 +210,6 @@ impl Figure for LoadFigure<'_> {
                 )
             }))
             .map_err(text)?;
-        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         Ok(())
     }
 }
@@ -184,6 +222,13 @@ trait Figure {
     /// Draws the whole chart on `root`.
     fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<(), String>;
 }
+
+/// A chart with numbers on both axes: the over-time, latency and grouped bar charts.
+type PlainChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// The load chart's drawing area: one segment per server across, a share in % up.
+type BarChart<'a, DB> =
+    ChartContext<'a, DB, Cartesian2d<SegmentedCoord<RangedCoordusize>, RangedCoordf64>>;
 
 /// Draws `figure` into a fresh file's bytes in `format`.
 fn render(format: ChartFormat, figure: &impl Figure) -> Result<Vec<u8>, String> {
@@ -255,7 +300,7 @@ const MARKER_LINE: u32 = 14;
 /// the plot on `numbers_on` (the area holding the chart); the numbers step up a row when they would touch their neighbour, so none
 /// overlap. The list of what each number is goes under the chart ([`draw_marker_list`]).
 fn draw_markers<DB: DrawingBackend>(
-    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    chart: &mut PlainChart<'_, DB>,
     markers: &[(f64, String)],
     top: f64,
     numbers_on: Option<&DrawingArea<DB, Shift>>,
@@ -707,23 +752,45 @@ struct GroupedBarsFigure<'a> {
 
 impl Figure for GroupedBarsFigure<'_> {
     fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<(), String> {
-        let GroupedBarsFigure {
-            title,
-            y_desc,
-            groups,
-            series,
-        } = *self;
         root.fill(&WHITE).map_err(text)?;
-        let n = groups.len().max(1) as f64;
-        let k = series.len().max(1) as f64;
-        let top = series
+        let top = self.top();
+        let mut chart = self.axes(&root, top)?;
+        let width = 0.8 / self.series.len().max(1) as f64;
+        for (index, (name, values)) in self.series.iter().enumerate() {
+            let bars = SeriesBars {
+                index,
+                width,
+                colour: PALETTE[index % PALETTE.len()],
+            };
+            bars.draw_means(&mut chart, name, values)?;
+            bars.draw_whiskers(&mut chart, values)?;
+        }
+        self.draw_group_names(&mut chart, top)?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
+    }
+}
+
+impl GroupedBarsFigure<'_> {
+    /// The top of the value axis: the highest whisker, with head room.
+    fn top(&self) -> f64 {
+        self.series
             .iter()
             .flat_map(|(_, values)| values.iter().map(|v| v.2))
             .fold(0.0, f64::max)
             .max(1e-9)
-            * 1.2;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 22))
+            * 1.2
+    }
+
+    /// The title, the axes (one unit across per group, up to `top`) and the grid; the group
+    /// names are drawn later, under the bars ([`GroupedBarsFigure::draw_group_names`]).
+    fn axes<'a, DB: DrawingBackend>(
+        &self,
+        root: &'a DrawingArea<DB, Shift>,
+        top: f64,
+    ) -> Result<PlainChart<'a, DB>, String> {
+        let n = self.groups.len().max(1) as f64;
+        let mut chart = ChartBuilder::on(root)
+            .caption(self.title, ("sans-serif", 22))
             .margin(16)
             .x_label_area_size(44)
             .y_label_area_size(64)
@@ -733,38 +800,22 @@ impl Figure for GroupedBarsFigure<'_> {
             .configure_mesh()
             .disable_x_mesh()
             .disable_x_axis()
-            .y_desc(y_desc)
+            .y_desc(self.y_desc)
             .label_style(("sans-serif", 14))
             .axis_desc_style(("sans-serif", 16))
             .draw()
             .map_err(text)?;
-        let width = 0.8 / k;
-        for (s_index, (name, values)) in series.iter().enumerate() {
-            let colour = PALETTE[s_index % PALETTE.len()];
-            let left = |g: usize| g as f64 + 0.1 + s_index as f64 * width;
-            chart
-                .draw_series(values.iter().enumerate().map(|(g, &(mean, _, _))| {
-                    Rectangle::new(
-                        [(left(g), 0.0), (left(g) + width * 0.9, mean)],
-                        colour.filled(),
-                    )
-                }))
-                .map_err(text)?
-                .label(name.clone())
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 6), (x + 16, y + 6)], colour.filled())
-                });
-            chart
-                .draw_series(values.iter().enumerate().filter(|(_, v)| v.2 > v.1).map(
-                    |(g, &(_, min, max))| {
-                        let x = left(g) + width * 0.45;
-                        PathElement::new(vec![(x, min), (x, max)], BLACK.stroke_width(1))
-                    },
-                ))
-                .map_err(text)?;
-        }
+        Ok(chart)
+    }
+
+    /// Each group's name, centred under its bars.
+    fn draw_group_names<DB: DrawingBackend>(
+        &self,
+        chart: &mut PlainChart<'_, DB>,
+        top: f64,
+    ) -> Result<(), String> {
         chart
-            .draw_series(groups.iter().enumerate().map(|(g, name)| {
+            .draw_series(self.groups.iter().enumerate().map(|(g, name)| {
                 Text::new(
                     name.clone(),
                     (g as f64 + 0.5, -top * 0.04),
@@ -775,7 +826,60 @@ impl Figure for GroupedBarsFigure<'_> {
                 )
             }))
             .map_err(text)?;
-        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+        Ok(())
+    }
+}
+
+/// Where one series' bars stand in every group: the series' place among the bars of a group,
+/// the width each bar's slot takes, and the series' colour.
+struct SeriesBars {
+    index: usize,
+    width: f64,
+    colour: RGBColor,
+}
+
+impl SeriesBars {
+    /// The left edge of this series' slot in group `g`: the groups' bars fill the middle 80%.
+    fn left(&self, g: usize) -> f64 {
+        g as f64 + 0.1 + self.index as f64 * self.width
+    }
+
+    /// One filled bar per group, as tall as the mean, labelled `name` in the legend.
+    fn draw_means<DB: DrawingBackend>(
+        &self,
+        chart: &mut PlainChart<'_, DB>,
+        name: &str,
+        values: &[(f64, f64, f64)],
+    ) -> Result<(), String> {
+        let colour = self.colour;
+        chart
+            .draw_series(values.iter().enumerate().map(|(g, &(mean, _, _))| {
+                Rectangle::new(
+                    [(self.left(g), 0.0), (self.left(g) + self.width * 0.9, mean)],
+                    colour.filled(),
+                )
+            }))
+            .map_err(text)?
+            .label(name)
+            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 16, y + 6)], colour.filled()));
+        Ok(())
+    }
+
+    /// A black whisker from min to max through the middle of each bar (none when every seed
+    /// gave the same value).
+    fn draw_whiskers<DB: DrawingBackend>(
+        &self,
+        chart: &mut PlainChart<'_, DB>,
+        values: &[(f64, f64, f64)],
+    ) -> Result<(), String> {
+        chart
+            .draw_series(values.iter().enumerate().filter(|(_, v)| v.2 > v.1).map(
+                |(g, &(_, min, max))| {
+                    let x = self.left(g) + self.width * 0.45;
+                    PathElement::new(vec![(x, min), (x, max)], BLACK.stroke_width(1))
+                },
+            ))
+            .map_err(text)?;
         Ok(())
     }
 }
