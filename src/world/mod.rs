@@ -682,9 +682,29 @@ impl World {
         self.node_ips[node] = addresses;
     }
 
-    /// Applies (or undoes) fault `index` now, and records it.
+    /// Applies (or undoes) fault `index` now, and records it. Node faults (crash, interface,
+    /// VRRP, service) and wire faults (link, loss, delay, partition) each have their own
+    /// method below.
     fn apply_fault(&mut self, index: usize, undo: bool) {
         let fault = self.faults[index].clone();
+        self.record_fault(&fault, undo);
+        match fault.action {
+            FaultAction::Crash { node } if undo => self.restore_node(node),
+            FaultAction::Crash { node } => self.crash_node(node),
+            FaultAction::InterfaceDown { node, iface } => self.set_interface_up(node, iface, undo),
+            FaultAction::LinkDown { segment } => self.set_link_up(segment, undo),
+            FaultAction::Loss { segment, rate } => self.set_loss(index, segment, rate, undo),
+            FaultAction::ExtraDelay { segment, extra } => self.add_delay(segment, extra, undo),
+            FaultAction::Partition { a, b } => self.set_partition(index, a, b, undo),
+            FaultAction::StopVrrp { node } => self.set_vrrp_running(node, undo),
+            FaultAction::Service { node, mode } => {
+                self.set_service_mode(node, if undo { ServiceMode::Normal } else { mode });
+            }
+        }
+    }
+
+    /// Writes fault `fault` to the trace: its event name, and its detail when it is applied.
+    fn record_fault(&mut self, fault: &Fault, undo: bool) {
         let (applied, undone) = fault.event_names();
         let (name, detail) = if undo {
             (undone, String::new())
@@ -692,75 +712,91 @@ impl World {
             (applied, fault.detail())
         };
         self.trace.event(self.now, &fault.target, name, detail);
-        match fault.action {
-            FaultAction::Crash { node } => {
-                if undo {
-                    self.down[node] = false;
-                    self.with_node(node, |n, ctx| n.restore(ctx));
-                    self.schedule_wake(node, self.now);
-                } else {
-                    self.down[node] = true;
-                    self.pending_wake[node] = None;
-                    self.nodes[node].crash();
-                }
+    }
+
+    /// A crash: `node` loses power, its pending wake-up and its state (see `Node::crash`).
+    fn crash_node(&mut self, node: usize) {
+        self.down[node] = true;
+        self.pending_wake[node] = None;
+        self.nodes[node].crash();
+    }
+
+    /// The end of a crash: `node` boots again (see `Node::restore`) and is woken at once.
+    fn restore_node(&mut self, node: usize) {
+        self.down[node] = false;
+        self.with_node(node, |n, ctx| n.restore(ctx));
+        self.schedule_wake(node, self.now);
+    }
+
+    /// Takes interface `iface` of `node` down or back `up`: its port on the wire, and what the
+    /// node knows of it (a node without power notices nothing).
+    fn set_interface_up(&mut self, node: usize, iface: usize, up: bool) {
+        if let Some((segment, port)) = self.attachments[node].get(iface).copied().flatten() {
+            self.segments[segment].set_port_up(port, up);
+        }
+        if !self.down[node] {
+            if up {
+                self.with_node(node, |n, ctx| n.interface_up(ctx, iface));
+            } else {
+                self.with_node(node, |n, ctx| n.interface_down(ctx, iface));
             }
-            FaultAction::InterfaceDown { node, iface } => {
-                if let Some((segment, port)) = self.attachments[node].get(iface).copied().flatten()
-                {
-                    self.segments[segment].set_port_up(port, undo);
-                }
-                if !self.down[node] {
-                    if undo {
-                        self.with_node(node, |n, ctx| n.interface_up(ctx, iface));
-                    } else {
-                        self.with_node(node, |n, ctx| n.interface_down(ctx, iface));
-                    }
-                }
-            }
-            FaultAction::LinkDown { segment } => {
-                for port in 0..self.segments[segment].port_count() {
-                    self.segments[segment].set_port_up(PortId(port), undo);
-                }
-            }
-            FaultAction::Loss { segment, rate } => {
-                let config = &mut self.segments[segment].config;
-                if undo {
-                    config.loss = self.replaced_loss[index].take().unwrap_or(0.0);
-                } else {
-                    self.replaced_loss[index] = Some(config.loss);
-                    config.loss = rate;
-                }
-            }
-            FaultAction::ExtraDelay { segment, extra } => {
-                let config = &mut self.segments[segment].config;
-                config.delay = if undo {
-                    SimDuration::from_nanos(
-                        config.delay.as_nanos().saturating_sub(extra.as_nanos()),
-                    )
-                } else {
-                    config.delay + extra
-                };
-            }
-            FaultAction::Partition { a, b } => {
-                if undo {
-                    self.partitions.retain(|(i, _, _)| *i != index);
-                } else {
-                    self.partitions.push((index, a, b));
-                }
-            }
-            FaultAction::StopVrrp { node } => {
-                if !self.down[node] {
-                    self.with_node(node, |n, ctx| {
-                        n.set_vrrp(ctx, undo);
-                    });
-                }
-            }
-            FaultAction::Service { node, mode } => {
-                let mode = if undo { ServiceMode::Normal } else { mode };
-                if self.nodes[node].set_service_mode(mode) && !self.down[node] {
-                    self.schedule_wake(node, self.now);
-                }
-            }
+        }
+    }
+
+    /// Stops or restarts the VRRP instances of `node` (a node without power runs none).
+    fn set_vrrp_running(&mut self, node: usize, running: bool) {
+        if !self.down[node] {
+            self.with_node(node, |n, ctx| {
+                n.set_vrrp(ctx, running);
+            });
+        }
+    }
+
+    /// Puts the service (web server) of `node` in `mode`; a node whose mode changed is woken
+    /// at once to act on it (unless it has no power).
+    fn set_service_mode(&mut self, node: usize, mode: ServiceMode) {
+        if self.nodes[node].set_service_mode(mode) && !self.down[node] {
+            self.schedule_wake(node, self.now);
+        }
+    }
+
+    /// Takes every port of `segment` down or back `up`: the wire is cut, or mended. Unlike
+    /// [`World::set_interface_up`], no node is told.
+    fn set_link_up(&mut self, segment: usize, up: bool) {
+        for port in 0..self.segments[segment].port_count() {
+            self.segments[segment].set_port_up(PortId(port), up);
+        }
+    }
+
+    /// Sets the loss rate of `segment` to `rate`, keeping the rate it replaces for fault
+    /// `index`'s undo, which puts it back.
+    fn set_loss(&mut self, index: usize, segment: usize, rate: f64, undo: bool) {
+        let config = &mut self.segments[segment].config;
+        if undo {
+            config.loss = self.replaced_loss[index].take().unwrap_or(0.0);
+        } else {
+            self.replaced_loss[index] = Some(config.loss);
+            config.loss = rate;
+        }
+    }
+
+    /// Adds `extra` to the delay of `segment`, or takes it off again (never below zero).
+    fn add_delay(&mut self, segment: usize, extra: SimDuration, undo: bool) {
+        let config = &mut self.segments[segment].config;
+        config.delay = if undo {
+            SimDuration::from_nanos(config.delay.as_nanos().saturating_sub(extra.as_nanos()))
+        } else {
+            config.delay + extra
+        };
+    }
+
+    /// Separates nodes `a` from nodes `b` (see [`World::separated`]), or heals fault
+    /// `index`'s partition.
+    fn set_partition(&mut self, index: usize, a: Vec<usize>, b: Vec<usize>, undo: bool) {
+        if undo {
+            self.partitions.retain(|(i, _, _)| *i != index);
+        } else {
+            self.partitions.push((index, a, b));
         }
     }
 
