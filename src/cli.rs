@@ -23,7 +23,7 @@ use clap::{Parser, Subcommand};
 use crate::capture::CaptureOptions;
 use crate::output::{OutputDir, OutputError};
 use crate::report::ChartFormat;
-use crate::run::execute_streaming;
+use crate::run::{Artifacts, execute_streaming};
 use crate::scenario::{self, LoadError};
 use crate::world::RunError;
 use crate::{compare, explain, ipvs};
@@ -285,23 +285,34 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             first_failed: _,
             format,
         } => {
-            // clap's group makes exactly one of the four present.
-            let selector = match (request, client, server) {
-                (Some(id), _, _) => explain::Selector::Request(id),
-                (_, Some(name), _) => explain::Selector::Client {
-                    name,
-                    nth: nth.unwrap_or(1),
-                },
-                (_, _, Some(name)) => explain::Selector::Server {
-                    name,
-                    nth: nth.unwrap_or(1),
-                },
-                // clap's group leaves only --first-failed.
-                (None, None, None) => explain::Selector::FirstFailed,
-            };
+            let selector = explain_selector(request, client, server, nth);
             explain_request(&file, seed, &selector, format)
         }
         Command::List { dir } => list(&dir),
+    }
+}
+
+/// The request `netlab explain` tells, from its selector flags: --request, --client or
+/// --server (each K-th by --nth, the first without it), else --first-failed.
+fn explain_selector(
+    request: Option<usize>,
+    client: Option<String>,
+    server: Option<String>,
+    nth: Option<usize>,
+) -> explain::Selector {
+    // clap's group makes exactly one of the four present.
+    match (request, client, server) {
+        (Some(id), _, _) => explain::Selector::Request(id),
+        (_, Some(name), _) => explain::Selector::Client {
+            name,
+            nth: nth.unwrap_or(1),
+        },
+        (_, _, Some(name)) => explain::Selector::Server {
+            name,
+            nth: nth.unwrap_or(1),
+        },
+        // clap's group leaves only --first-failed.
+        (None, None, None) => explain::Selector::FirstFailed,
     }
 }
 
@@ -373,7 +384,8 @@ pub const EXIT_IO: u8 = 3;
 /// Exit code 130: interrupted by Ctrl-C (128 + SIGINT, as shells report it).
 pub const EXIT_INTERRUPTED: u8 = 130;
 
-/// `netlab run`.
+/// `netlab run`: loads the scenario, opens the output folder and the files that stream into
+/// it, runs ([`run_watched`]) and writes the rest of the results.
 fn run_scenario(
     file: &Path,
     seed: Option<u64>,
@@ -388,49 +400,16 @@ fn run_scenario(
     };
     let seed = seed.unwrap_or(scenario.seed);
     let out_dir = out.unwrap_or_else(|| default_output_dir(file));
-    let mut staging = match OutputDir::prepare(&out_dir, file) {
-        Ok(staging) => staging,
-        Err(e) => return Ok(report_output_error(&e)),
-    };
-    // For `netlab explain DIR`: the marker says which scenario made these results.
-    if let Some(origin) = explain::folder::origin(file, &scenario) {
-        staging.set_origin(origin);
-    }
-    let capture = match capture.open(&scenario, &mut staging) {
-        Ok(capture) => capture,
+    let opened = match RunFiles::open(file, &scenario, &out_dir, capture) {
+        Ok(opened) => opened,
         Err(code) => return Ok(code),
     };
-    // requests.csv is written row by row while the run goes (see `trace::requests`).
-    let requests_csv = match staging.create("requests.csv") {
-        Ok((file, _)) => Box::new(file),
-        Err(e) => return Ok(report_output_error(&e)),
+    let (artifacts, staging) = match run_watched(file, &scenario, seed, format, opened) {
+        Ok(done) => done,
+        Err(code) => return Ok(code),
     };
-    // A progress bar on a terminal after a second; Ctrl-C stops the run (see `progress`).
-    let watch = crate::progress::Watch::start(&scenario);
-    let result = execute_streaming(&scenario, seed, format, capture, requests_csv, |world| {
-        world.watch(watch.watcher())
-    });
-    watch.finish();
-    let artifacts = match result {
-        Ok(_) | Err(RunError::Interrupted { .. }) if watch.interrupted() => {
-            // Dropping the staging folder deletes it; the old results are untouched.
-            drop(staging);
-            eprintln!("interrupted: nothing written");
-            return Ok(ExitCode::from(EXIT_INTERRUPTED));
-        }
-        Ok(artifacts) => artifacts,
-        Err(e) => {
-            eprintln!("error: {}: {e}", file.display());
-            return Ok(ExitCode::from(EXIT_RUN_FAILED));
-        }
-    };
-    if let Some(e) = &artifacts.capture_error {
-        eprintln!("error: could not write the capture: {e}");
-        return Ok(ExitCode::from(EXIT_IO));
-    }
-    if let Some(e) = &artifacts.requests_error {
-        eprintln!("error: could not write requests.csv: {e}");
-        return Ok(ExitCode::from(EXIT_IO));
+    if let Some(code) = streaming_failure(&artifacts) {
+        return Ok(code);
     }
     if let Err(e) = write_all(staging, &artifacts.files()) {
         return Ok(report_output_error(&e));
@@ -440,6 +419,92 @@ fn run_scenario(
         say(&format!("results in {}/\n", out_dir.display()))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `netlab run` opens before the run starts: the staging folder, and the files that
+/// stream into it while the run goes (the capture, requests.csv).
+struct RunFiles {
+    staging: OutputDir,
+    capture: CaptureOptions,
+    requests_csv: Box<dyn std::io::Write + Send>,
+}
+
+impl RunFiles {
+    /// Prepares the staging folder for `out_dir` and opens the streamed files in it; a
+    /// refusal is printed and its exit code returned.
+    fn open(
+        file: &Path,
+        scenario: &scenario::Scenario,
+        out_dir: &Path,
+        capture: CaptureArgs,
+    ) -> Result<RunFiles, ExitCode> {
+        let mut staging = OutputDir::prepare(out_dir, file).map_err(|e| report_output_error(&e))?;
+        // For `netlab explain DIR`: the marker says which scenario made these results.
+        if let Some(origin) = explain::folder::origin(file, scenario) {
+            staging.set_origin(origin);
+        }
+        let capture = capture.open(scenario, &mut staging)?;
+        // requests.csv is written row by row while the run goes (see `trace::requests`).
+        let requests_csv = match staging.create("requests.csv") {
+            Ok((file, _)) => Box::new(file),
+            Err(e) => return Err(report_output_error(&e)),
+        };
+        Ok(RunFiles {
+            staging,
+            capture,
+            requests_csv,
+        })
+    }
+}
+
+/// Runs `scenario` into `opened`'s files, with a progress bar on a terminal after a second;
+/// Ctrl-C stops the run (see `progress`). Returns the results and the staging folder to
+/// write them into, or the exit code of an interrupted or failed run (printed; nothing is
+/// written).
+fn run_watched(
+    file: &Path,
+    scenario: &scenario::Scenario,
+    seed: u64,
+    format: ChartFormat,
+    opened: RunFiles,
+) -> Result<(Artifacts, OutputDir), ExitCode> {
+    let RunFiles {
+        staging,
+        capture,
+        requests_csv,
+    } = opened;
+    let watch = crate::progress::Watch::start(scenario);
+    let result = execute_streaming(scenario, seed, format, capture, requests_csv, |world| {
+        world.watch(watch.watcher())
+    });
+    watch.finish();
+    match result {
+        Ok(_) | Err(RunError::Interrupted { .. }) if watch.interrupted() => {
+            // Dropping the staging folder deletes it; the old results are untouched.
+            drop(staging);
+            eprintln!("interrupted: nothing written");
+            Err(ExitCode::from(EXIT_INTERRUPTED))
+        }
+        Ok(artifacts) => Ok((artifacts, staging)),
+        Err(e) => {
+            eprintln!("error: {}: {e}", file.display());
+            Err(ExitCode::from(EXIT_RUN_FAILED))
+        }
+    }
+}
+
+/// The exit code, printed, when a file streamed during the run (the capture, requests.csv)
+/// could not be written.
+fn streaming_failure(artifacts: &Artifacts) -> Option<ExitCode> {
+    if let Some(e) = &artifacts.capture_error {
+        eprintln!("error: could not write the capture: {e}");
+        return Some(ExitCode::from(EXIT_IO));
+    }
+    if let Some(e) = &artifacts.requests_error {
+        eprintln!("error: could not write requests.csv: {e}");
+        return Some(ExitCode::from(EXIT_IO));
+    }
+    None
 }
 
 /// `netlab run`'s capture flags.
@@ -717,46 +782,13 @@ fn plan_compare(
         .map_err(|e| report_load_error(&e))?;
     let axes = vary_axes(vary)?;
     let schedulers = compared_schedulers(schedulers, vary.is_empty())?;
-    // Count the runs before making any of them.
-    let runs = axes
-        .iter()
-        .try_fold(schedulers.len() as u64, |n, (_, values)| {
-            n.checked_mul(values.len() as u64)
-        })
-        .and_then(|n| n.checked_mul(seeds));
-    if runs.is_none_or(|n| n > MAX_COMPARE_RUNS) {
-        return Err(usage_error(
-            &format!("this comparison asks for more than {MAX_COMPARE_RUNS} runs"),
-            "use fewer --vary values, schedulers or --seeds",
-        ));
-    }
+    check_run_count(&axes, schedulers.len(), seeds)?;
     let locator = scenario::diagnostic::Locator::new(&name, &source);
     let mut jobs = Vec::new();
     let mut reference: Option<scenario::Scenario> = None;
     for values in grid(&axes) {
         let checked = grid_cell(&parsed, &values, &locator, &conf_addresses)?;
-        if schedulers.iter().flatten().next().is_some()
-            && !checked
-                .nodes
-                .iter()
-                .any(|n| matches!(n, scenario::model::NodeSpec::L4Balancer { .. }))
-        {
-            return Err(usage_error(
-                &format!(
-                    "{} has no L4Balancer, so there is no scheduler to vary",
-                    file.display()
-                ),
-                "use --vary instead",
-            ));
-        }
-        let first_seed = seed.unwrap_or(checked.seed);
-        // The last seed is first + seeds - 1; it must not wrap around.
-        if first_seed.checked_add(seeds - 1).is_none() {
-            return Err(usage_error(
-                &format!("--seeds {seeds} from seed {first_seed} goes past the largest seed"),
-                &format!("start at --seed {} or lower", u64::MAX - (seeds - 1)),
-            ));
-        }
+        let first_seed = check_cell(file, &checked, &schedulers, seed, seeds)?;
         for scheduler in &schedulers {
             for s in 0..seeds {
                 jobs.push(compare::Job {
@@ -771,6 +803,63 @@ fn plan_compare(
     }
     let scenario = reference.expect("the grid has at least one cell");
     Ok(ComparePlan { jobs, scenario })
+}
+
+/// Refuses a comparison of more than [`MAX_COMPARE_RUNS`] runs (every `axes` value ×
+/// `schedulers` × `seeds`), counted before any of them is made.
+fn check_run_count(
+    axes: &[(&str, Vec<&str>)],
+    schedulers: usize,
+    seeds: u64,
+) -> Result<(), ExitCode> {
+    let runs = axes
+        .iter()
+        .try_fold(schedulers as u64, |n, (_, values)| {
+            n.checked_mul(values.len() as u64)
+        })
+        .and_then(|n| n.checked_mul(seeds));
+    if runs.is_none_or(|n| n > MAX_COMPARE_RUNS) {
+        return Err(usage_error(
+            &format!("this comparison asks for more than {MAX_COMPARE_RUNS} runs"),
+            "use fewer --vary values, schedulers or --seeds",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that the flags fit grid cell `checked`: a scheduler to vary needs an L4 balancer,
+/// and its `seeds` seeds (from `seed`, else its own) must not pass the largest. Returns the
+/// first seed.
+fn check_cell(
+    file: &Path,
+    checked: &scenario::Scenario,
+    schedulers: &[Option<String>],
+    seed: Option<u64>,
+    seeds: u64,
+) -> Result<u64, ExitCode> {
+    if schedulers.iter().flatten().next().is_some()
+        && !checked
+            .nodes
+            .iter()
+            .any(|n| matches!(n, scenario::model::NodeSpec::L4Balancer { .. }))
+    {
+        return Err(usage_error(
+            &format!(
+                "{} has no L4Balancer, so there is no scheduler to vary",
+                file.display()
+            ),
+            "use --vary instead",
+        ));
+    }
+    let first_seed = seed.unwrap_or(checked.seed);
+    // The last seed is first + seeds - 1; it must not wrap around.
+    if first_seed.checked_add(seeds - 1).is_none() {
+        return Err(usage_error(
+            &format!("--seeds {seeds} from seed {first_seed} goes past the largest seed"),
+            &format!("start at --seed {} or lower", u64::MAX - (seeds - 1)),
+        ));
+    }
+    Ok(first_seed)
 }
 
 /// `--vary PATH=V1,V2,...`, each flag an axis of the grid: its path and its values, in the
