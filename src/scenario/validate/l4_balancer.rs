@@ -170,10 +170,6 @@ impl Checker<'_> {
             return self.empty_service(vip, port, scheduler);
         }
         self.check_timing(&s.check_timing, anchor);
-        // Three lists in step: each real server, its checkers, and what a failed check does.
-        let mut real_servers: Vec<RealServerConfig> = Vec::new();
-        let mut checks = Vec::new();
-        let mut inhibit_on_failure = Vec::new();
         let service = Service {
             file: s,
             director: name,
@@ -181,31 +177,12 @@ impl Checker<'_> {
             vip,
             port,
         };
-        let depth = self.depth();
-        for (k, rs) in s.real_servers.iter().enumerate() {
-            self.enter_at(depth, &[Step::Field("real_servers"), Step::Item(k)]);
-            if let Some((server, its_checks, inhibit)) =
-                self.real_server(rs, &service, &real_servers)
-            {
-                checks.push(its_checks);
-                inhibit_on_failure.push(inhibit);
-                real_servers.push(server);
-            }
-        }
-        self.leave(depth);
-        let sorry_server = s.sorry_server.as_ref().and_then(|sorry| {
-            self.within(&[Step::Field("sorry_server")], |c| {
-                let addr = c.unicast(&sorry.ip, anchor)?;
-                Some(RealServerConfig {
-                    addr,
-                    port: c.port(sorry.port, port, "port", anchor),
-                    weight: 1,
-                    forward: forward(sorry.forward),
-                    upper_threshold: 0,
-                    lower_threshold: 0,
-                })
-            })
-        });
+        let RealServers {
+            real_servers,
+            checks,
+            inhibit_on_failure,
+        } = self.real_servers(&service);
+        let sorry_server = self.sorry_server(s, port, anchor);
         let (quorum, hysteresis) = self.quorum(s, &real_servers, anchor);
         ServiceSpec {
             vip,
@@ -220,6 +197,47 @@ impl Checker<'_> {
             hysteresis,
             sorry_server,
         }
+    }
+
+    /// The service's real servers, each checked on its own (`real_server`); a server whose
+    /// address is refused is left out of all three lists.
+    fn real_servers(&mut self, service: &Service<'_>) -> RealServers {
+        let mut list = RealServers::default();
+        let depth = self.depth();
+        for (k, rs) in service.file.real_servers.iter().enumerate() {
+            self.enter_at(depth, &[Step::Field("real_servers"), Step::Item(k)]);
+            if let Some((server, its_checks, inhibit)) =
+                self.real_server(rs, service, &list.real_servers)
+            {
+                list.checks.push(its_checks);
+                list.inhibit_on_failure.push(inhibit);
+                list.real_servers.push(server);
+            }
+        }
+        self.leave(depth);
+        list
+    }
+
+    /// The service's sorry server, which takes the clients when the quorum is lost (on the
+    /// service's `port` unless it names its own); `None` when absent or its address is refused.
+    fn sorry_server(
+        &mut self,
+        s: &VirtualServiceFile,
+        port: u16,
+        anchor: Option<&str>,
+    ) -> Option<RealServerConfig> {
+        let sorry = s.sorry_server.as_ref()?;
+        self.within(&[Step::Field("sorry_server")], |c| {
+            let addr = c.unicast(&sorry.ip, anchor)?;
+            Some(RealServerConfig {
+                addr,
+                port: c.port(sorry.port, port, "port", anchor),
+                weight: 1,
+                forward: forward(sorry.forward),
+                upper_threshold: 0,
+                lower_threshold: 0,
+            })
+        })
     }
 
     /// The service's scheduler (`wlc` when none is given), one of IPVS's.
@@ -250,20 +268,33 @@ impl Checker<'_> {
         service: &Service<'_>,
         earlier: &[RealServerConfig],
     ) -> Option<(RealServerConfig, Vec<CheckerConfig>, bool)> {
-        let Service {
-            file: s,
-            director: name,
-            interfaces,
-            vip,
-            port,
-        } = *service;
-        let anchor = Some(name);
+        let s = service.file;
+        let anchor = Some(service.director);
         let addr = self.unicast(&rs.ip, anchor)?;
         self.check_timing(&rs.check_timing, anchor);
-        let segment = interfaces
-            .iter()
-            .find(|i| same_subnet(i.ip, addr, i.prefix_len));
-        let on_a_segment = segment.is_some();
+        self.fwmark_forwards_by_nat(s, rs, anchor);
+        let on_a_segment = self.real_server_place(rs, addr, service);
+        let rs_port = self.port(rs.port, service.port, "port", anchor);
+        let checks = self.real_server_checks(rs, s, addr, rs_port, anchor);
+        let inhibit = rs
+            .inhibit_on_failure
+            .or(s.inhibit_on_failure)
+            .unwrap_or(false);
+        let forward = forward(rs.forward);
+        self.forwarding(rs, addr, rs_port, forward, service, on_a_segment);
+        self.listed_once(rs, addr, rs_port, earlier, anchor);
+        let server = self.weight_and_thresholds(rs, addr, rs_port, forward, anchor);
+        Some((server, checks, inhibit))
+    }
+
+    /// A firewall-mark service forwards by NAT: its packets are addressed to machines that
+    /// netlab's servers do not take for their own, so direct routing and tunnelling fail.
+    fn fwmark_forwards_by_nat(
+        &mut self,
+        s: &VirtualServiceFile,
+        rs: &RealServerFile,
+        anchor: Option<&str>,
+    ) {
         if s.fwmark.is_some() && matches!(rs.forward, Some(ForwardFile::Dr | ForwardFile::Tun)) {
             self.at_field(
                 "forward",
@@ -272,14 +303,23 @@ impl Checker<'_> {
                 "its packets are addressed to other machines (origin servers), which netlab's servers do not accept as their own: use forward: Nat",
             );
         }
-        let problem = if interfaces.iter().any(|i| i.ip == addr) {
-            Some(format!("is \"{name}\"'s own address"))
-        } else if addr == vip {
-            Some("is the service's VIP".to_string())
-        } else {
-            segment.and_then(|i| not_host_address(addr, i.prefix_len))
-        };
-        if let Some(problem) = problem {
+    }
+
+    /// Where real server `rs` at `addr` sits: not on the director itself nor on the VIP, a
+    /// host address of its segment, and on a segment of the director if it has health
+    /// checks. It returns whether the server is on one of the director's segments.
+    fn real_server_place(
+        &mut self,
+        rs: &RealServerFile,
+        addr: Ipv4Addr,
+        service: &Service<'_>,
+    ) -> bool {
+        let (anchor, name) = (Some(service.director), service.director);
+        let segment = service
+            .interfaces
+            .iter()
+            .find(|i| same_subnet(i.ip, addr, i.prefix_len));
+        if let Some(problem) = address_problem(addr, service, segment) {
             self.at_value(
                 &rs.ip,
                 anchor,
@@ -287,7 +327,7 @@ impl Checker<'_> {
                 "a real server is a machine behind the director, such as a web server's address",
             );
         }
-        if !rs.checks.is_empty() && !on_a_segment {
+        if !rs.checks.is_empty() && segment.is_none() {
             self.at_value(
                 &rs.ip,
                 anchor,
@@ -295,14 +335,18 @@ impl Checker<'_> {
                 "netlab's checkers speak from the director's own interface: put the server on one of its subnets",
             );
         }
-        let rs_port = self.port(rs.port, port, "port", anchor);
-        let checks = self.real_server_checks(rs, s, addr, rs_port, anchor);
-        let inhibit = rs
-            .inhibit_on_failure
-            .or(s.inhibit_on_failure)
-            .unwrap_or(false);
-        let forward = forward(rs.forward);
-        self.forwarding(rs, addr, rs_port, forward, service, on_a_segment);
+        segment.is_some()
+    }
+
+    /// A real server at `addr:rs_port` appears once in its service (after the `earlier` ones).
+    fn listed_once(
+        &mut self,
+        rs: &RealServerFile,
+        addr: Ipv4Addr,
+        rs_port: u16,
+        earlier: &[RealServerConfig],
+        anchor: Option<&str>,
+    ) {
         if earlier.iter().any(|r| r.addr == addr && r.port == rs_port) {
             self.at_value(
                 &rs.ip,
@@ -311,8 +355,6 @@ impl Checker<'_> {
                 "each real server appears once per service",
             );
         }
-        let server = self.weight_and_thresholds(rs, addr, rs_port, forward, anchor);
-        Some((server, checks, inhibit))
     }
 
     /// The health checkers of real server `rs` at `addr:rs_port` (none when its list is
@@ -594,6 +636,34 @@ pub(super) fn forward(file: Option<ForwardFile>) -> Forward {
         ForwardFile::Dr => Forward::Route,
         ForwardFile::Tun => Forward::Tunnel,
     }
+}
+
+/// What is wrong with real server address `addr` of `service`, if anything: the director's
+/// own address, the VIP, or (on the director's `segment`) not a host address.
+fn address_problem(
+    addr: Ipv4Addr,
+    service: &Service<'_>,
+    segment: Option<&InterfaceSpec>,
+) -> Option<String> {
+    if service.interfaces.iter().any(|i| i.ip == addr) {
+        Some(format!("is \"{}\"'s own address", service.director))
+    } else if addr == service.vip {
+        Some("is the service's VIP".to_string())
+    } else {
+        segment.and_then(|i| not_host_address(addr, i.prefix_len))
+    }
+}
+
+/// A service's real servers and, in step with them, each one's checkers and whether a
+/// failed check sets its weight to 0 (`inhibit_on_failure`) instead of removing it.
+#[derive(Default)]
+struct RealServers {
+    /// The real servers whose address was accepted.
+    real_servers: Vec<RealServerConfig>,
+    /// Each real server's health checkers.
+    checks: Vec<Vec<CheckerConfig>>,
+    /// Each real server's `inhibit_on_failure`.
+    inhibit_on_failure: Vec<bool>,
 }
 
 /// What a real server of a virtual service is checked against.
