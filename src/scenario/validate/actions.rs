@@ -261,40 +261,66 @@ impl Checker<'_> {
         service: &Option<String>,
         action: &str,
     ) -> Option<(usize, &'n ServiceSpec)> {
-        let NodeSpec::L4Balancer { name, services, .. } = node else {
-            self.at_value(
-                node.name(),
-                None,
-                format!(
-                    "\"{}\" is not an L4Balancer; {action} is an ipvsadm command",
-                    node.name()
-                ),
-                "name the director (the L4Balancer) that runs the virtual service",
-            );
-            return None;
-        };
-        let listed = || {
-            services
-                .iter()
-                .map(|s| format!("\"{}:{}\"", s.vip, s.port))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let Some(text) = service else {
-            if services.len() == 1 {
-                return Some((0, &services[0]));
-            }
-            self.at_value(
-                name,
-                None,
-                format!(
-                    "director \"{name}\" has {} virtual services; {action} must say which",
-                    services.len()
-                ),
-                format!("add `service:` with one of {}", listed()),
-            );
-            return None;
-        };
+        let (name, services) = self.director(node, action)?;
+        match service {
+            Some(text) => self.named_service(name, services, text),
+            None => self.only_service(name, services, action),
+        }
+    }
+
+    /// The director an `ipvsadm` action is done to, and its virtual services: `node` must
+    /// be an `L4Balancer`.
+    fn director<'n>(
+        &mut self,
+        node: &'n NodeSpec,
+        action: &str,
+    ) -> Option<(&'n str, &'n [ServiceSpec])> {
+        if let NodeSpec::L4Balancer { name, services, .. } = node {
+            return Some((name, services));
+        }
+        self.at_value(
+            node.name(),
+            None,
+            format!(
+                "\"{}\" is not an L4Balancer; {action} is an ipvsadm command",
+                node.name()
+            ),
+            "name the director (the L4Balancer) that runs the virtual service",
+        );
+        None
+    }
+
+    /// The director's one virtual service, for an action without `service:` (refused when
+    /// the director has several, or none).
+    fn only_service<'n>(
+        &mut self,
+        name: &str,
+        services: &'n [ServiceSpec],
+        action: &str,
+    ) -> Option<(usize, &'n ServiceSpec)> {
+        if let [only] = services {
+            return Some((0, only));
+        }
+        self.at_value(
+            name,
+            None,
+            format!(
+                "director \"{name}\" has {} virtual services; {action} must say which",
+                services.len()
+            ),
+            format!("add `service:` with one of {}", listed(services)),
+        );
+        None
+    }
+
+    /// The virtual service that `text` names, `"VIP"` or `"VIP:port"`; the port may be left
+    /// out only when one service is on the VIP.
+    fn named_service<'n>(
+        &mut self,
+        name: &str,
+        services: &'n [ServiceSpec],
+        text: &str,
+    ) -> Option<(usize, &'n ServiceSpec)> {
         let (vip_text, port_text) = split_port(text);
         let vip: Option<Ipv4Addr> = vip_text.parse().ok();
         let port: Option<u16> = port_text.and_then(|p| p.parse().ok());
@@ -308,7 +334,7 @@ impl Checker<'_> {
                     text,
                     None,
                     format!("director \"{name}\" has several services on {vip_text}"),
-                    format!("add the port: one of {}", listed()),
+                    format!("add the port: one of {}", listed(services)),
                 );
                 None
             }
@@ -317,7 +343,7 @@ impl Checker<'_> {
                     text,
                     None,
                     format!("director \"{name}\" has no virtual service \"{text}\""),
-                    format!("its services are {}", listed()),
+                    format!("its services are {}", listed(services)),
                 );
                 None
             }
@@ -610,6 +636,15 @@ fn zone_name(name: &str) -> String {
 /// The event target of a real server: `director/addr:port`, as keepalived's events name it.
 fn server_target(node: &NodeSpec, addr: Ipv4Addr, port: u16) -> String {
     format!("{}/{addr}:{port}", node.name())
+}
+
+/// A director's virtual services as an action names them: `"VIP:port", …`.
+fn listed(services: &[ServiceSpec]) -> String {
+    services
+        .iter()
+        .map(|s| format!("\"{}:{}\"", s.vip, s.port))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// An edit of zone name `zone_name`, with its event target: `dns-server/name`.

@@ -11,7 +11,7 @@ use super::faults::node_name;
 use super::limits;
 use crate::app::{CheckTiming, CheckerConfig, Probe};
 use crate::scenario::diagnostic::nearest;
-use crate::scenario::format::{CheckFile, MonitorFile, NodeFile, ProbeKindFile};
+use crate::scenario::format::{CheckFile, MonitorFile, NodeFile, ProbeFile, ProbeKindFile};
 use crate::scenario::model::{NodeSpec, ProbeSpec};
 use crate::scenario::spans::Step;
 use crate::sim::SimDuration;
@@ -22,70 +22,84 @@ impl Checker<'_> {
         let name = m.name.as_str();
         let interface = self.single_interface(&m.interface, name);
         let gateway = self.gateway(m.gateway.as_deref(), interface.as_ref(), name);
-        let mut probes = Vec::new();
-        if self.list_len(m.probes.len(), "probes", Some(name), limits::MAX_LIST) {
-            let depth = self.depth();
-            for (k, p) in m.probes.iter().enumerate() {
-                self.enter_at(depth, &[Step::Field("probes"), Step::Item(k)]);
-                self.name(&p.name, "probe", None);
-                if m.probes[..k].iter().any(|other| other.name == p.name) {
-                    self.at_value(
-                        &p.name,
-                        None,
-                        format!("probe name \"{}\" is used twice", p.name),
-                        "give every probe of a monitor its own name: events are named after it",
-                    );
-                }
-                let target = self.probe_target(&p.target, files);
-                let check = match &p.kind {
-                    ProbeKindFile::Ping => CheckFile::PingCheck,
-                    ProbeKindFile::Tcp { port } => CheckFile::TcpCheck { port: Some(*port) },
-                    ProbeKindFile::Http { port, path, status } => CheckFile::HttpGet {
-                        path: path.clone(),
-                        status: status.clone(),
-                        port: *port,
-                    },
-                };
-                let kind = self.check_kind(&check, 80, None);
-                let interval =
-                    self.duration(p.interval.as_deref(), "60s", limits::DELAY_LOOP, None);
-                let retry_interval = match &p.retry_interval {
-                    Some(text) => self.duration(Some(text), "0s", limits::DELAY_LOOP, None),
-                    None => interval,
-                };
-                let timeout = self.duration(p.timeout.as_deref(), "10s", limits::TIMEOUT, None);
-                let max = limits::MAX_PROBE_COUNT;
-                let fail_after = self.count(p.fail_after.unwrap_or(3), "fail_after", None, 1, max);
-                let clear_after =
-                    self.count(p.clear_after.unwrap_or(1), "clear_after", None, 1, max);
-                probes.push(ProbeSpec {
-                    probe: Probe {
-                        name: p.name.clone(),
-                        checker: CheckerConfig {
-                            kind,
-                            target: target.unwrap_or(Ipv4Addr::UNSPECIFIED),
-                            timing: CheckTiming {
-                                delay_loop: interval,
-                                connect_timeout: timeout,
-                                retry: fail_after.saturating_sub(1),
-                                delay_before_retry: retry_interval,
-                                warmup: SimDuration::ZERO,
-                            },
-                            alpha: false,
-                            rise: clear_after,
-                        },
-                    },
-                    on_alarm: Vec::new(),
-                });
-            }
-            self.leave(depth);
-        }
+        let probes = self.probes(m, files);
         Some(NodeSpec::Monitor {
             name: name.to_string(),
             interface: interface?,
             gateway,
             probes,
         })
+    }
+
+    /// The monitor's probes, each checked on its own (`probe`); none when the list is
+    /// refused as too long.
+    fn probes(&mut self, m: &MonitorFile, files: &[NodeFile]) -> Vec<ProbeSpec> {
+        let name = m.name.as_str();
+        if !self.list_len(m.probes.len(), "probes", Some(name), limits::MAX_LIST) {
+            return Vec::new();
+        }
+        let depth = self.depth();
+        let mut probes = Vec::new();
+        for (k, p) in m.probes.iter().enumerate() {
+            self.enter_at(depth, &[Step::Field("probes"), Step::Item(k)]);
+            probes.push(self.probe(p, &m.probes[..k], files));
+        }
+        self.leave(depth);
+        probes
+    }
+
+    /// One probe, after the `earlier` ones: its name (its own), its target, what it checks
+    /// and when. Its `on_alarm` list is left empty for [`Checker::alarm_reactions`].
+    fn probe(&mut self, p: &ProbeFile, earlier: &[ProbeFile], files: &[NodeFile]) -> ProbeSpec {
+        self.name(&p.name, "probe", None);
+        if earlier.iter().any(|other| other.name == p.name) {
+            self.at_value(
+                &p.name,
+                None,
+                format!("probe name \"{}\" is used twice", p.name),
+                "give every probe of a monitor its own name: events are named after it",
+            );
+        }
+        let target = self.probe_target(&p.target, files);
+        let kind = self.check_kind(&probe_check(&p.kind), 80, None);
+        let (timing, rise) = self.probe_timing(p);
+        ProbeSpec {
+            probe: Probe {
+                name: p.name.clone(),
+                checker: CheckerConfig {
+                    kind,
+                    target: target.unwrap_or(Ipv4Addr::UNSPECIFIED),
+                    timing,
+                    alpha: false,
+                    rise,
+                },
+            },
+            on_alarm: Vec::new(),
+        }
+    }
+
+    /// When a probe runs, as a checker's timing: every `interval` (60 s), again after
+    /// `retry_interval` (the interval) while it fails, each try given `timeout` (10 s); the
+    /// alarm is raised after `fail_after` failures (3) and cleared after `clear_after`
+    /// successes (1), which it returns beside the timing.
+    fn probe_timing(&mut self, p: &ProbeFile) -> (CheckTiming, u32) {
+        let interval = self.duration(p.interval.as_deref(), "60s", limits::DELAY_LOOP, None);
+        let retry_interval = match &p.retry_interval {
+            Some(text) => self.duration(Some(text), "0s", limits::DELAY_LOOP, None),
+            None => interval,
+        };
+        let timeout = self.duration(p.timeout.as_deref(), "10s", limits::TIMEOUT, None);
+        let max = limits::MAX_PROBE_COUNT;
+        let fail_after = self.count(p.fail_after.unwrap_or(3), "fail_after", None, 1, max);
+        let clear_after = self.count(p.clear_after.unwrap_or(1), "clear_after", None, 1, max);
+        let timing = CheckTiming {
+            delay_loop: interval,
+            connect_timeout: timeout,
+            retry: fail_after.saturating_sub(1),
+            delay_before_retry: retry_interval,
+            warmup: SimDuration::ZERO,
+        };
+        (timing, clear_after)
     }
 
     /// What a probe checks: an address, a `hosts` name, or a node (its first address).
@@ -168,6 +182,19 @@ impl Checker<'_> {
                 probe.on_alarm = list;
             }
         }
+    }
+}
+
+/// What a probe of `kind` checks, written as a real server's health check.
+fn probe_check(kind: &ProbeKindFile) -> CheckFile {
+    match kind {
+        ProbeKindFile::Ping => CheckFile::PingCheck,
+        ProbeKindFile::Tcp { port } => CheckFile::TcpCheck { port: Some(*port) },
+        ProbeKindFile::Http { port, path, status } => CheckFile::HttpGet {
+            path: path.clone(),
+            status: status.clone(),
+            port: *port,
+        },
     }
 }
 
