@@ -302,13 +302,50 @@ fn read_conf(
 
 /// The top level of a configuration to what it gives the node.
 fn map(r: &mut Report<'_>, items: &[Item], conf: &NodeConf<'_>) -> Imported {
+    let globals = globals(r, items);
+    let server_groups = server_groups(r, items);
     let mut imported = Imported::default();
+    let mut names = BTreeSet::new();
+    let mut sync_groups = Vec::new();
+    for item in items {
+        if !r.known(Context::Top, item) {
+            continue;
+        }
+        match item.keyword().text.as_str() {
+            "vrrp_instance" => {
+                let v = vrrp_instance(r, item, conf, &globals, &mut names);
+                imported.vrrp.extend(v);
+            }
+            "vrrp_sync_group" => sync_groups.push(item),
+            "virtual_server" => {
+                let services = virtual_server(r, item, conf, &server_groups);
+                imported.services.extend(services);
+            }
+            _ => {}
+        }
+    }
+    for group in sync_groups {
+        vrrp::sync_group(r, group, &mut imported.vrrp);
+    }
+    // A router has no IPVS connections to synchronise: only a director's sync daemon counts.
+    imported.connection_sync = globals.sync_daemon && conf.director;
+    nothing_given(r, items, &imported, conf);
+    imported
+}
+
+/// What `global_defs` says. It applies to every instance, wherever it stands: it is read
+/// before the other blocks.
+fn globals(r: &mut Report<'_>, items: &[Item]) -> vrrp::Globals {
     let mut globals = vrrp::Globals::default();
-    // global_defs applies to every instance, wherever it stands: read it first.
     for item in items.iter().filter(|i| i.keyword().text == "global_defs") {
         vrrp::global_defs(r, item, &mut globals);
     }
-    // So are the virtual_server_group blocks, which virtual servers name.
+    globals
+}
+
+/// The `virtual_server_group` blocks, which virtual servers name: read before the other
+/// blocks too, wherever they stand.
+fn server_groups(r: &mut Report<'_>, items: &[Item]) -> services::Groups {
     let mut server_groups = services::Groups::new();
     for item in items
         .iter()
@@ -316,50 +353,56 @@ fn map(r: &mut Report<'_>, items: &[Item], conf: &NodeConf<'_>) -> Imported {
     {
         services::virtual_server_group(r, item, &mut server_groups);
     }
-    let mut names = BTreeSet::new();
-    let mut groups = Vec::new();
-    for item in items {
-        if !r.known(Context::Top, item) {
-            continue;
-        }
-        match item.keyword().text.as_str() {
-            "vrrp_instance" => {
-                if let Some(v) = vrrp::vrrp_instance(r, item, &conf.interfaces, &globals) {
-                    if let Some(name) = &v.name
-                        && !names.insert(name.clone())
-                    {
-                        r.error(
-                            &item.args()[0],
-                            format!("a second vrrp_instance is named `{name}`"),
-                            "give every instance its own name",
-                        );
-                    }
-                    imported.vrrp.push(v);
-                }
-            }
-            "vrrp_sync_group" => groups.push(item),
-            "virtual_server" if !conf.director => r.error(
-                item.keyword(),
-                format!(
-                    "\"{}\" is a Router: it has no IPVS for a virtual_server",
-                    conf.name
-                ),
-                "make the node an L4Balancer to run virtual servers",
+    server_groups
+}
+
+/// A `vrrp_instance` block, whose name (if it has one) must differ from the instances'
+/// before it (`names`, which it joins).
+fn vrrp_instance(
+    r: &mut Report<'_>,
+    item: &Item,
+    conf: &NodeConf<'_>,
+    globals: &vrrp::Globals,
+    names: &mut BTreeSet<String>,
+) -> Option<VrrpFile> {
+    let v = vrrp::vrrp_instance(r, item, &conf.interfaces, globals)?;
+    if let Some(name) = &v.name
+        && !names.insert(name.clone())
+    {
+        r.error(
+            &item.args()[0],
+            format!("a second vrrp_instance is named `{name}`"),
+            "give every instance its own name",
+        );
+    }
+    Some(v)
+}
+
+/// A `virtual_server` block: its services (one per address of its group), or none on a
+/// router, which has no IPVS.
+fn virtual_server(
+    r: &mut Report<'_>,
+    item: &Item,
+    conf: &NodeConf<'_>,
+    server_groups: &services::Groups,
+) -> Vec<VirtualServiceFile> {
+    if !conf.director {
+        r.error(
+            item.keyword(),
+            format!(
+                "\"{}\" is a Router: it has no IPVS for a virtual_server",
+                conf.name
             ),
-            "virtual_server" => imported.services.extend(services::virtual_server(
-                r,
-                item,
-                conf.scripts,
-                &server_groups,
-            )),
-            _ => {}
-        }
+            "make the node an L4Balancer to run virtual servers",
+        );
+        return Vec::new();
     }
-    for group in groups {
-        vrrp::sync_group(r, group, &mut imported.vrrp);
-    }
-    // A router has no IPVS connections to synchronise: only a director's sync daemon counts.
-    imported.connection_sync = globals.sync_daemon && conf.director;
+    services::virtual_server(r, item, conf.scripts, server_groups)
+}
+
+/// A warning when a configuration without errors gives the node nothing: no virtual
+/// server and no VRRP instance.
+fn nothing_given(r: &mut Report<'_>, items: &[Item], imported: &Imported, conf: &NodeConf<'_>) {
     if imported.services.is_empty()
         && imported.vrrp.is_empty()
         && !r.has_errors()
@@ -374,7 +417,6 @@ fn map(r: &mut Report<'_>, items: &[Item], conf: &NodeConf<'_>) -> Imported {
             "add a virtual_server or a vrrp_instance block",
         );
     }
-    imported
 }
 
 /// Reports a brace that does not balance.

@@ -326,80 +326,89 @@ impl Reader {
 
     /// `include PATTERN`: the matching files, read in place.
     fn include(&mut self, statement: &[Word], real: &Path, name: &str) {
-        let problem = |at: &Word, message: String, help: String| Problem {
+        let Some(pattern) = self.include_pattern(statement) else {
+            return;
+        };
+        let dir = real.parent().unwrap_or(Path::new("/"));
+        let shown_dir = Path::new(name).parent().unwrap_or(Path::new(""));
+        let matches = match resolve(&self.fs, &self.root, dir, shown_dir, &pattern.text) {
+            Ok(matches) => matches,
+            Err((message, help)) => return self.refuse(pattern, message, help),
+        };
+        if matches.is_empty() {
+            self.nothing_matches(pattern, name);
+        }
+        for (matched, shown) in matches {
+            self.include_file(pattern, &matched, &shown);
+        }
+    }
+
+    /// The pattern of an `include` statement; `None`, with the problem noted, when it has
+    /// none or the includes already nest [`MAX_INCLUDE_DEPTH`] deep.
+    fn include_pattern<'w>(&mut self, statement: &'w [Word]) -> Option<&'w Word> {
+        let keyword = &statement[0];
+        let Some(pattern) = statement.get(1) else {
+            self.refuse(
+                keyword,
+                "`include` needs a file name".into(),
+                "write `include FILE`, relative to this file's folder".into(),
+            );
+            return None;
+        };
+        if self.stack.len() >= MAX_INCLUDE_DEPTH {
+            self.refuse(
+                pattern,
+                format!("includes nest more than {MAX_INCLUDE_DEPTH} deep"),
+                "include the files from one place instead of from each other".into(),
+            );
+            return None;
+        }
+        Some(pattern)
+    }
+
+    /// A warning that `pattern`, in the file named `name`, matches no file: as in
+    /// keepalived, the include reads nothing.
+    fn nothing_matches(&mut self, pattern: &Word, name: &str) {
+        let d = Locator::new(name, &self.reading.files[pattern.file].text).at_offset(
+            pattern.start,
+            pattern.width,
+            format!("no file matches \"{}\"", pattern.text),
+        );
+        self.reading.diagnostics.push(Diagnostic {
+            severity: Severity::Warning,
+            help: Some("the include reads nothing, as in keepalived".into()),
+            ..d
+        });
+    }
+
+    /// One file that `pattern` matched, at `matched` (resolved) and named `shown`: read in
+    /// place, unless it is being read already (an include loop) or is refused.
+    fn include_file(&mut self, pattern: &Word, matched: &Path, shown: &str) {
+        if let Some(k) = self.stack.iter().position(|p| p == matched) {
+            let help = if k + 1 == self.stack.len() {
+                "a file may not include itself"
+            } else {
+                "a file may not include itself, even through the files it includes"
+            };
+            let message = format!("include loop: {shown} is already being read");
+            return self.refuse(pattern, message, help.to_string());
+        }
+        match self.read_file(matched, shown) {
+            Ok(()) => {}
+            Err(Failure::Refused(message, help)) => self.refuse(pattern, message, help),
+            Err(Failure::Inside(d)) => self.reading.diagnostics.push(*d),
+        }
+    }
+
+    /// A problem with the `include` at word `at` of its file.
+    fn refuse(&mut self, at: &Word, message: String, help: String) {
+        let problem = Problem {
             start: at.start,
             width: at.width,
             message,
             help,
         };
-        let keyword = &statement[0];
-        let file = keyword.file;
-        let Some(pattern) = statement.get(1) else {
-            let p = problem(
-                keyword,
-                "`include` needs a file name".into(),
-                "write `include FILE`, relative to this file's folder".into(),
-            );
-            self.reading.problems.push((file, p));
-            return;
-        };
-        if self.stack.len() >= MAX_INCLUDE_DEPTH {
-            let p = problem(
-                pattern,
-                format!("includes nest more than {MAX_INCLUDE_DEPTH} deep"),
-                "include the files from one place instead of from each other".into(),
-            );
-            self.reading.problems.push((file, p));
-            return;
-        }
-        let dir = real.parent().unwrap_or(Path::new("/"));
-        let shown_dir = Path::new(name).parent().unwrap_or(Path::new(""));
-        let matches = match resolve(&self.fs, &self.root, dir, shown_dir, &pattern.text) {
-            Ok(matches) => matches,
-            Err((message, help)) => {
-                self.reading
-                    .problems
-                    .push((file, problem(pattern, message, help)));
-                return;
-            }
-        };
-        if matches.is_empty() {
-            let d = Locator::new(name, &self.reading.files[file].text).at_offset(
-                pattern.start,
-                pattern.width,
-                format!("no file matches \"{}\"", pattern.text),
-            );
-            self.reading.diagnostics.push(Diagnostic {
-                severity: Severity::Warning,
-                help: Some("the include reads nothing, as in keepalived".into()),
-                ..d
-            });
-        }
-        for (matched, shown) in matches {
-            if let Some(k) = self.stack.iter().position(|p| p == &matched) {
-                let p = problem(
-                    pattern,
-                    format!("include loop: {shown} is already being read"),
-                    if k + 1 == self.stack.len() {
-                        "a file may not include itself".to_string()
-                    } else {
-                        "a file may not include itself, even through the files it includes"
-                            .to_string()
-                    },
-                );
-                self.reading.problems.push((file, p));
-                continue;
-            }
-            match self.read_file(&matched, &shown) {
-                Ok(()) => {}
-                Err(Failure::Refused(message, help)) => {
-                    self.reading
-                        .problems
-                        .push((file, problem(pattern, message, help)));
-                }
-                Err(Failure::Inside(d)) => self.reading.diagnostics.push(*d),
-            }
-        }
+        self.reading.problems.push((at.file, problem));
     }
 }
 
@@ -434,30 +443,7 @@ fn resolve(
     shown_dir: &Path,
     pattern: &str,
 ) -> Result<Vec<(PathBuf, String)>, (String, String)> {
-    let outside = |what: &str| {
-        (
-            format!("\"{pattern}\" {what}"),
-            "netlab reads only files inside the scenario's folder: copy the file next to the scenario"
-                .to_string(),
-        )
-    };
-    if pattern.is_empty() {
-        return Err(("the file name is empty".into(), "name a file".into()));
-    }
-    let written = Path::new(pattern);
-    if written.is_absolute() || pattern.starts_with('~') {
-        return Err(outside("is an absolute path"));
-    }
-    let (folder, file_name) = match pattern.rsplit_once('/') {
-        Some((folder, file_name)) => (folder, file_name),
-        None => ("", pattern),
-    };
-    if folder.contains(is_wildcard) {
-        return Err((
-            format!("\"{pattern}\" has a wildcard in a folder name"),
-            "netlab expands wildcards in the file name only, such as conf.d/*.conf".into(),
-        ));
-    }
+    let (folder, file_name) = split_pattern(pattern)?;
     let real_folder = fs.canonicalize(&dir.join(folder)).map_err(|e| {
         (
             format!("cannot read the folder of \"{pattern}\": {e}"),
@@ -465,42 +451,106 @@ fn resolve(
         )
     })?;
     if !real_folder.starts_with(root) {
-        return Err(outside("is outside the scenario's folder"));
+        return Err(outside(pattern, "is outside the scenario's folder"));
     }
-    let shown = |name: &str| shown_dir.join(folder).join(name).display().to_string();
-    let names: Vec<String> = if file_name.contains(is_wildcard) {
-        let entries = fs.list(&real_folder).map_err(|e| {
-            (
-                format!("cannot list the folder of \"{pattern}\": {e}"),
-                "check the path".into(),
-            )
-        })?;
-        let mut names: Vec<String> = entries
-            .into_iter()
-            .filter(|n| glob_matches(file_name, n))
-            .filter(|n| !n.starts_with('.') || file_name.starts_with('.'))
-            .collect();
-        names.sort();
-        names
+    let names = if file_name.contains(is_wildcard) {
+        matching_names(fs, &real_folder, file_name, pattern)?
     } else {
         vec![file_name.to_string()]
     };
-    let mut files = Vec::new();
-    for name in names {
-        let real = fs.canonicalize(&real_folder.join(&name)).map_err(|e| {
-            (
-                format!("cannot read {}: {e}", shown(&name)),
-                "check the path; it is relative to the file that names it".into(),
-            )
-        })?;
-        if !real.starts_with(root) {
-            return Err(outside(
-                "leads outside the scenario's folder (a symbolic link)",
-            ));
-        }
-        files.push((real, shown(&name)));
+    let folders = Folders {
+        real: &real_folder,
+        shown: &shown_dir.join(folder),
+    };
+    names
+        .iter()
+        .map(|name| real_file(fs, root, &folders, name, pattern))
+        .collect()
+}
+
+/// A folder an include pattern names: its real path (links resolved) and as diagnostics
+/// show it.
+struct Folders<'a> {
+    /// Its real path.
+    real: &'a Path,
+    /// The path diagnostics show.
+    shown: &'a Path,
+}
+
+/// `pattern` split into its folder and its file name, once it is known to be a relative
+/// path with wildcards in the file name only.
+fn split_pattern(pattern: &str) -> Result<(&str, &str), (String, String)> {
+    if pattern.is_empty() {
+        return Err(("the file name is empty".into(), "name a file".into()));
     }
-    Ok(files)
+    if Path::new(pattern).is_absolute() || pattern.starts_with('~') {
+        return Err(outside(pattern, "is an absolute path"));
+    }
+    let (folder, file_name) = pattern.rsplit_once('/').unwrap_or(("", pattern));
+    if folder.contains(is_wildcard) {
+        return Err((
+            format!("\"{pattern}\" has a wildcard in a folder name"),
+            "netlab expands wildcards in the file name only, such as conf.d/*.conf".into(),
+        ));
+    }
+    Ok((folder, file_name))
+}
+
+/// The names in `real_folder` that the wildcard `file_name` matches, in name order; hidden
+/// files only when the pattern itself starts with a dot, as glob(3) does.
+fn matching_names(
+    fs: &Files,
+    real_folder: &Path,
+    file_name: &str,
+    pattern: &str,
+) -> Result<Vec<String>, (String, String)> {
+    let entries = fs.list(real_folder).map_err(|e| {
+        (
+            format!("cannot list the folder of \"{pattern}\": {e}"),
+            "check the path".into(),
+        )
+    })?;
+    let mut names: Vec<String> = entries
+        .into_iter()
+        .filter(|n| glob_matches(file_name, n))
+        .filter(|n| !n.starts_with('.') || file_name.starts_with('.'))
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// File `name` in `folders`, as its real path and its shown name; refused when a symbolic
+/// link leads it outside `root`.
+fn real_file(
+    fs: &Files,
+    root: &Path,
+    folders: &Folders<'_>,
+    name: &str,
+    pattern: &str,
+) -> Result<(PathBuf, String), (String, String)> {
+    let shown = folders.shown.join(name).display().to_string();
+    let real = fs.canonicalize(&folders.real.join(name)).map_err(|e| {
+        (
+            format!("cannot read {shown}: {e}"),
+            "check the path; it is relative to the file that names it".into(),
+        )
+    })?;
+    if !real.starts_with(root) {
+        return Err(outside(
+            pattern,
+            "leads outside the scenario's folder (a symbolic link)",
+        ));
+    }
+    Ok((real, shown))
+}
+
+/// Why `pattern` is refused: it `what` (reaches outside the scenario's folder).
+fn outside(pattern: &str, what: &str) -> (String, String) {
+    (
+        format!("\"{pattern}\" {what}"),
+        "netlab reads only files inside the scenario's folder: copy the file next to the scenario"
+            .to_string(),
+    )
 }
 
 /// Whether `c` is a wildcard of glob(3).
