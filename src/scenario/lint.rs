@@ -362,72 +362,93 @@ fn health_check(
     check: &CheckerConfig,
     lints: &mut Vec<Lint>,
 ) {
-    let mut warn = |problem: String, help: String| {
-        lints.push(Lint {
-            value: addr.to_string(),
-            anchor: Some(balancer.to_string()),
-            nth_fault: None,
-            message: format!(
-                "{} of {addr} can never pass: {problem}",
-                check.kind.keyword()
-            ),
-            help,
-            page: "labs/health-checks.md#three-layers-three-kinds-of-failure",
-        })
-    };
-    if matches!(check.kind, CheckKind::Misc { .. }) {
+    let Some((problem, help)) = never_passes(scenario, addr, &check.kind) else {
         return;
+    };
+    lints.push(Lint {
+        value: addr.to_string(),
+        anchor: Some(balancer.to_string()),
+        nth_fault: None,
+        message: format!(
+            "{} of {addr} can never pass: {problem}",
+            check.kind.keyword()
+        ),
+        help,
+        page: "labs/health-checks.md#three-layers-three-kinds-of-failure",
+    })
+}
+
+/// Why a checker of `kind` can never pass against `addr`, and how to fix it: no machine has
+/// the address, or the web server there does not answer it (`web_server_refuses`). A
+/// scripted check (`MISC_CHECK`) decides for itself, and other nodes are not judged.
+fn never_passes(scenario: &Scenario, addr: Ipv4Addr, kind: &CheckKind) -> Option<(String, String)> {
+    if matches!(kind, CheckKind::Misc { .. }) {
+        return None;
     }
     if !someone_has(scenario, addr) {
-        warn(
+        return Some((
             "no machine in the scenario has that address".into(),
             "check the real server's address".into(),
-        );
-        return;
+        ));
     }
-    let Some(NodeSpec::WebServer {
+    web_server_refuses(web_server(scenario, addr)?, kind)
+}
+
+/// What web server `server` answers that a checker of `kind` cannot accept: a port it does
+/// not listen on, a path it answers with a status outside the check's, or an SMTP check on
+/// a port without its greeter.
+fn web_server_refuses(server: &NodeSpec, kind: &CheckKind) -> Option<(String, String)> {
+    let NodeSpec::WebServer {
         name,
         port,
         paths,
         smtp_port,
         ..
-    }) = web_server(scenario, addr)
+    } = server
     else {
-        return;
+        return None;
     };
-    match &check.kind {
+    match kind {
         CheckKind::Tcp { port: p } | CheckKind::Http { port: p, .. }
             if p != port && Some(*p) != *smtp_port =>
         {
-            warn(
+            Some((
                 format!("\"{name}\" listens on port {port}, not {p}"),
                 format!("check port {port}, or leave the check's port out"),
-            )
+            ))
         }
-        CheckKind::Http { path, status, .. } => {
-            let code = if paths.iter().any(|prefix| path.starts_with(prefix.as_str())) {
-                200
-            } else {
-                404
-            };
-            if !status
-                .iter()
-                .any(|&(low, high)| (low..=high).contains(&code))
-            {
-                warn(
-                    format!(
-                        "\"{name}\" answers {path} with {code}, which the check does not accept"
-                    ),
-                    format!("check a path \"{name}\" serves ({})", paths.join(", ")),
-                )
-            }
-        }
-        CheckKind::Smtp { port: p, .. } if Some(*p) != *smtp_port => warn(
+        CheckKind::Http { path, status, .. } => status_refused(name, paths, path, status),
+        CheckKind::Smtp { port: p, .. } if Some(*p) != *smtp_port => Some((
             format!("\"{name}\" has no SMTP greeter on port {p}"),
             format!("give \"{name}\" `smtp_port: {p}`, or check another port"),
-        ),
-        _ => {}
+        )),
+        _ => None,
     }
+}
+
+/// An HTTP check of `path` on web server `name`, which serves `paths` (200) and nothing else
+/// (404): refused when the check's `status` ranges do not hold that code.
+fn status_refused(
+    name: &str,
+    paths: &[String],
+    path: &str,
+    status: &[(u16, u16)],
+) -> Option<(String, String)> {
+    let code = if paths.iter().any(|prefix| path.starts_with(prefix.as_str())) {
+        200
+    } else {
+        404
+    };
+    if status
+        .iter()
+        .any(|&(low, high)| (low..=high).contains(&code))
+    {
+        return None;
+    }
+    Some((
+        format!("\"{name}\" answers {path} with {code}, which the check does not accept"),
+        format!("check a path \"{name}\" serves ({})", paths.join(", ")),
+    ))
 }
 
 /// Cold spares that no `PlugIn` action (on the timeline or after an alarm) connects, and no
