@@ -89,40 +89,33 @@ impl Pinger {
     }
 }
 
-impl App for Pinger {
-    fn crash(&mut self) {
-        // The socket went with the host's socket set; a new one is made after the reboot.
-        // Requests still outstanding will never be answered.
-        self.handle = None;
-    }
+/// An ICMP socket bound to the echo identifier `ident`, in the host's set.
+fn open_socket(cx: &mut AppCtx<'_>, ident: u16) -> SocketHandle {
+    let mut socket = icmp::Socket::new(
+        icmp::PacketBuffer::new(vec![icmp::PacketMetadata::EMPTY; 8], vec![0; 2048]),
+        icmp::PacketBuffer::new(vec![icmp::PacketMetadata::EMPTY; 8], vec![0; 2048]),
+    );
+    socket
+        .bind(icmp::Endpoint::Ident(ident))
+        .expect("a fresh ICMP socket binds to any identifier");
+    cx.sockets.add(socket)
+}
 
-    fn poll(&mut self, cx: &mut AppCtx<'_>) -> bool {
-        let handle = *self.handle.get_or_insert_with(|| {
-            let mut socket = icmp::Socket::new(
-                icmp::PacketBuffer::new(vec![icmp::PacketMetadata::EMPTY; 8], vec![0; 2048]),
-                icmp::PacketBuffer::new(vec![icmp::PacketMetadata::EMPTY; 8], vec![0; 2048]),
-            );
-            socket
-                .bind(icmp::Endpoint::Ident(self.config.ident))
-                .expect("a fresh ICMP socket binds to any identifier");
-            cx.sockets.add(socket)
-        });
+impl Pinger {
+    /// Records the echo replies that arrived for requests still outstanding.
+    fn take_replies(&mut self, cx: &mut AppCtx<'_>, handle: SocketHandle) {
         let caps = ChecksumCapabilities::default();
-        let mut acted = false;
-        // Replies that arrived.
         let mut replies = Vec::new();
-        {
-            let socket = cx.sockets.get_mut::<icmp::Socket>(handle);
-            while let Ok((bytes, _from)) = socket.recv() {
-                let Ok(packet) = Icmpv4Packet::new_checked(bytes) else {
-                    continue;
-                };
-                if let Ok(Icmpv4Repr::EchoReply { ident, seq_no, .. }) =
-                    Icmpv4Repr::parse(&packet, &caps)
-                    && ident == self.config.ident
-                {
-                    replies.push(seq_no);
-                }
+        let socket = cx.sockets.get_mut::<icmp::Socket>(handle);
+        while let Ok((bytes, _from)) = socket.recv() {
+            let Ok(packet) = Icmpv4Packet::new_checked(bytes) else {
+                continue;
+            };
+            if let Ok(Icmpv4Repr::EchoReply { ident, seq_no, .. }) =
+                Icmpv4Repr::parse(&packet, &caps)
+                && ident == self.config.ident
+            {
+                replies.push(seq_no);
             }
         }
         for seq in replies {
@@ -130,7 +123,10 @@ impl App for Pinger {
                 self.record(cx, seq, sent, Some(cx.now));
             }
         }
-        // Requests whose time ran out.
+    }
+
+    /// Records as lost the requests whose time ran out.
+    fn expire(&mut self, cx: &mut AppCtx<'_>) {
         let timeout = self.config.timeout;
         let expired: Vec<(u16, SimTime)> = self
             .outstanding
@@ -142,26 +138,49 @@ impl App for Pinger {
             self.outstanding.remove(&seq);
             self.record(cx, seq, sent, None);
         }
-        // A new request, if one is due.
-        if let Some(due) = self.next_send() {
-            let socket = cx.sockets.get_mut::<icmp::Socket>(handle);
-            if due <= cx.now && socket.can_send() {
-                let seq = self.sent as u16;
-                let payload = [0x61u8; PAYLOAD_BYTES];
-                let repr = Icmpv4Repr::EchoRequest {
-                    ident: self.config.ident,
-                    seq_no: seq,
-                    data: &payload,
-                };
-                if let Ok(buffer) = socket.send(repr.buffer_len(), self.config.target.into()) {
-                    repr.emit(&mut Icmpv4Packet::new_unchecked(buffer), &caps);
-                    self.outstanding.insert(seq, cx.now);
-                    self.sent += 1;
-                    acted = true;
-                }
-            }
+    }
+
+    /// Sends the next echo request if one is due and the socket has room. True if it went.
+    fn send_due(&mut self, cx: &mut AppCtx<'_>, handle: SocketHandle) -> bool {
+        let Some(due) = self.next_send() else {
+            return false;
+        };
+        let socket = cx.sockets.get_mut::<icmp::Socket>(handle);
+        if due > cx.now || !socket.can_send() {
+            return false;
         }
-        acted
+        let seq = self.sent as u16;
+        let payload = [0x61u8; PAYLOAD_BYTES];
+        let repr = Icmpv4Repr::EchoRequest {
+            ident: self.config.ident,
+            seq_no: seq,
+            data: &payload,
+        };
+        let Ok(buffer) = socket.send(repr.buffer_len(), self.config.target.into()) else {
+            return false;
+        };
+        let caps = ChecksumCapabilities::default();
+        repr.emit(&mut Icmpv4Packet::new_unchecked(buffer), &caps);
+        self.outstanding.insert(seq, cx.now);
+        self.sent += 1;
+        true
+    }
+}
+
+impl App for Pinger {
+    fn crash(&mut self) {
+        // The socket went with the host's socket set; a new one is made after the reboot.
+        // Requests still outstanding will never be answered.
+        self.handle = None;
+    }
+
+    fn poll(&mut self, cx: &mut AppCtx<'_>) -> bool {
+        let handle = *self
+            .handle
+            .get_or_insert_with(|| open_socket(cx, self.config.ident));
+        self.take_replies(cx, handle);
+        self.expire(cx);
+        self.send_due(cx, handle)
     }
 
     fn next_timer(&self) -> Option<SimTime> {
