@@ -321,16 +321,9 @@ impl HealthChecker {
         i: usize,
         deadline: SimTime,
     ) -> Option<Result<(), String>> {
-        let handle = *self.icmp.get_or_insert_with(|| {
-            let mut socket = icmp::Socket::new(
-                icmp::PacketBuffer::new(vec![icmp::PacketMetadata::EMPTY; 16], vec![0; 4096]),
-                icmp::PacketBuffer::new(vec![icmp::PacketMetadata::EMPTY; 16], vec![0; 4096]),
-            );
-            socket
-                .bind(icmp::Endpoint::Ident(PING_IDENT))
-                .expect("a fresh ICMP socket binds to any identifier");
-            cx.sockets.add(socket)
-        });
+        let handle = *self
+            .icmp
+            .get_or_insert_with(|| super::ping::open_socket(cx, PING_IDENT, 16, 4096));
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
         let repr = Icmpv4Repr::EchoRequest {

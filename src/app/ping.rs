@@ -89,12 +89,18 @@ impl Pinger {
     }
 }
 
-/// An ICMP socket bound to the echo identifier `ident`, in the host's set.
-fn open_socket(cx: &mut AppCtx<'_>, ident: u16) -> SocketHandle {
-    let mut socket = icmp::Socket::new(
-        icmp::PacketBuffer::new(vec![icmp::PacketMetadata::EMPTY; 8], vec![0; 2048]),
-        icmp::PacketBuffer::new(vec![icmp::PacketMetadata::EMPTY; 8], vec![0; 2048]),
-    );
+/// An ICMP socket bound to the echo identifier `ident`, in the host's set, each way holding
+/// up to `packets` packets in `bytes` bytes. The pinger and the `ICMP_CHECK` health checker
+/// (`health_check`) both ping through one.
+pub(super) fn open_socket(
+    cx: &mut AppCtx<'_>,
+    ident: u16,
+    packets: usize,
+    bytes: usize,
+) -> SocketHandle {
+    let buffer =
+        || icmp::PacketBuffer::new(vec![icmp::PacketMetadata::EMPTY; packets], vec![0; bytes]);
+    let mut socket = icmp::Socket::new(buffer(), buffer());
     socket
         .bind(icmp::Endpoint::Ident(ident))
         .expect("a fresh ICMP socket binds to any identifier");
@@ -177,7 +183,7 @@ impl App for Pinger {
     fn poll(&mut self, cx: &mut AppCtx<'_>) -> bool {
         let handle = *self
             .handle
-            .get_or_insert_with(|| open_socket(cx, self.config.ident));
+            .get_or_insert_with(|| open_socket(cx, self.config.ident, 8, 2048));
         self.take_replies(cx, handle);
         self.expire(cx);
         self.send_due(cx, handle)
