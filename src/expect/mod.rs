@@ -204,75 +204,97 @@ fn words(text: &str) -> Vec<&str> {
 
 /// Parses one statement of an `expect` list.
 pub fn parse(text: &str) -> Result<Expectation, ParseError> {
-    let error = |message: String| ParseError {
-        message,
-        help: FORMS.to_string(),
-    };
     let words = words(text);
     match words.as_slice() {
         ["events", verb @ ("contains" | "lacks"), event, rest @ ..] => {
-            let (event, target) = match event.split_once('(') {
-                Some((name, target)) => {
-                    let target = target
-                        .strip_suffix(')')
-                        .ok_or_else(|| error(format!("\"{event}\" has no closing parenthesis")))?;
-                    (name, Some(target.to_string()))
-                }
-                None => (*event, None),
-            };
-            if !EVENTS.contains(&event) {
-                let mut help = format!("the events are: {}", EVENTS.join(", "));
-                if let Some(near) =
-                    crate::scenario::diagnostic::nearest(event, EVENTS.iter().copied())
-                {
-                    help = format!("did you mean \"{near}\"? {help}");
-                }
-                return Err(ParseError {
-                    message: format!("unknown event \"{event}\""),
-                    help,
-                });
-            }
-            let when = match rest {
-                [] => When::Any,
-                [word @ ("before" | "after"), time] => {
-                    let at =
-                        parse_duration(time).map_err(|e| error(format!("{e} (after `{word}`)")))?;
-                    if *word == "before" {
-                        When::Before(at)
-                    } else {
-                        When::After(at)
-                    }
-                }
-                _ => {
-                    return Err(error(format!(
-                        "\"{}\" after the event: expected `before TIME` or `after TIME`",
-                        rest.join(" ")
-                    )));
-                }
-            };
-            Ok(Expectation::Event {
-                present: *verb == "contains",
-                event: event.to_string(),
-                target,
-                when,
-            })
+            event_expectation(*verb == "contains", event, rest)
         }
         [metric, "within", value, "+-" | "±", tolerance] => Ok(Expectation::Compare {
-            metric: Metric::parse(metric).map_err(error)?,
-            comparison: Comparison::Within(number(tolerance).map_err(error)?),
-            value: number(value).map_err(error)?,
+            metric: Metric::parse(metric).map_err(forms_error)?,
+            comparison: Comparison::Within(number(tolerance).map_err(forms_error)?),
+            value: number(value).map_err(forms_error)?,
         }),
         [metric, op, value] => {
             let Some(&(_, comparison)) = OPERATORS.iter().find(|(word, _)| word == op) else {
-                return Err(error(format!("\"{op}\" is not a comparison")));
+                return Err(forms_error(format!("\"{op}\" is not a comparison")));
             };
             Ok(Expectation::Compare {
-                metric: Metric::parse(metric).map_err(error)?,
+                metric: Metric::parse(metric).map_err(forms_error)?,
                 comparison,
-                value: number(value).map_err(error)?,
+                value: number(value).map_err(forms_error)?,
             })
         }
-        _ => Err(error(format!("cannot read \"{text}\" as an expectation"))),
+        _ => Err(forms_error(format!(
+            "cannot read \"{text}\" as an expectation"
+        ))),
+    }
+}
+
+/// An error whose help lists the forms a statement can take.
+fn forms_error(message: String) -> ParseError {
+    ParseError {
+        message,
+        help: FORMS.to_string(),
+    }
+}
+
+/// `events contains|lacks EVENT[(TARGET)] [before|after TIME]`, after its first two words:
+/// whether the event must be `present`, the event as written, and the words after it.
+fn event_expectation(
+    present: bool,
+    written: &str,
+    rest: &[&str],
+) -> Result<Expectation, ParseError> {
+    let (event, target) = match written.split_once('(') {
+        Some((name, target)) => {
+            let target = target
+                .strip_suffix(')')
+                .ok_or_else(|| forms_error(format!("\"{written}\" has no closing parenthesis")))?;
+            (name, Some(target.to_string()))
+        }
+        None => (written, None),
+    };
+    known_event(event)?;
+    Ok(Expectation::Event {
+        present,
+        event: event.to_string(),
+        target,
+        when: when_clause(rest)?,
+    })
+}
+
+/// `event` if it is one of the timeline's events, else an error naming the nearest one.
+fn known_event(event: &str) -> Result<(), ParseError> {
+    if EVENTS.contains(&event) {
+        return Ok(());
+    }
+    let mut help = format!("the events are: {}", EVENTS.join(", "));
+    if let Some(near) = crate::scenario::diagnostic::nearest(event, EVENTS.iter().copied()) {
+        help = format!("did you mean \"{near}\"? {help}");
+    }
+    Err(ParseError {
+        message: format!("unknown event \"{event}\""),
+        help,
+    })
+}
+
+/// The words after an event: nothing (any time), `before TIME` or `after TIME`.
+fn when_clause(rest: &[&str]) -> Result<When, ParseError> {
+    match rest {
+        [] => Ok(When::Any),
+        [word @ ("before" | "after"), time] => {
+            let at =
+                parse_duration(time).map_err(|e| forms_error(format!("{e} (after `{word}`)")))?;
+            Ok(if *word == "before" {
+                When::Before(at)
+            } else {
+                When::After(at)
+            })
+        }
+        _ => Err(forms_error(format!(
+            "\"{}\" after the event: expected `before TIME` or `after TIME`",
+            rest.join(" ")
+        ))),
     }
 }
 
