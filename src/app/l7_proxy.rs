@@ -817,14 +817,7 @@ impl L7Proxy {
             });
             session.client_port = socket.remote_endpoint().map_or(0, |e| e.port);
         }
-        let mut progress = RequestProgress::Incomplete;
-        while socket.can_recv() && progress == RequestProgress::Incomplete {
-            let reader = &mut session.request;
-            progress = socket
-                .recv(|bytes| (bytes.len(), reader.feed(bytes)))
-                .unwrap_or(RequestProgress::Malformed);
-        }
-        match progress {
+        match super::web_server::read_request(socket, &mut session.request) {
             RequestProgress::Get(_) => {
                 session.keep_client =
                     self.config.keep_alive.is_some() && session.request.asks_keep_alive();

@@ -107,7 +107,8 @@ static FILLER_BLOCK: [u8; TX_BUFFER_BYTES] = {
 };
 
 /// Feeds `reader` what `socket` has received until the request is complete, malformed, or
-/// the bytes run out. The web server and the transparent cache (`cache`) both read this way.
+/// the bytes run out. The web server, the transparent cache (`cache`) and the L7 proxy
+/// (`l7_proxy`) all read this way.
 pub(super) fn read_request(
     socket: &mut tcp::Socket<'_>,
     reader: &mut RequestReader,
