@@ -3,7 +3,9 @@
 //! Two scenarios sit beside this file: `reference-by-name.ron` (ten clients, a router, four
 //! web servers, each client group asking one server by name) and `reference-ipvs.ron` (the
 //! same through an IPVS director, NAT, `rr`). Both offer 1,000 requests per second in all, a
-//! fresh TCP connection per request, a 200-byte request and a 10 KiB response.
+//! fresh TCP connection per request, a 200-byte request and a 10 KiB response. A third,
+//! `reference-links.ron`, is the by-name workload on the ns-3 program's point-to-point links
+//! instead of switches; it is not measured here (BENCHMARKS.md, round 15).
 //!
 //! Every measured run happens in a child process (this same program, started again with
 //! `NETLAB_BENCH_CHILD` set), so that its peak memory is its own and its user time is read by
