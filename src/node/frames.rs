@@ -64,28 +64,47 @@ pub fn icmp(
     dst_ip: Ipv4Addr,
     message: &Icmpv4Repr<'_>,
 ) -> Vec<u8> {
+    let (macs, ips) = ((src_mac, dst_mac), (src_ip, dst_ip));
+    ipv4_frame(
+        macs,
+        ips,
+        IpProtocol::Icmp,
+        message.buffer_len(),
+        |payload, caps| {
+            message.emit(&mut Icmpv4Packet::new_unchecked(payload), caps);
+        },
+    )
+}
+
+/// An Ethernet frame (`macs`: source, destination) holding an IPv4 packet (`ips`: source,
+/// destination) with `payload_len` bytes of `protocol`, written by `emit_payload` into the
+/// packet's payload; the checksums are computed (the capture shows them).
+fn ipv4_frame(
+    macs: (EthernetAddress, EthernetAddress),
+    ips: (Ipv4Addr, Ipv4Addr),
+    protocol: IpProtocol,
+    payload_len: usize,
+    emit_payload: impl FnOnce(&mut [u8], &ChecksumCapabilities),
+) -> Vec<u8> {
     let ip = Ipv4Repr {
-        src_addr: src_ip,
-        dst_addr: dst_ip,
-        next_header: IpProtocol::Icmp,
-        payload_len: message.buffer_len(),
+        src_addr: ips.0,
+        dst_addr: ips.1,
+        next_header: protocol,
+        payload_len,
         hop_limit: DEFAULT_TTL,
     };
-    let mut frame = vec![0u8; ETHERNET_HEADER_LEN + IPV4_HEADER_LEN + message.buffer_len()];
+    let mut frame = vec![0u8; ETHERNET_HEADER_LEN + IPV4_HEADER_LEN + payload_len];
     let mut eth = EthernetFrame::new_unchecked(&mut frame[..]);
     EthernetRepr {
-        src_addr: src_mac,
-        dst_addr: dst_mac,
+        src_addr: macs.0,
+        dst_addr: macs.1,
         ethertype: EthernetProtocol::Ipv4,
     }
     .emit(&mut eth);
     let caps = ChecksumCapabilities::default();
     let mut packet = Ipv4Packet::new_unchecked(eth.payload_mut());
     ip.emit(&mut packet, &caps);
-    message.emit(
-        &mut Icmpv4Packet::new_unchecked(packet.payload_mut()),
-        &caps,
-    );
+    emit_payload(packet.payload_mut(), &caps);
     frame
 }
 
@@ -147,31 +166,17 @@ pub fn tcp_segment(
     dst_ip: Ipv4Addr,
     segment: &TcpRepr<'_>,
 ) -> Vec<u8> {
-    let ip = Ipv4Repr {
-        src_addr: src_ip,
-        dst_addr: dst_ip,
-        next_header: IpProtocol::Tcp,
-        payload_len: segment.buffer_len(),
-        hop_limit: DEFAULT_TTL,
-    };
-    let mut frame = vec![0u8; ETHERNET_HEADER_LEN + IPV4_HEADER_LEN + segment.buffer_len()];
-    let mut eth = EthernetFrame::new_unchecked(&mut frame[..]);
-    EthernetRepr {
-        src_addr: src_mac,
-        dst_addr: dst_mac,
-        ethertype: EthernetProtocol::Ipv4,
-    }
-    .emit(&mut eth);
-    let caps = ChecksumCapabilities::default();
-    let mut packet = Ipv4Packet::new_unchecked(eth.payload_mut());
-    ip.emit(&mut packet, &caps);
-    segment.emit(
-        &mut TcpPacket::new_unchecked(packet.payload_mut()),
-        &src_ip.into(),
-        &dst_ip.into(),
-        &caps,
-    );
-    frame
+    let (macs, ips) = ((src_mac, dst_mac), (src_ip, dst_ip));
+    ipv4_frame(
+        macs,
+        ips,
+        IpProtocol::Tcp,
+        segment.buffer_len(),
+        |payload, caps| {
+            let mut packet = TcpPacket::new_unchecked(payload);
+            segment.emit(&mut packet, &src_ip.into(), &dst_ip.into(), caps);
+        },
+    )
 }
 
 /// A UDP datagram in an Ethernet frame.
