@@ -126,63 +126,78 @@ pub fn virtual_server_group(r: &mut Report<'_>, item: &Item, groups: &mut Groups
 }
 
 /// A `virtual_server` block: one service, or one per address of its group. Empty when it
-/// cannot be read (errors reported) or is not modelled (a warning).
+/// cannot be read (errors reported) or is not modelled (a warning). Its first words say which
+/// of the three forms it is: `fwmark N`, `group NAME`, or `IP PORT`.
 pub fn virtual_server(
     r: &mut Report<'_>,
     item: &Item,
     scripts: &Scripts,
     groups: &Groups,
 ) -> Vec<VirtualServiceFile> {
-    let keyword = item.keyword();
     let Some(first) = r.arg(item, 0, "an address and a port") else {
         return Vec::new();
     };
-    if first.text == "fwmark" {
-        // `virtual_server fwmark N`: the packets marked N by the director's mangle rules
-        // (the scenario's `marks`; keepalived does not set them either).
-        let mark = r
-            .arg(item, 1, "a firewall mark")
-            .and_then(|w| r.number(w, "fwmark", 1, u64::from(u32::MAX)));
-        return virtual_server_at(
-            r,
-            item,
-            scripts,
-            Some(Ipv4Addr::UNSPECIFIED),
-            Some(80),
-            mark.map(|m| m as u32),
-        )
-        .into_iter()
-        .collect();
+    match first.text.as_str() {
+        "fwmark" => fwmark_server(r, item, scripts).into_iter().collect(),
+        "group" => group_servers(r, item, scripts, groups),
+        _ => address_server(r, item, scripts, first)
+            .into_iter()
+            .collect(),
     }
-    if first.text == "group" {
-        let Some(name) = r.arg(item, 1, "a group name") else {
-            return Vec::new();
+}
+
+/// `virtual_server fwmark N`: the packets marked N by the director's mangle rules (the
+/// scenario's `marks`; keepalived does not set them either).
+fn fwmark_server(r: &mut Report<'_>, item: &Item, scripts: &Scripts) -> Option<VirtualServiceFile> {
+    let mark = r
+        .arg(item, 1, "a firewall mark")
+        .and_then(|w| r.number(w, "fwmark", 1, u64::from(u32::MAX)));
+    let any = Some(Ipv4Addr::UNSPECIFIED);
+    virtual_server_at(r, item, scripts, any, Some(80), mark.map(|m| m as u32))
+}
+
+/// `virtual_server group NAME`: the block read once per address of the named
+/// `virtual_server_group`.
+fn group_servers(
+    r: &mut Report<'_>,
+    item: &Item,
+    scripts: &Scripts,
+    groups: &Groups,
+) -> Vec<VirtualServiceFile> {
+    let Some(name) = r.arg(item, 1, "a group name") else {
+        return Vec::new();
+    };
+    let Some(entries) = groups.get(&name.text) else {
+        let help = match nearest(&name.text, groups.keys().map(String::as_str)) {
+            Some(near) => format!("did you mean `{near}`?"),
+            None => "define it with `virtual_server_group NAME { IP PORT }`".to_string(),
         };
-        let Some(entries) = groups.get(&name.text) else {
-            let help = match nearest(&name.text, groups.keys().map(String::as_str)) {
-                Some(near) => format!("did you mean `{near}`?"),
-                None => "define it with `virtual_server_group NAME { IP PORT }`".to_string(),
-            };
-            r.error(
-                name,
-                format!("no virtual_server_group is named `{}`", name.text),
-                help,
-            );
-            return Vec::new();
-        };
-        return entries
-            .iter()
-            .filter_map(|&(vip, port)| {
-                virtual_server_at(r, item, scripts, Some(vip), Some(port), None)
-            })
-            .collect();
-    }
+        r.error(
+            name,
+            format!("no virtual_server_group is named `{}`", name.text),
+            help,
+        );
+        return Vec::new();
+    };
+    entries
+        .iter()
+        .filter_map(|&(vip, port)| virtual_server_at(r, item, scripts, Some(vip), Some(port), None))
+        .collect()
+}
+
+/// `virtual_server IP PORT`, whose first word `first` is the address.
+fn address_server(
+    r: &mut Report<'_>,
+    item: &Item,
+    scripts: &Scripts,
+    first: &Word,
+) -> Option<VirtualServiceFile> {
     let vip = r.ipv4(first, "the virtual address");
     let port = match item.args().get(1) {
         Some(word) => r.port(word),
         None => {
             r.error(
-                keyword,
+                item.keyword(),
                 "this virtual server has no port".into(),
                 "netlab's services have a port: write `virtual_server IP PORT`",
             );
@@ -190,8 +205,6 @@ pub fn virtual_server(
         }
     };
     virtual_server_at(r, item, scripts, vip, port, None)
-        .into_iter()
-        .collect()
 }
 
 /// The block of a `virtual_server` read as the service `vip`:`port`, or as the firewall-mark
