@@ -7,7 +7,7 @@
 use super::keywords::{Class, Context, classify, why_not_modelled};
 use super::lexer::Word;
 use super::parser::Item;
-use crate::scenario::diagnostic::{Diagnostic, Locator, Severity};
+use crate::scenario::diagnostic::{Diagnostic, Locator, Severity, nearest};
 
 /// Collects the diagnostics of one configuration.
 pub struct Report<'a> {
@@ -120,6 +120,22 @@ impl<'a> Report<'a> {
                 false
             }
         }
+    }
+
+    /// An error at `word`, which names no `what` of the file: the nearest of `names` as the
+    /// hint, or `otherwise` when none is near.
+    pub fn unknown_name<'n>(
+        &mut self,
+        word: &Word,
+        what: &str,
+        names: impl IntoIterator<Item = &'n str>,
+        otherwise: &str,
+    ) {
+        let help = match nearest(&word.text, names) {
+            Some(near) => format!("did you mean `{near}`?"),
+            None => otherwise.to_string(),
+        };
+        self.error(word, format!("no {what} is named `{}`", word.text), help);
     }
 
     /// The `n`-th argument (0-based) of `item`, or an error at the end of the statement

@@ -168,15 +168,9 @@ fn group_servers(
         return Vec::new();
     };
     let Some(entries) = groups.get(&name.text) else {
-        let help = match nearest(&name.text, groups.keys().map(String::as_str)) {
-            Some(near) => format!("did you mean `{near}`?"),
-            None => "define it with `virtual_server_group NAME { IP PORT }`".to_string(),
-        };
-        r.error(
-            name,
-            format!("no virtual_server_group is named `{}`", name.text),
-            help,
-        );
+        let names = groups.keys().map(String::as_str);
+        let otherwise = "define it with `virtual_server_group NAME { IP PORT }`";
+        r.unknown_name(name, "virtual_server_group", names, otherwise);
         return Vec::new();
     };
     entries

@@ -455,16 +455,7 @@ fn member_of(
 
 /// A group member that names no instance of the file.
 fn unknown_member(r: &mut Report<'_>, word: &Word, instances: &[VrrpFile]) {
-    let help = match crate::scenario::diagnostic::nearest(
-        &word.text,
-        instances.iter().filter_map(|v| v.name.as_deref()),
-    ) {
-        Some(near) => format!("did you mean `{near}`?"),
-        None => "name the vrrp_instance blocks of this file".to_string(),
-    };
-    r.error(
-        word,
-        format!("no vrrp_instance is named `{}`", word.text),
-        help,
-    );
+    let names = instances.iter().filter_map(|v| v.name.as_deref());
+    let otherwise = "name the vrrp_instance blocks of this file";
+    r.unknown_name(word, "vrrp_instance", names, otherwise);
 }
