@@ -8,6 +8,9 @@
 # installed with apt-get when missing), runs both on the same workload (by name: 10 clients, a
 # router, 4 web servers, 1,000 requests/s, a fresh connection per request, 10 KiB responses),
 # and prints requests per CPU-second of user time and peak memory for each, with their ratios.
+# A third row, `links`, is netlab on ns-3's own topology (benches/reference-links.ron: a
+# point-to-point link per machine, where the reference scenario has two switches): its mean
+# latency is the one to hold against ns-3's.
 # Both are measured the same way, by /usr/bin/time (user time, maximum resident set size).
 # TIME-WAIT is the same in both, 10 s (netlab keeps smoltcp's; ns-3 gets MaxSegLifetime 5 s):
 # NS3_MSL=0 bash benches/ns3/compare.sh runs ns-3 without TIME-WAIT instead, which favours it.
@@ -50,11 +53,36 @@ for n in "${sizes[@]}"; do
     target/release/netlab run "$scenario" --out "$work/netlab-$n" --quiet)
   read -r nl_ok nl_ms < <(python3 -c "import json,sys; s = json.load(open(sys.argv[1]))
 print(s['requests']['ok'], s['latency_ms']['mean'])" "$work/netlab-$n/summary.json")
+  # The links scenario splits each group's 2,500 requests among its hosts (834 + 833 + 833):
+  # split n / 4 the same way.
+  links="$work/reference-links-$n.ron"
+  python3 - "$n" benches/reference-links.ron "$links" <<'EOF'
+import re, sys
+n, source, target = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+text = open(source).read()
+asked = re.findall(r'url: "http://(web[0-9]+)/', text)
+hosts = {server: asked.count(server) for server in asked}
+order, seen = iter(asked), {}
+def share(_match):
+    server = next(order)
+    k = seen[server] = seen.get(server, -1) + 1
+    whole, rest = divmod(n // 4, hosts[server])
+    return "requests: %d)" % (whole + (1 if k < rest else 0))
+scaled = re.sub(r"requests: [0-9]+\)", share, text)
+assert n != 10000 or scaled == text, "the split differs from the file's"
+open(target, "w").write(scaled)
+EOF
+  read -r ln_user ln_kb < <(measure "$work/links-$n.txt" \
+    target/release/netlab run "$links" --out "$work/links-$n" --quiet)
+  read -r ln_ok ln_ms < <(python3 -c "import json,sys; s = json.load(open(sys.argv[1]))
+print(s['requests']['ok'], s['latency_ms']['mean'])" "$work/links-$n/summary.json")
   read -r ns_user ns_kb < <(measure "$work/ns3-$n.txt" "$work/ns3-reference" --requests="$n" \
     --msl="${NS3_MSL:-5}")
   read -r ns_ok ns_ms < <(awk '{ print $4, $8 }' "$work/ns3-$n.txt")
   awk -v n="$n" -v u="$nl_user" -v k="$nl_kb" -v ok="$nl_ok" -v ms="$nl_ms" \
     'BEGIN { printf "%-8s %9d %9s %9.2f %12.0f %10.1f %9.3f\n", "netlab", n, ok, u, n / u, k / 1024, ms }'
+  awk -v n="$n" -v u="$ln_user" -v k="$ln_kb" -v ok="$ln_ok" -v ms="$ln_ms" \
+    'BEGIN { printf "%-8s %9d %9s %9.2f %12.0f %10.1f %9.3f\n", "links", n, ok, u, n / u, k / 1024, ms }'
   awk -v n="$n" -v u="$ns_user" -v k="$ns_kb" -v ok="$ns_ok" -v ms="$ns_ms" \
     'BEGIN { printf "%-8s %9d %9s %9.2f %12.0f %10.1f %9.3f\n", "ns-3", n, ok, u, n / u, k / 1024, ms }'
   awk -v a="$nl_user" -v b="$ns_user" -v ka="$nl_kb" -v kb="$ns_kb" -v n="$n" \

@@ -74,6 +74,10 @@ fn the_comparison_script_can_scale_every_client_group() {
     assert_eq!(groups.len(), 4);
     assert!(groups.iter().all(|g| g.2 == 2500), "requests {groups:?}");
     assert_eq!(scenario.matches("requests: 2500)").count(), groups.len());
+    // It runs the links scenario too, splitting each group's share among its hosts as the file
+    // does (the script checks its split gives back the file at 10,000 requests).
+    assert!(script.contains("benches/reference-links.ron"));
+    assert!(script.contains("assert n != 10000 or scaled == text"));
 }
 
 /// Per server asked (in order of first appearance): the hosts asking it, their requests per
