@@ -44,6 +44,18 @@ measure() {
   cat "$work/time.txt"
 }
 
+# Prints "OK MEAN_MS" from a netlab run's summary.json.
+outcome() {
+  python3 -c "import json,sys; s = json.load(open(sys.argv[1]))
+print(s['requests']['ok'], s['latency_ms']['mean'])" "$1"
+}
+
+# Prints one row: TOOL REQUESTS USER_SECONDS PEAK_KB OK MEAN_MS.
+row() {
+  awk -v t="$1" -v n="$2" -v u="$3" -v k="$4" -v ok="$5" -v ms="$6" \
+    'BEGIN { printf "%-8s %9d %9s %9.2f %12.0f %10.1f %9.3f\n", t, n, ok, u, n / u, k / 1024, ms }'
+}
+
 printf '%-8s %9s %9s %9s %12s %10s %9s\n' tool requests ok "user s" "req/CPU-s" "peak MiB" "mean ms"
 for n in "${sizes[@]}"; do
   # The scenario file holds 4 groups of 2,500 requests (10,000 in all): scale them.
@@ -51,8 +63,7 @@ for n in "${sizes[@]}"; do
   sed "s/requests: 2500)/requests: $((n / 4)))/" benches/reference-by-name.ron >"$scenario"
   read -r nl_user nl_kb < <(measure "$work/netlab-$n.txt" \
     target/release/netlab run "$scenario" --out "$work/netlab-$n" --quiet)
-  read -r nl_ok nl_ms < <(python3 -c "import json,sys; s = json.load(open(sys.argv[1]))
-print(s['requests']['ok'], s['latency_ms']['mean'])" "$work/netlab-$n/summary.json")
+  read -r nl_ok nl_ms < <(outcome "$work/netlab-$n/summary.json")
   # The links scenario splits each group's 2,500 requests among its hosts (834 + 833 + 833):
   # split n / 4 the same way.
   links="$work/reference-links-$n.ron"
@@ -74,17 +85,13 @@ open(target, "w").write(scaled)
 EOF
   read -r ln_user ln_kb < <(measure "$work/links-$n.txt" \
     target/release/netlab run "$links" --out "$work/links-$n" --quiet)
-  read -r ln_ok ln_ms < <(python3 -c "import json,sys; s = json.load(open(sys.argv[1]))
-print(s['requests']['ok'], s['latency_ms']['mean'])" "$work/links-$n/summary.json")
+  read -r ln_ok ln_ms < <(outcome "$work/links-$n/summary.json")
   read -r ns_user ns_kb < <(measure "$work/ns3-$n.txt" "$work/ns3-reference" --requests="$n" \
     --msl="${NS3_MSL:-5}")
   read -r ns_ok ns_ms < <(awk '{ print $4, $8 }' "$work/ns3-$n.txt")
-  awk -v n="$n" -v u="$nl_user" -v k="$nl_kb" -v ok="$nl_ok" -v ms="$nl_ms" \
-    'BEGIN { printf "%-8s %9d %9s %9.2f %12.0f %10.1f %9.3f\n", "netlab", n, ok, u, n / u, k / 1024, ms }'
-  awk -v n="$n" -v u="$ln_user" -v k="$ln_kb" -v ok="$ln_ok" -v ms="$ln_ms" \
-    'BEGIN { printf "%-8s %9d %9s %9.2f %12.0f %10.1f %9.3f\n", "links", n, ok, u, n / u, k / 1024, ms }'
-  awk -v n="$n" -v u="$ns_user" -v k="$ns_kb" -v ok="$ns_ok" -v ms="$ns_ms" \
-    'BEGIN { printf "%-8s %9d %9s %9.2f %12.0f %10.1f %9.3f\n", "ns-3", n, ok, u, n / u, k / 1024, ms }'
+  row netlab "$n" "$nl_user" "$nl_kb" "$nl_ok" "$nl_ms"
+  row links "$n" "$ln_user" "$ln_kb" "$ln_ok" "$ln_ms"
+  row ns-3 "$n" "$ns_user" "$ns_kb" "$ns_ok" "$ns_ms"
   awk -v a="$nl_user" -v b="$ns_user" -v ka="$nl_kb" -v kb="$ns_kb" -v n="$n" \
     'BEGIN { printf "%-8s %9d netlab is %.1fx faster per request and uses %.2fx the memory\n", "ratio", n, b / a, ka / kb }'
 done
