@@ -14,15 +14,30 @@ use netlab::sim::SimDuration;
 
 use super::support::{root, run_path};
 
-/// The scenario's client groups as (hosts, requests per second, requests, timeout).
-fn groups() -> Vec<(u32, f64, u64, SimDuration)> {
-    let scenario = load_file(&root().join("benches/reference-by-name.ron")).unwrap();
+/// One `Clients` node of a reference scenario.
+struct Group {
+    /// Its hosts.
+    hosts: u32,
+    /// The server it asks, and the path.
+    url: (String, String),
+    /// Requests per second, for the whole group.
+    rate: f64,
+    /// Requests in all.
+    requests: u64,
+    /// Per-request timeout.
+    timeout: SimDuration,
+}
+
+/// The `Clients` nodes of `benches/FILE`, in file order.
+fn groups_of(file: &str) -> Vec<Group> {
+    let scenario = load_file(&root().join("benches").join(file)).unwrap();
     scenario
         .nodes
         .iter()
         .filter_map(|node| match node {
             NodeSpec::Clients {
                 count,
+                url,
                 workload,
                 timeout,
                 ..
@@ -30,10 +45,24 @@ fn groups() -> Vec<(u32, f64, u64, SimDuration)> {
                 let WorkloadKind::OpenLoop { rate } = workload.kind else {
                     panic!("the reference clients are an open loop");
                 };
-                Some((*count, rate, workload.requests.unwrap(), *timeout))
+                Some(Group {
+                    hosts: *count,
+                    url: (url.host.clone(), url.path.clone()),
+                    rate,
+                    requests: workload.requests.unwrap(),
+                    timeout: *timeout,
+                })
             }
             _ => None,
         })
+        .collect()
+}
+
+/// The by-name scenario's client groups as (hosts, requests per second, requests, timeout).
+fn groups() -> Vec<(u32, f64, u64, SimDuration)> {
+    groups_of("reference-by-name.ron")
+        .into_iter()
+        .map(|g| (g.hosts, g.rate, g.requests, g.timeout))
         .collect()
 }
 
@@ -83,30 +112,17 @@ fn the_comparison_script_can_scale_every_client_group() {
 /// Per server asked (in order of first appearance): the hosts asking it, their requests per
 /// second and their requests in all, and the path they ask for, from the `Clients` of `file`.
 fn load_by_server(file: &str) -> Vec<(String, u32, f64, u64, String)> {
-    let scenario = load_file(&root().join("benches").join(file)).unwrap();
     let mut servers: Vec<(String, u32, f64, u64, String)> = Vec::new();
-    for node in &scenario.nodes {
-        let NodeSpec::Clients {
-            count,
-            url,
-            workload,
-            ..
-        } = node
-        else {
-            continue;
-        };
-        let WorkloadKind::OpenLoop { rate } = workload.kind else {
-            panic!("the reference clients are an open loop");
-        };
-        let requests = workload.requests.unwrap();
-        match servers.iter_mut().find(|s| s.0 == url.host) {
+    for g in groups_of(file) {
+        let (host, path) = g.url;
+        match servers.iter_mut().find(|s| s.0 == host) {
             Some(s) => {
-                assert_eq!(s.4, url.path, "{file}: two paths for {}", url.host);
-                s.1 += count;
-                s.2 += rate;
-                s.3 += requests;
+                assert_eq!(s.4, path, "{file}: two paths for {host}");
+                s.1 += g.hosts;
+                s.2 += g.rate;
+                s.3 += g.requests;
             }
-            None => servers.push((url.host.clone(), *count, rate, requests, url.path.clone())),
+            None => servers.push((host, g.hosts, g.rate, g.requests, path)),
         }
     }
     servers
