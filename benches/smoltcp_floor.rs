@@ -18,8 +18,8 @@
 //!   `poll_at`), no log, no report. The client reads by discarding, not by copying.
 //!
 //! So it is a floor, not a model: anything that simulates the reference workload with
-//! smoltcp stacks costs at least this much per request. BENCHMARKS.md (round 16) compares it
-//! with netlab's figure.
+//! smoltcp stacks costs about this much per request at the least (this loop is a few lines,
+//! and its caches stay warm). BENCHMARKS.md (round 16) compares it with netlab's figure.
 //!
 //! ```text
 //! cargo bench --bench smoltcp_floor                       # 100,000 requests, best of 5
@@ -176,6 +176,7 @@ fn client_app(
             socket
                 .connect(stack.iface.context(), (SERVER_IP, 80), port)
                 .expect("the client socket is closed between requests");
+            socket.set_timeout(None);
             *phase = ClientPhase::Connecting;
             true
         }
@@ -194,6 +195,7 @@ fn client_app(
         }
         ClientPhase::Reading(read) if !socket.may_recv() => {
             assert_eq!(read, HEAD_BYTES + BODY_BYTES, "the whole response");
+            socket.set_timeout(Some(Duration::from_secs(10))); // netlab's `CLOSE_ABORT`
             socket.close();
             *phase = ClientPhase::Closing;
             true
@@ -281,7 +283,7 @@ fn server_socket() -> tcp::Socket<'static> {
 /// Listens again, as netlab's web server does when a connection is over.
 fn rearm(socket: &mut tcp::Socket<'static>) {
     socket.listen(80).expect("a closed socket can listen");
-    socket.set_timeout(Some(Duration::from_secs(60)));
+    socket.set_timeout(Some(Duration::from_secs(30))); // netlab's `IDLE_ABORT`
     socket.set_nagle_enabled(false);
 }
 
