@@ -160,26 +160,47 @@ fn the_links_scenario_is_the_reference_workload_on_links() {
 /// (BENCHMARKS.md, "Against ns-3": 4.506 ms at 10,000 and at 100,000 requests).
 const NS3_MEAN_MS: f64 = 4.506;
 
-/// The mean latency of `benches/FILE`'s 10,000 requests, all of which must succeed.
-fn mean_latency_ms(file: &str) -> f64 {
+/// What a run of a reference scenario shows.
+struct ReferenceRun {
+    /// The mean latency, in milliseconds.
+    mean_ms: f64,
+    /// Frames sent by the hosts and the router (each frame of a request is sent twice).
+    frames_sent: u64,
+    /// Events the loop handled.
+    events: u64,
+}
+
+/// Runs `benches/FILE`, whose 10,000 requests must all succeed.
+fn reference_run(file: &str) -> ReferenceRun {
     let run = run_path(&root().join("benches").join(file), None, false);
     let summary: serde_json::Value = serde_json::from_str(&run.summary_json).unwrap();
     assert_eq!(summary["requests"]["ok"], 10_000, "{}", run.table);
-    summary["latency_ms"]["mean"].as_f64().unwrap()
+    ReferenceRun {
+        mean_ms: summary["latency_ms"]["mean"].as_f64().unwrap(),
+        frames_sent: summary["network"]["frames_sent"].as_u64().unwrap(),
+        events: run.events,
+    }
 }
 
-/// The figures BENCHMARKS.md (round 15), the README and the book's engine chapter ("Wires")
-/// quote.
+/// The figures BENCHMARKS.md (round 15), the README and the book's engine chapter ("Wires",
+/// and "What a request costs" in "The event loop") quote.
 #[test]
 fn on_the_ns3_topology_netlabs_mean_latency_is_ns3s() {
     // The same physics (1 Gbps, 1 ms and 0.1 ms one way, two round trips and the response's
     // serialisation) gives the same latency in two simulators that share no code.
-    let links = mean_latency_ms("reference-links.ron");
+    let links = reference_run("reference-links.ron").mean_ms;
     assert_eq!(links, 4.510);
     assert!(
         (links - NS3_MEAN_MS).abs() <= 0.005,
         "netlab {links} ms, ns-3 {NS3_MEAN_MS} ms"
     );
     // The switches of the reference scenario store and send each frame once more.
-    assert_eq!(mean_latency_ms("reference-by-name.ron"), 4.547);
+    let switched = reference_run("reference-by-name.ron");
+    assert_eq!(switched.mean_ms, 4.547);
+    // The book's event loop section ("What a request costs"): 18 frames a request, each sent
+    // by a host and by the router (and 28 ARP frames), each handled on arrival at a switch,
+    // the router, a switch and a host: 72 events, and one or two wake-ups.
+    assert_eq!(switched.frames_sent, 18 * 2 * 10_000 + 28);
+    assert_eq!(switched.events, 735_254);
+    assert_eq!(switched.events / 10_000, 73);
 }
