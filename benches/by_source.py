@@ -16,6 +16,7 @@ standard library alone) and then by source file. Needs `perf` and binutils' `add
 """
 
 import collections
+import os
 import re
 import subprocess
 import sys
@@ -93,7 +94,8 @@ def owner(chain):
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
-    perf_data, binary = sys.argv[1], sys.argv[2]
+    # perf names the binary by its full path.
+    perf_data, binary = sys.argv[1], os.path.realpath(sys.argv[2])
     rows = int(sys.argv[3]) if len(sys.argv) > 3 else 30
     addresses, everywhere = sampled_addresses(perf_data, binary)
     samples = collections.Counter(addresses)
