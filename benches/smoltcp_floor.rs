@@ -49,6 +49,8 @@ const ONE_WAY: Duration = Duration::from_micros(1_100);
 const NANOS_PER_BYTE: u64 = 8;
 /// An Ethernet frame's largest size with its header (netlab's `MTU_WITH_HEADER`).
 const MTU_WITH_HEADER: usize = 1514;
+/// The server's address (the client is 10.0.0.1, on the same /24).
+const SERVER_IP: Ipv4Address = Ipv4Address::new(10, 0, 0, 2);
 
 fn main() {
     let requests: u64 = std::env::var("NETLAB_BENCH_REQUESTS")
@@ -233,8 +235,6 @@ fn server_app(
     }
     false
 }
-
-const SERVER_IP: Ipv4Address = Ipv4Address::new(10, 0, 0, 2);
 
 /// One host: its interface, its sockets and its port on the wire.
 struct Stack<'p> {
