@@ -12,7 +12,9 @@
 //! the operating system (`getrusage`) rather than by a wall clock that other builds on a
 //! shared machine would inflate. The figure kept is the best of the runs: the one least
 //! disturbed. The first lines say which processor ran them: figures from two machines do
-//! not compare (BENCHMARKS.md, round 12).
+//! not compare (BENCHMARKS.md, round 12). The last line is the same requests in smoltcp
+//! alone (`floor/mod.rs`), measured the same way, and netlab's cost as a multiple of it
+//! (BENCHMARKS.md, round 16).
 //!
 //! ```text
 //! cargo bench --bench reference                       # 100,000 requests, best of 5
@@ -43,11 +45,18 @@ use netlab::scenario::load_file;
 use netlab::scenario::model::{NodeSpec, Scenario, WorkloadKind};
 use netlab::trace::Outcome;
 
+mod floor;
+
 /// The two variants: a label and the scenario file in `benches/`.
 const VARIANTS: [(&str, &str); 2] = [
     ("by name", "reference-by-name.ron"),
     ("ipvs nat rr", "reference-ipvs.ron"),
 ];
+
+/// The child that runs the reference's exchange in smoltcp alone (`floor/mod.rs`) instead of
+/// a scenario: the floor under netlab's cost, measured the same way, so that netlab's cost
+/// can be said as a multiple of it (BENCHMARKS.md, round 16).
+const FLOOR: &str = "floor";
 
 /// How one run is changed from the file: the knobs of the scaling checks.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -99,6 +108,7 @@ fn main() {
     // Figures from two machines cannot be compared, and a machine kind can change under the
     // same name (BENCHMARKS.md, round 12): say which processor these come from.
     println!("machine: {}", machine());
+    let mut costs = Vec::new();
     for (label, file) in VARIANTS {
         let m = best(file, base, runs);
         println!(
@@ -108,7 +118,22 @@ fn main() {
             m.peak_mib,
             m.ok
         );
+        costs.push((label, m.cost_us(base)));
     }
+    // What the same requests cost in smoltcp alone, and netlab as a multiple of it: a ratio
+    // that depends less on the machine than the figures do.
+    let floor = best(FLOOR, base, runs);
+    let multiples: Vec<String> = costs
+        .iter()
+        .map(|(label, cost)| format!("{label} x{:.2}", cost / floor.cost_us(base)))
+        .collect();
+    println!(
+        "  {:<12} {:>8.0} req/CPU-s  {:>6.2} us/req  (netlab: {})",
+        "smoltcp alone",
+        floor.rate(base),
+        floor.cost_us(base),
+        multiples.join(", ")
+    );
     if std::env::var("NETLAB_BENCH_SCALING").is_ok() {
         scaling(base, runs);
     }
@@ -205,6 +230,12 @@ fn spawn(file: &str, knobs: Knobs) -> Measure {
 /// In the child: one run, then `user_seconds peak_mib ok` on stdout.
 fn child(spec: &str) {
     let parts: Vec<&str> = spec.split(':').collect();
+    if parts[0] == FLOOR {
+        let requests = parts[1].parse().expect("requests");
+        let outcome = floor::run(requests);
+        floor::check(&outcome, requests);
+        return print_usage(outcome.requests);
+    }
     let knobs = Knobs {
         requests: parts[1].parse().expect("requests"),
         rate: parts[2].parse().expect("rate"),
@@ -221,7 +252,11 @@ fn child(spec: &str) {
         |_| {},
     )
     .expect("the run finishes");
-    let ok = artifacts.trace.requests.tally().count(Outcome::Ok);
+    print_usage(artifacts.trace.requests.tally().count(Outcome::Ok));
+}
+
+/// The child's one line of figures: its user time, its peak memory and the requests `ok`.
+fn print_usage(ok: u64) {
     let usage = rusage();
     println!(
         "{} {} {ok}",
