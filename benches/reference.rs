@@ -46,6 +46,9 @@ use netlab::scenario::model::{NodeSpec, Scenario, WorkloadKind};
 use netlab::trace::Outcome;
 
 mod floor;
+mod measure;
+
+use measure::{env_u64, machine, rusage, user_seconds};
 
 /// The two variants: a label and the scenario file in `benches/`.
 const VARIANTS: [(&str, &str); 2] = [
@@ -257,12 +260,11 @@ fn child(spec: &str) {
 
 /// The child's one line of figures: its user time, its peak memory and the requests `ok`.
 fn print_usage(ok: u64) {
-    let usage = rusage();
     println!(
         "{} {} {ok}",
-        usage.ru_utime.tv_sec as f64 + usage.ru_utime.tv_usec as f64 * 1e-6,
+        user_seconds(),
         // Linux reports ru_maxrss in KiB.
-        usage.ru_maxrss as f64 / 1024.0
+        rusage().ru_maxrss as f64 / 1024.0
     );
 }
 
@@ -311,41 +313,4 @@ fn scenario(file: &str, knobs: Knobs) -> Scenario {
         }
     }
     scenario
-}
-
-/// This process's resource usage so far (user time, peak memory).
-fn rusage() -> libc::rusage {
-    // SAFETY: getrusage only writes into the struct we hand it; a zeroed `rusage` is valid.
-    unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
-        usage
-    }
-}
-
-/// The processor's model name and the number of processors, as Linux reports them in
-/// `/proc/cpuinfo`; "unknown" where that file is not there or says neither.
-fn machine() -> String {
-    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = info
-        .lines()
-        .find_map(|line| line.strip_prefix("model name"))
-        .and_then(|rest| rest.split_once(':'))
-        .map(|(_, name)| name.trim().to_string());
-    let processors = info
-        .lines()
-        .filter(|line| line.starts_with("processor"))
-        .count();
-    match model {
-        Some(model) => format!("{model}, {processors} processor(s)"),
-        None => "unknown".to_string(),
-    }
-}
-
-/// An unsigned number from the environment, or `default`.
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }

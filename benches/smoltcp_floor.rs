@@ -9,17 +9,15 @@
 #![allow(clippy::disallowed_methods)]
 
 mod floor;
+mod measure;
+
+use measure::{env_u64, machine, user_seconds};
 
 fn main() {
-    let requests: u64 = std::env::var("NETLAB_BENCH_REQUESTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
-    let runs: usize = std::env::var("NETLAB_BENCH_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(5);
+    let requests = env_u64("NETLAB_BENCH_REQUESTS", 100_000);
+    let runs = env_u64("NETLAB_BENCH_RUNS", 5).max(1);
     println!("smoltcp alone, one request at a time, {requests} requests, best of {runs}");
+    println!("machine: {}", machine());
     let mut best = f64::INFINITY;
     for _ in 0..runs {
         let before = user_seconds();
@@ -39,15 +37,4 @@ fn main() {
         requests as f64 / best,
         best * 1e6 / requests as f64,
     );
-}
-
-/// This process's user time so far, in seconds (`getrusage`).
-fn user_seconds() -> f64 {
-    // SAFETY: getrusage only writes into the struct we hand it; a zeroed `rusage` is valid.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
-        usage
-    };
-    usage.ru_utime.tv_sec as f64 + usage.ru_utime.tv_usec as f64 / 1e6
 }
