@@ -124,7 +124,7 @@ fn main() {
         costs.push((label, m.cost_us(base)));
     }
     // What the same requests cost in smoltcp alone, and netlab as a multiple of it: a ratio
-    // that depends less on the machine than the figures do.
+    // whose two sides ran on the same machine in the same call.
     let floor = best(FLOOR, base, runs);
     let multiples: Vec<String> = costs
         .iter()
