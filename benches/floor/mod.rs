@@ -28,7 +28,7 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 
 use smoltcp::iface::{Config, Interface, PollResult, SocketHandle, SocketSet};
-use smoltcp::phy::{self, Checksum, ChecksumCapabilities, Device, DeviceCapabilities, Medium};
+use smoltcp::phy::{self, Device, DeviceCapabilities};
 use smoltcp::socket::tcp;
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address};
@@ -43,8 +43,6 @@ const BODY_BYTES: usize = 10 * 1024;
 const ONE_WAY: Duration = Duration::from_micros(1_100);
 /// 1 Gbps: 8 ns a byte.
 const NANOS_PER_BYTE: u64 = 8;
-/// An Ethernet frame's largest size with its header (netlab's `MTU_WITH_HEADER`).
-const MTU_WITH_HEADER: usize = 1514;
 /// The server's address (the client is 10.0.0.1, on the same /24).
 const SERVER_IP: Ipv4Address = Ipv4Address::new(10, 0, 0, 2);
 
@@ -365,17 +363,8 @@ impl<'p> Device for Port<'p> {
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
-        let mut caps = DeviceCapabilities::default();
-        caps.medium = Medium::Ethernet;
-        caps.max_transmission_unit = MTU_WITH_HEADER;
-        // netlab's receive checksum offload: computed when sent, not checked when received.
-        let mut checksum = ChecksumCapabilities::default();
-        checksum.ipv4 = Checksum::Tx;
-        checksum.tcp = Checksum::Tx;
-        checksum.udp = Checksum::Tx;
-        checksum.icmpv4 = Checksum::Tx;
-        caps.checksum = checksum;
-        caps
+        // netlab's own card: Ethernet, 1514-byte frames, receive checksum offload.
+        netlab::node::host_card()
     }
 }
 

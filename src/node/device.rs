@@ -491,12 +491,19 @@ impl phy::Device for SimDevice {
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
-        let mut caps = DeviceCapabilities::default();
-        caps.medium = Medium::Ethernet;
-        caps.max_transmission_unit = MTU_WITH_HEADER;
-        caps.checksum = receive_offload();
-        caps
+        host_card()
     }
+}
+
+/// What a host's network card tells smoltcp: Ethernet, frames of up to [`MTU_WITH_HEADER`]
+/// bytes, and [`receive_offload`]. Public so that a bench running smoltcp without netlab
+/// (`benches/floor/`) gives its stacks the very same card.
+pub fn host_card() -> DeviceCapabilities {
+    let mut caps = DeviceCapabilities::default();
+    caps.medium = Medium::Ethernet;
+    caps.max_transmission_unit = MTU_WITH_HEADER;
+    caps.checksum = receive_offload();
+    caps
 }
 
 /// *Receive checksum offload*, as most Linux network cards do it (the driver marks a checked

@@ -28,7 +28,8 @@ pub mod vrrp;
 pub use arp::ArpCache;
 pub use command::{Command, ZoneEdit};
 pub use device::{
-    FourTuple, IcmpError, IngressPolicy, SimDevice, TIME_WAIT, TimeWaitTable, to_duration,
+    FourTuple, IcmpError, IngressPolicy, SimDevice, TIME_WAIT, TimeWaitTable, host_card,
+    to_duration,
 };
 pub use host::{App, AppCtx, Host, HostConfig};
 pub use l4_balancer::{L4Balancer, MemberHealth, ServiceHealth};
